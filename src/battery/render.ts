@@ -1,0 +1,83 @@
+import net from 'node:net';
+import type { Vector } from './vectors.js';
+
+/** What the templates are filled with for one target. */
+export interface RenderContext {
+  user: string;
+  domain: string;
+  probe: string;
+  helo: string;
+  /** The server's address, IPv4 or IPv6 (no brackets). */
+  address: string;
+  /** Host name from the greeting or EHLO reply; absent when the server gave none. */
+  srv?: string;
+}
+
+/** A vector made concrete for one target: the exact command arguments. */
+export interface RenderedVector {
+  vector: Vector;
+  helo: string;
+  mailFrom: string;
+  rcptTo: string[];
+}
+
+export type RenderResult = { ok: true; attempt: RenderedVector } | { ok: false; vector: Vector; reason: string };
+
+/** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
+export function addressLiteral(address: string): string {
+  return net.isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
+}
+
+const PLACEHOLDER = /\{([a-z]+)\}/g;
+
+/** Fills one template; returns the name of the first placeholder it cannot fill. */
+export function fill(template: string, values: Record<string, string | undefined>): { text: string } | { missing: string } {
+  let missing: string | undefined;
+  const text = template.replace(PLACEHOLDER, (whole, name: string) => {
+    if (!(name in values)) throw new Error(`unknown placeholder ${whole} in template "${template}"`);
+    const v = values[name];
+    if (v === undefined) {
+      missing ??= name;
+      return whole;
+    }
+    return v;
+  });
+  return missing ? { missing } : { text };
+}
+
+const WHY_MISSING: Record<string, string> = {
+  srv: 'the server gave no host name in its greeting or EHLO reply',
+};
+
+export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
+  const values: Record<string, string | undefined> = {
+    user: ctx.user,
+    domain: ctx.domain,
+    probe: ctx.probe,
+    helo: ctx.helo,
+    literal: addressLiteral(ctx.address),
+    srv: ctx.srv,
+  };
+  const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
+  for (const p of parts) {
+    if ('missing' in p) {
+      return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
+    }
+  }
+  const [helo, mailFrom, ...rcptTo] = parts.map((p) => (p as { text: string }).text);
+  return { ok: true, attempt: { vector, helo, mailFrom, rcptTo } };
+}
+
+/**
+ * The host name a server announces: the first word after the code in the
+ * greeting, else in the EHLO reply, when it looks like a domain name.
+ */
+export function serverName(...lines: (string | undefined)[]): string | undefined {
+  for (const line of lines) {
+    const word = line?.trim().split(/\s+/)[0];
+    if (word && /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+\.?$/i.test(word)) {
+      return word.replace(/\.$/, '');
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,106 @@
+import type { TranscriptLine } from '../smtp/session.js';
+import type { Outcome, Stage } from '../verdict/replies.js';
+import type { RunVerdict } from '../verdict/run.js';
+import type { Strictness, TlsMode } from '../settings.js';
+
+/**
+ * The Report: plain data, the same object the JSON file holds. Every renderer
+ * (job summary, annotations, terminal) reads this and nothing else, so they
+ * cannot disagree. Bump SCHEMA_VERSION on any incompatible change.
+ */
+export const SCHEMA_VERSION = 1;
+
+export type AttemptOutcome = Outcome | 'skipped';
+
+export interface AttemptReport {
+  vector: string;
+  description: string;
+  provenance: string;
+  helo: string | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  outcome: AttemptOutcome;
+  /** Why: the classification's reason, the skip reason, or what interrupted it. */
+  reason: string;
+  /** Classification table row that decided, when a reply decided. */
+  rule: string | null;
+  /** The reply that decided, as the server sent it. */
+  reply: string | null;
+  stage: Stage | null;
+  /** Which connection to this address carried the final try (1-based). */
+  connection: number | null;
+  /** 1, or 2 when the attempt was interrupted and retried. */
+  tries: number;
+  transcript: TranscriptLine[];
+}
+
+export interface Counts {
+  /** Attempts run (not skipped). */
+  tests: number;
+  relayed: number;
+  denied: number;
+  inconclusive: number;
+  skipped: number;
+}
+
+export interface TargetReport {
+  /** The host as the user named it. */
+  host: string;
+  /** The address tested (empty when a name did not resolve). */
+  address: string;
+  family: 4 | 6 | null;
+  port: number;
+  transport: 'plain';
+  reachable: boolean;
+  /** Why the address could not be tested (fully or at all). */
+  error: string | null;
+  greeting: string | null;
+  serverName: string | null;
+  extensions: string[];
+  connections: number;
+  /** Errors allowed per connection at the end of the run (learned from the server). */
+  errorBudget: number;
+  durationMs: number;
+  verdict: RunVerdict;
+  counts: Counts;
+  attempts: AttemptReport[];
+}
+
+export interface Report {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: 'relay-check'; version: string };
+  startedAt: string;
+  durationMs: number;
+  settings: {
+    hosts: string[];
+    ports: number[];
+    strictness: Strictness;
+    tls: TlsMode;
+    recipient: string;
+    timeoutMs: number;
+    connectTimeoutMs: number;
+  };
+  verdict: RunVerdict;
+  /** True when the step/CLI should fail under the strictness that applied. */
+  failed: boolean;
+  failReasons: string[];
+  /** Non-fatal problems worth a warning (e.g. an untested IPv6 address). */
+  warnings: string[];
+  counts: Counts;
+  targets: TargetReport[];
+}
+
+export function countAttempts(attempts: readonly AttemptReport[]): Counts {
+  const c: Counts = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+  for (const a of attempts) {
+    c[a.outcome]++;
+    if (a.outcome !== 'skipped') c.tests++;
+  }
+  return c;
+}
+
+export function sumCounts(all: readonly Counts[]): Counts {
+  const c: Counts = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+  for (const x of all) for (const k of Object.keys(c) as (keyof Counts)[]) c[k] += x[k];
+  return c;
+}

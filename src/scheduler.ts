@@ -1,0 +1,325 @@
+import net from 'node:net';
+import { renderVector, serverName, type RenderedVector } from './battery/render.js';
+import type { Vector } from './battery/vectors.js';
+import { CONNECTIONS_PER_ADDRESS, DEFAULT_ERROR_BUDGET, LIMITS } from './smtp/limits.js';
+import { formatReply, type Reply } from './smtp/reply.js';
+import { SessionError, SmtpSession, type Ehlo, type TranscriptLine } from './smtp/session.js';
+import { classifyAttempt, classifyReply } from './verdict/classify.js';
+import { targetVerdict } from './verdict/run.js';
+import { countAttempts, type AttemptReport, type TargetReport } from './report/model.js';
+
+export interface TargetSpec {
+  host: string;
+  address: string;
+  port: number;
+}
+
+export interface TargetOptions {
+  vectors: readonly Vector[];
+  recipient: { address: string; user: string; domain: string };
+  /** Local part of probe senders. */
+  probe: string;
+  helo: string;
+  /** Confirm acceptance through DATA (strictness `relaxed`). */
+  confirm: boolean;
+  connectTimeoutMs: number;
+  replyTimeoutMs?: number;
+  /** Absolute deadline (Date.now() scale) for the whole run. */
+  deadline: number;
+  connectionsPerAddress?: number;
+  errorBudget?: number;
+}
+
+interface Job {
+  rendered: RenderedVector;
+  tries: number;
+}
+
+/** One open connection and what we know about it. */
+interface Conn {
+  session: SmtpSession;
+  index: number;
+  helo: string;
+  ehlo: Ehlo;
+  /** Replies >= 400 on this connection: what Postfix counts toward its limits. */
+  errors: number;
+  attempts: number;
+}
+
+type Interrupted = { interrupted: SessionError | Reply };
+
+const ok = (r: Reply): boolean => r.code >= 200 && r.code < 300;
+
+/**
+ * Runs the battery against one address: opens connections, spreads attempts
+ * over them, keeps each under the server's error limits, resumes after drops,
+ * and returns one result per vector. Never throws for anything the server does.
+ */
+export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<TargetReport> {
+  const started = Date.now();
+  const report: TargetReport = {
+    host: spec.host,
+    address: spec.address,
+    family: net.isIPv6(spec.address) ? 6 : 4,
+    port: spec.port,
+    transport: 'plain',
+    reachable: false,
+    error: null,
+    greeting: null,
+    serverName: null,
+    extensions: [],
+    connections: 0,
+    errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
+    durationMs: 0,
+    verdict: 'inconclusive',
+    counts: countAttempts([]),
+    attempts: [],
+  };
+  const finish = (): TargetReport => {
+    report.counts = countAttempts(report.attempts);
+    report.durationMs = Date.now() - started;
+    report.verdict = targetVerdict({ ...report, relayed: report.counts.relayed, inconclusive: report.counts.inconclusive });
+    return report;
+  };
+  const results = new Map<string, AttemptReport>();
+  let budget = report.errorBudget;
+  let connCount = 0;
+
+  const open = async (helo: string): Promise<Conn> => {
+    const index = ++connCount;
+    report.connections = connCount;
+    const { session, greeting } = await SmtpSession.connect({
+      address: spec.address,
+      port: spec.port,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      replyTimeoutMs: opts.replyTimeoutMs,
+      deadline: opts.deadline,
+    });
+    if (!ok(greeting)) {
+      await session.quit();
+      throw new SessionError('closed', `the server refused the session: ${formatReply(greeting)}`);
+    }
+    report.greeting ??= formatReply(greeting);
+    const ehlo = await session.hello(helo);
+    if (!ok(ehlo.reply)) {
+      await session.quit();
+      throw new SessionError('closed', `${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+    }
+    if (index === 1) {
+      report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+      report.extensions = [...ehlo.extensions.keys()];
+    }
+    return { session, index, helo, ehlo, errors: 0, attempts: 0 };
+  };
+
+  // The first connection tells us the server's name, which the templates need.
+  let first: Conn;
+  try {
+    first = await open(opts.helo);
+    report.reachable = true;
+  } catch (e) {
+    const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+    report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
+    report.error = err.message;
+    if (report.reachable) {
+      // We reached it but could not test: every vector is undecided.
+      for (const v of opts.vectors) results.set(v.id, notRun(v, `not run: ${err.message}`));
+      report.attempts = opts.vectors.map((v) => results.get(v.id) as AttemptReport);
+    }
+    return finish();
+  }
+
+  const jobs: Job[] = [];
+  for (const v of opts.vectors) {
+    const r = renderVector(v, {
+      user: opts.recipient.user,
+      domain: opts.recipient.domain,
+      probe: opts.probe,
+      helo: opts.helo,
+      address: spec.address,
+      srv: report.serverName ?? undefined,
+    });
+    if (r.ok) jobs.push({ rendered: r.attempt, tries: 0 });
+    else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
+  }
+
+  const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
+    const { vector, helo, mailFrom, rcptTo } = job.rendered;
+    results.set(vector.id, {
+      vector: vector.id,
+      description: vector.description,
+      provenance: vector.provenance,
+      helo,
+      mailFrom,
+      rcptTo,
+      outcome: 'inconclusive',
+      reason: '',
+      rule: null,
+      reply: null,
+      stage: null,
+      connection: conn?.index ?? null,
+      tries: job.tries,
+      transcript,
+      ...fields,
+    });
+  };
+
+  const worker = async (initial: Conn | undefined): Promise<void> => {
+    let conn = initial;
+    try {
+      for (;;) {
+        const idx = conn ? jobs.findIndex((j) => j.rendered.helo === conn?.helo) : 0;
+        const job = jobs.splice(idx >= 0 ? idx : 0, 1)[0];
+        if (!job) return;
+        if (Date.now() >= opts.deadline) {
+          record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+          continue;
+        }
+        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
+          await conn.session.quit();
+          conn = undefined;
+        }
+        if (!conn) {
+          try {
+            conn = await open(job.rendered.helo);
+          } catch (e) {
+            const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+            job.tries++;
+            if (job.tries < 2 && err.kind !== 'deadline') jobs.unshift(job);
+            else record(job, undefined, { reason: `not run: ${err.message}` }, []);
+            continue;
+          }
+        }
+        job.tries++;
+        const mark = conn.session.transcript.length;
+        const before = conn.errors;
+        const res = await attempt(conn, job.rendered, opts);
+        const transcript = conn.session.transcript.slice(mark);
+        if ('interrupted' in res) {
+          const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
+          // A drop after errors means the server's limit is lower than our budget.
+          if (conn.errors > 0 || before > 0) budget = Math.max(1, Math.min(budget, Math.max(before, 1)));
+          await conn.session.quit();
+          conn = undefined;
+          const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
+          if (job.tries < 2 && !deadline) {
+            jobs.unshift(job);
+          } else {
+            record(job, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+          }
+          continue;
+        }
+        // Postfix sleeps before every reply once a connection passed its soft error limit.
+        if (res.slow && before >= 1) budget = Math.max(1, Math.min(budget, before));
+        const v = res.verdict;
+        record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+      }
+    } finally {
+      if (conn) await conn.session.quit();
+    }
+  };
+
+  const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
+  await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
+
+  report.errorBudget = budget;
+  report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
+  return finish();
+}
+
+function notRun(v: Vector, reason: string): AttemptReport {
+  return {
+    vector: v.id,
+    description: v.description,
+    provenance: v.provenance,
+    helo: null,
+    mailFrom: null,
+    rcptTo: [],
+    outcome: 'inconclusive',
+    reason,
+    rule: null,
+    reply: null,
+    stage: null,
+    connection: null,
+    tries: 0,
+    transcript: [],
+  };
+}
+
+/**
+ * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
+ * and in `relaxed` DATA with a labelled test message. Pipelined when the
+ * server offers it (RFC 2920), one command at a time otherwise.
+ */
+async function attempt(
+  conn: Conn,
+  a: RenderedVector,
+  opts: TargetOptions,
+): Promise<{ verdict: ReturnType<typeof classifyAttempt>; slow: boolean } | Interrupted> {
+  const s = conn.session;
+  const t0 = Date.now();
+  const count = (replies: Reply[]): void => {
+    for (const r of replies) if (r.code >= 400) conn.errors++;
+  };
+  try {
+    const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
+    if (conn.attempts > 0) cmds.unshift('RSET');
+    conn.attempts++;
+    let replies: Reply[];
+    if (conn.ehlo.extensions.has('PIPELINING')) {
+      replies = await s.pipeline(cmds);
+    } else {
+      replies = [];
+      for (const c of cmds) {
+        const r = await s.command(c);
+        replies.push(r);
+        // Without pipelining, stop at the first refusal: later commands would only add errors.
+        if (!ok(r) && !c.startsWith('RSET')) break;
+      }
+    }
+    count(replies);
+    const closing = replies.find((r) => r.code === 421);
+    if (closing) return { interrupted: closing };
+    const offset = conn.attempts > 1 ? 1 : 0;
+    const mail = replies[offset];
+    const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
+    let data: Reply | undefined;
+    let dataCommand: Reply | undefined;
+    const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && rcpt.every(ok);
+    if (opts.confirm && allAccepted) {
+      const d = await s.command('DATA');
+      if (d.code === 354) {
+        data = await s.command(testMessage(a, opts));
+      } else {
+        dataCommand = d;
+      }
+      count([data ?? d]);
+    }
+    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand }, opts.confirm);
+    if (verdict.decisive.code === 421) return { interrupted: verdict.decisive };
+    return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
+  } catch (e) {
+    if (e instanceof SessionError) return { interrupted: e };
+    throw e;
+  }
+}
+
+/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
+export function testMessage(a: RenderedVector, opts: Pick<TargetOptions, 'recipient'>): string {
+  const from = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '') || 'relay-check';
+  const lines = [
+    `From: relay-check <${from}>`,
+    `To: <${opts.recipient.address}>`,
+    `Subject: relay-check open relay test (${a.vector.id})`,
+    `Date: ${new Date().toUTCString()}`,
+    `X-Relay-Check-Vector: ${a.vector.id}`,
+    '',
+    'This message was sent by relay-check, an open relay test.',
+    `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
+    `${a.vector.description}.`,
+    'If you received it, the server that relayed it is an open relay.',
+  ].map((l) => (l.startsWith('.') ? `.${l}` : l));
+  return [...lines, '.'].join('\r\n');
+}
+
+export { classifyReply };

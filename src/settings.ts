@@ -1,0 +1,199 @@
+import net from 'node:net';
+
+/**
+ * Settings: the validated form of the action's inputs and the CLI's flags.
+ * Both entry points hand raw strings keyed by input name to parseSettings,
+ * so the two cannot disagree on what is valid.
+ */
+export type Strictness = 'relaxed' | 'normal' | 'strict';
+export type TlsMode = 'auto' | 'none' | 'starttls' | 'implicit';
+
+export interface HostSpec {
+  /** The token as the user wrote it, for messages. */
+  input: string;
+  /** Name or address without brackets or port. */
+  host: string;
+  kind: 'ipv4' | 'ipv6' | 'name';
+  /** Port given with the host (`name:port`), overriding the `port` input. */
+  port?: number;
+}
+
+export interface Settings {
+  hosts: HostSpec[];
+  ports: number[];
+  strictness: Strictness;
+  tls: TlsMode;
+  recipient: { address: string; user: string; domain: string };
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  reportPath: string;
+}
+
+/** Inputs as action.yml names them; values as strings, empty or absent when unset. */
+export type RawInputs = Partial<Record<InputName, string>>;
+
+export const INPUT_NAMES = [
+  'host',
+  'domain',
+  'port',
+  'strictness',
+  'tls',
+  'recipient',
+  'sender',
+  'helo',
+  'client-address',
+  'timeout',
+  'connect-timeout',
+  'report-path',
+  'comment',
+  'github-token',
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
+
+export const DEFAULTS = {
+  port: '25',
+  strictness: 'normal',
+  tls: 'auto',
+  recipient: 'relay-check@example.com',
+  timeout: '120',
+  'connect-timeout': '10',
+  'report-path': 'relay-check-report.json',
+  comment: 'false',
+} as const satisfies RawInputs;
+
+/** A bad input: the message names the input and fits on one line. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    detail: string,
+  ) {
+    super(`Input '${input}': ${detail}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Inputs whose features are not built yet: refused when set, never silently ignored. */
+const NOT_YET: Partial<Record<InputName, string>> = {
+  domain: 'testing by mail domain (MX lookup, own-domain vectors)',
+  sender: 'extra senders',
+  helo: 'extra HELO names',
+  'client-address': 'testing as another client through XCLIENT',
+};
+
+const LIST_SEPARATORS = /[\s,]+/;
+// Lists may be written one per line in YAML; every other control character is refused.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/;
+const MULTILINE_INPUTS: ReadonlySet<InputName> = new Set(['host', 'port', 'helo', 'sender']);
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+export function isHostName(name: string): boolean {
+  const n = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (n.length === 0 || n.length > 253) return false;
+  const labels = n.split('.');
+  // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
+  if (/^\d+$/.test(labels[labels.length - 1])) return false;
+  return labels.every((l) => LABEL.test(l));
+}
+
+function parsePort(input: string, text: string): number {
+  if (!/^\d{1,5}$/.test(text)) throw new InputError(input, `"${text}" is not a port number (1-65535)`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new InputError(input, `port ${port} is outside 1-65535`);
+  return port;
+}
+
+export function parseHost(token: string): HostSpec {
+  const bad = (why: string): never => {
+    throw new InputError('host', `"${token}" ${why}`);
+  };
+  let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
+  if (m) {
+    if (!net.isIPv6(m[1])) bad('is not an IPv6 address in brackets');
+    const spec: HostSpec = { input: token, host: m[1], kind: 'ipv6' };
+    if (m[2] !== undefined) spec.port = parsePort('host', m[2]);
+    return spec;
+  }
+  if (net.isIPv6(token)) return { input: token, host: token, kind: 'ipv6' };
+  if (token.split(':').length > 2) bad('is not a valid IPv6 address (write [address]:port to add a port)');
+  m = /^([^:]+)(?::(.*))?$/.exec(token);
+  if (!m) return bad('is not a host name or address');
+  const host = m[1];
+  const spec: HostSpec = net.isIPv4(host)
+    ? { input: token, host, kind: 'ipv4' }
+    : /^[\d.]+$/.test(host)
+      ? bad('is not a valid IPv4 address')
+      : isHostName(host)
+        ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
+        : bad('is not a valid host name or address');
+  if (m[2] !== undefined) spec.port = parsePort('host', m[2]);
+  return spec;
+}
+
+function parseSeconds(input: string, text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new InputError(input, `"${text}" is not a number of seconds`);
+  const s = Number(text);
+  if (s <= 0 || s > 86_400) throw new InputError(input, `${text} s is outside 0-86400 s`);
+  return Math.round(s * 1000);
+}
+
+function oneOf<T extends string>(input: string, text: string, values: readonly T[]): T {
+  const v = text.toLowerCase() as T;
+  if (!values.includes(v)) throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
+  return v;
+}
+
+export function parseRecipient(text: string): Settings['recipient'] {
+  const m = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([^@]+)$/.exec(text);
+  if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
+    throw new InputError('recipient', `"${text}" is not a plain mail address like user@example.com`);
+  }
+  return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+
+/** Validates every input; throws InputError on the first bad one. No I/O. */
+export function parseSettings(raw: RawInputs): Settings {
+  const get = (name: InputName): string => {
+    const value = raw[name] ?? '';
+    const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
+    if (control.test(value)) throw new InputError(name, 'contains a control character');
+    const trimmed = value.trim();
+    if (trimmed === '' && name in DEFAULTS) return DEFAULTS[name as keyof typeof DEFAULTS];
+    return trimmed;
+  };
+  for (const name of INPUT_NAMES) get(name);
+
+  for (const [name, feature] of Object.entries(NOT_YET) as [InputName, string][]) {
+    if (get(name) !== '') throw new InputError(name, `${feature} is not supported yet; leave it empty`);
+  }
+
+  const hostText = get('host');
+  if (hostText === '') throw new InputError('host', 'is required: name the mail server(s) to test');
+  const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+
+  const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
+  if (ports.length === 0) throw new InputError('port', 'is empty');
+
+  const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict'] as const);
+  const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit'] as const);
+  if (tls !== 'auto' && tls !== 'none') throw new InputError('tls', `"${tls}" is not supported yet; use auto or none`);
+
+  const comment = oneOf('comment', get('comment'), ['true', 'false'] as const);
+  if (comment === 'true') throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
+
+  const reportPath = get('report-path');
+
+  return {
+    hosts,
+    ports,
+    strictness,
+    tls,
+    recipient: parseRecipient(get('recipient')),
+    timeoutMs: parseSeconds('timeout', get('timeout')),
+    connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
+    reportPath,
+  };
+}

@@ -1,0 +1,292 @@
+import net from 'node:net';
+import { LIMITS } from './limits.js';
+import { ProtocolError, ReplyReader, sanitizeLine, type Reply } from './reply.js';
+
+/** One line of the conversation, as the report shows it. */
+export interface TranscriptLine {
+  /** C: we sent it; S: the server sent it; *: an event (connect, close, error). */
+  dir: 'C' | 'S' | '*';
+  text: string;
+  /** Milliseconds since the session started. */
+  at: number;
+}
+
+export type SessionFailure =
+  | 'connect-refused'
+  | 'unreachable'
+  | 'connect-timeout'
+  | 'timeout'
+  | 'closed'
+  | 'protocol'
+  | 'deadline';
+
+/** Why a session could not go on; carries what the user needs to see. */
+export class SessionError extends Error {
+  constructor(
+    readonly kind: SessionFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+export interface ConnectOptions {
+  address: string;
+  port: number;
+  /** Connection plus complete greeting, ms. */
+  connectTimeoutMs: number;
+  /** Any later reply, ms. */
+  replyTimeoutMs?: number;
+  /** Absolute time (Date.now()) after which nothing more is started or awaited. */
+  deadline?: number;
+  limits?: { maxLineBytes: number; maxLinesPerReply: number; maxSessionBytes: number };
+}
+
+export interface Ehlo {
+  /** 'EHLO' or 'HELO' (when EHLO was refused). */
+  verb: 'EHLO' | 'HELO';
+  reply: Reply;
+  /** Upper-cased extension keywords with their parameters, e.g. PIPELINING, SIZE 10240000. */
+  extensions: Map<string, string>;
+}
+
+/**
+ * One SMTP conversation over TCP. It only talks and listens: it records a
+ * transcript and returns replies, and never decides what a reply means.
+ */
+export class SmtpSession {
+  readonly transcript: TranscriptLine[] = [];
+  private readonly started = Date.now();
+  private readonly reader: ReplyReader;
+  private readonly queue: Reply[] = [];
+  private waiter: { resolve: (r: Reply) => void; reject: (e: SessionError) => void } | undefined;
+  private failure: SessionError | undefined;
+  private ended = false;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly opts: ConnectOptions,
+  ) {
+    this.reader = new ReplyReader(opts.limits ?? LIMITS);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(errorFromSocket(err, opts)));
+    socket.on('close', () => {
+      this.ended = true;
+      this.fail(new SessionError('closed', 'the server closed the connection'));
+    });
+  }
+
+  /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
+  static async connect(opts: ConnectOptions): Promise<{ session: SmtpSession; greeting: Reply }> {
+    const socket = new net.Socket();
+    const session = new SmtpSession(socket, opts);
+    session.note(`connect ${formatAddress(opts.address, opts.port)}`);
+    let tcpUp = false;
+    const connected = new Promise<void>((resolve) =>
+      socket.once('connect', () => {
+        tcpUp = true;
+        resolve();
+      }),
+    );
+    socket.connect({ host: opts.address, port: opts.port });
+    const limit = session.limitTo(opts.connectTimeoutMs);
+    try {
+      const greeting = await withTimeout(
+        connected.then(() => session.read(limit + 100)),
+        limit,
+        () =>
+          tcpUp
+            ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
+            : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`),
+      );
+      return { session, greeting };
+    } catch (e) {
+      session.destroy();
+      throw session.failure ?? asSessionError(e);
+    }
+  }
+
+  /** Sends one command and waits for its reply. */
+  async command(line: string, timeoutMs?: number): Promise<Reply> {
+    this.write([line]);
+    return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+  }
+
+  /**
+   * Sends several commands in one write (RFC 2920 PIPELINING) and reads one reply
+   * per command. The caller must only do this when the server advertised it.
+   */
+  async pipeline(lines: string[], timeoutMs?: number): Promise<Reply[]> {
+    this.write(lines);
+    const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
+    const out: Reply[] = [];
+    for (let i = 0; i < lines.length; i++) out.push(await this.read(limit));
+    return out;
+  }
+
+  /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2). */
+  async hello(name: string): Promise<Ehlo> {
+    const reply = await this.command(`EHLO ${name}`);
+    if (reply.code >= 200 && reply.code < 300) {
+      return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
+    }
+    if (reply.code === 421) return { verb: 'EHLO', reply, extensions: new Map() };
+    const helo = await this.command(`HELO ${name}`);
+    return { verb: 'HELO', reply: helo, extensions: new Map() };
+  }
+
+  /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
+  async quit(): Promise<void> {
+    if (!this.ended && !this.failure) {
+      try {
+        await this.command('QUIT', LIMITS.quitTimeoutMs);
+      } catch {
+        // The server may hang up first or sleep on errors; we are leaving anyway.
+      }
+    }
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.ended = true;
+  }
+
+  get closed(): boolean {
+    return this.ended || this.failure !== undefined;
+  }
+
+  /** Milliseconds until the run's deadline, or Infinity. */
+  private limitTo(ms: number): number {
+    const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
+    return Math.max(0, Math.min(ms, left));
+  }
+
+  private note(text: string): void {
+    this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
+  }
+
+  private write(lines: string[]): void {
+    if (this.failure) throw this.failure;
+    for (const l of lines) this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
+    this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+  }
+
+  private onData(chunk: Buffer): void {
+    let replies: Reply[];
+    try {
+      replies = this.reader.feed(chunk);
+    } catch (e) {
+      const msg = e instanceof ProtocolError ? e.message : String(e);
+      this.fail(new SessionError('protocol', msg));
+      this.destroy();
+      return;
+    }
+    for (const r of replies) {
+      for (const raw of r.raw) this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w.resolve(r);
+      } else {
+        this.queue.push(r);
+      }
+    }
+  }
+
+  private fail(err: SessionError): void {
+    if (!this.failure) {
+      this.failure = err;
+      this.note(`${err.kind}: ${err.message}`);
+    }
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.reject(this.failure);
+    }
+  }
+
+  private read(timeoutMs: number, kind: SessionFailure = 'timeout'): Promise<Reply> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
+    if (deadlineHit || timeoutMs <= 0) {
+      return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
+    }
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
+        const err = atDeadline
+          ? new SessionError('deadline', 'the run deadline was reached')
+          : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
+        this.fail(err);
+        this.destroy();
+        reject(err);
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+}
+
+export function parseExtensions(reply: Reply): Map<string, string> {
+  const ext = new Map<string, string>();
+  for (const line of reply.lines.slice(1)) {
+    const [kw, ...params] = line.trim().split(/\s+/);
+    if (kw) ext.set(kw.toUpperCase(), params.join(' '));
+  }
+  return ext;
+}
+
+export function formatAddress(address: string, port: number): string {
+  return net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function errorFromSocket(err: NodeJS.ErrnoException, opts: ConnectOptions): SessionError {
+  const where = formatAddress(opts.address, opts.port);
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new SessionError('connect-refused', `connection to ${where} refused`);
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+      return new SessionError('unreachable', `no route to ${where} (${err.code})`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new SessionError('closed', `connection reset by the server (${err.code})`);
+    default:
+      return new SessionError('closed', `${where}: ${err.message}`);
+  }
+}
+
+function asSessionError(e: unknown): SessionError {
+  return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => SessionError): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(asSessionError(e));
+      },
+    );
+  });
+}

@@ -1,0 +1,83 @@
+import { replyText, type Reply } from '../smtp/reply.js';
+import { REPLY_RULES, type Outcome, type ReplyRule, type Stage } from './replies.js';
+
+export interface Classification {
+  outcome: Outcome;
+  reason: string;
+  /** Id of the table row that decided. */
+  rule: string;
+}
+
+export function ruleMatches(rule: ReplyRule, reply: Reply, stage: Stage): boolean {
+  if (rule.stages && !rule.stages.includes(stage)) return false;
+  if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1])) return false;
+  if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced))) return false;
+  if (rule.text && !rule.text.test(replyText(reply))) return false;
+  return true;
+}
+
+/** What one reply means, by the first matching row of the table. */
+export function classifyReply(reply: Reply, stage: Stage, rules: readonly ReplyRule[] = REPLY_RULES): Classification {
+  const rule = rules.find((r) => ruleMatches(r, reply, stage));
+  // The table ends in catch-alls, so this only happens with a custom table.
+  if (!rule) return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none' };
+  return { outcome: rule.outcome, reason: rule.reason, rule: rule.id };
+}
+
+/** The replies one attempt collected; absent ones were never reached. */
+export interface AttemptReplies {
+  mail: Reply;
+  /** One per RCPT sent, in order; fewer when an earlier one was refused. */
+  rcpt: Reply[];
+  /** How many RCPTs the vector has; the last is the relay destination. */
+  rcptCount: number;
+  /** End-of-data reply, only in `relaxed` confirmation. */
+  data?: Reply;
+  /** Reply to DATA itself when it was refused (no 354). */
+  dataCommand?: Reply;
+}
+
+export interface AttemptVerdict extends Classification {
+  /** The reply that decided, for the report. */
+  decisive: Reply;
+  stage: Stage;
+}
+
+const isOk = (r: Reply): boolean => r.code >= 200 && r.code < 300;
+
+/**
+ * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
+ * form refused is a denial; a sender failing verification proves nothing). A
+ * refused local precondition RCPT proves nothing about relaying. The relay
+ * destination's reply decides otherwise; with `confirm`, acceptance must also
+ * survive DATA.
+ */
+export function classifyAttempt(r: AttemptReplies, confirm: boolean): AttemptVerdict {
+  if (!isOk(r.mail)) {
+    const c = classifyReply(r.mail, 'mail');
+    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+    return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
+  }
+  for (let i = 0; i < r.rcpt.length; i++) {
+    const reply = r.rcpt[i];
+    const last = i === r.rcptCount - 1;
+    if (isOk(reply)) continue;
+    const c = classifyReply(reply, 'rcpt');
+    if (!last && c.outcome === 'denied') {
+      return { outcome: 'inconclusive', reason: `local recipient refused first, so the relay was not tested: ${c.reason}`, rule: c.rule, decisive: reply, stage: 'rcpt' };
+    }
+    return { ...c, decisive: reply, stage: 'rcpt' };
+  }
+  const lastRcpt = r.rcpt[r.rcptCount - 1];
+  if (!lastRcpt) {
+    // Never got as far as the relay destination: callers only pass complete attempts.
+    throw new Error('classifyAttempt: the relay RCPT has no reply');
+  }
+  if (!confirm) return { outcome: 'relayed', reason: `RCPT TO accepted (${lastRcpt.code})`, rule: 'accepted', decisive: lastRcpt, stage: 'rcpt' };
+  const dataReply = r.dataCommand ?? r.data;
+  if (!dataReply) throw new Error('classifyAttempt: confirmation needs the DATA replies');
+  if (isOk(dataReply)) return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', decisive: dataReply, stage: 'data' };
+  const c = classifyReply(dataReply, 'data');
+  const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+  return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
+}

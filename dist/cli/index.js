@@ -1,0 +1,1769 @@
+#!/usr/bin/env node
+import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+/******/ var __webpack_modules__ = ({
+
+/***/ 318:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(812);
+// The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
+
+process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    isTty: Boolean(process.stdout.isTTY),
+}).catch((e) => {
+    process.stderr.write(`relay-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 3;
+});
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 812:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  iW: () => (/* binding */ main)
+});
+
+// UNUSED EXPORTS: EXIT, USAGE, exitCode
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_namespaceObject);
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./src/battery/vectors.ts
+const NMAP = 'nmap smtp-open-relay.nse test';
+const VECTORS = [
+    { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'external-sender', description: 'External sender to an external recipient', provenance: `${NMAP} 2`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'server-name-sender', description: "Sender at the server's own host name", provenance: `${NMAP} 3`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'literal-sender', description: "Sender at the server's address literal", provenance: `${NMAP} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'percent-hack-literal', description: 'Percent hack routed through the address literal', provenance: `${NMAP} 5; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{literal}>'] },
+    { id: 'percent-hack-server-name', description: "Percent hack routed through the server's name", provenance: `${NMAP} 6; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{srv}>'] },
+    { id: 'quoted-address', description: 'Whole external address quoted as a local part', provenance: `${NMAP} 7; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}">'] },
+    { id: 'quoted-percent', description: 'Quoted percent-hack local part', provenance: `${NMAP} 8`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}%{domain}">'] },
+    { id: 'double-at-literal', description: 'External address followed by @ the address literal', provenance: `${NMAP} 9`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{literal}>'] },
+    { id: 'quoted-at-literal', description: 'Quoted external address at the address literal', provenance: `${NMAP} 10; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}"@{literal}>'] },
+    { id: 'double-at-server-name', description: "External address followed by @ the server's name", provenance: `${NMAP} 11`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{srv}>'] },
+    { id: 'source-route-literal', description: 'Source route through the address literal', provenance: `${NMAP} 12; RFC 5321 §4.1.2, RFC 2505 §2.1`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{literal}:{user}@{domain}>'] },
+    { id: 'source-route-server-name', description: "Source route through the server's name", provenance: `${NMAP} 13; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{srv}:{user}@{domain}>'] },
+    { id: 'bang-path', description: 'UUCP bang path', provenance: `${NMAP} 14; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}>'] },
+    { id: 'bang-path-literal', description: 'Bang path at the address literal', provenance: `${NMAP} 15`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{literal}>'] },
+    { id: 'bang-path-server-name', description: "Bang path at the server's name", provenance: `${NMAP} 16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{srv}>'] },
+];
+
+;// CONCATENATED MODULE: ./src/report/model.ts
+/**
+ * The Report: plain data, the same object the JSON file holds. Every renderer
+ * (job summary, annotations, terminal) reads this and nothing else, so they
+ * cannot disagree. Bump SCHEMA_VERSION on any incompatible change.
+ */
+const SCHEMA_VERSION = 1;
+function countAttempts(attempts) {
+    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+    for (const a of attempts) {
+        c[a.outcome]++;
+        if (a.outcome !== 'skipped')
+            c.tests++;
+    }
+    return c;
+}
+function sumCounts(all) {
+    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+    for (const x of all)
+        for (const k of Object.keys(c))
+            c[k] += x[k];
+    return c;
+}
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
+;// CONCATENATED MODULE: ./src/battery/render.ts
+
+/** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
+function addressLiteral(address) {
+    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
+}
+const PLACEHOLDER = /\{([a-z]+)\}/g;
+/** Fills one template; returns the name of the first placeholder it cannot fill. */
+function fill(template, values) {
+    let missing;
+    const text = template.replace(PLACEHOLDER, (whole, name) => {
+        if (!(name in values))
+            throw new Error(`unknown placeholder ${whole} in template "${template}"`);
+        const v = values[name];
+        if (v === undefined) {
+            missing ??= name;
+            return whole;
+        }
+        return v;
+    });
+    return missing ? { missing } : { text };
+}
+const WHY_MISSING = {
+    srv: 'the server gave no host name in its greeting or EHLO reply',
+};
+function renderVector(vector, ctx) {
+    const values = {
+        user: ctx.user,
+        domain: ctx.domain,
+        probe: ctx.probe,
+        helo: ctx.helo,
+        literal: addressLiteral(ctx.address),
+        srv: ctx.srv,
+    };
+    const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
+    for (const p of parts) {
+        if ('missing' in p) {
+            return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
+        }
+    }
+    const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
+    return { ok: true, attempt: { vector, helo, mailFrom, rcptTo } };
+}
+/**
+ * The host name a server announces: the first word after the code in the
+ * greeting, else in the EHLO reply, when it looks like a domain name.
+ */
+function serverName(...lines) {
+    for (const line of lines) {
+        const word = line?.trim().split(/\s+/)[0];
+        if (word && /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+\.?$/i.test(word)) {
+            return word.replace(/\.$/, '');
+        }
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/smtp/limits.ts
+/**
+ * Every limit that protects relay-check from a broken or hostile server, in one
+ * place. RFC 5321 §4.5.3.1 caps a reply line at 512 octets; real servers stay far
+ * below that, so the caps leave room without letting one server eat the runner.
+ */
+const LIMITS = {
+    /** Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; be generous). */
+    maxLineBytes: 4096,
+    /** Most lines in one multi-line reply (EHLO lists ~20 at most in practice). */
+    maxLinesPerReply: 200,
+    /** Most bytes one session may send us in total. */
+    maxSessionBytes: 1024 * 1024,
+    /** Default wait for any one reply after the greeting, in ms. */
+    replyTimeoutMs: 30_000,
+    /** A reply slower than this after errors is read as the server's error sleep. */
+    slowReplyMs: 700,
+    /** Time given to QUIT before the socket is simply destroyed. */
+    quitTimeoutMs: 1_000,
+};
+/**
+ * Postfix slows every reply once a connection made `smtpd_soft_error_limit`
+ * (default 10) errors and drops it at `smtpd_hard_error_limit` (20). Stay under
+ * the soft limit by default; the scheduler learns a lower one from the server.
+ */
+const DEFAULT_ERROR_BUDGET = 8;
+/** Parallel connections per address: enough to hide latency, few enough to be polite. */
+const CONNECTIONS_PER_ADDRESS = 4;
+/** Addresses tested at the same time in one run. */
+const TARGET_CONCURRENCY = 32;
+
+;// CONCATENATED MODULE: ./src/smtp/reply.ts
+
+class ProtocolError extends Error {
+    kind;
+    constructor(message, kind) {
+        super(message);
+        this.kind = kind;
+        this.name = 'ProtocolError';
+    }
+}
+/** A server line as it may be stored and shown: no control characters, bounded. */
+function sanitizeLine(line, max = 512) {
+    // eslint-disable-next-line no-control-regex
+    const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return clean.length > max ? `${clean.slice(0, max)}…[${clean.length - max} more]` : clean;
+}
+const LINE = /^(\d{3})([ -]?)(.*)$/s;
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
+/** Splits an enhanced status code off the start of a reply text when its class matches the code. */
+function splitEnhanced(code, text) {
+    const m = ENHANCED.exec(text);
+    if (!m || Number(m[1]) !== Math.floor(code / 100))
+        return { rest: text };
+    return { enhanced: `${m[1]}.${m[2]}.${m[3]}`, rest: text.slice(m[0].length).trimStart() };
+}
+/** Reply as one readable line, for reports: "454 4.7.1 <x>: Relay access denied". */
+function formatReply(r) {
+    return r.raw.join(' / ');
+}
+/** Full text of a reply without codes, for classification by wording. */
+function replyText(r) {
+    return r.lines.join('\n');
+}
+/**
+ * Incremental reply reader: feed it bytes as they arrive, take complete replies.
+ * It enforces the caps of LIMITS so a hostile server cannot grow memory without
+ * bound, and throws ProtocolError on anything that is not an SMTP reply.
+ */
+class ReplyReader {
+    limits;
+    buffer = '';
+    pending;
+    total = 0;
+    constructor(limits = LIMITS) {
+        this.limits = limits;
+    }
+    /** Returns every reply completed by this chunk, in order. */
+    feed(chunk) {
+        const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+        this.total += text.length;
+        if (this.total > this.limits.maxSessionBytes) {
+            throw new ProtocolError(`server sent more than ${this.limits.maxSessionBytes} bytes in one session`, 'too-many-bytes');
+        }
+        this.buffer += text;
+        const out = [];
+        let nl;
+        while ((nl = this.buffer.indexOf('\n')) >= 0) {
+            const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+            this.buffer = this.buffer.slice(nl + 1);
+            if (line.length > this.limits.maxLineBytes)
+                throw this.tooLong();
+            const reply = this.line(line);
+            if (reply)
+                out.push(reply);
+        }
+        if (this.buffer.length > this.limits.maxLineBytes)
+            throw this.tooLong();
+        return out;
+    }
+    /** True while a multi-line reply has started but not ended. */
+    get midReply() {
+        return this.pending !== undefined || this.buffer.length > 0;
+    }
+    tooLong() {
+        return new ProtocolError(`reply line longer than ${this.limits.maxLineBytes} bytes`, 'line-too-long');
+    }
+    line(line) {
+        const m = LINE.exec(line);
+        if (!m)
+            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
+        const code = Number(m[1]);
+        const sep = m[2];
+        if (code < 200 || code > 599)
+            throw new ProtocolError(`reply code ${m[1]} out of range`, 'malformed');
+        if (sep === '' && m[3] !== '')
+            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
+        if (this.pending && this.pending.code !== code) {
+            throw new ProtocolError(`reply code changed from ${this.pending.code} to ${code} inside a multi-line reply`, 'malformed');
+        }
+        const p = (this.pending ??= { code, raw: [], texts: [] });
+        p.raw.push(sanitizeLine(line));
+        p.texts.push(sanitizeLine(m[3]));
+        if (p.raw.length > this.limits.maxLinesPerReply) {
+            throw new ProtocolError(`reply longer than ${this.limits.maxLinesPerReply} lines`, 'too-many-lines');
+        }
+        if (sep === '-')
+            return undefined;
+        this.pending = undefined;
+        const { enhanced, rest } = splitEnhanced(code, p.texts[0]);
+        const lines = [rest, ...p.texts.slice(1).map((t) => splitEnhanced(code, t).rest)];
+        return enhanced ? { code, enhanced, lines, raw: p.raw } : { code, lines, raw: p.raw };
+    }
+}
+/** Parses a complete reply from text (tests, the classification table's examples). */
+function parseReply(text) {
+    const reader = new ReplyReader();
+    const replies = reader.feed(text.endsWith('\n') ? text : `${text}\r\n`);
+    if (replies.length !== 1 || reader.midReply)
+        throw new ProtocolError('expected exactly one complete reply', 'malformed');
+    return replies[0];
+}
+
+;// CONCATENATED MODULE: ./src/smtp/session.ts
+
+
+
+/** Why a session could not go on; carries what the user needs to see. */
+class SessionError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SessionError';
+    }
+}
+/**
+ * One SMTP conversation over TCP. It only talks and listens: it records a
+ * transcript and returns replies, and never decides what a reply means.
+ */
+class SmtpSession {
+    socket;
+    opts;
+    transcript = [];
+    started = Date.now();
+    reader;
+    queue = [];
+    waiter;
+    failure;
+    ended = false;
+    constructor(socket, opts) {
+        this.socket = socket;
+        this.opts = opts;
+        this.reader = new ReplyReader(opts.limits ?? LIMITS);
+        socket.on('data', (chunk) => this.onData(chunk));
+        socket.on('error', (err) => this.fail(errorFromSocket(err, opts)));
+        socket.on('close', () => {
+            this.ended = true;
+            this.fail(new SessionError('closed', 'the server closed the connection'));
+        });
+    }
+    /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
+    static async connect(opts) {
+        const socket = new (external_node_net_default()).Socket();
+        const session = new SmtpSession(socket, opts);
+        session.note(`connect ${formatAddress(opts.address, opts.port)}`);
+        let tcpUp = false;
+        const connected = new Promise((resolve) => socket.once('connect', () => {
+            tcpUp = true;
+            resolve();
+        }));
+        socket.connect({ host: opts.address, port: opts.port });
+        const limit = session.limitTo(opts.connectTimeoutMs);
+        try {
+            const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
+                ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
+                : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`));
+            return { session, greeting };
+        }
+        catch (e) {
+            session.destroy();
+            throw session.failure ?? asSessionError(e);
+        }
+    }
+    /** Sends one command and waits for its reply. */
+    async command(line, timeoutMs) {
+        this.write([line]);
+        return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+    }
+    /**
+     * Sends several commands in one write (RFC 2920 PIPELINING) and reads one reply
+     * per command. The caller must only do this when the server advertised it.
+     */
+    async pipeline(lines, timeoutMs) {
+        this.write(lines);
+        const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
+        const out = [];
+        for (let i = 0; i < lines.length; i++)
+            out.push(await this.read(limit));
+        return out;
+    }
+    /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2). */
+    async hello(name) {
+        const reply = await this.command(`EHLO ${name}`);
+        if (reply.code >= 200 && reply.code < 300) {
+            return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
+        }
+        if (reply.code === 421)
+            return { verb: 'EHLO', reply, extensions: new Map() };
+        const helo = await this.command(`HELO ${name}`);
+        return { verb: 'HELO', reply: helo, extensions: new Map() };
+    }
+    /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
+    async quit() {
+        if (!this.ended && !this.failure) {
+            try {
+                await this.command('QUIT', LIMITS.quitTimeoutMs);
+            }
+            catch {
+                // The server may hang up first or sleep on errors; we are leaving anyway.
+            }
+        }
+        this.destroy();
+    }
+    destroy() {
+        if (!this.socket.destroyed)
+            this.socket.destroy();
+        this.ended = true;
+    }
+    get closed() {
+        return this.ended || this.failure !== undefined;
+    }
+    /** Milliseconds until the run's deadline, or Infinity. */
+    limitTo(ms) {
+        const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
+        return Math.max(0, Math.min(ms, left));
+    }
+    note(text) {
+        this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
+    }
+    write(lines) {
+        if (this.failure)
+            throw this.failure;
+        for (const l of lines)
+            this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
+        this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    }
+    onData(chunk) {
+        let replies;
+        try {
+            replies = this.reader.feed(chunk);
+        }
+        catch (e) {
+            const msg = e instanceof ProtocolError ? e.message : String(e);
+            this.fail(new SessionError('protocol', msg));
+            this.destroy();
+            return;
+        }
+        for (const r of replies) {
+            for (const raw of r.raw)
+                this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
+            if (this.waiter) {
+                const w = this.waiter;
+                this.waiter = undefined;
+                w.resolve(r);
+            }
+            else {
+                this.queue.push(r);
+            }
+        }
+    }
+    fail(err) {
+        if (!this.failure) {
+            this.failure = err;
+            this.note(`${err.kind}: ${err.message}`);
+        }
+        if (this.waiter) {
+            const w = this.waiter;
+            this.waiter = undefined;
+            w.reject(this.failure);
+        }
+    }
+    read(timeoutMs, kind = 'timeout') {
+        const queued = this.queue.shift();
+        if (queued)
+            return Promise.resolve(queued);
+        if (this.failure)
+            return Promise.reject(this.failure);
+        const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
+        if (deadlineHit || timeoutMs <= 0) {
+            return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
+        }
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.waiter = undefined;
+                const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
+                const err = atDeadline
+                    ? new SessionError('deadline', 'the run deadline was reached')
+                    : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, timeoutMs);
+            this.waiter = {
+                resolve: (r) => {
+                    clearTimeout(timer);
+                    resolve(r);
+                },
+                reject: (e) => {
+                    clearTimeout(timer);
+                    reject(e);
+                },
+            };
+        });
+    }
+}
+function parseExtensions(reply) {
+    const ext = new Map();
+    for (const line of reply.lines.slice(1)) {
+        const [kw, ...params] = line.trim().split(/\s+/);
+        if (kw)
+            ext.set(kw.toUpperCase(), params.join(' '));
+    }
+    return ext;
+}
+function formatAddress(address, port) {
+    return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+function errorFromSocket(err, opts) {
+    const where = formatAddress(opts.address, opts.port);
+    switch (err.code) {
+        case 'ECONNREFUSED':
+            return new SessionError('connect-refused', `connection to ${where} refused`);
+        case 'ENETUNREACH':
+        case 'EHOSTUNREACH':
+        case 'EADDRNOTAVAIL':
+        case 'EAFNOSUPPORT':
+            return new SessionError('unreachable', `no route to ${where} (${err.code})`);
+        case 'ECONNRESET':
+        case 'EPIPE':
+            return new SessionError('closed', `connection reset by the server (${err.code})`);
+        default:
+            return new SessionError('closed', `${where}: ${err.message}`);
+    }
+}
+function asSessionError(e) {
+    return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
+}
+function withTimeout(p, ms, onTimeout) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(onTimeout()), ms);
+        p.then((v) => {
+            clearTimeout(t);
+            resolve(v);
+        }, (e) => {
+            clearTimeout(t);
+            reject(asSessionError(e));
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/verdict/replies.ts
+const REPLY_RULES = [
+    // --- accepted ---
+    { id: 'accepted', outcome: 'relayed', reason: 'accepted (2xx)', codes: [200, 299], example: '250 2.1.5 Ok', alsoSeen: ['250 2.1.5 Destination address valid: Recipient ok', '251 2.1.5 User not local; will forward', '250 Accepted'], provenance: 'RFC 5321 §4.2.1; Postfix; OpenSMTPD; Exim' },
+    // --- the session ended or must be resumed ---
+    { id: 'service-closing', outcome: 'inconclusive', reason: 'the server closed the session (421)', codes: [421, 421], example: '421 4.7.0 mx.example.org Error: too many errors', provenance: 'Postfix smtpd_hard_error_limit' },
+    // --- not relay denials although they look like policy ---
+    { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
+    { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
+    { id: 'starttls-required', outcome: 'inconclusive', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
+    { id: 'client-blocked', outcome: 'inconclusive', reason: 'the client (the runner) is blocked by a DNS blocklist, not the relay policy', text: /blocked using|listed (at|in|by)|spamhaus|blocklist|blacklist/i, example: '550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', provenance: 'Postfix postscreen / reject_rbl_client' },
+    { id: 'rate-limited', outcome: 'inconclusive', reason: 'rate limited', text: /too many (recipients|connections|messages|errors)|rate limit|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', provenance: 'Postfix smtpd_recipient_limit / anvil' },
+    { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
+    { id: 'sender-verification', outcome: 'inconclusive', reason: 'the sender was refused (sender verification or domain check), so the relay was not tested', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|need fully-qualified)|sender verify failed|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', provenance: 'Postfix reject_unknown_sender_domain / reject_unverified_sender' },
+    { id: 'sender-verification-code', outcome: 'inconclusive', reason: 'the sender domain was refused, so the relay was not tested', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address does not exist', provenance: 'Sendmail' },
+    { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
+    { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
+    { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
+    // --- relay denials by wording (work with or without enhanced codes) ---
+    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
+    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
+    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', provenance: 'Sendmail' },
+    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
+    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
+    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
+    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
+    // --- authentication required: the server only relays for authenticated users ---
+    { id: 'auth-required', outcome: 'denied', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
+    { id: 'auth-required-530', outcome: 'denied', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
+    // --- refused forms and recipients ---
+    { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
+    { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
+    { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
+    { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
+    { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
+    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
+    // --- catch-alls ---
+    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
+];
+
+;// CONCATENATED MODULE: ./src/verdict/classify.ts
+
+
+function ruleMatches(rule, reply, stage) {
+    if (rule.stages && !rule.stages.includes(stage))
+        return false;
+    if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
+        return false;
+    if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced)))
+        return false;
+    if (rule.text && !rule.text.test(replyText(reply)))
+        return false;
+    return true;
+}
+/** What one reply means, by the first matching row of the table. */
+function classifyReply(reply, stage, rules = REPLY_RULES) {
+    const rule = rules.find((r) => ruleMatches(r, reply, stage));
+    // The table ends in catch-alls, so this only happens with a custom table.
+    if (!rule)
+        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none' };
+    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id };
+}
+const isOk = (r) => r.code >= 200 && r.code < 300;
+/**
+ * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
+ * form refused is a denial; a sender failing verification proves nothing). A
+ * refused local precondition RCPT proves nothing about relaying. The relay
+ * destination's reply decides otherwise; with `confirm`, acceptance must also
+ * survive DATA.
+ */
+function classifyAttempt(r, confirm) {
+    if (!isOk(r.mail)) {
+        const c = classifyReply(r.mail, 'mail');
+        const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+        return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
+    }
+    for (let i = 0; i < r.rcpt.length; i++) {
+        const reply = r.rcpt[i];
+        const last = i === r.rcptCount - 1;
+        if (isOk(reply))
+            continue;
+        const c = classifyReply(reply, 'rcpt');
+        if (!last && c.outcome === 'denied') {
+            return { outcome: 'inconclusive', reason: `local recipient refused first, so the relay was not tested: ${c.reason}`, rule: c.rule, decisive: reply, stage: 'rcpt' };
+        }
+        return { ...c, decisive: reply, stage: 'rcpt' };
+    }
+    const lastRcpt = r.rcpt[r.rcptCount - 1];
+    if (!lastRcpt) {
+        // Never got as far as the relay destination: callers only pass complete attempts.
+        throw new Error('classifyAttempt: the relay RCPT has no reply');
+    }
+    if (!confirm)
+        return { outcome: 'relayed', reason: `RCPT TO accepted (${lastRcpt.code})`, rule: 'accepted', decisive: lastRcpt, stage: 'rcpt' };
+    const dataReply = r.dataCommand ?? r.data;
+    if (!dataReply)
+        throw new Error('classifyAttempt: confirmation needs the DATA replies');
+    if (isOk(dataReply))
+        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', decisive: dataReply, stage: 'data' };
+    const c = classifyReply(dataReply, 'data');
+    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+    return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
+}
+
+;// CONCATENATED MODULE: ./src/verdict/run.ts
+/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown. */
+function runVerdict(targets) {
+    if (targets.some((t) => t.relayed > 0))
+        return 'open';
+    if (targets.some((t) => !t.reachable || t.inconclusive > 0))
+        return 'inconclusive';
+    return 'closed';
+}
+function targetVerdict(t) {
+    return runVerdict([t]);
+}
+/**
+ * Why the step fails under the given strictness; empty when it passes.
+ * An unreachable address is only fatal under `normal` when no address of the
+ * same host and port could be reached (IPv6 on GitHub-hosted runners).
+ */
+function failureReasons(targets, strictness) {
+    const reasons = [];
+    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
+    if (relayed > 0) {
+        reasons.push(strictness === 'relaxed'
+            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
+            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
+    }
+    if (strictness === 'relaxed')
+        return reasons;
+    const groups = new Map();
+    for (const t of targets) {
+        const key = `${t.host}:${t.port}`;
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
+    for (const [key, group] of groups) {
+        if (group.every((t) => !t.reachable))
+            reasons.push(`${key}: no address could be reached`);
+        else if (strictness === 'strict') {
+            for (const t of group.filter((x) => !x.reachable))
+                reasons.push(`${t.address} port ${t.port} could not be reached`);
+        }
+    }
+    if (strictness === 'strict') {
+        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
+        if (inconclusive > 0)
+            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
+    }
+    return reasons;
+}
+
+;// CONCATENATED MODULE: ./src/scheduler.ts
+
+
+
+
+
+
+
+
+const ok = (r) => r.code >= 200 && r.code < 300;
+/**
+ * Runs the battery against one address: opens connections, spreads attempts
+ * over them, keeps each under the server's error limits, resumes after drops,
+ * and returns one result per vector. Never throws for anything the server does.
+ */
+async function runTarget(spec, opts) {
+    const started = Date.now();
+    const report = {
+        host: spec.host,
+        address: spec.address,
+        family: external_node_net_default().isIPv6(spec.address) ? 6 : 4,
+        port: spec.port,
+        transport: 'plain',
+        reachable: false,
+        error: null,
+        greeting: null,
+        serverName: null,
+        extensions: [],
+        connections: 0,
+        errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
+        durationMs: 0,
+        verdict: 'inconclusive',
+        counts: countAttempts([]),
+        attempts: [],
+    };
+    const finish = () => {
+        report.counts = countAttempts(report.attempts);
+        report.durationMs = Date.now() - started;
+        report.verdict = targetVerdict({ ...report, relayed: report.counts.relayed, inconclusive: report.counts.inconclusive });
+        return report;
+    };
+    const results = new Map();
+    let budget = report.errorBudget;
+    let connCount = 0;
+    const open = async (helo) => {
+        const index = ++connCount;
+        report.connections = connCount;
+        const { session, greeting } = await SmtpSession.connect({
+            address: spec.address,
+            port: spec.port,
+            connectTimeoutMs: opts.connectTimeoutMs,
+            replyTimeoutMs: opts.replyTimeoutMs,
+            deadline: opts.deadline,
+        });
+        if (!ok(greeting)) {
+            await session.quit();
+            throw new SessionError('closed', `the server refused the session: ${formatReply(greeting)}`);
+        }
+        report.greeting ??= formatReply(greeting);
+        const ehlo = await session.hello(helo);
+        if (!ok(ehlo.reply)) {
+            await session.quit();
+            throw new SessionError('closed', `${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+        }
+        if (index === 1) {
+            report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+            report.extensions = [...ehlo.extensions.keys()];
+        }
+        return { session, index, helo, ehlo, errors: 0, attempts: 0 };
+    };
+    // The first connection tells us the server's name, which the templates need.
+    let first;
+    try {
+        first = await open(opts.helo);
+        report.reachable = true;
+    }
+    catch (e) {
+        const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+        report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
+        report.error = err.message;
+        if (report.reachable) {
+            // We reached it but could not test: every vector is undecided.
+            for (const v of opts.vectors)
+                results.set(v.id, notRun(v, `not run: ${err.message}`));
+            report.attempts = opts.vectors.map((v) => results.get(v.id));
+        }
+        return finish();
+    }
+    const jobs = [];
+    for (const v of opts.vectors) {
+        const r = renderVector(v, {
+            user: opts.recipient.user,
+            domain: opts.recipient.domain,
+            probe: opts.probe,
+            helo: opts.helo,
+            address: spec.address,
+            srv: report.serverName ?? undefined,
+        });
+        if (r.ok)
+            jobs.push({ rendered: r.attempt, tries: 0 });
+        else
+            results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
+    }
+    const record = (job, conn, fields, transcript) => {
+        const { vector, helo, mailFrom, rcptTo } = job.rendered;
+        results.set(vector.id, {
+            vector: vector.id,
+            description: vector.description,
+            provenance: vector.provenance,
+            helo,
+            mailFrom,
+            rcptTo,
+            outcome: 'inconclusive',
+            reason: '',
+            rule: null,
+            reply: null,
+            stage: null,
+            connection: conn?.index ?? null,
+            tries: job.tries,
+            transcript,
+            ...fields,
+        });
+    };
+    const worker = async (initial) => {
+        let conn = initial;
+        try {
+            for (;;) {
+                const idx = conn ? jobs.findIndex((j) => j.rendered.helo === conn?.helo) : 0;
+                const job = jobs.splice(idx >= 0 ? idx : 0, 1)[0];
+                if (!job)
+                    return;
+                if (Date.now() >= opts.deadline) {
+                    record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+                    continue;
+                }
+                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
+                    await conn.session.quit();
+                    conn = undefined;
+                }
+                if (!conn) {
+                    try {
+                        conn = await open(job.rendered.helo);
+                    }
+                    catch (e) {
+                        const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+                        job.tries++;
+                        if (job.tries < 2 && err.kind !== 'deadline')
+                            jobs.unshift(job);
+                        else
+                            record(job, undefined, { reason: `not run: ${err.message}` }, []);
+                        continue;
+                    }
+                }
+                job.tries++;
+                const mark = conn.session.transcript.length;
+                const before = conn.errors;
+                const res = await attempt(conn, job.rendered, opts);
+                const transcript = conn.session.transcript.slice(mark);
+                if ('interrupted' in res) {
+                    const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
+                    // A drop after errors means the server's limit is lower than our budget.
+                    if (conn.errors > 0 || before > 0)
+                        budget = Math.max(1, Math.min(budget, Math.max(before, 1)));
+                    await conn.session.quit();
+                    conn = undefined;
+                    const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
+                    if (job.tries < 2 && !deadline) {
+                        jobs.unshift(job);
+                    }
+                    else {
+                        record(job, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+                    }
+                    continue;
+                }
+                // Postfix sleeps before every reply once a connection passed its soft error limit.
+                if (res.slow && before >= 1)
+                    budget = Math.max(1, Math.min(budget, before));
+                const v = res.verdict;
+                record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+            }
+        }
+        finally {
+            if (conn)
+                await conn.session.quit();
+        }
+    };
+    const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
+    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
+    report.errorBudget = budget;
+    report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
+    return finish();
+}
+function notRun(v, reason) {
+    return {
+        vector: v.id,
+        description: v.description,
+        provenance: v.provenance,
+        helo: null,
+        mailFrom: null,
+        rcptTo: [],
+        outcome: 'inconclusive',
+        reason,
+        rule: null,
+        reply: null,
+        stage: null,
+        connection: null,
+        tries: 0,
+        transcript: [],
+    };
+}
+/**
+ * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
+ * and in `relaxed` DATA with a labelled test message. Pipelined when the
+ * server offers it (RFC 2920), one command at a time otherwise.
+ */
+async function attempt(conn, a, opts) {
+    const s = conn.session;
+    const t0 = Date.now();
+    const count = (replies) => {
+        for (const r of replies)
+            if (r.code >= 400)
+                conn.errors++;
+    };
+    try {
+        const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
+        if (conn.attempts > 0)
+            cmds.unshift('RSET');
+        conn.attempts++;
+        let replies;
+        if (conn.ehlo.extensions.has('PIPELINING')) {
+            replies = await s.pipeline(cmds);
+        }
+        else {
+            replies = [];
+            for (const c of cmds) {
+                const r = await s.command(c);
+                replies.push(r);
+                // Without pipelining, stop at the first refusal: later commands would only add errors.
+                if (!ok(r) && !c.startsWith('RSET'))
+                    break;
+            }
+        }
+        count(replies);
+        const closing = replies.find((r) => r.code === 421);
+        if (closing)
+            return { interrupted: closing };
+        const offset = conn.attempts > 1 ? 1 : 0;
+        const mail = replies[offset];
+        const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
+        let data;
+        let dataCommand;
+        const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && rcpt.every(ok);
+        if (opts.confirm && allAccepted) {
+            const d = await s.command('DATA');
+            if (d.code === 354) {
+                data = await s.command(testMessage(a, opts));
+            }
+            else {
+                dataCommand = d;
+            }
+            count([data ?? d]);
+        }
+        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand }, opts.confirm);
+        if (verdict.decisive.code === 421)
+            return { interrupted: verdict.decisive };
+        return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
+    }
+    catch (e) {
+        if (e instanceof SessionError)
+            return { interrupted: e };
+        throw e;
+    }
+}
+/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
+function testMessage(a, opts) {
+    const from = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '') || 'relay-check';
+    const lines = [
+        `From: relay-check <${from}>`,
+        `To: <${opts.recipient.address}>`,
+        `Subject: relay-check open relay test (${a.vector.id})`,
+        `Date: ${new Date().toUTCString()}`,
+        `X-Relay-Check-Vector: ${a.vector.id}`,
+        '',
+        'This message was sent by relay-check, an open relay test.',
+        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
+        `${a.vector.description}.`,
+        'If you received it, the server that relayed it is an open relay.',
+    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
+    return [...lines, '.'].join('\r\n');
+}
+
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_namespaceObject);
+;// CONCATENATED MODULE: ./src/targets.ts
+
+
+const systemLookup = async (name) => {
+    const all = await promises_default().lookup(name, { all: true, verbatim: true });
+    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+/** host × port → one entry per address; a name is tested on every address it has. */
+async function planTargets(settings, lookup) {
+    const out = [];
+    const seen = new Set();
+    for (const h of settings.hosts) {
+        let addresses;
+        let error;
+        if (h.kind !== 'name') {
+            addresses = [h.host];
+        }
+        else {
+            try {
+                addresses = [...new Set((await lookup(h.host)).map((a) => a.address))];
+                if (addresses.length === 0)
+                    error = `${h.host} has no A or AAAA address`;
+            }
+            catch (e) {
+                addresses = [];
+                const code = e.code;
+                error = `${h.host} did not resolve (${code ?? (e instanceof Error ? e.message : String(e))})`;
+            }
+        }
+        for (const port of h.port !== undefined ? [h.port] : settings.ports) {
+            if (error) {
+                out.push({ host: h.host, port, error });
+                continue;
+            }
+            for (const address of addresses) {
+                const key = `${external_node_net_default().isIPv6(address) ? `[${address}]` : address}:${port}`;
+                if (seen.has(key))
+                    continue;
+                seen.add(key);
+                out.push({ host: h.host, port, address });
+            }
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept in step with package.json by a test. */
+const VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine.ts
+
+
+
+
+
+
+
+/** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
+const DEFAULT_HELO = 'relay-check.example.net';
+const PROBE_USER = 'relay-check';
+/**
+ * The engine: settings in, Report out. It knows nothing of GitHub, terminals
+ * or Markdown, and never throws for anything a server does.
+ */
+async function run(settings, services = {}) {
+    const started = Date.now();
+    const deadline = started + settings.timeoutMs;
+    const planned = await planTargets(settings, services.lookup ?? systemLookup);
+    const vectors = services.vectors ?? VECTORS;
+    const targets = new Array(planned.length);
+    let next = 0;
+    let done = 0;
+    const one = async (p) => {
+        if (!p.address)
+            return unresolved(p);
+        return runTarget({ host: p.host, address: p.address, port: p.port }, {
+            vectors,
+            recipient: settings.recipient,
+            probe: PROBE_USER,
+            helo: DEFAULT_HELO,
+            confirm: settings.strictness === 'relaxed',
+            connectTimeoutMs: settings.connectTimeoutMs,
+            deadline,
+            connectionsPerAddress: services.connectionsPerAddress,
+        });
+    };
+    const lane = async () => {
+        while (next < planned.length) {
+            const i = next++;
+            targets[i] = await one(planned[i]);
+            services.onTarget?.(targets[i], ++done, planned.length);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
+    const tallies = targets.map((t) => ({ ...t, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive }));
+    const failReasons = failureReasons(tallies, settings.strictness);
+    const warnings = targets
+        .filter((t) => !t.reachable)
+        .map((t) => `${t.address || t.host} port ${t.port} was not tested: ${t.error ?? 'unreachable'}`);
+    return {
+        schemaVersion: SCHEMA_VERSION,
+        tool: { name: 'relay-check', version: VERSION },
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        settings: {
+            hosts: settings.hosts.map((h) => h.input),
+            ports: settings.ports,
+            strictness: settings.strictness,
+            tls: settings.tls,
+            recipient: settings.recipient.address,
+            timeoutMs: settings.timeoutMs,
+            connectTimeoutMs: settings.connectTimeoutMs,
+        },
+        verdict: runVerdict(tallies),
+        failed: failReasons.length > 0,
+        failReasons,
+        warnings,
+        counts: sumCounts(targets.map((t) => t.counts)),
+        targets,
+    };
+}
+function unresolved(p) {
+    return {
+        host: p.host,
+        address: '',
+        family: null,
+        port: p.port,
+        transport: 'plain',
+        reachable: false,
+        error: p.error ?? 'not resolved',
+        greeting: null,
+        serverName: null,
+        extensions: [],
+        connections: 0,
+        errorBudget: 0,
+        durationMs: 0,
+        verdict: 'inconclusive',
+        counts: countAttempts([]),
+        attempts: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/escape.ts
+/**
+ * Escaping for every place server text ends up. A banner is attacker-chosen:
+ * in the job summary it must not open a tag, a link, a table cell or a code
+ * span; in the log it must not start a workflow command (`::error::…`).
+ */
+// Characters that mean something to HTML or to GitHub-flavoured Markdown
+// (tables, links, emphasis, code spans, headings, images, autolinks, mentions).
+const MARKDOWN_ACTIVE = /[&<>"'|`[\]()*_~\\#!@{}:$]/g;
+/** Text safe in Markdown and HTML, including inside a table cell. One line. */
+function escape_mdText(s) {
+    return s
+        .replace(/\r?\n/g, ' ')
+        .replace(MARKDOWN_ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Text for a <pre> block: HTML-escaped, newlines kept. */
+function escape_preText(s) {
+    return s.replace(/[&<>"'`|[\]()*_~\\#!@{}:$]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Inline code that survives any content. */
+function escape_code(s) {
+    return `<code>${escape_mdText(s)}</code>`;
+}
+/**
+ * A line for the runner's log. The runner reads a line as a workflow command
+ * when it starts with `::` after leading whitespace; control characters could
+ * start a new line. Both are defused; everything else stays readable.
+ */
+function logLine(s) {
+    // eslint-disable-next-line no-control-regex
+    const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+/** GitHub refuses a step summary over 1 MiB; stay well below it. */
+const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
+const BANNER = {
+    open: '❌ Open relay',
+    closed: '✅ Not an open relay',
+    inconclusive: '⚠️ Inconclusive',
+};
+function targetLabel(t) {
+    if (!t.address)
+        return `${t.host}:${t.port}`;
+    const addr = formatAddress(t.address, t.port);
+    return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+function table(head, rows) {
+    const line = (cells) => `| ${cells.join(' | ')} |`;
+    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+function attemptRow(t, a) {
+    return [
+        mdText(targetLabel(t)),
+        code(a.vector),
+        a.helo === null ? '' : code(a.helo),
+        a.mailFrom === null ? '' : code(a.mailFrom),
+        code(a.rcptTo.join(' ')),
+        a.reply === null ? mdText(a.reason) : `${code(a.reply)}<br>${mdText(a.reason)}`,
+    ];
+}
+const ATTEMPT_HEAD = (/* unused pure expression or super */ null && (['Target', 'Vector', 'HELO', 'MAIL FROM', 'RCPT TO', 'Server reply']));
+/** What the verdict means, in one sentence a mail administrator can act on. */
+function headline(r) {
+    const addresses = r.targets.length;
+    const c = r.counts;
+    const where = `${addresses} address${addresses === 1 ? '' : 'es'}`;
+    switch (r.verdict) {
+        case 'open':
+            return `${c.relayed} of ${c.tests} relay attempts were accepted on ${where}. Anyone can send mail through this server.`;
+        case 'closed':
+            return `All ${c.tests} relay attempts on ${where} were refused.`;
+        default:
+            return `No relay attempt was accepted, but ${c.inconclusive} of ${c.tests} attempts proved nothing and ${r.targets.filter((t) => !t.reachable).length} address(es) could not be tested.`;
+    }
+}
+const ADVICE = [
+    '### What to do',
+    '',
+    '- **Postfix**: keep `smtpd_relay_restrictions` ending in `reject_unauth_destination` (or the stock `defer_unauth_destination`), keep `mynetworks` to the hosts you really trust, and check sender and HELO access maps (`check_sender_access`, `check_helo_access`) for entries that return `OK`. See <https://www.postfix.org/SMTPD_ACCESS_README.html>.',
+    '- **Exim**: the `acl_check_rcpt` ACL should `require` `domains = +local_domains` unless the host is in `+relay_from_hosts`.',
+    '- Re-run this check after the fix; each row above names the exact commands that got through.',
+].join('\n');
+/** Adds text while it fits under a byte budget; remembers whether anything was left out. */
+class Budget {
+    limit;
+    parts = [];
+    used = 0;
+    cut = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(text) {
+        const bytes = Buffer.byteLength(text) + 2;
+        if (this.used + bytes > this.limit) {
+            this.cut = true;
+            return false;
+        }
+        this.used += bytes;
+        this.parts.push(text);
+        return true;
+    }
+    /** A table with as many rows as fit, and a line saying how many did not. */
+    table(head, rows, prefix = '', suffix = '') {
+        const reserve = 256;
+        const kept = [];
+        let size = Buffer.byteLength(prefix + suffix + table(head, [])) + reserve;
+        for (const row of rows) {
+            const bytes = Buffer.byteLength(row.join(' | ')) + 6;
+            if (this.used + size + bytes > this.limit)
+                break;
+            size += bytes;
+            kept.push(row);
+        }
+        const omitted = rows.length - kept.length;
+        const note = omitted > 0 ? `\n\n_${omitted} more row(s) left out to stay under GitHub's 1 MiB summary limit; the JSON report has them all._` : '';
+        if (omitted > 0)
+            this.cut = true;
+        this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
+    }
+}
+/**
+ * The job summary as Markdown: the verdict first, then one row per address,
+ * then what went wrong, then everything folded. Every string that came from
+ * a server or an input goes through mdText/code/preText. Sections are added
+ * in order of importance and cut to stay under GitHub's limit.
+ */
+function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
+    const out = new Budget(limit - 1024);
+    out.add(`## relay-check: ${BANNER[r.verdict]}`);
+    out.add(`**Verdict: ${r.verdict}** (strictness ${code(r.settings.strictness)}). ${mdText(headline(r))} ` +
+        (r.failed ? `The step fails: ${mdText(r.failReasons.join('; '))}.` : 'The step passes.'));
+    for (const w of r.warnings.slice(0, 50))
+        out.add(`> [!WARNING]\n> ${mdText(w)}`);
+    out.add('### Targets');
+    out.table(['Host', 'Address', 'Port', 'Transport', 'Attempts', 'Relayed', 'Denied', 'Inconclusive', 'Verdict'], r.targets.map((t) => [
+        mdText(t.host),
+        t.address ? code(t.address) : '',
+        String(t.port),
+        t.transport,
+        String(t.counts.tests),
+        String(t.counts.relayed),
+        String(t.counts.denied),
+        String(t.counts.inconclusive),
+        t.reachable ? t.verdict : `${t.verdict}: ${mdText(t.error ?? 'unreachable')}`,
+    ]));
+    const pick = (o) => r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === o).map((a) => attemptRow(t, a)));
+    const relayed = pick('relayed');
+    if (relayed.length > 0) {
+        out.add(`### Relayed (${relayed.length})`);
+        out.table(ATTEMPT_HEAD, relayed);
+        out.add(ADVICE);
+    }
+    const inconclusive = pick('inconclusive');
+    if (inconclusive.length > 0) {
+        out.add(`### Inconclusive (${inconclusive.length})`);
+        out.table(ATTEMPT_HEAD, inconclusive);
+    }
+    const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
+    out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
+    const withTranscript = r.targets.flatMap((t) => t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, a })));
+    if (withTranscript.length > 0 && out.add('### Transcripts')) {
+        for (const { t, a } of withTranscript) {
+            const text = a.transcript.map((l) => `${l.dir} ${l.text}`).join('\n');
+            const block = `<details><summary>${mdText(targetLabel(t))} ${code(a.vector)}: ${a.outcome}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+            if (!out.add(block))
+                break;
+        }
+    }
+    let body = out.parts.join('\n\n');
+    if (out.cut)
+        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
+    return `${body}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/report/terminal.ts
+
+
+const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
+function paint(on, color, s) {
+    return on ? `\x1b[${COLORS[color]}m${s}\x1b[0m` : s;
+}
+function pad(s, n) {
+    return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+const VERDICT_COLOR = { open: 'red', closed: 'green', inconclusive: 'yellow' };
+const OUTCOME_COLOR = { relayed: 'red', denied: 'green', inconclusive: 'yellow', skipped: 'dim' };
+/** The CLI's readable report. Server text is flattened so it cannot move the cursor or recolour the terminal. */
+function renderTerminal(r, opts) {
+    const c = opts.color;
+    const out = [];
+    out.push(paint(c, 'bold', `relay-check ${r.tool.version}: `) + paint(c, VERDICT_COLOR[r.verdict], r.verdict.toUpperCase()) + ` (strictness ${r.settings.strictness})`);
+    out.push(headline(r));
+    for (const reason of r.failReasons)
+        out.push(paint(c, 'red', `  fails: ${reason}`));
+    for (const w of r.warnings)
+        out.push(paint(c, 'yellow', `  warning: ${logLine(w)}`));
+    out.push('');
+    const head = ['TARGET', 'TRANSPORT', 'TESTS', 'RELAYED', 'DENIED', 'INCONCL', 'VERDICT'];
+    const rows = r.targets.map((t) => [
+        logLine(targetLabel(t)),
+        t.transport,
+        String(t.counts.tests),
+        String(t.counts.relayed),
+        String(t.counts.denied),
+        String(t.counts.inconclusive),
+        t.reachable ? t.verdict : `${t.verdict} (${logLine(t.error ?? 'unreachable')})`,
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
+    out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
+    for (const row of rows) {
+        const verdict = row[row.length - 1];
+        const colored = paint(c, VERDICT_COLOR[verdict.split(' ')[0]] ?? 'bold', verdict);
+        out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
+    }
+    const show = (a) => opts.verbose === true || a.outcome === 'relayed' || a.outcome === 'inconclusive';
+    for (const t of r.targets) {
+        const list = t.attempts.filter(show);
+        if (list.length === 0)
+            continue;
+        out.push('');
+        out.push(paint(c, 'bold', logLine(targetLabel(t))));
+        for (const a of list) {
+            const cmds = a.mailFrom === null ? '' : `HELO ${a.helo}  MAIL FROM:${a.mailFrom}  RCPT TO:${a.rcptTo.join(' ')}`;
+            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(a.vector, 26)} ${logLine(cmds)}`);
+            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', logLine(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
+        }
+    }
+    return `${out.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/settings.ts
+
+const INPUT_NAMES = [
+    'host',
+    'domain',
+    'port',
+    'strictness',
+    'tls',
+    'recipient',
+    'sender',
+    'helo',
+    'client-address',
+    'timeout',
+    'connect-timeout',
+    'report-path',
+    'comment',
+    'github-token',
+];
+const DEFAULTS = {
+    port: '25',
+    strictness: 'normal',
+    tls: 'auto',
+    recipient: 'relay-check@example.com',
+    timeout: '120',
+    'connect-timeout': '10',
+    'report-path': 'relay-check-report.json',
+    comment: 'false',
+};
+/** A bad input: the message names the input and fits on one line. */
+class InputError extends Error {
+    input;
+    constructor(input, detail) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** Inputs whose features are not built yet: refused when set, never silently ignored. */
+const NOT_YET = {
+    domain: 'testing by mail domain (MX lookup, own-domain vectors)',
+    sender: 'extra senders',
+    helo: 'extra HELO names',
+    'client-address': 'testing as another client through XCLIENT',
+};
+const LIST_SEPARATORS = /[\s,]+/;
+// Lists may be written one per line in YAML; every other control character is refused.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/;
+const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+function isHostName(name) {
+    const n = name.endsWith('.') ? name.slice(0, -1) : name;
+    if (n.length === 0 || n.length > 253)
+        return false;
+    const labels = n.split('.');
+    // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
+    if (/^\d+$/.test(labels[labels.length - 1]))
+        return false;
+    return labels.every((l) => LABEL.test(l));
+}
+function parsePort(input, text) {
+    if (!/^\d{1,5}$/.test(text))
+        throw new InputError(input, `"${text}" is not a port number (1-65535)`);
+    const port = Number(text);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${port} is outside 1-65535`);
+    return port;
+}
+function parseHost(token) {
+    const bad = (why) => {
+        throw new InputError('host', `"${token}" ${why}`);
+    };
+    let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
+    if (m) {
+        if (!external_node_net_default().isIPv6(m[1]))
+            bad('is not an IPv6 address in brackets');
+        const spec = { input: token, host: m[1], kind: 'ipv6' };
+        if (m[2] !== undefined)
+            spec.port = parsePort('host', m[2]);
+        return spec;
+    }
+    if (external_node_net_default().isIPv6(token))
+        return { input: token, host: token, kind: 'ipv6' };
+    if (token.split(':').length > 2)
+        bad('is not a valid IPv6 address (write [address]:port to add a port)');
+    m = /^([^:]+)(?::(.*))?$/.exec(token);
+    if (!m)
+        return bad('is not a host name or address');
+    const host = m[1];
+    const spec = external_node_net_default().isIPv4(host)
+        ? { input: token, host, kind: 'ipv4' }
+        : /^[\d.]+$/.test(host)
+            ? bad('is not a valid IPv4 address')
+            : isHostName(host)
+                ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
+                : bad('is not a valid host name or address');
+    if (m[2] !== undefined)
+        spec.port = parsePort('host', m[2]);
+    return spec;
+}
+function parseSeconds(input, text) {
+    if (!/^\d+(\.\d+)?$/.test(text))
+        throw new InputError(input, `"${text}" is not a number of seconds`);
+    const s = Number(text);
+    if (s <= 0 || s > 86_400)
+        throw new InputError(input, `${text} s is outside 0-86400 s`);
+    return Math.round(s * 1000);
+}
+function oneOf(input, text, values) {
+    const v = text.toLowerCase();
+    if (!values.includes(v))
+        throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
+    return v;
+}
+function parseRecipient(text) {
+    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([^@]+)$/.exec(text);
+    if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
+        throw new InputError('recipient', `"${text}" is not a plain mail address like user@example.com`);
+    }
+    return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+/** Validates every input; throws InputError on the first bad one. No I/O. */
+function parseSettings(raw) {
+    const get = (name) => {
+        const value = raw[name] ?? '';
+        const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
+        if (control.test(value))
+            throw new InputError(name, 'contains a control character');
+        const trimmed = value.trim();
+        if (trimmed === '' && name in DEFAULTS)
+            return DEFAULTS[name];
+        return trimmed;
+    };
+    for (const name of INPUT_NAMES)
+        get(name);
+    for (const [name, feature] of Object.entries(NOT_YET)) {
+        if (get(name) !== '')
+            throw new InputError(name, `${feature} is not supported yet; leave it empty`);
+    }
+    const hostText = get('host');
+    if (hostText === '')
+        throw new InputError('host', 'is required: name the mail server(s) to test');
+    const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+    const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
+    if (ports.length === 0)
+        throw new InputError('port', 'is empty');
+    const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
+    const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
+    if (tls !== 'auto' && tls !== 'none')
+        throw new InputError('tls', `"${tls}" is not supported yet; use auto or none`);
+    const comment = oneOf('comment', get('comment'), ['true', 'false']);
+    if (comment === 'true')
+        throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
+    const reportPath = get('report-path');
+    return {
+        hosts,
+        ports,
+        strictness,
+        tls,
+        recipient: parseRecipient(get('recipient')),
+        timeoutMs: parseSeconds('timeout', get('timeout')),
+        connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
+        reportPath,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/cli.ts
+
+
+
+
+
+
+const EXIT = { closed: 0, open: 1, inconclusive: 2, usage: 3 };
+const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
+
+usage: relay-check HOST... [options]
+
+  HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
+  -p, --port N[,N]       ports to test (default 25)
+  -s, --strictness S     relaxed | normal | strict (default normal)
+      --tls MODE         auto | none (default auto)
+      --recipient ADDR   external address relay attempts try to reach
+                         (default relay-check@example.com)
+      --timeout S        seconds for the whole run (default 120)
+      --connect-timeout S  seconds for one connection and greeting (default 10)
+      --report-path FILE also write the JSON report to FILE
+      --json             print the JSON report instead of the table
+  -v, --verbose          list every attempt, not only relayed and inconclusive ones
+  -h, --help             this text
+
+exit status: 0 closed, 1 open relay, 2 inconclusive or unreachable, 3 bad usage
+`;
+/** Parses argv, runs the engine, prints, and returns the exit status. Never calls process.exit. */
+async function main(argv, io) {
+    let parsed;
+    try {
+        parsed = (0,external_node_util_namespaceObject.parseArgs)({
+            args: argv,
+            allowPositionals: true,
+            options: {
+                port: { type: 'string', short: 'p' },
+                strictness: { type: 'string', short: 's' },
+                tls: { type: 'string' },
+                recipient: { type: 'string' },
+                timeout: { type: 'string' },
+                'connect-timeout': { type: 'string' },
+                'report-path': { type: 'string' },
+                json: { type: 'boolean' },
+                verbose: { type: 'boolean', short: 'v' },
+                help: { type: 'boolean', short: 'h' },
+            },
+        });
+    }
+    catch (e) {
+        io.stderr(`relay-check: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+        return EXIT.usage;
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+        io.stdout(USAGE);
+        return EXIT.closed;
+    }
+    const raw = {
+        host: positionals.join(','),
+        port: values.port,
+        strictness: values.strictness,
+        tls: values.tls,
+        recipient: values.recipient,
+        timeout: values.timeout,
+        'connect-timeout': values['connect-timeout'],
+    };
+    let settings;
+    try {
+        settings = parseSettings(raw);
+    }
+    catch (e) {
+        if (e instanceof InputError) {
+            io.stderr(`relay-check: ${e.message}\n`);
+            return EXIT.usage;
+        }
+        throw e;
+    }
+    const total = { done: 0 };
+    const report = await run(settings, {
+        onTarget: (_t, done, all) => {
+            total.done = done;
+            if (io.isTty && !values.json && all > 1)
+                io.stderr(`\r${done}/${all} addresses tested`);
+        },
+    });
+    if (io.isTty && !values.json && total.done > 1)
+        io.stderr('\n');
+    if (values['report-path'])
+        external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: io.isTty, verbose: values.verbose }));
+    return exitCode(report);
+}
+function exitCode(r) {
+    if (r.verdict === 'open')
+        return EXIT.open;
+    if (r.verdict === 'inconclusive')
+        return EXIT.inconclusive;
+    return EXIT.closed;
+}
+
+
+/***/ })
+
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		// no module.id needed
+/******/ 		// no module.loaded needed
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/async module */
+/******/ (() => {
+/******/ 	var webpackQueues = typeof Symbol === "function" ? Symbol("webpack queues") : "__webpack_queues__";
+/******/ 	var webpackExports = typeof Symbol === "function" ? Symbol("webpack exports") : "__webpack_exports__";
+/******/ 	var webpackError = typeof Symbol === "function" ? Symbol("webpack error") : "__webpack_error__";
+/******/ 	var resolveQueue = (queue) => {
+/******/ 		if(queue && queue.d < 1) {
+/******/ 			queue.d = 1;
+/******/ 			queue.forEach((fn) => (fn.r--));
+/******/ 			queue.forEach((fn) => (fn.r-- ? fn.r++ : fn()));
+/******/ 		}
+/******/ 	}
+/******/ 	var wrapDeps = (deps) => (deps.map((dep) => {
+/******/ 		if(dep !== null && typeof dep === "object") {
+/******/ 			if(dep[webpackQueues]) return dep;
+/******/ 			if(dep.then) {
+/******/ 				var queue = [];
+/******/ 				queue.d = 0;
+/******/ 				dep.then((r) => {
+/******/ 					obj[webpackExports] = r;
+/******/ 					resolveQueue(queue);
+/******/ 				}, (e) => {
+/******/ 					obj[webpackError] = e;
+/******/ 					resolveQueue(queue);
+/******/ 				});
+/******/ 				var obj = {};
+/******/ 				obj[webpackQueues] = (fn) => (fn(queue));
+/******/ 				return obj;
+/******/ 			}
+/******/ 		}
+/******/ 		var ret = {};
+/******/ 		ret[webpackQueues] = x => {};
+/******/ 		ret[webpackExports] = dep;
+/******/ 		return ret;
+/******/ 	}));
+/******/ 	__nccwpck_require__.a = (module, body, hasAwait) => {
+/******/ 		var queue;
+/******/ 		hasAwait && ((queue = []).d = -1);
+/******/ 		var depQueues = new Set();
+/******/ 		var exports = module.exports;
+/******/ 		var currentDeps;
+/******/ 		var outerResolve;
+/******/ 		var reject;
+/******/ 		var promise = new Promise((resolve, rej) => {
+/******/ 			reject = rej;
+/******/ 			outerResolve = resolve;
+/******/ 		});
+/******/ 		promise[webpackExports] = exports;
+/******/ 		promise[webpackQueues] = (fn) => (queue && fn(queue), depQueues.forEach(fn), promise["catch"](x => {}));
+/******/ 		module.exports = promise;
+/******/ 		body((deps) => {
+/******/ 			currentDeps = wrapDeps(deps);
+/******/ 			var fn;
+/******/ 			var getResult = () => (currentDeps.map((d) => {
+/******/ 				if(d[webpackError]) throw d[webpackError];
+/******/ 				return d[webpackExports];
+/******/ 			}))
+/******/ 			var promise = new Promise((resolve) => {
+/******/ 				fn = () => (resolve(getResult));
+/******/ 				fn.r = 0;
+/******/ 				var fnQueue = (q) => (q !== queue && !depQueues.has(q) && (depQueues.add(q), q && !q.d && (fn.r++, q.push(fn))));
+/******/ 				currentDeps.map((dep) => (dep[webpackQueues](fnQueue)));
+/******/ 			});
+/******/ 			return fn.r ? promise : getResult();
+/******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
+/******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/************************************************************************/
+/******/ 
+/******/ // startup
+/******/ // Load entry module and return exports
+/******/ // This entry module used 'module' so it can't be inlined
+/******/ var __webpack_exports__ = __nccwpck_require__(318);
+/******/ __webpack_exports__ = await __webpack_exports__;
+/******/ 
+
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as core from '@actions/core';
+import { run as runEngine } from './engine.js';
+import { annotations } from './report/annotations.js';
+import { logLine } from './report/escape.js';
+import type { Report } from './report/model.js';
+import { renderSummary, targetLabel } from './report/summary.js';
+import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
+
+/** The action: inputs → settings → engine → summary, log, annotations, outputs, exit status. */
+export async function run(): Promise<void> {
+  let settings: Settings;
+  try {
+    const raw: RawInputs = {};
+    for (const name of INPUT_NAMES) raw[name] = core.getInput(name);
+    settings = parseSettings(raw);
+  } catch (e) {
+    core.setFailed(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
+  try {
+    const report = await runEngine(settings);
+    await publish(report, settings.reportPath);
+  } catch (e) {
+    // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
+    core.setFailed(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+}
+
+async function publish(report: Report, reportPath: string): Promise<void> {
+  const file = path.resolve(reportPath);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+
+  for (const t of report.targets) {
+    core.startGroup(logLine(`${targetLabel(t)}: ${t.verdict} (${t.counts.relayed} relayed, ${t.counts.denied} denied, ${t.counts.inconclusive} inconclusive)`));
+    if (t.error) core.info(logLine(`  ${t.error}`));
+    for (const a of t.attempts) {
+      core.info(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${a.reply ?? ''} ${a.reason}`));
+      for (const l of a.transcript) core.info(logLine(`  ${l.dir}: ${l.text}`));
+    }
+    core.endGroup();
+  }
+  for (const a of annotations(report)) {
+    const props = { title: a.title };
+    if (a.level === 'error') core.error(a.message, props);
+    else if (a.level === 'warning') core.warning(a.message, props);
+    else core.notice(a.message, props);
+  }
+
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(renderSummary(report)).write();
+  }
+
+  core.setOutput('verdict', report.verdict);
+  core.setOutput('open-relay', String(report.verdict === 'open'));
+  core.setOutput('accepted', String(report.counts.relayed));
+  core.setOutput('inconclusive', String(report.counts.inconclusive));
+  core.setOutput('tests', String(report.counts.tests));
+  core.setOutput('report', file);
+
+  core.info(`relay-check: ${report.verdict} (${report.counts.tests} attempts, ${report.counts.relayed} relayed, ${report.counts.inconclusive} inconclusive)`);
+  if (report.failed) core.setFailed(`relay-check: ${report.failReasons.join('; ')}`);
+}

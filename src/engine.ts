@@ -44,6 +44,8 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
         helo: DEFAULT_HELO,
         confirm: settings.strictness === 'relaxed',
         connectTimeoutMs: settings.connectTimeoutMs,
+        // One knob for "how long may this server stay silent": the greeting and every later reply.
+        replyTimeoutMs: settings.connectTimeoutMs,
         deadline,
         connectionsPerAddress: services.connectionsPerAddress,
       },
@@ -98,6 +100,7 @@ function unresolved(p: PlannedTarget): TargetReport {
     greeting: null,
     serverName: null,
     extensions: [],
+    opening: [],
     connections: 0,
     errorBudget: 0,
     durationMs: 0,

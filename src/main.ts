@@ -36,6 +36,7 @@ async function publish(report: Report, reportPath: string): Promise<void> {
   for (const t of report.targets) {
     core.startGroup(logLine(`${targetLabel(t)}: ${t.verdict} (${t.counts.relayed} relayed, ${t.counts.denied} denied, ${t.counts.inconclusive} inconclusive)`));
     if (t.error) core.info(logLine(`  ${t.error}`));
+    for (const l of t.opening) core.info(logLine(`  ${l.dir}: ${l.text}`));
     for (const a of t.attempts) {
       core.info(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${a.reply ?? ''} ${a.reason}`));
       for (const l of a.transcript) core.info(logLine(`  ${l.dir}: ${l.text}`));

@@ -68,6 +68,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     greeting: null,
     serverName: null,
     extensions: [],
+    opening: [],
     connections: 0,
     errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
     durationMs: 0,
@@ -95,17 +96,24 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       replyTimeoutMs: opts.replyTimeoutMs,
       deadline: opts.deadline,
     });
-    if (!ok(greeting)) {
+    const refuse = async (why: string): Promise<never> => {
       await session.quit();
-      throw new SessionError('closed', `the server refused the session: ${formatReply(greeting)}`);
-    }
+      const err = new SessionError('closed', why);
+      err.transcript = session.transcript;
+      throw err;
+    };
+    if (!ok(greeting)) await refuse(`the server refused the session: ${formatReply(greeting)}`);
     report.greeting ??= formatReply(greeting);
-    const ehlo = await session.hello(helo);
-    if (!ok(ehlo.reply)) {
-      await session.quit();
-      throw new SessionError('closed', `${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+    let ehlo: Ehlo;
+    try {
+      ehlo = await session.hello(helo);
+    } catch (e) {
+      if (e instanceof SessionError) e.transcript = session.transcript;
+      throw e;
     }
+    if (!ok(ehlo.reply)) await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
     if (index === 1) {
+      report.opening = [...session.transcript];
       report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
       report.extensions = [...ehlo.extensions.keys()];
     }
@@ -121,6 +129,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
     report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
     report.error = err.message;
+    report.opening = err.transcript;
     if (report.reachable) {
       // We reached it but could not test: every vector is undecided.
       for (const v of opts.vectors) results.set(v.id, notRun(v, `not run: ${err.message}`));

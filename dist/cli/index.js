@@ -294,6 +294,8 @@ function parseReply(text) {
 /** Why a session could not go on; carries what the user needs to see. */
 class SessionError extends Error {
     kind;
+    /** What was said before the failure, when the session is gone with it. */
+    transcript = [];
     constructor(kind, message) {
         super(message);
         this.kind = kind;
@@ -345,7 +347,9 @@ class SmtpSession {
         }
         catch (e) {
             session.destroy();
-            throw session.failure ?? asSessionError(e);
+            const err = session.failure ?? asSessionError(e);
+            err.transcript = session.transcript;
+            throw err;
         }
     }
     /** Sends one command and waits for its reply. */
@@ -708,6 +712,7 @@ async function runTarget(spec, opts) {
         greeting: null,
         serverName: null,
         extensions: [],
+        opening: [],
         connections: 0,
         errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
         durationMs: 0,
@@ -734,17 +739,28 @@ async function runTarget(spec, opts) {
             replyTimeoutMs: opts.replyTimeoutMs,
             deadline: opts.deadline,
         });
-        if (!ok(greeting)) {
+        const refuse = async (why) => {
             await session.quit();
-            throw new SessionError('closed', `the server refused the session: ${formatReply(greeting)}`);
-        }
+            const err = new SessionError('closed', why);
+            err.transcript = session.transcript;
+            throw err;
+        };
+        if (!ok(greeting))
+            await refuse(`the server refused the session: ${formatReply(greeting)}`);
         report.greeting ??= formatReply(greeting);
-        const ehlo = await session.hello(helo);
-        if (!ok(ehlo.reply)) {
-            await session.quit();
-            throw new SessionError('closed', `${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+        let ehlo;
+        try {
+            ehlo = await session.hello(helo);
         }
+        catch (e) {
+            if (e instanceof SessionError)
+                e.transcript = session.transcript;
+            throw e;
+        }
+        if (!ok(ehlo.reply))
+            await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
         if (index === 1) {
+            report.opening = [...session.transcript];
             report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
             report.extensions = [...ehlo.extensions.keys()];
         }
@@ -760,6 +776,7 @@ async function runTarget(spec, opts) {
         const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
         report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
         report.error = err.message;
+        report.opening = err.transcript;
         if (report.reachable) {
             // We reached it but could not test: every vector is undecided.
             for (const v of opts.vectors)
@@ -1058,6 +1075,8 @@ async function run(settings, services = {}) {
             helo: DEFAULT_HELO,
             confirm: settings.strictness === 'relaxed',
             connectTimeoutMs: settings.connectTimeoutMs,
+            // One knob for "how long may this server stay silent": the greeting and every later reply.
+            replyTimeoutMs: settings.connectTimeoutMs,
             deadline,
             connectionsPerAddress: services.connectionsPerAddress,
         });
@@ -1109,6 +1128,7 @@ function unresolved(p) {
         greeting: null,
         serverName: null,
         extensions: [],
+        opening: [],
         connections: 0,
         errorBudget: 0,
         durationMs: 0,
@@ -1281,11 +1301,14 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     }
     const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
     out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
-    const withTranscript = r.targets.flatMap((t) => t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, a })));
-    if (withTranscript.length > 0 && out.add('### Transcripts')) {
-        for (const { t, a } of withTranscript) {
-            const text = a.transcript.map((l) => `${l.dir} ${l.text}`).join('\n');
-            const block = `<details><summary>${mdText(targetLabel(t))} ${code(a.vector)}: ${a.outcome}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+    const blocks = r.targets.flatMap((t) => [
+        ...(t.opening.length > 0 ? [{ t, title: 'greeting and EHLO', lines: t.opening }] : []),
+        ...t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, title: `${a.vector}: ${a.outcome}`, lines: a.transcript })),
+    ]);
+    if (blocks.length > 0 && out.add('### Transcripts')) {
+        for (const { t, title, lines } of blocks) {
+            const text = lines.map((l) => `${l.dir} ${l.text}`).join('\n');
+            const block = `<details><summary>${mdText(targetLabel(t))} ${mdText(title)}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
         }

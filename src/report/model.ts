@@ -57,6 +57,8 @@ export interface TargetReport {
   greeting: string | null;
   serverName: string | null;
   extensions: string[];
+  /** Greeting and EHLO of the first connection (or what came before it failed). */
+  opening: TranscriptLine[];
   connections: number;
   /** Errors allowed per connection at the end of the run (learned from the server). */
   errorBudget: number;

@@ -143,11 +143,14 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
   out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
 
-  const withTranscript = r.targets.flatMap((t) => t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, a })));
-  if (withTranscript.length > 0 && out.add('### Transcripts')) {
-    for (const { t, a } of withTranscript) {
-      const text = a.transcript.map((l) => `${l.dir} ${l.text}`).join('\n');
-      const block = `<details><summary>${mdText(targetLabel(t))} ${code(a.vector)}: ${a.outcome}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+  const blocks = r.targets.flatMap((t) => [
+    ...(t.opening.length > 0 ? [{ t, title: 'greeting and EHLO', lines: t.opening }] : []),
+    ...t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, title: `${a.vector}: ${a.outcome}`, lines: a.transcript })),
+  ]);
+  if (blocks.length > 0 && out.add('### Transcripts')) {
+    for (const { t, title, lines } of blocks) {
+      const text = lines.map((l) => `${l.dir} ${l.text}`).join('\n');
+      const block = `<details><summary>${mdText(targetLabel(t))} ${mdText(title)}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
       if (!out.add(block)) break;
     }
   }

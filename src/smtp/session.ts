@@ -22,6 +22,9 @@ export type SessionFailure =
 
 /** Why a session could not go on; carries what the user needs to see. */
 export class SessionError extends Error {
+  /** What was said before the failure, when the session is gone with it. */
+  transcript: TranscriptLine[] = [];
+
   constructor(
     readonly kind: SessionFailure,
     message: string,
@@ -103,7 +106,9 @@ export class SmtpSession {
       return { session, greeting };
     } catch (e) {
       session.destroy();
-      throw session.failure ?? asSessionError(e);
+      const err = session.failure ?? asSessionError(e);
+      err.transcript = session.transcript;
+      throw err;
     }
   }
 

@@ -101,7 +101,7 @@ describe('bad input', () => {
     [{ host: '300.1.1.1' }, "Input 'host'"],
     [{ recipient: 'a\rb@example.com' }, "Input 'recipient'"],
     [{ timeout: 'soon' }, "Input 'timeout'"],
-    [{ 'client-address': '203.0.113.10' }, "Input 'client-address'"],
+    [{ 'client-address': 'mx.example.org' }, "Input 'client-address'"],
   ])('%j fails with one line naming the input, before any connection', async (bad, name) => {
     const r = await runAction({ host: `127.0.0.1:${server.port}`, ...bad });
     expect(r.code).toBe(1);

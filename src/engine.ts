@@ -1,10 +1,10 @@
-import { VECTORS, type Vector } from './battery/vectors.js';
+import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './report/model.js';
-import { runTarget } from './scheduler.js';
+import { runTarget, type TargetOptions, type Transport } from './scheduler.js';
 import type { Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { planTargets, systemLookup, type Lookup, type PlannedTarget } from './targets.js';
-import { failureReasons, runVerdict } from './verdict/run.js';
+import { failureReasons, runVerdict, targetVerdict } from './verdict/run.js';
 import { VERSION } from './version.js';
 
 export interface EngineServices {
@@ -28,40 +28,55 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   const started = Date.now();
   const deadline = started + settings.timeoutMs;
   const planned = await planTargets(settings, services.lookup ?? systemLookup);
-  const vectors = services.vectors ?? VECTORS;
+  const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
 
-  const targets: TargetReport[] = new Array(planned.length);
+  const targets: TargetReport[] = [];
   let next = 0;
   let done = 0;
-  const one = async (p: PlannedTarget): Promise<TargetReport> => {
-    if (!p.address) return unresolved(p);
-    return runTarget(
-      { host: p.host, address: p.address, port: p.port },
-      {
-        vectors,
-        recipient: settings.recipient,
-        probe: PROBE_USER,
-        helo: DEFAULT_HELO,
-        confirm: settings.strictness === 'relaxed',
-        connectTimeoutMs: settings.connectTimeoutMs,
-        // One knob for "how long may this server stay silent": the greeting and every later reply.
-        replyTimeoutMs: settings.connectTimeoutMs,
-        deadline,
-        connectionsPerAddress: services.connectionsPerAddress,
-      },
-    );
+  const options: TargetOptions = {
+    vectors,
+    recipient: settings.recipient,
+    probe: PROBE_USER,
+    domain: settings.domain,
+    clientAddress: settings.clientAddress,
+    helo: DEFAULT_HELO,
+    confirm: settings.strictness === 'relaxed',
+    connectTimeoutMs: settings.connectTimeoutMs,
+    // One knob for "how long may this server stay silent": the greeting and every later reply.
+    replyTimeoutMs: settings.connectTimeoutMs,
+    deadline,
+    connectionsPerAddress: services.connectionsPerAddress,
   };
+  const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
+    if (!p.address) return [unresolved(p)];
+    const spec = { host: p.host, address: p.address, port: p.port };
+    const fixed = FIXED_TRANSPORT[settings.tls];
+    if (fixed) return [await runTarget({ ...spec, transport: fixed }, options)];
+    if (p.port === 465) return [await runTarget({ ...spec, transport: 'implicit' }, options)];
+    // auto: plaintext first; then again inside STARTTLS when the server offers it.
+    const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+    if (!plain.extensions.includes('STARTTLS')) return [plain];
+    const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
+    return [deferToTls(plain), secure];
+  };
+  const perPlanned: TargetReport[][] = new Array(planned.length);
   const lane = async (): Promise<void> => {
     while (next < planned.length) {
       const i = next++;
-      targets[i] = await one(planned[i]);
-      services.onTarget?.(targets[i], ++done, planned.length);
+      perPlanned[i] = await one(planned[i]);
+      done++;
+      for (const t of perPlanned[i]) services.onTarget?.(t, done, planned.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
+  targets.push(...perPlanned.flat());
 
   const tallies = targets.map((t) => ({ ...t, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive }));
-  const failReasons = failureReasons(tallies, settings.strictness);
+  // Asked to test as another client and could not: the whole premise of the run is gone.
+  const failReasons = [
+    ...failureReasons(tallies, settings.strictness),
+    ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+  ];
   const warnings = targets
     .filter((t) => !t.reachable)
     .map((t) => `${t.address || t.host} port ${t.port} was not tested: ${t.error ?? 'unreachable'}`);
@@ -76,6 +91,10 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
       strictness: settings.strictness,
       tls: settings.tls,
       recipient: settings.recipient.address,
+      domain: settings.domain ?? null,
+      clientAddress: settings.clientAddress ?? null,
+      senders: settings.senders,
+      helos: settings.helos,
       timeoutMs: settings.timeoutMs,
       connectTimeoutMs: settings.connectTimeoutMs,
     },
@@ -88,6 +107,28 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   };
 }
 
+const FIXED_TRANSPORT: Record<Settings['tls'], Transport | undefined> = {
+  auto: undefined,
+  none: 'plain',
+  starttls: 'starttls',
+  implicit: 'implicit',
+};
+
+/**
+ * In `auto`, a server that demands STARTTLS refuses every plaintext attempt with
+ * 530; those attempts were run again inside TLS, so in plaintext they are
+ * skipped (with why) rather than left inconclusive.
+ */
+function deferToTls(plain: TargetReport): TargetReport {
+  const attempts = plain.attempts.map((a) =>
+    a.rule === 'starttls-required'
+      ? { ...a, outcome: 'skipped' as const, reason: 'the server demands STARTTLS first; this vector was tested inside STARTTLS' }
+      : a,
+  );
+  const counts = countAttempts(attempts);
+  return { ...plain, attempts, counts, verdict: targetVerdict({ ...plain, relayed: counts.relayed, inconclusive: counts.inconclusive }) };
+}
+
 function unresolved(p: PlannedTarget): TargetReport {
   return {
     host: p.host,
@@ -95,8 +136,10 @@ function unresolved(p: PlannedTarget): TargetReport {
     family: null,
     port: p.port,
     transport: 'plain',
+    tls: null,
     reachable: false,
     error: p.error ?? 'not resolved',
+    errorKind: 'unresolved',
     greeting: null,
     serverName: null,
     extensions: [],

@@ -1,17 +1,20 @@
 import net from 'node:net';
-import { renderVector, serverName, type RenderedVector } from './battery/render.js';
+import { mailDomain, renderVector, serverName, type RenderedVector } from './battery/render.js';
 import type { Vector } from './battery/vectors.js';
 import { CONNECTIONS_PER_ADDRESS, DEFAULT_ERROR_BUDGET, LIMITS } from './smtp/limits.js';
 import { formatReply, type Reply } from './smtp/reply.js';
-import { SessionError, SmtpSession, type Ehlo, type TranscriptLine } from './smtp/session.js';
+import { SessionError, SmtpSession, type Ehlo, type SessionFailure, type TranscriptLine } from './smtp/session.js';
 import { classifyAttempt, classifyReply } from './verdict/classify.js';
 import { targetVerdict } from './verdict/run.js';
 import { countAttempts, type AttemptReport, type TargetReport } from './report/model.js';
+
+export type Transport = 'plain' | 'starttls' | 'implicit';
 
 export interface TargetSpec {
   host: string;
   address: string;
   port: number;
+  transport: Transport;
 }
 
 export interface TargetOptions {
@@ -19,6 +22,10 @@ export interface TargetOptions {
   recipient: { address: string; user: string; domain: string };
   /** Local part of probe senders. */
   probe: string;
+  /** The mail domain the server serves (input `domain`); derived from its name when absent. */
+  domain?: string;
+  /** Test as this client through Postfix XCLIENT (input `client-address`). */
+  clientAddress?: string;
   helo: string;
   /** Confirm acceptance through DATA (strictness `relaxed`). */
   confirm: boolean;
@@ -62,9 +69,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     address: spec.address,
     family: net.isIPv6(spec.address) ? 6 : 4,
     port: spec.port,
-    transport: 'plain',
+    transport: spec.transport,
+    tls: null,
     reachable: false,
     error: null,
+    errorKind: null,
     greeting: null,
     serverName: null,
     extensions: [],
@@ -84,6 +93,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   };
   const results = new Map<string, AttemptReport>();
   let budget = report.errorBudget;
+  let tlsDemanded: string | undefined;
   let connCount = 0;
 
   const open = async (helo: string): Promise<Conn> => {
@@ -95,10 +105,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       connectTimeoutMs: opts.connectTimeoutMs,
       replyTimeoutMs: opts.replyTimeoutMs,
       deadline: opts.deadline,
+      implicitTls: spec.transport === 'implicit',
+      serverName: net.isIP(spec.host) ? undefined : spec.host,
     });
-    const refuse = async (why: string): Promise<never> => {
+    const refuse = async (why: string, kind: SessionFailure = 'closed'): Promise<never> => {
       await session.quit();
-      const err = new SessionError('closed', why);
+      const err = new SessionError(kind, why);
       err.transcript = session.transcript;
       throw err;
     };
@@ -107,11 +119,31 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     let ehlo: Ehlo;
     try {
       ehlo = await session.hello(helo);
+      if (ok(ehlo.reply) && spec.transport === 'starttls') {
+        if (!ehlo.extensions.has('STARTTLS')) {
+          const err = new SessionError('tls', 'the server does not offer STARTTLS');
+          return await refuse(err.message);
+        }
+        const r = await session.startTls();
+        if (r.code !== 220) return await refuse(`STARTTLS refused: ${formatReply(r)}`);
+        ehlo = await session.hello(helo);
+      }
+      if (ok(ehlo.reply) && opts.clientAddress) {
+        // Postfix XCLIENT: the server applies the policy it would apply to that client.
+        if (!ehlo.extensions.has('XCLIENT')) {
+          return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
+        }
+        const addr = net.isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
+        const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+        if (r.code !== 220) return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+        ehlo = await session.hello(helo);
+      }
     } catch (e) {
       if (e instanceof SessionError) e.transcript = session.transcript;
       throw e;
     }
     if (!ok(ehlo.reply)) await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+    report.tls ??= session.tls ?? null;
     if (index === 1) {
       report.opening = [...session.transcript];
       report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
@@ -129,6 +161,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
     report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
     report.error = err.message;
+    report.errorKind = err.kind;
     report.opening = err.transcript;
     if (report.reachable) {
       // We reached it but could not test: every vector is undecided.
@@ -147,6 +180,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       helo: opts.helo,
       address: spec.address,
       srv: report.serverName ?? undefined,
+      mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
     });
     if (r.ok) jobs.push({ rendered: r.attempt, tries: 0 });
     else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
@@ -182,6 +216,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         if (!job) return;
         if (Date.now() >= opts.deadline) {
           record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+          continue;
+        }
+        if (tlsDemanded) {
+          // Every plaintext attempt would get the same 530 and count as an error.
+          record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
           continue;
         }
         if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
@@ -222,6 +261,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         if (res.slow && before >= 1) budget = Math.max(1, Math.min(budget, before));
         const v = res.verdict;
         record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+        if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
       }
     } finally {
       if (conn) await conn.session.quit();
@@ -234,6 +274,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   report.errorBudget = budget;
   report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
   return finish();
+}
+
+export function xclientAdvice(client: string, why: string): string {
+  return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
 }
 
 function notRun(v: Vector, reason: string): AttemptReport {
@@ -282,8 +326,10 @@ async function attempt(
       for (const c of cmds) {
         const r = await s.command(c);
         replies.push(r);
-        // Without pipelining, stop at the first refusal: later commands would only add errors.
-        if (!ok(r) && !c.startsWith('RSET')) break;
+        // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+        // the next one (the relay destination's own reply decides).
+        if (!ok(r) && c.startsWith('MAIL')) break;
+        if (r.code === 421) break;
       }
     }
     count(replies);
@@ -294,7 +340,8 @@ async function attempt(
     const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
     let data: Reply | undefined;
     let dataCommand: Reply | undefined;
-    const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && rcpt.every(ok);
+    const last = rcpt[rcpt.length - 1];
+    const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && ok(last) && !a.vector.local;
     if (opts.confirm && allAccepted) {
       const d = await s.command('DATA');
       if (d.code === 354) {
@@ -304,7 +351,7 @@ async function attempt(
       }
       count([data ?? d]);
     }
-    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand }, opts.confirm);
+    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, opts.confirm);
     if (verdict.decisive.code === 421) return { interrupted: verdict.decisive };
     return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
   } catch (e) {

@@ -24,6 +24,14 @@ export interface Settings {
   strictness: Strictness;
   tls: TlsMode;
   recipient: { address: string; user: string; domain: string };
+  /** The mail domain the server serves (own-domain vectors); derived from the server's name when absent. */
+  domain?: string;
+  /** Extra senders to try (input `sender`). */
+  senders: string[];
+  /** Extra HELO names to try (input `helo`). */
+  helos: string[];
+  /** Test as this client address through XCLIENT (input `client-address`). */
+  clientAddress?: string;
   timeoutMs: number;
   connectTimeoutMs: number;
   reportPath: string;
@@ -72,20 +80,14 @@ export class InputError extends Error {
   }
 }
 
-/** Inputs whose features are not built yet: refused when set, never silently ignored. */
-const NOT_YET: Partial<Record<InputName, string>> = {
-  domain: 'testing by mail domain (MX lookup, own-domain vectors)',
-  sender: 'extra senders',
-  helo: 'extra HELO names',
-  'client-address': 'testing as another client through XCLIENT',
-};
 
 const LIST_SEPARATORS = /[\s,]+/;
 // Lists may be written one per line in YAML; every other control character is refused.
+// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/;
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 const MULTILINE_INPUTS: ReadonlySet<InputName> = new Set(['host', 'port', 'helo', 'sender']);
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -136,8 +138,9 @@ export function parseHost(token: string): HostSpec {
 function parseSeconds(input: string, text: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new InputError(input, `"${text}" is not a number of seconds`);
   const s = Number(text);
-  if (s <= 0 || s > 86_400) throw new InputError(input, `${text} s is outside 0-86400 s`);
-  return Math.round(s * 1000);
+  const ms = Math.round(s * 1000);
+  if (ms < 1 || s > 86_400) throw new InputError(input, `${text} s is outside 0.001-86400 s`);
+  return ms;
 }
 
 function oneOf<T extends string>(input: string, text: string, values: readonly T[]): T {
@@ -146,12 +149,24 @@ function oneOf<T extends string>(input: string, text: string, values: readonly T
   return v;
 }
 
-export function parseRecipient(text: string): Settings['recipient'] {
-  const m = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([^@]+)$/.exec(text);
+/** A plain address (dot-atom local part; no braces, which the templates use). */
+export function parseAddress(input: InputName, text: string): Settings['recipient'] {
+  const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
   if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
-    throw new InputError('recipient', `"${text}" is not a plain mail address like user@example.com`);
+    throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
   }
   return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+
+export function parseRecipient(text: string): Settings['recipient'] {
+  return parseAddress('recipient', text);
+}
+
+/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
+function parseHelo(text: string): string {
+  const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
+  if (lit ? (lit[1] ? net.isIPv6(lit[2]) : net.isIPv4(lit[2])) : isHostName(text)) return text;
+  throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
 }
 
 /** Validates every input; throws InputError on the first bad one. No I/O. */
@@ -166,25 +181,28 @@ export function parseSettings(raw: RawInputs): Settings {
   };
   for (const name of INPUT_NAMES) get(name);
 
-  for (const [name, feature] of Object.entries(NOT_YET) as [InputName, string][]) {
-    if (get(name) !== '') throw new InputError(name, `${feature} is not supported yet; leave it empty`);
-  }
-
   const hostText = get('host');
-  if (hostText === '') throw new InputError('host', 'is required: name the mail server(s) to test');
+  if (hostText === '') {
+    throw new InputError('host', get('domain') === '' ? 'is required: name the mail server(s) to test' : 'is required: testing a domain by its MX hosts is not supported yet');
+  }
   const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+  if (hosts.length === 0) throw new InputError('host', 'names no host: only separators were given');
 
   const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
   if (ports.length === 0) throw new InputError('port', 'is empty');
 
   const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict'] as const);
   const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit'] as const);
-  if (tls !== 'auto' && tls !== 'none') throw new InputError('tls', `"${tls}" is not supported yet; use auto or none`);
 
   const comment = oneOf('comment', get('comment'), ['true', 'false'] as const);
   if (comment === 'true') throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
 
   const reportPath = get('report-path');
+  const domainText = get('domain');
+  if (domainText !== '' && !isHostName(domainText)) throw new InputError('domain', `"${domainText}" is not a domain name`);
+  const client = get('client-address');
+  if (client !== '' && !net.isIP(client)) throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
+  const list = (name: InputName): string[] => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
 
   return {
     hosts,
@@ -192,6 +210,10 @@ export function parseSettings(raw: RawInputs): Settings {
     strictness,
     tls,
     recipient: parseRecipient(get('recipient')),
+    ...(domainText !== '' ? { domain: domainText.replace(/\.$/, '').toLowerCase() } : {}),
+    senders: list('sender').map((x) => parseAddress('sender', x).address),
+    helos: list('helo').map(parseHelo),
+    ...(client !== '' ? { clientAddress: client } : {}),
     timeoutMs: parseSeconds('timeout', get('timeout')),
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
     reportPath,

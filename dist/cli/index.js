@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(812);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(66);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -23,7 +23,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 812:
+/***/ 66:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41,6 +41,9 @@ var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/battery/vectors.ts
 const NMAP = 'nmap smtp-open-relay.nse test';
+const MSF = 'Metasploit smtp_relay EXTENDED test';
+const MAILRADAR = 'mailradar.com open relay test';
+const MAIL_ABUSE = 'mail-abuse.org relay test';
 const VECTORS = [
     { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'external-sender', description: 'External sender to an external recipient', provenance: `${NMAP} 2`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
@@ -58,7 +61,72 @@ const VECTORS = [
     { id: 'bang-path', description: 'UUCP bang path', provenance: `${NMAP} 14; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}>'] },
     { id: 'bang-path-literal', description: 'Bang path at the address literal', provenance: `${NMAP} 15`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{literal}>'] },
     { id: 'bang-path-server-name', description: "Bang path at the server's name", provenance: `${NMAP} 16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{srv}>'] },
+    // Metasploit's EXTENDED list repeats nmap's forms but for test 4, which aims at the literal itself.
+    { id: 'literal-recipient', description: "Recipient at the server's address literal (local delivery; a 2xx is not a relay by itself)", provenance: `${MSF} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{literal}>'], local: true },
+    // Senders a server may trust: its own domain, host name, localhost, a bare user.
+    { id: 'own-domain-sender', description: "Sender in the server's own mail domain", provenance: 'SPEC §4 own-domain senders; mail-abuse.org', mailFrom: '<{probe}@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'own-domain-postmaster-sender', description: 'Sender postmaster@ the mail domain', provenance: 'SPEC §4 own-domain senders', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'localhost-sender', description: 'Sender at localhost', provenance: `${MAIL_ABUSE} (spamtest@localhost)`, mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'bare-user-sender', description: 'Sender with no domain', provenance: `${MAIL_ABUSE} (spamtest)`, mailFrom: '<{probe}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'recipient-as-sender', description: 'The external recipient as its own sender', provenance: `${MAIL_ABUSE} (nobody@D to nobody@D)`, mailFrom: '<{user}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'server-name-sender-quoted-recipient', description: "Server-name sender to a quoted external address", provenance: `${MAIL_ABUSE} (spamtest@HOST to "nobody@D")`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<"{user}@{domain}">'] },
+    { id: 'null-sender-upper-case-domain', description: 'Null sender to an upper-case external domain', provenance: 'SPEC §4 upper-case domains', mailFrom: '<>', rcptTo: ['<{user}@{domainUpper}>'] },
+    // HELO names a server may trust.
+    { id: 'helo-localhost', description: 'HELO localhost', provenance: 'SPEC §4 HELO family; Postfix check_helo_access misconfigurations', helo: 'localhost', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-localhost-localhost-sender', description: 'HELO localhost with a localhost sender', provenance: 'SPEC §4 HELO family', helo: 'localhost', mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-server-name', description: "HELO with the server's own name", provenance: 'SPEC §4 HELO family', helo: '{srv}', mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-literal', description: "HELO with the server's address literal", provenance: 'SPEC §4 HELO family', helo: '{literal}', mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-own-domain', description: 'HELO with the mail domain and a postmaster sender', provenance: 'SPEC §4 HELO family', helo: '{mydomain}', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-loopback-literal', description: 'HELO [127.0.0.1] with the null sender', provenance: 'SPEC §4 HELO family', helo: '[127.0.0.1]', mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
+    // Path syntax that lax parsers get wrong.
+    { id: 'unbracketed-recipient', description: 'Recipient without angle brackets', provenance: `${MAILRADAR} (RCPT TO: U@D)`, mailFrom: '<{probe}@{domain}>', rcptTo: [' {user}@{domain}'] },
+    { id: 'unbracketed-paths', description: 'Sender and recipient without angle brackets or spaces', provenance: 'SPEC §4 unbracketed paths', mailFrom: '{probe}@{domain}', rcptTo: ['{user}@{domain}'] },
+    { id: 'spaced-paths', description: 'A space after the colon of MAIL FROM and RCPT TO', provenance: 'SPEC §4 oddly spaced paths (RFC 5321 §4.1.1 forbids it)', mailFrom: ' <{probe}@{domain}>', rcptTo: [' <{user}@{domain}>'] },
+    { id: 'spaces-inside-brackets', description: 'Spaces inside the angle brackets', provenance: 'SPEC §4 oddly spaced paths', mailFrom: '<{probe}@{domain}>', rcptTo: ['< {user}@{domain} >'] },
+    { id: 'trailing-at', description: 'External address followed by a bare @', provenance: `${MAILRADAR} (<U@D@>); OpenSMTPD issue 754`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}@>'] },
+    { id: 'percent-trailing-at', description: 'Percent hack followed by a bare @', provenance: `${MAILRADAR} (<U%[IP]@>) adapted to the external domain`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@>'] },
+    { id: 'upper-case-domain', description: 'External domain in upper case', provenance: 'SPEC §4 upper-case domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domainUpper}>'] },
+    { id: 'trailing-dot-domain', description: 'External domain with a trailing dot', provenance: 'SPEC §4 trailing-dot domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}.>'] },
+    { id: 'quoted-local-part-own-domain', description: 'Quoted external address at the mail domain', provenance: 'SPEC §4 quoted local parts; RFC 5321 §4.1.2', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}@{domain}"@{mydomain}>'] },
+    { id: 'quoted-percent-own-domain', description: 'Quoted percent-hack local part at the mail domain', provenance: 'SPEC §4 quoted local parts', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}%{domain}"@{mydomain}>'] },
+    // Routing tricks against the server's own domain (RFC 2505 §2.1 says relay checks must cover them).
+    { id: 'percent-hack-own-domain', description: 'Percent hack routed through the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{mydomain}>'] },
+    { id: 'double-percent-hack', description: 'Two percent hops ending at the server', provenance: 'RFC 1123 §5.2.16', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}%{srv}@{literal}>'] },
+    { id: 'bang-path-own-domain', description: 'Bang path at the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{domain}!{user}@{mydomain}>'] },
+    { id: 'source-route-own-domain', description: 'Source route through the mail domain', provenance: 'RFC 5321 §4.1.2; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{mydomain}:{user}@{domain}>'] },
+    { id: 'source-route-two-hops', description: 'Source route with two hops', provenance: 'RFC 5321 §4.1.2 (@a,@b:u@c); RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{srv},@{mydomain}:{user}@{domain}>'] },
+    { id: 'percent-hack-null-sender', description: 'Percent hack at the server name from the null sender', provenance: 'RFC 1123 §5.2.16', mailFrom: '<>', rcptTo: ['<{user}%{domain}@{srv}>'] },
+    // IPv6 literals (RFC 5321 §4.1.3).
+    { id: 'percent-hack-ipv6-literal', description: 'Percent hack through an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3; SPEC §4 IPv6 literals', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{literal6}>'] },
+    { id: 'ipv6-literal-sender', description: 'Sender at an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3', mailFrom: '<{probe}@{literal6}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'source-route-ipv6-literal', description: 'Source route through an IPv6 address literal', provenance: 'RFC 5321 §4.1.2, §4.1.3', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{literal6}:{user}@{domain}>'] },
+    { id: 'untagged-ipv6-literal', description: 'Percent hack through an IPv6 literal without the IPv6: tag, as nmap writes it', provenance: `${NMAP} 5 on IPv6 targets`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{untagged6}>'] },
+    // An external recipient after an accepted local one: some servers decide once per transaction.
+    { id: 'external-after-postmaster', description: 'External recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-null-sender', description: 'Null sender: external recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-server-name', description: "External recipient after postmaster@ the server's name", provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{srv}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-bare', description: 'External recipient after a bare postmaster (RFC 5321 §4.5.1)', provenance: 'RFC 5321 §4.5.1; SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster>', '<{user}@{domain}>'] },
 ];
+/** Vectors made from the user's inputs `sender` and `helo`, after the catalogue. */
+function inputVectors(opts) {
+    return [
+        ...opts.senders.map((s, i) => ({
+            id: `input-sender-${i + 1}`,
+            description: `Sender from the \`sender\` input: ${s}`,
+            provenance: 'input `sender`',
+            mailFrom: `<${s}>`,
+            rcptTo: ['<{user}@{domain}>'],
+        })),
+        ...opts.helos.map((h, i) => ({
+            id: `input-helo-${i + 1}`,
+            description: `HELO from the \`helo\` input: ${h}`,
+            provenance: 'input `helo`',
+            helo: h,
+            mailFrom: '<{probe}@{domain}>',
+            rcptTo: ['<{user}@{domain}>'],
+        })),
+    ];
+}
 
 ;// CONCATENATED MODULE: ./src/report/model.ts
 /**
@@ -93,7 +161,7 @@ var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node
 function addressLiteral(address) {
     return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
 }
-const PLACEHOLDER = /\{([a-z]+)\}/g;
+const PLACEHOLDER = /\{([a-zA-Z0-9]+)\}/g;
 /** Fills one template; returns the name of the first placeholder it cannot fill. */
 function fill(template, values) {
     let missing;
@@ -111,7 +179,29 @@ function fill(template, values) {
 }
 const WHY_MISSING = {
     srv: 'the server gave no host name in its greeting or EHLO reply',
+    mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
+    untagged6: 'only meaningful on an IPv6 address',
 };
+/** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
+function ipv6Literal(address) {
+    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[IPv6:::ffff:${address}]`;
+}
+/**
+ * The mail domain when the user gave none: the parent of the server's name
+ * when it has one below a registrable-looking domain (mx.example.org →
+ * example.org), else the name itself. The server-name vectors cover the name.
+ */
+function mailDomain(srv) {
+    if (!srv)
+        return undefined;
+    const labels = srv.split('.');
+    if (labels.length < 3)
+        return srv;
+    const parent = labels.slice(1);
+    // mx.co.uk must not become co.uk: a common second-level public suffix is no mail domain.
+    const publicSuffix = parent.length === 2 && /^(co|com|net|org|ac|gov|edu|ne|or|go)$/.test(parent[0]) && /^[a-z]{2}$/i.test(parent[1]);
+    return publicSuffix ? srv : parent.join('.');
+}
 function renderVector(vector, ctx) {
     const values = {
         user: ctx.user,
@@ -120,6 +210,10 @@ function renderVector(vector, ctx) {
         helo: ctx.helo,
         literal: addressLiteral(ctx.address),
         srv: ctx.srv,
+        mydomain: ctx.mydomain,
+        domainUpper: ctx.domain.toUpperCase(),
+        literal6: ipv6Literal(ctx.address),
+        untagged6: external_node_net_default().isIPv6(ctx.address) ? `[${ctx.address}]` : undefined,
     };
     const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
     for (const p of parts) {
@@ -188,7 +282,7 @@ class ProtocolError extends Error {
 /** A server line as it may be stored and shown: no control characters, bounded. */
 function sanitizeLine(line, max = 512) {
     // eslint-disable-next-line no-control-regex
-    const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     return clean.length > max ? `${clean.slice(0, max)}…[${clean.length - max} more]` : clean;
 }
 const LINE = /^(\d{3})([ -]?)(.*)$/s;
@@ -240,7 +334,9 @@ class ReplyReader {
             if (reply)
                 out.push(reply);
         }
-        if (this.buffer.length > this.limits.maxLineBytes)
+        // A trailing CR may be half of the line's CRLF: it does not count toward the line.
+        const pending = this.buffer.endsWith('\r') ? this.buffer.length - 1 : this.buffer.length;
+        if (pending > this.limits.maxLineBytes)
             throw this.tooLong();
         return out;
     }
@@ -287,7 +383,11 @@ function parseReply(text) {
     return replies[0];
 }
 
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
 ;// CONCATENATED MODULE: ./src/smtp/session.ts
+
 
 
 
@@ -311,33 +411,91 @@ class SmtpSession {
     opts;
     transcript = [];
     started = Date.now();
-    reader;
     queue = [];
     waiter;
     failure;
     ended = false;
+    reader;
+    /** TLS details once the session is encrypted. */
+    tls;
     constructor(socket, opts) {
         this.socket = socket;
         this.opts = opts;
         this.reader = new ReplyReader(opts.limits ?? LIMITS);
+        this.attach(socket);
+    }
+    attach(socket) {
         socket.on('data', (chunk) => this.onData(chunk));
-        socket.on('error', (err) => this.fail(errorFromSocket(err, opts)));
+        socket.on('error', (err) => this.fail(errorFromSocket(err, this.opts)));
         socket.on('close', () => {
             this.ended = true;
             this.fail(new SessionError('closed', 'the server closed the connection'));
         });
     }
+    /**
+     * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
+     * only when it was 220. Anything the server sent before the handshake is
+     * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
+     */
+    async startTls(timeoutMs) {
+        const reply = await this.command('STARTTLS', timeoutMs);
+        if (reply.code !== 220)
+            return reply;
+        const plain = this.socket;
+        plain.removeAllListeners('data');
+        plain.removeAllListeners('close');
+        plain.removeAllListeners('error');
+        // Errors of the plain socket now surface through the TLS socket.
+        plain.on('error', () => undefined);
+        this.queue.length = 0;
+        this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
+        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+        this.socket = secure;
+        this.attach(secure);
+        const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
+        await this.handshake(secure, limit);
+        this.note(`STARTTLS: ${session_describeTls(this.tls)}`);
+        return reply;
+    }
+    handshake(secure, limit) {
+        return new Promise((resolve, reject) => {
+            const t = setTimeout(() => {
+                const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, limit);
+            secure.once('secureConnect', () => {
+                clearTimeout(t);
+                this.tls = tlsInfo(secure, this.opts.serverName);
+                resolve();
+            });
+            secure.once('error', (e) => {
+                clearTimeout(t);
+                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+                this.fail(err);
+                reject(err);
+            });
+        });
+    }
     /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
     static async connect(opts) {
-        const socket = new (external_node_net_default()).Socket();
+        const socket = opts.implicitTls
+            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+            : new (external_node_net_default()).Socket();
         const session = new SmtpSession(socket, opts);
-        session.note(`connect ${formatAddress(opts.address, opts.port)}`);
+        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
         let tcpUp = false;
-        const connected = new Promise((resolve) => socket.once('connect', () => {
+        const connected = new Promise((resolve) => socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
             tcpUp = true;
+            if (socket instanceof (external_node_tls_default()).TLSSocket) {
+                session.tls = tlsInfo(socket, opts.serverName);
+                session.note(`TLS: ${session_describeTls(session.tls)}`);
+            }
             resolve();
         }));
-        socket.connect({ host: opts.address, port: opts.port });
+        if (!opts.implicitTls)
+            socket.connect({ host: opts.address, port: opts.port });
         const limit = session.limitTo(opts.connectTimeoutMs);
         try {
             const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
@@ -484,6 +642,26 @@ class SmtpSession {
         });
     }
 }
+function tlsInfo(s, serverName) {
+    const cert = s.getPeerCertificate();
+    let verifyError = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
+    if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
+        verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
+    }
+    const subject = cert?.subject?.CN;
+    return {
+        protocol: s.getProtocol() ?? null,
+        cipher: s.getCipher()?.name ?? null,
+        verified: verifyError === null,
+        verifyError,
+        subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
+    };
+}
+function session_describeTls(t) {
+    if (!t)
+        return 'none';
+    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+}
 function parseExtensions(reply) {
     const ext = new Map();
     for (const line of reply.lines.slice(1)) {
@@ -539,6 +717,15 @@ const REPLY_RULES = [
     { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
     { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
     { id: 'starttls-required', outcome: 'inconclusive', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
+    // --- relay denials by wording (work with or without enhanced codes); before the
+    // rate-limit and blocklist rows, whose words also appear in relay denials ---
+    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
+    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
+    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
+    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', provenance: 'Sendmail' },
+    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
+    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
+    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
     { id: 'client-blocked', outcome: 'inconclusive', reason: 'the client (the runner) is blocked by a DNS blocklist, not the relay policy', text: /blocked using|listed (at|in|by)|spamhaus|blocklist|blacklist/i, example: '550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', provenance: 'Postfix postscreen / reject_rbl_client' },
     { id: 'rate-limited', outcome: 'inconclusive', reason: 'rate limited', text: /too many (recipients|connections|messages|errors)|rate limit|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', provenance: 'Postfix smtpd_recipient_limit / anvil' },
     { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
@@ -547,14 +734,6 @@ const REPLY_RULES = [
     { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
     { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
     { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
-    // --- relay denials by wording (work with or without enhanced codes) ---
-    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
-    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
-    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', provenance: 'Sendmail' },
-    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
-    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
-    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
-    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
     // --- authentication required: the server only relays for authenticated users ---
     { id: 'auth-required', outcome: 'denied', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
     { id: 'auth-required-530', outcome: 'denied', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
@@ -565,6 +744,7 @@ const REPLY_RULES = [
     { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
     { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
     { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
+    { id: 'client-rejected', outcome: 'inconclusive', reason: 'the client (the runner) was rejected, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address) .* (blocked|rejected|listed)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix reject_unknown_client_hostname / check_client_access' },
     { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
     // --- catch-alls ---
     { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
@@ -597,10 +777,10 @@ function classifyReply(reply, stage, rules = REPLY_RULES) {
 const isOk = (r) => r.code >= 200 && r.code < 300;
 /**
  * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
- * form refused is a denial; a sender failing verification proves nothing). A
- * refused local precondition RCPT proves nothing about relaying. The relay
- * destination's reply decides otherwise; with `confirm`, acceptance must also
- * survive DATA.
+ * form refused is a denial; a sender failing verification proves nothing).
+ * Otherwise the relay destination's reply (the last RCPT) decides: local
+ * recipients before it only set the stage, and their refusal is noted. With
+ * `confirm`, acceptance must also survive DATA.
  */
 function classifyAttempt(r, confirm) {
     if (!isOk(r.mail)) {
@@ -608,24 +788,22 @@ function classifyAttempt(r, confirm) {
         const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
         return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
     }
-    for (let i = 0; i < r.rcpt.length; i++) {
-        const reply = r.rcpt[i];
-        const last = i === r.rcptCount - 1;
-        if (isOk(reply))
-            continue;
-        const c = classifyReply(reply, 'rcpt');
-        if (!last && c.outcome === 'denied') {
-            return { outcome: 'inconclusive', reason: `local recipient refused first, so the relay was not tested: ${c.reason}`, rule: c.rule, decisive: reply, stage: 'rcpt' };
-        }
-        return { ...c, decisive: reply, stage: 'rcpt' };
+    const last = r.rcpt[r.rcptCount - 1];
+    if (!last || r.rcpt.length !== r.rcptCount) {
+        // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
+        throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
     }
-    const lastRcpt = r.rcpt[r.rcptCount - 1];
-    if (!lastRcpt) {
-        // Never got as far as the relay destination: callers only pass complete attempts.
-        throw new Error('classifyAttempt: the relay RCPT has no reply');
+    const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
+    const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
+    if (!isOk(last)) {
+        const c = classifyReply(last, 'rcpt');
+        return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
+    }
+    if (r.localDestination) {
+        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', decisive: last, stage: 'rcpt' };
     }
     if (!confirm)
-        return { outcome: 'relayed', reason: `RCPT TO accepted (${lastRcpt.code})`, rule: 'accepted', decisive: lastRcpt, stage: 'rcpt' };
+        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', decisive: last, stage: 'rcpt' };
     const dataReply = r.dataCommand ?? r.data;
     if (!dataReply)
         throw new Error('classifyAttempt: confirmation needs the DATA replies');
@@ -639,6 +817,9 @@ function classifyAttempt(r, confirm) {
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
 /** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown. */
 function runVerdict(targets) {
+    // Nothing tested proves nothing.
+    if (targets.length === 0)
+        return 'inconclusive';
     if (targets.some((t) => t.relayed > 0))
         return 'open';
     if (targets.some((t) => !t.reachable || t.inconclusive > 0))
@@ -665,7 +846,7 @@ function failureReasons(targets, strictness) {
         return reasons;
     const groups = new Map();
     for (const t of targets) {
-        const key = `${t.host}:${t.port}`;
+        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
         groups.set(key, [...(groups.get(key) ?? []), t]);
     }
     for (const [key, group] of groups) {
@@ -673,7 +854,7 @@ function failureReasons(targets, strictness) {
             reasons.push(`${key}: no address could be reached`);
         else if (strictness === 'strict') {
             for (const t of group.filter((x) => !x.reachable))
-                reasons.push(`${t.address} port ${t.port} could not be reached`);
+                reasons.push(`${t.address || t.host} port ${t.port} could not be reached`);
         }
     }
     if (strictness === 'strict') {
@@ -706,9 +887,11 @@ async function runTarget(spec, opts) {
         address: spec.address,
         family: external_node_net_default().isIPv6(spec.address) ? 6 : 4,
         port: spec.port,
-        transport: 'plain',
+        transport: spec.transport,
+        tls: null,
         reachable: false,
         error: null,
+        errorKind: null,
         greeting: null,
         serverName: null,
         extensions: [],
@@ -728,6 +911,7 @@ async function runTarget(spec, opts) {
     };
     const results = new Map();
     let budget = report.errorBudget;
+    let tlsDemanded;
     let connCount = 0;
     const open = async (helo) => {
         const index = ++connCount;
@@ -738,10 +922,12 @@ async function runTarget(spec, opts) {
             connectTimeoutMs: opts.connectTimeoutMs,
             replyTimeoutMs: opts.replyTimeoutMs,
             deadline: opts.deadline,
+            implicitTls: spec.transport === 'implicit',
+            serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
         });
-        const refuse = async (why) => {
+        const refuse = async (why, kind = 'closed') => {
             await session.quit();
-            const err = new SessionError('closed', why);
+            const err = new SessionError(kind, why);
             err.transcript = session.transcript;
             throw err;
         };
@@ -751,6 +937,27 @@ async function runTarget(spec, opts) {
         let ehlo;
         try {
             ehlo = await session.hello(helo);
+            if (ok(ehlo.reply) && spec.transport === 'starttls') {
+                if (!ehlo.extensions.has('STARTTLS')) {
+                    const err = new SessionError('tls', 'the server does not offer STARTTLS');
+                    return await refuse(err.message);
+                }
+                const r = await session.startTls();
+                if (r.code !== 220)
+                    return await refuse(`STARTTLS refused: ${formatReply(r)}`);
+                ehlo = await session.hello(helo);
+            }
+            if (ok(ehlo.reply) && opts.clientAddress) {
+                // Postfix XCLIENT: the server applies the policy it would apply to that client.
+                if (!ehlo.extensions.has('XCLIENT')) {
+                    return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
+                }
+                const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
+                const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+                if (r.code !== 220)
+                    return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+                ehlo = await session.hello(helo);
+            }
         }
         catch (e) {
             if (e instanceof SessionError)
@@ -759,6 +966,7 @@ async function runTarget(spec, opts) {
         }
         if (!ok(ehlo.reply))
             await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
+        report.tls ??= session.tls ?? null;
         if (index === 1) {
             report.opening = [...session.transcript];
             report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
@@ -776,6 +984,7 @@ async function runTarget(spec, opts) {
         const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
         report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
         report.error = err.message;
+        report.errorKind = err.kind;
         report.opening = err.transcript;
         if (report.reachable) {
             // We reached it but could not test: every vector is undecided.
@@ -794,6 +1003,7 @@ async function runTarget(spec, opts) {
             helo: opts.helo,
             address: spec.address,
             srv: report.serverName ?? undefined,
+            mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
         });
         if (r.ok)
             jobs.push({ rendered: r.attempt, tries: 0 });
@@ -830,6 +1040,11 @@ async function runTarget(spec, opts) {
                     return;
                 if (Date.now() >= opts.deadline) {
                     record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+                    continue;
+                }
+                if (tlsDemanded) {
+                    // Every plaintext attempt would get the same 530 and count as an error.
+                    record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
                     continue;
                 }
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
@@ -876,6 +1091,8 @@ async function runTarget(spec, opts) {
                     budget = Math.max(1, Math.min(budget, before));
                 const v = res.verdict;
                 record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+                if (v.rule === 'starttls-required')
+                    tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
             }
         }
         finally {
@@ -888,6 +1105,9 @@ async function runTarget(spec, opts) {
     report.errorBudget = budget;
     report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
     return finish();
+}
+function xclientAdvice(client, why) {
+    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
 }
 function notRun(v, reason) {
     return {
@@ -934,8 +1154,11 @@ async function attempt(conn, a, opts) {
             for (const c of cmds) {
                 const r = await s.command(c);
                 replies.push(r);
-                // Without pipelining, stop at the first refusal: later commands would only add errors.
-                if (!ok(r) && !c.startsWith('RSET'))
+                // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+                // the next one (the relay destination's own reply decides).
+                if (!ok(r) && c.startsWith('MAIL'))
+                    break;
+                if (r.code === 421)
                     break;
             }
         }
@@ -948,7 +1171,8 @@ async function attempt(conn, a, opts) {
         const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
         let data;
         let dataCommand;
-        const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && rcpt.every(ok);
+        const last = rcpt[rcpt.length - 1];
+        const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && ok(last) && !a.vector.local;
         if (opts.confirm && allAccepted) {
             const d = await s.command('DATA');
             if (d.code === 354) {
@@ -959,7 +1183,7 @@ async function attempt(conn, a, opts) {
             }
             count([data ?? d]);
         }
-        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand }, opts.confirm);
+        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, opts.confirm);
         if (verdict.decisive.code === 421)
             return { interrupted: verdict.decisive };
         return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
@@ -1061,36 +1285,58 @@ async function run(settings, services = {}) {
     const started = Date.now();
     const deadline = started + settings.timeoutMs;
     const planned = await planTargets(settings, services.lookup ?? systemLookup);
-    const vectors = services.vectors ?? VECTORS;
-    const targets = new Array(planned.length);
+    const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
+    const targets = [];
     let next = 0;
     let done = 0;
+    const options = {
+        vectors,
+        recipient: settings.recipient,
+        probe: PROBE_USER,
+        domain: settings.domain,
+        clientAddress: settings.clientAddress,
+        helo: DEFAULT_HELO,
+        confirm: settings.strictness === 'relaxed',
+        connectTimeoutMs: settings.connectTimeoutMs,
+        // One knob for "how long may this server stay silent": the greeting and every later reply.
+        replyTimeoutMs: settings.connectTimeoutMs,
+        deadline,
+        connectionsPerAddress: services.connectionsPerAddress,
+    };
     const one = async (p) => {
         if (!p.address)
-            return unresolved(p);
-        return runTarget({ host: p.host, address: p.address, port: p.port }, {
-            vectors,
-            recipient: settings.recipient,
-            probe: PROBE_USER,
-            helo: DEFAULT_HELO,
-            confirm: settings.strictness === 'relaxed',
-            connectTimeoutMs: settings.connectTimeoutMs,
-            // One knob for "how long may this server stay silent": the greeting and every later reply.
-            replyTimeoutMs: settings.connectTimeoutMs,
-            deadline,
-            connectionsPerAddress: services.connectionsPerAddress,
-        });
+            return [unresolved(p)];
+        const spec = { host: p.host, address: p.address, port: p.port };
+        const fixed = FIXED_TRANSPORT[settings.tls];
+        if (fixed)
+            return [await runTarget({ ...spec, transport: fixed }, options)];
+        if (p.port === 465)
+            return [await runTarget({ ...spec, transport: 'implicit' }, options)];
+        // auto: plaintext first; then again inside STARTTLS when the server offers it.
+        const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+        if (!plain.extensions.includes('STARTTLS'))
+            return [plain];
+        const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
+        return [deferToTls(plain), secure];
     };
+    const perPlanned = new Array(planned.length);
     const lane = async () => {
         while (next < planned.length) {
             const i = next++;
-            targets[i] = await one(planned[i]);
-            services.onTarget?.(targets[i], ++done, planned.length);
+            perPlanned[i] = await one(planned[i]);
+            done++;
+            for (const t of perPlanned[i])
+                services.onTarget?.(t, done, planned.length);
         }
     };
     await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
+    targets.push(...perPlanned.flat());
     const tallies = targets.map((t) => ({ ...t, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive }));
-    const failReasons = failureReasons(tallies, settings.strictness);
+    // Asked to test as another client and could not: the whole premise of the run is gone.
+    const failReasons = [
+        ...failureReasons(tallies, settings.strictness),
+        ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+    ];
     const warnings = targets
         .filter((t) => !t.reachable)
         .map((t) => `${t.address || t.host} port ${t.port} was not tested: ${t.error ?? 'unreachable'}`);
@@ -1105,6 +1351,10 @@ async function run(settings, services = {}) {
             strictness: settings.strictness,
             tls: settings.tls,
             recipient: settings.recipient.address,
+            domain: settings.domain ?? null,
+            clientAddress: settings.clientAddress ?? null,
+            senders: settings.senders,
+            helos: settings.helos,
             timeoutMs: settings.timeoutMs,
             connectTimeoutMs: settings.connectTimeoutMs,
         },
@@ -1116,6 +1366,24 @@ async function run(settings, services = {}) {
         targets,
     };
 }
+const FIXED_TRANSPORT = {
+    auto: undefined,
+    none: 'plain',
+    starttls: 'starttls',
+    implicit: 'implicit',
+};
+/**
+ * In `auto`, a server that demands STARTTLS refuses every plaintext attempt with
+ * 530; those attempts were run again inside TLS, so in plaintext they are
+ * skipped (with why) rather than left inconclusive.
+ */
+function deferToTls(plain) {
+    const attempts = plain.attempts.map((a) => a.rule === 'starttls-required'
+        ? { ...a, outcome: 'skipped', reason: 'the server demands STARTTLS first; this vector was tested inside STARTTLS' }
+        : a);
+    const counts = countAttempts(attempts);
+    return { ...plain, attempts, counts, verdict: targetVerdict({ ...plain, relayed: counts.relayed, inconclusive: counts.inconclusive }) };
+}
 function unresolved(p) {
     return {
         host: p.host,
@@ -1123,8 +1391,10 @@ function unresolved(p) {
         family: null,
         port: p.port,
         transport: 'plain',
+        tls: null,
         reachable: false,
         error: p.error ?? 'not resolved',
+        errorKind: 'unresolved',
         greeting: null,
         serverName: null,
         extensions: [],
@@ -1280,7 +1550,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         mdText(t.host),
         t.address ? code(t.address) : '',
         String(t.port),
-        t.transport,
+        t.tls ? `${t.transport}<br>${mdText(describeTls(t.tls))}` : t.transport,
         String(t.counts.tests),
         String(t.counts.relayed),
         String(t.counts.denied),
@@ -1412,19 +1682,13 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-/** Inputs whose features are not built yet: refused when set, never silently ignored. */
-const NOT_YET = {
-    domain: 'testing by mail domain (MX lookup, own-domain vectors)',
-    sender: 'extra senders',
-    helo: 'extra HELO names',
-    'client-address': 'testing as another client through XCLIENT',
-};
 const LIST_SEPARATORS = /[\s,]+/;
 // Lists may be written one per line in YAML; every other control character is refused.
+// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/;
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 function isHostName(name) {
@@ -1481,9 +1745,10 @@ function parseSeconds(input, text) {
     if (!/^\d+(\.\d+)?$/.test(text))
         throw new InputError(input, `"${text}" is not a number of seconds`);
     const s = Number(text);
-    if (s <= 0 || s > 86_400)
-        throw new InputError(input, `${text} s is outside 0-86400 s`);
-    return Math.round(s * 1000);
+    const ms = Math.round(s * 1000);
+    if (ms < 1 || s > 86_400)
+        throw new InputError(input, `${text} s is outside 0.001-86400 s`);
+    return ms;
 }
 function oneOf(input, text, values) {
     const v = text.toLowerCase();
@@ -1491,12 +1756,23 @@ function oneOf(input, text, values) {
         throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
     return v;
 }
-function parseRecipient(text) {
-    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@([^@]+)$/.exec(text);
+/** A plain address (dot-atom local part; no braces, which the templates use). */
+function parseAddress(input, text) {
+    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
     if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
-        throw new InputError('recipient', `"${text}" is not a plain mail address like user@example.com`);
+        throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
     }
     return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+function parseRecipient(text) {
+    return parseAddress('recipient', text);
+}
+/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
+function parseHelo(text) {
+    const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
+    if (lit ? (lit[1] ? external_node_net_default().isIPv6(lit[2]) : external_node_net_default().isIPv4(lit[2])) : isHostName(text))
+        return text;
+    throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
 }
 /** Validates every input; throws InputError on the first bad one. No I/O. */
 function parseSettings(raw) {
@@ -1512,31 +1788,39 @@ function parseSettings(raw) {
     };
     for (const name of INPUT_NAMES)
         get(name);
-    for (const [name, feature] of Object.entries(NOT_YET)) {
-        if (get(name) !== '')
-            throw new InputError(name, `${feature} is not supported yet; leave it empty`);
-    }
     const hostText = get('host');
-    if (hostText === '')
-        throw new InputError('host', 'is required: name the mail server(s) to test');
+    if (hostText === '') {
+        throw new InputError('host', get('domain') === '' ? 'is required: name the mail server(s) to test' : 'is required: testing a domain by its MX hosts is not supported yet');
+    }
     const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+    if (hosts.length === 0)
+        throw new InputError('host', 'names no host: only separators were given');
     const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
     if (ports.length === 0)
         throw new InputError('port', 'is empty');
     const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
     const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
-    if (tls !== 'auto' && tls !== 'none')
-        throw new InputError('tls', `"${tls}" is not supported yet; use auto or none`);
     const comment = oneOf('comment', get('comment'), ['true', 'false']);
     if (comment === 'true')
         throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
     const reportPath = get('report-path');
+    const domainText = get('domain');
+    if (domainText !== '' && !isHostName(domainText))
+        throw new InputError('domain', `"${domainText}" is not a domain name`);
+    const client = get('client-address');
+    if (client !== '' && !external_node_net_default().isIP(client))
+        throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
+    const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
     return {
         hosts,
         ports,
         strictness,
         tls,
         recipient: parseRecipient(get('recipient')),
+        ...(domainText !== '' ? { domain: domainText.replace(/\.$/, '').toLowerCase() } : {}),
+        senders: list('sender').map((x) => parseAddress('sender', x).address),
+        helos: list('helo').map(parseHelo),
+        ...(client !== '' ? { clientAddress: client } : {}),
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,

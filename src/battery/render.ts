@@ -11,6 +11,8 @@ export interface RenderContext {
   address: string;
   /** Host name from the greeting or EHLO reply; absent when the server gave none. */
   srv?: string;
+  /** The mail domain: input `domain`, else derived from srv (see mailDomain). */
+  mydomain?: string;
 }
 
 /** A vector made concrete for one target: the exact command arguments. */
@@ -28,7 +30,7 @@ export function addressLiteral(address: string): string {
   return net.isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
 }
 
-const PLACEHOLDER = /\{([a-z]+)\}/g;
+const PLACEHOLDER = /\{([a-zA-Z0-9]+)\}/g;
 
 /** Fills one template; returns the name of the first placeholder it cannot fill. */
 export function fill(template: string, values: Record<string, string | undefined>): { text: string } | { missing: string } {
@@ -47,7 +49,29 @@ export function fill(template: string, values: Record<string, string | undefined
 
 const WHY_MISSING: Record<string, string> = {
   srv: 'the server gave no host name in its greeting or EHLO reply',
+  mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
+  untagged6: 'only meaningful on an IPv6 address',
 };
+
+/** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
+export function ipv6Literal(address: string): string {
+  return net.isIPv6(address) ? `[IPv6:${address}]` : `[IPv6:::ffff:${address}]`;
+}
+
+/**
+ * The mail domain when the user gave none: the parent of the server's name
+ * when it has one below a registrable-looking domain (mx.example.org →
+ * example.org), else the name itself. The server-name vectors cover the name.
+ */
+export function mailDomain(srv: string | undefined): string | undefined {
+  if (!srv) return undefined;
+  const labels = srv.split('.');
+  if (labels.length < 3) return srv;
+  const parent = labels.slice(1);
+  // mx.co.uk must not become co.uk: a common second-level public suffix is no mail domain.
+  const publicSuffix = parent.length === 2 && /^(co|com|net|org|ac|gov|edu|ne|or|go)$/.test(parent[0]) && /^[a-z]{2}$/i.test(parent[1]);
+  return publicSuffix ? srv : parent.join('.');
+}
 
 export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
   const values: Record<string, string | undefined> = {
@@ -57,6 +81,10 @@ export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
     helo: ctx.helo,
     literal: addressLiteral(ctx.address),
     srv: ctx.srv,
+    mydomain: ctx.mydomain,
+    domainUpper: ctx.domain.toUpperCase(),
+    literal6: ipv6Literal(ctx.address),
+    untagged6: net.isIPv6(ctx.address) ? `[${ctx.address}]` : undefined,
   };
   const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
   for (const p of parts) {

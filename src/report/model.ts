@@ -1,4 +1,4 @@
-import type { TranscriptLine } from '../smtp/session.js';
+import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
 import type { Outcome, Stage } from '../verdict/replies.js';
 import type { RunVerdict } from '../verdict/run.js';
 import type { Strictness, TlsMode } from '../settings.js';
@@ -50,10 +50,15 @@ export interface TargetReport {
   address: string;
   family: 4 | 6 | null;
   port: number;
-  transport: 'plain';
+  /** plain, STARTTLS (RFC 3207) or implicit TLS (RFC 8314). */
+  transport: 'plain' | 'starttls' | 'implicit';
+  /** What TLS looked like on the first connection; null in plaintext. */
+  tls: TlsInfo | null;
   reachable: boolean;
   /** Why the address could not be tested (fully or at all). */
   error: string | null;
+  /** The kind of that failure (connect-refused, timeout, tls, xclient, …). */
+  errorKind: string | null;
   greeting: string | null;
   serverName: string | null;
   extensions: string[];
@@ -79,6 +84,10 @@ export interface Report {
     strictness: Strictness;
     tls: TlsMode;
     recipient: string;
+    domain: string | null;
+    clientAddress: string | null;
+    senders: string[];
+    helos: string[];
     timeoutMs: number;
     connectTimeoutMs: number;
   };

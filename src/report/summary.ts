@@ -1,6 +1,6 @@
 import { code, mdText, preText } from './escape.js';
 import type { AttemptReport, Report, TargetReport } from './model.js';
-import { formatAddress } from '../smtp/session.js';
+import { describeTls, formatAddress } from '../smtp/session.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
@@ -117,7 +117,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
       mdText(t.host),
       t.address ? code(t.address) : '',
       String(t.port),
-      t.transport,
+      t.tls ? `${t.transport}<br>${mdText(describeTls(t.tls))}` : t.transport,
       String(t.counts.tests),
       String(t.counts.relayed),
       String(t.counts.denied),

@@ -24,7 +24,7 @@ export class ProtocolError extends Error {
 /** A server line as it may be stored and shown: no control characters, bounded. */
 export function sanitizeLine(line: string, max = 512): string {
   // eslint-disable-next-line no-control-regex
-  const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${clean.slice(0, max)}…[${clean.length - max} more]` : clean;
 }
 
@@ -79,7 +79,9 @@ export class ReplyReader {
       const reply = this.line(line);
       if (reply) out.push(reply);
     }
-    if (this.buffer.length > this.limits.maxLineBytes) throw this.tooLong();
+    // A trailing CR may be half of the line's CRLF: it does not count toward the line.
+    const pending = this.buffer.endsWith('\r') ? this.buffer.length - 1 : this.buffer.length;
+    if (pending > this.limits.maxLineBytes) throw this.tooLong();
     return out;
   }
 

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { LIMITS } from './limits.js';
 import { ProtocolError, ReplyReader, sanitizeLine, type Reply } from './reply.js';
 
@@ -18,6 +19,8 @@ export type SessionFailure =
   | 'timeout'
   | 'closed'
   | 'protocol'
+  | 'tls'
+  | 'xclient'
   | 'deadline';
 
 /** Why a session could not go on; carries what the user needs to see. */
@@ -44,6 +47,21 @@ export interface ConnectOptions {
   /** Absolute time (Date.now()) after which nothing more is started or awaited. */
   deadline?: number;
   limits?: { maxLineBytes: number; maxLinesPerReply: number; maxSessionBytes: number };
+  /** Implicit TLS (SMTPS, RFC 8314): TLS from the first byte. */
+  implicitTls?: boolean;
+  /** Host name for SNI and the certificate check; absent when the target is an address. */
+  serverName?: string;
+}
+
+/** What TLS looked like. Certificates are not enforced (a relay test is not a TLS audit), only reported. */
+export interface TlsInfo {
+  protocol: string | null;
+  cipher: string | null;
+  /** Whether the certificate would pass a normal client's check (chain and, for names, identity). */
+  verified: boolean;
+  /** Why it would not. */
+  verifyError: string | null;
+  subject: string | null;
 }
 
 export interface Ehlo {
@@ -61,38 +79,97 @@ export interface Ehlo {
 export class SmtpSession {
   readonly transcript: TranscriptLine[] = [];
   private readonly started = Date.now();
-  private readonly reader: ReplyReader;
   private readonly queue: Reply[] = [];
   private waiter: { resolve: (r: Reply) => void; reject: (e: SessionError) => void } | undefined;
   private failure: SessionError | undefined;
   private ended = false;
+  private reader: ReplyReader;
+  /** TLS details once the session is encrypted. */
+  tls: TlsInfo | undefined;
 
   private constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     private readonly opts: ConnectOptions,
   ) {
     this.reader = new ReplyReader(opts.limits ?? LIMITS);
+    this.attach(socket);
+  }
+
+  private attach(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(errorFromSocket(err, opts)));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(errorFromSocket(err, this.opts)));
     socket.on('close', () => {
       this.ended = true;
       this.fail(new SessionError('closed', 'the server closed the connection'));
     });
   }
 
+  /**
+   * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
+   * only when it was 220. Anything the server sent before the handshake is
+   * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
+   */
+  async startTls(timeoutMs?: number): Promise<Reply> {
+    const reply = await this.command('STARTTLS', timeoutMs);
+    if (reply.code !== 220) return reply;
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    // Errors of the plain socket now surface through the TLS socket.
+    plain.on('error', () => undefined);
+    this.queue.length = 0;
+    this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+    this.socket = secure;
+    this.attach(secure);
+    const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
+    await this.handshake(secure, limit);
+    this.note(`STARTTLS: ${describeTls(this.tls)}`);
+    return reply;
+  }
+
+  private handshake(secure: tls.TLSSocket, limit: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
+        this.fail(err);
+        this.destroy();
+        reject(err);
+      }, limit);
+      secure.once('secureConnect', () => {
+        clearTimeout(t);
+        this.tls = tlsInfo(secure, this.opts.serverName);
+        resolve();
+      });
+      secure.once('error', (e: Error) => {
+        clearTimeout(t);
+        const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+        this.fail(err);
+        reject(err);
+      });
+    });
+  }
+
   /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
   static async connect(opts: ConnectOptions): Promise<{ session: SmtpSession; greeting: Reply }> {
-    const socket = new net.Socket();
+    const socket = opts.implicitTls
+      ? tls.connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+      : new net.Socket();
     const session = new SmtpSession(socket, opts);
-    session.note(`connect ${formatAddress(opts.address, opts.port)}`);
+    session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
     let tcpUp = false;
     const connected = new Promise<void>((resolve) =>
-      socket.once('connect', () => {
+      socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
         tcpUp = true;
+        if (socket instanceof tls.TLSSocket) {
+          session.tls = tlsInfo(socket, opts.serverName);
+          session.note(`TLS: ${describeTls(session.tls)}`);
+        }
         resolve();
       }),
     );
-    socket.connect({ host: opts.address, port: opts.port });
+    if (!opts.implicitTls) socket.connect({ host: opts.address, port: opts.port });
     const limit = session.limitTo(opts.connectTimeoutMs);
     try {
       const greeting = await withTimeout(
@@ -243,6 +320,27 @@ export class SmtpSession {
       };
     });
   }
+}
+
+function tlsInfo(s: tls.TLSSocket, serverName: string | undefined): TlsInfo {
+  const cert = s.getPeerCertificate();
+  let verifyError: string | null = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
+  if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
+    verifyError = tls.checkServerIdentity(serverName, cert)?.message ?? null;
+  }
+  const subject = cert?.subject?.CN;
+  return {
+    protocol: s.getProtocol() ?? null,
+    cipher: s.getCipher()?.name ?? null,
+    verified: verifyError === null,
+    verifyError,
+    subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
+  };
+}
+
+export function describeTls(t: TlsInfo | undefined): string {
+  if (!t) return 'none';
+  return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
 }
 
 export function parseExtensions(reply: Reply): Map<string, string> {

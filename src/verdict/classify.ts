@@ -27,7 +27,7 @@ export function classifyReply(reply: Reply, stage: Stage, rules: readonly ReplyR
 /** The replies one attempt collected; absent ones were never reached. */
 export interface AttemptReplies {
   mail: Reply;
-  /** One per RCPT sent, in order; fewer when an earlier one was refused. */
+  /** One per RCPT, in order; empty when MAIL was refused. */
   rcpt: Reply[];
   /** How many RCPTs the vector has; the last is the relay destination. */
   rcptCount: number;
@@ -35,6 +35,8 @@ export interface AttemptReplies {
   data?: Reply;
   /** Reply to DATA itself when it was refused (no 354). */
   dataCommand?: Reply;
+  /** The destination is the server's own mailbox (e.g. user@[its address]): acceptance is not a relay. */
+  localDestination?: boolean;
 }
 
 export interface AttemptVerdict extends Classification {
@@ -47,10 +49,10 @@ const isOk = (r: Reply): boolean => r.code >= 200 && r.code < 300;
 
 /**
  * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
- * form refused is a denial; a sender failing verification proves nothing). A
- * refused local precondition RCPT proves nothing about relaying. The relay
- * destination's reply decides otherwise; with `confirm`, acceptance must also
- * survive DATA.
+ * form refused is a denial; a sender failing verification proves nothing).
+ * Otherwise the relay destination's reply (the last RCPT) decides: local
+ * recipients before it only set the stage, and their refusal is noted. With
+ * `confirm`, acceptance must also survive DATA.
  */
 export function classifyAttempt(r: AttemptReplies, confirm: boolean): AttemptVerdict {
   if (!isOk(r.mail)) {
@@ -58,22 +60,21 @@ export function classifyAttempt(r: AttemptReplies, confirm: boolean): AttemptVer
     const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
     return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
   }
-  for (let i = 0; i < r.rcpt.length; i++) {
-    const reply = r.rcpt[i];
-    const last = i === r.rcptCount - 1;
-    if (isOk(reply)) continue;
-    const c = classifyReply(reply, 'rcpt');
-    if (!last && c.outcome === 'denied') {
-      return { outcome: 'inconclusive', reason: `local recipient refused first, so the relay was not tested: ${c.reason}`, rule: c.rule, decisive: reply, stage: 'rcpt' };
-    }
-    return { ...c, decisive: reply, stage: 'rcpt' };
+  const last = r.rcpt[r.rcptCount - 1];
+  if (!last || r.rcpt.length !== r.rcptCount) {
+    // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
+    throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
   }
-  const lastRcpt = r.rcpt[r.rcptCount - 1];
-  if (!lastRcpt) {
-    // Never got as far as the relay destination: callers only pass complete attempts.
-    throw new Error('classifyAttempt: the relay RCPT has no reply');
+  const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
+  const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
+  if (!isOk(last)) {
+    const c = classifyReply(last, 'rcpt');
+    return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
   }
-  if (!confirm) return { outcome: 'relayed', reason: `RCPT TO accepted (${lastRcpt.code})`, rule: 'accepted', decisive: lastRcpt, stage: 'rcpt' };
+  if (r.localDestination) {
+    return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', decisive: last, stage: 'rcpt' };
+  }
+  if (!confirm) return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', decisive: last, stage: 'rcpt' };
   const dataReply = r.dataCommand ?? r.data;
   if (!dataReply) throw new Error('classifyAttempt: confirmation needs the DATA replies');
   if (isOk(dataReply)) return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', decisive: dataReply, stage: 'data' };

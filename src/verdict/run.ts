@@ -14,6 +14,8 @@ export interface TargetTally {
 
 /** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown. */
 export function runVerdict(targets: readonly TargetTally[]): RunVerdict {
+  // Nothing tested proves nothing.
+  if (targets.length === 0) return 'inconclusive';
   if (targets.some((t) => t.relayed > 0)) return 'open';
   if (targets.some((t) => !t.reachable || t.inconclusive > 0)) return 'inconclusive';
   return 'closed';
@@ -42,13 +44,13 @@ export function failureReasons(targets: readonly TargetTally[], strictness: Stri
 
   const groups = new Map<string, TargetTally[]>();
   for (const t of targets) {
-    const key = `${t.host}:${t.port}`;
+    const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
     groups.set(key, [...(groups.get(key) ?? []), t]);
   }
   for (const [key, group] of groups) {
     if (group.every((t) => !t.reachable)) reasons.push(`${key}: no address could be reached`);
     else if (strictness === 'strict') {
-      for (const t of group.filter((x) => !x.reachable)) reasons.push(`${t.address} port ${t.port} could not be reached`);
+      for (const t of group.filter((x) => !x.reachable)) reasons.push(`${t.address || t.host} port ${t.port} could not be reached`);
     }
   }
   if (strictness === 'strict') {

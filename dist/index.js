@@ -31457,11 +31457,28 @@ function sumCounts(all) {
     return c;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
 ;// CONCATENATED MODULE: ./src/battery/render.ts
 
+/**
+ * The domain an envelope address is finally addressed to: source routes and
+ * quoted local parts removed, then what follows the last @; '' when there is none.
+ */
+function finalDomain(path) {
+    const bare = path
+        .trim()
+        .replace(/^<\s*|\s*>$/g, '')
+        .replace(/^@[^:]*:/, '')
+        .replace(/"(?:[^"\\]|\\.)*"/g, 'q')
+        // user@ext@ is read as user@ext by the servers it fools (OpenSMTPD issue 754).
+        .replace(/@$/, '');
+    const at = bare.lastIndexOf('@');
+    return at < 0 ? '' : bare.slice(at + 1).toLowerCase();
+}
 /** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
 function addressLiteral(address) {
     return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
@@ -31527,7 +31544,12 @@ function renderVector(vector, ctx) {
         }
     }
     const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
-    return { ok: true, attempt: { vector, helo, mailFrom, rcptTo } };
+    const own = new Set([values.srv, values.mydomain, values.literal, values.literal6, values.untagged6, ''].filter((x) => x !== undefined).map((x) => x.toLowerCase()));
+    const dest = finalDomain(rcptTo[rcptTo.length - 1]);
+    const attempt = { vector, helo, mailFrom, rcptTo };
+    if (own.has(dest))
+        attempt.routedVia = dest;
+    return { ok: true, attempt };
 }
 /**
  * The host name a server announces: the first word after the code in the
@@ -31791,14 +31813,21 @@ class SmtpSession {
         const session = new SmtpSession(socket, opts);
         session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
         let tcpUp = false;
-        const connected = new Promise((resolve) => socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
-            tcpUp = true;
-            if (socket instanceof (external_node_tls_default()).TLSSocket) {
-                session.tls = tlsInfo(socket, opts.serverName);
-                session.note(`TLS: ${describeTls(session.tls)}`);
-            }
-            resolve();
-        }));
+        const connected = new Promise((resolve, reject) => {
+            socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
+                tcpUp = true;
+                if (socket instanceof (external_node_tls_default()).TLSSocket) {
+                    session.tls = tlsInfo(socket, opts.serverName);
+                    session.note(`TLS: ${describeTls(session.tls)}`);
+                }
+                resolve();
+            });
+            // A refused or unroutable connection must end now, not at the connect timeout.
+            socket.once('close', () => {
+                if (!tcpUp)
+                    reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
+            });
+        });
         if (!opts.implicitTls)
             socket.connect({ host: opts.address, port: opts.port });
         const limit = session.limitTo(opts.connectTimeoutMs);
@@ -31844,7 +31873,18 @@ class SmtpSession {
         return { verb: 'HELO', reply: helo, extensions: new Map() };
     }
     /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
-    async quit() {
+    async quit(opts = { wait: true }) {
+        if (!opts.wait) {
+            // Leaving a connection whose replies the server now delays (error sleep): say
+            // goodbye without waiting for the answer.
+            if (!this.closed) {
+                this.transcript.push({ dir: 'C', text: 'QUIT', at: Date.now() - this.started });
+                this.socket.end('QUIT\r\n');
+                setTimeout(() => this.destroy(), LIMITS.quitTimeoutMs).unref();
+            }
+            this.ended = true;
+            return;
+        }
         if (!this.ended && !this.failure) {
             try {
                 await this.command('QUIT', LIMITS.quitTimeoutMs);
@@ -31874,7 +31914,7 @@ class SmtpSession {
     write(lines) {
         if (this.failure)
             throw this.failure;
-        for (const l of lines)
+        for (const l of lines.flatMap((x) => x.split('\r\n')))
             this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
         this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
     }
@@ -32179,6 +32219,7 @@ function failureReasons(targets, strictness) {
 
 
 
+
 const scheduler_ok = (r) => r.code >= 200 && r.code < 300;
 /**
  * Runs the battery against one address: opens connections, spreads attempts
@@ -32202,6 +32243,7 @@ async function runTarget(spec, opts) {
         extensions: [],
         opening: [],
         connections: 0,
+        controls: [],
         errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
         durationMs: 0,
         verdict: 'inconclusive',
@@ -32311,12 +32353,34 @@ async function runTarget(spec, opts) {
             mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
         });
         if (r.ok)
-            jobs.push({ rendered: r.attempt, tries: 0 });
+            jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
         else
             results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
     }
+    // A control probe per server name that an accepted routing trick was addressed
+    // to: a mailbox that cannot exist there. A server that accepts it accepts
+    // anything at that name, so the trick proves nothing about relaying. Only
+    // run when needed, so a closed server never pays for them.
+    const controls = new Map();
+    const nonce = (0,external_node_crypto_.randomBytes)(4).toString('hex');
+    const needControl = (d) => {
+        if (controls.has(d))
+            return;
+        const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
+        const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
+        controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
+        jobs.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+    };
     const record = (job, conn, fields, transcript) => {
         const { vector, helo, mailFrom, rcptTo } = job.rendered;
+        if (job.control !== undefined) {
+            const c = controls.get(job.control);
+            if (c) {
+                c.reply = fields.reply ?? fields.reason ?? null;
+                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+            }
+            return;
+        }
         results.set(vector.id, {
             vector: vector.id,
             description: vector.description,
@@ -32331,7 +32395,8 @@ async function runTarget(spec, opts) {
             stage: null,
             connection: conn?.index ?? null,
             tries: job.tries,
-            transcript,
+            transcript: [...job.earlier, ...transcript],
+            routedVia: job.rendered.routedVia ?? null,
             ...fields,
         });
     };
@@ -32353,7 +32418,7 @@ async function runTarget(spec, opts) {
                     continue;
                 }
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
-                    await conn.session.quit();
+                    await conn.session.quit({ wait: conn.errors < budget });
                     conn = undefined;
                 }
                 if (!conn) {
@@ -32373,7 +32438,8 @@ async function runTarget(spec, opts) {
                 job.tries++;
                 const mark = conn.session.transcript.length;
                 const before = conn.errors;
-                const res = await attempt(conn, job.rendered, opts);
+                // Control probes never send DATA: they only ask whether a mailbox is accepted.
+                const res = await attempt(conn, job.rendered, opts, opts.confirm && job.control === undefined);
                 const transcript = conn.session.transcript.slice(mark);
                 if ('interrupted' in res) {
                     const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
@@ -32384,6 +32450,7 @@ async function runTarget(spec, opts) {
                     conn = undefined;
                     const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
                     if (job.tries < 2 && !deadline) {
+                        job.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
                         jobs.unshift(job);
                     }
                     else {
@@ -32396,26 +32463,50 @@ async function runTarget(spec, opts) {
                     budget = Math.max(1, Math.min(budget, before));
                 const v = res.verdict;
                 record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+                if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
+                    needControl(job.rendered.routedVia);
                 if (v.rule === 'starttls-required')
                     tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
             }
         }
         finally {
             if (conn)
-                await conn.session.quit();
+                await conn.session.quit({ wait: conn.errors < budget });
         }
     };
     const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
     await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
     report.errorBudget = budget;
-    report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
+    report.controls = [...controls.values()];
+    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
     return finish();
+}
+/**
+ * Final word on an attempt once the controls are known: an accepted trick
+ * addressed to a server name that accepts any mailbox, and an accepted local
+ * mailbox, are not relays and cannot be told from local delivery here.
+ */
+function settle(a, controls) {
+    if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
+        return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
+    }
+    const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
+    if (a.outcome === 'relayed' && c?.accepted === true) {
+        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+        return {
+            ...a,
+            outcome: 'skipped',
+            reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
+        };
+    }
+    return a;
 }
 function xclientAdvice(client, why) {
     return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
 }
 function notRun(v, reason) {
     return {
+        routedVia: null,
         vector: v.id,
         description: v.description,
         provenance: v.provenance,
@@ -32437,7 +32528,7 @@ function notRun(v, reason) {
  * and in `relaxed` DATA with a labelled test message. Pipelined when the
  * server offers it (RFC 2920), one command at a time otherwise.
  */
-async function attempt(conn, a, opts) {
+async function attempt(conn, a, opts, confirm) {
     const s = conn.session;
     const t0 = Date.now();
     const count = (replies) => {
@@ -32478,7 +32569,7 @@ async function attempt(conn, a, opts) {
         let dataCommand;
         const last = rcpt[rcpt.length - 1];
         const allAccepted = scheduler_ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && scheduler_ok(last) && !a.vector.local;
-        if (opts.confirm && allAccepted) {
+        if (confirm && allAccepted) {
             const d = await s.command('DATA');
             if (d.code === 354) {
                 data = await s.command(testMessage(a, opts));
@@ -32488,7 +32579,7 @@ async function attempt(conn, a, opts) {
             }
             count([data ?? d]);
         }
-        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, opts.confirm);
+        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
         if (verdict.decisive.code === 421)
             return { interrupted: verdict.decisive };
         return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
@@ -32501,7 +32592,9 @@ async function attempt(conn, a, opts) {
 }
 /** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
 function testMessage(a, opts) {
-    const from = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '') || 'relay-check';
+    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
+    // The null sender or a bare user makes no From address: use the probe's own.
+    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
     const lines = [
         `From: relay-check <${from}>`,
         `To: <${opts.recipient.address}>`,
@@ -32705,6 +32798,7 @@ function unresolved(p) {
         extensions: [],
         opening: [],
         connections: 0,
+        controls: [],
         errorBudget: 0,
         durationMs: 0,
         verdict: 'inconclusive',

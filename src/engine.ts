@@ -145,6 +145,7 @@ function unresolved(p: PlannedTarget): TargetReport {
     extensions: [],
     opening: [],
     connections: 0,
+    controls: [],
     errorBudget: 0,
     durationMs: 0,
     verdict: 'inconclusive',

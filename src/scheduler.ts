@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mailDomain, renderVector, serverName, type RenderedVector } from './battery/render.js';
 import type { Vector } from './battery/vectors.js';
@@ -40,6 +41,10 @@ export interface TargetOptions {
 interface Job {
   rendered: RenderedVector;
   tries: number;
+  /** Set on a control probe: the server name whose unknown mailboxes it tests. */
+  control?: string;
+  /** Transcript of earlier tries, so a retry does not hide what interrupted the first. */
+  earlier: TranscriptLine[];
 }
 
 /** One open connection and what we know about it. */
@@ -79,6 +84,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     extensions: [],
     opening: [],
     connections: 0,
+    controls: [],
     errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
     durationMs: 0,
     verdict: 'inconclusive',
@@ -182,12 +188,34 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       srv: report.serverName ?? undefined,
       mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
     });
-    if (r.ok) jobs.push({ rendered: r.attempt, tries: 0 });
+    if (r.ok) jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
     else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
   }
 
+  // A control probe per server name that an accepted routing trick was addressed
+  // to: a mailbox that cannot exist there. A server that accepts it accepts
+  // anything at that name, so the trick proves nothing about relaying. Only
+  // run when needed, so a closed server never pays for them.
+  const controls = new Map<string, ControlResult>();
+  const nonce = randomBytes(4).toString('hex');
+  const needControl = (d: string): void => {
+    if (controls.has(d)) return;
+    const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
+    const vector: Vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
+    controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
+    jobs.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+  };
+
   const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
     const { vector, helo, mailFrom, rcptTo } = job.rendered;
+    if (job.control !== undefined) {
+      const c = controls.get(job.control);
+      if (c) {
+        c.reply = fields.reply ?? fields.reason ?? null;
+        c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+      }
+      return;
+    }
     results.set(vector.id, {
       vector: vector.id,
       description: vector.description,
@@ -202,7 +230,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       stage: null,
       connection: conn?.index ?? null,
       tries: job.tries,
-      transcript,
+      transcript: [...job.earlier, ...transcript],
+      routedVia: job.rendered.routedVia ?? null,
       ...fields,
     });
   };
@@ -224,7 +253,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           continue;
         }
         if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
-          await conn.session.quit();
+          await conn.session.quit({ wait: conn.errors < budget });
           conn = undefined;
         }
         if (!conn) {
@@ -241,7 +270,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         job.tries++;
         const mark = conn.session.transcript.length;
         const before = conn.errors;
-        const res = await attempt(conn, job.rendered, opts);
+        // Control probes never send DATA: they only ask whether a mailbox is accepted.
+        const res = await attempt(conn, job.rendered, opts, opts.confirm && job.control === undefined);
         const transcript = conn.session.transcript.slice(mark);
         if ('interrupted' in res) {
           const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
@@ -251,6 +281,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           conn = undefined;
           const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
           if (job.tries < 2 && !deadline) {
+            job.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
             jobs.unshift(job);
           } else {
             record(job, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
@@ -261,10 +292,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         if (res.slow && before >= 1) budget = Math.max(1, Math.min(budget, before));
         const v = res.verdict;
         record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia);
         if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
       }
     } finally {
-      if (conn) await conn.session.quit();
+      if (conn) await conn.session.quit({ wait: conn.errors < budget });
     }
   };
 
@@ -272,8 +304,39 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
 
   report.errorBudget = budget;
-  report.attempts = opts.vectors.map((v) => results.get(v.id) ?? notRun(v, 'not run'));
+  report.controls = [...controls.values()];
+  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
   return finish();
+}
+
+export interface ControlResult {
+  /** The server name probed ('' for an unqualified local part). */
+  domain: string;
+  mailbox: string;
+  /** true: accepted (any mailbox goes); false: refused; null: undecided. */
+  accepted: boolean | null;
+  reply: string | null;
+}
+
+/**
+ * Final word on an attempt once the controls are known: an accepted trick
+ * addressed to a server name that accepts any mailbox, and an accepted local
+ * mailbox, are not relays and cannot be told from local delivery here.
+ */
+export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>): AttemptReport {
+  if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
+    return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
+  }
+  const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
+  if (a.outcome === 'relayed' && c?.accepted === true) {
+    const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+    return {
+      ...a,
+      outcome: 'skipped',
+      reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
+    };
+  }
+  return a;
 }
 
 export function xclientAdvice(client: string, why: string): string {
@@ -282,6 +345,7 @@ export function xclientAdvice(client: string, why: string): string {
 
 function notRun(v: Vector, reason: string): AttemptReport {
   return {
+    routedVia: null,
     vector: v.id,
     description: v.description,
     provenance: v.provenance,
@@ -308,6 +372,7 @@ async function attempt(
   conn: Conn,
   a: RenderedVector,
   opts: TargetOptions,
+  confirm: boolean,
 ): Promise<{ verdict: ReturnType<typeof classifyAttempt>; slow: boolean } | Interrupted> {
   const s = conn.session;
   const t0 = Date.now();
@@ -342,7 +407,7 @@ async function attempt(
     let dataCommand: Reply | undefined;
     const last = rcpt[rcpt.length - 1];
     const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && ok(last) && !a.vector.local;
-    if (opts.confirm && allAccepted) {
+    if (confirm && allAccepted) {
       const d = await s.command('DATA');
       if (d.code === 354) {
         data = await s.command(testMessage(a, opts));
@@ -351,7 +416,7 @@ async function attempt(
       }
       count([data ?? d]);
     }
-    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, opts.confirm);
+    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
     if (verdict.decisive.code === 421) return { interrupted: verdict.decisive };
     return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
   } catch (e) {
@@ -361,8 +426,10 @@ async function attempt(
 }
 
 /** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
-export function testMessage(a: RenderedVector, opts: Pick<TargetOptions, 'recipient'>): string {
-  const from = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '') || 'relay-check';
+export function testMessage(a: RenderedVector, opts: Pick<TargetOptions, 'recipient' | 'probe'>): string {
+  const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
+  // The null sender or a bare user makes no From address: use the probe's own.
+  const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
   const lines = [
     `From: relay-check <${from}>`,
     `To: <${opts.recipient.address}>`,

@@ -21,6 +21,29 @@ export interface RenderedVector {
   helo: string;
   mailFrom: string;
   rcptTo: string[];
+  /**
+   * When the relay destination is addressed to the server itself (user%ext@server,
+   * ext!user@server, "user@ext"@server, an unqualified local part), the server
+   * name it is addressed to ('' for unqualified). Acceptance of such a form only
+   * proves a relay when the server refuses unknown mailboxes there.
+   */
+  routedVia?: string;
+}
+
+/**
+ * The domain an envelope address is finally addressed to: source routes and
+ * quoted local parts removed, then what follows the last @; '' when there is none.
+ */
+export function finalDomain(path: string): string {
+  const bare = path
+    .trim()
+    .replace(/^<\s*|\s*>$/g, '')
+    .replace(/^@[^:]*:/, '')
+    .replace(/"(?:[^"\\]|\\.)*"/g, 'q')
+    // user@ext@ is read as user@ext by the servers it fools (OpenSMTPD issue 754).
+    .replace(/@$/, '');
+  const at = bare.lastIndexOf('@');
+  return at < 0 ? '' : bare.slice(at + 1).toLowerCase();
 }
 
 export type RenderResult = { ok: true; attempt: RenderedVector } | { ok: false; vector: Vector; reason: string };
@@ -93,7 +116,13 @@ export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
     }
   }
   const [helo, mailFrom, ...rcptTo] = parts.map((p) => (p as { text: string }).text);
-  return { ok: true, attempt: { vector, helo, mailFrom, rcptTo } };
+  const own = new Set(
+    [values.srv, values.mydomain, values.literal, values.literal6, values.untagged6, ''].filter((x): x is string => x !== undefined).map((x) => x.toLowerCase()),
+  );
+  const dest = finalDomain(rcptTo[rcptTo.length - 1]);
+  const attempt: RenderedVector = { vector, helo, mailFrom, rcptTo };
+  if (own.has(dest)) attempt.routedVia = dest;
+  return { ok: true, attempt };
 }
 
 /**

@@ -29,6 +29,8 @@ export interface AttemptReport {
   stage: Stage | null;
   /** Which connection to this address carried the final try (1-based). */
   connection: number | null;
+  /** The server name the relay destination is addressed to (user%ext@server …); '' unqualified; null: elsewhere. */
+  routedVia: string | null;
   /** 1, or 2 when the attempt was interrupted and retried. */
   tries: number;
   transcript: TranscriptLine[];
@@ -65,6 +67,8 @@ export interface TargetReport {
   /** Greeting and EHLO of the first connection (or what came before it failed). */
   opening: TranscriptLine[];
   connections: number;
+  /** Control probes: does the server accept any mailbox at the names routing tricks were addressed to? */
+  controls: { domain: string; mailbox: string; accepted: boolean | null; reply: string | null }[];
   /** Errors allowed per connection at the end of the run (learned from the server). */
   errorBudget: number;
   durationMs: number;

@@ -159,7 +159,7 @@ export class SmtpSession {
     const session = new SmtpSession(socket, opts);
     session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
     let tcpUp = false;
-    const connected = new Promise<void>((resolve) =>
+    const connected = new Promise<void>((resolve, reject) => {
       socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
         tcpUp = true;
         if (socket instanceof tls.TLSSocket) {
@@ -167,8 +167,12 @@ export class SmtpSession {
           session.note(`TLS: ${describeTls(session.tls)}`);
         }
         resolve();
-      }),
-    );
+      });
+      // A refused or unroutable connection must end now, not at the connect timeout.
+      socket.once('close', () => {
+        if (!tcpUp) reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
+      });
+    });
     if (!opts.implicitTls) socket.connect({ host: opts.address, port: opts.port });
     const limit = session.limitTo(opts.connectTimeoutMs);
     try {
@@ -219,7 +223,18 @@ export class SmtpSession {
   }
 
   /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
-  async quit(): Promise<void> {
+  async quit(opts: { wait: boolean } = { wait: true }): Promise<void> {
+    if (!opts.wait) {
+      // Leaving a connection whose replies the server now delays (error sleep): say
+      // goodbye without waiting for the answer.
+      if (!this.closed) {
+        this.transcript.push({ dir: 'C', text: 'QUIT', at: Date.now() - this.started });
+        this.socket.end('QUIT\r\n');
+        setTimeout(() => this.destroy(), LIMITS.quitTimeoutMs).unref();
+      }
+      this.ended = true;
+      return;
+    }
     if (!this.ended && !this.failure) {
       try {
         await this.command('QUIT', LIMITS.quitTimeoutMs);
@@ -251,7 +266,7 @@ export class SmtpSession {
 
   private write(lines: string[]): void {
     if (this.failure) throw this.failure;
-    for (const l of lines) this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
+    for (const l of lines.flatMap((x) => x.split('\r\n'))) this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
     this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
   }
 

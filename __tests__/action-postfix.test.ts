@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import fs from 'node:fs';
+import { runAction, type ActionRun } from './support/action.js';
+import { describePostfix } from './support/describe-mta.js';
+import { startPostfix, type RunningPostfix } from './support/postfix.js';
+
+/** The committed bundle, run as GitHub runs it, against a real open and a real closed Postfix. */
+
+let pf: RunningPostfix;
+const runs: ActionRun[] = [];
+
+async function action(inputs: Record<string, string>): Promise<ActionRun> {
+  const r = await runAction(inputs);
+  runs.push(r);
+  return r;
+}
+
+describePostfix('the action (dist/index.js) against Postfix', () => {
+  beforeAll(async () => {
+    pf = await startPostfix([
+      { name: 'closed', overrides: [] },
+      { name: 'open', overrides: ['mynetworks=0.0.0.0/0'] },
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await pf?.stop();
+    for (const r of runs) fs.rmSync(r.dir, { recursive: true, force: true });
+  });
+
+  test('closed Postfix: the step passes, outputs say closed, the summary holds the table', async () => {
+    const r = await action({ host: '127.0.0.1', port: String(pf.ports.closed), strictness: 'strict', tls: 'none' });
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ verdict: 'closed', 'open-relay': 'false', accepted: '0', inconclusive: '0' });
+    expect(Number(r.outputs.tests)).toBeGreaterThanOrEqual(45);
+    expect(r.outputs.report).toBe(r.reportPath);
+    expect(r.summary).toMatch(/^## relay-check: ✅ Not an open relay/);
+    expect(r.summary).toContain('| Host | Address | Port | Transport | Attempts | Relayed | Denied | Inconclusive | Verdict |');
+    expect(r.summary).toMatch(new RegExp(`\\| 127\\.0\\.0\\.1 \\| <code>127\\.0\\.0\\.1</code> \\| ${pf.ports.closed} \\| plain \\| \\d+ \\| 0 \\| \\d+ \\| 0 \\| closed \\|`));
+    expect(r.stdout).toMatch(/^::notice title=Not an open relay::/m);
+    const report = JSON.parse(fs.readFileSync(r.reportPath, 'utf8'));
+    expect(report.verdict).toBe('closed');
+    expect(report.targets[0].attempts.length).toBe(Number(r.outputs.tests) + report.counts.skipped);
+  });
+
+  test('open Postfix: the step fails with exit 1, an error annotation per relayed vector', async () => {
+    const r = await action({ host: '127.0.0.1', port: String(pf.ports.open), tls: 'none' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('open');
+    expect(r.outputs['open-relay']).toBe('true');
+    const accepted = Number(r.outputs.accepted);
+    expect(accepted).toBeGreaterThanOrEqual(45);
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error title=Open relay'));
+    expect(errors).toHaveLength(accepted);
+    expect(r.stdout).toMatch(/^::error::relay-check: \d+ relay attempt\(s\) were accepted/m);
+    expect(r.summary).toMatch(/^## relay-check: ❌ Open relay/);
+    expect(r.summary).toContain(`### Relayed (${accepted})`);
+    expect(r.summary).toContain('### What to do');
+  });
+
+  test('tls auto against plaintext-only Postfix gives one transport per address', async () => {
+    const r = await action({ host: '127.0.0.1', port: String(pf.ports.closed) });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(r.reportPath, 'utf8'));
+    expect(report.targets.map((t: { transport: string }) => t.transport)).toEqual(['plain']);
+  });
+});

@@ -118,11 +118,12 @@ for (const { title, label, options } of CLOSED) {
       }
     });
 
-    test('domain-literal senders are refused as a form (501), and sessions Exim drops are resumed', () => {
+    test('domain-literal senders are refused as a form (501); the RCPT form is then tried with a plain sender; sessions Exim drops are resumed', () => {
       for (const id of ['literal-sender', 'percent-hack-literal', 'bang-path', 'helo-literal', 'ipv6-literal-sender']) {
         const a = byVector(normal, id);
-        expect({ vector: id, outcome: a.outcome, rule: a.rule, stage: a.stage }).toEqual({ vector: id, outcome: 'denied', rule: 'domain-literals', stage: 'mail' });
-        expect(a.reply).toMatch(/^501 .*domain literals not allowed/);
+        expect({ vector: id, outcome: a.outcome, stage: a.stage }).toEqual({ vector: id, outcome: 'denied', stage: 'rcpt' });
+        expect(a.reason).toMatch(/was refused as a form: 501 .*domain literals not allowed.*the RCPT form was tried with <relay-check@example\.com>/);
+        expect(a.transcript.some((l) => l.dir === 'S' && /^501 .*domain literals not allowed/.test(l.text))).toBe(true);
       }
       // Exim ends a session after three syntax or protocol errors: the run needed more connections than HELO names.
       expect(normal.targets[0].connections).toBeGreaterThan(8);
@@ -181,8 +182,10 @@ describeExim('Exim 4 that relays for every client (open)', () => {
     expect(normal.counts.relayed).toBeGreaterThanOrEqual(PLAIN_EXTERNAL.length);
   });
 
-  test('what Exim refuses even when open is a denied form, not a relay', () => {
-    expect(byVector(normal, 'literal-sender')).toMatchObject({ outcome: 'denied', rule: 'domain-literals' });
+  test('a sender form Exim refuses does not hide the relay: the RCPT form relays with a plain sender', () => {
+    const a = byVector(normal, 'literal-sender');
+    expect(a).toMatchObject({ outcome: 'relayed', stage: 'rcpt', mailFrom: '<relay-check@example.com>' });
+    expect(a.reason).toMatch(/<relay-check@\[127\.0\.0\.1\]> was refused as a form: 501/);
     expect(byVector(normal, 'trailing-at')).toMatchObject({ outcome: 'denied', stage: 'rcpt' });
   });
 

@@ -112,6 +112,8 @@ describePostfix('engine against a real Postfix', () => {
         { name: 'reject', overrides: ['{ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination }'] },
         // Error sleep after 2 errors, drop (421) at 3: the scheduler must learn a tiny budget.
         { name: 'tight', overrides: ['smtpd_soft_error_limit=2', 'smtpd_hard_error_limit=3'] },
+        // Sleeps 4 s before every reply after the first error.
+        { name: 'sleepy', overrides: ['smtpd_soft_error_limit=1', 'smtpd_error_sleep_time=4s'] },
         ...(HAVE_V6 ? [{ name: 'closed6', overrides: [], address: '::1' as const }] : []),
       ],
       { mydestination: '$myhostname, localhost.$mydomain, localhost, $mydomain' },
@@ -213,6 +215,19 @@ describePostfix('engine against a real Postfix', () => {
     expect(t.errorBudget).toBeLessThan(DEFAULT_ERROR_BUDGET);
     expect(t.connections).toBeGreaterThan(VECTORS.length / 3);
   });
+
+  test('smtpd_error_sleep_time=4s with a soft limit of 1: every attempt decided within the default timeout', async () => {
+    const t0 = Date.now();
+    const report = await run(parseSettings({ host: '127.0.0.1', port: String(pf.ports.sleepy), strictness: 'strict', tls: 'none' }));
+    const ms = Date.now() - t0;
+    const t = report.targets[0];
+    expect(t.attempts.filter((a) => a.outcome === 'inconclusive').map(show)).toEqual([]);
+    expect(report.verdict).toBe('closed');
+    expect(report.failed).toBe(false);
+    expect(t.errorBudget).toBe(1);
+    // Decided under the default 120 s timeout: past it, attempts would be inconclusive (deadline).
+    timings.push(`sleepy   strict  ${String(ms).padStart(6)} ms  connections=${t.connections}`);
+  }, 120_000);
 
   (HAVE_V6 ? test : test.skip)('stock Postfix on [::1] is closed, and the IPv6-only vectors run there', async () => {
     const report = await check(pf, 'closed6', 'strict', '::1');

@@ -49,6 +49,7 @@ describe('defaults', () => {
       timeoutMs: 120_000,
       connectTimeoutMs: 10_000,
       reportPath: 'relay-check-report.json',
+      comment: false,
     };
     expect(s).toEqual(expected);
     expect('domain' in s).toBe(false);
@@ -239,9 +240,12 @@ describe('enums', () => {
   });
 });
 
-describe('not supported yet: refused naming the input, never silently ignored', () => {
-  test('comment = true', () => {
-    expect(refused({ ...HOST, comment: 'true' }, 'comment')).toMatch(/not supported yet/);
+describe('comment', () => {
+  test('true/false in any case become a boolean; false by default', () => {
+    expect(parseSettings({ ...HOST, comment: 'true' }).comment).toBe(true);
+    expect(parseSettings({ ...HOST, comment: 'TRUE' }).comment).toBe(true);
+    expect(parseSettings({ ...HOST, comment: 'false' }).comment).toBe(false);
+    expect(parseSettings(HOST).comment).toBe(false);
   });
 });
 

@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   const postfix = await startPostfix(
     [
       { name: 'closed', overrides: [] },
-      { name: 'open', overrides: ['mynetworks=0.0.0.0/0', 'local_recipient_maps='] },
+      { name: 'open', overrides: ['mynetworks=0.0.0.0/0'] },
       { name: 'tight', overrides: ['smtpd_soft_error_limit=2', 'smtpd_hard_error_limit=3'] },
       { name: 'sleepy', overrides: ['smtpd_soft_error_limit=1', 'smtpd_error_sleep_time=4s'] },
     ],

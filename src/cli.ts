@@ -25,13 +25,23 @@ usage: relay-check HOST... [options]
   -v, --verbose          list every attempt, not only relayed and inconclusive ones
   -h, --help             this text
 
+output: a table on stdout, coloured on a terminal unless NO_COLOR is set; a
+progress line on stderr when it is a terminal and more than one address is tested
 exit status: 0 closed, 1 open relay, 2 inconclusive or unreachable, 3 bad usage
 `;
 
 export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** stdout is a terminal: the table gets colours (unless NO_COLOR is set). */
   isTty: boolean;
+  /** stderr is a terminal: the progress line goes there. Defaults to isTty. */
+  stderrIsTty?: boolean;
+}
+
+/** https://no-color.org: a non-empty NO_COLOR turns colours off. */
+export function wantsColor(io: CliIo, env: NodeJS.ProcessEnv = process.env): boolean {
+  return io.isTty && !env.NO_COLOR;
 }
 
 /** Parses argv, runs the engine, prints, and returns the exit status. Never calls process.exit. */
@@ -82,16 +92,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     throw e;
   }
-  const total = { done: 0 };
+  // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
+  const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
+  let shown = false;
   const report: Report = await run(settings, {
     onTarget: (_t, done, all) => {
-      total.done = done;
-      if (io.isTty && !values.json && all > 1) io.stderr(`\r${done}/${all} addresses tested`);
+      if (!progress || all < 2) return;
+      io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
+      shown = true;
     },
   });
-  if (io.isTty && !values.json && total.done > 1) io.stderr('\n');
+  if (shown) io.stderr('\r\x1b[K');
   if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
-  io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: io.isTty, verbose: values.verbose }));
+  io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
   return exitCode(report);
 }
 

@@ -3,12 +3,14 @@ import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetRepor
 import { runTarget, type TargetOptions, type Transport } from './scheduler.js';
 import type { Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
-import { planTargets, systemLookup, type Lookup, type PlannedTarget } from './targets.js';
+import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
+import type { HostSpec } from './settings.js';
 import { failureReasons, runVerdict, targetVerdict } from './verdict/run.js';
 import { VERSION } from './version.js';
 
 export interface EngineServices {
-  lookup?: Lookup;
+  /** DNS; tests point it at a server of their own. */
+  resolver?: Resolver;
   /** Override the catalogue (tests). */
   vectors?: readonly Vector[];
   /** Called as each address finishes (progress lines). */
@@ -27,7 +29,20 @@ export const PROBE_USER = 'relay-check';
 export async function run(settings: Settings, services: EngineServices = {}): Promise<Report> {
   const started = Date.now();
   const deadline = started + settings.timeoutMs;
-  const planned = await planTargets(settings, services.lookup ?? systemLookup);
+  const resolver = services.resolver ?? systemResolver;
+  let discovery: MxDiscovery | null = null;
+  let hosts: HostSpec[] = settings.hosts;
+  let discoveryError: string | null = null;
+  if (hosts.length === 0 && settings.domain) {
+    try {
+      discovery = await mxHosts(settings.domain, resolver);
+      const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
+      hosts = names.map((n) => ({ input: n, host: n, kind: 'name' as const }));
+    } catch (e) {
+      discoveryError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
   const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
 
   const targets: TargetReport[] = [];
@@ -76,6 +91,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   const failReasons = [
     ...failureReasons(tallies, settings.strictness),
     ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+    ...(discoveryError ? [discoveryError] : []),
   ];
   const warnings = targets
     .filter((t) => !t.reachable)
@@ -98,6 +114,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
       timeoutMs: settings.timeoutMs,
       connectTimeoutMs: settings.connectTimeoutMs,
     },
+    discovery,
     verdict: runVerdict(tallies),
     failed: failReasons.length > 0,
     failReasons,

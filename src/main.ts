@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from './engine.js';
 import { annotations } from './report/annotations.js';
+import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './report/model.js';
 import { renderSummary, targetLabel } from './report/summary.js';
@@ -11,25 +12,29 @@ import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings }
 /** The action: inputs → settings → engine → summary, log, annotations, outputs, exit status. */
 export async function run(): Promise<void> {
   let settings: Settings;
+  let token = '';
   try {
     const raw: RawInputs = {};
     for (const name of INPUT_NAMES) raw[name] = core.getInput(name);
     settings = parseSettings(raw);
+    // The token is used for the comment only and never enters Settings or the report.
+    token = (raw['github-token'] ?? '').trim();
+    if (token) core.setSecret(token);
   } catch (e) {
     core.setFailed(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
   try {
     const report = await runEngine(settings);
-    await publish(report, settings.reportPath);
+    await publish(report, settings, token);
   } catch (e) {
     // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
     core.setFailed(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
 }
 
-async function publish(report: Report, reportPath: string): Promise<void> {
-  const file = path.resolve(reportPath);
+async function publish(report: Report, settings: Settings, token: string): Promise<void> {
+  const file = path.resolve(settings.reportPath);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -60,6 +65,9 @@ async function publish(report: Report, reportPath: string): Promise<void> {
   core.setOutput('inconclusive', String(report.counts.inconclusive));
   core.setOutput('tests', String(report.counts.tests));
   core.setOutput('report', file);
+
+  // Before the verdict fails the step: an open relay is what a reviewer most needs to see. Never throws.
+  if (settings.comment) await postComment(report, token);
 
   core.info(`relay-check: ${report.verdict} (${report.counts.tests} attempts, ${report.counts.relayed} relayed, ${report.counts.inconclusive} inconclusive)`);
   if (report.failed) core.setFailed(`relay-check: ${report.failReasons.join('; ')}`);

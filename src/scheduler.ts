@@ -45,7 +45,24 @@ interface Job {
   control?: string;
   /** Transcript of earlier tries, so a retry does not hide what interrupted the first. */
   earlier: TranscriptLine[];
+  /** Not before this time (Date.now() scale): a greylisted attempt waits for its retry. */
+  notBefore?: number;
+  /** Set when the vector's own sender was refused as a form and a plain one was used instead. */
+  senderFallback?: { mailFrom: string; reply: string };
+  /** Set once a greylist deferred the attempt: how often, and the last answer. */
+  greylisted?: { tries: number; fields: Partial<AttemptReport>; connection: number };
 }
+
+/** Reply-table rows that mean "this sender's form is refused", not "this relay is refused". */
+const SENDER_FORM_RULES: ReadonlySet<string> = new Set(['domain-literals', 'bad-syntax', 'syntax-code']);
+
+/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
+const GREYLIST_BACKOFF_MS = 5_000;
+const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
+const IDLE_QUIT_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One open connection and what we know about it. */
 interface Conn {
@@ -127,11 +144,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       ehlo = await session.hello(helo);
       if (ok(ehlo.reply) && spec.transport === 'starttls') {
         if (!ehlo.extensions.has('STARTTLS')) {
-          const err = new SessionError('tls', 'the server does not offer STARTTLS');
-          return await refuse(err.message);
+          return await refuse('the server does not offer STARTTLS', 'tls');
         }
         const r = await session.startTls();
-        if (r.code !== 220) return await refuse(`STARTTLS refused: ${formatReply(r)}`);
+        if (r.code !== 220) return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
         ehlo = await session.hello(helo);
       }
       if (ok(ehlo.reply) && opts.clientAddress) {
@@ -165,15 +181,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     report.reachable = true;
   } catch (e) {
     const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
-    report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
+    // No SMTP session, so nothing was tested here: the address counts as not
+    // reached whether TCP failed or the server would not talk (errorKind says which).
+    report.reachable = false;
     report.error = err.message;
     report.errorKind = err.kind;
     report.opening = err.transcript;
-    if (report.reachable) {
-      // We reached it but could not test: every vector is undecided.
-      for (const v of opts.vectors) results.set(v.id, notRun(v, `not run: ${err.message}`));
-      report.attempts = opts.vectors.map((v) => results.get(v.id) as AttemptReport);
-    }
     return finish();
   }
 
@@ -236,15 +249,41 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     });
   };
 
+  const recordGreylisted = (job: Job): void => {
+    const g = job.greylisted;
+    if (!g) return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+    record(
+      job,
+      undefined,
+      { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` },
+      [],
+    );
+  };
+
   const worker = async (initial: Conn | undefined): Promise<void> => {
     let conn = initial;
     try {
       for (;;) {
-        const idx = conn ? jobs.findIndex((j) => j.rendered.helo === conn?.helo) : 0;
-        const job = jobs.splice(idx >= 0 ? idx : 0, 1)[0];
-        if (!job) return;
+        if (jobs.length === 0) return;
+        const now = Date.now();
+        const ready = (j: Job): boolean => (j.notBefore ?? 0) <= now;
+        let idx = jobs.findIndex((j) => ready(j) && j.rendered.helo === conn?.helo);
+        if (idx < 0) idx = jobs.findIndex(ready);
+        if (idx < 0) {
+          // Only greylisted attempts are left, waiting for their retry time.
+          const wake = Math.min(...jobs.map((j) => j.notBefore ?? 0));
+          if (conn && wake - now > IDLE_QUIT_MS) {
+            await conn.session.quit({ wait: conn.errors < budget });
+            conn = undefined;
+          }
+          await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
+          if (Date.now() >= opts.deadline) for (const j of jobs.splice(0)) recordGreylisted(j);
+          continue;
+        }
+        const job = jobs.splice(idx, 1)[0];
         if (Date.now() >= opts.deadline) {
-          record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+          if (job.greylisted) recordGreylisted(job);
+          else record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
           continue;
         }
         if (tlsDemanded) {
@@ -291,7 +330,39 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // Postfix sleeps before every reply once a connection passed its soft error limit.
         if (res.slow && before >= 1) budget = Math.max(1, Math.min(budget, before));
         const v = res.verdict;
-        record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+        if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
+          // A greylist defers a (client, sender, recipient) triple it has not seen: the same
+          // triple retried after the delay goes through, so retry while the deadline allows.
+          const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+          const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+          g.tries++;
+          g.fields = fields;
+          g.connection = conn.index;
+          job.earlier.push(...transcript);
+          const backoff = Math.min(GREYLIST_BACKOFF_MS * 2 ** (g.tries - 1), GREYLIST_BACKOFF_MAX_MS);
+          if (Date.now() + backoff < opts.deadline) {
+            job.notBefore = Date.now() + backoff;
+            job.tries = 0;
+            jobs.push(job);
+          } else {
+            recordGreylisted(job);
+          }
+          continue;
+        }
+        const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+        if (v.stage === 'mail' && v.outcome === 'denied' && SENDER_FORM_RULES.has(v.rule) && !job.senderFallback && job.control === undefined && job.rendered.mailFrom !== plainSender) {
+          // The sender's form was refused (Exim: "domain literals not allowed"), so the RCPT
+          // form this vector exists for was never tried: try it again with a plain sender.
+          job.senderFallback = { mailFrom: job.rendered.mailFrom, reply: formatReply(v.decisive) };
+          job.rendered = { ...job.rendered, mailFrom: plainSender };
+          job.earlier.push(...transcript);
+          job.tries = 0;
+          jobs.unshift(job);
+          continue;
+        }
+        let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+        if (job.senderFallback) reason += ` (sender ${job.senderFallback.mailFrom} was refused as a form: ${job.senderFallback.reply}; the RCPT form was tried with ${job.rendered.mailFrom})`;
+        record(job, conn, { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia);
         if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
       }

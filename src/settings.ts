@@ -35,6 +35,8 @@ export interface Settings {
   timeoutMs: number;
   connectTimeoutMs: number;
   reportPath: string;
+  /** Post the summary as a pull-request comment (input `comment`; the token stays out of Settings). */
+  comment: boolean;
 }
 
 /** Inputs as action.yml names them; values as strings, empty or absent when unset. */
@@ -182,11 +184,11 @@ export function parseSettings(raw: RawInputs): Settings {
   for (const name of INPUT_NAMES) get(name);
 
   const hostText = get('host');
-  if (hostText === '') {
-    throw new InputError('host', get('domain') === '' ? 'is required: name the mail server(s) to test' : 'is required: testing a domain by its MX hosts is not supported yet');
-  }
   const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
-  if (hosts.length === 0) throw new InputError('host', 'names no host: only separators were given');
+  // Without host, the domain's MX hosts are tested (the engine resolves them).
+  if (hosts.length === 0 && get('domain') === '') {
+    throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
+  }
 
   const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
   if (ports.length === 0) throw new InputError('port', 'is empty');
@@ -194,8 +196,7 @@ export function parseSettings(raw: RawInputs): Settings {
   const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict'] as const);
   const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit'] as const);
 
-  const comment = oneOf('comment', get('comment'), ['true', 'false'] as const);
-  if (comment === 'true') throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
+  const comment = oneOf('comment', get('comment'), ['true', 'false'] as const) === 'true';
 
   const reportPath = get('report-path');
   const domainText = get('domain');
@@ -217,5 +218,6 @@ export function parseSettings(raw: RawInputs): Settings {
     timeoutMs: parseSeconds('timeout', get('timeout')),
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
     reportPath,
+    comment,
   };
 }

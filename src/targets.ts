@@ -15,6 +15,74 @@ export const systemLookup: Lookup = async (name) => {
   return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
 
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+
+/** DNS as the engine needs it; injected so tests can use a DNS server of their own. */
+export interface Resolver {
+  lookup: Lookup;
+  resolveMx: (domain: string) => Promise<MxRecord[]>;
+}
+
+export const systemResolver: Resolver = {
+  lookup: systemLookup,
+  resolveMx: (domain) => dns.resolveMx(domain),
+};
+
+/** A resolver that asks the given DNS servers ("127.0.0.1:5353") for everything, A/AAAA included. */
+export function resolverAt(servers: string[]): Resolver {
+  const r = new dns.Resolver({ timeout: 2000, tries: 2 });
+  r.setServers(servers);
+  const settle = async (p: Promise<string[]>): Promise<string[]> => {
+    try {
+      return await p;
+    } catch (e) {
+      if (['ENODATA', 'ENOTFOUND'].includes((e as NodeJS.ErrnoException).code ?? '')) return [];
+      throw e;
+    }
+  };
+  return {
+    resolveMx: (domain) => r.resolveMx(domain),
+    lookup: async (name) => {
+      const [v4, v6] = await Promise.all([settle(r.resolve4(name)), settle(r.resolve6(name))]);
+      if (v4.length + v6.length === 0) throw Object.assign(new Error(`${name} has no A or AAAA record`), { code: 'ENOTFOUND' });
+      return [...v4.map((address) => ({ address, family: 4 as const })), ...v6.map((address) => ({ address, family: 6 as const }))];
+    },
+  };
+}
+
+/** How the hosts of a `domain`-only run were found (RFC 5321 §5.1). */
+export interface MxDiscovery {
+  domain: string;
+  /** MX hosts by preference; empty when the domain has none and its own address is used. */
+  mx: MxRecord[];
+  /** True when there was no MX and the domain itself was tested (implicit MX). */
+  implicit: boolean;
+}
+
+/**
+ * The hosts that receive mail for a domain: its MX hosts by preference, or the
+ * domain itself when it has no MX (RFC 5321 §5.1). A null MX (RFC 7505) means
+ * the domain takes no mail at all: there is nothing to test.
+ */
+export async function mxHosts(domain: string, resolver: Resolver): Promise<MxDiscovery> {
+  let mx: MxRecord[];
+  try {
+    mx = await resolver.resolveMx(domain);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENODATA' || code === 'ENOTFOUND') return { domain, mx: [], implicit: true };
+    throw new Error(`MX lookup for ${domain} failed (${code ?? (e instanceof Error ? e.message : String(e))})`);
+  }
+  if (mx.length === 0) return { domain, mx: [], implicit: true };
+  if (mx.length === 1 && (mx[0].exchange === '' || mx[0].exchange === '.')) {
+    throw new Error(`${domain} publishes a null MX (RFC 7505): it accepts no mail, so there is no server to test`);
+  }
+  return { domain, mx: [...mx].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange)), implicit: false };
+}
+
 export interface PlannedTarget {
   host: string;
   port: number;

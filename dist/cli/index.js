@@ -13,6 +13,7 @@ process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     isTty: Boolean(process.stdout.isTTY),
+    stderrIsTty: Boolean(process.stderr.isTTY),
 }).catch((e) => {
     process.stderr.write(`relay-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 3;
@@ -32,7 +33,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iW: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: EXIT, USAGE, exitCode
+// UNUSED EXPORTS: EXIT, USAGE, exitCode, wantsColor
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -915,6 +916,14 @@ function failureReasons(targets, strictness) {
 
 
 
+/** Reply-table rows that mean "this sender's form is refused", not "this relay is refused". */
+const SENDER_FORM_RULES = new Set(['domain-literals', 'bad-syntax', 'syntax-code']);
+/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
+const GREYLIST_BACKOFF_MS = 5_000;
+const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
+const IDLE_QUIT_MS = 10_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const ok = (r) => r.code >= 200 && r.code < 300;
 /**
  * Runs the battery against one address: opens connections, spreads attempts
@@ -981,12 +990,11 @@ async function runTarget(spec, opts) {
             ehlo = await session.hello(helo);
             if (ok(ehlo.reply) && spec.transport === 'starttls') {
                 if (!ehlo.extensions.has('STARTTLS')) {
-                    const err = new SessionError('tls', 'the server does not offer STARTTLS');
-                    return await refuse(err.message);
+                    return await refuse('the server does not offer STARTTLS', 'tls');
                 }
                 const r = await session.startTls();
                 if (r.code !== 220)
-                    return await refuse(`STARTTLS refused: ${formatReply(r)}`);
+                    return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
                 ehlo = await session.hello(helo);
             }
             if (ok(ehlo.reply) && opts.clientAddress) {
@@ -1024,16 +1032,12 @@ async function runTarget(spec, opts) {
     }
     catch (e) {
         const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
-        report.reachable = !['connect-refused', 'unreachable', 'connect-timeout'].includes(err.kind);
+        // No SMTP session, so nothing was tested here: the address counts as not
+        // reached whether TCP failed or the server would not talk (errorKind says which).
+        report.reachable = false;
         report.error = err.message;
         report.errorKind = err.kind;
         report.opening = err.transcript;
-        if (report.reachable) {
-            // We reached it but could not test: every vector is undecided.
-            for (const v of opts.vectors)
-                results.set(v.id, notRun(v, `not run: ${err.message}`));
-            report.attempts = opts.vectors.map((v) => results.get(v.id));
-        }
         return finish();
     }
     const jobs = [];
@@ -1095,16 +1099,42 @@ async function runTarget(spec, opts) {
             ...fields,
         });
     };
+    const recordGreylisted = (job) => {
+        const g = job.greylisted;
+        if (!g)
+            return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+        record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
+    };
     const worker = async (initial) => {
         let conn = initial;
         try {
             for (;;) {
-                const idx = conn ? jobs.findIndex((j) => j.rendered.helo === conn?.helo) : 0;
-                const job = jobs.splice(idx >= 0 ? idx : 0, 1)[0];
-                if (!job)
+                if (jobs.length === 0)
                     return;
+                const now = Date.now();
+                const ready = (j) => (j.notBefore ?? 0) <= now;
+                let idx = jobs.findIndex((j) => ready(j) && j.rendered.helo === conn?.helo);
+                if (idx < 0)
+                    idx = jobs.findIndex(ready);
+                if (idx < 0) {
+                    // Only greylisted attempts are left, waiting for their retry time.
+                    const wake = Math.min(...jobs.map((j) => j.notBefore ?? 0));
+                    if (conn && wake - now > IDLE_QUIT_MS) {
+                        await conn.session.quit({ wait: conn.errors < budget });
+                        conn = undefined;
+                    }
+                    await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
+                    if (Date.now() >= opts.deadline)
+                        for (const j of jobs.splice(0))
+                            recordGreylisted(j);
+                    continue;
+                }
+                const job = jobs.splice(idx, 1)[0];
                 if (Date.now() >= opts.deadline) {
-                    record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+                    if (job.greylisted)
+                        recordGreylisted(job);
+                    else
+                        record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
                     continue;
                 }
                 if (tlsDemanded) {
@@ -1157,7 +1187,41 @@ async function runTarget(spec, opts) {
                 if (res.slow && before >= 1)
                     budget = Math.max(1, Math.min(budget, before));
                 const v = res.verdict;
-                record(job, conn, { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+                if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
+                    // A greylist defers a (client, sender, recipient) triple it has not seen: the same
+                    // triple retried after the delay goes through, so retry while the deadline allows.
+                    const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+                    const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+                    g.tries++;
+                    g.fields = fields;
+                    g.connection = conn.index;
+                    job.earlier.push(...transcript);
+                    const backoff = Math.min(GREYLIST_BACKOFF_MS * 2 ** (g.tries - 1), GREYLIST_BACKOFF_MAX_MS);
+                    if (Date.now() + backoff < opts.deadline) {
+                        job.notBefore = Date.now() + backoff;
+                        job.tries = 0;
+                        jobs.push(job);
+                    }
+                    else {
+                        recordGreylisted(job);
+                    }
+                    continue;
+                }
+                const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+                if (v.stage === 'mail' && v.outcome === 'denied' && SENDER_FORM_RULES.has(v.rule) && !job.senderFallback && job.control === undefined && job.rendered.mailFrom !== plainSender) {
+                    // The sender's form was refused (Exim: "domain literals not allowed"), so the RCPT
+                    // form this vector exists for was never tried: try it again with a plain sender.
+                    job.senderFallback = { mailFrom: job.rendered.mailFrom, reply: formatReply(v.decisive) };
+                    job.rendered = { ...job.rendered, mailFrom: plainSender };
+                    job.earlier.push(...transcript);
+                    job.tries = 0;
+                    jobs.unshift(job);
+                    continue;
+                }
+                let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+                if (job.senderFallback)
+                    reason += ` (sender ${job.senderFallback.mailFrom} was refused as a form: ${job.senderFallback.reply}; the RCPT form was tried with ${job.rendered.mailFrom})`;
+                record(job, conn, { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
                 if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
                     needControl(job.rendered.routedVia);
                 if (v.rule === 'starttls-required')
@@ -1316,6 +1380,57 @@ const systemLookup = async (name) => {
     const all = await promises_default().lookup(name, { all: true, verbatim: true });
     return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
+const systemResolver = {
+    lookup: systemLookup,
+    resolveMx: (domain) => promises_default().resolveMx(domain),
+};
+/** A resolver that asks the given DNS servers ("127.0.0.1:5353") for everything, A/AAAA included. */
+function resolverAt(servers) {
+    const r = new dns.Resolver({ timeout: 2000, tries: 2 });
+    r.setServers(servers);
+    const settle = async (p) => {
+        try {
+            return await p;
+        }
+        catch (e) {
+            if (['ENODATA', 'ENOTFOUND'].includes(e.code ?? ''))
+                return [];
+            throw e;
+        }
+    };
+    return {
+        resolveMx: (domain) => r.resolveMx(domain),
+        lookup: async (name) => {
+            const [v4, v6] = await Promise.all([settle(r.resolve4(name)), settle(r.resolve6(name))]);
+            if (v4.length + v6.length === 0)
+                throw Object.assign(new Error(`${name} has no A or AAAA record`), { code: 'ENOTFOUND' });
+            return [...v4.map((address) => ({ address, family: 4 })), ...v6.map((address) => ({ address, family: 6 }))];
+        },
+    };
+}
+/**
+ * The hosts that receive mail for a domain: its MX hosts by preference, or the
+ * domain itself when it has no MX (RFC 5321 §5.1). A null MX (RFC 7505) means
+ * the domain takes no mail at all: there is nothing to test.
+ */
+async function mxHosts(domain, resolver) {
+    let mx;
+    try {
+        mx = await resolver.resolveMx(domain);
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'ENODATA' || code === 'ENOTFOUND')
+            return { domain, mx: [], implicit: true };
+        throw new Error(`MX lookup for ${domain} failed (${code ?? (e instanceof Error ? e.message : String(e))})`);
+    }
+    if (mx.length === 0)
+        return { domain, mx: [], implicit: true };
+    if (mx.length === 1 && (mx[0].exchange === '' || mx[0].exchange === '.')) {
+        throw new Error(`${domain} publishes a null MX (RFC 7505): it accepts no mail, so there is no server to test`);
+    }
+    return { domain, mx: [...mx].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange)), implicit: false };
+}
 /** host × port → one entry per address; a name is tested on every address it has. */
 async function planTargets(settings, lookup) {
     const out = [];
@@ -1377,7 +1492,21 @@ const PROBE_USER = 'relay-check';
 async function run(settings, services = {}) {
     const started = Date.now();
     const deadline = started + settings.timeoutMs;
-    const planned = await planTargets(settings, services.lookup ?? systemLookup);
+    const resolver = services.resolver ?? systemResolver;
+    let discovery = null;
+    let hosts = settings.hosts;
+    let discoveryError = null;
+    if (hosts.length === 0 && settings.domain) {
+        try {
+            discovery = await mxHosts(settings.domain, resolver);
+            const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
+            hosts = names.map((n) => ({ input: n, host: n, kind: 'name' }));
+        }
+        catch (e) {
+            discoveryError = e instanceof Error ? e.message : String(e);
+        }
+    }
+    const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
     const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
     const targets = [];
     let next = 0;
@@ -1429,6 +1558,7 @@ async function run(settings, services = {}) {
     const failReasons = [
         ...failureReasons(tallies, settings.strictness),
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+        ...(discoveryError ? [discoveryError] : []),
     ];
     const warnings = targets
         .filter((t) => !t.reachable)
@@ -1451,6 +1581,7 @@ async function run(settings, services = {}) {
             timeoutMs: settings.timeoutMs,
             connectTimeoutMs: settings.connectTimeoutMs,
         },
+        discovery,
         verdict: runVerdict(tallies),
         failed: failReasons.length > 0,
         failReasons,
@@ -1649,7 +1780,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         String(t.counts.relayed),
         String(t.counts.denied),
         String(t.counts.inconclusive),
-        t.reachable ? t.verdict : `${t.verdict}: ${mdText(t.error ?? 'unreachable')}`,
+        !t.reachable ? `not tested: ${mdText(t.error ?? 'unreachable')}` : t.counts.tests === 0 ? `not tested here (${t.counts.skipped} skipped)` : t.verdict,
     ]));
     const pick = (o) => r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === o).map((a) => attemptRow(t, a)));
     const relayed = pick('relayed');
@@ -1687,6 +1818,21 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
 
 
 const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
+/**
+ * Text from a server or an input, made inert for a terminal: logLine escapes
+ * C0 controls (ESC, CR, LF, BEL, …) and defuses `::` workflow commands (the
+ * CLI may itself run in a workflow step); this adds C1 controls (U+0080–U+009F:
+ * U+009B is a one-character CSI on terminals that honour 8-bit controls) and
+ * the bidirectional overrides and isolates that can make a line display as
+ * something other than what it holds.
+ */
+function termText(s) {
+    // eslint-disable-next-line no-control-regex
+    return logLine(s).replace(/[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+        const n = c.charCodeAt(0);
+        return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+    });
+}
 function paint(on, color, s) {
     return on ? `\x1b[${COLORS[color]}m${s}\x1b[0m` : s;
 }
@@ -1695,26 +1841,30 @@ function pad(s, n) {
 }
 const VERDICT_COLOR = { open: 'red', closed: 'green', inconclusive: 'yellow' };
 const OUTCOME_COLOR = { relayed: 'red', denied: 'green', inconclusive: 'yellow', skipped: 'dim' };
-/** The CLI's readable report. Server text is flattened so it cannot move the cursor or recolour the terminal. */
+/**
+ * The CLI's readable report. Colour only when asked (the CLI asks on a TTY);
+ * every string from a server or an input goes through termText, so it cannot
+ * move the cursor, clear the screen or recolour the terminal.
+ */
 function renderTerminal(r, opts) {
     const c = opts.color;
     const out = [];
     out.push(paint(c, 'bold', `relay-check ${r.tool.version}: `) + paint(c, VERDICT_COLOR[r.verdict], r.verdict.toUpperCase()) + ` (strictness ${r.settings.strictness})`);
     out.push(headline(r));
     for (const reason of r.failReasons)
-        out.push(paint(c, 'red', `  fails: ${reason}`));
+        out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
     for (const w of r.warnings)
-        out.push(paint(c, 'yellow', `  warning: ${logLine(w)}`));
+        out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
     out.push('');
     const head = ['TARGET', 'TRANSPORT', 'TESTS', 'RELAYED', 'DENIED', 'INCONCL', 'VERDICT'];
     const rows = r.targets.map((t) => [
-        logLine(targetLabel(t)),
+        termText(targetLabel(t)),
         t.transport,
         String(t.counts.tests),
         String(t.counts.relayed),
         String(t.counts.denied),
         String(t.counts.inconclusive),
-        t.reachable ? t.verdict : `${t.verdict} (${logLine(t.error ?? 'unreachable')})`,
+        t.reachable ? t.verdict : `${t.verdict} (${termText(t.error ?? 'unreachable')})`,
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
     out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
@@ -1729,11 +1879,11 @@ function renderTerminal(r, opts) {
         if (list.length === 0)
             continue;
         out.push('');
-        out.push(paint(c, 'bold', logLine(targetLabel(t))));
+        out.push(paint(c, 'bold', termText(targetLabel(t))));
         for (const a of list) {
             const cmds = a.mailFrom === null ? '' : `HELO ${a.helo}  MAIL FROM:${a.mailFrom}  RCPT TO:${a.rcptTo.join(' ')}`;
-            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(a.vector, 26)} ${logLine(cmds)}`);
-            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', logLine(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
+            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(termText(a.vector), 26)} ${termText(cmds)}`);
+            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
         }
     }
     return `${out.join('\n')}\n`;
@@ -1883,20 +2033,17 @@ function parseSettings(raw) {
     for (const name of INPUT_NAMES)
         get(name);
     const hostText = get('host');
-    if (hostText === '') {
-        throw new InputError('host', get('domain') === '' ? 'is required: name the mail server(s) to test' : 'is required: testing a domain by its MX hosts is not supported yet');
-    }
     const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
-    if (hosts.length === 0)
-        throw new InputError('host', 'names no host: only separators were given');
+    // Without host, the domain's MX hosts are tested (the engine resolves them).
+    if (hosts.length === 0 && get('domain') === '') {
+        throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
+    }
     const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
     if (ports.length === 0)
         throw new InputError('port', 'is empty');
     const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
     const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
-    const comment = oneOf('comment', get('comment'), ['true', 'false']);
-    if (comment === 'true')
-        throw new InputError('comment', 'pull-request comments are not supported yet; set it to false');
+    const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
     const reportPath = get('report-path');
     const domainText = get('domain');
     if (domainText !== '' && !isHostName(domainText))
@@ -1918,6 +2065,7 @@ function parseSettings(raw) {
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,
+        comment,
     };
 }
 
@@ -1946,8 +2094,14 @@ usage: relay-check HOST... [options]
   -v, --verbose          list every attempt, not only relayed and inconclusive ones
   -h, --help             this text
 
+output: a table on stdout, coloured on a terminal unless NO_COLOR is set; a
+progress line on stderr when it is a terminal and more than one address is tested
 exit status: 0 closed, 1 open relay, 2 inconclusive or unreachable, 3 bad usage
 `;
+/** https://no-color.org: a non-empty NO_COLOR turns colours off. */
+function wantsColor(io, env = process.env) {
+    return io.isTty && !env.NO_COLOR;
+}
 /** Parses argv, runs the engine, prints, and returns the exit status. Never calls process.exit. */
 async function main(argv, io) {
     let parsed;
@@ -1998,19 +2152,22 @@ async function main(argv, io) {
         }
         throw e;
     }
-    const total = { done: 0 };
+    // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
+    const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
+    let shown = false;
     const report = await run(settings, {
         onTarget: (_t, done, all) => {
-            total.done = done;
-            if (io.isTty && !values.json && all > 1)
-                io.stderr(`\r${done}/${all} addresses tested`);
+            if (!progress || all < 2)
+                return;
+            io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
+            shown = true;
         },
     });
-    if (io.isTty && !values.json && total.done > 1)
-        io.stderr('\n');
+    if (shown)
+        io.stderr('\r\x1b[K');
     if (values['report-path'])
         external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
-    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: io.isTty, verbose: values.verbose }));
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
     return exitCode(report);
 }
 function exitCode(r) {

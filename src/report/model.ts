@@ -56,6 +56,7 @@ export interface TargetReport {
   transport: 'plain' | 'starttls' | 'implicit';
   /** What TLS looked like on the first connection; null in plaintext. */
   tls: TlsInfo | null;
+  /** An SMTP session could be set up (TCP, greeting, EHLO, and TLS/XCLIENT when asked); false: nothing was tested. */
   reachable: boolean;
   /** Why the address could not be tested (fully or at all). */
   error: string | null;
@@ -95,6 +96,8 @@ export interface Report {
     timeoutMs: number;
     connectTimeoutMs: number;
   };
+  /** How the hosts were found when only `domain` was given (MX, or the domain itself). */
+  discovery: { domain: string; mx: { exchange: string; priority: number }[]; implicit: boolean } | null;
   verdict: RunVerdict;
   /** True when the step/CLI should fail under the strictness that applied. */
   failed: boolean;

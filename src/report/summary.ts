@@ -122,7 +122,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
       String(t.counts.relayed),
       String(t.counts.denied),
       String(t.counts.inconclusive),
-      t.reachable ? t.verdict : `${t.verdict}: ${mdText(t.error ?? 'unreachable')}`,
+      !t.reachable ? `not tested: ${mdText(t.error ?? 'unreachable')}` : t.counts.tests === 0 ? `not tested here (${t.counts.skipped} skipped)` : t.verdict,
     ]),
   );
 

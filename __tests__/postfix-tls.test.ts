@@ -1,0 +1,372 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { run } from '../src/engine.js';
+import type { AttemptReport, Report, TargetReport } from '../src/report/model.js';
+import { parseSettings, type RawInputs } from '../src/settings.js';
+import { describePostfix } from './support/describe-mta.js';
+import { POSTFIX, startPostfix, type RunningPostfix } from './support/postfix.js';
+
+/**
+ * Issue 4, every way in: STARTTLS demanded and offered, implicit TLS, and
+ * testing as an outsider through XCLIENT. One private Postfix with a
+ * self-signed certificate made here, one smtpd per case, all on loopback and
+ * every transport a discard.
+ */
+
+const CN = 'mx.relay-check.test';
+const OPEN = 'mynetworks=0.0.0.0/0';
+const XCLIENT_LOOPBACK = 'smtpd_authorized_xclient_hosts=127.0.0.0/8';
+const OUTSIDER = '203.0.113.10';
+
+let pf: RunningPostfix;
+let certDir: string | undefined;
+/** The implicit-TLS (wrappermode) smtpd: added after start, since the harness waits for a plaintext greeting. */
+let wrapperPort: number;
+const timings: string[] = [];
+
+async function check(port: number, raw: RawInputs = {}): Promise<Report> {
+  const t0 = Date.now();
+  const report = await run(parseSettings({ host: '127.0.0.1', port: String(port), timeout: '60', 'connect-timeout': '5', ...raw }));
+  timings.push(
+    `${String(port).padEnd(6)} ${JSON.stringify(raw).padEnd(60)} ${String(Date.now() - t0).padStart(6)} ms  verdict=${report.verdict} ` +
+      report.targets.map((t) => `${t.transport}:${t.verdict}/${JSON.stringify(t.counts)}`).join(' '),
+  );
+  return report;
+}
+
+function show(a: AttemptReport): string {
+  return `${a.vector}: ${a.outcome} (${a.reason}) reply=${a.reply}\n${a.transcript.map((l) => `    ${l.dir} ${l.text}`).join('\n')}`;
+}
+
+function byTransport(report: Report, transport: TargetReport['transport']): TargetReport {
+  const t = report.targets.find((x) => x.transport === transport);
+  if (!t) throw new Error(`no ${transport} target in ${JSON.stringify(report.targets.map((x) => x.transport))}`);
+  return t;
+}
+
+/** Every line relay-check sent in a report: openings and attempt transcripts. */
+function sentLines(report: Report): string[] {
+  return report.targets.flatMap((t) => [...t.opening, ...t.attempts.flatMap((a) => a.transcript)].filter((l) => l.dir === 'C').map((l) => l.text));
+}
+
+/** A self-signed certificate for the test server, made with openssl (fails loudly when openssl is missing). */
+function makeCertificate(): { cert: string; key: string } {
+  const probe = spawnSync('openssl', ['version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(`openssl is needed to make the test server's self-signed certificate and could not be run: ${probe.error?.message ?? probe.stderr}`);
+  }
+  certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-tls-'));
+  // A throwaway pair for loopback tests: readable by every Postfix process, whichever user it runs as.
+  fs.chmodSync(certDir, 0o755);
+  const key = path.join(certDir, 'key.pem');
+  const cert = path.join(certDir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${CN}`, '-keyout', key, '-out', cert, '-days', '2'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (made.status !== 0) throw new Error(`openssl req failed (exit ${made.status ?? made.signal}): ${made.stderr}`);
+  fs.chmodSync(key, 0o644);
+  return { cert, key };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One TLS connection: resolves true once a complete 220 greeting came through TLS. */
+function tlsGreets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    let buf = '';
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    s.on('error', () => done(false));
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (/^220 .*\r\n/m.test(buf)) done(true);
+    });
+  });
+}
+
+/**
+ * Adds an implicit-TLS smtpd to the running instance (master.cf line + reload)
+ * and waits until it greets through TLS. The harness cannot start one itself:
+ * its readiness check expects a plaintext greeting, which wrappermode never sends.
+ */
+async function addWrapperService(overrides: string[]): Promise<number> {
+  for (let round = 1; ; round++) {
+    const port = await freePort();
+    const line = `127.0.0.1:${port} inet n - n - - smtpd -o syslog_name=postfix/wrapper ${overrides.map((o) => `-o ${o}`).join(' ')}\n`;
+    const conf = path.join(pf.dir, 'conf');
+    fs.appendFileSync(path.join(conf, 'master.cf'), line);
+    const reload = spawnSync(POSTFIX, ['-c', conf, 'reload'], { encoding: 'utf8', timeout: 30_000 });
+    if (reload.status !== 0) throw new Error(`postfix reload failed: ${reload.stderr} ${reload.stdout}`);
+    const until = Date.now() + 15_000;
+    while (Date.now() < until) {
+      if (await tlsGreets(port)) return port;
+      if (/address already in use/i.test(pf.maillog()) && round < 3) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (round >= 3 || !/address already in use/i.test(pf.maillog())) {
+      throw new Error(`the wrappermode smtpd on 127.0.0.1:${port} never greeted through TLS; maillog:\n${pf.maillog().split('\n').slice(-15).join('\n')}`);
+    }
+    // Someone took the port between our probe and the reload: drop the line and try another.
+    fs.writeFileSync(path.join(conf, 'master.cf'), fs.readFileSync(path.join(conf, 'master.cf'), 'utf8').replace(line, ''));
+  }
+}
+
+describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
+  beforeAll(async () => {
+    const { cert, key } = makeCertificate();
+    pf = await startPostfix(
+      [
+        // Demands STARTTLS before MAIL (530 5.7.0), and relays for anyone inside it.
+        { name: 'encrypt-open', overrides: ['smtpd_tls_security_level=encrypt', OPEN] },
+        // Demands STARTTLS, stock relay policy.
+        { name: 'encrypt-closed', overrides: ['smtpd_tls_security_level=encrypt'] },
+        // Offers STARTTLS (main.cf: level may), stock relay policy, no XCLIENT for anyone.
+        { name: 'may-closed', overrides: [] },
+        // The PR-gating case: loopback is trusted (mynetworks), the runner may use XCLIENT.
+        { name: 'xclient-closed', overrides: ['mynetworks=127.0.0.0/8', XCLIENT_LOOPBACK] },
+        // Open to everyone, XCLIENT authorized.
+        { name: 'xclient-open', overrides: [OPEN, XCLIENT_LOOPBACK] },
+        // No TLS at all (STARTTLS not offered), open.
+        { name: 'no-tls-open', overrides: ['smtpd_tls_security_level=none', OPEN] },
+        // Offers STARTTLS but only speaks TLSv1.0, which Node's client refuses: the handshake fails. Open in plaintext.
+        { name: 'bad-tls-open', overrides: ['smtpd_tls_protocols=TLSv1', OPEN] },
+      ],
+      {
+        smtpd_tls_cert_file: cert,
+        smtpd_tls_key_file: key,
+        smtpd_tls_security_level: 'may',
+        smtpd_tls_loglevel: '1',
+      },
+    );
+    wrapperPort = await addWrapperService(['smtpd_tls_wrappermode=yes', 'smtpd_tls_security_level=encrypt', OPEN]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await pf?.stop();
+    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+    if (timings.length) console.log(`Postfix TLS/XCLIENT timings:\n${timings.join('\n')}`);
+  });
+
+  test('STARTTLS demanded (encrypt) and open: open, found inside STARTTLS; plaintext attempts skipped', async () => {
+    const r = await check(pf.ports['encrypt-open']);
+    expect(r.verdict).toBe('open');
+    expect(r.failed).toBe(true);
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+
+    const plain = byTransport(r, 'plain');
+    expect(plain.reachable).toBe(true);
+    expect(plain.extensions).toContain('STARTTLS');
+    expect(plain.counts.relayed).toBe(0);
+    expect(plain.counts.tests).toBe(0);
+    // Every plaintext attempt is skipped; those the 530 stopped say STARTTLS.
+    expect(plain.attempts.filter((a) => a.outcome !== 'skipped').map(show)).toEqual([]);
+    const deferred = plain.attempts.filter((a) => a.rule === 'starttls-required');
+    expect(deferred.length).toBeGreaterThanOrEqual(45);
+    for (const a of deferred) expect(a.reason).toMatch(/STARTTLS/);
+    // At least one really got Postfix's 530 in plaintext (that is how the engine learnt it).
+    expect(plain.attempts.some((a) => /^530 5\.7\.0 .*STARTTLS/.test(a.reply ?? ''))).toBe(true);
+    // No plaintext RCPT was ever accepted: nothing relayed outside TLS.
+    expect(plain.attempts.some((a) => a.transcript.some((l) => l.dir === 'S' && /^250 2\.1\.5/.test(l.text)))).toBe(false);
+
+    const secure = byTransport(r, 'starttls');
+    expect(secure.reachable).toBe(true);
+    expect(secure.counts.relayed).toBeGreaterThan(0);
+    expect(secure.verdict).toBe('open');
+    expect(secure.tls).not.toBeNull();
+    expect(secure.tls?.protocol).toMatch(/^TLSv1\.[23]$/);
+    expect(secure.tls?.cipher).toBeTruthy();
+    expect(secure.tls?.verified).toBe(false);
+    expect(secure.tls?.verifyError).toBeTruthy();
+    expect(secure.tls?.subject).toBe(CN);
+    // The relayed attempts really went through the TLS session: STARTTLS, then EHLO again.
+    const sent = secure.opening.filter((l) => l.dir === 'C').map((l) => l.text);
+    expect(sent.indexOf('STARTTLS')).toBeGreaterThan(0);
+    expect(sent.slice(sent.indexOf('STARTTLS') + 1)[0]).toMatch(/^EHLO /);
+  });
+
+  test('STARTTLS demanded (encrypt) and closed: closed, under normal and strict', async () => {
+    for (const strictness of ['normal', 'strict'] as const) {
+      const r = await check(pf.ports['encrypt-closed'], { strictness });
+      expect(r.verdict).toBe('closed');
+      expect(r.failed).toBe(false);
+      expect(r.failReasons).toEqual([]);
+      expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+      const secure = byTransport(r, 'starttls');
+      expect(secure.counts.tests).toBeGreaterThanOrEqual(45);
+      expect(secure.counts.relayed).toBe(0);
+      expect(secure.counts.inconclusive).toBe(0);
+      expect(secure.attempts.filter((a) => a.outcome === 'denied').length).toBeGreaterThanOrEqual(45);
+      expect(byTransport(r, 'plain').attempts.every((a) => a.outcome === 'skipped')).toBe(true);
+    }
+  });
+
+  test('implicit TLS (wrappermode) and open, tls: implicit: open, transport implicit', async () => {
+    const r = await check(wrapperPort, { tls: 'implicit' });
+    expect(r.verdict).toBe('open');
+    expect(r.targets).toHaveLength(1);
+    const t = r.targets[0];
+    expect(t.transport).toBe('implicit');
+    expect(t.reachable).toBe(true);
+    expect(t.counts.relayed).toBeGreaterThan(0);
+    expect(t.tls?.protocol).toMatch(/^TLSv1\.[23]$/);
+    expect(t.tls?.verified).toBe(false);
+    expect(t.tls?.subject).toBe(CN);
+    expect(t.greeting).toMatch(/^220 /);
+  });
+
+  test('implicit TLS (wrappermode) on a port other than 465 with tls: auto: inconclusive, no greeting in plaintext', async () => {
+    // SPEC §1: auto uses implicit TLS on 465 only; elsewhere it speaks plaintext first,
+    // and a server that says nothing is "nothing proved" (SPEC §3), never closed.
+    const r = await check(wrapperPort, { 'connect-timeout': '2' });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.targets).toHaveLength(1);
+    const t = r.targets[0];
+    expect(t.transport).toBe('plain');
+    expect(t.counts.relayed).toBe(0);
+    expect(t.counts.denied).toBe(0);
+    expect(t.errorKind).toBe('timeout');
+    expect(t.error).toMatch(/greeting/);
+    expect(t.greeting).toBeNull();
+    // Nothing was sent to a server that never greeted.
+    expect(sentLines(r)).toEqual([]);
+    // Under strict, nothing tested fails the step.
+    const strict = await check(wrapperPort, { 'connect-timeout': '2', strictness: 'strict' });
+    expect(strict.verdict).toBe('inconclusive');
+    expect(strict.failed).toBe(true);
+    console.log(`wrappermode + tls auto on port ${wrapperPort}: normal failed=${r.failed} reasons=${JSON.stringify(r.failReasons)}; strict reasons=${JSON.stringify(strict.failReasons)}`);
+  }, 30_000);
+
+  test('STARTTLS offered (level may) and closed, tls: auto: tested in plaintext and inside STARTTLS, both closed', async () => {
+    const r = await check(pf.ports['may-closed'], { strictness: 'strict' });
+    expect(r.verdict).toBe('closed');
+    expect(r.failed).toBe(false);
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    for (const t of r.targets) {
+      expect(t.verdict).toBe('closed');
+      expect(t.counts.relayed).toBe(0);
+      expect(t.counts.inconclusive).toBe(0);
+      expect(t.counts.tests).toBeGreaterThanOrEqual(45);
+    }
+    expect(byTransport(r, 'plain').tls).toBeNull();
+    expect(byTransport(r, 'starttls').tls?.subject).toBe(CN);
+  });
+
+  test('tls: starttls on a server that does not offer it: inconclusive with the reason, nothing sent in plaintext', async () => {
+    const r = await check(pf.ports['no-tls-open'], { tls: 'starttls' });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.targets).toHaveLength(1);
+    const t = r.targets[0];
+    expect(t.transport).toBe('starttls');
+    expect(t.error).toMatch(/does not offer STARTTLS/);
+    expect(t.errorKind).toBe('tls');
+    // An open relay in plaintext, but tls: starttls means no relay attempt outside TLS.
+    expect(sentLines(r).filter((l) => /^(MAIL|RCPT)/.test(l))).toEqual([]);
+    // tls: auto finds it open in plaintext and does not try STARTTLS.
+    const auto = await check(pf.ports['no-tls-open']);
+    expect(auto.verdict).toBe('open');
+    expect(auto.targets.map((x) => x.transport)).toEqual(['plain']);
+  });
+
+  test('a failed STARTTLS handshake: that transport is inconclusive with the reason; plaintext still tested', async () => {
+    const r = await check(pf.ports['bad-tls-open']);
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    expect(byTransport(r, 'plain').verdict).toBe('open');
+    const secure = byTransport(r, 'starttls');
+    expect(secure.verdict).toBe('inconclusive');
+    expect(secure.errorKind).toBe('tls');
+    expect(secure.error).toMatch(/TLS handshake failed/);
+    expect(secure.counts.relayed).toBe(0);
+    expect(r.verdict).toBe('open');
+    // Alone (tls: starttls), the failed handshake makes the run inconclusive, never closed.
+    const only = await check(pf.ports['bad-tls-open'], { tls: 'starttls' });
+    expect(only.verdict).toBe('inconclusive');
+    expect(only.targets[0].errorKind).toBe('tls');
+    console.log(`failed handshake under tls: starttls, normal: failed=${only.failed} reasons=${JSON.stringify(only.failReasons)} error=${only.targets[0].error}`);
+  });
+
+  test('loopback in mynetworks, XCLIENT authorized: open from loopback, closed as 203.0.113.10 (plaintext and STARTTLS)', async () => {
+    const trusted = await check(pf.ports['xclient-closed'], { tls: 'none' });
+    expect(trusted.verdict).toBe('open');
+    expect(trusted.targets[0].counts.relayed).toBeGreaterThan(0);
+    expect(sentLines(trusted).filter((l) => /^XCLIENT/.test(l))).toEqual([]);
+
+    const outsider = await check(pf.ports['xclient-closed'], { 'client-address': OUTSIDER, strictness: 'strict' });
+    expect(outsider.verdict).toBe('closed');
+    expect(outsider.failed).toBe(false);
+    expect(outsider.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    for (const t of outsider.targets) {
+      expect(t.errorKind).toBeNull();
+      expect(t.counts.relayed).toBe(0);
+      expect(t.counts.tests).toBeGreaterThanOrEqual(45);
+      const sent = t.opening.filter((l) => l.dir === 'C').map((l) => l.text);
+      expect(sent).toContain(`XCLIENT ADDR=${OUTSIDER} NAME=[UNAVAILABLE]`);
+      // EHLO again after XCLIENT's new greeting.
+      expect(sent[sent.indexOf(`XCLIENT ADDR=${OUTSIDER} NAME=[UNAVAILABLE]`) + 1]).toMatch(/^EHLO /);
+      if (t.transport === 'starttls') expect(sent.indexOf('STARTTLS')).toBeLessThan(sent.indexOf(`XCLIENT ADDR=${OUTSIDER} NAME=[UNAVAILABLE]`));
+    }
+    // Postfix saw the outsider's address, not loopback.
+    expect(pf.maillog()).toMatch(/client=unknown\[203\.0\.113\.10\]|reject: RCPT from unknown\[203\.0\.113\.10\]/);
+  });
+
+  test('an IPv6 client-address goes as XCLIENT ADDR=IPV6:…, and Postfix judges that client', async () => {
+    const r = await check(pf.ports['xclient-closed'], { 'client-address': '2001:db8::10', tls: 'none' });
+    expect(r.verdict).toBe('closed');
+    expect(r.targets[0].errorKind).toBeNull();
+    expect(r.targets[0].counts.tests).toBeGreaterThanOrEqual(45);
+    expect(sentLines(r)).toContain('XCLIENT ADDR=IPV6:2001:db8::10 NAME=[UNAVAILABLE]');
+    expect(pf.maillog()).toMatch(/RCPT from unknown\[2001:db8::10\]/);
+  });
+
+  test('open to everyone, XCLIENT authorized: open with client-address', async () => {
+    const r = await check(pf.ports['xclient-open'], { 'client-address': OUTSIDER, tls: 'none' });
+    expect(r.verdict).toBe('open');
+    expect(r.failed).toBe(true);
+    expect(r.targets[0].errorKind).toBeNull();
+    expect(r.targets[0].counts.relayed).toBeGreaterThan(0);
+    expect(sentLines(r)).toContain(`XCLIENT ADDR=${OUTSIDER} NAME=[UNAVAILABLE]`);
+  });
+
+  test('XCLIENT not authorized, client-address given: the step fails with the advice, no relay attempt made', async () => {
+    const before = pf.maillog().split('\n').length;
+    const r = await check(pf.ports['may-closed'], { 'client-address': OUTSIDER });
+    expect(r.failed).toBe(true);
+    expect(r.verdict).not.toBe('closed');
+    expect(r.verdict).not.toBe('open');
+    expect(r.counts.relayed).toBe(0);
+    expect(r.counts.denied).toBe(0);
+    expect(r.targets.length).toBeGreaterThanOrEqual(1);
+    for (const t of r.targets) {
+      expect(t.errorKind).toBe('xclient');
+      expect(t.error).toMatch(/XCLIENT/);
+      expect(t.error).toMatch(/smtpd_authorized_xclient_hosts/);
+    }
+    expect(r.failReasons.some((x) => /smtpd_authorized_xclient_hosts/.test(x) && x.includes(OUTSIDER))).toBe(true);
+    // Not one MAIL FROM or RCPT TO went to a server that would judge us as loopback.
+    const sent = sentLines(r);
+    expect(sent.filter((l) => /^(MAIL FROM|RCPT TO|DATA)/i.test(l))).toEqual([]);
+    expect(sent.some((l) => /^EHLO /.test(l))).toBe(true);
+    // And Postfix agrees: no MAIL command logged for these sessions.
+    const newLog = pf.maillog().split('\n').slice(before - 1).join('\n');
+    expect(newLog).not.toMatch(/NOQUEUE|from=</);
+  });
+});

@@ -1,0 +1,184 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { parse } from 'yaml';
+import { DEFAULTS, INPUT_NAMES, parseSettings, type RawInputs } from '../src/settings.js';
+import { VERSION } from '../src/version.js';
+import { ROOT } from './support/action.js';
+
+/**
+ * Repository hygiene: action.yml, the README, the workflows and the changelog
+ * agree with each other and with the code. Schema validation of action.yml and
+ * the workflows is `npm run lint:actions` (run here too).
+ */
+
+interface ActionYml {
+  name: string;
+  description: string;
+  inputs: Record<string, { description: string; required?: boolean; default?: string }>;
+  outputs: Record<string, { description: string }>;
+  runs: { using: string; main: string };
+}
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+
+interface Workflow {
+  name?: string;
+  on: unknown;
+  permissions?: Record<string, string>;
+  jobs: Record<string, { steps: Step[]; permissions?: Record<string, string> }>;
+}
+
+const read = (f: string): string => fs.readFileSync(path.join(ROOT, f), 'utf8');
+const action = parse(read('action.yml')) as ActionYml;
+const readme = read('README.md');
+const workflowFiles = fs
+  .readdirSync(path.join(ROOT, '.github', 'workflows'))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => path.join('.github', 'workflows', f));
+const workflows = workflowFiles.map((f) => ({ file: f, wf: parse(read(f)) as Workflow }));
+
+/** The README section under a heading, up to the next heading of the same or higher level. */
+function section(heading: string): string {
+  const start = readme.indexOf(`${heading}\n`);
+  if (start < 0) throw new Error(`README has no "${heading}"`);
+  const level = heading.split(' ')[0];
+  const rest = readme.slice(start + heading.length + 1);
+  const next = rest.search(new RegExp(`^#{1,${level.length}} `, 'm'));
+  return next < 0 ? rest : rest.slice(0, next);
+}
+
+/** Names in the first column of a Markdown table (`a`, `b` in one cell allowed). */
+function tableNames(md: string): string[] {
+  return md
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .flatMap((l) => [...l.split('|')[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+}
+
+/** Every step that runs this action: `uses: ./` in the repository's workflows. */
+function localActionSteps(): { file: string; job: string; step: Step }[] {
+  return workflows.flatMap(({ file, wf }) => Object.entries(wf.jobs).flatMap(([job, j]) => j.steps.filter((s) => s.uses === './').map((step) => ({ file, job, step }))));
+}
+
+describe('action.yml', () => {
+  test('its inputs are exactly the ones the code reads, with the same defaults', () => {
+    expect(Object.keys(action.inputs).sort()).toEqual([...INPUT_NAMES].sort());
+    for (const [name, def] of Object.entries(DEFAULTS)) expect([name, action.inputs[name]?.default]).toEqual([name, def]);
+    expect(action.inputs['github-token'].default).toBe('${{ github.token }}');
+    for (const [name, i] of Object.entries(action.inputs)) expect([name, i.description.length > 20]).toEqual([name, true]);
+    for (const name of ['client-address', 'comment', 'github-token']) expect([name, /not supported yet/i.test(action.inputs[name].description)]).toEqual([name, false]);
+  });
+
+  test('its outputs are exactly the ones main.ts sets', () => {
+    const main = read('src/main.ts');
+    const set = [...main.matchAll(/core\.setOutput\('([^']+)'/g)].map((m) => m[1]);
+    expect(Object.keys(action.outputs).sort()).toEqual([...new Set(set)].sort());
+  });
+
+  test('it runs the committed bundle on a current Node', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+  });
+});
+
+describe('README', () => {
+  test('every input is in the inputs table, and the table names no other', () => {
+    expect(tableNames(section('### Inputs')).sort()).toEqual(Object.keys(action.inputs).sort());
+  });
+
+  test('every output is in the outputs table, and the table names no other', () => {
+    expect(tableNames(section('### Outputs')).sort()).toEqual(Object.keys(action.outputs).sort());
+  });
+
+  test('its workflow examples use org/relay-check@v1 with real inputs', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]) as unknown);
+    const steps = blocks.flatMap((b) => {
+      if (Array.isArray(b)) return b as Step[];
+      const wf = b as Workflow;
+      return wf.jobs ? Object.values(wf.jobs).flatMap((j) => j.steps) : [];
+    });
+    const ours = steps.filter((s) => s.uses?.includes('relay-check'));
+    expect(ours.length).toBeGreaterThanOrEqual(4);
+    for (const s of ours) {
+      expect(s.uses).toBe('org/relay-check@v1');
+      for (const k of Object.keys(s.with ?? {})) expect([k, k in action.inputs]).toEqual([k, true]);
+    }
+  });
+
+  test('has the sections a user looks for', () => {
+    for (const h of ['## Example workflows', '### Pull-request comment', '## JSON report', '## Releases']) expect(readme).toContain(`\n${h}\n`);
+  });
+});
+
+describe('workflows', () => {
+  test('the example workflows exist', () => {
+    expect(workflowFiles.map((f) => path.basename(f))).toEqual(expect.arrayContaining(['post-deploy.yml', 'postfix-pr-gate.yml', 'fleet-audit.yml']));
+  });
+
+  test('every `uses: ./` step passes only inputs action.yml has, with values the action accepts', () => {
+    const steps = localActionSteps();
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    for (const { file, job, step } of steps) {
+      const where = `${file} job ${job}`;
+      const inputs = step.with ?? {};
+      for (const k of Object.keys(inputs)) expect([where, k, k in action.inputs]).toEqual([where, k, true]);
+      expect([where, 'host' in inputs || 'domain' in inputs]).toEqual([where, true]);
+      // Literal values go through the same validation as at run time; expressions are filled in by the runner.
+      const raw: RawInputs = { host: 'mx.example.org' };
+      for (const [k, v] of Object.entries(inputs)) if (!String(v).includes('${{')) raw[k as keyof RawInputs] = String(v);
+      expect(() => parseSettings(raw)).not.toThrow();
+    }
+  });
+
+  test('a local action is checked out first in its job', () => {
+    for (const { file, wf } of workflows) {
+      for (const [job, j] of Object.entries(wf.jobs)) {
+        const local = j.steps.findIndex((s) => s.uses === './');
+        if (local < 0) continue;
+        const checkout = j.steps.findIndex((s) => s.uses?.startsWith('actions/checkout@'));
+        expect([file, job, checkout >= 0 && checkout < local]).toEqual([file, job, true]);
+      }
+    }
+  });
+
+  test('every workflow sets least-privilege permissions; commenting ones ask for pull-requests: write', () => {
+    for (const { file, wf } of workflows) {
+      expect([file, wf.permissions?.contents]).toEqual([file, 'read']);
+      const comments = Object.values(wf.jobs).some((j) => j.steps.some((s) => s.uses === './' && String(s.with?.comment) === 'true'));
+      if (comments) expect([file, wf.permissions?.['pull-requests']]).toEqual([file, 'write']);
+    }
+  });
+
+  test('the Postfix gate tests the repository config as an outside client through XCLIENT', () => {
+    const gate = workflows.find((w) => w.file.endsWith('postfix-pr-gate.yml'))?.wf;
+    expect(gate).toBeDefined();
+    expect(gate?.on).toEqual({ pull_request: { paths: expect.arrayContaining(['postfix/**']) } });
+    const steps = Object.values(gate?.jobs ?? {}).flatMap((j) => j.steps);
+    const script = steps.map((s) => s.run ?? '').join('\n');
+    expect(script).toContain('smtpd_authorized_xclient_hosts = 127.0.0.0/8');
+    expect(script).toContain('postfix/main.cf');
+    const check = steps.find((s) => s.uses === './');
+    expect(check?.with).toMatchObject({ host: '127.0.0.1', 'client-address': '203.0.113.10', comment: true });
+    expect(fs.existsSync(path.join(ROOT, 'postfix', 'main.cf'))).toBe(true);
+  });
+
+  test('npm run lint:actions: action.yml and every workflow pass schema validation', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'lint-actions.mjs')], { cwd: ROOT, encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toContain(`${workflowFiles.length + 1} file(s) valid`);
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('CHANGELOG.md', () => {
+  test('has an entry for the current version', () => {
+    const changelog = read('CHANGELOG.md');
+    const pkg = JSON.parse(read('package.json')) as { version: string };
+    expect(pkg.version).toBe(VERSION);
+    expect(changelog).toMatch(new RegExp(`^## \\[${VERSION.replace(/\./g, '\\.')}\\]`, 'm'));
+  });
+});

@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SMTPServer } from 'smtp-server';
+import { main } from '../src/cli.js';
+import { startDemoServer, type DemoServer } from '../src/demo.js';
+import { run } from '../src/engine.js';
+import { SCHEMA_VERSION, type Counts, type Report } from '../src/report/model.js';
+import { parseSettings, type RawInputs } from '../src/settings.js';
+import { ROOT } from './support/action.js';
+import { startFaultServer, type FaultServer } from './support/fault-server.js';
+
+/**
+ * The JSON report against the JSON Schema shipped in schema/report.schema.json:
+ * real reports from open, closed, STARTTLS, DATA-confirming, silent, refused and
+ * XCLIENT-refused servers must validate, and the schema must be strict enough
+ * to reject what the model does not hold.
+ */
+
+// ajv-formats is CommonJS: under ESM its default export is module.exports (the plugin), typed as the namespace.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+
+const schemaPath = path.join(ROOT, 'schema', 'report.schema.json');
+const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
+const validate = ajv.compile(schema);
+
+function errorsOf(report: unknown): string {
+  return validate(report) ? '' : ajv.errorsText(validate.errors, { separator: '\n' });
+}
+
+function expectValid(report: Report): void {
+  // Through JSON, as a consumer reads the file: no undefined, no Maps.
+  const json: unknown = JSON.parse(JSON.stringify(report));
+  expect(errorsOf(json)).toBe('');
+}
+
+/** What a schema cannot say: the counts add up and agree with the attempts. */
+function expectConsistent(r: Report): void {
+  const sum = (cs: Counts[]): Counts => cs.reduce((a, c) => ({ tests: a.tests + c.tests, relayed: a.relayed + c.relayed, denied: a.denied + c.denied, inconclusive: a.inconclusive + c.inconclusive, skipped: a.skipped + c.skipped }), { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 });
+  for (const t of r.targets) {
+    expect(t.counts.tests).toBe(t.counts.relayed + t.counts.denied + t.counts.inconclusive);
+    expect(t.counts.tests + t.counts.skipped).toBe(t.attempts.length);
+    for (const o of ['relayed', 'denied', 'inconclusive', 'skipped'] as const) expect(t.attempts.filter((a) => a.outcome === o)).toHaveLength(t.counts[o]);
+  }
+  expect(r.counts).toEqual(sum(r.targets.map((t) => t.counts)));
+  expect(r.failed).toBe(r.failReasons.length > 0);
+}
+
+const servers: { close(): Promise<void> }[] = [];
+let open: DemoServer;
+let closed: DemoServer;
+let silent: FaultServer;
+let tlsPort: number;
+
+/** A closed server that offers STARTTLS (smtp-server's built-in self-signed certificate). */
+async function startTlsServer(): Promise<number> {
+  const server = new SMTPServer({
+    name: 'mx.tls-demo.test',
+    authOptional: true,
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (/@tls-demo\.test$/i.test(address.address)) return callback();
+      const err = Object.assign(new Error(`5.7.1 <${address.address}>: Relay access denied`), { responseCode: 554 });
+      callback(err);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return (server.server.address() as AddressInfo).port;
+}
+
+beforeAll(async () => {
+  open = await startDemoServer('open', 'mx.open-demo.test');
+  closed = await startDemoServer('closed', 'mx.closed-demo.test');
+  silent = await startFaultServer(() => undefined);
+  servers.push(open, closed, silent);
+  tlsPort = await startTlsServer();
+});
+
+afterAll(async () => {
+  while (servers.length) await servers.pop()?.close();
+});
+
+const check = (raw: RawInputs): Promise<Report> => run(parseSettings({ timeout: '20', 'connect-timeout': '2', ...raw }));
+
+describe('real reports validate against schema/report.schema.json', () => {
+  test('the schema is itself valid draft 2020-12 and names schemaVersion 1', () => {
+    expect(ajv.validateSchema(schema)).toBe(true);
+    expect((schema.properties as Record<string, { const?: unknown }>).schemaVersion.const).toBe(SCHEMA_VERSION);
+  });
+
+  test('an open relay', async () => {
+    const r = await check({ host: `127.0.0.1:${open.port}`, domain: 'open-demo.test', sender: 'ceo@partner.example', helo: '[192.0.2.1]' });
+    expect(r.verdict).toBe('open');
+    expectValid(r);
+    expectConsistent(r);
+  });
+
+  test('an open relay confirmed through DATA (relaxed)', async () => {
+    const r = await check({ host: `127.0.0.1:${open.port}`, strictness: 'relaxed' });
+    expect(r.targets[0].attempts.some((a) => a.stage === 'data')).toBe(true);
+    expectValid(r);
+    expectConsistent(r);
+  });
+
+  test('a closed server', async () => {
+    const r = await check({ host: `127.0.0.1:${closed.port}` });
+    expect(r.verdict).toBe('closed');
+    expectValid(r);
+    expectConsistent(r);
+  });
+
+  test('a closed server with STARTTLS: plaintext and TLS targets, TLS details', async () => {
+    const r = await check({ host: `127.0.0.1:${tlsPort}` });
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    expect(r.targets[1].tls?.protocol).toMatch(/^TLS/);
+    expect(r.targets[1].tls?.verified).toBe(false);
+    expectValid(r);
+    expectConsistent(r);
+  });
+
+  test('faults: a silent server, a refused port, and a server without XCLIENT', async () => {
+    const r = await check({ host: `127.0.0.1:${silent.port}, 127.0.0.1:1, 127.0.0.1:${closed.port}`, port: '25', strictness: 'strict' });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.targets.map((t) => t.errorKind)).toEqual(['timeout', 'connect-refused', null]);
+    expectValid(r);
+    expectConsistent(r);
+    const x = await check({ host: `127.0.0.1:${closed.port}`, 'client-address': '203.0.113.10' });
+    expect(x.targets[0].errorKind).toBe('xclient');
+    expect(x.settings.clientAddress).toBe('203.0.113.10');
+    expectValid(x);
+    expectConsistent(x);
+  });
+
+  test('the CLI --json output is the same format', async () => {
+    let out = '';
+    const code = await main([`127.0.0.1:${closed.port}`, '--json', '--timeout', '20'], { stdout: (s) => (out += s), stderr: () => undefined, isTty: false });
+    expect(code).toBe(0);
+    const r = JSON.parse(out) as Report;
+    expectValid(r);
+  });
+});
+
+describe('the schema is strict', () => {
+  let good: Report;
+  beforeAll(async () => {
+    good = JSON.parse(JSON.stringify(await check({ host: `127.0.0.1:${open.port}` }))) as Report;
+  });
+  const mutated = (f: (r: Record<string, any>) => void): unknown => {
+    const r = JSON.parse(JSON.stringify(good)) as Record<string, any>;
+    f(r);
+    return r;
+  };
+
+  test.each<[string, (r: Record<string, any>) => void]>([
+    ['an unknown top-level field', (r) => (r.extra = 1)],
+    ['an unknown attempt field', (r) => (r.targets[0].attempts[0].secret = 'x')],
+    ['another schemaVersion', (r) => (r.schemaVersion = 2)],
+    ['an unknown verdict', (r) => (r.verdict = 'mostly-closed')],
+    ['an unknown outcome', (r) => (r.targets[0].attempts[0].outcome = 'accepted')],
+    ['an unknown transport', (r) => (r.targets[0].transport = 'tls')],
+    ['an unknown transcript direction', (r) => (r.targets[0].attempts[0].transcript[0].dir = 'X')],
+    ['a missing field', (r) => delete r.targets[0].counts.skipped],
+    ['a port out of range', (r) => (r.targets[0].port = 70000)],
+    ['a startedAt that is not a date', (r) => (r.startedAt = 'yesterday')],
+    ['a vector id that is not kebab-case', (r) => (r.targets[0].attempts[0].vector = 'Null Sender')],
+  ])('rejects %s', (_what, f) => {
+    expect(errorsOf(good)).toBe('');
+    expect(errorsOf(mutated(f))).not.toBe('');
+  });
+});

@@ -11,13 +11,20 @@ export const EXIT = { closed: 0, open: 1, inconclusive: 2, usage: 3 } as const;
 export const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
 usage: relay-check HOST... [options]
+       relay-check --domain DOMAIN [options]     (tests the domain's MX hosts)
 
   HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
   -p, --port N[,N]       ports to test (default 25)
   -s, --strictness S     relaxed | normal | strict (default normal)
-      --tls MODE         auto | none (default auto)
+      --tls MODE         auto | none | starttls | implicit (default auto: implicit on
+                         465, else plaintext and again inside STARTTLS when offered)
+  -d, --domain DOMAIN    the mail domain the server serves (own-domain vectors);
+                         without HOST, its MX hosts are tested
       --recipient ADDR   external address relay attempts try to reach
                          (default relay-check@example.com)
+      --sender ADDR[,..] extra senders to try
+      --helo NAME[,..]   extra HELO names to try
+      --client-address IP  test as this client through Postfix XCLIENT
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -55,7 +62,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         port: { type: 'string', short: 'p' },
         strictness: { type: 'string', short: 's' },
         tls: { type: 'string' },
+        domain: { type: 'string', short: 'd' },
         recipient: { type: 'string' },
+        sender: { type: 'string' },
+        helo: { type: 'string' },
+        'client-address': { type: 'string' },
         timeout: { type: 'string' },
         'connect-timeout': { type: 'string' },
         'report-path': { type: 'string' },
@@ -78,7 +89,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     port: values.port,
     strictness: values.strictness,
     tls: values.tls,
+    domain: values.domain,
     recipient: values.recipient,
+    sender: values.sender,
+    helo: values.helo,
+    'client-address': values['client-address'],
     timeout: values.timeout,
     'connect-timeout': values['connect-timeout'],
   };

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mailDomain, renderVector, serverName, type RenderedVector } from './battery/render.js';
 import type { Vector } from './battery/vectors.js';
-import { CONNECTIONS_PER_ADDRESS, DEFAULT_ERROR_BUDGET, LIMITS } from './smtp/limits.js';
-import { formatReply, type Reply } from './smtp/reply.js';
-import { SessionError, SmtpSession, type Ehlo, type SessionFailure, type TranscriptLine } from './smtp/session.js';
-import { classifyAttempt, classifyReply } from './verdict/classify.js';
+import { CONNECTIONS_PER_ADDRESS, DEFAULT_ERROR_BUDGET } from './smtp/limits.js';
+import { formatReply } from './smtp/reply.js';
+import { SessionError, type TranscriptLine } from './smtp/session.js';
+import { openSession } from './smtp/setup.js';
+import { attempt, type Conn } from './attempt.js';
+import { settle, type ControlResult } from './verdict/controls.js';
 import { targetVerdict } from './verdict/run.js';
 import { countAttempts, type AttemptReport, type TargetReport } from './report/model.js';
 
@@ -64,21 +66,6 @@ const IDLE_QUIT_MS = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One open connection and what we know about it. */
-interface Conn {
-  session: SmtpSession;
-  index: number;
-  helo: string;
-  ehlo: Ehlo;
-  /** Replies >= 400 on this connection: what Postfix counts toward its limits. */
-  errors: number;
-  attempts: number;
-}
-
-type Interrupted = { interrupted: SessionError | Reply };
-
-const ok = (r: Reply): boolean => r.code >= 200 && r.code < 300;
-
 /**
  * Runs the battery against one address: opens connections, spreads attempts
  * over them, keeps each under the server's error limits, resumes after drops,
@@ -122,7 +109,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const open = async (helo: string): Promise<Conn> => {
     const index = ++connCount;
     report.connections = connCount;
-    const { session, greeting } = await SmtpSession.connect({
+    const { session, greeting, ehlo } = await openSession({
       address: spec.address,
       port: spec.port,
       connectTimeoutMs: opts.connectTimeoutMs,
@@ -130,41 +117,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       deadline: opts.deadline,
       implicitTls: spec.transport === 'implicit',
       serverName: net.isIP(spec.host) ? undefined : spec.host,
+      helo,
+      starttls: spec.transport === 'starttls',
+      clientAddress: opts.clientAddress,
     });
-    const refuse = async (why: string, kind: SessionFailure = 'closed'): Promise<never> => {
-      await session.quit();
-      const err = new SessionError(kind, why);
-      err.transcript = session.transcript;
-      throw err;
-    };
-    if (!ok(greeting)) await refuse(`the server refused the session: ${formatReply(greeting)}`);
     report.greeting ??= formatReply(greeting);
-    let ehlo: Ehlo;
-    try {
-      ehlo = await session.hello(helo);
-      if (ok(ehlo.reply) && spec.transport === 'starttls') {
-        if (!ehlo.extensions.has('STARTTLS')) {
-          return await refuse('the server does not offer STARTTLS', 'tls');
-        }
-        const r = await session.startTls();
-        if (r.code !== 220) return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
-        ehlo = await session.hello(helo);
-      }
-      if (ok(ehlo.reply) && opts.clientAddress) {
-        // Postfix XCLIENT: the server applies the policy it would apply to that client.
-        if (!ehlo.extensions.has('XCLIENT')) {
-          return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
-        }
-        const addr = net.isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-        const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
-        if (r.code !== 220) return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
-        ehlo = await session.hello(helo);
-      }
-    } catch (e) {
-      if (e instanceof SessionError) e.transcript = session.transcript;
-      throw e;
-    }
-    if (!ok(ehlo.reply)) await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
     report.tls ??= session.tls ?? null;
     if (index === 1) {
       report.opening = [...session.transcript];
@@ -380,40 +337,6 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   return finish();
 }
 
-export interface ControlResult {
-  /** The server name probed ('' for an unqualified local part). */
-  domain: string;
-  mailbox: string;
-  /** true: accepted (any mailbox goes); false: refused; null: undecided. */
-  accepted: boolean | null;
-  reply: string | null;
-}
-
-/**
- * Final word on an attempt once the controls are known: an accepted trick
- * addressed to a server name that accepts any mailbox, and an accepted local
- * mailbox, are not relays and cannot be told from local delivery here.
- */
-export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>): AttemptReport {
-  if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
-    return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
-  }
-  const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
-  if (a.outcome === 'relayed' && c?.accepted === true) {
-    const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
-    return {
-      ...a,
-      outcome: 'skipped',
-      reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
-    };
-  }
-  return a;
-}
-
-export function xclientAdvice(client: string, why: string): string {
-  return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
-}
-
 function notRun(v: Vector, reason: string): AttemptReport {
   return {
     routedVia: null,
@@ -433,87 +356,3 @@ function notRun(v: Vector, reason: string): AttemptReport {
     transcript: [],
   };
 }
-
-/**
- * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
- * and in `relaxed` DATA with a labelled test message. Pipelined when the
- * server offers it (RFC 2920), one command at a time otherwise.
- */
-async function attempt(
-  conn: Conn,
-  a: RenderedVector,
-  opts: TargetOptions,
-  confirm: boolean,
-): Promise<{ verdict: ReturnType<typeof classifyAttempt>; slow: boolean } | Interrupted> {
-  const s = conn.session;
-  const t0 = Date.now();
-  const count = (replies: Reply[]): void => {
-    for (const r of replies) if (r.code >= 400) conn.errors++;
-  };
-  try {
-    const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
-    if (conn.attempts > 0) cmds.unshift('RSET');
-    conn.attempts++;
-    let replies: Reply[];
-    if (conn.ehlo.extensions.has('PIPELINING')) {
-      replies = await s.pipeline(cmds);
-    } else {
-      replies = [];
-      for (const c of cmds) {
-        const r = await s.command(c);
-        replies.push(r);
-        // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
-        // the next one (the relay destination's own reply decides).
-        if (!ok(r) && c.startsWith('MAIL')) break;
-        if (r.code === 421) break;
-      }
-    }
-    count(replies);
-    const closing = replies.find((r) => r.code === 421);
-    if (closing) return { interrupted: closing };
-    const offset = conn.attempts > 1 ? 1 : 0;
-    const mail = replies[offset];
-    const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
-    let data: Reply | undefined;
-    let dataCommand: Reply | undefined;
-    const last = rcpt[rcpt.length - 1];
-    const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && ok(last) && !a.vector.local;
-    if (confirm && allAccepted) {
-      const d = await s.command('DATA');
-      if (d.code === 354) {
-        data = await s.command(testMessage(a, opts));
-      } else {
-        dataCommand = d;
-      }
-      count([data ?? d]);
-    }
-    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
-    if (verdict.decisive.code === 421) return { interrupted: verdict.decisive };
-    return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
-  } catch (e) {
-    if (e instanceof SessionError) return { interrupted: e };
-    throw e;
-  }
-}
-
-/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
-export function testMessage(a: RenderedVector, opts: Pick<TargetOptions, 'recipient' | 'probe'>): string {
-  const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
-  // The null sender or a bare user makes no From address: use the probe's own.
-  const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
-  const lines = [
-    `From: relay-check <${from}>`,
-    `To: <${opts.recipient.address}>`,
-    `Subject: relay-check open relay test (${a.vector.id})`,
-    `Date: ${new Date().toUTCString()}`,
-    `X-Relay-Check-Vector: ${a.vector.id}`,
-    '',
-    'This message was sent by relay-check, an open relay test.',
-    `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
-    `${a.vector.description}.`,
-    'If you received it, the server that relayed it is an open relay.',
-  ].map((l) => (l.startsWith('.') ? `.${l}` : l));
-  return [...lines, '.'].join('\r\n');
-}
-
-export { classifyReply };

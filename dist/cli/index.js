@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(880);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(643);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 880:
+/***/ 643:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -748,6 +748,63 @@ function withTimeout(p, ms, onTimeout) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/smtp/setup.ts
+
+
+
+const ok = (r) => r.code >= 200 && r.code < 300;
+function xclientAdvice(client, why) {
+    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
+}
+/**
+ * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
+ * inside STARTTLS and speaking as another client through XCLIENT (each
+ * followed by a fresh EHLO). Anything short of that throws a SessionError
+ * that carries the transcript, so the report can show what the server said.
+ */
+async function openSession(opts) {
+    const { session, greeting } = await SmtpSession.connect(opts);
+    const refuse = async (why, kind = 'closed') => {
+        await session.quit();
+        const err = new SessionError(kind, why);
+        err.transcript = session.transcript;
+        throw err;
+    };
+    if (!ok(greeting))
+        await refuse(`the server refused the session: ${formatReply(greeting)}`);
+    let ehlo;
+    try {
+        ehlo = await session.hello(opts.helo);
+        if (ok(ehlo.reply) && opts.starttls) {
+            if (!ehlo.extensions.has('STARTTLS'))
+                return await refuse('the server does not offer STARTTLS', 'tls');
+            const r = await session.startTls();
+            if (r.code !== 220)
+                return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
+            ehlo = await session.hello(opts.helo);
+        }
+        if (ok(ehlo.reply) && opts.clientAddress) {
+            // Postfix XCLIENT: the server applies the policy it would apply to that client.
+            if (!ehlo.extensions.has('XCLIENT')) {
+                return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
+            }
+            const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
+            const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+            if (r.code !== 220)
+                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+            ehlo = await session.hello(opts.helo);
+        }
+    }
+    catch (e) {
+        if (e instanceof SessionError)
+            e.transcript = session.transcript;
+        throw e;
+    }
+    if (!ok(ehlo.reply))
+        await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
+    return { session, greeting, ehlo };
+}
+
 ;// CONCATENATED MODULE: ./src/verdict/replies.ts
 const REPLY_RULES = [
     // --- accepted ---
@@ -855,6 +912,120 @@ function classifyAttempt(r, confirm) {
     return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
 }
 
+;// CONCATENATED MODULE: ./src/attempt.ts
+
+
+
+const attempt_ok = (r) => r.code >= 200 && r.code < 300;
+/**
+ * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
+ * and in `relaxed` DATA with a labelled test message. Pipelined when the
+ * server offers it (RFC 2920), one command at a time otherwise.
+ */
+async function attempt(conn, a, opts, confirm) {
+    const s = conn.session;
+    const t0 = Date.now();
+    const count = (replies) => {
+        for (const r of replies)
+            if (r.code >= 400)
+                conn.errors++;
+    };
+    try {
+        const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
+        if (conn.attempts > 0)
+            cmds.unshift('RSET');
+        conn.attempts++;
+        let replies;
+        if (conn.ehlo.extensions.has('PIPELINING')) {
+            replies = await s.pipeline(cmds);
+        }
+        else {
+            replies = [];
+            for (const c of cmds) {
+                const r = await s.command(c);
+                replies.push(r);
+                // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+                // the next one (the relay destination's own reply decides).
+                if (!attempt_ok(r) && c.startsWith('MAIL'))
+                    break;
+                if (r.code === 421)
+                    break;
+            }
+        }
+        count(replies);
+        const closing = replies.find((r) => r.code === 421);
+        if (closing)
+            return { interrupted: closing };
+        const offset = conn.attempts > 1 ? 1 : 0;
+        const mail = replies[offset];
+        const rcpt = attempt_ok(mail) ? replies.slice(offset + 1) : [];
+        let data;
+        let dataCommand;
+        const last = rcpt[rcpt.length - 1];
+        const allAccepted = attempt_ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && attempt_ok(last) && !a.vector.local;
+        if (confirm && allAccepted) {
+            const d = await s.command('DATA');
+            if (d.code === 354) {
+                data = await s.command(testMessage(a, opts));
+            }
+            else {
+                dataCommand = d;
+            }
+            count([data ?? d]);
+        }
+        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
+        if (verdict.decisive.code === 421)
+            return { interrupted: verdict.decisive };
+        return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
+    }
+    catch (e) {
+        if (e instanceof SessionError)
+            return { interrupted: e };
+        throw e;
+    }
+}
+/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
+function testMessage(a, opts) {
+    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
+    // The null sender or a bare user makes no From address: use the probe's own.
+    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
+    const lines = [
+        `From: relay-check <${from}>`,
+        `To: <${opts.recipient.address}>`,
+        `Subject: relay-check open relay test (${a.vector.id})`,
+        `Date: ${new Date().toUTCString()}`,
+        `X-Relay-Check-Vector: ${a.vector.id}`,
+        '',
+        'This message was sent by relay-check, an open relay test.',
+        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
+        `${a.vector.description}.`,
+        'If you received it, the server that relayed it is an open relay.',
+    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
+    return [...lines, '.'].join('\r\n');
+}
+
+;// CONCATENATED MODULE: ./src/verdict/controls.ts
+/**
+ * Final word on an attempt once the controls are known: an accepted trick
+ * addressed to a server name that accepts any mailbox, and an accepted local
+ * mailbox, are not relays and cannot be told from local delivery here.
+ */
+function settle(a, controls) {
+    if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
+        return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
+    }
+    const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
+    if (a.outcome === 'relayed' && c?.accepted === true) {
+        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+        return {
+            ...a,
+            outcome: 'skipped',
+            reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
+        };
+    }
+    return a;
+}
+
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
 /** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown. */
 function runVerdict(targets) {
@@ -916,6 +1087,8 @@ function failureReasons(targets, strictness) {
 
 
 
+
+
 /** Reply-table rows that mean "this sender's form is refused", not "this relay is refused". */
 const SENDER_FORM_RULES = new Set(['domain-literals', 'bad-syntax', 'syntax-code']);
 /** First wait before retrying a greylisted attempt; doubles up to the maximum. */
@@ -924,7 +1097,6 @@ const GREYLIST_BACKOFF_MAX_MS = 60_000;
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const ok = (r) => r.code >= 200 && r.code < 300;
 /**
  * Runs the battery against one address: opens connections, spreads attempts
  * over them, keeps each under the server's error limits, resumes after drops,
@@ -967,7 +1139,7 @@ async function runTarget(spec, opts) {
     const open = async (helo) => {
         const index = ++connCount;
         report.connections = connCount;
-        const { session, greeting } = await SmtpSession.connect({
+        const { session, greeting, ehlo } = await openSession({
             address: spec.address,
             port: spec.port,
             connectTimeoutMs: opts.connectTimeoutMs,
@@ -975,47 +1147,11 @@ async function runTarget(spec, opts) {
             deadline: opts.deadline,
             implicitTls: spec.transport === 'implicit',
             serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
+            helo,
+            starttls: spec.transport === 'starttls',
+            clientAddress: opts.clientAddress,
         });
-        const refuse = async (why, kind = 'closed') => {
-            await session.quit();
-            const err = new SessionError(kind, why);
-            err.transcript = session.transcript;
-            throw err;
-        };
-        if (!ok(greeting))
-            await refuse(`the server refused the session: ${formatReply(greeting)}`);
         report.greeting ??= formatReply(greeting);
-        let ehlo;
-        try {
-            ehlo = await session.hello(helo);
-            if (ok(ehlo.reply) && spec.transport === 'starttls') {
-                if (!ehlo.extensions.has('STARTTLS')) {
-                    return await refuse('the server does not offer STARTTLS', 'tls');
-                }
-                const r = await session.startTls();
-                if (r.code !== 220)
-                    return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
-                ehlo = await session.hello(helo);
-            }
-            if (ok(ehlo.reply) && opts.clientAddress) {
-                // Postfix XCLIENT: the server applies the policy it would apply to that client.
-                if (!ehlo.extensions.has('XCLIENT')) {
-                    return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
-                }
-                const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-                const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
-                if (r.code !== 220)
-                    return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
-                ehlo = await session.hello(helo);
-            }
-        }
-        catch (e) {
-            if (e instanceof SessionError)
-                e.transcript = session.transcript;
-            throw e;
-        }
-        if (!ok(ehlo.reply))
-            await refuse(`${ehlo.verb} ${helo} refused: ${formatReply(ehlo.reply)}`);
         report.tls ??= session.tls ?? null;
         if (index === 1) {
             report.opening = [...session.transcript];
@@ -1240,29 +1376,6 @@ async function runTarget(spec, opts) {
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
     return finish();
 }
-/**
- * Final word on an attempt once the controls are known: an accepted trick
- * addressed to a server name that accepts any mailbox, and an accepted local
- * mailbox, are not relays and cannot be told from local delivery here.
- */
-function settle(a, controls) {
-    if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
-        return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
-    }
-    const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
-    if (a.outcome === 'relayed' && c?.accepted === true) {
-        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
-        return {
-            ...a,
-            outcome: 'skipped',
-            reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
-        };
-    }
-    return a;
-}
-function xclientAdvice(client, why) {
-    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
-}
 function notRun(v, reason) {
     return {
         routedVia: null,
@@ -1282,93 +1395,6 @@ function notRun(v, reason) {
         transcript: [],
     };
 }
-/**
- * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
- * and in `relaxed` DATA with a labelled test message. Pipelined when the
- * server offers it (RFC 2920), one command at a time otherwise.
- */
-async function attempt(conn, a, opts, confirm) {
-    const s = conn.session;
-    const t0 = Date.now();
-    const count = (replies) => {
-        for (const r of replies)
-            if (r.code >= 400)
-                conn.errors++;
-    };
-    try {
-        const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
-        if (conn.attempts > 0)
-            cmds.unshift('RSET');
-        conn.attempts++;
-        let replies;
-        if (conn.ehlo.extensions.has('PIPELINING')) {
-            replies = await s.pipeline(cmds);
-        }
-        else {
-            replies = [];
-            for (const c of cmds) {
-                const r = await s.command(c);
-                replies.push(r);
-                // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
-                // the next one (the relay destination's own reply decides).
-                if (!ok(r) && c.startsWith('MAIL'))
-                    break;
-                if (r.code === 421)
-                    break;
-            }
-        }
-        count(replies);
-        const closing = replies.find((r) => r.code === 421);
-        if (closing)
-            return { interrupted: closing };
-        const offset = conn.attempts > 1 ? 1 : 0;
-        const mail = replies[offset];
-        const rcpt = ok(mail) ? replies.slice(offset + 1) : [];
-        let data;
-        let dataCommand;
-        const last = rcpt[rcpt.length - 1];
-        const allAccepted = ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && ok(last) && !a.vector.local;
-        if (confirm && allAccepted) {
-            const d = await s.command('DATA');
-            if (d.code === 354) {
-                data = await s.command(testMessage(a, opts));
-            }
-            else {
-                dataCommand = d;
-            }
-            count([data ?? d]);
-        }
-        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
-        if (verdict.decisive.code === 421)
-            return { interrupted: verdict.decisive };
-        return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
-    }
-    catch (e) {
-        if (e instanceof SessionError)
-            return { interrupted: e };
-        throw e;
-    }
-}
-/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
-function testMessage(a, opts) {
-    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
-    // The null sender or a bare user makes no From address: use the probe's own.
-    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
-    const lines = [
-        `From: relay-check <${from}>`,
-        `To: <${opts.recipient.address}>`,
-        `Subject: relay-check open relay test (${a.vector.id})`,
-        `Date: ${new Date().toUTCString()}`,
-        `X-Relay-Check-Vector: ${a.vector.id}`,
-        '',
-        'This message was sent by relay-check, an open relay test.',
-        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
-        `${a.vector.description}.`,
-        'If you received it, the server that relayed it is an open relay.',
-    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
-    return [...lines, '.'].join('\r\n');
-}
-
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");

@@ -1,0 +1,66 @@
+import { describe, expect, test } from '@jest/globals';
+import { finalDomain, renderVector, type RenderContext } from '../src/battery/render.js';
+import { VECTORS } from '../src/battery/vectors.js';
+import type { AttemptReport } from '../src/report/model.js';
+import { settle, type ControlResult } from '../src/verdict/controls.js';
+
+describe('finalDomain: where an envelope address is finally addressed', () => {
+  test.each([
+    ['<a@b.example>', 'b.example'],
+    ['<"a@b.example">', ''],
+    ['<"a@b.example"@[192.0.2.1]>', '[192.0.2.1]'],
+    ['<@x.example:a@b.example>', 'b.example'],
+    ['<@x.example,@y.example:a@b.example>', 'b.example'],
+    ['<b.example!a>', ''],
+    ['<b.example!a@mx.example.org>', 'mx.example.org'],
+    ['<a@b.example@>', 'b.example'],
+    ['<a%b.example@>', ''],
+    [' a@b.example', 'b.example'],
+    ['< a@B.EXAMPLE >', 'b.example'],
+  ])('%s -> %j', (path, domain) => {
+    expect(finalDomain(path)).toBe(domain);
+  });
+});
+
+describe('routedVia: which vectors address the server itself', () => {
+  const ctx: RenderContext = { user: 'u', domain: 'ext.example', probe: 'p', helo: 'h.example', address: '192.0.2.1', srv: 'mx.own.example', mydomain: 'own.example' };
+  const routed = new Map(
+    VECTORS.map((v) => renderVector(v, ctx)).flatMap((r) => (r.ok ? [[r.attempt.vector.id, r.attempt.routedVia] as const] : [])),
+  );
+  test('percent, bang, double-@ and quoted forms at the server are routed through it', () => {
+    expect(routed.get('percent-hack-literal')).toBe('[192.0.2.1]');
+    expect(routed.get('percent-hack-server-name')).toBe('mx.own.example');
+    expect(routed.get('bang-path-own-domain')).toBe('own.example');
+    expect(routed.get('quoted-address')).toBe('');
+  });
+  test('plain external destinations and source routes are not', () => {
+    for (const id of ['null-sender', 'external-sender', 'source-route-literal', 'source-route-two-hops', 'trailing-at', 'external-after-postmaster']) {
+      expect(routed.get(id)).toBeUndefined();
+    }
+  });
+});
+
+describe('settle: an accepted trick counts only when the control was refused', () => {
+  const base: AttemptReport = {
+    vector: 'percent-hack-server-name', description: '', provenance: '', helo: 'h', mailFrom: '<p@ext.example>', rcptTo: ['<u%ext.example@mx.own.example>'],
+    outcome: 'relayed', reason: 'RCPT TO accepted (250)', rule: 'accepted', reply: '250 OK', stage: 'rcpt', connection: 1, routedVia: 'mx.own.example', tries: 1, transcript: [],
+  };
+  const control = (accepted: boolean | null): Map<string, ControlResult> =>
+    new Map([['mx.own.example', { domain: 'mx.own.example', mailbox: '<relay-check-nx-1@mx.own.example>', accepted, reply: accepted ? '250 Accepted' : '550 unknown user' }]]);
+
+  test('control refused: still relayed', () => {
+    expect(settle(base, control(false)).outcome).toBe('relayed');
+  });
+  test('control accepted (catch-all): skipped, saying why', () => {
+    const s = settle(base, control(true));
+    expect(s.outcome).toBe('skipped');
+    expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example \(control <relay-check-nx-1@mx\.own\.example> was accepted: 250 Accepted\)/);
+  });
+  test('control undecided (never ran or interrupted): the relay stands', () => {
+    expect(settle(base, control(null)).outcome).toBe('relayed');
+    expect(settle(base, new Map()).outcome).toBe('relayed');
+  });
+  test('a denial is never changed by a control', () => {
+    expect(settle({ ...base, outcome: 'denied' }, control(true)).outcome).toBe('denied');
+  });
+});

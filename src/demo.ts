@@ -63,9 +63,8 @@ export async function startDemoServer(kind: 'open' | 'closed', name: string): Pr
               break;
             }
             const addr = line.slice(line.indexOf(':') + 1).trim();
-            const local = new RegExp(`^<[a-z0-9.-]+@${localDomain.replace(/\./g, '\\.')}>$`, 'i').test(addr);
-            if (kind === 'open' || local) say('250 2.1.5 Ok');
-            else say(`554 5.7.1 ${addr}: Relay access denied`);
+            const verdict = demoRecipient(kind, addr, [name, localDomain, '[127.0.0.1]']);
+            say(verdict === 'accept' ? '250 2.1.5 Ok' : verdict === 'unknown' ? `550 5.1.1 ${addr}: Recipient address rejected: User unknown` : `554 5.7.1 ${addr}: Relay access denied`);
             break;
           }
           case 'DATA':
@@ -103,6 +102,23 @@ export async function startDemoServer(kind: 'open' | 'closed', name: string): Pr
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/**
+ * How the demo servers answer RCPT TO. Both know one local mailbox
+ * (postmaster) at their own names. The open one relays everything else,
+ * reading %, ! and quoted forms as the external addresses they hide, as a
+ * careless MTA would; the closed one refuses anything not local.
+ */
+export function demoRecipient(kind: 'open' | 'closed', path: string, own: string[]): 'accept' | 'unknown' | 'relay-denied' {
+  const bare = path.replace(/^<\s*|\s*>$/g, '').toLowerCase();
+  const at = bare.lastIndexOf('@');
+  const local = at < 0 ? bare : bare.slice(0, at);
+  const domain = at < 0 ? '' : bare.slice(at + 1);
+  const toSelf = domain === '' || own.map((o) => o.toLowerCase()).includes(domain);
+  const hidesExternal = /[%!"]/.test(local) || local.includes('@') || bare.startsWith('@');
+  if (toSelf && !hidesExternal) return local === 'postmaster' ? 'accept' : 'unknown';
+  return kind === 'open' ? 'accept' : 'relay-denied';
 }
 
 async function demo(): Promise<void> {

@@ -1906,9 +1906,10 @@ function renderTerminal(r, opts) {
             continue;
         out.push('');
         out.push(paint(c, 'bold', termText(targetLabel(t))));
+        const idWidth = Math.max(...list.map((a) => a.vector.length));
         for (const a of list) {
             const cmds = a.mailFrom === null ? '' : `HELO ${a.helo}  MAIL FROM:${a.mailFrom}  RCPT TO:${a.rcptTo.join(' ')}`;
-            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(termText(a.vector), 26)} ${termText(cmds)}`);
+            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(termText(a.vector), idWidth)} ${termText(cmds)}`);
             out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
         }
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import fs from 'node:fs';
+import { ANNOTATIONS_PER_LEVEL } from '../src/report/annotations.js';
 import { runAction, type ActionRun } from './support/action.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startPostfix, type RunningPostfix } from './support/postfix.js';
@@ -49,8 +50,12 @@ describePostfix('the action (dist/index.js) against Postfix', () => {
     expect(r.outputs['open-relay']).toBe('true');
     const accepted = Number(r.outputs.accepted);
     expect(accepted).toBeGreaterThanOrEqual(45);
+    // One error annotation per relayed vector, up to the cap, then one saying how many more.
     const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error title=Open relay'));
-    expect(errors).toHaveLength(accepted);
+    expect(errors).toHaveLength(Math.min(accepted, ANNOTATIONS_PER_LEVEL));
+    const more = r.stdout.split('\n').filter((l) => l.startsWith('::error title=More in the job summary::'));
+    expect(more).toHaveLength(accepted > ANNOTATIONS_PER_LEVEL ? 1 : 0);
+    if (more.length) expect(more[0]).toContain(`${accepted - ANNOTATIONS_PER_LEVEL} more error annotation(s)`);
     expect(r.stdout).toMatch(/^::error::relay-check: \d+ relay attempt\(s\) were accepted/m);
     expect(r.summary).toMatch(/^## relay-check: ❌ Open relay/);
     expect(r.summary).toContain(`### Relayed (${accepted})`);

@@ -12,7 +12,27 @@ export interface Annotation {
  * (per address), a notice for a clean pass. @actions/core escapes the
  * properties and message of each, so server text cannot break out.
  */
+/**
+ * GitHub shows only the first few annotations of each kind per step; a fleet of
+ * open relays would print thousands. Past this many of a level, one more
+ * annotation says how many were left out (the summary and JSON have them all).
+ */
+export const ANNOTATIONS_PER_LEVEL = 50;
+
 export function annotations(r: Report): Annotation[] {
+  const all = everyAnnotation(r);
+  const out: Annotation[] = [];
+  for (const level of ['error', 'warning', 'notice'] as const) {
+    const of = all.filter((a) => a.level === level);
+    out.push(...of.slice(0, ANNOTATIONS_PER_LEVEL));
+    if (of.length > ANNOTATIONS_PER_LEVEL) {
+      out.push({ level, title: 'More in the job summary', message: `${of.length - ANNOTATIONS_PER_LEVEL} more ${level} annotation(s) left out; the job summary and the JSON report list them all.` });
+    }
+  }
+  return out;
+}
+
+function everyAnnotation(r: Report): Annotation[] {
   const out: Annotation[] = [];
   for (const t of r.targets) {
     const where = targetLabel(t);

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { run } from '../src/engine.js';
 import type { AttemptReport, Report, TargetReport } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
-import { POSTFIX, startPostfix, type RunningPostfix } from './support/postfix.js';
+import { addSmtpd, freePort, startPostfix, type RunningPostfix } from './support/postfix.js';
 
 /**
  * Issue 4, every way in: STARTTLS demanded and offered, implicit TLS, and
@@ -74,60 +72,20 @@ function makeCertificate(): { cert: string; key: string } {
   return { cert, key };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** One TLS connection: resolves true once a complete 220 greeting came through TLS. */
-function tlsGreets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 1000);
-    s.on('error', () => done(false));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (/^220 .*\r\n/m.test(buf)) done(true);
-    });
-  });
-}
-
 /**
- * Adds an implicit-TLS smtpd to the running instance (master.cf line + reload)
- * and waits until it greets through TLS. The harness cannot start one itself:
- * its readiness check expects a plaintext greeting, which wrappermode never sends.
+ * Adds an implicit-TLS smtpd to the running instance. The harness cannot start
+ * one itself: its readiness check expects a plaintext greeting, which
+ * wrappermode never sends. A port taken between probe and reload: try another.
  */
 async function addWrapperService(overrides: string[]): Promise<number> {
   for (let round = 1; ; round++) {
     const port = await freePort();
-    const line = `127.0.0.1:${port} inet n - n - - smtpd -o syslog_name=postfix/wrapper ${overrides.map((o) => `-o ${o}`).join(' ')}\n`;
-    const conf = path.join(pf.dir, 'conf');
-    fs.appendFileSync(path.join(conf, 'master.cf'), line);
-    const reload = spawnSync(POSTFIX, ['-c', conf, 'reload'], { encoding: 'utf8', timeout: 30_000 });
-    if (reload.status !== 0) throw new Error(`postfix reload failed: ${reload.stderr} ${reload.stdout}`);
-    const until = Date.now() + 15_000;
-    while (Date.now() < until) {
-      if (await tlsGreets(port)) return port;
-      if (/address already in use/i.test(pf.maillog()) && round < 3) break;
-      await new Promise((r) => setTimeout(r, 200));
+    try {
+      await addSmtpd(pf, { name: 'wrapper', address: '127.0.0.1', port, overrides, tls: true });
+      return port;
+    } catch (e) {
+      if (round >= 3 || !/address already in use/i.test(pf.maillog())) throw e;
     }
-    if (round >= 3 || !/address already in use/i.test(pf.maillog())) {
-      throw new Error(`the wrappermode smtpd on 127.0.0.1:${port} never greeted through TLS; maillog:\n${pf.maillog().split('\n').slice(-15).join('\n')}`);
-    }
-    // Someone took the port between our probe and the reload: drop the line and try another.
-    fs.writeFileSync(path.join(conf, 'master.cf'), fs.readFileSync(path.join(conf, 'master.cf'), 'utf8').replace(line, ''));
   }
 }
 

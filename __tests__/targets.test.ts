@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { resolverAt } from '../src/targets.js';
 import { describePostfix } from './support/describe-mta.js';
-import { loopbackV6Available, POSTFIX, requirePostfix, startPostfix, type RunningPostfix } from './support/postfix.js';
+import { addSmtpd, loopbackV6Available, requirePostfix, startPostfix, type RunningPostfix } from './support/postfix.js';
 
 /**
  * Issue 4, targets: a name is tested on every address it has (an /etc/hosts
@@ -166,44 +164,6 @@ function portFree(address: string, port: number): Promise<boolean> {
   });
 }
 
-function greets(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: address, port });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      if (ok) s.end('QUIT\r\n');
-      s.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 1000);
-    s.on('error', () => done(false));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (/^220 .*\r\n/m.test(buf)) done(true);
-    });
-  });
-}
-
-/**
- * Adds an smtpd on address:port to a running instance (master.cf + reload) and
- * waits for its greeting. Used for a second listener on a port the harness
- * already gave another address.
- */
-async function addListener(pf: RunningPostfix, name: string, address: '127.0.0.1' | '127.0.0.2' | '::1', port: number, overrides: string[]): Promise<void> {
-  const conf = path.join(pf.dir, 'conf');
-  const where = address === '::1' ? `[::1]:${port}` : `${address}:${port}`;
-  fs.appendFileSync(path.join(conf, 'master.cf'), `${where} inet n - n - - smtpd -o syslog_name=postfix/${name}${overrides.map((o) => ` -o ${o}`).join('')}\n`);
-  const reload = spawnSync(POSTFIX, ['-c', conf, 'reload'], { encoding: 'utf8', timeout: 30_000 });
-  if (reload.status !== 0) throw new Error(`postfix reload failed: ${reload.stderr} ${reload.stdout}`);
-  const until = Date.now() + 15_000;
-  while (Date.now() < until) {
-    if (await greets(address, port)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the added smtpd on ${where} never greeted; maillog:\n${pf.maillog().split('\n').slice(-15).join('\n')}`);
-}
-
 /**
  * Starts Postfix with `services`, then adds `extra` listeners on ports the
  * harness gave other services. A port the harness probed free on one address
@@ -219,7 +179,7 @@ async function startPaired(
     const free = await Promise.all(wanted.map((e) => portFree(e.address, e.port)));
     if (free.every(Boolean)) {
       try {
-        for (const e of wanted) await addListener(pf, e.name, e.address, e.port, e.overrides);
+        for (const e of wanted) await addSmtpd(pf, e);
         return pf;
       } catch (err) {
         await pf.stop();

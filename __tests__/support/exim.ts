@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithMta } from './describe-mta.js';
+import { freePort } from './postfix.js';
 
 /**
  * A real Exim on loopback for the tests, run from the unpacked packages that
@@ -162,19 +163,6 @@ postmaster:
   data = :blackhole:
 `
 }`;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts an Exim daemon on 127.0.0.1 that relays for everyone (`open`) or only for its domains (`closed`). */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -255,7 +256,7 @@ function readOr(file: string, fallback: string): string {
 }
 
 /** A port that was free on `address` a moment ago. */
-function freePort(address: string): Promise<number> {
+export function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -287,9 +288,10 @@ async function waitForGreeting(
   throw new Error(`Postfix service "${name}" on ${address}:${port} gave no 220 greeting (last try: ${last}); maillog: ${reason()}`);
 }
 
-function greet(address: string, port: number, timeoutMs: number): Promise<string> {
+/** One probe: 'ok' once a complete 220 greeting arrived (through TLS with `tls`), else why not. */
+export function greet(address: string, port: number, timeoutMs: number, opts: { tls?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: address, port });
+    const socket = opts.tls ? tls.connect({ host: address, port, rejectUnauthorized: false }) : net.connect({ host: address, port });
     let buf = '';
     let settled = false;
     const done = (result: string): void => {
@@ -314,6 +316,32 @@ function greet(address: string, port: number, timeoutMs: number): Promise<string
     // After QUIT, ignore the rest of the conversation.
     socket.on('end', () => socket.destroy());
   });
+}
+
+/**
+ * Adds an smtpd line to a running instance's master.cf, reloads, and waits for
+ * its greeting (through TLS for wrappermode). For what startPostfix cannot
+ * start: a chosen port shared with another address, or implicit TLS.
+ */
+export async function addSmtpd(
+  pf: RunningPostfix,
+  s: { name: string; address: '127.0.0.1' | '127.0.0.2' | '::1'; port: number; overrides: string[]; tls?: boolean },
+): Promise<void> {
+  const conf = path.join(pf.dir, 'conf');
+  const where = s.address === '::1' ? `[::1]:${s.port}` : `${s.address}:${s.port}`;
+  const line = `${where} inet n - n - - smtpd -o syslog_name=postfix/${s.name}${s.overrides.map((o) => ` -o ${o}`).join('')}\n`;
+  fs.appendFileSync(path.join(conf, 'master.cf'), line);
+  const reload = spawnSync(POSTFIX, ['-c', conf, 'reload'], { encoding: 'utf8', timeout: 30_000 });
+  if (reload.status !== 0) throw new Error(`postfix reload failed: ${reload.stderr} ${reload.stdout}`);
+  const until = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < until) {
+    if ((await greet(s.address, s.port, 1000, { tls: s.tls })) === 'ok') return;
+    if (/address already in use/i.test(pf.maillog())) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // Take the line out again so a retry on another port leaves no dead listener behind.
+  fs.writeFileSync(path.join(conf, 'master.cf'), fs.readFileSync(path.join(conf, 'master.cf'), 'utf8').replace(line, ''));
+  throw new Error(`the added smtpd on ${where} never greeted${s.tls ? ' through TLS' : ''}; maillog:\n${pf.maillog().split('\n').slice(-15).join('\n')}`);
 }
 
 async function stopInstance(instance: Instance): Promise<void> {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Availability } from './postfix.js';
+import { freePort, type Availability } from './postfix.js';
 
 /** Debian's postgrey, run in the foreground on a loopback port with its own database. */
 export const POSTGREY = '/usr/sbin/postgrey';
@@ -17,17 +17,6 @@ export function postgreyAvailable(): Availability {
 export interface RunningPostgrey {
   port: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number, child: ChildProcess): Promise<void> {

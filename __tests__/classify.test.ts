@@ -1,22 +1,75 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseReply, type Reply } from '../src/smtp/reply.js';
 import { REPLY_RULES, type ReplyRule, type Stage } from '../src/verdict/replies.js';
-import { classifyAttempt, classifyReply, ruleMatches, type AttemptReplies } from '../src/verdict/classify.js';
+import { classifyAttempt, classifyReply, ruleMatches, type AttemptReplies, type Seen } from '../src/verdict/classify.js';
 import { failureReasons, runVerdict, targetVerdict, type TargetTally } from '../src/verdict/run.js';
 
 const stageOf = (row: ReplyRule): Stage => row.stages?.[0] ?? 'rcpt';
 
+const seenOf = (row: ReplyRule): Seen => ({ auth: row.when?.auth ?? false });
+
+/**
+ * What each row's example must come to, written down here and not read from
+ * the row: a row whose outcome is edited by mistake fails this test.
+ */
+const EXPECTED: Record<string, 'relayed' | 'denied' | 'inconclusive'> = {
+  accepted: 'relayed',
+  'service-closing': 'inconclusive',
+  greylisted: 'inconclusive',
+  'greylisted-code': 'inconclusive',
+  'starttls-required': 'inconclusive',
+  'exchange-online-relay': 'denied',
+  'postfix-relay-denied': 'denied',
+  'exim-relay-not-permitted': 'denied',
+  'sendmail-relaying-denied': 'denied',
+  'qmail-rcpthosts': 'denied',
+  'exchange-unable-to-relay': 'denied',
+  'generic-relay-wording': 'denied',
+  'client-blocklisted': 'inconclusive',
+  'client-no-reverse-dns': 'inconclusive',
+  'rate-limited': 'inconclusive',
+  'client-refused-auth-only': 'denied',
+  'client-refused': 'denied',
+  'client-rejected': 'inconclusive',
+  'postscreen-reconnect': 'inconclusive',
+  'sender-form-refused': 'denied',
+  'sender-not-valid-here': 'denied',
+  'sender-verification': 'inconclusive',
+  'sender-verification-code': 'inconclusive',
+  'sender-deferred': 'inconclusive',
+  'recipient-domain': 'inconclusive',
+  'recipient-domain-unknown': 'inconclusive',
+  'local-problem': 'inconclusive',
+  'auth-required': 'denied',
+  'auth-required-530': 'denied',
+  'unknown-user': 'denied',
+  'bad-syntax': 'denied',
+  'domain-literals': 'denied',
+  'syntax-code': 'denied',
+  'opensmtpd-invalid-recipient': 'denied',
+  'bad-sequence': 'inconclusive',
+  'policy-5.7': 'denied',
+  'permanent-other': 'denied',
+  'temporary-other': 'inconclusive',
+  unexpected: 'inconclusive',
+};
+
 describe('REPLY_RULES: every row classifies its own examples', () => {
+  test('every row has an independent expected outcome, and no expectation is stale', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(REPLY_RULES.map((r) => r.id).sort());
+  });
+
   test.each(REPLY_RULES.map((row) => [row.id, row] as const))('%s: example', (_id, row) => {
-    const c = classifyReply(parseReply(row.example), stageOf(row));
-    expect({ rule: c.rule, outcome: c.outcome }).toEqual({ rule: row.id, outcome: row.outcome });
+    const c = classifyReply(parseReply(row.example), stageOf(row), REPLY_RULES, seenOf(row));
+    expect({ rule: c.rule, outcome: c.outcome }).toEqual({ rule: row.id, outcome: EXPECTED[row.id] });
+    expect(row.outcome).toBe(EXPECTED[row.id]);
     expect(c.reason).toBe(row.reason);
   });
 
   const also = REPLY_RULES.flatMap((row) => (row.alsoSeen ?? []).map((text) => [row.id, text, row] as const));
   test.each(also)('%s: also seen %j', (_id, text, row) => {
-    const c = classifyReply(parseReply(text), stageOf(row));
-    expect({ rule: c.rule, outcome: c.outcome }).toEqual({ rule: row.id, outcome: row.outcome });
+    const c = classifyReply(parseReply(text), stageOf(row), REPLY_RULES, seenOf(row));
+    expect({ rule: c.rule, outcome: c.outcome }).toEqual({ rule: row.id, outcome: EXPECTED[row.id] });
   });
 
   test('the table is well formed', () => {
@@ -92,6 +145,26 @@ describe('classifyReply: targeted cases (SPEC §3, REFERENCE.md)', () => {
     expect(classifyReply(parseReply(text), stage).outcome).toBe(outcome);
   });
 
+  // Issue 9: the stacks people run, and the review's rows that matched any code.
+  test.each([
+    ['reject_non_fqdn_sender at RCPT (smtpd_delay_reject)', '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', 'rcpt', false, 'denied', 'sender'],
+    ['reject_non_fqdn_sender at MAIL', '504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address', 'mail', false, 'denied', 'sender'],
+    ['sender not valid here', '550 5.1.0 <relay-check@[127.0.0.1]>: Sender address rejected: User unknown in local recipient table', 'rcpt', false, 'denied', 'sender'],
+    ['sender null MX (our choice of sender domain)', '550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', 'rcpt', false, 'inconclusive', 'sender'],
+    ['sender deferred', '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', 'rcpt', false, 'inconclusive', 'sender'],
+    ['submission port, AUTH offered', '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', 'rcpt', true, 'denied', 'client'],
+    ['generic client refusal, no AUTH', '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', 'rcpt', false, 'denied', 'client'],
+    ['client refusal deferred', '450 4.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', 'rcpt', true, 'inconclusive', 'client'],
+    ['no reverse DNS, even with AUTH', '450 4.7.25 Client host rejected: cannot find your hostname, [203.0.113.10]', 'rcpt', true, 'inconclusive', 'client'],
+    ['DNS blocklist, even permanent', '554 5.7.1 Service unavailable; Client host [203.0.113.10] blocked using zen.spamhaus.org', 'rcpt', true, 'inconclusive', 'client'],
+    ['"listed in" a recipient table is no blocklist', '554 5.7.1 <relay-check@example.com>: Recipient address rejected: not listed in relay_recipients', 'rcpt', false, 'denied', 'recipient'],
+    ['a permanent "try again later" is no rate limit', '550 5.7.1 Relaying denied for you, try again later', 'rcpt', false, 'denied', 'recipient'],
+    ['a permanent "too many" is a refusal', '554 5.7.1 too many recipients for an unauthenticated client', 'rcpt', false, 'denied', 'recipient'],
+  ] as const)('%s: %j → %s', (_name, text, stage, auth, outcome, subject) => {
+    const c = classifyReply(parseReply(text), stage, REPLY_RULES, { auth });
+    expect({ outcome: c.outcome, subject: c.subject }).toEqual({ outcome, subject });
+  });
+
   test('4.7.1 alone is not read as a relay denial', () => {
     const c = classifyReply(parseReply('450 4.7.1 <x@example.com>: Recipient address rejected: Access denied'), 'rcpt');
     expect(c.outcome).toBe('inconclusive');
@@ -109,7 +182,7 @@ describe('classifyReply: targeted cases (SPEC §3, REFERENCE.md)', () => {
 
   test('a custom table without a match gives "none", inconclusive', () => {
     const c = classifyReply(parseReply('550 x'), 'rcpt', []);
-    expect(c).toEqual({ outcome: 'inconclusive', reason: 'unclassified reply 550', rule: 'none' });
+    expect(c).toEqual({ outcome: 'inconclusive', reason: 'unclassified reply 550', rule: 'none', subject: 'recipient' });
   });
 
   test('ruleMatches checks codes, enhanced code, text and stage together', () => {
@@ -167,7 +240,7 @@ describe('classifyAttempt', () => {
     expect(classifyAttempt({ mail: OK_MAIL, rcpt: [g], rcptCount: 1 }, false).outcome).toBe('inconclusive');
   });
 
-  // classify.ts (09:42) sends every RCPT and lets the relay destination decide,
+  // classify.ts sends every RCPT and lets the relay destination decide,
   // noting a refused local recipient before it. SPEC §3 defines "relayed" by
   // the external RCPT's 2xx, so an external 2xx after a refused local one is
   // still a relay.
@@ -277,7 +350,8 @@ describe('classifyAttempt', () => {
 // --- run.ts ----------------------------------------------------------------------
 
 function tally(over: Partial<TargetTally> = {}): TargetTally {
-  return { host: 'mx.example.org', address: '192.0.2.1', port: 25, reachable: true, relayed: 0, inconclusive: 0, ...over };
+  const reachable = over.reachable ?? true;
+  return { host: 'mx.example.org', address: '192.0.2.1', port: 25, reachable, tested: reachable, relayed: 0, inconclusive: 0, ...over };
 }
 const V4 = tally();
 const V6_UNREACHABLE = tally({ address: '2001:db8::1', reachable: false });
@@ -295,10 +369,16 @@ describe('runVerdict', () => {
   test('inconclusive when an address could not be reached', () => {
     expect(runVerdict([V4, V6_UNREACHABLE])).toBe('inconclusive');
   });
-  // A run that tested nothing proved nothing. Fails today: runVerdict([]) is
-  // 'closed' (reachable through parseSettings({ host: ',' }), which yields no hosts).
+  // A run that tested nothing proved nothing: runVerdict([]) is never 'closed'.
   test('[expected behaviour] no targets at all is not "closed"', () => {
     expect(runVerdict([])).not.toBe('closed');
+  });
+  test('reached but nothing ran there (issue 9): inconclusive, not closed', () => {
+    expect(runVerdict([tally({ tested: false })])).toBe('inconclusive');
+  });
+  test('plaintext untested but the same address and port tested inside STARTTLS: decided by STARTTLS', () => {
+    expect(runVerdict([tally({ tested: false }), tally()])).toBe('closed');
+    expect(runVerdict([tally({ tested: false }), tally({ reachable: false })])).toBe('inconclusive');
   });
   test('targetVerdict is the verdict of one target', () => {
     expect(targetVerdict(V4)).toBe('closed');
@@ -348,6 +428,18 @@ describe('failureReasons', () => {
       expect(reasons.some((x) => x.includes('mx.example.org') && /no address could be reached/.test(x))).toBe(true);
     }
     expect(failureReasons(ts, 'relaxed')).toEqual([]);
+  });
+
+  test('reached but no attempt ran (STARTTLS demanded, then the handshake failed): failure under normal and strict', () => {
+    const ts = [tally({ tested: false }), tally({ reachable: false })];
+    for (const s of ['normal', 'strict'] as const) expect(failureReasons(ts, s)).toEqual(['mx.example.org:25: no relay attempt could be run on any address']);
+    expect(failureReasons(ts, 'relaxed')).toEqual([]);
+  });
+
+  test('strict names an address reached but untested while another address was tested', () => {
+    const ts = [V4, tally({ address: '2001:db8::1', tested: false })];
+    expect(failureReasons(ts, 'normal')).toEqual([]);
+    expect(failureReasons(ts, 'strict')).toEqual(['2001:db8::1 port 25 was reached but not tested']);
   });
 
   test('reachability is judged per host AND port', () => {

@@ -33,6 +33,22 @@ describe('routedVia: which vectors address the server itself', () => {
     expect(routed.get('bang-path-own-domain')).toBe('own.example');
     expect(routed.get('quoted-address')).toBe('');
   });
+  // Issue 9 review: a server greeting as mail.example.com "owns" example.com by the guess,
+  // which made every plain external vector a routing trick (53 of 54 skipped, and "closed").
+  test('a plain recipient is never routed through the server, even when its domain equals the guessed mail domain', () => {
+    const same: RenderContext = { ...ctx, domain: 'own.example', mydomain: 'own.example' };
+    for (const v of VECTORS) {
+      const r = renderVector(v, same);
+      if (!r.ok) continue;
+      const t = v.rcptTo[v.rcptTo.length - 1];
+      if (/^<?\s*\{user\}@\{domain(Upper)?\}\.?\s*>?$/.test(t.trim()) || /^<(postmaster|abuse|hostmaster)@\{domain\}>$/.test(t)) {
+        expect([v.id, r.attempt.routedVia]).toEqual([v.id, undefined]);
+      }
+    }
+    // And the routing forms still are: the template decides, not the values.
+    const pct = renderVector(VECTORS.find((v) => v.id === 'percent-hack-own-domain') as (typeof VECTORS)[number], same);
+    expect(pct.ok && pct.attempt.routedVia).toBe('own.example');
+  });
   test('plain external destinations and source routes are not', () => {
     for (const id of ['null-sender', 'external-sender', 'source-route-literal', 'source-route-two-hops', 'trailing-at', 'external-after-postmaster']) {
       expect(routed.get(id)).toBeUndefined();
@@ -51,9 +67,11 @@ describe('settle: an accepted trick counts only when the control was refused', (
   test('control refused: still relayed', () => {
     expect(settle(base, control(false)).outcome).toBe('relayed');
   });
-  test('control accepted (catch-all): skipped, saying why', () => {
+  // Issue 9: a skip dropped out of the counts, so even `strict` never noticed them.
+  test('control accepted (catch-all): inconclusive, counted, saying why', () => {
     const s = settle(base, control(true));
-    expect(s.outcome).toBe('skipped');
+    expect(s.outcome).toBe('inconclusive');
+    expect(s.rule).toBe('accepted-catch-all');
     expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example \(control <relay-check-nx-1@mx\.own\.example> was accepted: 250 Accepted\)/);
   });
   test('control undecided (never ran or interrupted): the relay stands', () => {

@@ -52,6 +52,40 @@ function sentLines(report: Report): string[] {
   return report.targets.flatMap((t) => [...t.opening, ...t.attempts.flatMap((a) => a.transcript)].filter((l) => l.dir === 'C').map((l) => l.text));
 }
 
+/**
+ * SPEC §3 and issue 9 §4: an address counts as reached only when at least one
+ * attempt ran there, so a run in which none ran is inconclusive (never closed)
+ * and fails the step under normal and strict.
+ */
+function expectUntested(runs: Record<'normal' | 'strict', Report>, port: number): void {
+  // One comparison for both runs, so a failure shows every value that is wrong, with its context.
+  const summaries = Object.entries(runs).map(([strictness, r]) => ({
+    strictness,
+    verdict: r.verdict,
+    failed: r.failed,
+    relayed: r.counts.relayed,
+    denied: r.counts.denied,
+    targets: r.targets.map((t) => ({ transport: t.transport, verdict: t.verdict, tests: t.counts.tests, reachable: t.reachable, error: t.error })),
+    failReasons: r.failReasons,
+  }));
+  expect(summaries).toEqual(
+    summaries.map((x) => ({
+      ...x,
+      verdict: 'inconclusive',
+      failed: true,
+      // Nothing decided either way, on any transport.
+      relayed: 0,
+      denied: 0,
+      targets: x.targets.map((t) => ({ ...t, verdict: 'inconclusive' })),
+    })),
+  );
+  for (const r of Object.values(runs)) {
+    // The reason names the address that went untested, and does not call it an open relay.
+    expect(r.failReasons.join('\n')).toContain(String(port));
+    expect(r.failReasons.join('\n')).not.toMatch(/open relay/);
+  }
+}
+
 /** A self-signed certificate for the test server, made with openssl (fails loudly when openssl is missing). */
 function makeCertificate(): { cert: string; key: string } {
   const probe = spawnSync('openssl', ['version'], { encoding: 'utf8' });
@@ -108,6 +142,12 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
         { name: 'no-tls-open', overrides: ['smtpd_tls_security_level=none', OPEN] },
         // Offers STARTTLS but only speaks TLSv1.0, which Node's client refuses: the handshake fails. Open in plaintext.
         { name: 'bad-tls-open', overrides: ['smtpd_tls_protocols=TLSv1', OPEN] },
+        // Demands STARTTLS (530 5.7.0) and then fails the handshake the same way; relays for anyone inside TLS.
+        // Nothing can be tested here: never "closed".
+        {
+          name: 'encrypt-bad-tls-open',
+          overrides: ['smtpd_tls_security_level=encrypt', 'smtpd_tls_mandatory_protocols=TLSv1', 'smtpd_tls_protocols=TLSv1', OPEN],
+        },
       ],
       {
         smtpd_tls_cert_file: cert,
@@ -207,12 +247,43 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     expect(t.greeting).toBeNull();
     // Nothing was sent to a server that never greeted.
     expect(sentLines(r)).toEqual([]);
-    // Under strict, nothing tested fails the step.
+    // Nothing tested fails the step, under normal and strict.
     const strict = await check(wrapperPort, { 'connect-timeout': '2', strictness: 'strict' });
-    expect(strict.verdict).toBe('inconclusive');
-    expect(strict.failed).toBe(true);
-    console.log(`wrappermode + tls auto on port ${wrapperPort}: normal failed=${r.failed} reasons=${JSON.stringify(r.failReasons)}; strict reasons=${JSON.stringify(strict.failReasons)}`);
+    expectUntested({ normal: r, strict }, wrapperPort);
   }, 30_000);
+
+  test('tls: implicit on a plaintext server: the TLS handshake fails; inconclusive, and the step fails under normal and strict', async () => {
+    const port = pf.ports['may-closed'];
+    const runs = { normal: await check(port, { tls: 'implicit' }), strict: await check(port, { tls: 'implicit', strictness: 'strict' }) };
+    expectUntested(runs, port);
+    for (const r of Object.values(runs)) {
+      expect(r.targets.map((t) => t.transport)).toEqual(['implicit']);
+      const t = r.targets[0];
+      expect(t.reachable).toBe(false);
+      // The reason says it was TLS that failed (errorKind is 'closed' today: an implicit-TLS handshake error is classed as a drop).
+      expect(t.error).toMatch(/TLS|SSL/);
+      expect(t.tls).toBeNull();
+      expect(sentLines(r).filter((l) => /^(MAIL|RCPT|DATA)/i.test(l))).toEqual([]);
+    }
+  });
+
+  test('STARTTLS demanded (encrypt), then the handshake fails: inconclusive, never closed, and the step fails under normal and strict', async () => {
+    const port = pf.ports['encrypt-bad-tls-open'];
+    const runs = { normal: await check(port), strict: await check(port, { strictness: 'strict' }) };
+    expectUntested(runs, port);
+    for (const r of Object.values(runs)) {
+      expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+      // Plaintext: Postfix demanded STARTTLS (530 5.7.0) and accepted no RCPT outside TLS.
+      const plain = byTransport(r, 'plain');
+      expect(plain.extensions).toContain('STARTTLS');
+      expect(plain.attempts.some((a) => /^530 5\.7\.0 .*STARTTLS/.test(a.reply ?? ''))).toBe(true);
+      expect(plain.attempts.some((a) => a.transcript.some((l) => l.dir === 'S' && /^250 2\.1\.5/.test(l.text)))).toBe(false);
+      // Inside STARTTLS: the handshake failed, so not one attempt ran there either.
+      const secure = byTransport(r, 'starttls');
+      expect(secure.errorKind).toBe('tls');
+      expect(secure.error).toMatch(/TLS handshake failed/);
+    }
+  });
 
   test('STARTTLS offered (level may) and closed, tls: auto: tested in plaintext and inside STARTTLS, both closed', async () => {
     const r = await check(pf.ports['may-closed'], { strictness: 'strict' });
@@ -255,11 +326,16 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     expect(secure.error).toMatch(/TLS handshake failed/);
     expect(secure.counts.relayed).toBe(0);
     expect(r.verdict).toBe('open');
-    // Alone (tls: starttls), the failed handshake makes the run inconclusive, never closed.
-    const only = await check(pf.ports['bad-tls-open'], { tls: 'starttls' });
-    expect(only.verdict).toBe('inconclusive');
-    expect(only.targets[0].errorKind).toBe('tls');
-    console.log(`failed handshake under tls: starttls, normal: failed=${only.failed} reasons=${JSON.stringify(only.failReasons)} error=${only.targets[0].error}`);
+    // Alone (tls: starttls), the failed handshake makes the run inconclusive, never closed, and fails the step.
+    const port = pf.ports['bad-tls-open'];
+    const runs = { normal: await check(port, { tls: 'starttls' }), strict: await check(port, { tls: 'starttls', strictness: 'strict' }) };
+    expectUntested(runs, port);
+    for (const only of Object.values(runs)) {
+      expect(only.targets.map((t) => t.transport)).toEqual(['starttls']);
+      expect(only.targets[0].errorKind).toBe('tls');
+      expect(only.targets[0].error).toMatch(/TLS handshake failed/);
+      expect(sentLines(only).filter((l) => /^(MAIL|RCPT|DATA)/i.test(l))).toEqual([]);
+    }
   });
 
   test('loopback in mynetworks, XCLIENT authorized: open from loopback, closed as 203.0.113.10 (plaintext and STARTTLS)', async () => {

@@ -150,10 +150,14 @@ describePostfix('engine against a real Postfix', () => {
     const t = only(report);
     // An IPv6 literal that is not the server's own is just another remote destination:
     // the control mailbox there is accepted too, so the trick cannot be told apart.
+    // It counts as inconclusive, with why (issue 9: a skip drops out of every count).
     const untestable = new Set(['percent-hack-ipv6-literal']);
     const skipped = t.attempts.filter((a) => a.outcome === 'skipped');
-    expect(skipped.map((a) => a.vector).sort()).toEqual([...IPV6_ONLY, ...untestable].sort());
-    const ran = t.attempts.filter((a) => a.outcome !== 'skipped');
+    expect(skipped.map((a) => a.vector).sort()).toEqual([...IPV6_ONLY].sort());
+    for (const id of untestable) {
+      expect(t.attempts.find((a) => a.vector === id)).toMatchObject({ outcome: 'inconclusive', rule: 'accepted-catch-all' });
+    }
+    const ran = t.attempts.filter((a) => a.outcome !== 'skipped' && !untestable.has(a.vector));
     const wrong = ran.filter((a) =>
       LOCAL_VECTORS.has(a.vector)
         ? // user@[its own address] is a local mailbox, unknown here.
@@ -181,7 +185,7 @@ describePostfix('engine against a real Postfix', () => {
     expect(pf.maillog()).not.toMatch(/status=sent|status=delivered/);
   });
 
-  test('an open relay that also accepts any local mailbox: plain vectors relayed, tricks at its own names not counted', async () => {
+  test('an open relay that also accepts any local mailbox: plain vectors relayed, tricks at its own names inconclusive', async () => {
     const report = await check(pf, 'open-catchall', 'normal');
     const t = only(report);
     const accepting = t.controls.filter((c) => c.accepted === true).map((c) => c.domain);
@@ -189,8 +193,8 @@ describePostfix('engine against a real Postfix', () => {
     const routedToAccepting = t.attempts.filter((x) => x.routedVia !== null && accepting.includes(x.routedVia) && !LOCAL_VECTORS.has(x.vector));
     expect(routedToAccepting.length).toBeGreaterThanOrEqual(10);
     for (const a of routedToAccepting) {
-      expect(a.outcome).toBe('skipped');
-      expect(a.reason).toMatch(/accepts any mailbox/);
+      expect(a.outcome).toBe('inconclusive');
+      expect(a.reason).toMatch(/accepts any mailbox .*depends on the MTA/);
     }
     for (const id of ['null-sender', 'external-sender', 'source-route-literal', 'external-after-postmaster']) {
       expect(t.attempts.find((a) => a.vector === id)?.outcome).toBe('relayed');

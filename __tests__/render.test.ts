@@ -100,8 +100,12 @@ describe('renderVector', () => {
       }
       expect(r.attempt.vector).toBe(v);
       expect(r.attempt.rcptTo).toHaveLength(v.rcptTo.length);
-      // The last RCPT is the relay destination: it must mention the external user.
-      expect(r.attempt.rcptTo[r.attempt.rcptTo.length - 1]).toContain(ctx.user);
+      // The last RCPT is the relay destination: it must mention the external domain,
+      // and the external user unless it is an RFC 2142 role mailbox of that domain.
+      const dest = r.attempt.rcptTo[r.attempt.rcptTo.length - 1];
+      if (!v.local) expect(dest.toLowerCase()).toContain(ctx.domain.toLowerCase());
+      if (!v.id.startsWith('role-')) expect(dest).toContain(ctx.user);
+      else expect(dest).toMatch(/^<(postmaster|abuse|hostmaster)@/);
     }
   });
 

@@ -275,8 +275,8 @@ describe('ReplyReader: caps', () => {
   });
 
   // Chunk boundaries must not change the result: the CR of a CRLF is not part
-  // of the line. (Fails today: fed in pieces, the pending `line + CR` is one
-  // byte over the cap and rejected, while fed whole the same line is accepted.)
+  // of the line, so a line at the cap whose CR ends one chunk (pending
+  // `line + CR`, one byte over the cap) is accepted, as it is when fed whole.
   test('[expected behaviour] a line exactly at the cap is accepted when CR and LF arrive separately', () => {
     const line = `250 ${'a'.repeat(SMALL.maxLineBytes - 4)}`;
     const reader = new ReplyReader(SMALL);
@@ -372,8 +372,8 @@ describe('sanitizeLine and control characters from the server', () => {
   });
 
   // C1 controls (U+0080-U+009F: CSI 0x9b, NEL 0x85, OSC 0x9d, …) arrive as
-  // such from the latin1 decoding; some terminals act on them. Fails today:
-  // sanitizeLine only escapes C0 and DEL.
+  // such from the latin1 decoding; some terminals act on them, so they are
+  // escaped like C0 and DEL.
   test('[expected behaviour] C1 control characters (from latin1 bytes 0x80-0x9f) are neutralised', () => {
     const r = new ReplyReader().feed(Buffer.from([0x32, 0x35, 0x30, 0x20, 0x9b, 0x33, 0x31, 0x6d, 0x85, 0x0d, 0x0a]))[0];
     for (const s of [...r.lines, ...r.raw]) expect(s).not.toMatch(/[\u0080-\u009f]/);

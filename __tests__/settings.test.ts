@@ -173,8 +173,8 @@ describe('host lists', () => {
   });
 
   // SPEC §1: "Bad input (empty target, …) fails the step". A list holding only
-  // separators names no target at all. Fails today: parseSettings returns
-  // `hosts: []` and the run tests nothing.
+  // separators names no target at all: accepted, it would give `hosts: []`
+  // and a run that tests nothing.
   test.each([[','], [' , \n ,']])('[expected behaviour] a host list of separators only (%j) is refused as empty', (host) => {
     refused({ host }, 'host');
   });
@@ -287,8 +287,8 @@ describe('control characters', () => {
   });
 
   // SPEC §1 refuses "any control character … in any input"; U+0080-U+009F
-  // (C1, e.g. CSI U+009B, NEL U+0085) are control characters too. Fails today
-  // for inputs with no further validation (report-path, github-token).
+  // (C1, e.g. CSI U+009B, NEL U+0085) are control characters too, also in
+  // inputs with no further validation (report-path, github-token).
   test('[expected behaviour] C1 control characters are refused too', () => {
     refused({ ...HOST, 'report-path': 'report\u009b31m.json' }, 'report-path');
     refused({ ...HOST, 'report-path': 'report\u0085.json' }, 'report-path');
@@ -316,7 +316,7 @@ describe('timeouts', () => {
   );
 
   // A positive value that rounds to 0 ms is a zero timeout in disguise: every
-  // attempt would be "not run". Fails today: "0.0001" gives timeoutMs 0.
+  // attempt would be "not run". "0.0001" is refused or rounds up, never 0 ms.
   test('[expected behaviour] a timeout never comes out as 0 ms', () => {
     for (const text of ['0.0001', '0.0004']) {
       let ms: number | undefined;

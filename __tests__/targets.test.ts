@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
-import { resolverAt } from '../src/targets.js';
+import { resolverAt, systemLookup } from '../src/targets.js';
 import { describePostfix } from './support/describe-mta.js';
 import { addSmtpd, loopbackV6Available, requirePostfix, startPostfix, type RunningPostfix } from './support/postfix.js';
 
 /**
- * Issue 4, targets: a name is tested on every address it has (an /etc/hosts
- * name on 127.0.0.1 and ::1), and a domain on every MX host (a DNS server of
- * our own, in process, over UDP). In both, one address is open and the other
- * closed, on the same port, and the run must find the open one.
+ * Issue 4, targets: a name is tested on every address it has (a name with an
+ * A record for 127.0.0.1 and an AAAA record for ::1), and a domain on every MX
+ * host. Both are served by a DNS server of our own, in process, over UDP, and
+ * reach the engine through its injectable resolver (EngineServices.resolver):
+ * nothing on the machine (/etc/hosts, resolv.conf) is touched. In both, one
+ * address is open and the other closed, on the same port, and the run must
+ * find the open one.
  *
  * Every listener is a real Postfix smtpd. The harness gives each service a
  * port of its own, but here two addresses must share one port (the `port`
@@ -207,52 +208,11 @@ afterAll(() => {
 });
 
 // ---------------------------------------------------------------------------
-// /etc/hosts: one name, 127.0.0.1 and ::1, the same port; only ::1 is open.
+// One name, an A (127.0.0.1) and an AAAA (::1) record, the same port; only ::1 is open.
 
-const HOSTS = '/etc/hosts';
-const NAME = `relay-check-dual-${randomBytes(5).toString('hex')}.test`;
-const MARK = `# relay-check test ${NAME}: added and removed by __tests__/targets.test.ts`;
-let hostsBefore: string | undefined;
-let hostsBlock: string | undefined;
+const DUAL = 'dual-test.example';
 
-/** Appends our lines to /etc/hosts (in place: the file may be a bind mount). */
-function addHostsLines(): void {
-  const now = fs.readFileSync(HOSTS, 'utf8');
-  hostsBefore = now;
-  hostsBlock = `${now === '' || now.endsWith('\n') ? '' : '\n'}${MARK}\n127.0.0.1 ${NAME}\n::1 ${NAME}\n`;
-  fs.appendFileSync(HOSTS, hostsBlock);
-}
-
-/** Takes out exactly what addHostsLines added, and nothing anyone else wrote meanwhile. */
-function removeHostsLines(): void {
-  if (hostsBlock === undefined || hostsBefore === undefined) return;
-  const now = fs.readFileSync(HOSTS, 'utf8');
-  let restored: string;
-  if (now === hostsBefore + hostsBlock) {
-    restored = hostsBefore;
-  } else if (now.includes(hostsBlock)) {
-    restored = now.replace(hostsBlock, '');
-  } else {
-    // Someone rewrote the file around our lines: drop only the lines naming NAME.
-    restored = now
-      .split('\n')
-      .filter((l) => !l.includes(NAME))
-      .join('\n');
-  }
-  fs.writeFileSync(HOSTS, restored);
-  hostsBlock = undefined;
-  if (fs.readFileSync(HOSTS, 'utf8').includes(NAME)) throw new Error(`could not remove ${NAME} from ${HOSTS}: remove its lines by hand`);
-}
-// If the worker dies before afterAll, do not leave the name behind.
-process.once('exit', () => {
-  try {
-    removeHostsLines();
-  } catch {
-    // best effort; afterAll reports failures
-  }
-});
-
-describePostfix('a name with an A and an AAAA address on the same port (/etc/hosts)', () => {
+describePostfix('a name with an A and an AAAA address on the same port', () => {
   if (!HAVE_V6) {
     const msg = 'TARGETS IPv6 TEST NOT RUN: ::1 is not configured on any loopback interface';
     if (requirePostfix()) {
@@ -267,36 +227,42 @@ describePostfix('a name with an A and an AAAA address on the same port (/etc/hos
   }
 
   let pf: RunningPostfix;
+  let dns: DnsServer;
   beforeAll(async () => {
     // The open smtpd on [::1]:P from the harness; a stock (closed) one added on 127.0.0.1:P.
     pf = await startPaired([{ name: 'open6', overrides: [OPEN46], address: '::1' }], (ports) => [
       { name: 'closed4', address: '127.0.0.1', port: ports.open6, overrides: [] },
     ]);
-    addHostsLines();
+    dns = await startDns({
+      [DUAL]: [
+        { type: 'A', address: '127.0.0.1' },
+        { type: 'AAAA', address: '::1' },
+      ],
+    });
   }, 90_000);
   afterAll(async () => {
-    try {
-      removeHostsLines();
-    } finally {
-      await pf?.stop();
-    }
-    expect(fs.readFileSync(HOSTS, 'utf8')).not.toContain(NAME);
+    await dns?.close();
+    await pf?.stop();
   });
 
+  const resolver = () => resolverAt([`127.0.0.1:${dns.port}`]);
+
   test('the name resolves to both loopback addresses', async () => {
-    const dns = await import('node:dns/promises');
-    const all = await dns.lookup(NAME, { all: true, verbatim: true });
-    expect(all.map((a) => a.address).sort()).toEqual(['127.0.0.1', '::1']);
+    const all = await resolver().lookup(DUAL);
+    expect([...all].sort((a, b) => a.family - b.family)).toEqual([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
   });
 
   test('only the ::1 address is open: open, naming ::1; 127.0.0.1 tested too and closed', async () => {
     const port = pf.ports.open6;
-    const r = await timed('hosts dual-stack', { host: NAME, port: String(port), tls: 'none' });
+    const r = await timed('dual-stack name', { host: DUAL, port: String(port), tls: 'none' }, { resolver: resolver() });
     expect(r.verdict).toBe('open');
     expect(r.failed).toBe(true);
     expect(r.targets.map((t) => t.address).sort()).toEqual(['127.0.0.1', '::1']);
     for (const t of r.targets) {
-      expect(t.host).toBe(NAME);
+      expect(t.host).toBe(DUAL);
       expect(t.port).toBe(port);
       expect(t.reachable).toBe(true);
       expect(t.errorKind).toBeNull();
@@ -310,7 +276,9 @@ describePostfix('a name with an A and an AAAA address on the same port (/etc/hos
     expect(v4?.verdict).toBe('closed');
     expect(v4?.counts.relayed).toBe(0);
     expect(v4?.counts.denied).toBeGreaterThanOrEqual(45);
-    expect(relayedTargets(r)).toEqual([`${NAME} ::1 ${port}`]);
+    expect(relayedTargets(r)).toEqual([`${DUAL} ::1 ${port}`]);
+    // The addresses came from our DNS server: both record types were asked for.
+    expect(dns.queries).toEqual(expect.arrayContaining([`${DUAL} A`, `${DUAL} AAAA`]));
     // The relayed attempts name the ::1 address in their transcript.
     const relayed = v6?.attempts.filter((a) => a.outcome === 'relayed') ?? [];
     expect(relayed.length).toBeGreaterThan(0);
@@ -395,6 +363,14 @@ describePostfix('MX hosts of a domain, from a DNS server of our own', () => {
     expect(r.verdict).toBe('closed');
     expect(r.failed).toBe(false);
     expect(dns.queries).toEqual(expect.arrayContaining(['implicit-test.example MX', 'implicit-test.example A']));
+  });
+});
+
+// No DNS server needed: the default lookup (getaddrinfo) keeps each address's family.
+describe('the system lookup', () => {
+  test('an IPv4 and an IPv6 literal come back as themselves, with their family', async () => {
+    expect(await systemLookup('127.0.0.1')).toEqual([{ address: '127.0.0.1', family: 4 }]);
+    expect(await systemLookup('::1')).toEqual([{ address: '::1', family: 6 }]);
   });
 });
 

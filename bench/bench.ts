@@ -1,14 +1,18 @@
 /**
  * `npm run bench`: relay-check against nmap's smtp-open-relay on the same
- * loopback Postfix services, in one invocation, printed as ratios. Not a test:
- * nothing here asserts a time. Safety: every target is 127.0.0.1; the Postfix
- * instance delivers to discard:.
+ * loopback Postfix services, in one invocation, printed as ratios; and how
+ * long relay-check takes to give up on broken servers (__tests__/faults.test.ts
+ * checks the verdicts, this measures the time), printed in absolute time since
+ * nothing else tests them. Not a test: nothing here asserts a time. Safety:
+ * every target is 127.0.0.1; the Postfix instance delivers to discard:; the
+ * fault servers accept no mail at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closedResponder, startFaultServer, type FaultContext } from '../__tests__/support/fault-server.js';
 import { postfixAvailable, startPostfix } from '../__tests__/support/postfix.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -109,6 +113,74 @@ async function coldStart(): Promise<void> {
   console.log(`cold start: node dist/index.js (no input) ${fmt(median(times))}, node dist/cli/index.js --help ${fmt(median(help))} (median of ${RUNS})`);
 }
 
+interface FaultCase {
+  label: string;
+  /** What bounds the run: the setting the time should be close to. */
+  bound: string;
+  flags: string[];
+  behave: (ctx: FaultContext) => void;
+}
+
+/** The scenarios of faults.test.ts whose duration is the point: each should end near its bound, not hang. */
+const FAULT_CASES: FaultCase[] = [
+  {
+    label: 'silent after connect',
+    bound: 'connect-timeout 1 s',
+    flags: ['--connect-timeout', '1', '--timeout', '20'],
+    behave: () => undefined,
+  },
+  {
+    label: 'tarpit, 1 byte/s',
+    bound: 'connect-timeout 1 s',
+    flags: ['--connect-timeout', '1', '--timeout', '20'],
+    behave: (ctx) => {
+      const text = '220 mx.tarpit.test ESMTP slowly\r\n';
+      let i = 0;
+      const drip = (): void => {
+        ctx.socket.write(text[i++]);
+        if (i < text.length) ctx.later(1000, drip);
+      };
+      drip();
+    },
+  },
+  {
+    label: 'every reply 300 ms late',
+    bound: 'timeout 3 s',
+    flags: ['--connect-timeout', '5', '--timeout', '3'],
+    behave: (ctx) => {
+      ctx.socket.write('220 mx.slow.test ESMTP\r\n');
+      const respond = closedResponder(ctx, { name: 'mx.slow.test', pipelining: false });
+      ctx.onLine((line) => ctx.later(300, () => respond(line)));
+    },
+  },
+];
+
+/** relay-check (the CLI, so node's start is included: see the cold start line) against each fault server. No peer: absolute times. */
+async function faults(): Promise<void> {
+  const parts: string[] = [];
+  for (const c of FAULT_CASES) {
+    const server = await startFaultServer(c.behave);
+    try {
+      const times: number[] = [];
+      let verdict = '?';
+      for (let i = 0; i < RUNS; i++) {
+        // Killed after 60 s: a run that hangs shows up as a time of 60 s and verdict "?".
+        const r = await timed(process.execPath, [CLI, `127.0.0.1:${server.port}`, '--json', '--tls', 'none', ...c.flags], process.env, 60_000);
+        times.push(r.ms);
+        try {
+          verdict = (JSON.parse(r.stdout) as CliReport).verdict;
+        } catch {
+          verdict = `? (exit ${r.code})`;
+        }
+      }
+      parts.push(`${c.label} (${c.bound}) ${fmt(median(times))}, max ${fmt(Math.max(...times))}, verdict ${verdict}`);
+    } finally {
+      await server.close();
+    }
+  }
+  console.log(`fault servers (no peer, absolute wall time, median of ${RUNS}): ${parts.join('; ')}`);
+}
+
 async function fleet(count: number): Promise<void> {
   // The listeners live in their own process so the measured process holds only relay-check.
   const hostScript = path.join(ROOT, 'lib', 'bench', 'fleet-servers.js');
@@ -153,18 +225,21 @@ async function main(): Promise<void> {
     ],
     { in_flow_delay: '0' },
   );
-  const datadir = nmapDatadir(Object.values(postfix.ports));
+  // Without nmap there is no nmap-services to copy (and no ratio to print).
+  let datadir = '';
   try {
+    if (haveNmap) datadir = nmapDatadir(Object.values(postfix.ports));
     console.log(`relay-check bench on ${os.cpus().length} cores, node ${process.version}${haveNmap ? '' : ' (nmap missing: apt-get install nmap)'}`);
     await compare('stock closed Postfix', postfix.ports.closed, datadir, haveNmap);
     await compare('open Postfix', postfix.ports.open, datadir, haveNmap);
     await limitTuned('Postfix soft_error_limit=2 hard_error_limit=3', postfix.ports.tight);
     await limitTuned('Postfix error_sleep_time=4s soft_error_limit=1', postfix.ports.sleepy);
     await coldStart();
+    await faults();
     await fleet(200);
   } finally {
     await postfix.stop();
-    fs.rmSync(datadir, { recursive: true, force: true });
+    if (datadir) fs.rmSync(datadir, { recursive: true, force: true });
   }
 }
 

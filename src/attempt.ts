@@ -78,7 +78,7 @@ export async function attempt(
       }
       count([data ?? d]);
     }
-    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
+    const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, { auth: conn.ehlo.extensions.has('AUTH') });
     if (verdict.decisive.code === 421) return { interrupted: verdict.decisive };
     return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
   } catch (e) {

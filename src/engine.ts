@@ -1,11 +1,11 @@
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './report/model.js';
 import { runTarget, type TargetOptions, type Transport } from './scheduler.js';
-import type { Settings } from './settings.js';
+import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
 import type { HostSpec } from './settings.js';
-import { failureReasons, runVerdict, targetVerdict } from './verdict/run.js';
+import { failureReasons, runVerdict, tallyOf } from './verdict/run.js';
 import { VERSION } from './version.js';
 
 export interface EngineServices {
@@ -53,6 +53,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     recipient: settings.recipient,
     probe: PROBE_USER,
     domain: settings.domain,
+    recipientGiven: settings.recipient.address !== DEFAULTS.recipient,
     clientAddress: settings.clientAddress,
     helo: DEFAULT_HELO,
     confirm: settings.strictness === 'relaxed',
@@ -72,7 +73,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     const plain = await runTarget({ ...spec, transport: 'plain' }, options);
     if (!plain.extensions.includes('STARTTLS')) return [plain];
     const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
-    return [deferToTls(plain), secure];
+    return [deferToTls(plain, secure), secure];
   };
   const perPlanned: TargetReport[][] = new Array(planned.length);
   const lane = async (): Promise<void> => {
@@ -86,16 +87,17 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
   targets.push(...perPlanned.flat());
 
-  const tallies = targets.map((t) => ({ ...t, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive }));
+  const tallies = targets.map(tallyOf);
   // Asked to test as another client and could not: the whole premise of the run is gone.
   const failReasons = [
     ...failureReasons(tallies, settings.strictness),
     ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
     ...(discoveryError ? [discoveryError] : []),
   ];
+  const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
   const warnings = targets
-    .filter((t) => !t.reachable)
-    .map((t) => `${t.address || t.host} port ${t.port} was not tested: ${t.error ?? 'unreachable'}`);
+    .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
+    .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? untestedWhy(t)}`);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'relay-check', version: VERSION },
@@ -136,14 +138,21 @@ const FIXED_TRANSPORT: Record<Settings['tls'], Transport | undefined> = {
  * 530; those attempts were run again inside TLS, so in plaintext they are
  * skipped (with why) rather than left inconclusive.
  */
-function deferToTls(plain: TargetReport): TargetReport {
+function deferToTls(plain: TargetReport, secure: TargetReport): TargetReport {
+  const demanded = plain.attempts.some((a) => a.rule === 'starttls-required');
+  if (!demanded) return plain;
+  const where = secure.reachable ? 'was tested inside STARTTLS' : `could not be tested inside STARTTLS either (${secure.error ?? 'no session'})`;
   const attempts = plain.attempts.map((a) =>
-    a.rule === 'starttls-required'
-      ? { ...a, outcome: 'skipped' as const, reason: 'the server demands STARTTLS first; this vector was tested inside STARTTLS' }
-      : a,
+    a.rule === 'starttls-required' ? { ...a, outcome: 'skipped' as const, reason: `the server demands STARTTLS first; this vector ${where}` } : a,
   );
-  const counts = countAttempts(attempts);
-  return { ...plain, attempts, counts, verdict: targetVerdict({ ...plain, relayed: counts.relayed, inconclusive: counts.inconclusive }) };
+  const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
+  // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
+  return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
+}
+
+/** Why a reachable address ran no attempt: the first attempt's reason says it. */
+function untestedWhy(t: TargetReport): string {
+  return t.reachable ? (t.attempts[0]?.reason ?? 'no attempt ran') : 'unreachable';
 }
 
 function unresolved(p: PlannedTarget): TargetReport {

@@ -8,7 +8,7 @@ import { SessionError, type TranscriptLine } from './smtp/session.js';
 import { openSession } from './smtp/setup.js';
 import { attempt, type Conn } from './attempt.js';
 import { settle, type ControlResult } from './verdict/controls.js';
-import { targetVerdict } from './verdict/run.js';
+import { tallyOf, targetVerdict } from './verdict/run.js';
 import { countAttempts, type AttemptReport, type TargetReport } from './report/model.js';
 
 export type Transport = 'plain' | 'starttls' | 'implicit';
@@ -27,6 +27,8 @@ export interface TargetOptions {
   probe: string;
   /** The mail domain the server serves (input `domain`); derived from its name when absent. */
   domain?: string;
+  /** The user named `recipient` (not the reserved default): its domain is then checked against the server's guessed mail domain too. */
+  recipientGiven?: boolean;
   /** Test as this client through Postfix XCLIENT (input `client-address`). */
   clientAddress?: string;
   helo: string;
@@ -49,18 +51,35 @@ interface Job {
   earlier: TranscriptLine[];
   /** Not before this time (Date.now() scale): a greylisted attempt waits for its retry. */
   notBefore?: number;
-  /** Set when the vector's own sender was refused as a form and a plain one was used instead. */
-  senderFallback?: { mailFrom: string; reply: string };
+  /** Set when the vector's own sender was refused: that first answer, kept while the recipient form is retried. */
+  senderRefusal?: { mailFrom: string; fields: Partial<AttemptReport> };
+  /** How often the server refused a connection for it with "too many connections". */
+  slotWaits?: number;
   /** Set once a greylist deferred the attempt: how often, and the last answer. */
   greylisted?: { tries: number; fields: Partial<AttemptReport>; connection: number };
 }
 
-/** Reply-table rows that mean "this sender's form is refused", not "this relay is refused". */
-const SENDER_FORM_RULES: ReadonlySet<string> = new Set(['domain-literals', 'bad-syntax', 'syntax-code']);
+/**
+ * Whether a vector exists for more than its sender (a recipient form, a HELO
+ * name, a local recipient first): when its sender is refused, that part was
+ * never evaluated and is worth a retry with a sender the server accepts.
+ */
+export function testsMoreThanSender(v: Vector): boolean {
+  return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
+}
+
+/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
+export function fallbackSender(accepted: ReadonlyMap<string, boolean>, plain: string): string | undefined {
+  const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
+  return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
+}
 
 /** First wait before retrying a greylisted attempt; doubles up to the maximum. */
 const GREYLIST_BACKOFF_MS = 5_000;
 const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** Wait before reconnecting after "421 too many connections"; grows per refusal up to the maximum. */
+const SLOT_WAIT_MS = 1_000;
+const SLOT_WAIT_MAX_MS = 5_000;
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 
@@ -98,7 +117,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const finish = (): TargetReport => {
     report.counts = countAttempts(report.attempts);
     report.durationMs = Date.now() - started;
-    report.verdict = targetVerdict({ ...report, relayed: report.counts.relayed, inconclusive: report.counts.inconclusive });
+    report.verdict = targetVerdict(tallyOf(report));
     return report;
   };
   const results = new Map<string, AttemptReport>();
@@ -147,6 +166,17 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     return finish();
   }
 
+  const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
+  const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
+  if (own) {
+    // Every "relay" here would be local delivery: say so rather than report an open relay.
+    await first.session.quit();
+    report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
+    report.errorKind = 'recipient-local';
+    report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' as const }));
+    return finish();
+  }
+
   const jobs: Job[] = [];
   for (const v of opts.vectors) {
     const r = renderVector(v, {
@@ -156,7 +186,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       helo: opts.helo,
       address: spec.address,
       srv: report.serverName ?? undefined,
-      mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
+      mydomain,
     });
     if (r.ok) jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
     else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
@@ -175,6 +205,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
     jobs.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
   };
+
+  // Senders the server let through to a recipient decision, and whether that relayed.
+  const acceptedSenders = new Map<string, boolean>();
+  // Attempts whose sender was refused: retried with an accepted sender after the first pass.
+  const senderRefused: Job[] = [];
+  const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
 
   const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
     const { vector, helo, mailFrom, rcptTo } = job.rendered;
@@ -257,6 +293,17 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
             conn = await open(job.rendered.helo);
           } catch (e) {
             const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+            if (/too many connections/i.test(err.message)) {
+              // Postfix still counts sessions we left while it sleeps out its error delay
+              // (smtpd_client_connection_count_limit): wait for a slot instead of giving up.
+              job.slotWaits = (job.slotWaits ?? 0) + 1;
+              const wait = Math.min(SLOT_WAIT_MS * job.slotWaits, SLOT_WAIT_MAX_MS);
+              if (Date.now() + wait < opts.deadline) {
+                job.notBefore = Date.now() + wait;
+                jobs.push(job);
+                continue;
+              }
+            }
             job.tries++;
             if (job.tries < 2 && err.kind !== 'deadline') jobs.unshift(job);
             else record(job, undefined, { reason: `not run: ${err.message}` }, []);
@@ -306,20 +353,21 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           }
           continue;
         }
-        const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-        if (v.stage === 'mail' && v.outcome === 'denied' && SENDER_FORM_RULES.has(v.rule) && !job.senderFallback && job.control === undefined && job.rendered.mailFrom !== plainSender) {
-          // The sender's form was refused (Exim: "domain literals not allowed"), so the RCPT
-          // form this vector exists for was never tried: try it again with a plain sender.
-          job.senderFallback = { mailFrom: job.rendered.mailFrom, reply: formatReply(v.decisive) };
-          job.rendered = { ...job.rendered, mailFrom: plainSender };
+        let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        if (v.subject === 'recipient' || v.outcome === 'relayed') acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+          // The sender was refused (its form, or checks of its domain), so the recipient form
+          // or HELO this vector exists for was never evaluated: retry it once with a sender
+          // the server accepted, when one is known after the first pass.
+          job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
           job.earlier.push(...transcript);
-          job.tries = 0;
-          jobs.unshift(job);
+          senderRefused.push(job);
           continue;
         }
-        let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
-        if (job.senderFallback) reason += ` (sender ${job.senderFallback.mailFrom} was refused as a form: ${job.senderFallback.reply}; the RCPT form was tried with ${job.rendered.mailFrom})`;
-        record(job, conn, { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+        const refusal = job.senderRefusal;
+        if (refusal) fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+        record(job, conn, fields, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia);
         if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
       }
@@ -328,13 +376,45 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     }
   };
 
-  const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
-  await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
+  const pass = async (initial: Conn | undefined): Promise<void> => {
+    const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
+    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+  };
+  await pass(first);
+  if (senderRefused.length > 0) {
+    const sender = fallbackSender(acceptedSenders, plainSender);
+    for (const job of senderRefused.splice(0)) {
+      const refusal = job.senderRefusal;
+      if (!refusal) continue;
+      if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+        job.rendered = { ...job.rendered, mailFrom: sender };
+        job.tries = 0;
+        jobs.push(job);
+      } else {
+        const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
+        record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
+      }
+    }
+    if (jobs.length > 0) await pass(undefined);
+  }
 
   report.errorBudget = budget;
   report.controls = [...controls.values()];
   report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
   return finish();
+}
+
+/**
+ * Which of the server's own names the recipient's domain is, if any: its host
+ * name, the `domain` input, or the mail domain guessed from its name when the
+ * user chose the recipient (the default's reserved domain is never a server's).
+ */
+export function ownDomain(rcptDomain: string, srv: string | undefined, domain: string | undefined, guessed: string | undefined): string | undefined {
+  const d = rcptDomain.toLowerCase();
+  if (srv !== undefined && d === srv.toLowerCase()) return `at ${srv}, the name the server gives itself`;
+  if (domain !== undefined && d === domain) return `in ${domain}, the mail domain the server serves`;
+  if (guessed !== undefined && d === guessed.toLowerCase()) return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
+  return undefined;
 }
 
 function notRun(v: Vector, reason: string): AttemptReport {

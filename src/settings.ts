@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { mailDomain } from './battery/render.js';
 
 /**
  * Settings: the validated form of the action's inputs and the CLI's flags.
@@ -171,6 +172,26 @@ function parseHelo(text: string): string {
   throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
 }
 
+/**
+ * Whether the recipient is in one of the server's own domains, as far as the
+ * inputs tell before connecting: the `domain` input or a subdomain of it; else
+ * a host name or the domain it sits in (mx.corp.test serves corp.test). The
+ * default recipient is never checked against host names: its domain is reserved.
+ */
+export function recipientOwnDomain(rcptDomain: string, domain: string | undefined, hosts: readonly HostSpec[]): string | undefined {
+  const d = rcptDomain.toLowerCase();
+  if (domain !== undefined) {
+    return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
+  }
+  for (const h of hosts) {
+    if (h.kind !== 'name') continue;
+    const name = h.host.toLowerCase().replace(/\.$/, '');
+    if (d === name) return `at ${name}, the host under test`;
+    if (mailDomain(name) === d && d !== name) return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
+  }
+  return undefined;
+}
+
 /** Validates every input; throws InputError on the first bad one. No I/O. */
 export function parseSettings(raw: RawInputs): Settings {
   const get = (name: InputName): string => {
@@ -205,13 +226,18 @@ export function parseSettings(raw: RawInputs): Settings {
   if (client !== '' && !net.isIP(client)) throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
   const list = (name: InputName): string[] => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
 
+  const recipient = parseRecipient(get('recipient'));
+  const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
+  const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== DEFAULTS.recipient ? hosts : []);
+  if (local) throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
+
   return {
     hosts,
     ports,
     strictness,
     tls,
-    recipient: parseRecipient(get('recipient')),
-    ...(domainText !== '' ? { domain: domainText.replace(/\.$/, '').toLowerCase() } : {}),
+    recipient,
+    ...(domain !== undefined ? { domain } : {}),
     senders: list('sender').map((x) => parseAddress('sender', x).address),
     helos: list('helo').map(parseHelo),
     ...(client !== '' ? { clientAddress: client } : {}),

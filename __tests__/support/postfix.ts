@@ -10,7 +10,7 @@ import path from 'node:path';
  * temporary directory, one smtpd per service on a free loopback port, and
  * every transport a discard (no mail ever leaves the machine).
  *
- * Needs root and the Debian `postfix` package (see /work/shared/MTA-NOTES.md).
+ * Needs root and the Debian `postfix` package (see ../shared/MTA-NOTES.md).
  * Tests use describePostfix(): it runs them when Postfix is there, fails them
  * when RELAY_CHECK_REQUIRE_POSTFIX=1 (CI) and it is not, and otherwise skips
  * them with a loud warning. There is no silent skip.
@@ -56,7 +56,7 @@ export function postfixAvailable(): Availability {
 function check(): Availability {
   if (process.platform !== 'linux') return { ok: false, why: `Postfix tests run on Linux only (this is ${process.platform})` };
   if (!fs.existsSync(POSTFIX)) {
-    return { ok: false, why: `${POSTFIX} not found: install the Debian package "postfix" (see .ci/ or /work/shared/MTA-NOTES.md)` };
+    return { ok: false, why: `${POSTFIX} not found: install the Debian package "postfix" (see .ci/ or ../shared/MTA-NOTES.md)` };
   }
   if (process.getuid?.() !== 0) return { ok: false, why: 'Postfix tests must run as root (the Postfix master needs it)' };
   if (!userExists('postfix')) return { ok: false, why: 'the system user "postfix" does not exist (is the postfix package installed?)' };
@@ -111,10 +111,10 @@ postlog    unix-dgram n  -       n       -       1       postlogd
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-const running = new Set<Instance>();
+export const running = new Set<Instance>();
 let exitHookInstalled = false;
 
-interface Instance {
+export interface Instance {
   dir: string;
   stopped: boolean;
 }
@@ -344,7 +344,7 @@ export async function addSmtpd(
   throw new Error(`the added smtpd on ${where} never greeted${s.tls ? ' through TLS' : ''}; maillog:\n${pf.maillog().split('\n').slice(-15).join('\n')}`);
 }
 
-async function stopInstance(instance: Instance): Promise<void> {
+export async function stopInstance(instance: Instance): Promise<void> {
   if (instance.stopped) return;
   instance.stopped = true;
   const conf = path.join(instance.dir, 'conf');
@@ -390,7 +390,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** A test file that dies before afterAll must not leave a Postfix master behind. */
-function installExitHook(): void {
+export function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {

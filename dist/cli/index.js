@@ -45,6 +45,10 @@ const NMAP = 'nmap smtp-open-relay.nse test';
 const MSF = 'Metasploit smtp_relay EXTENDED test';
 const MAILRADAR = 'mailradar.com open relay test';
 const MAIL_ABUSE = 'mail-abuse.org relay test';
+// Jim Seymour's Postfix anti-UCE cheat sheet, recipient_checks.pcre (mirrored on the Mandriva wiki):
+// `/^postmaster\@/ OK`, `/^hostmaster\@/ OK`, `/^abuse\@/ OK`, with its own warning that the map
+// makes an open relay when placed before reject_unauth_destination.
+const ROLE_RECIPE = 'anti-UCE cheat sheet recipient_checks.pcre role-account OK (open relay before reject_unauth_destination)';
 const VECTORS = [
     { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'external-sender', description: 'External sender to an external recipient', provenance: `${NMAP} 2`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
@@ -102,6 +106,13 @@ const VECTORS = [
     { id: 'ipv6-literal-sender', description: 'Sender at an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3', mailFrom: '<{probe}@{literal6}>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'source-route-ipv6-literal', description: 'Source route through an IPv6 address literal', provenance: 'RFC 5321 §4.1.2, §4.1.3', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{literal6}:{user}@{domain}>'] },
     { id: 'untagged-ipv6-literal', description: 'Percent hack through an IPv6 literal without the IPv6: tag, as nmap writes it', provenance: `${NMAP} 5 on IPv6 targets`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{untagged6}>'] },
+    // RFC 2142 role mailboxes of the external domain. A documented recipe lets complaints
+    // through with check_recipient_access entries for postmaster@, hostmaster@, abuse@ that
+    // match those mailboxes of every domain; before reject_unauth_destination they relay.
+    { id: 'role-postmaster-external', description: 'External postmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2, RFC 5321 §4.5.1; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{domain}>'] },
+    { id: 'role-abuse-external', description: 'External abuse@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<abuse@{domain}>'] },
+    { id: 'role-hostmaster-external', description: 'External hostmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §5; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<hostmaster@{domain}>'] },
+    { id: 'role-postmaster-null-sender', description: 'Null sender to the external postmaster@ (a bounce to a role mailbox)', provenance: `RFC 2142 §2; RFC 5321 §4.5.5; ${ROLE_RECIPE}`, mailFrom: '<>', rcptTo: ['<postmaster@{domain}>'] },
     // An external recipient after an accepted local one: some servers decide once per transaction.
     { id: 'external-after-postmaster', description: 'External recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
     { id: 'external-after-postmaster-null-sender', description: 'Null sender: external recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
@@ -240,12 +251,25 @@ function renderVector(vector, ctx) {
         }
     }
     const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
-    const own = new Set([values.srv, values.mydomain, values.literal, values.literal6, values.untagged6, ''].filter((x) => x !== undefined).map((x) => x.toLowerCase()));
-    const dest = finalDomain(rcptTo[rcptTo.length - 1]);
     const attempt = { vector, helo, mailFrom, rcptTo };
-    if (own.has(dest))
-        attempt.routedVia = dest;
+    const via = routedVia(vector.rcptTo[vector.rcptTo.length - 1]);
+    if (via !== undefined)
+        attempt.routedVia = via === '' ? '' : fill(via, values).text.toLowerCase();
     return { ok: true, attempt };
+}
+/** Placeholders that name the server itself: a destination there is routed through it. */
+const SERVER_PLACEHOLDERS = /^\{(srv|mydomain|literal|literal6|untagged6)\}$/;
+/**
+ * Whether a recipient template is addressed to the server itself, decided on
+ * the template and not on the values: a plain `{user}@{domain}` is the external
+ * destination even when the server's guessed mail domain happens to equal it.
+ * Returns the placeholder it is addressed to ('' for an unqualified local part).
+ */
+function routedVia(template) {
+    const d = finalDomain(template);
+    if (d === '')
+        return '';
+    return SERVER_PLACEHOLDERS.test(d) ? d : undefined;
 }
 /**
  * The host name a server announces: the first word after the code in the
@@ -814,7 +838,7 @@ const REPLY_RULES = [
     // --- not relay denials although they look like policy ---
     { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
     { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
-    { id: 'starttls-required', outcome: 'inconclusive', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
+    { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
     // --- relay denials by wording (work with or without enhanced codes); before the
     // rate-limit and blocklist rows, whose words also appear in relay denials ---
     { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
@@ -824,17 +848,30 @@ const REPLY_RULES = [
     { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
     { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
     { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
-    { id: 'client-blocked', outcome: 'inconclusive', reason: 'the client (the runner) is blocked by a DNS blocklist, not the relay policy', text: /blocked using|listed (at|in|by)|spamhaus|blocklist|blacklist/i, example: '550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', provenance: 'Postfix postscreen / reject_rbl_client' },
-    { id: 'rate-limited', outcome: 'inconclusive', reason: 'rate limited', text: /too many (recipients|connections|messages|errors)|rate limit|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', provenance: 'Postfix smtpd_recipient_limit / anvil' },
+    // --- the client: refused for who the runner is (inconclusive: another client may
+    // still relay), or refused for every client it does not trust (a denial) ---
+    { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
+    { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
+    { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
+    // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
+    // nothing in it names the runner, so it refuses every client it does not trust.
+    { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
+    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
+    { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
     { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
-    { id: 'sender-verification', outcome: 'inconclusive', reason: 'the sender was refused (sender verification or domain check), so the relay was not tested', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|need fully-qualified)|sender verify failed|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', provenance: 'Postfix reject_unknown_sender_domain / reject_unverified_sender' },
-    { id: 'sender-verification-code', outcome: 'inconclusive', reason: 'the sender domain was refused, so the relay was not tested', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address does not exist', provenance: 'Sendmail' },
+    // --- the sender: refused for its form or as not valid here (a denial of that form),
+    // or refused by checks on our sender domain and the DNS (inconclusive) ---
+    { id: 'sender-form-refused', outcome: 'denied', subject: 'sender', reason: 'the sender form was refused (not fully qualified): the server cannot be used to relay with it', text: /sender address rejected: need fully-qualified/i, example: '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', alsoSeen: ['504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address'], provenance: 'Postfix reject_non_fqdn_sender (Mail-in-a-Box, iRedMail)' },
+    { id: 'sender-not-valid-here', outcome: 'denied', subject: 'sender', reason: 'the sender was refused as not valid here (the server knows it is no sender of its own)', codes: [500, 599], text: /sender address rejected: (user unknown|not owned by|not logged in|access denied)/i, example: '550 5.1.0 <relay-check@example.net>: Sender address rejected: User unknown in virtual mailbox table', alsoSeen: ['550 5.1.0 <relay-check@mail.example.net>: Sender address rejected: User unknown in local recipient table', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not owned by user alice', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not logged in', '554 5.7.1 <relay-check@[127.0.0.1]>: Sender address rejected: Access denied'], provenance: 'Postfix reject_unlisted_sender, reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, check_sender_access REJECT' },
+    { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
+    { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
+    { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
     { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
     { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
     { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
     // --- authentication required: the server only relays for authenticated users ---
-    { id: 'auth-required', outcome: 'denied', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
-    { id: 'auth-required-530', outcome: 'denied', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
+    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
+    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
     // --- refused forms and recipients ---
     { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
     { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
@@ -842,7 +879,6 @@ const REPLY_RULES = [
     { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
     { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
     { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
-    { id: 'client-rejected', outcome: 'inconclusive', reason: 'the client (the runner) was rejected, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address) .* (blocked|rejected|listed)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix reject_unknown_client_hostname / check_client_access' },
     { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
     // --- catch-alls ---
     { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
@@ -853,8 +889,10 @@ const REPLY_RULES = [
 ;// CONCATENATED MODULE: ./src/verdict/classify.ts
 
 
-function ruleMatches(rule, reply, stage) {
+function ruleMatches(rule, reply, stage, seen = {}) {
     if (rule.stages && !rule.stages.includes(stage))
+        return false;
+    if (rule.when?.auth !== undefined && rule.when.auth !== (seen.auth ?? false))
         return false;
     if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
         return false;
@@ -864,13 +902,29 @@ function ruleMatches(rule, reply, stage) {
         return false;
     return true;
 }
+/**
+ * What a reply is about: the row says so when it knows; else Postfix's wording
+ * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
+ * both come at RCPT); else the command it answered.
+ */
+function subjectOf(rule, reply, stage) {
+    if (rule?.subject)
+        return rule.subject;
+    const text = replyText(reply);
+    if (/sender address rejected/i.test(text))
+        return 'sender';
+    if (/client host rejected/i.test(text))
+        return 'client';
+    return stage === 'mail' ? 'sender' : stage === 'data' ? 'message' : 'recipient';
+}
 /** What one reply means, by the first matching row of the table. */
-function classifyReply(reply, stage, rules = REPLY_RULES) {
-    const rule = rules.find((r) => ruleMatches(r, reply, stage));
+function classifyReply(reply, stage, rules = REPLY_RULES, seen = {}) {
+    const rule = rules.find((r) => ruleMatches(r, reply, stage, seen));
+    const subject = subjectOf(rule, reply, stage);
     // The table ends in catch-alls, so this only happens with a custom table.
     if (!rule)
-        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none' };
-    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id };
+        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none', subject };
+    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id, subject };
 }
 const isOk = (r) => r.code >= 200 && r.code < 300;
 /**
@@ -880,9 +934,9 @@ const isOk = (r) => r.code >= 200 && r.code < 300;
  * recipients before it only set the stage, and their refusal is noted. With
  * `confirm`, acceptance must also survive DATA.
  */
-function classifyAttempt(r, confirm) {
+function classifyAttempt(r, confirm, seen = {}) {
     if (!isOk(r.mail)) {
-        const c = classifyReply(r.mail, 'mail');
+        const c = classifyReply(r.mail, 'mail', REPLY_RULES, seen);
         const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
         return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
     }
@@ -894,19 +948,19 @@ function classifyAttempt(r, confirm) {
     const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
     const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
     if (!isOk(last)) {
-        const c = classifyReply(last, 'rcpt');
+        const c = classifyReply(last, 'rcpt', REPLY_RULES, seen);
         return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
     }
     if (r.localDestination) {
-        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', decisive: last, stage: 'rcpt' };
+        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', subject: 'recipient', decisive: last, stage: 'rcpt' };
     }
     if (!confirm)
-        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', decisive: last, stage: 'rcpt' };
+        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', subject: 'recipient', decisive: last, stage: 'rcpt' };
     const dataReply = r.dataCommand ?? r.data;
     if (!dataReply)
         throw new Error('classifyAttempt: confirmation needs the DATA replies');
     if (isOk(dataReply))
-        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', decisive: dataReply, stage: 'data' };
+        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', subject: 'message', decisive: dataReply, stage: 'data' };
     const c = classifyReply(dataReply, 'data');
     const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
     return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
@@ -973,7 +1027,7 @@ async function attempt(conn, a, opts, confirm) {
             }
             count([data ?? d]);
         }
-        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm);
+        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, { auth: conn.ehlo.extensions.has('AUTH') });
         if (verdict.decisive.code === 421)
             return { interrupted: verdict.decisive };
         return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
@@ -1006,9 +1060,11 @@ function testMessage(a, opts) {
 
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
 /**
- * Final word on an attempt once the controls are known: an accepted trick
- * addressed to a server name that accepts any mailbox, and an accepted local
- * mailbox, are not relays and cannot be told from local delivery here.
+ * Final word on an attempt once the controls are known. An accepted local
+ * mailbox is local delivery: skipped. An accepted trick addressed to a server
+ * name that accepts any mailbox cannot be told from local delivery by its
+ * reply: whether the MTA then routes it onward is unknown, so it counts as
+ * inconclusive (it is not dropped from the counts: `strict` must see it).
  */
 function settle(a, controls) {
     if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
@@ -1019,22 +1075,41 @@ function settle(a, controls) {
         const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
         return {
             ...a,
-            outcome: 'skipped',
-            reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
+            outcome: 'inconclusive',
+            rule: 'accepted-catch-all',
+            reason: `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}): whether it routes this form onward depends on the MTA`,
         };
     }
     return a;
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
-/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown. */
+function tallyOf(t) {
+    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
+    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
+}
+/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
+const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
+/** Services (address and port) where no attempt ran on any transport. */
+function untested(targets) {
+    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
+    const seen = new Set();
+    return targets.filter((t) => {
+        const k = serviceKey(t);
+        if (tested.has(k) || seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
 function runVerdict(targets) {
     // Nothing tested proves nothing.
     if (targets.length === 0)
         return 'inconclusive';
     if (targets.some((t) => t.relayed > 0))
         return 'open';
-    if (targets.some((t) => !t.reachable || t.inconclusive > 0))
+    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
         return 'inconclusive';
     return 'closed';
 }
@@ -1043,8 +1118,8 @@ function targetVerdict(t) {
 }
 /**
  * Why the step fails under the given strictness; empty when it passes.
- * An unreachable address is only fatal under `normal` when no address of the
- * same host and port could be reached (IPv6 on GitHub-hosted runners).
+ * An untested address is only fatal under `normal` when no address of the
+ * same host and port was tested (IPv6 on GitHub-hosted runners).
  */
 function failureReasons(targets, strictness) {
     const reasons = [];
@@ -1062,11 +1137,12 @@ function failureReasons(targets, strictness) {
         groups.set(key, [...(groups.get(key) ?? []), t]);
     }
     for (const [key, group] of groups) {
-        if (group.every((t) => !t.reachable))
-            reasons.push(`${key}: no address could be reached`);
+        if (group.every((t) => !t.tested)) {
+            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
+        }
         else if (strictness === 'strict') {
-            for (const t of group.filter((x) => !x.reachable))
-                reasons.push(`${t.address || t.host} port ${t.port} could not be reached`);
+            for (const t of untested(group))
+                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
         }
     }
     if (strictness === 'strict') {
@@ -1089,11 +1165,25 @@ function failureReasons(targets, strictness) {
 
 
 
-/** Reply-table rows that mean "this sender's form is refused", not "this relay is refused". */
-const SENDER_FORM_RULES = new Set(['domain-literals', 'bad-syntax', 'syntax-code']);
+/**
+ * Whether a vector exists for more than its sender (a recipient form, a HELO
+ * name, a local recipient first): when its sender is refused, that part was
+ * never evaluated and is worth a retry with a sender the server accepts.
+ */
+function testsMoreThanSender(v) {
+    return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
+}
+/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
+function fallbackSender(accepted, plain) {
+    const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
+    return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
+}
 /** First wait before retrying a greylisted attempt; doubles up to the maximum. */
 const GREYLIST_BACKOFF_MS = 5_000;
 const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** Wait before reconnecting after "421 too many connections"; grows per refusal up to the maximum. */
+const SLOT_WAIT_MS = 1_000;
+const SLOT_WAIT_MAX_MS = 5_000;
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -1129,7 +1219,7 @@ async function runTarget(spec, opts) {
     const finish = () => {
         report.counts = countAttempts(report.attempts);
         report.durationMs = Date.now() - started;
-        report.verdict = targetVerdict({ ...report, relayed: report.counts.relayed, inconclusive: report.counts.inconclusive });
+        report.verdict = targetVerdict(tallyOf(report));
         return report;
     };
     const results = new Map();
@@ -1176,6 +1266,16 @@ async function runTarget(spec, opts) {
         report.opening = err.transcript;
         return finish();
     }
+    const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
+    const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
+    if (own) {
+        // Every "relay" here would be local delivery: say so rather than report an open relay.
+        await first.session.quit();
+        report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
+        report.errorKind = 'recipient-local';
+        report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
+        return finish();
+    }
     const jobs = [];
     for (const v of opts.vectors) {
         const r = renderVector(v, {
@@ -1185,7 +1285,7 @@ async function runTarget(spec, opts) {
             helo: opts.helo,
             address: spec.address,
             srv: report.serverName ?? undefined,
-            mydomain: opts.domain ?? mailDomain(report.serverName ?? undefined),
+            mydomain,
         });
         if (r.ok)
             jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
@@ -1206,6 +1306,11 @@ async function runTarget(spec, opts) {
         controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
         jobs.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
     };
+    // Senders the server let through to a recipient decision, and whether that relayed.
+    const acceptedSenders = new Map();
+    // Attempts whose sender was refused: retried with an accepted sender after the first pass.
+    const senderRefused = [];
+    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
     const record = (job, conn, fields, transcript) => {
         const { vector, helo, mailFrom, rcptTo } = job.rendered;
         if (job.control !== undefined) {
@@ -1288,6 +1393,17 @@ async function runTarget(spec, opts) {
                     }
                     catch (e) {
                         const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+                        if (/too many connections/i.test(err.message)) {
+                            // Postfix still counts sessions we left while it sleeps out its error delay
+                            // (smtpd_client_connection_count_limit): wait for a slot instead of giving up.
+                            job.slotWaits = (job.slotWaits ?? 0) + 1;
+                            const wait = Math.min(SLOT_WAIT_MS * job.slotWaits, SLOT_WAIT_MAX_MS);
+                            if (Date.now() + wait < opts.deadline) {
+                                job.notBefore = Date.now() + wait;
+                                jobs.push(job);
+                                continue;
+                            }
+                        }
                         job.tries++;
                         if (job.tries < 2 && err.kind !== 'deadline')
                             jobs.unshift(job);
@@ -1343,21 +1459,23 @@ async function runTarget(spec, opts) {
                     }
                     continue;
                 }
-                const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-                if (v.stage === 'mail' && v.outcome === 'denied' && SENDER_FORM_RULES.has(v.rule) && !job.senderFallback && job.control === undefined && job.rendered.mailFrom !== plainSender) {
-                    // The sender's form was refused (Exim: "domain literals not allowed"), so the RCPT
-                    // form this vector exists for was never tried: try it again with a plain sender.
-                    job.senderFallback = { mailFrom: job.rendered.mailFrom, reply: formatReply(v.decisive) };
-                    job.rendered = { ...job.rendered, mailFrom: plainSender };
+                let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+                const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+                if (v.subject === 'recipient' || v.outcome === 'relayed')
+                    acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+                if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+                    // The sender was refused (its form, or checks of its domain), so the recipient form
+                    // or HELO this vector exists for was never evaluated: retry it once with a sender
+                    // the server accepted, when one is known after the first pass.
+                    job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
                     job.earlier.push(...transcript);
-                    job.tries = 0;
-                    jobs.unshift(job);
+                    senderRefused.push(job);
                     continue;
                 }
-                let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
-                if (job.senderFallback)
-                    reason += ` (sender ${job.senderFallback.mailFrom} was refused as a form: ${job.senderFallback.reply}; the RCPT form was tried with ${job.rendered.mailFrom})`;
-                record(job, conn, { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage }, transcript);
+                const refusal = job.senderRefusal;
+                if (refusal)
+                    fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+                record(job, conn, fields, transcript);
                 if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
                     needControl(job.rendered.routedVia);
                 if (v.rule === 'starttls-required')
@@ -1369,12 +1487,49 @@ async function runTarget(spec, opts) {
                 await conn.session.quit({ wait: conn.errors < budget });
         }
     };
-    const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
-    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? first : undefined)));
+    const pass = async (initial) => {
+        const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
+        await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+    };
+    await pass(first);
+    if (senderRefused.length > 0) {
+        const sender = fallbackSender(acceptedSenders, plainSender);
+        for (const job of senderRefused.splice(0)) {
+            const refusal = job.senderRefusal;
+            if (!refusal)
+                continue;
+            if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+                job.rendered = { ...job.rendered, mailFrom: sender };
+                job.tries = 0;
+                jobs.push(job);
+            }
+            else {
+                const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
+                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
+            }
+        }
+        if (jobs.length > 0)
+            await pass(undefined);
+    }
     report.errorBudget = budget;
     report.controls = [...controls.values()];
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
     return finish();
+}
+/**
+ * Which of the server's own names the recipient's domain is, if any: its host
+ * name, the `domain` input, or the mail domain guessed from its name when the
+ * user chose the recipient (the default's reserved domain is never a server's).
+ */
+function ownDomain(rcptDomain, srv, domain, guessed) {
+    const d = rcptDomain.toLowerCase();
+    if (srv !== undefined && d === srv.toLowerCase())
+        return `at ${srv}, the name the server gives itself`;
+    if (domain !== undefined && d === domain)
+        return `in ${domain}, the mail domain the server serves`;
+    if (guessed !== undefined && d === guessed.toLowerCase())
+        return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
+    return undefined;
 }
 function notRun(v, reason) {
     return {
@@ -1393,6 +1548,214 @@ function notRun(v, reason) {
         connection: null,
         tries: 0,
         transcript: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/settings.ts
+
+
+const INPUT_NAMES = [
+    'host',
+    'domain',
+    'port',
+    'strictness',
+    'tls',
+    'recipient',
+    'sender',
+    'helo',
+    'client-address',
+    'timeout',
+    'connect-timeout',
+    'report-path',
+    'comment',
+    'github-token',
+];
+const DEFAULTS = {
+    port: '25',
+    strictness: 'normal',
+    tls: 'auto',
+    recipient: 'relay-check@example.com',
+    timeout: '120',
+    'connect-timeout': '10',
+    'report-path': 'relay-check-report.json',
+    comment: 'false',
+};
+/** A bad input: the message names the input and fits on one line. */
+class InputError extends Error {
+    input;
+    constructor(input, detail) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+const LIST_SEPARATORS = /[\s,]+/;
+// Lists may be written one per line in YAML; every other control character is refused.
+// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+function isHostName(name) {
+    const n = name.endsWith('.') ? name.slice(0, -1) : name;
+    if (n.length === 0 || n.length > 253)
+        return false;
+    const labels = n.split('.');
+    // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
+    if (/^\d+$/.test(labels[labels.length - 1]))
+        return false;
+    return labels.every((l) => LABEL.test(l));
+}
+function parsePort(input, text) {
+    if (!/^\d{1,5}$/.test(text))
+        throw new InputError(input, `"${text}" is not a port number (1-65535)`);
+    const port = Number(text);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${port} is outside 1-65535`);
+    return port;
+}
+function parseHost(token) {
+    const bad = (why) => {
+        throw new InputError('host', `"${token}" ${why}`);
+    };
+    let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
+    if (m) {
+        if (!external_node_net_default().isIPv6(m[1]))
+            bad('is not an IPv6 address in brackets');
+        const spec = { input: token, host: m[1], kind: 'ipv6' };
+        if (m[2] !== undefined)
+            spec.port = parsePort('host', m[2]);
+        return spec;
+    }
+    if (external_node_net_default().isIPv6(token))
+        return { input: token, host: token, kind: 'ipv6' };
+    if (token.split(':').length > 2)
+        bad('is not a valid IPv6 address (write [address]:port to add a port)');
+    m = /^([^:]+)(?::(.*))?$/.exec(token);
+    if (!m)
+        return bad('is not a host name or address');
+    const host = m[1];
+    const spec = external_node_net_default().isIPv4(host)
+        ? { input: token, host, kind: 'ipv4' }
+        : /^[\d.]+$/.test(host)
+            ? bad('is not a valid IPv4 address')
+            : isHostName(host)
+                ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
+                : bad('is not a valid host name or address');
+    if (m[2] !== undefined)
+        spec.port = parsePort('host', m[2]);
+    return spec;
+}
+function parseSeconds(input, text) {
+    if (!/^\d+(\.\d+)?$/.test(text))
+        throw new InputError(input, `"${text}" is not a number of seconds`);
+    const s = Number(text);
+    const ms = Math.round(s * 1000);
+    if (ms < 1 || s > 86_400)
+        throw new InputError(input, `${text} s is outside 0.001-86400 s`);
+    return ms;
+}
+function oneOf(input, text, values) {
+    const v = text.toLowerCase();
+    if (!values.includes(v))
+        throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
+    return v;
+}
+/** A plain address (dot-atom local part; no braces, which the templates use). */
+function parseAddress(input, text) {
+    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
+    if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
+        throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
+    }
+    return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+function parseRecipient(text) {
+    return parseAddress('recipient', text);
+}
+/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
+function parseHelo(text) {
+    const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
+    if (lit ? (lit[1] ? external_node_net_default().isIPv6(lit[2]) : external_node_net_default().isIPv4(lit[2])) : isHostName(text))
+        return text;
+    throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
+}
+/**
+ * Whether the recipient is in one of the server's own domains, as far as the
+ * inputs tell before connecting: the `domain` input or a subdomain of it; else
+ * a host name or the domain it sits in (mx.corp.test serves corp.test). The
+ * default recipient is never checked against host names: its domain is reserved.
+ */
+function recipientOwnDomain(rcptDomain, domain, hosts) {
+    const d = rcptDomain.toLowerCase();
+    if (domain !== undefined) {
+        return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
+    }
+    for (const h of hosts) {
+        if (h.kind !== 'name')
+            continue;
+        const name = h.host.toLowerCase().replace(/\.$/, '');
+        if (d === name)
+            return `at ${name}, the host under test`;
+        if (mailDomain(name) === d && d !== name)
+            return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
+    }
+    return undefined;
+}
+/** Validates every input; throws InputError on the first bad one. No I/O. */
+function parseSettings(raw) {
+    const get = (name) => {
+        const value = raw[name] ?? '';
+        const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
+        if (control.test(value))
+            throw new InputError(name, 'contains a control character');
+        const trimmed = value.trim();
+        if (trimmed === '' && name in DEFAULTS)
+            return DEFAULTS[name];
+        return trimmed;
+    };
+    for (const name of INPUT_NAMES)
+        get(name);
+    const hostText = get('host');
+    const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+    // Without host, the domain's MX hosts are tested (the engine resolves them).
+    if (hosts.length === 0 && get('domain') === '') {
+        throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
+    }
+    const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
+    if (ports.length === 0)
+        throw new InputError('port', 'is empty');
+    const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
+    const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
+    const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
+    const reportPath = get('report-path');
+    const domainText = get('domain');
+    if (domainText !== '' && !isHostName(domainText))
+        throw new InputError('domain', `"${domainText}" is not a domain name`);
+    const client = get('client-address');
+    if (client !== '' && !external_node_net_default().isIP(client))
+        throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
+    const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
+    const recipient = parseRecipient(get('recipient'));
+    const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
+    const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== DEFAULTS.recipient ? hosts : []);
+    if (local)
+        throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
+    return {
+        hosts,
+        ports,
+        strictness,
+        tls,
+        recipient,
+        ...(domain !== undefined ? { domain } : {}),
+        senders: list('sender').map((x) => parseAddress('sender', x).address),
+        helos: list('helo').map(parseHelo),
+        ...(client !== '' ? { clientAddress: client } : {}),
+        timeoutMs: parseSeconds('timeout', get('timeout')),
+        connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
+        reportPath,
+        comment,
     };
 }
 
@@ -1508,6 +1871,7 @@ const VERSION = '0.1.0';
 
 
 
+
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
 const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
@@ -1542,6 +1906,7 @@ async function run(settings, services = {}) {
         recipient: settings.recipient,
         probe: PROBE_USER,
         domain: settings.domain,
+        recipientGiven: settings.recipient.address !== DEFAULTS.recipient,
         clientAddress: settings.clientAddress,
         helo: DEFAULT_HELO,
         confirm: settings.strictness === 'relaxed',
@@ -1565,7 +1930,7 @@ async function run(settings, services = {}) {
         if (!plain.extensions.includes('STARTTLS'))
             return [plain];
         const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
-        return [deferToTls(plain), secure];
+        return [deferToTls(plain, secure), secure];
     };
     const perPlanned = new Array(planned.length);
     const lane = async () => {
@@ -1579,16 +1944,17 @@ async function run(settings, services = {}) {
     };
     await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
     targets.push(...perPlanned.flat());
-    const tallies = targets.map((t) => ({ ...t, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive }));
+    const tallies = targets.map(tallyOf);
     // Asked to test as another client and could not: the whole premise of the run is gone.
     const failReasons = [
         ...failureReasons(tallies, settings.strictness),
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
         ...(discoveryError ? [discoveryError] : []),
     ];
+    const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
     const warnings = targets
-        .filter((t) => !t.reachable)
-        .map((t) => `${t.address || t.host} port ${t.port} was not tested: ${t.error ?? 'unreachable'}`);
+        .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
+        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? untestedWhy(t)}`);
     return {
         schemaVersion: SCHEMA_VERSION,
         tool: { name: 'relay-check', version: VERSION },
@@ -1627,12 +1993,19 @@ const FIXED_TRANSPORT = {
  * 530; those attempts were run again inside TLS, so in plaintext they are
  * skipped (with why) rather than left inconclusive.
  */
-function deferToTls(plain) {
-    const attempts = plain.attempts.map((a) => a.rule === 'starttls-required'
-        ? { ...a, outcome: 'skipped', reason: 'the server demands STARTTLS first; this vector was tested inside STARTTLS' }
-        : a);
-    const counts = countAttempts(attempts);
-    return { ...plain, attempts, counts, verdict: targetVerdict({ ...plain, relayed: counts.relayed, inconclusive: counts.inconclusive }) };
+function deferToTls(plain, secure) {
+    const demanded = plain.attempts.some((a) => a.rule === 'starttls-required');
+    if (!demanded)
+        return plain;
+    const where = secure.reachable ? 'was tested inside STARTTLS' : `could not be tested inside STARTTLS either (${secure.error ?? 'no session'})`;
+    const attempts = plain.attempts.map((a) => a.rule === 'starttls-required' ? { ...a, outcome: 'skipped', reason: `the server demands STARTTLS first; this vector ${where}` } : a);
+    const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
+    // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
+    return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
+}
+/** Why a reachable address ran no attempt: the first attempt's reason says it. */
+function untestedWhy(t) {
+    return t.reachable ? (t.attempts[0]?.reason ?? 'no attempt ran') : 'unreachable';
 }
 function unresolved(p) {
     return {
@@ -1914,186 +2287,6 @@ function renderTerminal(r, opts) {
         }
     }
     return `${out.join('\n')}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/settings.ts
-
-const INPUT_NAMES = [
-    'host',
-    'domain',
-    'port',
-    'strictness',
-    'tls',
-    'recipient',
-    'sender',
-    'helo',
-    'client-address',
-    'timeout',
-    'connect-timeout',
-    'report-path',
-    'comment',
-    'github-token',
-];
-const DEFAULTS = {
-    port: '25',
-    strictness: 'normal',
-    tls: 'auto',
-    recipient: 'relay-check@example.com',
-    timeout: '120',
-    'connect-timeout': '10',
-    'report-path': 'relay-check-report.json',
-    comment: 'false',
-};
-/** A bad input: the message names the input and fits on one line. */
-class InputError extends Error {
-    input;
-    constructor(input, detail) {
-        super(`Input '${input}': ${detail}`);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
-const LIST_SEPARATORS = /[\s,]+/;
-// Lists may be written one per line in YAML; every other control character is refused.
-// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
-const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
-function isHostName(name) {
-    const n = name.endsWith('.') ? name.slice(0, -1) : name;
-    if (n.length === 0 || n.length > 253)
-        return false;
-    const labels = n.split('.');
-    // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
-    if (/^\d+$/.test(labels[labels.length - 1]))
-        return false;
-    return labels.every((l) => LABEL.test(l));
-}
-function parsePort(input, text) {
-    if (!/^\d{1,5}$/.test(text))
-        throw new InputError(input, `"${text}" is not a port number (1-65535)`);
-    const port = Number(text);
-    if (port < 1 || port > 65535)
-        throw new InputError(input, `port ${port} is outside 1-65535`);
-    return port;
-}
-function parseHost(token) {
-    const bad = (why) => {
-        throw new InputError('host', `"${token}" ${why}`);
-    };
-    let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
-    if (m) {
-        if (!external_node_net_default().isIPv6(m[1]))
-            bad('is not an IPv6 address in brackets');
-        const spec = { input: token, host: m[1], kind: 'ipv6' };
-        if (m[2] !== undefined)
-            spec.port = parsePort('host', m[2]);
-        return spec;
-    }
-    if (external_node_net_default().isIPv6(token))
-        return { input: token, host: token, kind: 'ipv6' };
-    if (token.split(':').length > 2)
-        bad('is not a valid IPv6 address (write [address]:port to add a port)');
-    m = /^([^:]+)(?::(.*))?$/.exec(token);
-    if (!m)
-        return bad('is not a host name or address');
-    const host = m[1];
-    const spec = external_node_net_default().isIPv4(host)
-        ? { input: token, host, kind: 'ipv4' }
-        : /^[\d.]+$/.test(host)
-            ? bad('is not a valid IPv4 address')
-            : isHostName(host)
-                ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
-                : bad('is not a valid host name or address');
-    if (m[2] !== undefined)
-        spec.port = parsePort('host', m[2]);
-    return spec;
-}
-function parseSeconds(input, text) {
-    if (!/^\d+(\.\d+)?$/.test(text))
-        throw new InputError(input, `"${text}" is not a number of seconds`);
-    const s = Number(text);
-    const ms = Math.round(s * 1000);
-    if (ms < 1 || s > 86_400)
-        throw new InputError(input, `${text} s is outside 0.001-86400 s`);
-    return ms;
-}
-function oneOf(input, text, values) {
-    const v = text.toLowerCase();
-    if (!values.includes(v))
-        throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
-    return v;
-}
-/** A plain address (dot-atom local part; no braces, which the templates use). */
-function parseAddress(input, text) {
-    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
-    if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
-        throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
-    }
-    return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
-}
-function parseRecipient(text) {
-    return parseAddress('recipient', text);
-}
-/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
-function parseHelo(text) {
-    const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
-    if (lit ? (lit[1] ? external_node_net_default().isIPv6(lit[2]) : external_node_net_default().isIPv4(lit[2])) : isHostName(text))
-        return text;
-    throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
-}
-/** Validates every input; throws InputError on the first bad one. No I/O. */
-function parseSettings(raw) {
-    const get = (name) => {
-        const value = raw[name] ?? '';
-        const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
-        if (control.test(value))
-            throw new InputError(name, 'contains a control character');
-        const trimmed = value.trim();
-        if (trimmed === '' && name in DEFAULTS)
-            return DEFAULTS[name];
-        return trimmed;
-    };
-    for (const name of INPUT_NAMES)
-        get(name);
-    const hostText = get('host');
-    const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
-    // Without host, the domain's MX hosts are tested (the engine resolves them).
-    if (hosts.length === 0 && get('domain') === '') {
-        throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
-    }
-    const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
-    if (ports.length === 0)
-        throw new InputError('port', 'is empty');
-    const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
-    const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
-    const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
-    const reportPath = get('report-path');
-    const domainText = get('domain');
-    if (domainText !== '' && !isHostName(domainText))
-        throw new InputError('domain', `"${domainText}" is not a domain name`);
-    const client = get('client-address');
-    if (client !== '' && !external_node_net_default().isIP(client))
-        throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
-    const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
-    return {
-        hosts,
-        ports,
-        strictness,
-        tls,
-        recipient: parseRecipient(get('recipient')),
-        ...(domainText !== '' ? { domain: domainText.replace(/\.$/, '').toLowerCase() } : {}),
-        senders: list('sender').map((x) => parseAddress('sender', x).address),
-        helos: list('helo').map(parseHelo),
-        ...(client !== '' ? { clientAddress: client } : {}),
-        timeoutMs: parseSeconds('timeout', get('timeout')),
-        connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
-        reportPath,
-        comment,
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/cli.ts

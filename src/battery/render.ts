@@ -116,13 +116,25 @@ export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
     }
   }
   const [helo, mailFrom, ...rcptTo] = parts.map((p) => (p as { text: string }).text);
-  const own = new Set(
-    [values.srv, values.mydomain, values.literal, values.literal6, values.untagged6, ''].filter((x): x is string => x !== undefined).map((x) => x.toLowerCase()),
-  );
-  const dest = finalDomain(rcptTo[rcptTo.length - 1]);
   const attempt: RenderedVector = { vector, helo, mailFrom, rcptTo };
-  if (own.has(dest)) attempt.routedVia = dest;
+  const via = routedVia(vector.rcptTo[vector.rcptTo.length - 1]);
+  if (via !== undefined) attempt.routedVia = via === '' ? '' : (fill(via, values) as { text: string }).text.toLowerCase();
   return { ok: true, attempt };
+}
+
+/** Placeholders that name the server itself: a destination there is routed through it. */
+const SERVER_PLACEHOLDERS = /^\{(srv|mydomain|literal|literal6|untagged6)\}$/;
+
+/**
+ * Whether a recipient template is addressed to the server itself, decided on
+ * the template and not on the values: a plain `{user}@{domain}` is the external
+ * destination even when the server's guessed mail domain happens to equal it.
+ * Returns the placeholder it is addressed to ('' for an unqualified local part).
+ */
+export function routedVia(template: string): string | undefined {
+  const d = finalDomain(template);
+  if (d === '') return '';
+  return SERVER_PLACEHOLDERS.test(d) ? d : undefined;
 }
 
 /**

@@ -34,6 +34,10 @@ const NMAP = 'nmap smtp-open-relay.nse test';
 const MSF = 'Metasploit smtp_relay EXTENDED test';
 const MAILRADAR = 'mailradar.com open relay test';
 const MAIL_ABUSE = 'mail-abuse.org relay test';
+// Jim Seymour's Postfix anti-UCE cheat sheet, recipient_checks.pcre (mirrored on the Mandriva wiki):
+// `/^postmaster\@/ OK`, `/^hostmaster\@/ OK`, `/^abuse\@/ OK`, with its own warning that the map
+// makes an open relay when placed before reject_unauth_destination.
+const ROLE_RECIPE = 'anti-UCE cheat sheet recipient_checks.pcre role-account OK (open relay before reject_unauth_destination)';
 
 export const VECTORS: readonly Vector[] = [
   { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
@@ -98,6 +102,14 @@ export const VECTORS: readonly Vector[] = [
   { id: 'ipv6-literal-sender', description: 'Sender at an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3', mailFrom: '<{probe}@{literal6}>', rcptTo: ['<{user}@{domain}>'] },
   { id: 'source-route-ipv6-literal', description: 'Source route through an IPv6 address literal', provenance: 'RFC 5321 §4.1.2, §4.1.3', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{literal6}:{user}@{domain}>'] },
   { id: 'untagged-ipv6-literal', description: 'Percent hack through an IPv6 literal without the IPv6: tag, as nmap writes it', provenance: `${NMAP} 5 on IPv6 targets`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{untagged6}>'] },
+
+  // RFC 2142 role mailboxes of the external domain. A documented recipe lets complaints
+  // through with check_recipient_access entries for postmaster@, hostmaster@, abuse@ that
+  // match those mailboxes of every domain; before reject_unauth_destination they relay.
+  { id: 'role-postmaster-external', description: 'External postmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2, RFC 5321 §4.5.1; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{domain}>'] },
+  { id: 'role-abuse-external', description: 'External abuse@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<abuse@{domain}>'] },
+  { id: 'role-hostmaster-external', description: 'External hostmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §5; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<hostmaster@{domain}>'] },
+  { id: 'role-postmaster-null-sender', description: 'Null sender to the external postmaster@ (a bounce to a role mailbox)', provenance: `RFC 2142 §2; RFC 5321 §4.5.5; ${ROLE_RECIPE}`, mailFrom: '<>', rcptTo: ['<postmaster@{domain}>'] },
 
   // An external recipient after an accepted local one: some servers decide once per transaction.
   { id: 'external-after-postmaster', description: 'External recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },

@@ -10,9 +10,11 @@ export interface ControlResult {
 }
 
 /**
- * Final word on an attempt once the controls are known: an accepted trick
- * addressed to a server name that accepts any mailbox, and an accepted local
- * mailbox, are not relays and cannot be told from local delivery here.
+ * Final word on an attempt once the controls are known. An accepted local
+ * mailbox is local delivery: skipped. An accepted trick addressed to a server
+ * name that accepts any mailbox cannot be told from local delivery by its
+ * reply: whether the MTA then routes it onward is unknown, so it counts as
+ * inconclusive (it is not dropped from the counts: `strict` must see it).
  */
 export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>): AttemptReport {
   if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
@@ -23,8 +25,9 @@ export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlRe
     const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
     return {
       ...a,
-      outcome: 'skipped',
-      reason: `not testable here: the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}), so accepting this form does not show it would leave the server`,
+      outcome: 'inconclusive',
+      rule: 'accepted-catch-all',
+      reason: `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}): whether it routes this form onward depends on the MTA`,
     };
   }
   return a;

@@ -2,15 +2,13 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { SMTPServer } from 'smtp-server';
 import { main } from '../src/cli.js';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { run } from '../src/engine.js';
 import { SCHEMA_VERSION, type Counts, type Report } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
-import { ROOT } from './support/action.js';
+import { ajv, errorsOf, expectValid, schema } from './support/schema.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';
 
 /**
@@ -20,23 +18,6 @@ import { startFaultServer, type FaultServer } from './support/fault-server.js';
  * to reject what the model does not hold.
  */
 
-// ajv-formats is CommonJS: under ESM its default export is module.exports (the plugin), typed as the namespace.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
-
-const schemaPath = path.join(ROOT, 'schema', 'report.schema.json');
-const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
-const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
-const validate = ajv.compile(schema);
-
-function errorsOf(report: unknown): string {
-  return validate(report) ? '' : ajv.errorsText(validate.errors, { separator: '\n' });
-}
-
-function expectValid(report: Report): void {
-  // Through JSON, as a consumer reads the file: no undefined, no Maps.
-  const json: unknown = JSON.parse(JSON.stringify(report));
-  expect(errorsOf(json)).toBe('');
-}
 
 /** What a schema cannot say: the counts add up and agree with the attempts. */
 function expectConsistent(r: Report): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { run } from './engine.js';
+import { check } from './gate/gate.js';
+import { GateError } from './gate/instance.js';
 import type { Report } from './report/model.js';
 import { renderTerminal } from './report/terminal.js';
 import { InputError, parseSettings, type RawInputs } from './settings.js';
@@ -12,6 +13,7 @@ export const USAGE = `relay-check ${VERSION}: prove a mail server is not an open
 
 usage: relay-check HOST... [options]
        relay-check --domain DOMAIN [options]     (tests the domain's MX hosts)
+       relay-check --postfix-config DIR [options] (tests a Postfix configuration)
 
   HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
   -p, --port N[,N]       ports to test (default 25)
@@ -25,6 +27,9 @@ usage: relay-check HOST... [options]
       --sender ADDR[,..] extra senders to try
       --helo NAME[,..]   extra HELO names to try
       --client-address IP  test as this client through Postfix XCLIENT
+      --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
+                           on a private Postfix built from it, instead of a host
+      --postfix-overrides FILE  name = value lines applied over that configuration
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -67,6 +72,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         sender: { type: 'string' },
         helo: { type: 'string' },
         'client-address': { type: 'string' },
+        'postfix-config': { type: 'string' },
+        'postfix-overrides': { type: 'string' },
         timeout: { type: 'string' },
         'connect-timeout': { type: 'string' },
         'report-path': { type: 'string' },
@@ -94,6 +101,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     sender: values.sender,
     helo: values.helo,
     'client-address': values['client-address'],
+    'postfix-config': values['postfix-config'],
+    'postfix-overrides': values['postfix-overrides'],
     timeout: values.timeout,
     'connect-timeout': values['connect-timeout'],
   };
@@ -110,13 +119,25 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
   const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
   let shown = false;
-  const report: Report = await run(settings, {
-    onTarget: (_t, done, all) => {
-      if (!progress || all < 2) return;
-      io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
-      shown = true;
-    },
-  });
+  let report: Report;
+  try {
+    report = await check(
+      settings,
+      {
+        onTarget: (_t, done, all) => {
+          if (!progress || all < 2) return;
+          io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
+          shown = true;
+        },
+      },
+      (line) => io.stderr(`${line}\n`),
+    );
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    // A refused configuration fails like an open relay would: it is not a usage error.
+    io.stderr(`relay-check: ${e.message}\n`);
+    return EXIT.inconclusive;
+  }
   if (shown) io.stderr('\r\x1b[K');
   if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
   io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));

@@ -16,6 +16,8 @@ export interface EngineServices {
   /** Called as each address finishes (progress lines). */
   onTarget?: (t: TargetReport, done: number, total: number) => void;
   connectionsPerAddress?: number;
+  /** The TLS mode of one port when it is not the `tls` input's (gate mode: a wrapper-mode service on any port). */
+  tlsFor?: (port: number) => Settings['tls'] | undefined;
 }
 
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
@@ -66,7 +68,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
     if (!p.address) return [unresolved(p)];
     const spec = { host: p.host, address: p.address, port: p.port };
-    const fixed = FIXED_TRANSPORT[settings.tls];
+    const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
     if (fixed) return [await runTarget({ ...spec, transport: fixed }, options)];
     if (p.port === 465) return [await runTarget({ ...spec, transport: 'implicit' }, options)];
     // auto: plaintext first; then again inside STARTTLS when the server offers it.

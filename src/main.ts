@@ -1,13 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { run as runEngine } from './engine.js';
+import { check } from './gate/gate.js';
+import { GateError, killNow } from './gate/instance.js';
 import { annotations } from './report/annotations.js';
 import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './report/model.js';
 import { renderSummary, targetLabel } from './report/summary.js';
 import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
+
+/** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
+export function post(): void {
+  const dir = core.getState('gate-dir');
+  if (dir) killNow(dir);
+}
 
 /** The action: inputs → settings → engine → summary, log, annotations, outputs, exit status. */
 export async function run(): Promise<void> {
@@ -25,9 +32,16 @@ export async function run(): Promise<void> {
     return;
   }
   try {
-    const report = await runEngine(settings);
+    // The post step (action.yml) removes the instance if this step is killed before it can.
+    const report = await check(settings, {}, (line) => core.info(logLine(line)), { onDir: (dir) => core.saveState('gate-dir', dir) });
     await publish(report, settings, token);
   } catch (e) {
+    if (e instanceof GateError) {
+      // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
+      for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: path.join(settings.postfixConfig ?? '', p.file), startLine: p.line ?? undefined });
+      core.setFailed(e.message);
+      return;
+    }
     // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
     core.setFailed(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
@@ -47,6 +61,12 @@ async function publish(report: Report, settings: Settings, token: string): Promi
       for (const l of a.transcript) core.info(logLine(`  ${l.dir}: ${l.text}`));
     }
     core.endGroup();
+  }
+  for (const c of report.gate?.changes ?? []) {
+    // Changes made to run the configuration on a runner show on the pull request's files.
+    const props = { title: c.tested ? 'relay-check: changed to run on a runner' : 'relay-check: not tested here', file: path.join(report.gate?.configDir ?? '', c.file), startLine: c.line ?? undefined };
+    if (c.tested) core.notice(logLine(`${c.subject}: ${c.change}`), props);
+    else core.warning(logLine(`${c.subject}: ${c.change}`), props);
   }
   for (const a of annotations(report)) {
     const props = { title: a.title };

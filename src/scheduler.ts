@@ -4,6 +4,8 @@ import { mailDomain, renderVector, serverName, type RenderedVector } from './bat
 import type { Vector } from './battery/vectors.js';
 import { CONNECTIONS_PER_ADDRESS, DEFAULT_ERROR_BUDGET } from './smtp/limits.js';
 import { formatReply } from './smtp/reply.js';
+import { classifyReply } from './verdict/classify.js';
+import { REPLY_RULES } from './verdict/replies.js';
 import { SessionError, type TranscriptLine } from './smtp/session.js';
 import { openSession } from './smtp/setup.js';
 import { attempt, type Conn } from './attempt.js';
@@ -157,6 +159,15 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     report.reachable = true;
   } catch (e) {
     const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+    if (err.kind === 'client-refused' && err.reply) {
+      // The outside client is refused for everything: every vector is denied by that one answer.
+      const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
+      const reply = formatReply(err.reply);
+      report.reachable = true;
+      report.opening = err.transcript;
+      report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied' as const, reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+      return finish();
+    }
     // No SMTP session, so nothing was tested here: the address counts as not
     // reached whether TCP failed or the server would not talk (errorKind says which).
     report.reachable = false;

@@ -33,6 +33,10 @@ export interface Settings {
   helos: string[];
   /** Test as this client address through XCLIENT (input `client-address`). */
   clientAddress?: string;
+  /** Gate mode: a Postfix configuration directory to build a private instance from (input `postfix-config`). */
+  postfixConfig?: string;
+  /** A file of `name = value` lines applied over that configuration (input `postfix-overrides`). */
+  postfixOverrides?: string;
   timeoutMs: number;
   connectTimeoutMs: number;
   reportPath: string;
@@ -53,6 +57,8 @@ export const INPUT_NAMES = [
   'sender',
   'helo',
   'client-address',
+  'postfix-config',
+  'postfix-overrides',
   'timeout',
   'connect-timeout',
   'report-path',
@@ -71,6 +77,9 @@ export const DEFAULTS = {
   'report-path': 'relay-check-report.json',
   comment: 'false',
 } as const satisfies RawInputs;
+
+/** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
+export const GATE_CLIENT_ADDRESS = '203.0.113.10';
 
 /** A bad input: the message names the input and fits on one line. */
 export class InputError extends Error {
@@ -207,8 +216,12 @@ export function parseSettings(raw: RawInputs): Settings {
   const hostText = get('host');
   const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
   // Without host, the domain's MX hosts are tested (the engine resolves them).
-  if (hosts.length === 0 && get('domain') === '') {
-    throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
+  const postfixConfig = get('postfix-config');
+  const postfixOverrides = get('postfix-overrides');
+  if (postfixConfig !== '' && hosts.length > 0) throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
+  if (postfixOverrides !== '' && postfixConfig === '') throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+  if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
+    throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
   }
 
   const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
@@ -222,7 +235,8 @@ export function parseSettings(raw: RawInputs): Settings {
   const reportPath = get('report-path');
   const domainText = get('domain');
   if (domainText !== '' && !isHostName(domainText)) throw new InputError('domain', `"${domainText}" is not a domain name`);
-  const client = get('client-address');
+  // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
+  const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
   if (client !== '' && !net.isIP(client)) throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
   const list = (name: InputName): string[] => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
 
@@ -241,6 +255,8 @@ export function parseSettings(raw: RawInputs): Settings {
     senders: list('sender').map((x) => parseAddress('sender', x).address),
     helos: list('helo').map(parseHelo),
     ...(client !== '' ? { clientAddress: client } : {}),
+    ...(postfixConfig !== '' ? { postfixConfig } : {}),
+    ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
     timeoutMs: parseSeconds('timeout', get('timeout')),
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
     reportPath,

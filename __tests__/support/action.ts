@@ -12,6 +12,8 @@ export interface ActionRun {
   stderr: string;
   summary: string;
   outputs: Record<string, string>;
+  /** What the step saved for its post step (core.saveState). */
+  state: Record<string, string>;
   reportPath: string;
   dir: string;
 }
@@ -40,12 +42,16 @@ export async function runAction(inputs: Record<string, string>, timeoutMs = 60_0
   const summaryFile = path.join(dir, 'summary');
   fs.writeFileSync(outputFile, '');
   fs.writeFileSync(summaryFile, '');
+  // As on a runner: core.saveState writes here (the post step's state), not to the log.
+  const stateFile = path.join(dir, 'state');
+  fs.writeFileSync(stateFile, '');
   const reportPath = path.join(dir, 'report.json');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STATE: stateFile,
     'INPUT_REPORT-PATH': reportPath,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
@@ -67,6 +73,7 @@ export async function runAction(inputs: Record<string, string>, timeoutMs = 60_0
     stderr,
     summary: fs.readFileSync(summaryFile, 'utf8'),
     outputs: parseOutputs(fs.readFileSync(outputFile, 'utf8')),
+    state: parseOutputs(fs.readFileSync(stateFile, 'utf8')),
     reportPath,
     dir,
   };

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(643);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(397);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 643:
+/***/ 397:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40,6 +40,8 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_namespaceObject);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/battery/vectors.ts
 const NMAP = 'nmap smtp-open-relay.nse test';
 const MSF = 'Metasploit smtp_relay EXTENDED test';
@@ -80,6 +82,7 @@ const VECTORS = [
     { id: 'helo-localhost', description: 'HELO localhost', provenance: 'SPEC §4 HELO family; Postfix check_helo_access misconfigurations', helo: 'localhost', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'helo-localhost-localhost-sender', description: 'HELO localhost with a localhost sender', provenance: 'SPEC §4 HELO family', helo: 'localhost', mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'helo-server-name', description: "HELO with the server's own name", provenance: 'SPEC §4 HELO family', helo: '{srv}', mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-localhost-localdomain', description: 'HELO localhost.localdomain', provenance: 'Postfix SMTPD_ACCESS_README, "dangerous use" of check_helo_access (localhost.localdomain PERMIT before reject_unauth_destination)', helo: 'localhost.localdomain', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'helo-literal', description: "HELO with the server's address literal", provenance: 'SPEC §4 HELO family', helo: '{literal}', mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'helo-own-domain', description: 'HELO with the mail domain and a postmaster sender', provenance: 'SPEC §4 HELO family', helo: '{mydomain}', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
     { id: 'helo-loopback-literal', description: 'HELO [127.0.0.1] with the null sender', provenance: 'SPEC §4 HELO family', helo: '[127.0.0.1]', mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
@@ -430,6 +433,143 @@ function parseReply(text) {
     return replies[0];
 }
 
+;// CONCATENATED MODULE: ./src/verdict/replies.ts
+const REPLY_RULES = [
+    // --- accepted ---
+    { id: 'accepted', outcome: 'relayed', reason: 'accepted (2xx)', codes: [200, 299], example: '250 2.1.5 Ok', alsoSeen: ['250 2.1.5 Destination address valid: Recipient ok', '251 2.1.5 User not local; will forward', '250 Accepted'], provenance: 'RFC 5321 §4.2.1; Postfix; OpenSMTPD; Exim' },
+    // --- the session ended or must be resumed ---
+    { id: 'service-closing', outcome: 'inconclusive', reason: 'the server closed the session (421)', codes: [421, 421], example: '421 4.7.0 mx.example.org Error: too many errors', provenance: 'Postfix smtpd_hard_error_limit' },
+    // --- not relay denials although they look like policy ---
+    { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
+    { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
+    { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
+    // --- relay denials by wording (work with or without enhanced codes); before the
+    // rate-limit and blocklist rows, whose words also appear in relay denials ---
+    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
+    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
+    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
+    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', provenance: 'Sendmail' },
+    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
+    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
+    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
+    // --- the client: refused for who the runner is (inconclusive: another client may
+    // still relay), or refused for every client it does not trust (a denial) ---
+    { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
+    { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
+    { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
+    // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
+    // nothing in it names the runner, so it refuses every client it does not trust.
+    { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
+    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
+    { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
+    { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
+    // --- the sender: refused for its form or as not valid here (a denial of that form),
+    // or refused by checks on our sender domain and the DNS (inconclusive) ---
+    { id: 'sender-form-refused', outcome: 'denied', subject: 'sender', reason: 'the sender form was refused (not fully qualified): the server cannot be used to relay with it', text: /sender address rejected: need fully-qualified/i, example: '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', alsoSeen: ['504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address'], provenance: 'Postfix reject_non_fqdn_sender (Mail-in-a-Box, iRedMail)' },
+    { id: 'sender-not-valid-here', outcome: 'denied', subject: 'sender', reason: 'the sender was refused as not valid here (the server knows it is no sender of its own)', codes: [500, 599], text: /sender address rejected: (user unknown|not owned by|not logged in|access denied)/i, example: '550 5.1.0 <relay-check@example.net>: Sender address rejected: User unknown in virtual mailbox table', alsoSeen: ['550 5.1.0 <relay-check@mail.example.net>: Sender address rejected: User unknown in local recipient table', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not owned by user alice', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not logged in', '554 5.7.1 <relay-check@[127.0.0.1]>: Sender address rejected: Access denied'], provenance: 'Postfix reject_unlisted_sender, reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, check_sender_access REJECT' },
+    { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
+    { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
+    { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
+    { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
+    { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
+    { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
+    // --- authentication required: the server only relays for authenticated users ---
+    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
+    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
+    // --- refused forms and recipients ---
+    { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
+    { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
+    { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
+    { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
+    { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
+    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
+    // --- catch-alls ---
+    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
+];
+
+;// CONCATENATED MODULE: ./src/verdict/classify.ts
+
+
+function ruleMatches(rule, reply, stage, seen = {}) {
+    if (rule.stages && !rule.stages.includes(stage))
+        return false;
+    if (rule.when?.auth !== undefined && rule.when.auth !== (seen.auth ?? false))
+        return false;
+    if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
+        return false;
+    if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced)))
+        return false;
+    if (rule.text && !rule.text.test(replyText(reply)))
+        return false;
+    return true;
+}
+/**
+ * What a reply is about: the row says so when it knows; else Postfix's wording
+ * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
+ * both come at RCPT); else the command it answered.
+ */
+function subjectOf(rule, reply, stage) {
+    if (rule?.subject)
+        return rule.subject;
+    const text = replyText(reply);
+    if (/sender address rejected/i.test(text))
+        return 'sender';
+    if (/client host rejected/i.test(text))
+        return 'client';
+    return stage === 'mail' ? 'sender' : stage === 'data' ? 'message' : 'recipient';
+}
+/** What one reply means, by the first matching row of the table. */
+function classifyReply(reply, stage, rules = REPLY_RULES, seen = {}) {
+    const rule = rules.find((r) => ruleMatches(r, reply, stage, seen));
+    const subject = subjectOf(rule, reply, stage);
+    // The table ends in catch-alls, so this only happens with a custom table.
+    if (!rule)
+        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none', subject };
+    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id, subject };
+}
+const isOk = (r) => r.code >= 200 && r.code < 300;
+/**
+ * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
+ * form refused is a denial; a sender failing verification proves nothing).
+ * Otherwise the relay destination's reply (the last RCPT) decides: local
+ * recipients before it only set the stage, and their refusal is noted. With
+ * `confirm`, acceptance must also survive DATA.
+ */
+function classifyAttempt(r, confirm, seen = {}) {
+    if (!isOk(r.mail)) {
+        const c = classifyReply(r.mail, 'mail', REPLY_RULES, seen);
+        const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+        return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
+    }
+    const last = r.rcpt[r.rcptCount - 1];
+    if (!last || r.rcpt.length !== r.rcptCount) {
+        // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
+        throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
+    }
+    const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
+    const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
+    if (!isOk(last)) {
+        const c = classifyReply(last, 'rcpt', REPLY_RULES, seen);
+        return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
+    }
+    if (r.localDestination) {
+        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', subject: 'recipient', decisive: last, stage: 'rcpt' };
+    }
+    if (!confirm)
+        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', subject: 'recipient', decisive: last, stage: 'rcpt' };
+    const dataReply = r.dataCommand ?? r.data;
+    if (!dataReply)
+        throw new Error('classifyAttempt: confirmation needs the DATA replies');
+    if (isOk(dataReply))
+        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', subject: 'message', decisive: dataReply, stage: 'data' };
+    const c = classifyReply(dataReply, 'data');
+    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+    return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
+}
+
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
@@ -443,6 +583,8 @@ class SessionError extends Error {
     kind;
     /** What was said before the failure, when the session is gone with it. */
     transcript = [];
+    /** The server's reply that ended it, when one did. */
+    reply;
     constructor(kind, message) {
         super(message);
         this.kind = kind;
@@ -776,6 +918,8 @@ function withTimeout(p, ms, onTimeout) {
 
 
 
+
+
 const ok = (r) => r.code >= 200 && r.code < 300;
 function xclientAdvice(client, why) {
     return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
@@ -788,10 +932,11 @@ function xclientAdvice(client, why) {
  */
 async function openSession(opts) {
     const { session, greeting } = await SmtpSession.connect(opts);
-    const refuse = async (why, kind = 'closed') => {
+    const refuse = async (why, kind = 'closed', reply) => {
         await session.quit();
         const err = new SessionError(kind, why);
         err.transcript = session.transcript;
+        err.reply = reply;
         throw err;
     };
     if (!ok(greeting))
@@ -814,8 +959,14 @@ async function openSession(opts) {
             }
             const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
             const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
-            if (r.code !== 220)
+            if (r.code !== 220) {
+                // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
+                // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
+                const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
+                if (c.outcome === 'denied' && c.subject === 'client')
+                    return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
                 return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+            }
             ehlo = await session.hello(opts.helo);
         }
     }
@@ -827,143 +978,6 @@ async function openSession(opts) {
     if (!ok(ehlo.reply))
         await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
     return { session, greeting, ehlo };
-}
-
-;// CONCATENATED MODULE: ./src/verdict/replies.ts
-const REPLY_RULES = [
-    // --- accepted ---
-    { id: 'accepted', outcome: 'relayed', reason: 'accepted (2xx)', codes: [200, 299], example: '250 2.1.5 Ok', alsoSeen: ['250 2.1.5 Destination address valid: Recipient ok', '251 2.1.5 User not local; will forward', '250 Accepted'], provenance: 'RFC 5321 §4.2.1; Postfix; OpenSMTPD; Exim' },
-    // --- the session ended or must be resumed ---
-    { id: 'service-closing', outcome: 'inconclusive', reason: 'the server closed the session (421)', codes: [421, 421], example: '421 4.7.0 mx.example.org Error: too many errors', provenance: 'Postfix smtpd_hard_error_limit' },
-    // --- not relay denials although they look like policy ---
-    { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
-    { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
-    { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
-    // --- relay denials by wording (work with or without enhanced codes); before the
-    // rate-limit and blocklist rows, whose words also appear in relay denials ---
-    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
-    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
-    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
-    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', provenance: 'Sendmail' },
-    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
-    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
-    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
-    // --- the client: refused for who the runner is (inconclusive: another client may
-    // still relay), or refused for every client it does not trust (a denial) ---
-    { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
-    { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
-    { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
-    // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
-    // nothing in it names the runner, so it refuses every client it does not trust.
-    { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
-    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
-    { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
-    { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
-    // --- the sender: refused for its form or as not valid here (a denial of that form),
-    // or refused by checks on our sender domain and the DNS (inconclusive) ---
-    { id: 'sender-form-refused', outcome: 'denied', subject: 'sender', reason: 'the sender form was refused (not fully qualified): the server cannot be used to relay with it', text: /sender address rejected: need fully-qualified/i, example: '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', alsoSeen: ['504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address'], provenance: 'Postfix reject_non_fqdn_sender (Mail-in-a-Box, iRedMail)' },
-    { id: 'sender-not-valid-here', outcome: 'denied', subject: 'sender', reason: 'the sender was refused as not valid here (the server knows it is no sender of its own)', codes: [500, 599], text: /sender address rejected: (user unknown|not owned by|not logged in|access denied)/i, example: '550 5.1.0 <relay-check@example.net>: Sender address rejected: User unknown in virtual mailbox table', alsoSeen: ['550 5.1.0 <relay-check@mail.example.net>: Sender address rejected: User unknown in local recipient table', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not owned by user alice', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not logged in', '554 5.7.1 <relay-check@[127.0.0.1]>: Sender address rejected: Access denied'], provenance: 'Postfix reject_unlisted_sender, reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, check_sender_access REJECT' },
-    { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
-    { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
-    { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
-    { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
-    { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
-    { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
-    // --- authentication required: the server only relays for authenticated users ---
-    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
-    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
-    // --- refused forms and recipients ---
-    { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
-    { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
-    { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
-    { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
-    { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
-    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
-    // --- catch-alls ---
-    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
-];
-
-;// CONCATENATED MODULE: ./src/verdict/classify.ts
-
-
-function ruleMatches(rule, reply, stage, seen = {}) {
-    if (rule.stages && !rule.stages.includes(stage))
-        return false;
-    if (rule.when?.auth !== undefined && rule.when.auth !== (seen.auth ?? false))
-        return false;
-    if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
-        return false;
-    if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced)))
-        return false;
-    if (rule.text && !rule.text.test(replyText(reply)))
-        return false;
-    return true;
-}
-/**
- * What a reply is about: the row says so when it knows; else Postfix's wording
- * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
- * both come at RCPT); else the command it answered.
- */
-function subjectOf(rule, reply, stage) {
-    if (rule?.subject)
-        return rule.subject;
-    const text = replyText(reply);
-    if (/sender address rejected/i.test(text))
-        return 'sender';
-    if (/client host rejected/i.test(text))
-        return 'client';
-    return stage === 'mail' ? 'sender' : stage === 'data' ? 'message' : 'recipient';
-}
-/** What one reply means, by the first matching row of the table. */
-function classifyReply(reply, stage, rules = REPLY_RULES, seen = {}) {
-    const rule = rules.find((r) => ruleMatches(r, reply, stage, seen));
-    const subject = subjectOf(rule, reply, stage);
-    // The table ends in catch-alls, so this only happens with a custom table.
-    if (!rule)
-        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none', subject };
-    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id, subject };
-}
-const isOk = (r) => r.code >= 200 && r.code < 300;
-/**
- * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
- * form refused is a denial; a sender failing verification proves nothing).
- * Otherwise the relay destination's reply (the last RCPT) decides: local
- * recipients before it only set the stage, and their refusal is noted. With
- * `confirm`, acceptance must also survive DATA.
- */
-function classifyAttempt(r, confirm, seen = {}) {
-    if (!isOk(r.mail)) {
-        const c = classifyReply(r.mail, 'mail', REPLY_RULES, seen);
-        const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
-        return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
-    }
-    const last = r.rcpt[r.rcptCount - 1];
-    if (!last || r.rcpt.length !== r.rcptCount) {
-        // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
-        throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
-    }
-    const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
-    const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
-    if (!isOk(last)) {
-        const c = classifyReply(last, 'rcpt', REPLY_RULES, seen);
-        return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
-    }
-    if (r.localDestination) {
-        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', subject: 'recipient', decisive: last, stage: 'rcpt' };
-    }
-    if (!confirm)
-        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', subject: 'recipient', decisive: last, stage: 'rcpt' };
-    const dataReply = r.dataCommand ?? r.data;
-    if (!dataReply)
-        throw new Error('classifyAttempt: confirmation needs the DATA replies');
-    if (isOk(dataReply))
-        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', subject: 'message', decisive: dataReply, stage: 'data' };
-    const c = classifyReply(dataReply, 'data');
-    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
-    return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
 }
 
 ;// CONCATENATED MODULE: ./src/attempt.ts
@@ -1165,6 +1179,8 @@ function failureReasons(targets, strictness) {
 
 
 
+
+
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -1258,6 +1274,15 @@ async function runTarget(spec, opts) {
     }
     catch (e) {
         const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+        if (err.kind === 'client-refused' && err.reply) {
+            // The outside client is refused for everything: every vector is denied by that one answer.
+            const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
+            const reply = formatReply(err.reply);
+            report.reachable = true;
+            report.opening = err.transcript;
+            report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+            return finish();
+        }
         // No SMTP session, so nothing was tested here: the address counts as not
         // reached whether TCP failed or the server would not talk (errorKind says which).
         report.reachable = false;
@@ -1564,6 +1589,8 @@ const INPUT_NAMES = [
     'sender',
     'helo',
     'client-address',
+    'postfix-config',
+    'postfix-overrides',
     'timeout',
     'connect-timeout',
     'report-path',
@@ -1580,6 +1607,8 @@ const DEFAULTS = {
     'report-path': 'relay-check-report.json',
     comment: 'false',
 };
+/** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
+const GATE_CLIENT_ADDRESS = '203.0.113.10';
 /** A bad input: the message names the input and fits on one line. */
 class InputError extends Error {
     input;
@@ -1720,8 +1749,14 @@ function parseSettings(raw) {
     const hostText = get('host');
     const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
     // Without host, the domain's MX hosts are tested (the engine resolves them).
-    if (hosts.length === 0 && get('domain') === '') {
-        throw new InputError('host', hostText === '' ? 'is required unless domain is set: name the mail server(s) to test' : 'names no host: only separators were given');
+    const postfixConfig = get('postfix-config');
+    const postfixOverrides = get('postfix-overrides');
+    if (postfixConfig !== '' && hosts.length > 0)
+        throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
+    if (postfixOverrides !== '' && postfixConfig === '')
+        throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+    if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
+        throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
     }
     const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
     if (ports.length === 0)
@@ -1733,7 +1768,8 @@ function parseSettings(raw) {
     const domainText = get('domain');
     if (domainText !== '' && !isHostName(domainText))
         throw new InputError('domain', `"${domainText}" is not a domain name`);
-    const client = get('client-address');
+    // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
+    const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
     if (client !== '' && !external_node_net_default().isIP(client))
         throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
     const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
@@ -1752,6 +1788,8 @@ function parseSettings(raw) {
         senders: list('sender').map((x) => parseAddress('sender', x).address),
         helos: list('helo').map(parseHelo),
         ...(client !== '' ? { clientAddress: client } : {}),
+        ...(postfixConfig !== '' ? { postfixConfig } : {}),
+        ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,
@@ -1920,7 +1958,7 @@ async function run(settings, services = {}) {
         if (!p.address)
             return [unresolved(p)];
         const spec = { host: p.host, address: p.address, port: p.port };
-        const fixed = FIXED_TRANSPORT[settings.tls];
+        const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
         if (fixed)
             return [await runTarget({ ...spec, transport: fixed }, options)];
         if (p.port === 465)
@@ -2030,6 +2068,1013 @@ function unresolved(p) {
         counts: countAttempts([]),
         attempts: [],
     };
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
+/**
+ * main.cf and master.cf as data, with the line each entry starts on, so that
+ * every change made for the runner and every refusal can point at the file and
+ * line a pull request changed. Pure: text in, structures out, text back.
+ */
+/** postconf(5): a logical line starts at column 0; lines starting with white space continue it; # lines are comments. */
+function parseMainCf(text) {
+    const params = [];
+    let current;
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '') {
+            // A comment or blank line ends nothing in postconf(5): a continuation may follow it.
+            return;
+        }
+        if (/^\s/.test(raw)) {
+            if (current)
+                current.value = `${current.value} ${raw.trim()}`.trim();
+            return;
+        }
+        const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
+        if (!m) {
+            current = undefined;
+            return;
+        }
+        current = { name: m[1], value: m[2].trim(), line: i + 1 };
+        params.push(current);
+    });
+    return params;
+}
+/** The last definition of each parameter wins, as in Postfix. */
+function mainCfMap(params) {
+    const map = new Map();
+    for (const p of params)
+        map.set(p.name, p);
+    return map;
+}
+/**
+ * master.cf(5): eight fields then the command's arguments; lines starting with
+ * white space continue the entry. `-o { name = value with spaces }` is kept as
+ * one argument (Postfix 3.0 syntax).
+ */
+function parseMasterCf(text) {
+    const entries = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '')
+            return;
+        if (/^\s/.test(raw) && entries.length > 0) {
+            entries[entries.length - 1].text += ` ${raw.trim()}`;
+            return;
+        }
+        entries.push({ text: raw.trim(), line: i + 1 });
+    });
+    return entries.flatMap(({ text, line }) => {
+        const words = splitArgs(text);
+        if (words.length < 8)
+            return [];
+        const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = words;
+        return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line }];
+    });
+}
+/** Splits on white space, keeping `{ … }` groups (with their braces) as one word. */
+function splitArgs(text) {
+    const out = [];
+    let i = 0;
+    while (i < text.length) {
+        if (/\s/.test(text[i])) {
+            i++;
+            continue;
+        }
+        if (text[i] === '{') {
+            let depth = 0;
+            let j = i;
+            for (; j < text.length; j++) {
+                if (text[j] === '{')
+                    depth++;
+                else if (text[j] === '}' && --depth === 0)
+                    break;
+            }
+            out.push(text.slice(i, j + 1));
+            i = j + 1;
+            continue;
+        }
+        let j = i;
+        while (j < text.length && !/\s/.test(text[j]))
+            j++;
+        out.push(text.slice(i, j));
+        i = j;
+    }
+    return out;
+}
+/** The `-o` overrides of a service as name/value pairs (braced or plain), with their index in args. */
+function serviceOverrides(s) {
+    const out = [];
+    for (let i = 0; i < s.args.length - 1; i++) {
+        if (s.args[i] !== '-o')
+            continue;
+        const raw = s.args[i + 1];
+        const body = raw.startsWith('{') ? raw.slice(1, -1).trim() : raw;
+        const eq = body.indexOf('=');
+        if (eq > 0)
+            out.push({ name: body.slice(0, eq).trim(), value: body.slice(eq + 1).trim(), index: i + 1 });
+    }
+    return out;
+}
+/** An `-o` argument for a value: braced when it holds white space or commas. */
+function overrideArg(name, value) {
+    return /[\s,]/.test(value) ? `{ ${name} = ${value} }` : `${name}=${value}`;
+}
+function formatMasterService(s) {
+    const head = [s.service, s.type, s.private, s.unpriv, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
+    return [head, ...argLines(s.args)].join('\n');
+}
+/** Arguments one per continuation line, `-o` kept with its value. */
+function argLines(args) {
+    const lines = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === '-o' && i + 1 < args.length) {
+            lines.push(`  -o ${args[i + 1]}`);
+            i++;
+        }
+        else
+            lines.push(`  ${args[i]}`);
+    }
+    return lines;
+}
+/** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
+function formatMainCf(params) {
+    return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/gate/sandbox.ts
+
+
+/** Map types whose lookups need a server or a database the runner does not have. */
+const SERVER_MAPS = new Set(['mysql', 'pgsql', 'ldap', 'sqlite', 'socketmap', 'tcp', 'memcache', 'nis', 'nisplus', 'netinfo']);
+/** Map types named by a file path. */
+const FILE_MAPS = new Set(['btree', 'cdb', 'cidr', 'dbm', 'hash', 'lmdb', 'pcre', 'regexp', 'sdbm', 'texthash']);
+/** File maps that must be compiled with postmap/postalias before Postfix can read them. */
+const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
+/** Debian packages that add a map type to Postfix. */
+const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
+/** Parameters whose maps are alias files (postalias, not postmap). */
+const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
+/** Transports that must be discards (SAFETY: nothing may leave the runner). */
+const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'];
+/** Parameters that route mail elsewhere; emptied so only the transports above remain. */
+const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'default_transport_rate_delay', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
+/** Delivery agents in master.cf: each becomes discard(8). */
+const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
+/** Parameters naming places of the production host: this machine's installation stands in. */
+const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
+const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
+const TLS_OPTIONAL = ['smtpd_tls_CAfile', 'smtpd_tls_CApath', 'smtpd_tls_dh1024_param_file', 'smtpd_tls_dh512_param_file', 'smtp_tls_CAfile', 'smtp_tls_CApath', 'smtp_tls_cert_file', 'smtp_tls_key_file', 'smtp_tls_chain_files'];
+const MILTERS = ['smtpd_milters', 'non_smtpd_milters'];
+/** Well-known ports of master.cf service names (services(5)); anything else is as written. */
+const SERVICE_PORTS = { smtp: '25', submission: '587', submissions: '465', smtps: '465', ssmtp: '465' };
+/** Postfix's own unix services, chroot off, for a directory without master.cf (as in Debian's master.cf). */
+const DEFAULT_MASTER_CF = `smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`;
+/** Services the instance needs whatever master.cf says (maillog_file needs postlogd; discard delivers). */
+const REQUIRED_SERVICES = {
+    postlog: 'postlog   unix-dgram n  -       n       -       1       postlogd',
+    discard: 'discard   unix  -       -       n       -       -       discard',
+};
+function isListener(s) {
+    return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
+}
+/** How many free ports the sandbox needs. */
+function listenerCount(master) {
+    return master === null ? 1 : master.filter(isListener).length;
+}
+/** `type:name` references in a value; `proxy:type:name` counts as the inner map. */
+function mapRefs(value) {
+    const out = [];
+    const re = /(?<![\w$])(proxy:)?([a-z][a-z0-9]*):((?:\/|\$\{?config_directory\}?\/)[^\s,{}]*|inet:[^\s,{}]+|unix:[^\s,{}]+|[A-Za-z][^\s,{}]*)/g;
+    for (const m of value.matchAll(re)) {
+        const type = m[2];
+        if (!FILE_MAPS.has(type) && !SERVER_MAPS.has(type))
+            continue;
+        out.push({ whole: m[0], proxy: m[1] !== undefined, type, name: m[3] });
+    }
+    return out;
+}
+/**
+ * Restriction items as Postfix reads them (comma or white space separated),
+ * braced groups kept whole; `check_policy_service` and its argument removed.
+ */
+function withoutPolicyServices(value) {
+    const items = restrictionItems(value);
+    const kept = [];
+    const removed = [];
+    for (let i = 0; i < items.length; i++) {
+        if (items[i] === 'check_policy_service' && i + 1 < items.length) {
+            removed.push(`check_policy_service ${items[i + 1]}`);
+            i++;
+        }
+        else
+            kept.push(items[i]);
+    }
+    return { value: removed.length ? kept.join(', ') : value, removed };
+}
+/** Items of a restriction list: separated by commas or white space outside `{ … }`. */
+function restrictionItems(value) {
+    const out = [];
+    let cur = '';
+    let depth = 0;
+    for (const ch of value) {
+        if (ch === '{')
+            depth++;
+        if (ch === '}')
+            depth = Math.max(0, depth - 1);
+        if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
+            if (cur)
+                out.push(cur);
+            cur = '';
+        }
+        else
+            cur += ch;
+    }
+    if (cur)
+        out.push(cur);
+    return out;
+}
+function buildSandbox(input) {
+    const changes = [];
+    const refusals = [];
+    const build = [];
+    const create = [];
+    const { conf } = input.instance;
+    // main.cf with line numbers, then the team's overrides on top (as postconf -e would).
+    const values = new Map();
+    const where = new Map();
+    for (const p of input.main) {
+        values.set(p.name, p.value);
+        where.set(p.name, { file: 'main.cf', line: p.line });
+    }
+    const serviceOverridesFromFile = [];
+    for (const o of input.overrides) {
+        const parts = o.name.split('/');
+        if (parts.length === 3) {
+            serviceOverridesFromFile.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
+            continue;
+        }
+        values.set(o.name, o.value);
+        where.set(o.name, { file: input.overridesFile, line: o.line });
+        changes.push({ file: input.overridesFile, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
+    }
+    const at = (name) => where.get(name) ?? { file: 'main.cf', line: null };
+    const set = (name, value, change, tested = true) => {
+        const before = values.get(name);
+        if (before === value)
+            return;
+        values.set(name, value);
+        changes.push({ ...at(name), subject: name, change, tested });
+    };
+    // --- the instance's own places -------------------------------------------------------
+    for (const [name, value] of [
+        ['queue_directory', input.instance.queue],
+        ['data_directory', input.instance.data],
+        ['maillog_file', input.instance.log],
+    ]) {
+        const before = values.get(name);
+        values.set(name, value);
+        if (before !== undefined)
+            changes.push({ ...at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
+    }
+    values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
+    for (const name of INSTALL_PATHS) {
+        if (values.has(name)) {
+            changes.push({ ...at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
+            values.delete(name);
+        }
+    }
+    for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
+        if (values.has(name) && values.get(name) !== v)
+            set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
+    }
+    set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
+    set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+    // --- SAFETY: nothing is delivered -----------------------------------------------------
+    for (const t of TRANSPORTS) {
+        const before = values.get(t);
+        values.set(t, 'discard:');
+        if (before !== undefined && before !== 'discard:')
+            changes.push({ ...at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+    }
+    const defaulted = TRANSPORTS.filter((t) => !input.main.some((p) => p.name === t));
+    if (defaulted.length)
+        changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+    for (const name of ROUTING) {
+        const before = values.get(name);
+        if (before !== undefined && before !== '') {
+            values.set(name, '');
+            changes.push({ ...at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
+        }
+    }
+    // --- XCLIENT from loopback: the battery runs as an outside client --------------------
+    set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+    // --- milters and policy services cannot be reached from a runner ---------------------
+    for (const m of MILTERS) {
+        const v = values.get(m);
+        if (v)
+            set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
+    }
+    if (MILTERS.some((m) => input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
+        set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
+    }
+    if (values.get('postscreen_dnsbl_sites'))
+        set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
+    for (const [name, value] of [...values]) {
+        const { value: next, removed } = withoutPolicyServices(value);
+        if (removed.length === 0)
+            continue;
+        values.set(name, next);
+        for (const r of removed)
+            changes.push({ ...at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+    }
+    // --- SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in -------
+    const saslInUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
+    if (saslInUse) {
+        if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
+            set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
+            set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
+        }
+        values.set('cyrus_sasl_config_path', external_node_path_default().join(conf, 'sasl'));
+        create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+    }
+    // --- maps and files --------------------------------------------------------------------
+    const resolveFile = (file) => {
+        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
+        if (input.files.has(rel))
+            return external_node_path_default().join(conf, rel);
+        const base = external_node_path_default().basename(file);
+        if (input.files.has(base))
+            return external_node_path_default().join(conf, base);
+        return undefined;
+    };
+    const fixValue = (name, value, origin) => {
+        let out = value;
+        for (const ref of mapRefs(value)) {
+            if (SERVER_MAPS.has(ref.type)) {
+                refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
+                continue;
+            }
+            if (!input.mapTypes.has(ref.type)) {
+                refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
+                continue;
+            }
+            const file = resolveFile(ref.name);
+            if (!file) {
+                if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) {
+                    // Local recipient validation reads the aliases; Debian's default holds postmaster only.
+                    const stand = external_node_path_default().join(conf, 'aliases');
+                    if (!create.some((c) => c.file === 'aliases'))
+                        create.push({ file: 'aliases', content: 'postmaster: root\n' });
+                    out = out.replace(ref.whole, `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`);
+                    changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
+                    if (INDEXED_MAPS.has(ref.type))
+                        build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
+                    continue;
+                }
+                refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
+                continue;
+            }
+            const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
+            if (next !== ref.whole) {
+                out = out.replace(ref.whole, next);
+                if (!/^\$\{?config_directory/.test(ref.name))
+                    changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
+            }
+            if (INDEXED_MAPS.has(ref.type) && !build.some((b) => b.map === `${ref.type}:${file}`)) {
+                build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
+            }
+        }
+        return out;
+    };
+    for (const [name, value] of [...values])
+        values.set(name, fixValue(name, value, at(name)));
+    // Certificates name files of the production host: a throwaway pair stands in.
+    const tlsFix = (name, value, origin, note) => {
+        if (value === '')
+            return;
+        if (name === 'smtpd_tls_chain_files') {
+            const files = value.split(/[\s,]+/).filter(Boolean);
+            if (files.every((f) => resolveFile(f)))
+                return note(name, files.map((f) => resolveFile(f)).join(', '), `${value} → the copies in the configuration directory`);
+            return note(name, `${input.instance.key}, ${input.instance.cert}`, `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)`);
+        }
+        const local = resolveFile(value);
+        if (local)
+            return note(name, local, `${value} → the copy in the configuration directory`);
+        if (TLS_PAIR.cert.includes(name))
+            return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
+        if (TLS_PAIR.key.includes(name))
+            return note(name, input.instance.key, `${value} → the throwaway key`);
+        if (TLS_OPTIONAL.includes(name))
+            return note(name, '', `${value} is not on a runner: left out`);
+        void origin;
+    };
+    for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
+        const v = values.get(name);
+        if (v !== undefined)
+            tlsFix(name, v, at(name), (n, next, c) => set(n, next, c));
+    }
+    // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
+    if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
+        values.set('smtpd_tls_cert_file', input.instance.cert);
+        values.set('smtpd_tls_key_file', input.instance.key);
+    }
+    // --- master.cf --------------------------------------------------------------------------
+    const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
+    if (input.master === null)
+        changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
+    const services = [];
+    let next = 0;
+    const chrooted = [];
+    const replaced = [];
+    const disabled = [];
+    for (const s of master) {
+        if (s.chroot !== 'n') {
+            if (s.chroot === 'y' || s.chroot === '-')
+                chrooted.push(s.service);
+            s.chroot = 'n';
+        }
+        const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
+        for (const o of serviceOverrides(s)) {
+            let v = fixValue(`${s.service}/${s.type} -o ${o.name}`, o.value, origin);
+            if (MILTERS.includes(o.name) && v !== '') {
+                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `milters ${v} not tested here`, tested: false });
+                v = '';
+            }
+            const policy = withoutPolicyServices(v);
+            for (const r of policy.removed)
+                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+            v = policy.value;
+            if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
+                tlsFix(o.name, v, origin, (_n, nv, c) => {
+                    changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
+                    v = nv;
+                });
+            }
+            if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
+                changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
+                v = 'cyrus';
+            }
+            if (o.name === 'smtpd_sasl_path' && values.get('smtpd_sasl_type') === 'cyrus')
+                v = 'smtpd';
+            if (o.name === 'smtpd_authorized_xclient_hosts')
+                v = '127.0.0.0/8';
+            if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
+                v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
+            if (v !== o.value)
+                s.args[o.index] = overrideArg(o.name, v);
+        }
+        for (const f of serviceOverridesFromFile.filter((x) => x.service === s.service && x.type === s.type)) {
+            const existing = serviceOverrides(s).find((o) => o.name === f.name);
+            if (existing)
+                s.args[existing.index] = overrideArg(f.name, f.value);
+            else
+                s.args.push('-o', overrideArg(f.name, f.value));
+            changes.push({ file: input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
+        }
+        if (isListener(s)) {
+            const port = input.ports[next++];
+            if (port === undefined)
+                throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
+            const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? values.get(n);
+            const wrapper = own('smtpd_tls_wrappermode') === 'yes';
+            const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+            const original = SERVICE_PORTS[s.service] ?? s.service;
+            // A listener written as host:port is best known by its syslog name (postfix/submission).
+            const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
+            const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
+            services.push({ name, original, command: s.command, wrapper, tlsRequired, port, line: s.line });
+            changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
+            s.service = `127.0.0.1:${port}`;
+        }
+        else if (s.type === 'inet') {
+            disabled.push(s);
+            changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
+        }
+        else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
+            replaced.push(s.service);
+            s.command = 'discard';
+            s.args = keepOverrides(s.args);
+        }
+    }
+    if (chrooted.length)
+        changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
+    if (replaced.length)
+        changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+    const kept = master.filter((s) => !disabled.includes(s));
+    for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
+        if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
+            const [svc] = parseLine(line);
+            kept.push(svc);
+            changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
+        }
+    }
+    if (services.length === 0)
+        refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
+    // SAFETY: whatever the files and overrides said, nothing can be delivered.
+    for (const t of TRANSPORTS)
+        if (values.get(t) !== 'discard:')
+            throw new Error(`sandbox: ${t} is not discard:`);
+    for (const s of kept)
+        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
+            throw new Error(`sandbox: ${s.service} still delivers`);
+    return { main: values, master: kept, services, changes, refusals, build, create, origins: where };
+}
+function keepOverrides(args) {
+    const out = [];
+    for (let i = 0; i < args.length; i++)
+        if (args[i] === '-o' && i + 1 < args.length)
+            out.push('-o', args[++i]);
+    return out;
+}
+function parseLine(line) {
+    const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = splitArgs(line);
+    return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line: 0 }];
+}
+function parseDefault() {
+    return DEFAULT_MASTER_CF.trim()
+        .split('\n')
+        .flatMap((l) => parseLine(l));
+}
+/** main.cf parameters of the sandbox, for callers that need one value (the run's domain). */
+function sandboxValue(sb, name) {
+    return sb.main.get(name);
+}
+
+
+;// CONCATENATED MODULE: ./src/gate/instance.ts
+
+
+
+
+
+
+
+
+/**
+ * A private Postfix built from a configuration directory of the repository:
+ * its own config, queue, data and log in a temporary directory, every smtpd
+ * service on a free 127.0.0.1 port, every transport a discard. It never reads
+ * or writes /etc/postfix and never touches a Postfix already running here.
+ */
+/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
+class GateError extends Error {
+    input;
+    problems;
+    constructor(input, detail, 
+    /** The configuration problems behind it, each with its file and line (annotations). */
+    problems = []) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.problems = problems;
+        this.name = 'GateError';
+    }
+}
+const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
+const CMD_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 30_000;
+function exec(r, cmd, args, input) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    return (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
+}
+/** Root, or a working `sudo -n`: the Postfix master must start as root. */
+function runner() {
+    if (process.getuid?.() === 0)
+        return { prefix: [] };
+    const sudo = (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 });
+    if (sudo.status === 0)
+        return { prefix: ['sudo', '-n'] };
+    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
+}
+/** What to do about Postfix on this machine: use it, install it, or say what to install. */
+function postfixPlan(m, bin = POSTFIX_BIN) {
+    if (m.postfix)
+        return 'present';
+    if (m.debian && m.aptGet)
+        return 'install';
+    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
+}
+/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
+function ensurePostfix(r, log) {
+    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
+    if (plan === 'present')
+        return;
+    if (plan instanceof GateError)
+        throw plan;
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")');
+    const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+    const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+    const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+    for (const s of [preset, update, install])
+        if (s.stdout)
+            log(s.stdout.trim());
+    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
+        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
+    }
+}
+/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
+function listFiles(dir) {
+    const out = [];
+    const walk = (rel) => {
+        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
+            if (e.name.startsWith('.git'))
+                continue;
+            const r = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isDirectory())
+                walk(r);
+            else if (e.isFile())
+                out.push(r);
+        }
+    };
+    walk('');
+    return out;
+}
+function readParams(file, input) {
+    try {
+        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
+    }
+    catch (e) {
+        throw new GateError(input, `cannot read ${file}: ${e.message}`);
+    }
+}
+/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
+function checkGateInputs(o) {
+    let st;
+    try {
+        st = external_node_fs_default().statSync(o.configDir);
+    }
+    catch {
+        throw new GateError('postfix-config', `${o.configDir} does not exist`);
+    }
+    if (!st.isDirectory())
+        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
+    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
+        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
+    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
+        throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
+}
+/** Builds, checks and starts the private instance; stops it again on any failure. */
+async function startGate(o) {
+    const log = o.log ?? (() => undefined);
+    checkGateInputs(o);
+    const r = runner();
+    ensurePostfix(r, log);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
+    const inst = { dir, stopped: false, r };
+    live.add(inst);
+    installHooks();
+    o.onDir?.(dir);
+    log(`private Postfix instance in ${dir}`);
+    try {
+        external_node_fs_default().chmodSync(dir, 0o755);
+        const conf = external_node_path_default().join(dir, 'conf');
+        const queue = external_node_path_default().join(dir, 'queue');
+        const data = external_node_path_default().join(dir, 'data');
+        const log_ = external_node_path_default().join(dir, 'maillog');
+        for (const d of [conf, queue, data])
+            external_node_fs_default().mkdirSync(d, { mode: 0o755 });
+        const chown = exec(r, 'chown', ['postfix:postfix', data]);
+        if (chown.status !== 0)
+            throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
+        // The repository's files, as they are; main.cf and master.cf are written below.
+        const files = listFiles(o.configDir);
+        for (const f of files) {
+            const to = external_node_path_default().join(conf, f);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
+        }
+        const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
+        const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
+        const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
+        const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+        // A stand-in map named by a relative path may live beside the overrides file or in the
+        // checkout rather than in the configuration directory: copy it into the instance.
+        for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+            if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
+                continue;
+            const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
+            if (!from)
+                continue;
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
+            external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
+            files.push(ref.name);
+        }
+        // postconf -m needs some main.cf in the directory it is pointed at.
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), '');
+        const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+        const cert = external_node_path_default().join(dir, 'tls-cert.pem');
+        const key = external_node_path_default().join(dir, 'tls-key.pem');
+        const ports = [];
+        for (let i = 0; i < listenerCount(master); i++)
+            ports.push(await freePort(ports));
+        const sb = buildSandbox({
+            main,
+            master,
+            overrides,
+            overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
+            files: new Set(files),
+            mapTypes,
+            instance: { conf, queue, data, log: log_, cert, key },
+            ports,
+        });
+        if (sb.refusals.length > 0) {
+            throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+        }
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
+        const masterText = sb.master.map(formatMasterService);
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
+        // Written line → the repository's line, for Postfix's complaints about the instance's files.
+        const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+        sb.master.forEach((s, i) => {
+            for (let n = 0; n < masterText[i].split('\n').length; n++)
+                lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+        });
+        for (const c of sb.create) {
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
+            external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
+        }
+        // Postfix waits for a configuration file written in the last second to settle before
+        // reading it; the files are complete, so date them back and start at once.
+        const past = new Date(Date.now() - 60_000);
+        for (const f of ['main.cf', 'master.cf'])
+            external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
+        const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
+        const [myhostname, mydomain] = host.stdout.trim().split('\n');
+        makePair(r, cert, key, myhostname || 'localhost');
+        for (const b of sb.build) {
+            const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+            if (made.status !== 0)
+                throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+        }
+        const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+        const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+        if (check.status !== 0 || complaints.length > 0) {
+            const problems = problemsOf(complaints, conf, lines, sb.master);
+            const at = problems.find((p) => p.line !== null);
+            throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
+        }
+        const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
+        if (started.status !== 0)
+            throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
+        for (const s of sb.services)
+            await waitForGreeting(s, log_, conf, o.configDir);
+        const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
+        return {
+            dir,
+            postfixVersion: version,
+            services: sb.services,
+            changes: sb.changes,
+            mydomain: mydomain ?? '',
+            myhostname: myhostname ?? '',
+            maillog: () => readOr(log_),
+            stop: () => stopInstance(inst),
+        };
+    }
+    catch (e) {
+        await stopInstance(inst);
+        throw e;
+    }
+}
+function firstLine(s) {
+    return (s.trim().split('\n')[0] ?? '').trim();
+}
+/** Postfix's own words, with instance paths written as the repository's. */
+function postfixWords(text, conf, configDir) {
+    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
+}
+/**
+ * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
+ * the written line maps back to the repository's file and line.
+ */
+function problemsOf(complaints, conf, lines, master) {
+    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return complaints.map((l) => {
+        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
+        // postconf quotes a bad master.cf entry without a line number: find it by its text.
+        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
+        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
+        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
+        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
+    });
+}
+function makePair(r, cert, key, cn) {
+    const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+    if (made.status !== 0)
+        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
+}
+function readOr(file) {
+    try {
+        return external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
+function tailOf(file) {
+    return readOr(file)
+        .split('\n')
+        .filter((l) => /fatal|panic|error/i.test(l))
+        .slice(-3)
+        .join(' | ');
+}
+function freePort(taken) {
+    return new Promise((resolve, reject) => {
+        const srv = external_node_net_default().createServer();
+        srv.once('error', reject);
+        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+            const port = srv.address().port;
+            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
+        });
+    });
+}
+/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
+async function waitForGreeting(s, log, conf, configDir) {
+    const until = Date.now() + READY_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < until) {
+        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
+        if (last === 'ok')
+            return;
+        if (/fatal:/.test(readOr(log)))
+            break;
+        await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
+}
+function greet(port, wrapper, timeoutMs) {
+    return new Promise((resolve) => {
+        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
+        let buf = '';
+        const done = (why) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(why);
+        };
+        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
+        socket.on('error', (e) => done(e.code ?? e.message));
+        socket.on('data', (c) => {
+            buf += c.toString('latin1');
+            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
+                socket.write('QUIT\r\n');
+                done('ok');
+            }
+            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
+                done(`refused: ${buf.trim().slice(0, 200)}`);
+        });
+        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
+    });
+}
+const live = new Set();
+let hooked = false;
+function installHooks() {
+    if (hooked)
+        return;
+    hooked = true;
+    process.once('exit', () => {
+        for (const i of live)
+            killNow(i.dir, i.r);
+    });
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+        process.once(sig, () => {
+            for (const i of live)
+                killNow(i.dir, i.r);
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
+    }
+}
+/** The master's pid from data/master.lock or queue/pid/master.pid. */
+function masterPid(dir) {
+    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
+        const n = Number.parseInt(readOr(f).trim(), 10);
+        if (Number.isInteger(n) && n > 1)
+            return n;
+    }
+    return undefined;
+}
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        // EPERM: it exists but is not ours to signal (sudo case).
+        return e.code === 'EPERM';
+    }
+}
+/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
+function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
+    const pid = masterPid(dir);
+    if (pid !== undefined && alive(pid))
+        exec(r, 'kill', ['-KILL', String(pid)]);
+    // Its children follow the master; give them a moment, then remove the instance.
+    exec(r, 'rm', ['-rf', dir]);
+}
+async function stopInstance(i) {
+    if (i.stopped)
+        return;
+    i.stopped = true;
+    const conf = external_node_path_default().join(i.dir, 'conf');
+    const pid = masterPid(i.dir);
+    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
+    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
+        exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+    if (pid !== undefined) {
+        const until = Date.now() + 5_000;
+        while (alive(pid) && Date.now() < until)
+            await new Promise((res) => setTimeout(res, 100));
+        if (alive(pid))
+            exec(i.r, 'kill', ['-KILL', String(pid)]);
+    }
+    exec(i.r, 'rm', ['-rf', i.dir]);
+    live.delete(i);
+}
+
+;// CONCATENATED MODULE: ./src/gate/gate.ts
+
+
+
+/** The one call both entry points make: a running server, or a configuration on a private Postfix. */
+function check(settings, services = {}, log, hooks = {}) {
+    return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
+}
+/**
+ * Gate mode: the configuration of a pull request tested on a private Postfix
+ * built from it. The engine runs unchanged against every smtpd service of
+ * the instance, as an outside client through XCLIENT; the instance is always
+ * stopped and removed afterwards, whatever happened.
+ */
+async function runGate(settings, services = {}, log, hooks = {}) {
+    const configDir = settings.postfixConfig;
+    if (configDir === undefined)
+        throw new Error('runGate: no postfix-config');
+    const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });
+    try {
+        await hooks.beforeRun?.(inst);
+        const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+        const report = await run({
+            ...settings,
+            hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
+            ports: inst.services.map((s) => s.port),
+            // The configuration's own domain feeds the own-domain vectors, unless the user named one.
+            domain: settings.domain ?? (inst.mydomain || undefined),
+        }, { ...services, tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined) });
+        const byPort = new Map(inst.services.map((s) => [s.port, s]));
+        for (const t of report.targets) {
+            const s = byPort.get(t.port);
+            if (s)
+                t.service = `${s.name} (${s.original})`;
+        }
+        const gate = {
+            configDir,
+            commit: commitOf(configDir),
+            postfixVersion: inst.postfixVersion,
+            services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
+            changes: inst.changes,
+        };
+        return { ...report, settings: { ...report.settings, hosts: [] }, gate };
+    }
+    finally {
+        await inst.stop();
+    }
+}
+/** The commit the configuration came from: the workflow's, else the repository's HEAD. */
+function commitOf(dir) {
+    if (process.env.GITHUB_SHA)
+        return process.env.GITHUB_SHA;
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+    return r.status === 0 ? r.stdout.trim() : null;
 }
 
 ;// CONCATENATED MODULE: ./src/report/escape.ts
@@ -2296,11 +3341,13 @@ function renderTerminal(r, opts) {
 
 
 
+
 const EXIT = { closed: 0, open: 1, inconclusive: 2, usage: 3 };
 const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
 usage: relay-check HOST... [options]
        relay-check --domain DOMAIN [options]     (tests the domain's MX hosts)
+       relay-check --postfix-config DIR [options] (tests a Postfix configuration)
 
   HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
   -p, --port N[,N]       ports to test (default 25)
@@ -2314,6 +3361,9 @@ usage: relay-check HOST... [options]
       --sender ADDR[,..] extra senders to try
       --helo NAME[,..]   extra HELO names to try
       --client-address IP  test as this client through Postfix XCLIENT
+      --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
+                           on a private Postfix built from it, instead of a host
+      --postfix-overrides FILE  name = value lines applied over that configuration
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -2345,6 +3395,8 @@ async function main(argv, io) {
                 sender: { type: 'string' },
                 helo: { type: 'string' },
                 'client-address': { type: 'string' },
+                'postfix-config': { type: 'string' },
+                'postfix-overrides': { type: 'string' },
                 timeout: { type: 'string' },
                 'connect-timeout': { type: 'string' },
                 'report-path': { type: 'string' },
@@ -2373,6 +3425,8 @@ async function main(argv, io) {
         sender: values.sender,
         helo: values.helo,
         'client-address': values['client-address'],
+        'postfix-config': values['postfix-config'],
+        'postfix-overrides': values['postfix-overrides'],
         timeout: values.timeout,
         'connect-timeout': values['connect-timeout'],
     };
@@ -2390,14 +3444,24 @@ async function main(argv, io) {
     // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
     const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
     let shown = false;
-    const report = await run(settings, {
-        onTarget: (_t, done, all) => {
-            if (!progress || all < 2)
-                return;
-            io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
-            shown = true;
-        },
-    });
+    let report;
+    try {
+        report = await check(settings, {
+            onTarget: (_t, done, all) => {
+                if (!progress || all < 2)
+                    return;
+                io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
+                shown = true;
+            },
+        }, (line) => io.stderr(`${line}\n`));
+    }
+    catch (e) {
+        if (!(e instanceof GateError))
+            throw e;
+        // A refused configuration fails like an open relay would: it is not a usage error.
+        io.stderr(`relay-check: ${e.message}\n`);
+        return EXIT.inconclusive;
+    }
     if (shown)
         io.stderr('\r\x1b[K');
     if (values['report-path'])

@@ -48,6 +48,8 @@ export interface Counts {
 export interface TargetReport {
   /** The host as the user named it. */
   host: string;
+  /** Gate mode: the master.cf service this address stands for, as `submission (587)`. */
+  service?: string;
   /** The address tested (empty when a name did not resolve). */
   address: string;
   family: 4 | 6 | null;
@@ -106,6 +108,21 @@ export interface Report {
   warnings: string[];
   counts: Counts;
   targets: TargetReport[];
+  /** Gate mode (input `postfix-config`): what was built and changed to test the configuration. */
+  gate?: GateReport;
+}
+
+/** A configuration tested on a private Postfix (issue "Gate the configuration in the pull request"). */
+export interface GateReport {
+  /** The directory as given. */
+  configDir: string;
+  /** The commit the configuration came from (GITHUB_SHA or `git rev-parse HEAD`), when known. */
+  commit: string | null;
+  postfixVersion: string;
+  /** Every smtpd listener of master.cf, where it ran here. */
+  services: { name: string; original: string; command: 'smtpd' | 'postscreen'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
+  /** Every change made to run on a runner; `tested: false` marks what could not be tested here. */
+  changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
 }
 
 export function countAttempts(attempts: readonly AttemptReport[]): Counts {

@@ -21,12 +21,16 @@ export type SessionFailure =
   | 'protocol'
   | 'tls'
   | 'xclient'
+  /** The client we speak as (XCLIENT) is refused for everything: a policy answer, not a failure. */
+  | 'client-refused'
   | 'deadline';
 
 /** Why a session could not go on; carries what the user needs to see. */
 export class SessionError extends Error {
   /** What was said before the failure, when the session is gone with it. */
   transcript: TranscriptLine[] = [];
+  /** The server's reply that ended it, when one did. */
+  reply?: Reply;
 
   constructor(
     readonly kind: SessionFailure,

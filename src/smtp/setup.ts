@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { formatReply, type Reply } from './reply.js';
 import { SessionError, SmtpSession, type ConnectOptions, type Ehlo, type SessionFailure } from './session.js';
+import { classifyReply } from '../verdict/classify.js';
+import { REPLY_RULES } from '../verdict/replies.js';
 
 export interface SetupOptions extends ConnectOptions {
   helo: string;
@@ -24,10 +26,11 @@ export function xclientAdvice(client: string, why: string): string {
  */
 export async function openSession(opts: SetupOptions): Promise<{ session: SmtpSession; greeting: Reply; ehlo: Ehlo }> {
   const { session, greeting } = await SmtpSession.connect(opts);
-  const refuse = async (why: string, kind: SessionFailure = 'closed'): Promise<never> => {
+  const refuse = async (why: string, kind: SessionFailure = 'closed', reply?: Reply): Promise<never> => {
     await session.quit();
     const err = new SessionError(kind, why);
     err.transcript = session.transcript;
+    err.reply = reply;
     throw err;
   };
   if (!ok(greeting)) await refuse(`the server refused the session: ${formatReply(greeting)}`);
@@ -47,7 +50,13 @@ export async function openSession(opts: SetupOptions): Promise<{ session: SmtpSe
       }
       const addr = net.isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
       const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
-      if (r.code !== 220) return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+      if (r.code !== 220) {
+        // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
+        // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
+        const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
+        if (c.outcome === 'denied' && c.subject === 'client') return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
+        return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+      }
       ehlo = await session.hello(opts.helo);
     }
   } catch (e) {

@@ -1,0 +1,404 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { formatMainCf, formatMasterService, parseMainCf, parseMasterCf, type MainParam, type MasterService } from './postfix-files.js';
+import { buildSandbox, listenerCount, mapRefs, type GateChange, type GateService } from './sandbox.js';
+
+/**
+ * A private Postfix built from a configuration directory of the repository:
+ * its own config, queue, data and log in a temporary directory, every smtpd
+ * service on a free 127.0.0.1 port, every transport a discard. It never reads
+ * or writes /etc/postfix and never touches a Postfix already running here.
+ */
+
+/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
+export class GateError extends Error {
+  constructor(
+    readonly input: 'postfix-config' | 'postfix-overrides',
+    detail: string,
+    /** The configuration problems behind it, each with its file and line (annotations). */
+    readonly problems: readonly GateChange[] = [],
+  ) {
+    super(`Input '${input}': ${detail}`);
+    this.name = 'GateError';
+  }
+}
+
+export interface GateInstance {
+  dir: string;
+  postfixVersion: string;
+  services: GateService[];
+  changes: GateChange[];
+  /** The configuration's `mydomain` as this Postfix computes it. */
+  mydomain: string;
+  myhostname: string;
+  maillog(): string;
+  stop(): Promise<void>;
+}
+
+export interface GateOptions {
+  configDir: string;
+  overridesFile?: string;
+  /** Progress lines (installation output goes through here). */
+  log?: (line: string) => void;
+  /** Told the instance directory as soon as it exists (the action's post step removes it if the run is killed). */
+  onDir?: (dir: string) => void;
+}
+
+const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
+const CMD_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 30_000;
+
+/** How Postfix commands run here: directly as root, else through `sudo -n`. */
+interface Runner {
+  prefix: string[];
+}
+
+function exec(r: Runner, cmd: string, args: readonly string[], input?: string): SpawnSyncReturns<string> {
+  const [bin, ...rest] = [...r.prefix, cmd, ...args];
+  return spawnSync(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
+}
+
+/** Root, or a working `sudo -n`: the Postfix master must start as root. */
+export function runner(): Runner {
+  if (process.getuid?.() === 0) return { prefix: [] };
+  const sudo = spawnSync('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 });
+  if (sudo.status === 0) return { prefix: ['sudo', '-n'] };
+  throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
+}
+
+/** What to do about Postfix on this machine: use it, install it, or say what to install. */
+export function postfixPlan(m: { postfix: boolean; debian: boolean; aptGet: boolean }, bin = POSTFIX_BIN): 'present' | 'install' | GateError {
+  if (m.postfix) return 'present';
+  if (m.debian && m.aptGet) return 'install';
+  return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
+}
+
+/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
+export function ensurePostfix(r: Runner, log: (line: string) => void): void {
+  const plan = postfixPlan({ postfix: fs.existsSync(POSTFIX_BIN), debian: fs.existsSync('/etc/debian_version'), aptGet: fs.existsSync('/usr/bin/apt-get') });
+  if (plan === 'present') return;
+  if (plan instanceof GateError) throw plan;
+  log('Installing Postfix (Debian package "postfix", debconf "No configuration")');
+  const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+  const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+  const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+  const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+  for (const s of [preset, update, install]) if (s.stdout) log(s.stdout.trim());
+  if (install.status !== 0 || !fs.existsSync(POSTFIX_BIN)) {
+    throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
+  }
+}
+
+/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      if (e.name.startsWith('.git')) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.push(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
+function readParams(file: string, input: 'postfix-config' | 'postfix-overrides'): MainParam[] {
+  try {
+    return parseMainCf(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new GateError(input, `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
+export function checkGateInputs(o: GateOptions): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(o.configDir);
+  } catch {
+    throw new GateError('postfix-config', `${o.configDir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new GateError('postfix-config', `${o.configDir} is not a directory`);
+  if (!fs.existsSync(path.join(o.configDir, 'main.cf'))) throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
+  if (o.overridesFile !== undefined && !fs.existsSync(o.overridesFile)) throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
+}
+
+/** Builds, checks and starts the private instance; stops it again on any failure. */
+export async function startGate(o: GateOptions): Promise<GateInstance> {
+  const log = o.log ?? ((): void => undefined);
+  checkGateInputs(o);
+  const r = runner();
+  ensurePostfix(r, log);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-gate-'));
+  const inst = { dir, stopped: false, r };
+  live.add(inst);
+  installHooks();
+  o.onDir?.(dir);
+  log(`private Postfix instance in ${dir}`);
+  try {
+    fs.chmodSync(dir, 0o755);
+    const conf = path.join(dir, 'conf');
+    const queue = path.join(dir, 'queue');
+    const data = path.join(dir, 'data');
+    const log_ = path.join(dir, 'maillog');
+    for (const d of [conf, queue, data]) fs.mkdirSync(d, { mode: 0o755 });
+    const chown = exec(r, 'chown', ['postfix:postfix', data]);
+    if (chown.status !== 0) throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
+
+    // The repository's files, as they are; main.cf and master.cf are written below.
+    const files = listFiles(o.configDir);
+    for (const f of files) {
+      const to = path.join(conf, f);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(path.join(o.configDir, f), to);
+    }
+    const main = readParams(path.join(o.configDir, 'main.cf'), 'postfix-config');
+    const masterFile = path.join(o.configDir, 'master.cf');
+    const master = fs.existsSync(masterFile) ? parseMasterCf(fs.readFileSync(masterFile, 'utf8')) : null;
+    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+    // A stand-in map named by a relative path may live beside the overrides file or in the
+    // checkout rather than in the configuration directory: copy it into the instance.
+    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+      if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name)) continue;
+      const from = [path.resolve(path.dirname(o.overridesFile ?? '.'), ref.name), path.resolve(ref.name)].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+      if (!from) continue;
+      fs.mkdirSync(path.dirname(path.join(conf, ref.name)), { recursive: true });
+      fs.copyFileSync(from, path.join(conf, ref.name));
+      files.push(ref.name);
+    }
+
+    // postconf -m needs some main.cf in the directory it is pointed at.
+    fs.writeFileSync(path.join(conf, 'main.cf'), '');
+    const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+    const cert = path.join(dir, 'tls-cert.pem');
+    const key = path.join(dir, 'tls-key.pem');
+    const ports: number[] = [];
+    for (let i = 0; i < listenerCount(master); i++) ports.push(await freePort(ports));
+    const sb = buildSandbox({
+      main,
+      master,
+      overrides,
+      overridesFile: o.overridesFile ? path.basename(o.overridesFile) : 'postfix-overrides',
+      files: new Set(files),
+      mapTypes,
+      instance: { conf, queue, data, log: log_, cert, key },
+      ports,
+    });
+    if (sb.refusals.length > 0) {
+      throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+    }
+    fs.writeFileSync(path.join(conf, 'main.cf'), formatMainCf(sb.main));
+    const masterText = sb.master.map(formatMasterService);
+    fs.writeFileSync(path.join(conf, 'master.cf'), masterText.join('\n') + '\n');
+    // Written line → the repository's line, for Postfix's complaints about the instance's files.
+    const lines: Record<string, { file: string; line: number | null }[]> = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+    sb.master.forEach((s, i) => {
+      for (let n = 0; n < masterText[i].split('\n').length; n++) lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+    });
+    for (const c of sb.create) {
+      fs.mkdirSync(path.dirname(path.join(conf, c.file)), { recursive: true });
+      fs.writeFileSync(path.join(conf, c.file), c.content);
+    }
+    // Postfix waits for a configuration file written in the last second to settle before
+    // reading it; the files are complete, so date them back and start at once.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['main.cf', 'master.cf']) fs.utimesSync(path.join(conf, f), past, past);
+    const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
+    const [myhostname, mydomain] = host.stdout.trim().split('\n');
+    makePair(r, cert, key, myhostname || 'localhost');
+    for (const b of sb.build) {
+      const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+      if (made.status !== 0) throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+    }
+    const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+    if (check.status !== 0 || complaints.length > 0) {
+      const problems = problemsOf(complaints, conf, lines, sb.master);
+      const at = problems.find((p) => p.line !== null);
+      throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
+    }
+    const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
+    if (started.status !== 0) throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
+    for (const s of sb.services) await waitForGreeting(s, log_, conf, o.configDir);
+    const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
+    return {
+      dir,
+      postfixVersion: version,
+      services: sb.services,
+      changes: sb.changes,
+      mydomain: mydomain ?? '',
+      myhostname: myhostname ?? '',
+      maillog: () => readOr(log_),
+      stop: () => stopInstance(inst),
+    };
+  } catch (e) {
+    await stopInstance(inst);
+    throw e;
+  }
+}
+
+function firstLine(s: string): string {
+  return (s.trim().split('\n')[0] ?? '').trim();
+}
+
+/** Postfix's own words, with instance paths written as the repository's. */
+function postfixWords(text: string, conf: string, configDir: string): string {
+  return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
+}
+
+/**
+ * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
+ * the written line maps back to the repository's file and line.
+ */
+function problemsOf(complaints: readonly string[], conf: string, lines: Record<string, { file: string; line: number | null }[]>, master: readonly MasterService[]): GateChange[] {
+  const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return complaints.map((l) => {
+    const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
+    // postconf quotes a bad master.cf entry without a line number: find it by its text.
+    const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
+    const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
+    const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
+    return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
+  });
+}
+
+function makePair(r: Runner, cert: string, key: string, cn: string): void {
+  const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+  if (made.status !== 0) throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tailOf(file: string): string {
+  return readOr(file)
+    .split('\n')
+    .filter((l) => /fatal|panic|error/i.test(l))
+    .slice(-3)
+    .join(' | ');
+}
+
+function freePort(taken: readonly number[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
+    });
+  });
+}
+
+/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
+async function waitForGreeting(s: GateService, log: string, conf: string, configDir: string): Promise<void> {
+  const until = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < until) {
+    last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
+    if (last === 'ok') return;
+    if (/fatal:/.test(readOr(log))) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
+}
+
+function greet(port: number, wrapper: boolean, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = wrapper ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (why: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
+    socket.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    socket.on('data', (c) => {
+      buf += c.toString('latin1');
+      if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
+        socket.write('QUIT\r\n');
+        done('ok');
+      } else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf)) done(`refused: ${buf.trim().slice(0, 200)}`);
+    });
+    socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
+  });
+}
+
+// --- cleanup: stopped on success, failure, an exception, SIGTERM/SIGINT and process exit ---
+
+interface Live {
+  dir: string;
+  stopped: boolean;
+  r: Runner;
+}
+const live = new Set<Live>();
+let hooked = false;
+
+function installHooks(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const i of live) killNow(i.dir, i.r);
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      for (const i of live) killNow(i.dir, i.r);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+/** The master's pid from data/master.lock or queue/pid/master.pid. */
+export function masterPid(dir: string): number | undefined {
+  for (const f of [path.join(dir, 'data', 'master.lock'), path.join(dir, 'queue', 'pid', 'master.pid')]) {
+    const n = Number.parseInt(readOr(f).trim(), 10);
+    if (Number.isInteger(n) && n > 1) return n;
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but is not ours to signal (sudo case).
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
+export function killNow(dir: string, r: Runner = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }): void {
+  const pid = masterPid(dir);
+  if (pid !== undefined && alive(pid)) exec(r, 'kill', ['-KILL', String(pid)]);
+  // Its children follow the master; give them a moment, then remove the instance.
+  exec(r, 'rm', ['-rf', dir]);
+}
+
+async function stopInstance(i: Live): Promise<void> {
+  if (i.stopped) return;
+  i.stopped = true;
+  const conf = path.join(i.dir, 'conf');
+  const pid = masterPid(i.dir);
+  // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
+  if (fs.existsSync(path.join(conf, 'main.cf')) && pid !== undefined) exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+  if (pid !== undefined) {
+    const until = Date.now() + 5_000;
+    while (alive(pid) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    if (alive(pid)) exec(i.r, 'kill', ['-KILL', String(pid)]);
+  }
+  exec(i.r, 'rm', ['-rf', i.dir]);
+  live.delete(i);
+}

@@ -73,11 +73,14 @@ describe('the action against a hostile server', () => {
     const commands = result.stdout.split('\n').filter((l) => /^\s*::/.test(l));
     // Only relay-check's own commands start a line: groups and its annotations.
     for (const c of commands) {
-      expect(c).toMatch(/^::(group|endgroup|error title=Open relay|warning title=(Inconclusive|Address not tested)|notice title=|error::relay-check: )/);
+      expect(c).toMatch(/^::(group|endgroup|error title=relay-check%3A open relay::|error title=Open relay|error title=More in the job summary::|warning title=(Inconclusive|Address not tested|More in the job summary)::|notice title=)/);
     }
     expect(result.stdout).not.toMatch(/^\s*::error title=x::/m);
     expect(result.stdout).not.toMatch(/^\s*::warning::/m);
-    expect(result.stdout).not.toMatch(/^\s*::error::(?!relay-check: )/m);
+    expect(result.stdout).not.toMatch(/^\s*::error::/m);
+    // The verdict is the first annotation, and no level has more than GitHub shows.
+    expect(commands.find((c) => !/^::(end)?group/.test(c))).toMatch(/^::error title=relay-check%3A open relay::/);
+    for (const level of ['error', 'warning', 'notice']) expect(commands.filter((c) => c.startsWith(`::${level} `)).length).toBeLessThanOrEqual(10);
     // The forged lines are still visible for a human, defused.
     expect(result.stdout).toContain('S: 220-::error title=x::forged annotation');
   });

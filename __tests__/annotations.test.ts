@@ -26,24 +26,44 @@ function report(targets: TargetReport[]): Report {
 }
 
 describe('annotations', () => {
-  test('an error per relayed vector naming the address and the vector; a warning per distinct inconclusive reason', () => {
+  test('the verdict first; then an error per relayed vector and a warning per distinct inconclusive reason', () => {
     const r = report([target(25, [attempt('null-sender', 'relayed'), attempt('a', 'inconclusive', 'greylisted'), attempt('b', 'inconclusive', 'greylisted'), attempt('c', 'denied')])]);
     const a = annotations(r);
-    expect(a.filter((x) => x.level === 'error').map((x) => x.title)).toEqual(['Open relay: 192.0.2.1:25 null-sender']);
-    expect(a.filter((x) => x.level === 'warning').map((x) => x.message)).toEqual(['2 attempt(s): greylisted']);
+    expect(a[0]).toMatchObject({ level: 'error', title: 'relay-check: open relay' });
+    expect(a[0].message).toMatch(/^192\.0\.2\.1:25 relays: 1 of 4 relay attempts were accepted\. /);
+    // A public address, no client-address: what was shown, no more.
+    expect(a[0].message).toContain('Anyone who can connect from where this check ran');
+    expect(a.filter((x) => x.level === 'error').map((x) => x.title)).toEqual(['relay-check: open relay', 'Open relay: null-sender']);
+    expect(a.filter((x) => x.level === 'warning').map((x) => x.message)).toEqual(['2 attempt(s) on 192.0.2.1:25 (plaintext): greylisted']);
     expect(a.filter((x) => x.level === 'notice')).toEqual([]);
   });
 
-  test('a clean pass gets one notice', () => {
+  test('a clean pass gets one notice, the verdict', () => {
     const a = annotations(report([target(25, [attempt('x', 'denied')])]));
-    expect(a).toEqual([{ level: 'notice', title: 'Not an open relay', message: 'All 1 relay attempts on 1 address(es) were refused.' }]);
+    expect(a).toEqual([{ level: 'notice', title: 'relay-check: not an open relay', message: 'Not an open relay: 192.0.2.1:25 is closed (its one attempt was refused).' }]);
   });
 
-  test('a fleet of open relays is capped per level, with one annotation saying how many were left out', () => {
-    const targets = Array.from({ length: 30 }, (_, i) => target(2500 + i, Array.from({ length: 5 }, (_, j) => attempt(`v${j}`, 'relayed'))));
-    const a = annotations(report(targets));
+  test('the same vector relayed in plaintext and inside STARTTLS is one annotation', () => {
+    const plain = target(25, [attempt('null-sender', 'relayed')]);
+    const a = annotations(report([plain, { ...plain, transport: 'starttls' }]));
     const errors = a.filter((x) => x.level === 'error');
-    expect(errors).toHaveLength(ANNOTATIONS_PER_LEVEL + 1);
-    expect(errors[ANNOTATIONS_PER_LEVEL].message).toBe(`${150 - ANNOTATIONS_PER_LEVEL} more error annotation(s) left out; the job summary and the JSON report list them all.`);
+    expect(errors.map((x) => x.title)).toEqual(['relay-check: open relay', 'Open relay: null-sender']);
+    expect(errors[1].message).toContain('on 192.0.2.1:25 (plaintext, STARTTLS)');
+  });
+
+  test(`a fleet of open relays: the verdict first and at most ${ANNOTATIONS_PER_LEVEL} per level (what GitHub shows), the last saying how many more`, () => {
+    const targets = Array.from({ length: 30 }, (_, i) => target(2500 + i, Array.from({ length: 5 }, (_, j) => attempt(`v${j}-${i}`, 'relayed'))));
+    targets.push(target(2600, Array.from({ length: 20 }, (_, j) => attempt(`w${j}`, 'inconclusive', `reason ${j}`))));
+    const a = annotations(report(targets));
+    expect(ANNOTATIONS_PER_LEVEL).toBe(10);
+    expect(a[0].title).toBe('relay-check: open relay');
+    expect(a[0].message).toMatch(/^30 of 31 addresses relay/);
+    const errors = a.filter((x) => x.level === 'error');
+    expect(errors).toHaveLength(ANNOTATIONS_PER_LEVEL);
+    // 150 relayed vectors: the verdict, 8 of them, and one for the other 142.
+    expect(errors[ANNOTATIONS_PER_LEVEL - 1].message).toBe('142 more error annotation(s) left out (GitHub shows 10 per level per step); the job summary and the JSON report list them all.');
+    const warnings = a.filter((x) => x.level === 'warning');
+    expect(warnings).toHaveLength(ANNOTATIONS_PER_LEVEL);
+    expect(warnings[ANNOTATIONS_PER_LEVEL - 1].message).toMatch(/^11 more warning annotation\(s\) left out/);
   });
 });

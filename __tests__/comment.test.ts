@@ -330,7 +330,8 @@ describe('pull-request comment through the GitHub API', () => {
     api.refuseWrites = 403;
     const r = await runAction(commentOn(open), prEvent(14));
     expect(r.failed).toBe(true);
-    expect(commands(r.log, 'error').some((l) => l.includes('relay-check: '))).toBe(true);
+    // The verdict annotation is the first error, whatever happened to the comment.
+    expect(commands(r.log, 'error')[0]).toMatch(/^::error title=relay-check%3A open relay::.* relays: /);
     expect(commands(r.log, 'warning').some((l) => l.includes('pull-requests: write'))).toBe(true);
   });
 

@@ -16,7 +16,7 @@ import { startFaultServer, type FaultServer } from './support/fault-server.js';
 const html = (md: string): string => marked.parse(md, { gfm: true, async: false });
 
 /** Every tag the summary may produce; anything else came from a server. */
-const ALLOWED_TAGS = new Set(['h2', 'h3', 'p', 'strong', 'em', 'code', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'details', 'summary', 'pre', 'blockquote', 'br', 'ul', 'li', 'a']);
+const ALLOWED_TAGS = new Set(['h2', 'h3', 'p', 'strong', 'em', 'code', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'details', 'summary', 'pre', 'blockquote', 'br', 'ul', 'li', 'a', 'sub']);
 
 function tags(h: string): string[] {
   return [...h.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b/g)].map((m) => m[1].toLowerCase());
@@ -54,32 +54,94 @@ afterAll(async () => {
 });
 
 describe('the job summary rendered to HTML', () => {
-  test('open run: verdict heading first, the targets table, the relayed table, advice, folded details', () => {
+  test('open run: the first section holds the verdict, the targets and what to do; then one row per vector, three columns at most', () => {
     const h = html(renderSummary(openReport));
     expect(h.indexOf('<h2')).toBe(0);
     expect(h).toMatch(/^<h2[^>]*>relay-check: ❌ Open relay<\/h2>/);
+    // Before the first h3 after "What to do": the verdict sentence, the targets table, the advice.
     const h3 = [...h.matchAll(/<h3[^>]*>([^<]*)<\/h3>/g)].map((m) => m[1]);
-    expect(h3.slice(0, 3)).toEqual(['Targets', `Relayed (${openReport.counts.relayed})`, 'What to do']);
+    expect(h3[0]).toBe('What to do');
+    expect(h3[1]).toMatch(/^Relayed: \d+ vectors/);
+    const first = h.slice(0, h.indexOf('<h3', h.indexOf('What to do</h3>') + 1));
+    const port = openReport.targets[0].port;
+    expect(first).toMatch(new RegExp(`<strong>127\\.0\\.0\\.1:${port} relays: \\d+ of \\d+ relay attempts were accepted`));
+    // Loopback without client-address: only "this client may relay", never "anyone".
+    expect(first).toContain('this proves that this client may relay, not yet that anyone can');
+    expect(h).not.toMatch(/Anyone can send mail/);
+    expect(first).toContain('<th>Result</th>');
+    expect(first).toMatch(/Test as an outsider first/);
+    expect(first).toMatch(/Relaying is not restricted for this client at all/);
     // Targets table: header plus one row per address.
     const tables = h.split('<table>').slice(1);
-    expect(tables[0]).toContain('<th>Verdict</th>');
-    expect(tables[0].split('<tr>').length - 2).toBe(openReport.targets.length);
-    // Relayed table: one row per relayed attempt, 6 columns each.
-    const relayedRows = tables[1].split('</thead>')[1].split('<tr>').slice(1);
-    expect(relayedRows).toHaveLength(openReport.counts.relayed);
-    for (const r of relayedRows) expect(r.match(/<td/g)).toHaveLength(6);
-    expect(h).toMatch(/<details><summary>All attempts \(\d+\)<\/summary>/);
+    expect(tables[0].split('<tr>').length - 2).toBe(1);
+    // More than ten relayed: the family table first, then every relayed attempt folded.
+    expect(tables[1]).toContain('<th>Family</th>');
+    expect(h).toMatch(/<details><summary>Every relayed attempt \(\d+\)<\/summary>/);
+    const relayedTable = tables[2];
+    const head = relayedTable.split('</thead>')[0];
+    expect((head.match(/<th[\s>]/g) ?? []).length).toBeLessThanOrEqual(3);
+    const rows = relayedTable.split('</thead>')[1].split('<tr>').slice(1);
+    const relayedVectors = new Set(openReport.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)));
+    expect(rows).toHaveLength(relayedVectors.size);
+    for (const r of rows) expect((r.match(/<td/g) ?? []).length).toBeLessThanOrEqual(3);
+    // HELO only where the vector varies it.
+    const helo = rows.filter((r) => r.includes('HELO '));
+    expect(helo.length).toBeGreaterThan(0);
+    for (const r of helo) expect(r).toMatch(/<code>helo-|<code>input-helo-/);
+    expect(h).toMatch(/<details><summary>All attempts \(\d+ rows/);
     expect(h).toContain('<pre>');
     expect(new Set(tags(h))).toEqual(new Set([...tags(h)].filter((t) => ALLOWED_TAGS.has(t))));
   });
 
-  test('closed run: says what was proved, no relayed section, and still folds the evidence', () => {
+  test('a vector relayed in plaintext and inside STARTTLS is one row with both marked', () => {
+    // The same run seen over two transports, as tls: auto reports a server offering STARTTLS.
+    const t = openReport.targets[0];
+    const both: Report = { ...openReport, targets: [t, { ...t, transport: 'starttls' }] };
+    const h = html(renderSummary(both));
+    const first = h.slice(0, h.indexOf('<h3'));
+    expect(first).toMatch(/relay attempts were accepted \(plaintext and STARTTLS\)/);
+    expect(h).toMatch(/<h3>Relayed: \d+ vectors on 127\.0\.0\.1:\d+ \(plaintext, STARTTLS\)<\/h3>/);
+    const tables = h.split('<table>').slice(1);
+    const rows = tables[2].split('</thead>')[1].split('<tr>').slice(1);
+    expect(rows).toHaveLength(new Set(t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)).size);
+    // The targets table counts the address once, its vectors once.
+    const targetRows = tables[0].split('</thead>')[1].split('<tr>').slice(1);
+    expect(targetRows).toHaveLength(1);
+    expect(targetRows[0]).toContain(`<td>${t.counts.tests}</td>`);
+    // Transcripts: one per address and transport, labelled with both (raw HTML: marked leaves the entities).
+    expect(h).toMatch(/<summary>127\.0\.0\.1&#58;\d+, plaintext&#58; greeting, EHLO and \d+ attempts<\/summary>/);
+    expect(h).toMatch(/<summary>127\.0\.0\.1&#58;\d+, STARTTLS&#58; greeting, EHLO and \d+ attempts<\/summary>/);
+  });
+
+  test('tested as an outside client through XCLIENT: then, and only then, "anyone can send mail"', () => {
+    const r: Report = { ...openReport, settings: { ...openReport.settings, clientAddress: '203.0.113.10' } };
+    const h = html(renderSummary(r));
+    expect(h).toContain('anyone can send mail through this server');
+    expect(h).not.toContain('Test as an outsider first');
+  });
+
+  test('closed run: says what was proved, no relayed section, no advice, and still folds the evidence', () => {
     const h = html(renderSummary(closedReport));
     expect(h).toMatch(/^<h2[^>]*>relay-check: ✅ Not an open relay<\/h2>/);
-    expect(h).toContain(`All ${closedReport.counts.tests} relay attempts on 1 address were refused.`);
-    expect(h).not.toContain('Relayed (');
+    expect(h).toContain(`is closed (all ${closedReport.counts.tests} attempts were refused)`);
+    expect(h).not.toContain('Relayed:');
     expect(h).not.toContain('What to do');
     expect(h).toMatch(/<details><summary>All attempts/);
+  });
+
+  test('inconclusive only because an address could not be reached: the summary says so, never "closed", never "0 of 0"', () => {
+    const t = closedReport.targets[0];
+    const down = { ...t, address: '::1', family: 6 as const, reachable: false, error: 'connection to [::1]:25 refused', errorKind: 'connect-refused', attempts: [], counts: { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 }, verdict: 'inconclusive' as const };
+    const r: Report = { ...closedReport, verdict: 'inconclusive', targets: [{ ...t, host: 'mx.dual.test' }, { ...down, host: 'mx.dual.test' }] };
+    const h = html(renderSummary(r));
+    expect(h).toMatch(/^<h2[^>]*>relay-check: ⚠️ Inconclusive<\/h2>/);
+    expect(h).toContain('Nothing relayed, but the run could not prove the server closed');
+    expect(h).toContain('over IPv6 could not be tested (connection to');
+    expect(h).toContain('over IPv4 is closed');
+    expect(h).not.toMatch(/0 of 0/);
+    const rows = h.split('<table>')[1].split('</thead>')[1].split('<tr>').slice(1);
+    expect(rows[1]).toContain('<strong>not tested</strong>');
+    expect(rows[1]).not.toMatch(/<td>closed<\/td>/);
   });
 
   test('a hostile server changes nothing in the page: no tags, attributes or links of its own', () => {
@@ -110,5 +172,7 @@ describe('the job summary rendered to HTML', () => {
     expect(Buffer.byteLength(md)).toBeLessThan(SUMMARY_LIMIT_BYTES);
     expect(md.startsWith('## relay-check: ✅ Not an open relay')).toBe(true);
     expect(md).toMatch(/cut to stay under GitHub's 1 MiB limit/);
+    // The first section survives the cut whole: verdict and targets come before everything else.
+    expect(md).toContain('| Target | Tested over | Vectors |');
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import net from 'node:net';
 import { main, type CliIo } from '../src/cli.js';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { run } from '../src/engine.js';
@@ -59,8 +60,8 @@ describe('renderTerminal', () => {
 
   test('with colour: SGR codes for the verdict and outcomes', () => {
     const text = renderTerminal(openReport, { color: true });
-    expect(text).toContain('\x1b[31mOPEN\x1b[0m');
-    expect(text).toContain('\x1b[31mrelayed');
+    expect(text).toContain('\x1b[31mOPEN RELAY\x1b[0m');
+    expect(renderTerminal(openReport, { color: true, verbose: true })).toContain('\x1b[31mrelayed');
     expect(text).toContain('\x1b[1m');
     // Nothing but SGR sequences: ESC [ digits m.
     // eslint-disable-next-line no-control-regex
@@ -101,6 +102,24 @@ describe('renderTerminal', () => {
       expect(text).toContain('\\x1b[2J\\x9b2J\\u202eevil\\u2066\\x0d\\x0a::error::x\\x07');
       expect(text.split('\n').some((l) => /^\s*::/.test(l))).toBe(false);
     }
+  });
+
+  test('an open server fits on one screen: at most 40 lines of at most 100 columns, every relayed vector accounted for', () => {
+    const text = renderTerminal(openReport, { color: false });
+    const lines = text.trimEnd().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(40);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+    expect(lines[0]).toMatch(/^relay-check \S+: OPEN RELAY \(strictness normal: fails\)$/);
+    expect(lines[1]).toMatch(/^127\.0\.0\.1:\d+ relays: \d+ of \d+ relay attempts were accepted\.$/);
+    expect(text).toContain('What to do');
+    // Grouped by family with counts that add up to the relayed vectors.
+    const relayed = new Set(openReport.targets[0].attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)).size;
+    expect(text).toContain(`Relayed: ${relayed} vectors`);
+    const counts = [...text.matchAll(/^ {2}[a-zA-Z][^\n]*?\((\d+)\) /gm)].map((m) => Number(m[1]));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(relayed);
+    // -v lists every vector.
+    const verbose = renderTerminal(openReport, { color: false, verbose: true });
+    for (const a of openReport.targets[0].attempts) expect(verbose).toContain(` ${a.vector} `);
   });
 
   test('termText: C0, C1 and bidi controls escaped, a leading :: defused, plain text untouched', () => {
@@ -166,10 +185,44 @@ describe('the CLI', () => {
     expect(report.targets).toHaveLength(2);
   });
 
-  test('one address: no progress line', async () => {
+  test('one address on a terminal: a progress line too, cleared at the end', async () => {
     const r = await cli([`127.0.0.1:${closed.port}`], { isTty: true, stderrIsTty: true });
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(/1\/1 addresses tested, \d+ s/);
+    expect(r.stderr.endsWith('\r\x1b[K')).toBe(true);
+  });
+
+  test('no arguments: the usage text, exit 3', async () => {
+    const r = await cli([], {});
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('usage: relay-check HOST... [options]');
+    expect(r.stderr).toContain('exit status follows --strictness');
+  });
+
+  test("errors name the CLI's own flags and quote the bad piece of a list", async () => {
+    expect((await cli(['127.0.0.1', '--port', '25,99999'], {})).stderr).toBe('relay-check: --port: port 99999 is outside 1-65535\n');
+    expect((await cli(['127.0.0.1', '--port', '25,abc'], {})).stderr).toBe('relay-check: --port: "abc" is not a port number (1-65535)\n');
+    expect((await cli(['127.0.0.1,300.1.1.1'], {})).stderr).toBe('relay-check: HOST: "300.1.1.1" is not a valid IPv4 address\n');
+    expect((await cli(['--strictness', 'strict'], {})).stderr).toMatch(/^relay-check: name a HOST to test, give --domain to test its MX hosts, or --postfix-config/);
+    const bad = await cli(['127.0.0.1', '--connect-timeout', 'x'], {});
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toBe('relay-check: --connect-timeout: "x" is not a number of seconds\n');
+    expect(bad.stderr).not.toContain('Input');
+  });
+
+  test('the exit status follows --strictness like the action: 0 passes, 1 relayed, 2 fails otherwise', async () => {
+    expect((await cli([`127.0.0.1:${closed.port}`], {})).code).toBe(0);
+    expect((await cli([`127.0.0.1:${open.port}`, '--timeout', '20'], {})).code).toBe(1);
+    // A closed address and one where nothing listens: inconclusive; passes under normal, fails under strict.
+    const nothing = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const args = [`127.0.0.1:${closed.port}`, `127.0.0.1:${nothing}`, '--connect-timeout', '2'];
+    expect((await cli(args, {})).code).toBe(2);
+    expect((await cli([`127.0.0.1:${closed.port}`, '--strictness', 'strict'], {})).code).toBe(0);
   });
 
   test('NO_COLOR turns colours off on a terminal', async () => {

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7350);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2572);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7350:
+/***/ 2572:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31054,7 +31054,8 @@ function resolverAt(servers) {
 async function mxHosts(domain, resolver) {
     let mx;
     try {
-        mx = await resolver.resolveMx(domain);
+        // Only the two fields the report's schema has: Node 24's resolver adds `type: 'MX'`.
+        mx = (await resolver.resolveMx(domain)).map(({ exchange, priority }) => ({ exchange, priority }));
     }
     catch (e) {
         const code = e.code;
@@ -32319,58 +32320,409 @@ function logLine(s) {
     return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
 }
 
-;// CONCATENATED MODULE: ./src/report/summary.ts
+;// CONCATENATED MODULE: ./src/report/view.ts
 
 
-/** GitHub refuses a step summary over 1 MiB; stay well below it. */
-const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
-const BANNER = {
-    open: '❌ Open relay',
-    closed: '✅ Not an open relay',
-    inconclusive: '⚠️ Inconclusive',
+
+const TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
+const FAMILY_LABEL = {
+    plain: 'plain senders (outside, null)',
+    senders: 'trusted-looking senders',
+    helo: 'HELO names',
+    routing: 'routing forms',
+    syntax: 'syntax variants',
+    roles: 'role mailboxes (postmaster@ …)',
+    'after-local': 'outside after a local recipient',
+    local: 'local delivery checks',
+    other: 'other forms',
 };
-function targetLabel(t) {
+/**
+ * The family of a vector, from its stable id (src/battery/vectors.ts names
+ * them by family; the ids are a public contract, so this mapping stays valid).
+ */
+function familyOf(vector) {
+    if (vector === 'null-sender' || vector === 'external-sender')
+        return 'plain';
+    if (/^(helo-|input-helo-)/.test(vector))
+        return 'helo';
+    if (vector.startsWith('external-after-'))
+        return 'after-local';
+    if (vector.startsWith('role-'))
+        return 'roles';
+    if (vector === 'literal-recipient')
+        return 'local';
+    if (/percent|bang|source-route|quoted|double-at|untagged/.test(vector))
+        return 'routing';
+    if (/unbracketed|spaced|spaces-inside|trailing-|upper-case/.test(vector))
+        return 'syntax';
+    if (/(-sender|^input-sender-\d+)$/.test(vector) || vector === 'recipient-as-sender')
+        return 'senders';
+    return 'other';
+}
+function addressLabel(t) {
+    // Gate mode: the master.cf service this loopback port stands for.
+    if (t.service)
+        return `${t.service} → ${formatAddress(t.address, t.port)}`;
     if (!t.address)
         return `${t.host}:${t.port}`;
     const addr = formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
 }
+function untestedReason(runs) {
+    for (const t of runs)
+        if (!t.reachable && t.error)
+            return t.error;
+    for (const t of runs) {
+        const ran = t.attempts.find((a) => a.outcome !== 'skipped');
+        if (ran)
+            return ran.reason;
+    }
+    return runs[0]?.attempts[0]?.reason ?? 'no attempt could be run';
+}
+/** One entry per address and port, in the report's order. */
+function addresses(r) {
+    const by = new Map();
+    for (const t of r.targets) {
+        const k = `${t.host}|${t.address}|${t.port}`;
+        by.set(k, [...(by.get(k) ?? []), t]);
+    }
+    return [...by.values()].map((runs) => {
+        const t = runs[0];
+        const tallies = runs.map(tallyOf);
+        const tested = tallies.some((x) => x.tested);
+        const ids = (pred) => new Set(runs.flatMap((x) => x.attempts.filter(pred).map((a) => a.vector))).size;
+        // Each vector counted once, by its worst outcome over the transports: relayed, then inconclusive, then denied.
+        const worst = new Map();
+        const rank = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+        for (const a of runs.flatMap((x) => x.attempts))
+            if (rank[a.outcome] > rank[worst.get(a.vector) ?? 'skipped'])
+                worst.set(a.vector, a.outcome);
+        const count = (o) => [...worst.values()].filter((x) => x === o).length;
+        return {
+            host: t.host,
+            address: t.address,
+            port: t.port,
+            family: t.family,
+            label: addressLabel(t),
+            runs,
+            verdict: runVerdict(tallies),
+            tested,
+            untestedWhy: tested ? null : untestedReason(runs),
+            vectors: ids((a) => a.outcome !== 'skipped'),
+            relayedVectors: count('relayed'),
+            inconclusiveVectors: count('inconclusive'),
+            deniedVectors: count('denied'),
+        };
+    });
+}
+/** The HELO name most attempts used: relay-check's own. Only a vector that varies it shows its HELO. */
+function usualHelo(r) {
+    const n = new Map();
+    for (const t of r.targets)
+        for (const a of t.attempts)
+            if (a.helo !== null)
+                n.set(a.helo, (n.get(a.helo) ?? 0) + 1);
+    let best = null;
+    for (const [h, c] of n)
+        if (best === null || c > (n.get(best) ?? 0))
+            best = h;
+    return best;
+}
+/**
+ * The reason with what differs between transports for no reason a reader cares
+ * about taken out: each control probe uses a fresh random mailbox.
+ */
+function sameReason(reason) {
+    return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
+}
+/** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
+function findings(r, outcomes) {
+    const helo = usualHelo(r);
+    const out = new Map();
+    for (const t of r.targets) {
+        const label = addressLabel(t);
+        for (const a of t.attempts) {
+            if (!outcomes.includes(a.outcome))
+                continue;
+            const shownHelo = a.helo !== null && a.helo !== helo ? a.helo : null;
+            const reason = sameReason(a.reason);
+            const key = JSON.stringify([a.outcome, a.vector, shownHelo, a.mailFrom, a.rcptTo, a.reply, reason]);
+            let f = out.get(key);
+            if (!f) {
+                f = {
+                    vector: a.vector,
+                    description: a.description,
+                    provenance: a.provenance,
+                    family: familyOf(a.vector),
+                    outcome: a.outcome,
+                    helo: shownHelo,
+                    mailFrom: a.mailFrom,
+                    rcptTo: a.rcptTo,
+                    reply: a.reply,
+                    reason,
+                    stage: a.stage,
+                    where: [],
+                    count: 0,
+                };
+                out.set(key, f);
+            }
+            f.count++;
+            const w = f.where.find((x) => x.label === label);
+            if (w) {
+                if (!w.transports.includes(t.transport))
+                    w.transports.push(t.transport);
+            }
+            else
+                f.where.push({ label, transports: [t.transport] });
+        }
+    }
+    return [...out.values()];
+}
+/** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
+function whereText(where, max = 3) {
+    const one = (w) => `${w.label} (${w.transports.map((x) => TRANSPORT_LABEL[x]).join(', ')})`;
+    const named = where.slice(0, max).map(one);
+    if (where.length > max)
+        named.push(`${where.length - max} more address(es)`);
+    return named.join('; ');
+}
+/** Findings grouped by family, largest first. */
+function byFamily(list) {
+    const m = new Map();
+    for (const f of list)
+        m.set(f.family, [...(m.get(f.family) ?? []), f]);
+    return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
+}
+/** Distinct vector ids of a list, in order. */
+function vectorIds(list) {
+    return [...new Set(list.map((f) => f.vector))];
+}
+/**
+ * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
+ * link-local, ULA): a relay accepted from there shows what *this client* may
+ * do, not what a stranger on the internet may do.
+ */
+function isPrivateAddress(address) {
+    let a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y] = a.split('.').map(Number);
+        return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+    }
+    if (external_node_net_default().isIPv6(a))
+        return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
+    return false;
+}
+function clientView(r, views) {
+    const open = views.filter((v) => v.verdict === 'open');
+    const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+    const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
+    return {
+        clientAddress: r.settings.clientAddress,
+        trustedNetwork: r.settings.clientAddress === null && privateOpen.length > 0,
+        kind: loopback ? 'loopback' : 'private-network',
+    };
+}
+/** Attempts that RCPT accepted and DATA then refused (only under `relaxed`, which sends DATA). */
+function refusedAtData(r) {
+    return r.targets.flatMap((t) => t.attempts.filter((a) => a.stage === 'data' && a.outcome !== 'relayed'));
+}
+/** Address and port pairs where no relay attempt ran on any transport (the `unreachable` output). */
+function untestedAddresses(r) {
+    return addresses(r).filter((v) => !v.tested);
+}
+/**
+ * The reply and, when it adds something, the reason: "554 5.7.1 Relay access
+ * denied" says "relay denied" already, so the words are not printed twice.
+ */
+function replyWithReason(reply, reason) {
+    if (reply === null)
+        return reason;
+    const words = (s) => s.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+    const said = new Set(words(reply));
+    const adds = words(reason).filter((w) => !['the', 'a', 'an', 'by', 'of'].includes(w) && !said.has(w));
+    return adds.length === 0 ? reply : `${reply} (${reason})`;
+}
+/**
+ * Why the step fails, without repeating what the verdict sentence already says:
+ * verdict/run.ts puts the relayed count first when anything relayed (counted per
+ * transport, which would contradict the per-vector sentence); the rest follow.
+ */
+function otherFailReasons(r) {
+    return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+
+/** GitHub refuses a step summary over 1 MiB; stay well below it. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
+/** Past this many relayed vectors the relayed section shows families, and the full list folded. */
+const FOLD_FINDINGS_OVER = 10;
+const BANNER = {
+    open: '❌ Open relay',
+    closed: '✅ Not an open relay',
+    inconclusive: '⚠️ Inconclusive',
+};
+/** Kept for callers outside the report (log groups): one address, port and host name. */
+const targetLabel = addressLabel;
 function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
-function attemptRow(t, a) {
-    return [
-        mdText(targetLabel(t)),
-        code(a.vector),
-        a.helo === null ? '' : code(a.helo),
-        a.mailFrom === null ? '' : code(a.mailFrom),
-        code(a.rcptTo.join(' ')),
-        a.reply === null ? mdText(a.reason) : `${code(a.reply)}<br>${mdText(a.reason)}`,
-    ];
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
+function transportsText(ts) {
+    const names = ts.map((t) => TRANSPORT_LABEL[t]);
+    return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
-const ATTEMPT_HEAD = ['Target', 'Vector', 'HELO', 'MAIL FROM', 'RCPT TO', 'Server reply'];
-/** What the verdict means, in one sentence a mail administrator can act on. */
-function headline(r) {
-    const addresses = r.targets.length;
-    const c = r.counts;
-    const where = `${addresses} address${addresses === 1 ? '' : 'es'}`;
-    switch (r.verdict) {
-        case 'open':
-            return `${c.relayed} of ${c.tests} relay attempts were accepted on ${where}. Anyone can send mail through this server.`;
-        case 'closed':
-            return `All ${c.tests} relay attempts on ${where} were refused.`;
-        default:
-            return `No relay attempt was accepted, but ${c.inconclusive} of ${c.tests} attempts proved nothing and ${r.targets.filter((t) => !t.reachable).length} address(es) could not be tested.`;
+/** The label, with the address family named when the same host was tested over both. */
+function spokenLabel(v, all) {
+    const dual = all.some((o) => o.host === v.host && o.port === v.port && o.family !== v.family && o.family !== null);
+    return dual && v.family ? `${v.label} over IPv${v.family}` : v.label;
+}
+/** What was found at one address, as a clause of the verdict sentence. */
+function addressClause(v, all) {
+    const name = spokenLabel(v, all);
+    if (!v.tested)
+        return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
+    if (v.verdict === 'open') {
+        const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
+        return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
+    const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
+    const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+    if (v.verdict === 'closed')
+        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
 }
-const ADVICE = [
-    '### What to do',
-    '',
-    '- **Postfix**: keep `smtpd_relay_restrictions` ending in `reject_unauth_destination` (or the stock `defer_unauth_destination`), keep `mynetworks` to the hosts you really trust, and check sender and HELO access maps (`check_sender_access`, `check_helo_access`) for entries that return `OK`. See <https://www.postfix.org/SMTPD_ACCESS_README.html>.',
-    '- **Exim**: the `acl_check_rcpt` ACL should `require` `domains = +local_domains` unless the host is in `+relay_from_hosts`.',
-    '- Re-run this check after the fix; each row above names the exact commands that got through.',
-].join('\n');
+const ORDER = { open: 0, inconclusive: 1, closed: 2 };
+/**
+ * What the verdict means, in one sentence that says what was found where
+ * ("localhost ([::1]:25) over IPv6 relays…; localhost (127.0.0.1:25) over IPv4
+ * is closed"). Plain text: the terminal prints it as it is, the summary escapes it.
+ */
+function headline(r) {
+    const views = addresses(r);
+    if (views.length === 0)
+        return 'Nothing was tested: no address to test.';
+    const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
+    let clauses;
+    if (views.length <= 4) {
+        clauses = sorted.map((v) => addressClause(v, views));
+    }
+    else {
+        // A fleet: name the ones that matter, count the rest.
+        const open = sorted.filter((v) => v.tested && v.verdict === 'open');
+        const unknown = sorted.filter((v) => v.tested && v.verdict === 'inconclusive');
+        const untested = sorted.filter((v) => !v.tested);
+        const closed = sorted.filter((v) => v.tested && v.verdict === 'closed');
+        const names = (list) => list.slice(0, 3).map((v) => v.label).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+        clauses = [
+            open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
+            unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
+            untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
+            closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
+        ].filter(Boolean);
+    }
+    const body = clauses.join('; ');
+    if (r.verdict === 'open')
+        return `${body}.`;
+    if (r.verdict === 'closed')
+        return `Not an open relay: ${body}.`;
+    return `Nothing relayed, but the run could not prove the server closed: ${body}.`;
+}
+/**
+ * What an open verdict proves about who may relay, without claiming more than
+ * was shown: from a loopback or private address without `client-address`, only
+ * that this client may relay. Plain text with `backticks` for code.
+ */
+function reachNote(r) {
+    if (r.verdict !== 'open')
+        return null;
+    const c = clientView(r, addresses(r));
+    if (c.clientAddress)
+        return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
+    if (c.trustedNetwork) {
+        const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
+        return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
+    }
+    return 'Anyone who can connect from where this check ran can send mail through this server to any address.';
+}
+/** A note on attempts RCPT accepted and DATA refused (`relaxed` only). */
+function dataNote(r) {
+    const refused = refusedAtData(r);
+    if (refused.length === 0)
+        return null;
+    return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
+/** Advice per family of relayed vector. Markdown from relay-check itself (no server text). */
+const FAMILY_ADVICE = {
+    plain: `**Relaying is not restricted for this client at all**: a plain message from outside to outside got through. Postfix: end \`smtpd_relay_restrictions\` in \`reject_unauth_destination\` and keep \`mynetworks\` to hosts you trust; Exim: \`acl_check_rcpt\` must \`require domains = +local_domains : +relay_to_domains\` for other hosts. See <${POSTFIX_DOC}>.`,
+    senders: '**It trusts sender addresses**, which anyone can forge: remove `OK` results for senders (`check_sender_access`) before `reject_unauth_destination`; let clients that must relay authenticate.',
+    helo: '**It trusts HELO names**, which the client chooses: remove `check_helo_access` entries returning `OK` before `reject_unauth_destination`.',
+    routing: `**It forwards addresses hidden in the local part** (percent hack, bang paths, source routes, quoted addresses). Postfix: \`allow_percent_hack = no\`, \`swap_bangpath = no\`, \`resolve_dequoted_address = yes\`; Exim: empty \`percent_hack_domains\`. See <${POSTFIX_ADDR_DOC}>.`,
+    syntax: '**It relays malformed addresses**: its parser and its relay check disagree. Postfix: `strict_rfc821_envelopes = yes`.',
+    roles: "**It relays to other domains' role mailboxes**: an entry like `/^postmaster@/ OK` before `reject_unauth_destination` relays to every domain's postmaster; anchor it to your domains.",
+    'after-local': '**It relays an outside recipient after a local one**: the relay check must run at every `RCPT TO`, not once per message.',
+    local: '**A local-delivery check was accepted**: see the reply below.',
+    other: '**Other forms relayed**: the table below has the exact commands.',
+};
+/** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
+function adviceBullets(r) {
+    const views = addresses(r);
+    const out = [];
+    if (r.verdict === 'open') {
+        const relayed = findings(r, ['relayed']);
+        const c = clientView(r, views);
+        if (c.trustedNetwork) {
+            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
+        }
+        const families = new Set(relayed.map((f) => f.family));
+        // A plain outside-to-outside relay explains every other family: one fix, not seven.
+        const fits = families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
+        for (const f of fits) {
+            const ids = vectorIds(relayed.filter((x) => x.family === f));
+            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
+        }
+        out.push(r.settings.strictness === 'relaxed'
+            ? 'Then re-run this check: the tables below name the exact commands that got through.'
+            : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.');
+    }
+    else if (r.verdict === 'inconclusive') {
+        for (const v of views.filter((x) => !x.tested)) {
+            out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
+        }
+        const reasons = new Map();
+        for (const t of r.targets)
+            for (const a of t.attempts)
+                if (a.outcome === 'inconclusive')
+                    reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
+        for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
+            out.push(`${plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
+        if (reasons.size > 3)
+            out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+    }
+    return out;
+}
+/** `vector-id` and, in one code cell, `HELO x · MAIL FROM → RCPT TO`. */
+function attemptCell(f) {
+    const cmds = f.mailFrom === null ? null : `${f.helo !== null ? `HELO ${f.helo} · ` : ''}${f.mailFrom} → ${f.rcptTo.join(', ')}`;
+    return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
+}
+function whereCell(f) {
+    return mdText(whereText(f.where));
+}
+function replyCell(f, withReason) {
+    if (f.reply === null)
+        return mdText(f.reason);
+    return withReason ? `${code(f.reply)}<br>${mdText(f.reason)}` : code(f.reply);
+}
 /** Adds text while it fits under a byte budget; remembers whether anything was left out. */
 class Budget {
     limit;
@@ -32409,53 +32761,101 @@ class Budget {
         this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
     }
 }
+/** How each transport of an address went, for the targets table. */
+function transportCell(v) {
+    // The result cell says why nothing was tested; saying it twice hides the rest of the row.
+    if (!v.tested)
+        return '—';
+    return v.runs
+        .map((t) => {
+        const name = TRANSPORT_LABEL[t.transport];
+        if (!t.reachable)
+            return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
+        if (t.counts.tests === 0)
+            return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
+        return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+    })
+        .join('<br>');
+}
+function resultCell(v) {
+    if (!v.tested)
+        return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+    return v.verdict === 'open' ? '**open relay**' : v.verdict;
+}
 /**
- * The job summary as Markdown: the verdict first, then one row per address,
- * then what went wrong, then everything folded. Every string that came from
- * a server or an input goes through mdText/code/preText. Sections are added
- * in order of importance and cut to stay under GitHub's limit.
+ * The job summary as Markdown. The first screen holds the answer: the banner,
+ * one sentence of what was found where, the targets, and what to do. Then the
+ * relayed attempts (one row per vector, folded by family when there are many),
+ * the inconclusive ones by reason, and folded: every attempt and the
+ * transcripts, one per address and transport. Every string that came from a
+ * server or an input goes through mdText/code/preText. Sections are added in
+ * order of importance and cut to stay under GitHub's limit.
  */
 function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const out = new Budget(limit - 1024);
+    const views = addresses(r);
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
-    out.add(`**Verdict: ${r.verdict}** (strictness ${code(r.settings.strictness)}). ${mdText(headline(r))} ` +
-        (r.failed ? `The step fails: ${mdText(r.failReasons.join('; '))}.` : 'The step passes.'));
-    for (const w of r.warnings.slice(0, 50))
+    const notes = [reachNote(r), dataNote(r)].filter((x) => x !== null).map(inlineMd);
+    out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
+        (r.failed
+            ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
+            : `The step passes (strictness ${code(r.settings.strictness)}).`));
+    // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
+    const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
+    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+    for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
-    out.add('### Targets');
-    out.table(['Host', 'Address', 'Port', 'Transport', 'Attempts', 'Relayed', 'Denied', 'Inconclusive', 'Verdict'], r.targets.map((t) => [
-        mdText(t.host),
-        t.address ? code(t.address) : '',
-        String(t.port),
-        t.tls ? `${t.transport}<br>${mdText(describeTls(t.tls))}` : t.transport,
-        String(t.counts.tests),
-        String(t.counts.relayed),
-        String(t.counts.denied),
-        String(t.counts.inconclusive),
-        !t.reachable ? `not tested: ${mdText(t.error ?? 'unreachable')}` : t.counts.tests === 0 ? `not tested here (${t.counts.skipped} skipped)` : t.verdict,
-    ]));
-    const pick = (o) => r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === o).map((a) => attemptRow(t, a)));
-    const relayed = pick('relayed');
+    // Vectors, each counted once per address however many transports ran it (its worst outcome).
+    out.table(['Target', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
+        const n = (x) => (v.tested ? String(x) : '—');
+        return [mdText(v.label), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+    }));
+    const advice = adviceBullets(r);
+    if (advice.length > 0)
+        out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+    if (r.gate)
+        gateSection(out, r.gate);
+    const relayed = findings(r, ['relayed']);
     if (relayed.length > 0) {
-        out.add(`### Relayed (${relayed.length})`);
-        out.table(ATTEMPT_HEAD, relayed);
-        out.add(ADVICE);
+        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+        const places = new Set(relayed.map((f) => whereText(f.where)));
+        const one = places.size === 1 ? [...places][0] : null;
+        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+        out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+        if (relayed.length > FOLD_FINDINGS_OVER) {
+            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
+            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
+        }
+        else {
+            out.table(head, rows);
+        }
     }
-    const inconclusive = pick('inconclusive');
+    const inconclusive = findings(r, ['inconclusive']);
     if (inconclusive.length > 0) {
-        out.add(`### Inconclusive (${inconclusive.length})`);
-        out.table(ATTEMPT_HEAD, inconclusive);
+        const byReason = new Map();
+        for (const f of inconclusive)
+            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+        out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
+        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
+            const ids = vectorIds(list);
+            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+            return [`${mdText(reason)}${example}`, mdText(whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+        }));
     }
-    const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
-    out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
-    const blocks = r.targets.flatMap((t) => [
-        ...(t.opening.length > 0 ? [{ t, title: 'greeting and EHLO', lines: t.opening }] : []),
-        ...t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, title: `${a.vector}: ${a.outcome}`, lines: a.transcript })),
-    ]);
+    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+    out.table(['Attempt', 'Where', 'Result', 'Server reply'], all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`, '\n\n</details>');
+    const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
     if (blocks.length > 0 && out.add('### Transcripts')) {
-        for (const { t, title, lines } of blocks) {
-            const text = lines.map((l) => `${l.dir} ${l.text}`).join('\n');
-            const block = `<details><summary>${mdText(targetLabel(t))} ${mdText(title)}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+        for (const t of blocks) {
+            const lines = [
+                ...t.opening.map((l) => `${l.dir} ${l.text}`),
+                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+            ];
+            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
         }
@@ -32465,60 +32865,112 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
     return `${body}\n`;
 }
+/** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
+function gateSection(out, g) {
+    const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
+    out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
+    out.table(['master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
+    const where = (c) => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
+    const untested = g.changes.filter((c) => !c.tested);
+    if (untested.length > 0)
+        out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
+    const changed = g.changes.filter((c) => c.tested);
+    out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
+}
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+        .join('');
+}
 
 ;// CONCATENATED MODULE: ./src/report/annotations.ts
 
+
 /**
- * One error per relayed vector, one warning per distinct inconclusive reason
- * (per address), a notice for a clean pass. @actions/core escapes the
- * properties and message of each, so server text cannot break out.
+ * GitHub shows at most 10 error, 10 warning and 10 notice annotations per step
+ * (and 50 per job), in the order they were printed, and silently drops the rest:
+ * actions/toolkit docs/problem-matchers.md, "Limitations" (added in
+ * actions/toolkit#734; the notice level in a later revision). Past this many of
+ * a level the last one shown says how many were left out.
  */
+const ANNOTATIONS_PER_LEVEL = 10;
 /**
- * GitHub shows only the first few annotations of each kind per step; a fleet of
- * open relays would print thousands. Past this many of a level, one more
- * annotation says how many were left out (the summary and JSON have them all).
+ * The verdict first (it is the one annotation a reader must see: an error when
+ * the step fails, else a warning for inconclusive or a notice for closed), then
+ * one error per relayed vector (merged across transports and addresses), one
+ * warning per inconclusive reason and per untested address; at most
+ * ANNOTATIONS_PER_LEVEL per level, the last saying how many more the summary
+ * has. @actions/core escapes the properties and message of each, so server text
+ * cannot break out.
  */
-const ANNOTATIONS_PER_LEVEL = 50;
 function annotations(r) {
-    const all = everyAnnotation(r);
-    const out = [];
+    const first = verdictAnnotation(r);
+    const rest = detailAnnotations(r);
+    const out = [first];
     for (const level of ['error', 'warning', 'notice']) {
-        const of = all.filter((a) => a.level === level);
-        out.push(...of.slice(0, ANNOTATIONS_PER_LEVEL));
-        if (of.length > ANNOTATIONS_PER_LEVEL) {
-            out.push({ level, title: 'More in the job summary', message: `${of.length - ANNOTATIONS_PER_LEVEL} more ${level} annotation(s) left out; the job summary and the JSON report list them all.` });
+        const room = ANNOTATIONS_PER_LEVEL - (first.level === level ? 1 : 0);
+        const of = rest.filter((a) => a.level === level);
+        if (of.length <= room) {
+            out.push(...of);
+            continue;
         }
+        out.push(...of.slice(0, room - 1));
+        out.push({
+            level,
+            title: 'More in the job summary',
+            message: `${of.length - (room - 1)} more ${level} annotation(s) left out (GitHub shows ${ANNOTATIONS_PER_LEVEL} per level per step); the job summary and the JSON report list them all.`,
+        });
     }
     return out;
 }
-function everyAnnotation(r) {
+function verdictAnnotation(r) {
+    const reach = reachNote(r);
+    const text = `${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
+    if (r.failed) {
+        const title = r.verdict === 'open' ? 'relay-check: open relay' : `relay-check: ${r.verdict}`;
+        const more = otherFailReasons(r);
+        return { level: 'error', title, message: `${text} The step fails${more.length ? `: ${more.join('; ')}` : ''}.` };
+    }
+    if (r.verdict === 'open')
+        return { level: 'error', title: 'relay-check: open relay', message: text };
+    if (r.verdict === 'inconclusive')
+        return { level: 'warning', title: 'relay-check: inconclusive', message: text };
+    return { level: 'notice', title: 'relay-check: not an open relay', message: text };
+}
+function detailAnnotations(r) {
     const out = [];
-    for (const t of r.targets) {
-        const where = targetLabel(t);
-        for (const a of t.attempts) {
-            if (a.outcome !== 'relayed')
-                continue;
-            out.push({
-                level: 'error',
-                title: `Open relay: ${where} ${a.vector}`,
-                message: `${a.description}. MAIL FROM:${a.mailFrom} RCPT TO:${a.rcptTo.join(' ')} was answered ${a.reply ?? ''}`,
-            });
-        }
-        const reasons = new Map();
-        for (const a of t.attempts)
-            if (a.outcome === 'inconclusive')
-                reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
-        for (const [reason, n] of reasons) {
-            out.push({ level: 'warning', title: `Inconclusive: ${where}`, message: `${n} attempt(s): ${reason}` });
-        }
+    for (const f of findings(r, ['relayed'])) {
+        out.push({
+            level: 'error',
+            title: `Open relay: ${f.vector}`,
+            message: `${f.description}, on ${whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
+        });
+    }
+    const reasons = new Map();
+    for (const f of findings(r, ['inconclusive'])) {
+        const e = reasons.get(f.reason) ?? { n: 0, where: [] };
+        e.n += f.count;
+        for (const w of f.where)
+            if (!e.where.some((x) => x.label === w.label))
+                e.where.push(w);
+        reasons.set(f.reason, e);
+    }
+    for (const [reason, e] of reasons) {
+        out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${whereText(e.where)}: ${reason}` });
     }
     for (const w of r.warnings)
         out.push({ level: 'warning', title: 'Address not tested', message: w });
-    if (r.verdict === 'closed') {
+    // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
+    const gate = r.gate;
+    for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
         out.push({
-            level: 'notice',
-            title: 'Not an open relay',
-            message: `All ${r.counts.tests} relay attempts on ${r.targets.length} address(es) were refused.`,
+            level: c.tested ? 'notice' : 'warning',
+            title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
+            message: `${c.subject}: ${c.change}`,
+            file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
+            ...(c.line !== null ? { line: c.line } : {}),
         });
     }
     return out;
@@ -37714,6 +38166,7 @@ async function postComment(report, token, ctx = commentContext()) {
 
 
 
+
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 function post() {
     const dir = core/* getState */.Gu('gate-dir');
@@ -37759,29 +38212,27 @@ async function publish(report, settings, token) {
     const file = external_node_path_default().resolve(settings.reportPath);
     external_node_fs_default().mkdirSync(external_node_path_default().dirname(file), { recursive: true });
     external_node_fs_default().writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    // Everything per attempt goes inside collapsed groups (one per address and transport); outside
+    // them the log has only the annotations and one closing line.
     for (const t of report.targets) {
-        core/* startGroup */.Oh(logLine(`${targetLabel(t)}: ${t.verdict} (${t.counts.relayed} relayed, ${t.counts.denied} denied, ${t.counts.inconclusive} inconclusive)`));
+        const c = t.counts;
+        core/* startGroup */.Oh(logLine(`${targetLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
         if (t.error)
             core/* info */.pq(logLine(`  ${t.error}`));
         for (const l of t.opening)
             core/* info */.pq(logLine(`  ${l.dir}: ${l.text}`));
         for (const a of t.attempts) {
-            core/* info */.pq(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${a.reply ?? ''} ${a.reason}`));
+            core/* info */.pq(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`));
             for (const l of a.transcript)
                 core/* info */.pq(logLine(`  ${l.dir}: ${l.text}`));
         }
         core/* endGroup */.N4();
     }
-    for (const c of report.gate?.changes ?? []) {
-        // Changes made to run the configuration on a runner show on the pull request's files.
-        const props = { title: c.tested ? 'relay-check: changed to run on a runner' : 'relay-check: not tested here', file: external_node_path_default().join(report.gate?.configDir ?? '', c.file), startLine: c.line ?? undefined };
-        if (c.tested)
-            core/* notice */.lm(logLine(`${c.subject}: ${c.change}`), props);
-        else
-            core/* warning */.$e(logLine(`${c.subject}: ${c.change}`), props);
-    }
+    // The verdict comes first and carries the failure: core.setFailed would add an 11th error
+    // annotation after the ten GitHub shows, so the exit status is set directly below.
     for (const a of annotations(report)) {
-        const props = { title: a.title };
+        // Gate-mode annotations about the configuration point at its file and line in the pull request.
+        const props = { title: a.title, file: a.file, startLine: a.line };
         if (a.level === 'error')
             core/* error */.z3(a.message, props);
         else if (a.level === 'warning')
@@ -37797,13 +38248,14 @@ async function publish(report, settings, token) {
     core/* setOutput */.uH('accepted', String(report.counts.relayed));
     core/* setOutput */.uH('inconclusive', String(report.counts.inconclusive));
     core/* setOutput */.uH('tests', String(report.counts.tests));
+    core/* setOutput */.uH('unreachable', String(untestedAddresses(report).length));
     core/* setOutput */.uH('report', file);
     // Before the verdict fails the step: an open relay is what a reviewer most needs to see. Never throws.
     if (settings.comment)
         await postComment(report, token);
-    core/* info */.pq(`relay-check: ${report.verdict} (${report.counts.tests} attempts, ${report.counts.relayed} relayed, ${report.counts.inconclusive} inconclusive)`);
+    core/* info */.pq(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
     if (report.failed)
-        core/* setFailed */.C1(`relay-check: ${report.failReasons.join('; ')}`);
+        process.exitCode = core/* ExitCode */.yU.Failure;
 }
 
 
@@ -38025,6 +38477,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  yU: () => (/* binding */ ExitCode),
   N4: () => (/* binding */ endGroup),
   z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
@@ -38040,7 +38493,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);

@@ -7,7 +7,11 @@ import { renderTerminal } from './report/terminal.js';
 import { InputError, parseSettings, type RawInputs } from './settings.js';
 import { VERSION } from './version.js';
 
-export const EXIT = { closed: 0, open: 1, inconclusive: 2, usage: 3 } as const;
+/**
+ * The exit status is the action's pass/fail, under the same --strictness: a
+ * script gets the answer the workflow step would give, with one meaning.
+ */
+export const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3 } as const;
 
 export const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
@@ -37,9 +41,15 @@ usage: relay-check HOST... [options]
   -v, --verbose          list every attempt, not only relayed and inconclusive ones
   -h, --help             this text
 
-output: a table on stdout, coloured on a terminal unless NO_COLOR is set; a
-progress line on stderr when it is a terminal and more than one address is tested
-exit status: 0 closed, 1 open relay, 2 inconclusive or unreachable, 3 bad usage
+output: the verdict, what to do, the targets and the relayed and inconclusive
+attempts by family on stdout (every attempt with -v), coloured on a terminal
+unless NO_COLOR is set; a progress line on stderr when it is a terminal
+
+exit status follows --strictness, as the action's pass/fail does:
+  0  passes (closed; or inconclusive where the strictness allows it)
+  1  fails because a relay attempt was accepted (an open relay)
+  2  fails for another reason (inconclusive under strict, nothing reachable, ...)
+  3  bad usage
 `;
 
 export interface CliIo {
@@ -89,7 +99,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help) {
     io.stdout(USAGE);
-    return EXIT.closed;
+    return EXIT.pass;
+  }
+  if (argv.length === 0) {
+    io.stderr(USAGE);
+    return EXIT.usage;
   }
   const raw: RawInputs = {
     host: positionals.join(','),
@@ -111,41 +125,69 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     settings = parseSettings(raw);
   } catch (e) {
     if (e instanceof InputError) {
-      io.stderr(`relay-check: ${e.message}\n`);
+      io.stderr(`relay-check: ${flagMessage(e)}\n`);
       return EXIT.usage;
     }
     throw e;
   }
   // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
-  const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
-  let shown = false;
+  const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
   let report: Report;
   try {
-    report = await check(
-      settings,
-      {
-        onTarget: (_t, done, all) => {
-          if (!progress || all < 2) return;
-          io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
-          shown = true;
-        },
-      },
-      (line) => io.stderr(`${line}\n`),
-    );
+    report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line) => io.stderr(`${line}\n`));
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
-    // A refused configuration fails like an open relay would: it is not a usage error.
+    // A configuration the gate refuses fails as the action's step would: it is not a usage error.
     io.stderr(`relay-check: ${e.message}\n`);
-    return EXIT.inconclusive;
+    return EXIT.failed;
+  } finally {
+    progress?.stop();
   }
-  if (shown) io.stderr('\r\x1b[K');
   if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
   io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
   return exitCode(report);
 }
 
 export function exitCode(r: Report): number {
-  if (r.verdict === 'open') return EXIT.open;
-  if (r.verdict === 'inconclusive') return EXIT.inconclusive;
-  return EXIT.closed;
+  if (!r.failed) return EXIT.pass;
+  return r.verdict === 'open' ? EXIT.relayed : EXIT.failed;
+}
+
+/** settings.ts names action inputs; on the command line they are flags (and HOST an argument). */
+export function flagMessage(e: InputError): string {
+  const flag = (input: string): string => (input === 'host' ? 'HOST' : `--${input}`);
+  let detail = e.message.replace(/^Input '[^']*': /, '');
+  if (e.input === 'host' && /^is required unless domain/.test(detail)) return 'name a HOST to test, give --domain to test its MX hosts, or --postfix-config to test a configuration (relay-check --help)';
+  detail = detail.replace(/\(input '([a-z-]+)'\)/g, (_m, n: string) => `(${flag(n)})`).replace(/\bset '([a-z-]+)'/g, (_m, n: string) => `set ${flag(n)}`);
+  return `${flag(e.input)}: ${detail}`;
+}
+
+/**
+ * "testing 1 address: 0/1 done, 12 s": redrawn every second so a long run is
+ * never silent. The engine reports finished addresses; the seconds show it is alive.
+ */
+function startProgress(io: CliIo): { update: (done: number, all: number) => void; stop: () => void } {
+  const started = Date.now();
+  let done = 0;
+  let all = 0;
+  let shown = false;
+  const draw = (): void => {
+    const secs = Math.round((Date.now() - started) / 1000);
+    const what = all === 0 ? 'testing' : `${done}/${all} addresses tested`;
+    io.stderr(`\r\x1b[K${what}, ${secs} s`);
+    shown = true;
+  };
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  return {
+    update: (d, a) => {
+      done = d;
+      all = a;
+      draw();
+    },
+    stop: () => {
+      clearInterval(timer);
+      if (shown) io.stderr('\r\x1b[K');
+    },
+  };
 }

@@ -16,7 +16,7 @@ export interface DemoServer {
 }
 
 /** A minimal SMTP responder, enough to show both verdicts without a real MTA. */
-export async function startDemoServer(kind: 'open' | 'closed', name: string): Promise<DemoServer> {
+export async function startDemoServer(kind: 'open' | 'closed', name: string, where: { address?: '127.0.0.1' | '::1'; port?: number } = {}): Promise<DemoServer> {
   const localDomain = name.split('.').slice(1).join('.');
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -91,7 +91,8 @@ export async function startDemoServer(kind: 'open' | 'closed', name: string): Pr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    // SAFETY: loopback only, whatever the caller asks.
+    server.listen(where.port ?? 0, where.address ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
   return {

@@ -7,7 +7,8 @@ import { annotations } from './report/annotations.js';
 import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './report/model.js';
-import { renderSummary, targetLabel } from './report/summary.js';
+import { headline, renderSummary, targetLabel } from './report/summary.js';
+import { replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
 import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
@@ -52,24 +53,24 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
+  // Everything per attempt goes inside collapsed groups (one per address and transport); outside
+  // them the log has only the annotations and one closing line.
   for (const t of report.targets) {
-    core.startGroup(logLine(`${targetLabel(t)}: ${t.verdict} (${t.counts.relayed} relayed, ${t.counts.denied} denied, ${t.counts.inconclusive} inconclusive)`));
+    const c = t.counts;
+    core.startGroup(logLine(`${targetLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
     if (t.error) core.info(logLine(`  ${t.error}`));
     for (const l of t.opening) core.info(logLine(`  ${l.dir}: ${l.text}`));
     for (const a of t.attempts) {
-      core.info(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${a.reply ?? ''} ${a.reason}`));
+      core.info(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`));
       for (const l of a.transcript) core.info(logLine(`  ${l.dir}: ${l.text}`));
     }
     core.endGroup();
   }
-  for (const c of report.gate?.changes ?? []) {
-    // Changes made to run the configuration on a runner show on the pull request's files.
-    const props = { title: c.tested ? 'relay-check: changed to run on a runner' : 'relay-check: not tested here', file: path.join(report.gate?.configDir ?? '', c.file), startLine: c.line ?? undefined };
-    if (c.tested) core.notice(logLine(`${c.subject}: ${c.change}`), props);
-    else core.warning(logLine(`${c.subject}: ${c.change}`), props);
-  }
+  // The verdict comes first and carries the failure: core.setFailed would add an 11th error
+  // annotation after the ten GitHub shows, so the exit status is set directly below.
   for (const a of annotations(report)) {
-    const props = { title: a.title };
+    // Gate-mode annotations about the configuration point at its file and line in the pull request.
+    const props = { title: a.title, file: a.file, startLine: a.line };
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
     else core.notice(a.message, props);
@@ -84,11 +85,12 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   core.setOutput('accepted', String(report.counts.relayed));
   core.setOutput('inconclusive', String(report.counts.inconclusive));
   core.setOutput('tests', String(report.counts.tests));
+  core.setOutput('unreachable', String(untestedAddresses(report).length));
   core.setOutput('report', file);
 
   // Before the verdict fails the step: an open relay is what a reviewer most needs to see. Never throws.
   if (settings.comment) await postComment(report, token);
 
-  core.info(`relay-check: ${report.verdict} (${report.counts.tests} attempts, ${report.counts.relayed} relayed, ${report.counts.inconclusive} inconclusive)`);
-  if (report.failed) core.setFailed(`relay-check: ${report.failReasons.join('; ')}`);
+  core.info(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
+  if (report.failed) process.exitCode = core.ExitCode.Failure;
 }

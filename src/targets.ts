@@ -70,7 +70,8 @@ export interface MxDiscovery {
 export async function mxHosts(domain: string, resolver: Resolver): Promise<MxDiscovery> {
   let mx: MxRecord[];
   try {
-    mx = await resolver.resolveMx(domain);
+    // Only the two fields the report's schema has: Node 24's resolver adds `type: 'MX'`.
+    mx = (await resolver.resolveMx(domain)).map(({ exchange, priority }) => ({ exchange, priority }));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENODATA' || code === 'ENOTFOUND') return { domain, mx: [], implicit: true };

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(397);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(755);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 397:
+/***/ 755:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33,7 +33,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iW: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: EXIT, USAGE, exitCode, wantsColor
+// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, wantsColor
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -1843,7 +1843,8 @@ function resolverAt(servers) {
 async function mxHosts(domain, resolver) {
     let mx;
     try {
-        mx = await resolver.resolveMx(domain);
+        // Only the two fields the report's schema has: Node 24's resolver adds `type: 'MX'`.
+        mx = (await resolver.resolveMx(domain)).map(({ exchange, priority }) => ({ exchange, priority }));
     }
     catch (e) {
         const code = e.code;
@@ -3111,58 +3112,409 @@ function logLine(s) {
     return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
 }
 
-;// CONCATENATED MODULE: ./src/report/summary.ts
+;// CONCATENATED MODULE: ./src/report/view.ts
 
 
-/** GitHub refuses a step summary over 1 MiB; stay well below it. */
-const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
-const BANNER = {
-    open: '❌ Open relay',
-    closed: '✅ Not an open relay',
-    inconclusive: '⚠️ Inconclusive',
+
+const view_TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
+const view_FAMILY_LABEL = {
+    plain: 'plain senders (outside, null)',
+    senders: 'trusted-looking senders',
+    helo: 'HELO names',
+    routing: 'routing forms',
+    syntax: 'syntax variants',
+    roles: 'role mailboxes (postmaster@ …)',
+    'after-local': 'outside after a local recipient',
+    local: 'local delivery checks',
+    other: 'other forms',
 };
-function targetLabel(t) {
+/**
+ * The family of a vector, from its stable id (src/battery/vectors.ts names
+ * them by family; the ids are a public contract, so this mapping stays valid).
+ */
+function familyOf(vector) {
+    if (vector === 'null-sender' || vector === 'external-sender')
+        return 'plain';
+    if (/^(helo-|input-helo-)/.test(vector))
+        return 'helo';
+    if (vector.startsWith('external-after-'))
+        return 'after-local';
+    if (vector.startsWith('role-'))
+        return 'roles';
+    if (vector === 'literal-recipient')
+        return 'local';
+    if (/percent|bang|source-route|quoted|double-at|untagged/.test(vector))
+        return 'routing';
+    if (/unbracketed|spaced|spaces-inside|trailing-|upper-case/.test(vector))
+        return 'syntax';
+    if (/(-sender|^input-sender-\d+)$/.test(vector) || vector === 'recipient-as-sender')
+        return 'senders';
+    return 'other';
+}
+function view_addressLabel(t) {
+    // Gate mode: the master.cf service this loopback port stands for.
+    if (t.service)
+        return `${t.service} → ${formatAddress(t.address, t.port)}`;
     if (!t.address)
         return `${t.host}:${t.port}`;
     const addr = formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
 }
+function untestedReason(runs) {
+    for (const t of runs)
+        if (!t.reachable && t.error)
+            return t.error;
+    for (const t of runs) {
+        const ran = t.attempts.find((a) => a.outcome !== 'skipped');
+        if (ran)
+            return ran.reason;
+    }
+    return runs[0]?.attempts[0]?.reason ?? 'no attempt could be run';
+}
+/** One entry per address and port, in the report's order. */
+function view_addresses(r) {
+    const by = new Map();
+    for (const t of r.targets) {
+        const k = `${t.host}|${t.address}|${t.port}`;
+        by.set(k, [...(by.get(k) ?? []), t]);
+    }
+    return [...by.values()].map((runs) => {
+        const t = runs[0];
+        const tallies = runs.map(tallyOf);
+        const tested = tallies.some((x) => x.tested);
+        const ids = (pred) => new Set(runs.flatMap((x) => x.attempts.filter(pred).map((a) => a.vector))).size;
+        // Each vector counted once, by its worst outcome over the transports: relayed, then inconclusive, then denied.
+        const worst = new Map();
+        const rank = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+        for (const a of runs.flatMap((x) => x.attempts))
+            if (rank[a.outcome] > rank[worst.get(a.vector) ?? 'skipped'])
+                worst.set(a.vector, a.outcome);
+        const count = (o) => [...worst.values()].filter((x) => x === o).length;
+        return {
+            host: t.host,
+            address: t.address,
+            port: t.port,
+            family: t.family,
+            label: view_addressLabel(t),
+            runs,
+            verdict: runVerdict(tallies),
+            tested,
+            untestedWhy: tested ? null : untestedReason(runs),
+            vectors: ids((a) => a.outcome !== 'skipped'),
+            relayedVectors: count('relayed'),
+            inconclusiveVectors: count('inconclusive'),
+            deniedVectors: count('denied'),
+        };
+    });
+}
+/** The HELO name most attempts used: relay-check's own. Only a vector that varies it shows its HELO. */
+function usualHelo(r) {
+    const n = new Map();
+    for (const t of r.targets)
+        for (const a of t.attempts)
+            if (a.helo !== null)
+                n.set(a.helo, (n.get(a.helo) ?? 0) + 1);
+    let best = null;
+    for (const [h, c] of n)
+        if (best === null || c > (n.get(best) ?? 0))
+            best = h;
+    return best;
+}
+/**
+ * The reason with what differs between transports for no reason a reader cares
+ * about taken out: each control probe uses a fresh random mailbox.
+ */
+function sameReason(reason) {
+    return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
+}
+/** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
+function view_findings(r, outcomes) {
+    const helo = usualHelo(r);
+    const out = new Map();
+    for (const t of r.targets) {
+        const label = view_addressLabel(t);
+        for (const a of t.attempts) {
+            if (!outcomes.includes(a.outcome))
+                continue;
+            const shownHelo = a.helo !== null && a.helo !== helo ? a.helo : null;
+            const reason = sameReason(a.reason);
+            const key = JSON.stringify([a.outcome, a.vector, shownHelo, a.mailFrom, a.rcptTo, a.reply, reason]);
+            let f = out.get(key);
+            if (!f) {
+                f = {
+                    vector: a.vector,
+                    description: a.description,
+                    provenance: a.provenance,
+                    family: familyOf(a.vector),
+                    outcome: a.outcome,
+                    helo: shownHelo,
+                    mailFrom: a.mailFrom,
+                    rcptTo: a.rcptTo,
+                    reply: a.reply,
+                    reason,
+                    stage: a.stage,
+                    where: [],
+                    count: 0,
+                };
+                out.set(key, f);
+            }
+            f.count++;
+            const w = f.where.find((x) => x.label === label);
+            if (w) {
+                if (!w.transports.includes(t.transport))
+                    w.transports.push(t.transport);
+            }
+            else
+                f.where.push({ label, transports: [t.transport] });
+        }
+    }
+    return [...out.values()];
+}
+/** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
+function view_whereText(where, max = 3) {
+    const one = (w) => `${w.label} (${w.transports.map((x) => view_TRANSPORT_LABEL[x]).join(', ')})`;
+    const named = where.slice(0, max).map(one);
+    if (where.length > max)
+        named.push(`${where.length - max} more address(es)`);
+    return named.join('; ');
+}
+/** Findings grouped by family, largest first. */
+function view_byFamily(list) {
+    const m = new Map();
+    for (const f of list)
+        m.set(f.family, [...(m.get(f.family) ?? []), f]);
+    return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
+}
+/** Distinct vector ids of a list, in order. */
+function view_vectorIds(list) {
+    return [...new Set(list.map((f) => f.vector))];
+}
+/**
+ * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
+ * link-local, ULA): a relay accepted from there shows what *this client* may
+ * do, not what a stranger on the internet may do.
+ */
+function isPrivateAddress(address) {
+    let a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y] = a.split('.').map(Number);
+        return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+    }
+    if (external_node_net_default().isIPv6(a))
+        return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
+    return false;
+}
+function clientView(r, views) {
+    const open = views.filter((v) => v.verdict === 'open');
+    const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+    const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
+    return {
+        clientAddress: r.settings.clientAddress,
+        trustedNetwork: r.settings.clientAddress === null && privateOpen.length > 0,
+        kind: loopback ? 'loopback' : 'private-network',
+    };
+}
+/** Attempts that RCPT accepted and DATA then refused (only under `relaxed`, which sends DATA). */
+function refusedAtData(r) {
+    return r.targets.flatMap((t) => t.attempts.filter((a) => a.stage === 'data' && a.outcome !== 'relayed'));
+}
+/** Address and port pairs where no relay attempt ran on any transport (the `unreachable` output). */
+function untestedAddresses(r) {
+    return view_addresses(r).filter((v) => !v.tested);
+}
+/**
+ * The reply and, when it adds something, the reason: "554 5.7.1 Relay access
+ * denied" says "relay denied" already, so the words are not printed twice.
+ */
+function replyWithReason(reply, reason) {
+    if (reply === null)
+        return reason;
+    const words = (s) => s.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+    const said = new Set(words(reply));
+    const adds = words(reason).filter((w) => !['the', 'a', 'an', 'by', 'of'].includes(w) && !said.has(w));
+    return adds.length === 0 ? reply : `${reply} (${reason})`;
+}
+/**
+ * Why the step fails, without repeating what the verdict sentence already says:
+ * verdict/run.ts puts the relayed count first when anything relayed (counted per
+ * transport, which would contradict the per-vector sentence); the rest follow.
+ */
+function view_otherFailReasons(r) {
+    return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+
+/** GitHub refuses a step summary over 1 MiB; stay well below it. */
+const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
+/** Past this many relayed vectors the relayed section shows families, and the full list folded. */
+const FOLD_FINDINGS_OVER = 10;
+const BANNER = {
+    open: '❌ Open relay',
+    closed: '✅ Not an open relay',
+    inconclusive: '⚠️ Inconclusive',
+};
+/** Kept for callers outside the report (log groups): one address, port and host name. */
+const targetLabel = (/* unused pure expression or super */ null && (addressLabel));
 function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
-function attemptRow(t, a) {
-    return [
-        mdText(targetLabel(t)),
-        code(a.vector),
-        a.helo === null ? '' : code(a.helo),
-        a.mailFrom === null ? '' : code(a.mailFrom),
-        code(a.rcptTo.join(' ')),
-        a.reply === null ? mdText(a.reason) : `${code(a.reply)}<br>${mdText(a.reason)}`,
-    ];
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
+function transportsText(ts) {
+    const names = ts.map((t) => view_TRANSPORT_LABEL[t]);
+    return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
-const ATTEMPT_HEAD = (/* unused pure expression or super */ null && (['Target', 'Vector', 'HELO', 'MAIL FROM', 'RCPT TO', 'Server reply']));
-/** What the verdict means, in one sentence a mail administrator can act on. */
-function headline(r) {
-    const addresses = r.targets.length;
-    const c = r.counts;
-    const where = `${addresses} address${addresses === 1 ? '' : 'es'}`;
-    switch (r.verdict) {
-        case 'open':
-            return `${c.relayed} of ${c.tests} relay attempts were accepted on ${where}. Anyone can send mail through this server.`;
-        case 'closed':
-            return `All ${c.tests} relay attempts on ${where} were refused.`;
-        default:
-            return `No relay attempt was accepted, but ${c.inconclusive} of ${c.tests} attempts proved nothing and ${r.targets.filter((t) => !t.reachable).length} address(es) could not be tested.`;
+/** The label, with the address family named when the same host was tested over both. */
+function spokenLabel(v, all) {
+    const dual = all.some((o) => o.host === v.host && o.port === v.port && o.family !== v.family && o.family !== null);
+    return dual && v.family ? `${v.label} over IPv${v.family}` : v.label;
+}
+/** What was found at one address, as a clause of the verdict sentence. */
+function addressClause(v, all) {
+    const name = spokenLabel(v, all);
+    if (!v.tested)
+        return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
+    if (v.verdict === 'open') {
+        const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
+        return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
+    const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
+    const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+    if (v.verdict === 'closed')
+        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
 }
-const ADVICE = [
-    '### What to do',
-    '',
-    '- **Postfix**: keep `smtpd_relay_restrictions` ending in `reject_unauth_destination` (or the stock `defer_unauth_destination`), keep `mynetworks` to the hosts you really trust, and check sender and HELO access maps (`check_sender_access`, `check_helo_access`) for entries that return `OK`. See <https://www.postfix.org/SMTPD_ACCESS_README.html>.',
-    '- **Exim**: the `acl_check_rcpt` ACL should `require` `domains = +local_domains` unless the host is in `+relay_from_hosts`.',
-    '- Re-run this check after the fix; each row above names the exact commands that got through.',
-].join('\n');
+const ORDER = { open: 0, inconclusive: 1, closed: 2 };
+/**
+ * What the verdict means, in one sentence that says what was found where
+ * ("localhost ([::1]:25) over IPv6 relays…; localhost (127.0.0.1:25) over IPv4
+ * is closed"). Plain text: the terminal prints it as it is, the summary escapes it.
+ */
+function headline(r) {
+    const views = view_addresses(r);
+    if (views.length === 0)
+        return 'Nothing was tested: no address to test.';
+    const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
+    let clauses;
+    if (views.length <= 4) {
+        clauses = sorted.map((v) => addressClause(v, views));
+    }
+    else {
+        // A fleet: name the ones that matter, count the rest.
+        const open = sorted.filter((v) => v.tested && v.verdict === 'open');
+        const unknown = sorted.filter((v) => v.tested && v.verdict === 'inconclusive');
+        const untested = sorted.filter((v) => !v.tested);
+        const closed = sorted.filter((v) => v.tested && v.verdict === 'closed');
+        const names = (list) => list.slice(0, 3).map((v) => v.label).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+        clauses = [
+            open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
+            unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
+            untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
+            closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
+        ].filter(Boolean);
+    }
+    const body = clauses.join('; ');
+    if (r.verdict === 'open')
+        return `${body}.`;
+    if (r.verdict === 'closed')
+        return `Not an open relay: ${body}.`;
+    return `Nothing relayed, but the run could not prove the server closed: ${body}.`;
+}
+/**
+ * What an open verdict proves about who may relay, without claiming more than
+ * was shown: from a loopback or private address without `client-address`, only
+ * that this client may relay. Plain text with `backticks` for code.
+ */
+function reachNote(r) {
+    if (r.verdict !== 'open')
+        return null;
+    const c = clientView(r, view_addresses(r));
+    if (c.clientAddress)
+        return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
+    if (c.trustedNetwork) {
+        const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
+        return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
+    }
+    return 'Anyone who can connect from where this check ran can send mail through this server to any address.';
+}
+/** A note on attempts RCPT accepted and DATA refused (`relaxed` only). */
+function dataNote(r) {
+    const refused = refusedAtData(r);
+    if (refused.length === 0)
+        return null;
+    return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
+/** Advice per family of relayed vector. Markdown from relay-check itself (no server text). */
+const FAMILY_ADVICE = {
+    plain: `**Relaying is not restricted for this client at all**: a plain message from outside to outside got through. Postfix: end \`smtpd_relay_restrictions\` in \`reject_unauth_destination\` and keep \`mynetworks\` to hosts you trust; Exim: \`acl_check_rcpt\` must \`require domains = +local_domains : +relay_to_domains\` for other hosts. See <${POSTFIX_DOC}>.`,
+    senders: '**It trusts sender addresses**, which anyone can forge: remove `OK` results for senders (`check_sender_access`) before `reject_unauth_destination`; let clients that must relay authenticate.',
+    helo: '**It trusts HELO names**, which the client chooses: remove `check_helo_access` entries returning `OK` before `reject_unauth_destination`.',
+    routing: `**It forwards addresses hidden in the local part** (percent hack, bang paths, source routes, quoted addresses). Postfix: \`allow_percent_hack = no\`, \`swap_bangpath = no\`, \`resolve_dequoted_address = yes\`; Exim: empty \`percent_hack_domains\`. See <${POSTFIX_ADDR_DOC}>.`,
+    syntax: '**It relays malformed addresses**: its parser and its relay check disagree. Postfix: `strict_rfc821_envelopes = yes`.',
+    roles: "**It relays to other domains' role mailboxes**: an entry like `/^postmaster@/ OK` before `reject_unauth_destination` relays to every domain's postmaster; anchor it to your domains.",
+    'after-local': '**It relays an outside recipient after a local one**: the relay check must run at every `RCPT TO`, not once per message.',
+    local: '**A local-delivery check was accepted**: see the reply below.',
+    other: '**Other forms relayed**: the table below has the exact commands.',
+};
+/** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
+function adviceBullets(r) {
+    const views = view_addresses(r);
+    const out = [];
+    if (r.verdict === 'open') {
+        const relayed = view_findings(r, ['relayed']);
+        const c = clientView(r, views);
+        if (c.trustedNetwork) {
+            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
+        }
+        const families = new Set(relayed.map((f) => f.family));
+        // A plain outside-to-outside relay explains every other family: one fix, not seven.
+        const fits = families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
+        for (const f of fits) {
+            const ids = view_vectorIds(relayed.filter((x) => x.family === f));
+            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => escape_code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
+        }
+        out.push(r.settings.strictness === 'relaxed'
+            ? 'Then re-run this check: the tables below name the exact commands that got through.'
+            : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.');
+    }
+    else if (r.verdict === 'inconclusive') {
+        for (const v of views.filter((x) => !x.tested)) {
+            out.push(`${escape_mdText(v.label)} could not be tested: ${escape_mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
+        }
+        const reasons = new Map();
+        for (const t of r.targets)
+            for (const a of t.attempts)
+                if (a.outcome === 'inconclusive')
+                    reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
+        for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
+            out.push(`${plural(n, 'attempt')} proved nothing: ${escape_mdText(reason)}.`);
+        if (reasons.size > 3)
+            out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+    }
+    return out;
+}
+/** `vector-id` and, in one code cell, `HELO x · MAIL FROM → RCPT TO`. */
+function attemptCell(f) {
+    const cmds = f.mailFrom === null ? null : `${f.helo !== null ? `HELO ${f.helo} · ` : ''}${f.mailFrom} → ${f.rcptTo.join(', ')}`;
+    return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
+}
+function whereCell(f) {
+    return mdText(whereText(f.where));
+}
+function replyCell(f, withReason) {
+    if (f.reply === null)
+        return mdText(f.reason);
+    return withReason ? `${code(f.reply)}<br>${mdText(f.reason)}` : code(f.reply);
+}
 /** Adds text while it fits under a byte budget; remembers whether anything was left out. */
 class Budget {
     limit;
@@ -3201,53 +3553,101 @@ class Budget {
         this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
     }
 }
+/** How each transport of an address went, for the targets table. */
+function transportCell(v) {
+    // The result cell says why nothing was tested; saying it twice hides the rest of the row.
+    if (!v.tested)
+        return '—';
+    return v.runs
+        .map((t) => {
+        const name = TRANSPORT_LABEL[t.transport];
+        if (!t.reachable)
+            return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
+        if (t.counts.tests === 0)
+            return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
+        return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+    })
+        .join('<br>');
+}
+function resultCell(v) {
+    if (!v.tested)
+        return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+    return v.verdict === 'open' ? '**open relay**' : v.verdict;
+}
 /**
- * The job summary as Markdown: the verdict first, then one row per address,
- * then what went wrong, then everything folded. Every string that came from
- * a server or an input goes through mdText/code/preText. Sections are added
- * in order of importance and cut to stay under GitHub's limit.
+ * The job summary as Markdown. The first screen holds the answer: the banner,
+ * one sentence of what was found where, the targets, and what to do. Then the
+ * relayed attempts (one row per vector, folded by family when there are many),
+ * the inconclusive ones by reason, and folded: every attempt and the
+ * transcripts, one per address and transport. Every string that came from a
+ * server or an input goes through mdText/code/preText. Sections are added in
+ * order of importance and cut to stay under GitHub's limit.
  */
 function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const out = new Budget(limit - 1024);
+    const views = addresses(r);
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
-    out.add(`**Verdict: ${r.verdict}** (strictness ${code(r.settings.strictness)}). ${mdText(headline(r))} ` +
-        (r.failed ? `The step fails: ${mdText(r.failReasons.join('; '))}.` : 'The step passes.'));
-    for (const w of r.warnings.slice(0, 50))
+    const notes = [reachNote(r), dataNote(r)].filter((x) => x !== null).map(inlineMd);
+    out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
+        (r.failed
+            ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
+            : `The step passes (strictness ${code(r.settings.strictness)}).`));
+    // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
+    const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
+    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+    for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
-    out.add('### Targets');
-    out.table(['Host', 'Address', 'Port', 'Transport', 'Attempts', 'Relayed', 'Denied', 'Inconclusive', 'Verdict'], r.targets.map((t) => [
-        mdText(t.host),
-        t.address ? code(t.address) : '',
-        String(t.port),
-        t.tls ? `${t.transport}<br>${mdText(describeTls(t.tls))}` : t.transport,
-        String(t.counts.tests),
-        String(t.counts.relayed),
-        String(t.counts.denied),
-        String(t.counts.inconclusive),
-        !t.reachable ? `not tested: ${mdText(t.error ?? 'unreachable')}` : t.counts.tests === 0 ? `not tested here (${t.counts.skipped} skipped)` : t.verdict,
-    ]));
-    const pick = (o) => r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === o).map((a) => attemptRow(t, a)));
-    const relayed = pick('relayed');
+    // Vectors, each counted once per address however many transports ran it (its worst outcome).
+    out.table(['Target', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
+        const n = (x) => (v.tested ? String(x) : '—');
+        return [mdText(v.label), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+    }));
+    const advice = adviceBullets(r);
+    if (advice.length > 0)
+        out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+    if (r.gate)
+        gateSection(out, r.gate);
+    const relayed = findings(r, ['relayed']);
     if (relayed.length > 0) {
-        out.add(`### Relayed (${relayed.length})`);
-        out.table(ATTEMPT_HEAD, relayed);
-        out.add(ADVICE);
+        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+        const places = new Set(relayed.map((f) => whereText(f.where)));
+        const one = places.size === 1 ? [...places][0] : null;
+        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+        out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+        if (relayed.length > FOLD_FINDINGS_OVER) {
+            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
+            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
+        }
+        else {
+            out.table(head, rows);
+        }
     }
-    const inconclusive = pick('inconclusive');
+    const inconclusive = findings(r, ['inconclusive']);
     if (inconclusive.length > 0) {
-        out.add(`### Inconclusive (${inconclusive.length})`);
-        out.table(ATTEMPT_HEAD, inconclusive);
+        const byReason = new Map();
+        for (const f of inconclusive)
+            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+        out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
+        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
+            const ids = vectorIds(list);
+            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+            return [`${mdText(reason)}${example}`, mdText(whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+        }));
     }
-    const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
-    out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
-    const blocks = r.targets.flatMap((t) => [
-        ...(t.opening.length > 0 ? [{ t, title: 'greeting and EHLO', lines: t.opening }] : []),
-        ...t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, title: `${a.vector}: ${a.outcome}`, lines: a.transcript })),
-    ]);
+    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+    out.table(['Attempt', 'Where', 'Result', 'Server reply'], all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`, '\n\n</details>');
+    const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
     if (blocks.length > 0 && out.add('### Transcripts')) {
-        for (const { t, title, lines } of blocks) {
-            const text = lines.map((l) => `${l.dir} ${l.text}`).join('\n');
-            const block = `<details><summary>${mdText(targetLabel(t))} ${mdText(title)}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+        for (const t of blocks) {
+            const lines = [
+                ...t.opening.map((l) => `${l.dir} ${l.text}`),
+                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+            ];
+            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
         }
@@ -3257,8 +3657,28 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
     return `${body}\n`;
 }
+/** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
+function gateSection(out, g) {
+    const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
+    out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
+    out.table(['master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
+    const where = (c) => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
+    const untested = g.changes.filter((c) => !c.tested);
+    if (untested.length > 0)
+        out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
+    const changed = g.changes.filter((c) => c.tested);
+    out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
+}
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+        .join('');
+}
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
+
 
 
 const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
@@ -3285,53 +3705,163 @@ function pad(s, n) {
 }
 const VERDICT_COLOR = { open: 'red', closed: 'green', inconclusive: 'yellow' };
 const OUTCOME_COLOR = { relayed: 'red', denied: 'green', inconclusive: 'yellow', skipped: 'dim' };
+/** Width the default output wraps prose to: fits an 80-column terminal with the indent. */
+const WRAP = 96;
+/** Words to lines of at most `width` characters, each line prefixed (the first with `first`). */
+function wrap(text, width, first, rest) {
+    const out = [];
+    let line = first;
+    let empty = true;
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+        if (!empty && line.length + 1 + word.length > width) {
+            out.push(line);
+            line = rest;
+            empty = true;
+        }
+        line += `${empty ? '' : ' '}${word}`;
+        empty = false;
+    }
+    if (!empty)
+        out.push(line);
+    return out;
+}
+/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
+function plainAdvice(md) {
+    return md
+        .replace(/<code>([^<]*)<\/code>/g, '$1')
+        .replace(/&#(\d+);/g, (_m, n) => String.fromCharCode(Number(n)))
+        .replace(/\*\*/g, '')
+        .replace(/`/g, '')
+        .replace(/<(https?:[^>]+)>/g, '$1');
+}
+function cmds(f) {
+    return f.mailFrom === null ? '' : `${f.helo !== null ? `HELO ${f.helo}  ` : ''}MAIL FROM:${f.mailFrom}  RCPT TO:${f.rcptTo.join(' ')}`;
+}
 /**
- * The CLI's readable report. Colour only when asked (the CLI asks on a TTY);
- * every string from a server or an input goes through termText, so it cannot
- * move the cursor, clear the screen or recolour the terminal.
+ * The CLI's readable report: the verdict, what to do, the targets, then the
+ * relayed and inconclusive attempts merged across transports (by family when
+ * there are many), so an open server fits on one screen; `verbose` lists every
+ * attempt. Colour only when asked (the CLI asks on a TTY); every string from a
+ * server or an input goes through termText, so it cannot move the cursor,
+ * clear the screen or recolour the terminal.
  */
 function renderTerminal(r, opts) {
     const c = opts.color;
     const out = [];
-    out.push(paint(c, 'bold', `relay-check ${r.tool.version}: `) + paint(c, VERDICT_COLOR[r.verdict], r.verdict.toUpperCase()) + ` (strictness ${r.settings.strictness})`);
-    out.push(headline(r));
-    for (const reason of r.failReasons)
+    const verdictWord = r.verdict === 'open' ? 'OPEN RELAY' : r.verdict === 'closed' ? 'NOT AN OPEN RELAY' : 'INCONCLUSIVE';
+    out.push(paint(c, 'bold', `relay-check ${termText(r.tool.version)}: `) +
+        paint(c, VERDICT_COLOR[r.verdict], verdictWord) +
+        ` (strictness ${r.settings.strictness}: ${r.failed ? 'fails' : 'passes'})`);
+    out.push(...wrap(termText(headline(r)), WRAP, '', ''));
+    const reach = reachNote(r);
+    if (reach)
+        out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
+    const data = dataNote(r);
+    if (data)
+        out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
+    for (const reason of view_otherFailReasons(r))
         out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+    const views = view_addresses(r);
+    const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)
-        out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+        if (![...untested].some((u) => u && w.startsWith(`${u} port`)))
+            out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
     out.push('');
-    const head = ['TARGET', 'TRANSPORT', 'TESTS', 'RELAYED', 'DENIED', 'INCONCL', 'VERDICT'];
-    const rows = r.targets.map((t) => [
-        termText(targetLabel(t)),
-        t.transport,
-        String(t.counts.tests),
-        String(t.counts.relayed),
-        String(t.counts.denied),
-        String(t.counts.inconclusive),
-        t.reachable ? t.verdict : `${t.verdict} (${termText(t.error ?? 'unreachable')})`,
-    ]);
+    // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
+    const head = ['TARGET', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
+    const rows = views.map((v) => {
+        const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? view_TRANSPORT_LABEL[t.transport] : `${view_TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
+        return [termText(v.label), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
+    });
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
     out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
     for (const row of rows) {
-        const verdict = row[row.length - 1];
-        const colored = paint(c, VERDICT_COLOR[verdict.split(' ')[0]] ?? 'bold', verdict);
+        const result = row[row.length - 1];
+        const colored = paint(c, VERDICT_COLOR[result] ?? 'yellow', result);
         out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
     }
-    const show = (a) => opts.verbose === true || a.outcome === 'relayed' || a.outcome === 'inconclusive';
-    for (const t of r.targets) {
-        const list = t.attempts.filter(show);
-        if (list.length === 0)
-            continue;
-        out.push('');
-        out.push(paint(c, 'bold', termText(targetLabel(t))));
-        const idWidth = Math.max(...list.map((a) => a.vector.length));
-        for (const a of list) {
-            const cmds = a.mailFrom === null ? '' : `HELO ${a.helo}  MAIL FROM:${a.mailFrom}  RCPT TO:${a.rcptTo.join(' ')}`;
-            out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(termText(a.vector), idWidth)} ${termText(cmds)}`);
-            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
+    const advice = adviceBullets(r);
+    if (advice.length > 0) {
+        out.push('', paint(c, 'bold', 'What to do'));
+        for (const a of advice)
+            out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
+    }
+    if (opts.verbose) {
+        const all = view_findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+        out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports)`));
+        const idWidth = Math.max(...all.map((f) => f.vector.length));
+        for (const f of all) {
+            out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
+            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${view_whereText(f.where)}`))}`);
+        }
+        return `${out.join('\n')}\n`;
+    }
+    const relayed = view_findings(r, ['relayed']);
+    if (relayed.length > 0) {
+        const ids = view_vectorIds(relayed);
+        out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${view_whereText(mergeWhere(relayed))}`));
+        if (relayed.length <= 10) {
+            const idWidth = Math.max(...relayed.map((f) => f.vector.length));
+            for (const f of relayed)
+                out.push(`  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}  ${paint(c, 'dim', termText(f.reply ?? f.reason))}`);
+        }
+        else {
+            const groups = view_byFamily(relayed);
+            const labelWidth = Math.max(...groups.map((g) => view_FAMILY_LABEL[g.family].length + String(view_vectorIds(g.findings).length).length + 3));
+            for (const g of groups) {
+                const gids = view_vectorIds(g.findings);
+                const label = pad(`${view_FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
+                // As many ids as fit on one line, then how many more.
+                let shown = 0;
+                let text = '';
+                for (const id of gids) {
+                    const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
+                    const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
+                    if (shown > 0 && 3 + label.length + next.length + more.length > WRAP)
+                        break;
+                    text = next;
+                    shown++;
+                }
+                out.push(`  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`);
+            }
+            const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
+            out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
         }
     }
+    const inconclusive = view_findings(r, ['inconclusive']);
+    if (inconclusive.length > 0) {
+        const byReason = new Map();
+        for (const f of inconclusive)
+            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+        out.push('', paint(c, 'bold', `Inconclusive: ${view_vectorIds(inconclusive).length} vector(s)`));
+        for (const [reason, list] of byReason) {
+            const ids = view_vectorIds(list);
+            const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
+            out.push(`  ${paint(c, 'yellow', termText(shown))}`);
+            // At most two lines per reason: the full text is in -v and --json.
+            const lines = wrap(termText(reason), WRAP, '      ', '      ');
+            out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
+        }
+    }
+    if (relayed.length + inconclusive.length > 0)
+        out.push('', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts'));
     return `${out.join('\n')}\n`;
+}
+/** Every address a list of findings was seen at, each once, with all its transports. */
+function mergeWhere(list) {
+    const out = [];
+    for (const f of list) {
+        for (const w of f.where) {
+            const have = out.find((x) => x.label === w.label);
+            if (!have)
+                out.push({ label: w.label, transports: [...w.transports] });
+            else
+                for (const t of w.transports)
+                    if (!have.transports.includes(t))
+                        have.transports.push(t);
+        }
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/cli.ts
@@ -3342,7 +3872,11 @@ function renderTerminal(r, opts) {
 
 
 
-const EXIT = { closed: 0, open: 1, inconclusive: 2, usage: 3 };
+/**
+ * The exit status is the action's pass/fail, under the same --strictness: a
+ * script gets the answer the workflow step would give, with one meaning.
+ */
+const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3 };
 const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
 usage: relay-check HOST... [options]
@@ -3371,9 +3905,15 @@ usage: relay-check HOST... [options]
   -v, --verbose          list every attempt, not only relayed and inconclusive ones
   -h, --help             this text
 
-output: a table on stdout, coloured on a terminal unless NO_COLOR is set; a
-progress line on stderr when it is a terminal and more than one address is tested
-exit status: 0 closed, 1 open relay, 2 inconclusive or unreachable, 3 bad usage
+output: the verdict, what to do, the targets and the relayed and inconclusive
+attempts by family on stdout (every attempt with -v), coloured on a terminal
+unless NO_COLOR is set; a progress line on stderr when it is a terminal
+
+exit status follows --strictness, as the action's pass/fail does:
+  0  passes (closed; or inconclusive where the strictness allows it)
+  1  fails because a relay attempt was accepted (an open relay)
+  2  fails for another reason (inconclusive under strict, nothing reachable, ...)
+  3  bad usage
 `;
 /** https://no-color.org: a non-empty NO_COLOR turns colours off. */
 function wantsColor(io, env = process.env) {
@@ -3413,7 +3953,11 @@ async function main(argv, io) {
     const { values, positionals } = parsed;
     if (values.help) {
         io.stdout(USAGE);
-        return EXIT.closed;
+        return EXIT.pass;
+    }
+    if (argv.length === 0) {
+        io.stderr(USAGE);
+        return EXIT.usage;
     }
     const raw = {
         host: positionals.join(','),
@@ -3436,45 +3980,75 @@ async function main(argv, io) {
     }
     catch (e) {
         if (e instanceof InputError) {
-            io.stderr(`relay-check: ${e.message}\n`);
+            io.stderr(`relay-check: ${flagMessage(e)}\n`);
             return EXIT.usage;
         }
         throw e;
     }
     // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
-    const progress = (io.stderrIsTty ?? io.isTty) && !values.json;
-    let shown = false;
+    const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
     let report;
     try {
-        report = await check(settings, {
-            onTarget: (_t, done, all) => {
-                if (!progress || all < 2)
-                    return;
-                io.stderr(`\r\x1b[K${done}/${all} addresses tested`);
-                shown = true;
-            },
-        }, (line) => io.stderr(`${line}\n`));
+        report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line) => io.stderr(`${line}\n`));
     }
     catch (e) {
         if (!(e instanceof GateError))
             throw e;
-        // A refused configuration fails like an open relay would: it is not a usage error.
+        // A configuration the gate refuses fails as the action's step would: it is not a usage error.
         io.stderr(`relay-check: ${e.message}\n`);
-        return EXIT.inconclusive;
+        return EXIT.failed;
     }
-    if (shown)
-        io.stderr('\r\x1b[K');
+    finally {
+        progress?.stop();
+    }
     if (values['report-path'])
         external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
     return exitCode(report);
 }
 function exitCode(r) {
-    if (r.verdict === 'open')
-        return EXIT.open;
-    if (r.verdict === 'inconclusive')
-        return EXIT.inconclusive;
-    return EXIT.closed;
+    if (!r.failed)
+        return EXIT.pass;
+    return r.verdict === 'open' ? EXIT.relayed : EXIT.failed;
+}
+/** settings.ts names action inputs; on the command line they are flags (and HOST an argument). */
+function flagMessage(e) {
+    const flag = (input) => (input === 'host' ? 'HOST' : `--${input}`);
+    let detail = e.message.replace(/^Input '[^']*': /, '');
+    if (e.input === 'host' && /^is required unless domain/.test(detail))
+        return 'name a HOST to test, give --domain to test its MX hosts, or --postfix-config to test a configuration (relay-check --help)';
+    detail = detail.replace(/\(input '([a-z-]+)'\)/g, (_m, n) => `(${flag(n)})`).replace(/\bset '([a-z-]+)'/g, (_m, n) => `set ${flag(n)}`);
+    return `${flag(e.input)}: ${detail}`;
+}
+/**
+ * "testing 1 address: 0/1 done, 12 s": redrawn every second so a long run is
+ * never silent. The engine reports finished addresses; the seconds show it is alive.
+ */
+function startProgress(io) {
+    const started = Date.now();
+    let done = 0;
+    let all = 0;
+    let shown = false;
+    const draw = () => {
+        const secs = Math.round((Date.now() - started) / 1000);
+        const what = all === 0 ? 'testing' : `${done}/${all} addresses tested`;
+        io.stderr(`\r\x1b[K${what}, ${secs} s`);
+        shown = true;
+    };
+    const timer = setInterval(draw, 1000);
+    timer.unref();
+    return {
+        update: (d, a) => {
+            done = d;
+            all = a;
+            draw();
+        },
+        stop: () => {
+            clearInterval(timer);
+            if (shown)
+                io.stderr('\r\x1b[K');
+        },
+    };
 }
 
 

@@ -1,61 +1,97 @@
 import type { Report } from './model.js';
-import { targetLabel } from './summary.js';
+import { headline, reachNote } from './summary.js';
+import { findings, otherFailReasons, whereText } from './view.js';
 
 export interface Annotation {
   level: 'error' | 'warning' | 'notice';
   title: string;
   message: string;
+  /** Gate mode: the configuration file (as the repository names it) and line the annotation concerns. */
+  file?: string;
+  line?: number;
 }
 
 /**
- * One error per relayed vector, one warning per distinct inconclusive reason
- * (per address), a notice for a clean pass. @actions/core escapes the
- * properties and message of each, so server text cannot break out.
+ * GitHub shows at most 10 error, 10 warning and 10 notice annotations per step
+ * (and 50 per job), in the order they were printed, and silently drops the rest:
+ * actions/toolkit docs/problem-matchers.md, "Limitations" (added in
+ * actions/toolkit#734; the notice level in a later revision). Past this many of
+ * a level the last one shown says how many were left out.
  */
-/**
- * GitHub shows only the first few annotations of each kind per step; a fleet of
- * open relays would print thousands. Past this many of a level, one more
- * annotation says how many were left out (the summary and JSON have them all).
- */
-export const ANNOTATIONS_PER_LEVEL = 50;
+export const ANNOTATIONS_PER_LEVEL = 10;
 
+/**
+ * The verdict first (it is the one annotation a reader must see: an error when
+ * the step fails, else a warning for inconclusive or a notice for closed), then
+ * one error per relayed vector (merged across transports and addresses), one
+ * warning per inconclusive reason and per untested address; at most
+ * ANNOTATIONS_PER_LEVEL per level, the last saying how many more the summary
+ * has. @actions/core escapes the properties and message of each, so server text
+ * cannot break out.
+ */
 export function annotations(r: Report): Annotation[] {
-  const all = everyAnnotation(r);
-  const out: Annotation[] = [];
+  const first = verdictAnnotation(r);
+  const rest = detailAnnotations(r);
+  const out: Annotation[] = [first];
   for (const level of ['error', 'warning', 'notice'] as const) {
-    const of = all.filter((a) => a.level === level);
-    out.push(...of.slice(0, ANNOTATIONS_PER_LEVEL));
-    if (of.length > ANNOTATIONS_PER_LEVEL) {
-      out.push({ level, title: 'More in the job summary', message: `${of.length - ANNOTATIONS_PER_LEVEL} more ${level} annotation(s) left out; the job summary and the JSON report list them all.` });
+    const room = ANNOTATIONS_PER_LEVEL - (first.level === level ? 1 : 0);
+    const of = rest.filter((a) => a.level === level);
+    if (of.length <= room) {
+      out.push(...of);
+      continue;
     }
+    out.push(...of.slice(0, room - 1));
+    out.push({
+      level,
+      title: 'More in the job summary',
+      message: `${of.length - (room - 1)} more ${level} annotation(s) left out (GitHub shows ${ANNOTATIONS_PER_LEVEL} per level per step); the job summary and the JSON report list them all.`,
+    });
   }
   return out;
 }
 
-function everyAnnotation(r: Report): Annotation[] {
+function verdictAnnotation(r: Report): Annotation {
+  const reach = reachNote(r);
+  const text = `${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
+  if (r.failed) {
+    const title = r.verdict === 'open' ? 'relay-check: open relay' : `relay-check: ${r.verdict}`;
+    const more = otherFailReasons(r);
+    return { level: 'error', title, message: `${text} The step fails${more.length ? `: ${more.join('; ')}` : ''}.` };
+  }
+  if (r.verdict === 'open') return { level: 'error', title: 'relay-check: open relay', message: text };
+  if (r.verdict === 'inconclusive') return { level: 'warning', title: 'relay-check: inconclusive', message: text };
+  return { level: 'notice', title: 'relay-check: not an open relay', message: text };
+}
+
+function detailAnnotations(r: Report): Annotation[] {
   const out: Annotation[] = [];
-  for (const t of r.targets) {
-    const where = targetLabel(t);
-    for (const a of t.attempts) {
-      if (a.outcome !== 'relayed') continue;
-      out.push({
-        level: 'error',
-        title: `Open relay: ${where} ${a.vector}`,
-        message: `${a.description}. MAIL FROM:${a.mailFrom} RCPT TO:${a.rcptTo.join(' ')} was answered ${a.reply ?? ''}`,
-      });
-    }
-    const reasons = new Map<string, number>();
-    for (const a of t.attempts) if (a.outcome === 'inconclusive') reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
-    for (const [reason, n] of reasons) {
-      out.push({ level: 'warning', title: `Inconclusive: ${where}`, message: `${n} attempt(s): ${reason}` });
-    }
+  for (const f of findings(r, ['relayed'])) {
+    out.push({
+      level: 'error',
+      title: `Open relay: ${f.vector}`,
+      message: `${f.description}, on ${whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
+    });
+  }
+  const reasons = new Map<string, { n: number; where: ReturnType<typeof findings>[number]['where'] }>();
+  for (const f of findings(r, ['inconclusive'])) {
+    const e = reasons.get(f.reason) ?? { n: 0, where: [] };
+    e.n += f.count;
+    for (const w of f.where) if (!e.where.some((x) => x.label === w.label)) e.where.push(w);
+    reasons.set(f.reason, e);
+  }
+  for (const [reason, e] of reasons) {
+    out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${whereText(e.where)}: ${reason}` });
   }
   for (const w of r.warnings) out.push({ level: 'warning', title: 'Address not tested', message: w });
-  if (r.verdict === 'closed') {
+  // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
+  const gate = r.gate;
+  for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
     out.push({
-      level: 'notice',
-      title: 'Not an open relay',
-      message: `All ${r.counts.tests} relay attempts on ${r.targets.length} address(es) were refused.`,
+      level: c.tested ? 'notice' : 'warning',
+      title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
+      message: `${c.subject}: ${c.change}`,
+      file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
+      ...(c.line !== null ? { line: c.line } : {}),
     });
   }
   return out;

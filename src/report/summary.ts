@@ -1,9 +1,28 @@
 import { code, mdText, preText } from './escape.js';
-import type { AttemptReport, Report, TargetReport } from './model.js';
-import { describeTls, formatAddress } from '../smtp/session.js';
+import type { Report, TargetReport } from './model.js';
+import {
+  addressLabel,
+  addresses,
+  byFamily,
+  clientView,
+  FAMILY_LABEL,
+  findings,
+  otherFailReasons,
+  refusedAtData,
+  TRANSPORT_LABEL,
+  vectorIds,
+  whereText,
+  type AddressView,
+  type Family,
+  type Finding,
+} from './view.js';
+import { describeTls } from '../smtp/session.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
+
+/** Past this many relayed vectors the relayed section shows families, and the full list folded. */
+export const FOLD_FINDINGS_OVER = 10;
 
 const BANNER = {
   open: '❌ Open relay',
@@ -11,52 +30,165 @@ const BANNER = {
   inconclusive: '⚠️ Inconclusive',
 } as const;
 
-export function targetLabel(t: Pick<TargetReport, 'host' | 'address' | 'port'>): string {
-  if (!t.address) return `${t.host}:${t.port}`;
-  const addr = formatAddress(t.address, t.port);
-  return t.host === t.address ? addr : `${t.host} (${addr})`;
-}
+/** Kept for callers outside the report (log groups): one address, port and host name. */
+export const targetLabel = addressLabel;
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-function attemptRow(t: TargetReport, a: AttemptReport): string[] {
-  return [
-    mdText(targetLabel(t)),
-    code(a.vector),
-    a.helo === null ? '' : code(a.helo),
-    a.mailFrom === null ? '' : code(a.mailFrom),
-    code(a.rcptTo.join(' ')),
-    a.reply === null ? mdText(a.reason) : `${code(a.reply)}<br>${mdText(a.reason)}`,
-  ];
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
+function transportsText(ts: readonly TargetReport['transport'][]): string {
+  const names = ts.map((t) => TRANSPORT_LABEL[t]);
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-const ATTEMPT_HEAD = ['Target', 'Vector', 'HELO', 'MAIL FROM', 'RCPT TO', 'Server reply'];
+/** The label, with the address family named when the same host was tested over both. */
+function spokenLabel(v: AddressView, all: readonly AddressView[]): string {
+  const dual = all.some((o) => o.host === v.host && o.port === v.port && o.family !== v.family && o.family !== null);
+  return dual && v.family ? `${v.label} over IPv${v.family}` : v.label;
+}
 
-/** What the verdict means, in one sentence a mail administrator can act on. */
-export function headline(r: Report): string {
-  const addresses = r.targets.length;
-  const c = r.counts;
-  const where = `${addresses} address${addresses === 1 ? '' : 'es'}`;
-  switch (r.verdict) {
-    case 'open':
-      return `${c.relayed} of ${c.tests} relay attempts were accepted on ${where}. Anyone can send mail through this server.`;
-    case 'closed':
-      return `All ${c.tests} relay attempts on ${where} were refused.`;
-    default:
-      return `No relay attempt was accepted, but ${c.inconclusive} of ${c.tests} attempts proved nothing and ${r.targets.filter((t) => !t.reachable).length} address(es) could not be tested.`;
+/** What was found at one address, as a clause of the verdict sentence. */
+function addressClause(v: AddressView, all: readonly AddressView[]): string {
+  const name = spokenLabel(v, all);
+  if (!v.tested) return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
+  if (v.verdict === 'open') {
+    const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
+    return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
   }
+  const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
+  const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
+  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
 }
 
-const ADVICE = [
-  '### What to do',
-  '',
-  '- **Postfix**: keep `smtpd_relay_restrictions` ending in `reject_unauth_destination` (or the stock `defer_unauth_destination`), keep `mynetworks` to the hosts you really trust, and check sender and HELO access maps (`check_sender_access`, `check_helo_access`) for entries that return `OK`. See <https://www.postfix.org/SMTPD_ACCESS_README.html>.',
-  '- **Exim**: the `acl_check_rcpt` ACL should `require` `domains = +local_domains` unless the host is in `+relay_from_hosts`.',
-  '- Re-run this check after the fix; each row above names the exact commands that got through.',
-].join('\n');
+const ORDER = { open: 0, inconclusive: 1, closed: 2 } as const;
+
+/**
+ * What the verdict means, in one sentence that says what was found where
+ * ("localhost ([::1]:25) over IPv6 relays…; localhost (127.0.0.1:25) over IPv4
+ * is closed"). Plain text: the terminal prints it as it is, the summary escapes it.
+ */
+export function headline(r: Report): string {
+  const views = addresses(r);
+  if (views.length === 0) return 'Nothing was tested: no address to test.';
+  const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
+  let clauses: string[];
+  if (views.length <= 4) {
+    clauses = sorted.map((v) => addressClause(v, views));
+  } else {
+    // A fleet: name the ones that matter, count the rest.
+    const open = sorted.filter((v) => v.tested && v.verdict === 'open');
+    const unknown = sorted.filter((v) => v.tested && v.verdict === 'inconclusive');
+    const untested = sorted.filter((v) => !v.tested);
+    const closed = sorted.filter((v) => v.tested && v.verdict === 'closed');
+    const names = (list: AddressView[]): string => list.slice(0, 3).map((v) => v.label).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+    clauses = [
+      open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
+      unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
+      untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
+      closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
+    ].filter(Boolean);
+  }
+  const body = clauses.join('; ');
+  if (r.verdict === 'open') return `${body}.`;
+  if (r.verdict === 'closed') return `Not an open relay: ${body}.`;
+  return `Nothing relayed, but the run could not prove the server closed: ${body}.`;
+}
+
+/**
+ * What an open verdict proves about who may relay, without claiming more than
+ * was shown: from a loopback or private address without `client-address`, only
+ * that this client may relay. Plain text with `backticks` for code.
+ */
+export function reachNote(r: Report): string | null {
+  if (r.verdict !== 'open') return null;
+  const c = clientView(r, addresses(r));
+  if (c.clientAddress) return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
+  if (c.trustedNetwork) {
+    const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
+    return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
+  }
+  return 'Anyone who can connect from where this check ran can send mail through this server to any address.';
+}
+
+/** A note on attempts RCPT accepted and DATA refused (`relaxed` only). */
+export function dataNote(r: Report): string | null {
+  const refused = refusedAtData(r);
+  if (refused.length === 0) return null;
+  return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+
+const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
+
+/** Advice per family of relayed vector. Markdown from relay-check itself (no server text). */
+const FAMILY_ADVICE: Record<Family, string> = {
+  plain: `**Relaying is not restricted for this client at all**: a plain message from outside to outside got through. Postfix: end \`smtpd_relay_restrictions\` in \`reject_unauth_destination\` and keep \`mynetworks\` to hosts you trust; Exim: \`acl_check_rcpt\` must \`require domains = +local_domains : +relay_to_domains\` for other hosts. See <${POSTFIX_DOC}>.`,
+  senders: '**It trusts sender addresses**, which anyone can forge: remove `OK` results for senders (`check_sender_access`) before `reject_unauth_destination`; let clients that must relay authenticate.',
+  helo: '**It trusts HELO names**, which the client chooses: remove `check_helo_access` entries returning `OK` before `reject_unauth_destination`.',
+  routing: `**It forwards addresses hidden in the local part** (percent hack, bang paths, source routes, quoted addresses). Postfix: \`allow_percent_hack = no\`, \`swap_bangpath = no\`, \`resolve_dequoted_address = yes\`; Exim: empty \`percent_hack_domains\`. See <${POSTFIX_ADDR_DOC}>.`,
+  syntax: '**It relays malformed addresses**: its parser and its relay check disagree. Postfix: `strict_rfc821_envelopes = yes`.',
+  roles: "**It relays to other domains' role mailboxes**: an entry like `/^postmaster@/ OK` before `reject_unauth_destination` relays to every domain's postmaster; anchor it to your domains.",
+  'after-local': '**It relays an outside recipient after a local one**: the relay check must run at every `RCPT TO`, not once per message.',
+  local: '**A local-delivery check was accepted**: see the reply below.',
+  other: '**Other forms relayed**: the table below has the exact commands.',
+};
+
+/** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
+export function adviceBullets(r: Report): string[] {
+  const views = addresses(r);
+  const out: string[] = [];
+  if (r.verdict === 'open') {
+    const relayed = findings(r, ['relayed']);
+    const c = clientView(r, views);
+    if (c.trustedNetwork) {
+      out.push(
+        `**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`,
+      );
+    }
+    const families = new Set(relayed.map((f) => f.family));
+    // A plain outside-to-outside relay explains every other family: one fix, not seven.
+    const fits: Family[] = families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
+    for (const f of fits) {
+      const ids = vectorIds(relayed.filter((x) => x.family === f));
+      out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
+    }
+    out.push(
+      r.settings.strictness === 'relaxed'
+        ? 'Then re-run this check: the tables below name the exact commands that got through.'
+        : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.',
+    );
+  } else if (r.verdict === 'inconclusive') {
+    for (const v of views.filter((x) => !x.tested)) {
+      out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
+    }
+    const reasons = new Map<string, number>();
+    for (const t of r.targets) for (const a of t.attempts) if (a.outcome === 'inconclusive') reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
+    for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3)) out.push(`${plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
+    if (reasons.size > 3) out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+  }
+  return out;
+}
+
+/** `vector-id` and, in one code cell, `HELO x · MAIL FROM → RCPT TO`. */
+function attemptCell(f: Finding): string {
+  const cmds = f.mailFrom === null ? null : `${f.helo !== null ? `HELO ${f.helo} · ` : ''}${f.mailFrom} → ${f.rcptTo.join(', ')}`;
+  return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
+}
+
+function whereCell(f: Finding): string {
+  return mdText(whereText(f.where));
+}
+
+function replyCell(f: Finding, withReason: boolean): string {
+  if (f.reply === null) return mdText(f.reason);
+  return withReason ? `${code(f.reply)}<br>${mdText(f.reason)}` : code(f.reply);
+}
 
 /** Adds text while it fits under a byte budget; remembers whether anything was left out. */
 class Budget {
@@ -95,66 +227,143 @@ class Budget {
   }
 }
 
+/** How each transport of an address went, for the targets table. */
+function transportCell(v: AddressView): string {
+  // The result cell says why nothing was tested; saying it twice hides the rest of the row.
+  if (!v.tested) return '—';
+  return v.runs
+    .map((t) => {
+      const name = TRANSPORT_LABEL[t.transport];
+      if (!t.reachable) return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
+      if (t.counts.tests === 0) return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
+      return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+    })
+    .join('<br>');
+}
+
+function resultCell(v: AddressView): string {
+  if (!v.tested) return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+  return v.verdict === 'open' ? '**open relay**' : v.verdict;
+}
+
 /**
- * The job summary as Markdown: the verdict first, then one row per address,
- * then what went wrong, then everything folded. Every string that came from
- * a server or an input goes through mdText/code/preText. Sections are added
- * in order of importance and cut to stay under GitHub's limit.
+ * The job summary as Markdown. The first screen holds the answer: the banner,
+ * one sentence of what was found where, the targets, and what to do. Then the
+ * relayed attempts (one row per vector, folded by family when there are many),
+ * the inconclusive ones by reason, and folded: every attempt and the
+ * transcripts, one per address and transport. Every string that came from a
+ * server or an input goes through mdText/code/preText. Sections are added in
+ * order of importance and cut to stay under GitHub's limit.
  */
 export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const out = new Budget(limit - 1024);
+  const views = addresses(r);
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
+  const notes = [reachNote(r), dataNote(r)].filter((x): x is string => x !== null).map(inlineMd);
   out.add(
-    `**Verdict: ${r.verdict}** (strictness ${code(r.settings.strictness)}). ${mdText(headline(r))} ` +
-      (r.failed ? `The step fails: ${mdText(r.failReasons.join('; '))}.` : 'The step passes.'),
+    `**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
+      (r.failed
+        ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
+        : `The step passes (strictness ${code(r.settings.strictness)}).`),
   );
-  for (const w of r.warnings.slice(0, 50)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
+  // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
+  const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
+  const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+  for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
 
-  out.add('### Targets');
+  // Vectors, each counted once per address however many transports ran it (its worst outcome).
   out.table(
-    ['Host', 'Address', 'Port', 'Transport', 'Attempts', 'Relayed', 'Denied', 'Inconclusive', 'Verdict'],
-    r.targets.map((t) => [
-      mdText(t.host),
-      t.address ? code(t.address) : '',
-      String(t.port),
-      t.tls ? `${t.transport}<br>${mdText(describeTls(t.tls))}` : t.transport,
-      String(t.counts.tests),
-      String(t.counts.relayed),
-      String(t.counts.denied),
-      String(t.counts.inconclusive),
-      !t.reachable ? `not tested: ${mdText(t.error ?? 'unreachable')}` : t.counts.tests === 0 ? `not tested here (${t.counts.skipped} skipped)` : t.verdict,
-    ]),
+    ['Target', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'],
+    views.map((v) => {
+      const n = (x: number): string => (v.tested ? String(x) : '—');
+      return [mdText(v.label), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+    }),
   );
 
-  const pick = (o: AttemptReport['outcome']): string[][] =>
-    r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome === o).map((a) => attemptRow(t, a)));
-  const relayed = pick('relayed');
+  const advice = adviceBullets(r);
+  if (advice.length > 0) out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+  if (r.gate) gateSection(out, r.gate);
+
+  const relayed = findings(r, ['relayed']);
   if (relayed.length > 0) {
-    out.add(`### Relayed (${relayed.length})`);
-    out.table(ATTEMPT_HEAD, relayed);
-    out.add(ADVICE);
+    // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+    const places = new Set(relayed.map((f) => whereText(f.where)));
+    const one = places.size === 1 ? [...places][0] : null;
+    const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+    const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+    out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+    if (relayed.length > FOLD_FINDINGS_OVER) {
+      out.table(
+        ['Family', 'Relayed', 'For example'],
+        byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]),
+      );
+      out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
+    } else {
+      out.table(head, rows);
+    }
   }
-  const inconclusive = pick('inconclusive');
+
+  const inconclusive = findings(r, ['inconclusive']);
   if (inconclusive.length > 0) {
-    out.add(`### Inconclusive (${inconclusive.length})`);
-    out.table(ATTEMPT_HEAD, inconclusive);
+    const byReason = new Map<string, Finding[]>();
+    for (const f of inconclusive) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+    out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
+    out.table(
+      ['Why nothing was proved', 'Where', 'Vectors'],
+      [...byReason].map(([reason, list]) => {
+        const ids = vectorIds(list);
+        const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+        const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+        return [`${mdText(reason)}${example}`, mdText(whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+      }),
+    );
   }
 
-  const all = r.targets.flatMap((t) => t.attempts.map((a) => [...attemptRow(t, a), a.outcome, mdText(a.provenance)]));
-  out.table([...ATTEMPT_HEAD, 'Result', 'Provenance'], all, `<details><summary>All attempts (${all.length})</summary>\n\n`, '\n\n</details>');
+  const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+  out.table(
+    ['Attempt', 'Where', 'Result', 'Server reply'],
+    all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]),
+    `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`,
+    '\n\n</details>',
+  );
 
-  const blocks = r.targets.flatMap((t) => [
-    ...(t.opening.length > 0 ? [{ t, title: 'greeting and EHLO', lines: t.opening }] : []),
-    ...t.attempts.filter((a) => a.transcript.length > 0).map((a) => ({ t, title: `${a.vector}: ${a.outcome}`, lines: a.transcript })),
-  ]);
+  const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
   if (blocks.length > 0 && out.add('### Transcripts')) {
-    for (const { t, title, lines } of blocks) {
-      const text = lines.map((l) => `${l.dir} ${l.text}`).join('\n');
-      const block = `<details><summary>${mdText(targetLabel(t))} ${mdText(title)}</summary>\n\n<pre>${preText(text)}</pre>\n\n</details>`;
+    for (const t of blocks) {
+      const lines = [
+        ...t.opening.map((l) => `${l.dir} ${l.text}`),
+        ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+      ];
+      const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+      const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+      const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
       if (!out.add(block)) break;
     }
   }
   let body = out.parts.join('\n\n');
   if (out.cut) body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
   return `${body}\n`;
+}
+
+/** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
+function gateSection(out: Budget, g: NonNullable<Report['gate']>): void {
+  const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
+  out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
+  out.table(
+    ['master.cf service', 'In production', 'Tested on'],
+    g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]),
+  );
+  const where = (c: (typeof g.changes)[number]): string => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
+  const untested = g.changes.filter((c) => !c.tested);
+  if (untested.length > 0) out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
+  const changed = g.changes.filter((c) => c.tested);
+  out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
+}
+
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function inlineMd(s: string): string {
+  return s
+    .split('`')
+    .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+    .join('');
 }

@@ -1,6 +1,7 @@
 import { logLine } from './escape.js';
-import type { AttemptReport, Report } from './model.js';
-import { headline, targetLabel } from './summary.js';
+import type { Report } from './model.js';
+import { adviceBullets, dataNote, headline, reachNote } from './summary.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -37,50 +38,156 @@ function pad(s: string, n: number): string {
 const VERDICT_COLOR = { open: 'red', closed: 'green', inconclusive: 'yellow' } as const;
 const OUTCOME_COLOR = { relayed: 'red', denied: 'green', inconclusive: 'yellow', skipped: 'dim' } as const;
 
+/** Width the default output wraps prose to: fits an 80-column terminal with the indent. */
+const WRAP = 96;
+
+/** Words to lines of at most `width` characters, each line prefixed (the first with `first`). */
+function wrap(text: string, width: number, first: string, rest: string): string[] {
+  const out: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!empty && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += `${empty ? '' : ' '}${word}`;
+    empty = false;
+  }
+  if (!empty) out.push(line);
+  return out;
+}
+
+/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
+function plainAdvice(md: string): string {
+  return md
+    .replace(/<code>([^<]*)<\/code>/g, '$1')
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)))
+    .replace(/\*\*/g, '')
+    .replace(/`/g, '')
+    .replace(/<(https?:[^>]+)>/g, '$1');
+}
+
+function cmds(f: Finding): string {
+  return f.mailFrom === null ? '' : `${f.helo !== null ? `HELO ${f.helo}  ` : ''}MAIL FROM:${f.mailFrom}  RCPT TO:${f.rcptTo.join(' ')}`;
+}
+
 /**
- * The CLI's readable report. Colour only when asked (the CLI asks on a TTY);
- * every string from a server or an input goes through termText, so it cannot
- * move the cursor, clear the screen or recolour the terminal.
+ * The CLI's readable report: the verdict, what to do, the targets, then the
+ * relayed and inconclusive attempts merged across transports (by family when
+ * there are many), so an open server fits on one screen; `verbose` lists every
+ * attempt. Colour only when asked (the CLI asks on a TTY); every string from a
+ * server or an input goes through termText, so it cannot move the cursor,
+ * clear the screen or recolour the terminal.
  */
 export function renderTerminal(r: Report, opts: TerminalOptions): string {
   const c = opts.color;
   const out: string[] = [];
-  out.push(paint(c, 'bold', `relay-check ${r.tool.version}: `) + paint(c, VERDICT_COLOR[r.verdict], r.verdict.toUpperCase()) + ` (strictness ${r.settings.strictness})`);
-  out.push(headline(r));
-  for (const reason of r.failReasons) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
-  for (const w of r.warnings) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+  const verdictWord = r.verdict === 'open' ? 'OPEN RELAY' : r.verdict === 'closed' ? 'NOT AN OPEN RELAY' : 'INCONCLUSIVE';
+  out.push(
+    paint(c, 'bold', `relay-check ${termText(r.tool.version)}: `) +
+      paint(c, VERDICT_COLOR[r.verdict], verdictWord) +
+      ` (strictness ${r.settings.strictness}: ${r.failed ? 'fails' : 'passes'})`,
+  );
+  out.push(...wrap(termText(headline(r)), WRAP, '', ''));
+  const reach = reachNote(r);
+  if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
+  const data = dataNote(r);
+  if (data) out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
+  for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+  const views = addresses(r);
+  const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
+  for (const w of r.warnings) if (![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
   out.push('');
 
-  const head = ['TARGET', 'TRANSPORT', 'TESTS', 'RELAYED', 'DENIED', 'INCONCL', 'VERDICT'];
-  const rows = r.targets.map((t) => [
-    termText(targetLabel(t)),
-    t.transport,
-    String(t.counts.tests),
-    String(t.counts.relayed),
-    String(t.counts.denied),
-    String(t.counts.inconclusive),
-    t.reachable ? t.verdict : `${t.verdict} (${termText(t.error ?? 'unreachable')})`,
-  ]);
+  // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
+  const head = ['TARGET', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
+  const rows = views.map((v) => {
+    const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
+    return [termText(v.label), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
   out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
   for (const row of rows) {
-    const verdict = row[row.length - 1];
-    const colored = paint(c, VERDICT_COLOR[verdict.split(' ')[0] as keyof typeof VERDICT_COLOR] ?? 'bold', verdict);
+    const result = row[row.length - 1];
+    const colored = paint(c, VERDICT_COLOR[result as keyof typeof VERDICT_COLOR] ?? 'yellow', result);
     out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
   }
 
-  const show = (a: AttemptReport): boolean => opts.verbose === true || a.outcome === 'relayed' || a.outcome === 'inconclusive';
-  for (const t of r.targets) {
-    const list = t.attempts.filter(show);
-    if (list.length === 0) continue;
-    out.push('');
-    out.push(paint(c, 'bold', termText(targetLabel(t))));
-    const idWidth = Math.max(...list.map((a) => a.vector.length));
-    for (const a of list) {
-      const cmds = a.mailFrom === null ? '' : `HELO ${a.helo}  MAIL FROM:${a.mailFrom}  RCPT TO:${a.rcptTo.join(' ')}`;
-      out.push(`  ${paint(c, OUTCOME_COLOR[a.outcome], pad(a.outcome, 12))} ${pad(termText(a.vector), idWidth)} ${termText(cmds)}`);
-      out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(a.reply ? `${a.reply} (${a.reason})` : a.reason))}`);
+  const advice = adviceBullets(r);
+  if (advice.length > 0) {
+    out.push('', paint(c, 'bold', 'What to do'));
+    for (const a of advice) out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
+  }
+
+  if (opts.verbose) {
+    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+    out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports)`));
+    const idWidth = Math.max(...all.map((f) => f.vector.length));
+    for (const f of all) {
+      out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
+      out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${whereText(f.where)}`))}`);
+    }
+    return `${out.join('\n')}\n`;
+  }
+
+  const relayed = findings(r, ['relayed']);
+  if (relayed.length > 0) {
+    const ids = vectorIds(relayed);
+    out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${whereText(mergeWhere(relayed))}`));
+    if (relayed.length <= 10) {
+      const idWidth = Math.max(...relayed.map((f) => f.vector.length));
+      for (const f of relayed) out.push(`  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}  ${paint(c, 'dim', termText(f.reply ?? f.reason))}`);
+    } else {
+      const groups = byFamily(relayed);
+      const labelWidth = Math.max(...groups.map((g) => FAMILY_LABEL[g.family].length + String(vectorIds(g.findings).length).length + 3));
+      for (const g of groups) {
+        const gids = vectorIds(g.findings);
+        const label = pad(`${FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
+        // As many ids as fit on one line, then how many more.
+        let shown = 0;
+        let text = '';
+        for (const id of gids) {
+          const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
+          const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
+          if (shown > 0 && 3 + label.length + next.length + more.length > WRAP) break;
+          text = next;
+          shown++;
+        }
+        out.push(`  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`);
+      }
+      const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
+      out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
     }
   }
+  const inconclusive = findings(r, ['inconclusive']);
+  if (inconclusive.length > 0) {
+    const byReason = new Map<string, Finding[]>();
+    for (const f of inconclusive) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+    out.push('', paint(c, 'bold', `Inconclusive: ${vectorIds(inconclusive).length} vector(s)`));
+    for (const [reason, list] of byReason) {
+      const ids = vectorIds(list);
+      const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
+      out.push(`  ${paint(c, 'yellow', termText(shown))}`);
+      // At most two lines per reason: the full text is in -v and --json.
+      const lines = wrap(termText(reason), WRAP, '      ', '      ');
+      out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
+    }
+  }
+  if (relayed.length + inconclusive.length > 0) out.push('', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts'));
   return `${out.join('\n')}\n`;
+}
+
+/** Every address a list of findings was seen at, each once, with all its transports. */
+function mergeWhere(list: readonly Finding[]): Where[] {
+  const out: Where[] = [];
+  for (const f of list) {
+    for (const w of f.where) {
+      const have = out.find((x) => x.label === w.label);
+      if (!have) out.push({ label: w.label, transports: [...w.transports] });
+      else for (const t of w.transports) if (!have.transports.includes(t)) have.transports.push(t);
+    }
+  }
+  return out;
 }

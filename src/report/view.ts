@@ -1,0 +1,290 @@
+import net from 'node:net';
+import type { AttemptOutcome, AttemptReport, Report, TargetReport } from './model.js';
+import { formatAddress } from '../smtp/session.js';
+import { runVerdict, tallyOf, type RunVerdict } from '../verdict/run.js';
+
+/**
+ * What the summary, the terminal and the annotations show, computed once from
+ * the report: one entry per address (however many transports tested it) and
+ * one finding per vector (however many transports and addresses gave the same
+ * answer). The JSON report keeps the per-transport detail; a reader wants
+ * "this trick relayed, here, in plaintext and inside STARTTLS" on one line.
+ */
+
+export type Transport = TargetReport['transport'];
+
+export const TRANSPORT_LABEL: Record<Transport, string> = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
+
+/** One address and port, with a run per transport. */
+export interface AddressView {
+  host: string;
+  address: string;
+  port: number;
+  family: 4 | 6 | null;
+  /** `127.0.0.1:25`, or `mx.example.org (192.0.2.1:25)` when the host was a name. */
+  label: string;
+  runs: TargetReport[];
+  verdict: RunVerdict;
+  /** At least one attempt ran on some transport and got an answer. */
+  tested: boolean;
+  /** Why nothing was tested here (when !tested). */
+  untestedWhy: string | null;
+  /** Distinct vectors that ran here (any transport), and how many relayed / stayed inconclusive. */
+  vectors: number;
+  relayedVectors: number;
+  inconclusiveVectors: number;
+  /** Vectors that were denied on every transport that ran them. */
+  deniedVectors: number;
+}
+
+/** Where a finding was seen: one address, and the transports that gave this answer there. */
+export interface Where {
+  label: string;
+  transports: Transport[];
+}
+
+/** One vector's answer, merged across transports and addresses that saw the same commands and reply. */
+export interface Finding {
+  vector: string;
+  description: string;
+  provenance: string;
+  family: Family;
+  outcome: AttemptOutcome;
+  helo: string | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  reply: string | null;
+  reason: string;
+  stage: AttemptReport['stage'];
+  where: Where[];
+  /** The attempts merged into this finding. */
+  count: number;
+}
+
+export type Family = 'plain' | 'senders' | 'helo' | 'routing' | 'syntax' | 'roles' | 'after-local' | 'local' | 'other';
+
+export const FAMILY_LABEL: Record<Family, string> = {
+  plain: 'plain senders (outside, null)',
+  senders: 'trusted-looking senders',
+  helo: 'HELO names',
+  routing: 'routing forms',
+  syntax: 'syntax variants',
+  roles: 'role mailboxes (postmaster@ …)',
+  'after-local': 'outside after a local recipient',
+  local: 'local delivery checks',
+  other: 'other forms',
+};
+
+/**
+ * The family of a vector, from its stable id (src/battery/vectors.ts names
+ * them by family; the ids are a public contract, so this mapping stays valid).
+ */
+export function familyOf(vector: string): Family {
+  if (vector === 'null-sender' || vector === 'external-sender') return 'plain';
+  if (/^(helo-|input-helo-)/.test(vector)) return 'helo';
+  if (vector.startsWith('external-after-')) return 'after-local';
+  if (vector.startsWith('role-')) return 'roles';
+  if (vector === 'literal-recipient') return 'local';
+  if (/percent|bang|source-route|quoted|double-at|untagged/.test(vector)) return 'routing';
+  if (/unbracketed|spaced|spaces-inside|trailing-|upper-case/.test(vector)) return 'syntax';
+  if (/(-sender|^input-sender-\d+)$/.test(vector) || vector === 'recipient-as-sender') return 'senders';
+  return 'other';
+}
+
+export function addressLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 'service'>): string {
+  // Gate mode: the master.cf service this loopback port stands for.
+  if (t.service) return `${t.service} → ${formatAddress(t.address, t.port)}`;
+  if (!t.address) return `${t.host}:${t.port}`;
+  const addr = formatAddress(t.address, t.port);
+  return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+
+function untestedReason(runs: TargetReport[]): string {
+  for (const t of runs) if (!t.reachable && t.error) return t.error;
+  for (const t of runs) {
+    const ran = t.attempts.find((a) => a.outcome !== 'skipped');
+    if (ran) return ran.reason;
+  }
+  return runs[0]?.attempts[0]?.reason ?? 'no attempt could be run';
+}
+
+/** One entry per address and port, in the report's order. */
+export function addresses(r: Report): AddressView[] {
+  const by = new Map<string, TargetReport[]>();
+  for (const t of r.targets) {
+    const k = `${t.host}|${t.address}|${t.port}`;
+    by.set(k, [...(by.get(k) ?? []), t]);
+  }
+  return [...by.values()].map((runs) => {
+    const t = runs[0];
+    const tallies = runs.map(tallyOf);
+    const tested = tallies.some((x) => x.tested);
+    const ids = (pred: (a: AttemptReport) => boolean): number => new Set(runs.flatMap((x) => x.attempts.filter(pred).map((a) => a.vector))).size;
+    // Each vector counted once, by its worst outcome over the transports: relayed, then inconclusive, then denied.
+    const worst = new Map<string, AttemptOutcome>();
+    const rank: Record<AttemptOutcome, number> = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+    for (const a of runs.flatMap((x) => x.attempts)) if (rank[a.outcome] > rank[worst.get(a.vector) ?? 'skipped']) worst.set(a.vector, a.outcome);
+    const count = (o: AttemptOutcome): number => [...worst.values()].filter((x) => x === o).length;
+    return {
+      host: t.host,
+      address: t.address,
+      port: t.port,
+      family: t.family,
+      label: addressLabel(t),
+      runs,
+      verdict: runVerdict(tallies),
+      tested,
+      untestedWhy: tested ? null : untestedReason(runs),
+      vectors: ids((a) => a.outcome !== 'skipped'),
+      relayedVectors: count('relayed'),
+      inconclusiveVectors: count('inconclusive'),
+      deniedVectors: count('denied'),
+    };
+  });
+}
+
+/** The HELO name most attempts used: relay-check's own. Only a vector that varies it shows its HELO. */
+function usualHelo(r: Report): string | null {
+  const n = new Map<string, number>();
+  for (const t of r.targets) for (const a of t.attempts) if (a.helo !== null) n.set(a.helo, (n.get(a.helo) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [h, c] of n) if (best === null || c > (n.get(best) ?? 0)) best = h;
+  return best;
+}
+
+/**
+ * The reason with what differs between transports for no reason a reader cares
+ * about taken out: each control probe uses a fresh random mailbox.
+ */
+function sameReason(reason: string): string {
+  return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
+}
+
+/** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
+export function findings(r: Report, outcomes: readonly AttemptOutcome[]): Finding[] {
+  const helo = usualHelo(r);
+  const out = new Map<string, Finding>();
+  for (const t of r.targets) {
+    const label = addressLabel(t);
+    for (const a of t.attempts) {
+      if (!outcomes.includes(a.outcome)) continue;
+      const shownHelo = a.helo !== null && a.helo !== helo ? a.helo : null;
+      const reason = sameReason(a.reason);
+      const key = JSON.stringify([a.outcome, a.vector, shownHelo, a.mailFrom, a.rcptTo, a.reply, reason]);
+      let f = out.get(key);
+      if (!f) {
+        f = {
+          vector: a.vector,
+          description: a.description,
+          provenance: a.provenance,
+          family: familyOf(a.vector),
+          outcome: a.outcome,
+          helo: shownHelo,
+          mailFrom: a.mailFrom,
+          rcptTo: a.rcptTo,
+          reply: a.reply,
+          reason,
+          stage: a.stage,
+          where: [],
+          count: 0,
+        };
+        out.set(key, f);
+      }
+      f.count++;
+      const w = f.where.find((x) => x.label === label);
+      if (w) {
+        if (!w.transports.includes(t.transport)) w.transports.push(t.transport);
+      } else f.where.push({ label, transports: [t.transport] });
+    }
+  }
+  return [...out.values()];
+}
+
+/** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
+export function whereText(where: readonly Where[], max = 3): string {
+  const one = (w: Where): string => `${w.label} (${w.transports.map((x) => TRANSPORT_LABEL[x]).join(', ')})`;
+  const named = where.slice(0, max).map(one);
+  if (where.length > max) named.push(`${where.length - max} more address(es)`);
+  return named.join('; ');
+}
+
+/** Findings grouped by family, largest first. */
+export function byFamily(list: readonly Finding[]): { family: Family; findings: Finding[] }[] {
+  const m = new Map<Family, Finding[]>();
+  for (const f of list) m.set(f.family, [...(m.get(f.family) ?? []), f]);
+  return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
+}
+
+/** Distinct vector ids of a list, in order. */
+export function vectorIds(list: readonly Finding[]): string[] {
+  return [...new Set(list.map((f) => f.vector))];
+}
+
+/**
+ * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
+ * link-local, ULA): a relay accepted from there shows what *this client* may
+ * do, not what a stranger on the internet may do.
+ */
+export function isPrivateAddress(address: string): boolean {
+  let a = address.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) a = mapped[1];
+  if (net.isIPv4(a)) {
+    const [x, y] = a.split('.').map(Number);
+    return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+  }
+  if (net.isIPv6(a)) return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
+  return false;
+}
+
+/** How the run's client related to the server, for statements that must not claim more than was shown. */
+export interface ClientView {
+  /** Tested as another client through XCLIENT. */
+  clientAddress: string | null;
+  /** Relays were accepted on addresses that usually trust their own network, from that network. */
+  trustedNetwork: boolean;
+  /** The kind of address, for the sentence: "a loopback address", "a private address". */
+  kind: string;
+}
+
+export function clientView(r: Report, views: readonly AddressView[]): ClientView {
+  const open = views.filter((v) => v.verdict === 'open');
+  const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+  const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
+  return {
+    clientAddress: r.settings.clientAddress,
+    trustedNetwork: r.settings.clientAddress === null && privateOpen.length > 0,
+    kind: loopback ? 'loopback' : 'private-network',
+  };
+}
+
+/** Attempts that RCPT accepted and DATA then refused (only under `relaxed`, which sends DATA). */
+export function refusedAtData(r: Report): AttemptReport[] {
+  return r.targets.flatMap((t) => t.attempts.filter((a) => a.stage === 'data' && a.outcome !== 'relayed'));
+}
+
+/** Address and port pairs where no relay attempt ran on any transport (the `unreachable` output). */
+export function untestedAddresses(r: Report): AddressView[] {
+  return addresses(r).filter((v) => !v.tested);
+}
+
+/**
+ * The reply and, when it adds something, the reason: "554 5.7.1 Relay access
+ * denied" says "relay denied" already, so the words are not printed twice.
+ */
+export function replyWithReason(reply: string | null, reason: string): string {
+  if (reply === null) return reason;
+  const words = (s: string): string[] => s.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  const said = new Set(words(reply));
+  const adds = words(reason).filter((w) => !['the', 'a', 'an', 'by', 'of'].includes(w) && !said.has(w));
+  return adds.length === 0 ? reply : `${reply} (${reason})`;
+}
+
+/**
+ * Why the step fails, without repeating what the verdict sentence already says:
+ * verdict/run.ts puts the relayed count first when anything relayed (counted per
+ * transport, which would contradict the per-vector sentence); the rest follow.
+ */
+export function otherFailReasons(r: Report): string[] {
+  return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+}

@@ -46,7 +46,7 @@ export async function openSession(opts: SetupOptions): Promise<{ session: SmtpSe
         return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
       }
       const addr = net.isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-      const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+      const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`, opts.connectTimeoutMs);
       if (r.code !== 220) return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
       ehlo = await session.hello(opts.helo);
     }

@@ -510,6 +510,7 @@ class SmtpSession {
     queue = [];
     waiter;
     failure;
+    readTimer;
     ended = false;
     reader;
     /** TLS details once the session is encrypted. */
@@ -666,6 +667,8 @@ class SmtpSession {
                 // Neither this timer nor the half-closed socket may keep the process alive.
                 setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
                 this.socket.unref();
+                // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
+                this.readTimer?.unref();
             }
             else {
                 this.destroy();
@@ -755,6 +758,7 @@ class SmtpSession {
         }
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
+                this.readTimer = undefined;
                 this.waiter = undefined;
                 const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
                 const err = atDeadline
@@ -764,6 +768,7 @@ class SmtpSession {
                 this.destroy();
                 reject(err);
             }, timeoutMs);
+            this.readTimer = timer;
             this.waiter = {
                 resolve: (r) => {
                     clearTimeout(timer);
@@ -1920,7 +1925,10 @@ async function runTarget(spec, opts) {
                     continue;
                 }
                 const budget = learner.budget;
-                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed))
+                // Every RCPT of the job may be refused: it goes on a connection with room for all of
+                // them, or a fresh one, so none of its replies comes after an error sleep.
+                const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed))
                     await retire();
                 if (!conn) {
                     try {

@@ -345,7 +345,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           continue;
         }
         const budget = learner.budget;
-        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) await retire();
+        // Every RCPT of the job may be refused: it goes on a connection with room for all of
+        // them, or a fresh one, so none of its replies comes after an error sleep.
+        const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed)) await retire();
         if (!conn) {
           try {
             conn = await open(job.rendered.helo);

@@ -82,6 +82,7 @@ export class SmtpSession {
   private readonly queue: Reply[] = [];
   private waiter: { resolve: (r: Reply) => void; reject: (e: SessionError) => void } | undefined;
   private failure: SessionError | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private reader: ReplyReader;
   /** TLS details once the session is encrypted. */
@@ -249,6 +250,8 @@ export class SmtpSession {
         // Neither this timer nor the half-closed socket may keep the process alive.
         setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
         this.socket.unref();
+        // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
+        this.readTimer?.unref();
       } else {
         this.destroy();
       }
@@ -336,6 +339,7 @@ export class SmtpSession {
     }
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
+        this.readTimer = undefined;
         this.waiter = undefined;
         const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
         const err = atDeadline
@@ -345,6 +349,7 @@ export class SmtpSession {
         this.destroy();
         reject(err);
       }, timeoutMs);
+      this.readTimer = timer;
       this.waiter = {
         resolve: (r) => {
           clearTimeout(timer);

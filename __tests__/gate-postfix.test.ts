@@ -30,10 +30,14 @@ interface Run {
   expected: Map<string, Verdict>;
 }
 
+/** Instance directories this file made: each must be gone at the end (other runs on the machine may have their own). */
+const made = new Set<string>();
+
 async function gate(dir: string, o: { strictness?: Strictness; overrides?: string; from?: string } = {}): Promise<Run> {
   const expected = new Map<string, Verdict>();
   const settings = parseSettings({ 'postfix-config': dir, strictness: o.strictness ?? 'normal', timeout: '120', 'connect-timeout': '15', ...(o.overrides ? { 'postfix-overrides': o.overrides } : {}) });
   const report = await runGate(settings, {}, undefined, {
+    onDir: (d) => made.add(d),
     beforeRun: async (inst: GateInstance) => {
       for (const s of inst.services) {
         const all = await expectedVerdict(s.port, s, { client: OUTSIDER, from: o.from });
@@ -111,10 +115,13 @@ function expectAgrees(run: Run): void {
   }
 }
 
-/** No gate instance is left: no directory and no process that names one. */
+/** No instance this file made is left: no directory and no process that names one. */
 function expectNothingLeft(): void {
-  const dirs = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('relay-check-gate-'));
-  const procs = spawnSync('pgrep', ['-af', 'relay-check-gate-'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.trim() && !/pgrep/.test(l));
+  expect(made.size).toBeGreaterThan(0);
+  const dirs = [...made].filter((d) => fs.existsSync(d));
+  const procs = spawnSync('pgrep', ['-af', 'relay-check-gate-'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => [...made].some((d) => l.includes(d)));
   expect({ dirs, procs }).toEqual({ dirs: [], procs: [] });
 }
 
@@ -242,13 +249,15 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // Wait for its instance's master to be up (the lock file), then end the run.
     let dir: string | undefined;
-    const until = Date.now() + 30_000;
+    const until = Date.now() + 90_000;
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100));
       dir = /private Postfix instance in (\S+)/.exec(stderr)?.[1];
       if (dir && fs.existsSync(path.join(dir, 'data', 'master.lock'))) break;
     }
     expect(dir).toBeDefined();
+    made.add(dir as string);
+    expect({ masterUp: fs.existsSync(path.join(dir as string, 'data', 'master.lock')), stderr: '' }).toEqual({ masterUp: true, stderr: '' });
     const pid = Number(fs.readFileSync(path.join(dir as string, 'data', 'master.lock'), 'utf8').trim());
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', (c, sig) => r(c ?? (sig ? 128 : null))));
@@ -264,7 +273,7 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
       }
     }
     expect(alive).toBe(false);
-  }, 60_000);
+  }, 150_000);
 
   test('the action as GitHub runs it (dist/index.js): the gate fails on the open configuration, annotates the changes, leaves nothing running', async () => {
     const r = await runAction({ 'postfix-config': fixture('submission-open'), strictness: 'normal' }, 300_000);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/engine.js';
@@ -232,24 +233,36 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     expect(t.greeting).toMatch(/^220 /);
   });
 
-  test('implicit TLS (wrappermode) on a port other than 465 with tls: auto: inconclusive, no greeting in plaintext', async () => {
-    // SPEC §1: auto uses implicit TLS on 465 only; elsewhere it speaks plaintext first,
-    // and a server that says nothing is "nothing proved" (SPEC §3), never closed.
-    const r = await check(wrapperPort, { 'connect-timeout': '2' });
-    expect(r.verdict).toBe('inconclusive');
-    expect(r.targets).toHaveLength(1);
-    const t = r.targets[0];
-    expect(t.transport).toBe('plain');
-    expect(t.counts.relayed).toBe(0);
-    expect(t.counts.denied).toBe(0);
-    expect(t.errorKind).toBe('timeout');
-    expect(t.error).toMatch(/greeting/);
-    expect(t.greeting).toBeNull();
-    // Nothing was sent to a server that never greeted.
-    expect(sentLines(r)).toEqual([]);
-    // Nothing tested fails the step, under normal and strict.
-    const strict = await check(wrapperPort, { 'connect-timeout': '2', strictness: 'strict' });
-    expectUntested({ normal: r, strict }, wrapperPort);
+  test('implicit TLS (wrappermode) on a port other than 465 with tls: auto: no plaintext greeting, so TLS is tried, found, tested and reported', async () => {
+    // Issue 13 (was: inconclusive, "no greeting in plaintext"): a server that waits silently
+    // for a ClientHello gets one TLS handshake on a fresh connection before auto gives up.
+    for (const strictness of ['normal', 'strict']) {
+      const r = await check(wrapperPort, { 'connect-timeout': '2', strictness });
+      expect(r.verdict).toBe('open');
+      expect(r.targets).toHaveLength(1);
+      const t = r.targets[0];
+      expect(t.transport).toBe('implicit');
+      expect(t.tlsDetected).toBe(true);
+      expect(t.reachable).toBe(true);
+      expect(t.greeting).toMatch(/^220 /);
+      expect(t.tls?.protocol).toMatch(/^TLSv1\.[23]$/);
+      expect(t.counts.relayed).toBeGreaterThan(0);
+      expect(r.failed).toBe(true);
+    }
+  }, 30_000);
+
+  test('tls: auto on a port that says nothing and speaks no TLS either: inconclusive, nothing sent', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const r = await check(port, { 'connect-timeout': '1' });
+      expect(r.verdict).toBe('inconclusive');
+      expect(r.targets.map((t) => [t.transport, t.tlsDetected ?? false, t.errorKind])).toEqual([['plain', false, 'timeout']]);
+      expect(sentLines(r)).toEqual([]);
+    } finally {
+      silent.close();
+    }
   }, 30_000);
 
   test('tls: implicit on a plaintext server: the TLS handshake fails; inconclusive, and the step fails under normal and strict', async () => {

@@ -117,6 +117,14 @@ describe('real reports validate against schema/report.schema.json', () => {
     expectConsistent(x);
   });
 
+  test('the fields issue 13 added: transactions on every tested target, tlsDetected when auto found implicit TLS', async () => {
+    const r = JSON.parse(JSON.stringify(await check({ host: `127.0.0.1:${closed.port}` }))) as Report;
+    expect(r.targets[0].transactions).toBeGreaterThan(0);
+    expect(errorsOf(r)).toBe('');
+    r.targets[0].tlsDetected = true;
+    expect(errorsOf(r)).toBe('');
+  });
+
   test('the CLI --json output is the same format', async () => {
     let out = '';
     const code = await main([`127.0.0.1:${closed.port}`, '--json', '--timeout', '20'], { stdout: (s) => (out += s), stderr: () => undefined, isTty: false });
@@ -149,6 +157,8 @@ describe('the schema is strict', () => {
     ['a port out of range', (r) => (r.targets[0].port = 70000)],
     ['a startedAt that is not a date', (r) => (r.startedAt = 'yesterday')],
     ['a vector id that is not kebab-case', (r) => (r.targets[0].attempts[0].vector = 'Null Sender')],
+    ['tlsDetected that is not a boolean', (r) => (r.targets[0].tlsDetected = 'yes')],
+    ['a negative transaction count', (r) => (r.targets[0].transactions = -1)],
   ])('rejects %s', (_what, f) => {
     expect(errorsOf(good)).toBe('');
     expect(errorsOf(mutated(f))).not.toBe('');

@@ -1,6 +1,6 @@
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './report/model.js';
-import { runTarget, type TargetOptions, type Transport } from './scheduler.js';
+import { runTarget, silentGreeting, type TargetOptions, type Transport } from './schedule/target.js';
 import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
@@ -15,7 +15,6 @@ export interface EngineServices {
   vectors?: readonly Vector[];
   /** Called as each address finishes (progress lines). */
   onTarget?: (t: TargetReport, done: number, total: number) => void;
-  connectionsPerAddress?: number;
   /** The TLS mode of one port when it is not the `tls` input's (gate mode: a wrapper-mode service on any port). */
   tlsFor?: (port: number) => Settings['tls'] | undefined;
 }
@@ -60,10 +59,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     helo: DEFAULT_HELO,
     confirm: settings.strictness === 'relaxed',
     connectTimeoutMs: settings.connectTimeoutMs,
-    // One knob for "how long may this server stay silent": the greeting and every later reply.
-    replyTimeoutMs: settings.connectTimeoutMs,
     deadline,
-    connectionsPerAddress: services.connectionsPerAddress,
   };
   const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
     if (!p.address) return [unresolved(p)];
@@ -73,6 +69,11 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     if (p.port === 465) return [await runTarget({ ...spec, transport: 'implicit' }, options)];
     // auto: plaintext first; then again inside STARTTLS when the server offers it.
     const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+    if (silentGreeting(plain)) {
+      // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+      const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
+      return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
+    }
     if (!plain.extensions.includes('STARTTLS')) return [plain];
     const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
     return [deferToTls(plain, secure), secure];

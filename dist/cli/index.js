@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(755);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(538);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 755:
+/***/ 538:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -290,9 +290,10 @@ function serverName(...lines) {
 
 ;// CONCATENATED MODULE: ./src/smtp/limits.ts
 /**
- * Every limit that protects relay-check from a broken or hostile server, in one
- * place. RFC 5321 §4.5.3.1 caps a reply line at 512 octets; real servers stay far
- * below that, so the caps leave room without letting one server eat the runner.
+ * Every limit that protects relay-check from a broken or hostile server, and
+ * every limit that protects a server from relay-check, in one place. RFC 5321
+ * §4.5.3.1 caps a reply line at 512 octets; real servers stay far below that,
+ * so the caps leave room without letting one server eat the runner.
  */
 const LIMITS = {
     /** Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; be generous). */
@@ -301,9 +302,20 @@ const LIMITS = {
     maxLinesPerReply: 200,
     /** Most bytes one session may send us in total. */
     maxSessionBytes: 1024 * 1024,
-    /** Default wait for any one reply after the greeting, in ms. */
-    replyTimeoutMs: 30_000,
-    /** A reply slower than this after errors is read as the server's error sleep. */
+    /**
+     * Wait for a reply to MAIL, RCPT, RSET or DATA, in ms, always cut at the run's
+     * deadline. RFC 5321 §4.5.3.2 asks clients to wait 5 minutes for MAIL and RCPT:
+     * servers answer slowly on purpose (sender-verification callouts, Exim `delay`,
+     * tarpits). The greeting, EHLO, STARTTLS and XCLIENT are bounded by
+     * `connect-timeout` instead: a server that will not even set up a session is
+     * not worth minutes.
+     */
+    replyTimeoutMs: 300_000,
+    /**
+     * A reply later than this, after at least one refusal on its connection, is
+     * read as the server's error sleep (Postfix smtpd_error_sleep_time, default
+     * 1 s, often 10 s). Loopback and internet round trips stay far below it.
+     */
     slowReplyMs: 700,
     /** Time given to QUIT before the socket is simply destroyed. */
     quitTimeoutMs: 1_000,
@@ -311,14 +323,54 @@ const LIMITS = {
 /**
  * Postfix slows every reply once a connection made `smtpd_soft_error_limit`
  * (default 10) errors and drops it at `smtpd_hard_error_limit` (20). Stay under
- * the soft limit by default; the scheduler learns a lower one from the server.
+ * the soft limit by default; the budget learner finds a lower one from the server.
  */
 const DEFAULT_ERROR_BUDGET = 8;
-/** Parallel connections per address: enough to hide latency, few enough to be polite. */
+/** Connections per address that carry attempts at the same time: enough to hide latency, few enough to be polite. */
 const CONNECTIONS_PER_ADDRESS = 4;
+/**
+ * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
+ * address may hold at one smtpd service. It counts sessions the server still
+ * holds, including ones the client already left while the server sleeps.
+ */
+const POSTFIX_CONNECTION_COUNT_LIMIT = 50;
+/**
+ * Of those, the share relay-check keeps free: the runner may share its address
+ * with other clients (NAT, other jobs), and many servers set the limit lower.
+ */
+const CONNECTION_SLOT_MARGIN = 40;
+/**
+ * Sessions relay-check holds at one server (address and port) at any time,
+ * counting the ones it left that the server has not closed yet. A lower limit
+ * is learned from a `421 … too many connections` greeting.
+ */
+const SESSION_SLOTS = POSTFIX_CONNECTION_COUNT_LIMIT - CONNECTION_SLOT_MARGIN;
+/**
+ * How long a session we left is assumed to live when the server does not close
+ * it: three of the longest error sleeps seen in the wild
+ * (`smtpd_error_sleep_time = 10s`), since a session left mid-pipeline sleeps
+ * once per command still queued.
+ */
+const RETIRED_SESSION_LIFETIME_MS = 30_000;
+/**
+ * Wait before trying again after `421 … too many connections` when none of our
+ * own sessions is there to free a slot (someone else holds them); grows per
+ * refusal up to the maximum.
+ */
+const SLOT_WAIT_MS = 1_000;
+const SLOT_WAIT_MAX_MS = 5_000;
+/**
+ * Most recipients in one transaction. RFC 5321 §4.5.3.1.8 has servers accept at
+ * least 100 (Postfix smtpd_recipient_limit: 1000); fewer keeps a refusal of the
+ * whole transaction cheap.
+ */
+const MAX_RCPTS_PER_TRANSACTION = 20;
 /** Addresses tested at the same time in one run. */
 const TARGET_CONCURRENCY = 32;
 
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
 ;// CONCATENATED MODULE: ./src/smtp/reply.ts
 
 class ProtocolError extends Error {
@@ -431,6 +483,373 @@ function parseReply(text) {
     if (replies.length !== 1 || reader.midReply)
         throw new ProtocolError('expected exactly one complete reply', 'malformed');
     return replies[0];
+}
+
+;// CONCATENATED MODULE: ./src/smtp/session.ts
+
+
+
+
+/** Why a session could not go on; carries what the user needs to see. */
+class SessionError extends Error {
+    kind;
+    /** What was said before the failure, when the session is gone with it. */
+    transcript = [];
+    /** The server's reply that ended it, when one did. */
+    reply;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SessionError';
+    }
+}
+/**
+ * One SMTP conversation over TCP. It only talks and listens: it records a
+ * transcript and returns replies, and never decides what a reply means.
+ */
+class SmtpSession {
+    socket;
+    opts;
+    transcript = [];
+    started = Date.now();
+    queue = [];
+    waiter;
+    failure;
+    readTimer;
+    ended = false;
+    reader;
+    /** TLS details once the session is encrypted. */
+    tls;
+    markGone = () => undefined;
+    /** Settles once the socket is closed, by either side: the server no longer holds the session. */
+    gone = new Promise((resolve) => (this.markGone = resolve));
+    constructor(socket, opts) {
+        this.socket = socket;
+        this.opts = opts;
+        this.reader = new ReplyReader(opts.limits ?? LIMITS);
+        this.attach(socket);
+    }
+    attach(socket) {
+        socket.on('data', (chunk) => this.onData(chunk));
+        socket.on('error', (err) => this.fail(errorFromSocket(err, this.opts)));
+        socket.on('close', () => {
+            this.ended = true;
+            this.fail(new SessionError('closed', 'the server closed the connection'));
+            this.markGone();
+        });
+    }
+    /**
+     * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
+     * only when it was 220. Anything the server sent before the handshake is
+     * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
+     */
+    async startTls(timeoutMs) {
+        const reply = await this.command('STARTTLS', timeoutMs ?? this.opts.connectTimeoutMs);
+        if (reply.code !== 220)
+            return reply;
+        const plain = this.socket;
+        plain.removeAllListeners('data');
+        plain.removeAllListeners('close');
+        plain.removeAllListeners('error');
+        // Errors of the plain socket now surface through the TLS socket; its close
+        // still says the server let the session go (a TLS socket may not emit close
+        // after a half-close).
+        plain.on('error', () => undefined);
+        plain.on('close', () => this.markGone());
+        this.queue.length = 0;
+        this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
+        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+        this.socket = secure;
+        this.attach(secure);
+        const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
+        await this.handshake(secure, limit);
+        this.note(`STARTTLS: ${session_describeTls(this.tls)}`);
+        return reply;
+    }
+    handshake(secure, limit) {
+        return new Promise((resolve, reject) => {
+            const t = setTimeout(() => {
+                const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, limit);
+            secure.once('secureConnect', () => {
+                clearTimeout(t);
+                this.tls = tlsInfo(secure, this.opts.serverName);
+                resolve();
+            });
+            secure.once('error', (e) => {
+                clearTimeout(t);
+                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+                this.fail(err);
+                reject(err);
+            });
+        });
+    }
+    /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
+    static async connect(opts) {
+        const socket = opts.implicitTls
+            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+            : new (external_node_net_default()).Socket();
+        const session = new SmtpSession(socket, opts);
+        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
+        let tcpUp = false;
+        const connected = new Promise((resolve, reject) => {
+            socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
+                tcpUp = true;
+                if (socket instanceof (external_node_tls_default()).TLSSocket) {
+                    session.tls = tlsInfo(socket, opts.serverName);
+                    session.note(`TLS: ${session_describeTls(session.tls)}`);
+                }
+                resolve();
+            });
+            // A refused or unroutable connection must end now, not at the connect timeout.
+            socket.once('close', () => {
+                if (!tcpUp)
+                    reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
+            });
+        });
+        if (!opts.implicitTls)
+            socket.connect({ host: opts.address, port: opts.port });
+        const limit = session.limitTo(opts.connectTimeoutMs);
+        try {
+            const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
+                ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
+                : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`));
+            return { session, greeting };
+        }
+        catch (e) {
+            session.destroy();
+            const err = session.failure ?? asSessionError(e);
+            err.transcript = session.transcript;
+            throw err;
+        }
+    }
+    /** Sends one command and waits for its reply. */
+    async command(line, timeoutMs) {
+        this.write([line]);
+        return this.next(timeoutMs);
+    }
+    /**
+     * Sends commands in one write without waiting (RFC 2920 PIPELINING when there
+     * are several: the caller must only do that when the server advertised it).
+     * Read their replies with next().
+     */
+    send(lines) {
+        this.write(lines);
+    }
+    /** The next reply, waiting at most timeoutMs (the reply timeout by default) and never past the deadline. */
+    next(timeoutMs) {
+        return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+    }
+    /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2); bounded like the greeting. */
+    async hello(name) {
+        const reply = await this.command(`EHLO ${name}`, this.opts.connectTimeoutMs);
+        if (reply.code >= 200 && reply.code < 300) {
+            return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
+        }
+        if (reply.code === 421)
+            return { verb: 'EHLO', reply, extensions: new Map() };
+        const helo = await this.command(`HELO ${name}`, this.opts.connectTimeoutMs);
+        return { verb: 'HELO', reply: helo, extensions: new Map() };
+    }
+    /**
+     * Polite goodbye: QUIT with a short wait, then the socket is gone either way.
+     *
+     * `wait: false` is for a server that now delays every reply (Postfix's error
+     * sleep after its soft error limit) or still owes replies: our end is closed
+     * without a QUIT, since the server would hold the session (and its process)
+     * through one more sleep just to answer it, while end of input ends it at
+     * once. The socket stays open for reading until the server closes it, or
+     * lingerMs passed: `gone` says when the server let the session go.
+     */
+    async quit(opts = { wait: true }) {
+        if (!opts.wait) {
+            if (!this.closed) {
+                this.note('closing without QUIT: the server delays its replies');
+                this.socket.end();
+                // Neither this timer nor the half-closed socket may keep the process alive.
+                setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
+                this.socket.unref();
+                // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
+                this.readTimer?.unref();
+            }
+            else {
+                this.destroy();
+            }
+            this.ended = true;
+            return;
+        }
+        if (!this.ended && !this.failure) {
+            try {
+                await this.command('QUIT', LIMITS.quitTimeoutMs);
+            }
+            catch {
+                // The server may hang up first or sleep on errors; we are leaving anyway.
+            }
+        }
+        this.destroy();
+    }
+    destroy() {
+        if (!this.socket.destroyed)
+            this.socket.destroy();
+        this.ended = true;
+        // A socket destroyed before it ever connected may not emit close on every path.
+        this.markGone();
+    }
+    get closed() {
+        return this.ended || this.failure !== undefined;
+    }
+    /** Milliseconds until the run's deadline, or Infinity. */
+    limitTo(ms) {
+        const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
+        return Math.max(0, Math.min(ms, left));
+    }
+    note(text) {
+        this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
+    }
+    write(lines) {
+        if (this.failure)
+            throw this.failure;
+        for (const l of lines.flatMap((x) => x.split('\r\n')))
+            this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
+        this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    }
+    onData(chunk) {
+        let replies;
+        try {
+            replies = this.reader.feed(chunk);
+        }
+        catch (e) {
+            const msg = e instanceof ProtocolError ? e.message : String(e);
+            this.fail(new SessionError('protocol', msg));
+            this.destroy();
+            return;
+        }
+        for (const r of replies) {
+            for (const raw of r.raw)
+                this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
+            if (this.waiter) {
+                const w = this.waiter;
+                this.waiter = undefined;
+                w.resolve(r);
+            }
+            else {
+                this.queue.push(r);
+            }
+        }
+    }
+    fail(err) {
+        if (!this.failure) {
+            this.failure = err;
+            this.note(`${err.kind}: ${err.message}`);
+        }
+        if (this.waiter) {
+            const w = this.waiter;
+            this.waiter = undefined;
+            w.reject(this.failure);
+        }
+    }
+    read(timeoutMs, kind = 'timeout') {
+        const queued = this.queue.shift();
+        if (queued)
+            return Promise.resolve(queued);
+        if (this.failure)
+            return Promise.reject(this.failure);
+        const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
+        if (deadlineHit || timeoutMs <= 0) {
+            return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
+        }
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.readTimer = undefined;
+                this.waiter = undefined;
+                const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
+                const err = atDeadline
+                    ? new SessionError('deadline', 'the run deadline was reached')
+                    : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, timeoutMs);
+            this.readTimer = timer;
+            this.waiter = {
+                resolve: (r) => {
+                    clearTimeout(timer);
+                    resolve(r);
+                },
+                reject: (e) => {
+                    clearTimeout(timer);
+                    reject(e);
+                },
+            };
+        });
+    }
+}
+function tlsInfo(s, serverName) {
+    const cert = s.getPeerCertificate();
+    let verifyError = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
+    if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
+        verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
+    }
+    const subject = cert?.subject?.CN;
+    return {
+        protocol: s.getProtocol() ?? null,
+        cipher: s.getCipher()?.name ?? null,
+        verified: verifyError === null,
+        verifyError,
+        subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
+    };
+}
+function session_describeTls(t) {
+    if (!t)
+        return 'none';
+    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+}
+function parseExtensions(reply) {
+    const ext = new Map();
+    for (const line of reply.lines.slice(1)) {
+        const [kw, ...params] = line.trim().split(/\s+/);
+        if (kw)
+            ext.set(kw.toUpperCase(), params.join(' '));
+    }
+    return ext;
+}
+function formatAddress(address, port) {
+    return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+function errorFromSocket(err, opts) {
+    const where = formatAddress(opts.address, opts.port);
+    switch (err.code) {
+        case 'ECONNREFUSED':
+            return new SessionError('connect-refused', `connection to ${where} refused`);
+        case 'ENETUNREACH':
+        case 'EHOSTUNREACH':
+        case 'EADDRNOTAVAIL':
+        case 'EAFNOSUPPORT':
+            return new SessionError('unreachable', `no route to ${where} (${err.code})`);
+        case 'ECONNRESET':
+        case 'EPIPE':
+            return new SessionError('closed', `connection reset by the server (${err.code})`);
+        default:
+            return new SessionError('closed', `${where}: ${err.message}`);
+    }
+}
+function asSessionError(e) {
+    return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
+}
+function withTimeout(p, ms, onTimeout) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(onTimeout()), ms);
+        p.then((v) => {
+            clearTimeout(t);
+            resolve(v);
+        }, (e) => {
+            clearTimeout(t);
+            reject(asSessionError(e));
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/replies.ts
@@ -570,487 +989,167 @@ function classifyAttempt(r, confirm, seen = {}) {
     return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
 }
 
-;// CONCATENATED MODULE: external "node:tls"
-const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
-;// CONCATENATED MODULE: ./src/smtp/session.ts
-
-
-
-
-/** Why a session could not go on; carries what the user needs to see. */
-class SessionError extends Error {
-    kind;
-    /** What was said before the failure, when the session is gone with it. */
-    transcript = [];
-    /** The server's reply that ended it, when one did. */
-    reply;
-    constructor(kind, message) {
-        super(message);
-        this.kind = kind;
-        this.name = 'SessionError';
-    }
-}
-/**
- * One SMTP conversation over TCP. It only talks and listens: it records a
- * transcript and returns replies, and never decides what a reply means.
- */
-class SmtpSession {
-    socket;
-    opts;
-    transcript = [];
-    started = Date.now();
-    queue = [];
-    waiter;
-    failure;
-    ended = false;
-    reader;
-    /** TLS details once the session is encrypted. */
-    tls;
-    constructor(socket, opts) {
-        this.socket = socket;
-        this.opts = opts;
-        this.reader = new ReplyReader(opts.limits ?? LIMITS);
-        this.attach(socket);
-    }
-    attach(socket) {
-        socket.on('data', (chunk) => this.onData(chunk));
-        socket.on('error', (err) => this.fail(errorFromSocket(err, this.opts)));
-        socket.on('close', () => {
-            this.ended = true;
-            this.fail(new SessionError('closed', 'the server closed the connection'));
-        });
-    }
-    /**
-     * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
-     * only when it was 220. Anything the server sent before the handshake is
-     * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
-     */
-    async startTls(timeoutMs) {
-        const reply = await this.command('STARTTLS', timeoutMs);
-        if (reply.code !== 220)
-            return reply;
-        const plain = this.socket;
-        plain.removeAllListeners('data');
-        plain.removeAllListeners('close');
-        plain.removeAllListeners('error');
-        // Errors of the plain socket now surface through the TLS socket.
-        plain.on('error', () => undefined);
-        this.queue.length = 0;
-        this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
-        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
-        this.socket = secure;
-        this.attach(secure);
-        const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
-        await this.handshake(secure, limit);
-        this.note(`STARTTLS: ${session_describeTls(this.tls)}`);
-        return reply;
-    }
-    handshake(secure, limit) {
-        return new Promise((resolve, reject) => {
-            const t = setTimeout(() => {
-                const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
-                this.fail(err);
-                this.destroy();
-                reject(err);
-            }, limit);
-            secure.once('secureConnect', () => {
-                clearTimeout(t);
-                this.tls = tlsInfo(secure, this.opts.serverName);
-                resolve();
-            });
-            secure.once('error', (e) => {
-                clearTimeout(t);
-                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
-                this.fail(err);
-                reject(err);
-            });
-        });
-    }
-    /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
-    static async connect(opts) {
-        const socket = opts.implicitTls
-            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
-            : new (external_node_net_default()).Socket();
-        const session = new SmtpSession(socket, opts);
-        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
-        let tcpUp = false;
-        const connected = new Promise((resolve, reject) => {
-            socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
-                tcpUp = true;
-                if (socket instanceof (external_node_tls_default()).TLSSocket) {
-                    session.tls = tlsInfo(socket, opts.serverName);
-                    session.note(`TLS: ${session_describeTls(session.tls)}`);
-                }
-                resolve();
-            });
-            // A refused or unroutable connection must end now, not at the connect timeout.
-            socket.once('close', () => {
-                if (!tcpUp)
-                    reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
-            });
-        });
-        if (!opts.implicitTls)
-            socket.connect({ host: opts.address, port: opts.port });
-        const limit = session.limitTo(opts.connectTimeoutMs);
-        try {
-            const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
-                ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
-                : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`));
-            return { session, greeting };
-        }
-        catch (e) {
-            session.destroy();
-            const err = session.failure ?? asSessionError(e);
-            err.transcript = session.transcript;
-            throw err;
-        }
-    }
-    /** Sends one command and waits for its reply. */
-    async command(line, timeoutMs) {
-        this.write([line]);
-        return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
-    }
-    /**
-     * Sends several commands in one write (RFC 2920 PIPELINING) and reads one reply
-     * per command. The caller must only do this when the server advertised it.
-     */
-    async pipeline(lines, timeoutMs) {
-        this.write(lines);
-        const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
-        const out = [];
-        for (let i = 0; i < lines.length; i++)
-            out.push(await this.read(limit));
-        return out;
-    }
-    /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2). */
-    async hello(name) {
-        const reply = await this.command(`EHLO ${name}`);
-        if (reply.code >= 200 && reply.code < 300) {
-            return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
-        }
-        if (reply.code === 421)
-            return { verb: 'EHLO', reply, extensions: new Map() };
-        const helo = await this.command(`HELO ${name}`);
-        return { verb: 'HELO', reply: helo, extensions: new Map() };
-    }
-    /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
-    async quit(opts = { wait: true }) {
-        if (!opts.wait) {
-            // Leaving a connection whose replies the server now delays (error sleep): say
-            // goodbye without waiting for the answer.
-            if (!this.closed) {
-                this.transcript.push({ dir: 'C', text: 'QUIT', at: Date.now() - this.started });
-                this.socket.end('QUIT\r\n');
-                setTimeout(() => this.destroy(), LIMITS.quitTimeoutMs).unref();
-            }
-            this.ended = true;
-            return;
-        }
-        if (!this.ended && !this.failure) {
-            try {
-                await this.command('QUIT', LIMITS.quitTimeoutMs);
-            }
-            catch {
-                // The server may hang up first or sleep on errors; we are leaving anyway.
-            }
-        }
-        this.destroy();
-    }
-    destroy() {
-        if (!this.socket.destroyed)
-            this.socket.destroy();
-        this.ended = true;
-    }
-    get closed() {
-        return this.ended || this.failure !== undefined;
-    }
-    /** Milliseconds until the run's deadline, or Infinity. */
-    limitTo(ms) {
-        const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
-        return Math.max(0, Math.min(ms, left));
-    }
-    note(text) {
-        this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
-    }
-    write(lines) {
-        if (this.failure)
-            throw this.failure;
-        for (const l of lines.flatMap((x) => x.split('\r\n')))
-            this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
-        this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
-    }
-    onData(chunk) {
-        let replies;
-        try {
-            replies = this.reader.feed(chunk);
-        }
-        catch (e) {
-            const msg = e instanceof ProtocolError ? e.message : String(e);
-            this.fail(new SessionError('protocol', msg));
-            this.destroy();
-            return;
-        }
-        for (const r of replies) {
-            for (const raw of r.raw)
-                this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
-            if (this.waiter) {
-                const w = this.waiter;
-                this.waiter = undefined;
-                w.resolve(r);
-            }
-            else {
-                this.queue.push(r);
-            }
-        }
-    }
-    fail(err) {
-        if (!this.failure) {
-            this.failure = err;
-            this.note(`${err.kind}: ${err.message}`);
-        }
-        if (this.waiter) {
-            const w = this.waiter;
-            this.waiter = undefined;
-            w.reject(this.failure);
-        }
-    }
-    read(timeoutMs, kind = 'timeout') {
-        const queued = this.queue.shift();
-        if (queued)
-            return Promise.resolve(queued);
-        if (this.failure)
-            return Promise.reject(this.failure);
-        const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
-        if (deadlineHit || timeoutMs <= 0) {
-            return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
-        }
-        return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => {
-                this.waiter = undefined;
-                const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
-                const err = atDeadline
-                    ? new SessionError('deadline', 'the run deadline was reached')
-                    : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
-                this.fail(err);
-                this.destroy();
-                reject(err);
-            }, timeoutMs);
-            this.waiter = {
-                resolve: (r) => {
-                    clearTimeout(timer);
-                    resolve(r);
-                },
-                reject: (e) => {
-                    clearTimeout(timer);
-                    reject(e);
-                },
-            };
-        });
-    }
-}
-function tlsInfo(s, serverName) {
-    const cert = s.getPeerCertificate();
-    let verifyError = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
-    if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
-        verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
-    }
-    const subject = cert?.subject?.CN;
-    return {
-        protocol: s.getProtocol() ?? null,
-        cipher: s.getCipher()?.name ?? null,
-        verified: verifyError === null,
-        verifyError,
-        subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
-    };
-}
-function session_describeTls(t) {
-    if (!t)
-        return 'none';
-    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
-}
-function parseExtensions(reply) {
-    const ext = new Map();
-    for (const line of reply.lines.slice(1)) {
-        const [kw, ...params] = line.trim().split(/\s+/);
-        if (kw)
-            ext.set(kw.toUpperCase(), params.join(' '));
-    }
-    return ext;
-}
-function formatAddress(address, port) {
-    return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
-}
-function errorFromSocket(err, opts) {
-    const where = formatAddress(opts.address, opts.port);
-    switch (err.code) {
-        case 'ECONNREFUSED':
-            return new SessionError('connect-refused', `connection to ${where} refused`);
-        case 'ENETUNREACH':
-        case 'EHOSTUNREACH':
-        case 'EADDRNOTAVAIL':
-        case 'EAFNOSUPPORT':
-            return new SessionError('unreachable', `no route to ${where} (${err.code})`);
-        case 'ECONNRESET':
-        case 'EPIPE':
-            return new SessionError('closed', `connection reset by the server (${err.code})`);
-        default:
-            return new SessionError('closed', `${where}: ${err.message}`);
-    }
-}
-function asSessionError(e) {
-    return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
-}
-function withTimeout(p, ms, onTimeout) {
-    return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(onTimeout()), ms);
-        p.then((v) => {
-            clearTimeout(t);
-            resolve(v);
-        }, (e) => {
-            clearTimeout(t);
-            reject(asSessionError(e));
-        });
-    });
-}
-
-;// CONCATENATED MODULE: ./src/smtp/setup.ts
-
-
-
-
-
-const ok = (r) => r.code >= 200 && r.code < 300;
-function xclientAdvice(client, why) {
-    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
-}
-/**
- * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
- * inside STARTTLS and speaking as another client through XCLIENT (each
- * followed by a fresh EHLO). Anything short of that throws a SessionError
- * that carries the transcript, so the report can show what the server said.
- */
-async function openSession(opts) {
-    const { session, greeting } = await SmtpSession.connect(opts);
-    const refuse = async (why, kind = 'closed', reply) => {
-        await session.quit();
-        const err = new SessionError(kind, why);
-        err.transcript = session.transcript;
-        err.reply = reply;
-        throw err;
-    };
-    if (!ok(greeting))
-        await refuse(`the server refused the session: ${formatReply(greeting)}`);
-    let ehlo;
-    try {
-        ehlo = await session.hello(opts.helo);
-        if (ok(ehlo.reply) && opts.starttls) {
-            if (!ehlo.extensions.has('STARTTLS'))
-                return await refuse('the server does not offer STARTTLS', 'tls');
-            const r = await session.startTls();
-            if (r.code !== 220)
-                return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
-            ehlo = await session.hello(opts.helo);
-        }
-        if (ok(ehlo.reply) && opts.clientAddress) {
-            // Postfix XCLIENT: the server applies the policy it would apply to that client.
-            if (!ehlo.extensions.has('XCLIENT')) {
-                return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
-            }
-            const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-            const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
-            if (r.code !== 220) {
-                // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
-                // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
-                const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
-                if (c.outcome === 'denied' && c.subject === 'client')
-                    return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
-                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
-            }
-            ehlo = await session.hello(opts.helo);
-        }
-    }
-    catch (e) {
-        if (e instanceof SessionError)
-            e.transcript = session.transcript;
-        throw e;
-    }
-    if (!ok(ehlo.reply))
-        await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
-    return { session, greeting, ehlo };
-}
-
 ;// CONCATENATED MODULE: ./src/attempt.ts
 
 
 
-const attempt_ok = (r) => r.code >= 200 && r.code < 300;
+const ok = (r) => r.code >= 200 && r.code < 300;
+const SLOW = Symbol('slow');
+/** The reply, or SLOW when it has not come within ms. */
+function within(p, ms) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
+        p.then((r) => {
+            clearTimeout(t);
+            resolve(r);
+        }, (e) => {
+            clearTimeout(t);
+            reject(e);
+        });
+    });
+}
 /**
- * One attempt on an open connection: RSET (after the first), MAIL, RCPT(s),
- * and in `relaxed` DATA with a labelled test message. Pipelined when the
- * server offers it (RFC 2920), one command at a time otherwise.
+ * One transaction on an open connection: RSET (after the first), one MAIL
+ * FROM, then the RCPTs of every vector given (they share the HELO and the
+ * sender), and in `relaxed` DATA with a labelled test message (one vector
+ * only). Each vector is decided by its own RCPT replies. Pipelined when the
+ * server offers it (RFC 2920), as far as the budget learner says no reply in
+ * the batch can be slept on; one command at a time otherwise.
+ *
+ * A reply that could be delayed by error sleep is waited for only until it is
+ * overdue: then the connection is abandoned, since every later reply would
+ * come one error sleep apart.
  */
-async function attempt(conn, a, opts, confirm) {
+async function transaction(conn, vectors, opts, learner, confirm) {
     const s = conn.session;
-    const t0 = Date.now();
-    const count = (replies) => {
-        for (const r of replies)
-            if (r.code >= 400)
-                conn.errors++;
+    const verdicts = vectors.map(() => undefined);
+    if (vectors.length === 0)
+        return { verdicts };
+    if (confirm && vectors.length !== 1)
+        throw new Error('transaction: DATA confirmation takes one vector per transaction');
+    const cmds = [];
+    if (conn.transactions > 0)
+        cmds.push({ line: 'RSET', verb: 'RSET' });
+    cmds.push({ line: `MAIL FROM:${vectors[0].mailFrom}`, verb: 'MAIL' });
+    vectors.forEach((v, i) => {
+        for (const r of v.rcptTo)
+            cmds.push({ line: `RCPT TO:${r}`, verb: 'RCPT', vector: i });
+    });
+    conn.transactions++;
+    const replies = [];
+    /**
+     * Reads the reply to cmds[i], sent alone at sentAt, racing the error sleep
+     * when the refusals before it could have started one: SLOW when it is
+     * overdue. Its timing is exact, so a fast one raises the learner's floor.
+     */
+    const readAlone = async (i, sentAt) => {
+        const errors = conn.errors;
+        const p = s.next();
+        // Past a vector's first RCPT, its own refusals put it over: another connection would
+        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        const c = cmds[i];
+        const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
+        const race = learner.maySleep(errors) && firstOfVector;
+        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt)) : await p;
+        if (r === SLOW) {
+            const id = learner.suspect(errors);
+            // Settle the suspicion when the reply finally comes on the session we leave.
+            p.then((late) => learner.settle(id, { code: late.code, command: cmds[i].verb }), () => learner.settle(id, undefined));
+            return SLOW;
+        }
+        if (Date.now() - sentAt <= LIMITS.slowReplyMs)
+            learner.fast(errors);
+        else if (learner.maySleep(errors))
+            learner.settle(learner.suspect(errors), { code: r.code, command: c.verb });
+        else if (ok(r))
+            learner.slowAccepted(c.verb);
+        return r;
     };
+    let outcome = { verdicts };
     try {
-        const cmds = [`MAIL FROM:${a.mailFrom}`, ...a.rcptTo.map((r) => `RCPT TO:${r}`)];
-        if (conn.attempts > 0)
-            cmds.unshift('RSET');
-        conn.attempts++;
-        let replies;
-        if (conn.ehlo.extensions.has('PIPELINING')) {
-            replies = await s.pipeline(cmds);
-        }
-        else {
-            replies = [];
-            for (const c of cmds) {
-                const r = await s.command(c);
+        const pipelining = conn.ehlo.extensions.has('PIPELINING');
+        let i = 0;
+        let mailRefused = false;
+        sending: while (i < cmds.length) {
+            // Postfix holds pipelined replies back while it sleeps before a later one, so
+            // replies inside a batch cannot be timed one by one. A batch carries only commands
+            // whose replies cannot be slept on even if each reply before them were a refusal
+            // (errors before them below the learner's floor); a command that might be slept on
+            // goes alone, and is timed exactly.
+            const size = pipelining ? Math.max(1, Math.min(cmds.length - i, learner.floor - conn.errors)) : 1;
+            const batch = cmds.slice(i, i + size);
+            const sentAt = Date.now();
+            s.send(batch.map((c) => c.line));
+            for (let b = 0; b < batch.length; b++, i++) {
+                const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
+                if (r === SLOW) {
+                    conn.abandoned = true;
+                    outcome = { verdicts, abandoned: true };
+                    break sending;
+                }
                 replies.push(r);
-                // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
-                // the next one (the relay destination's own reply decides).
-                if (!attempt_ok(r) && c.startsWith('MAIL'))
-                    break;
-                if (r.code === 421)
-                    break;
+                if (r.code === 421) {
+                    outcome = { verdicts, interrupted: r };
+                    break sending;
+                }
+                if (r.code >= 400)
+                    conn.errors++;
+                if (cmds[i].verb === 'MAIL' && !ok(r))
+                    mailRefused = true;
             }
+            // The whole batch came at once: no reply in it was slept on.
+            if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
+                learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
+            // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+            // the next one (the relay destination's own reply decides).
+            if (mailRefused)
+                break;
         }
-        count(replies);
-        const closing = replies.find((r) => r.code === 421);
-        if (closing)
-            return { interrupted: closing };
-        const offset = conn.attempts > 1 ? 1 : 0;
-        const mail = replies[offset];
-        const rcpt = attempt_ok(mail) ? replies.slice(offset + 1) : [];
-        let data;
-        let dataCommand;
-        const last = rcpt[rcpt.length - 1];
-        const allAccepted = attempt_ok(mail) && rcpt.length === a.rcptTo.length && last !== undefined && attempt_ok(last) && !a.vector.local;
-        if (confirm && allAccepted) {
-            const d = await s.command('DATA');
-            if (d.code === 354) {
-                data = await s.command(testMessage(a, opts));
-            }
-            else {
-                dataCommand = d;
-            }
-            count([data ?? d]);
-        }
-        const verdict = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, { auth: conn.ehlo.extensions.has('AUTH') });
-        if (verdict.decisive.code === 421)
-            return { interrupted: verdict.decisive };
-        return { verdict, slow: Date.now() - t0 > LIMITS.slowReplyMs };
     }
     catch (e) {
-        if (e instanceof SessionError)
-            return { interrupted: e };
-        throw e;
+        if (!(e instanceof SessionError))
+            throw e;
+        outcome = { verdicts, interrupted: e };
     }
+    const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
+    const mail = replies[mailAt];
+    if (mail === undefined || mail.code === 421)
+        return outcome;
+    const seen = { auth: conn.ehlo.extensions.has('AUTH') };
+    for (let v = 0; v < vectors.length; v++) {
+        const a = vectors[v];
+        if (!ok(mail)) {
+            verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
+            continue;
+        }
+        const rcpt = cmds.flatMap((c, i) => (c.vector === v ? [replies[i]] : [])).filter((r) => r !== undefined);
+        if (rcpt.length !== a.rcptTo.length || rcpt.some((r) => r.code === 421))
+            continue;
+        let data;
+        let dataCommand;
+        const lastRcpt = rcpt[rcpt.length - 1];
+        if (confirm && rcpt.every(ok) && lastRcpt !== undefined && !a.vector.local && outcome.interrupted === undefined && !outcome.abandoned) {
+            try {
+                const d = await s.command('DATA');
+                if (d.code === 354)
+                    data = await s.command(testMessage(a, opts));
+                else
+                    dataCommand = d;
+                const decisive = data ?? d;
+                if (decisive.code >= 400 && decisive.code !== 421)
+                    conn.errors++;
+                if (decisive.code === 421)
+                    return { verdicts, interrupted: decisive };
+            }
+            catch (e) {
+                if (e instanceof SessionError)
+                    return { verdicts, interrupted: e };
+                throw e;
+            }
+        }
+        verdicts[v] = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, seen);
+    }
+    return outcome;
 }
 /** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
 function testMessage(a, opts) {
@@ -1070,6 +1169,72 @@ function testMessage(a, opts) {
         'If you received it, the server that relayed it is an open relay.',
     ].map((l) => (l.startsWith('.') ? `.${l}` : l));
     return [...lines, '.'].join('\r\n');
+}
+
+;// CONCATENATED MODULE: ./src/smtp/setup.ts
+
+
+
+
+
+const setup_ok = (r) => r.code >= 200 && r.code < 300;
+function xclientAdvice(client, why) {
+    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
+}
+/**
+ * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
+ * inside STARTTLS and speaking as another client through XCLIENT (each
+ * followed by a fresh EHLO). Anything short of that throws a SessionError
+ * that carries the transcript, so the report can show what the server said.
+ */
+async function openSession(opts) {
+    const { session, greeting } = await SmtpSession.connect(opts);
+    const refuse = async (why, kind = 'closed', reply) => {
+        await session.quit();
+        const err = new SessionError(kind, why);
+        err.transcript = session.transcript;
+        err.reply = reply;
+        throw err;
+    };
+    if (!setup_ok(greeting))
+        await refuse(`the server refused the session: ${formatReply(greeting)}`);
+    let ehlo;
+    try {
+        ehlo = await session.hello(opts.helo);
+        if (setup_ok(ehlo.reply) && opts.starttls) {
+            if (!ehlo.extensions.has('STARTTLS'))
+                return await refuse('the server does not offer STARTTLS', 'tls');
+            const r = await session.startTls();
+            if (r.code !== 220)
+                return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
+            ehlo = await session.hello(opts.helo);
+        }
+        if (setup_ok(ehlo.reply) && opts.clientAddress) {
+            // Postfix XCLIENT: the server applies the policy it would apply to that client.
+            if (!ehlo.extensions.has('XCLIENT')) {
+                return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
+            }
+            const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
+            const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`, opts.connectTimeoutMs);
+            if (r.code !== 220) {
+                // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
+                // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
+                const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
+                if (c.outcome === 'denied' && c.subject === 'client')
+                    return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
+                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+            }
+            ehlo = await session.hello(opts.helo);
+        }
+    }
+    catch (e) {
+        if (e instanceof SessionError)
+            e.transcript = session.transcript;
+        throw e;
+    }
+    if (!setup_ok(ehlo.reply))
+        await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
+    return { session, greeting, ehlo };
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
@@ -1167,7 +1332,315 @@ function failureReasons(targets, strictness) {
     return reasons;
 }
 
-;// CONCATENATED MODULE: ./src/scheduler.ts
+;// CONCATENATED MODULE: ./src/schedule/queue.ts
+/** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
+const MAX_TRIES = 2;
+/** Abandoned connections an attempt may ride without it counting as a try: the budget settles after the first. */
+const FREE_ABANDONS = 2;
+/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
+const GREYLIST_BACKOFF_MS = 5_000;
+const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** Wait before the n-th retry (1-based) of a greylisted attempt. */
+function greylistBackoff(n) {
+    return Math.min(GREYLIST_BACKOFF_MS * 2 ** (n - 1), GREYLIST_BACKOFF_MAX_MS);
+}
+/**
+ * Whether a job may share its transaction with others: one recipient that is
+ * not the server's own (several RCPTs mean "external after an accepted local
+ * one", whose order matters, and a local one would put every later RCPT after
+ * an accepted local), no control probe, no greylist retry (the same triple,
+ * alone, as the greylist saw it).
+ */
+function groupable(j) {
+    return j.control === undefined && j.greylisted === undefined && j.rendered.rcptTo.length === 1 && !j.rendered.vector.local;
+}
+/**
+ * The attempts still to run, in order. take() hands out a transaction's worth:
+ * the first ready job (preferring the HELO of the connection at hand, which
+ * saves a reconnect), then ready jobs sharing its HELO and sender, so a
+ * server opens one queue file per transaction rather than per vector (Postfix's
+ * inflow control pauses before each new one once arrivals outpace deliveries).
+ */
+class AttemptQueue {
+    jobs = [];
+    get size() {
+        return this.jobs.length;
+    }
+    push(...jobs) {
+        this.jobs.push(...jobs);
+    }
+    /** Back to the front: an interrupted attempt goes first on the next connection. */
+    unshift(...jobs) {
+        this.jobs.unshift(...jobs);
+    }
+    /** The first job ready at `now`, removed from the queue; the connection's HELO first. */
+    next(helo, now) {
+        const ready = (j) => (j.notBefore ?? 0) <= now;
+        let idx = this.jobs.findIndex((j) => ready(j) && j.rendered.helo === helo);
+        if (idx < 0)
+            idx = this.jobs.findIndex(ready);
+        if (idx < 0)
+            return undefined;
+        return this.jobs.splice(idx, 1)[0];
+    }
+    /** Up to `max` more ready jobs that can share `first`'s transaction, removed from the queue. */
+    companions(first, max, now) {
+        if (max <= 0 || !groupable(first))
+            return [];
+        const out = [];
+        this.jobs = this.jobs.filter((j) => {
+            const fits = out.length < max && groupable(j) && (j.notBefore ?? 0) <= now && j.rendered.helo === first.rendered.helo && j.rendered.mailFrom === first.rendered.mailFrom;
+            if (fits)
+                out.push(j);
+            return !fits;
+        });
+        return out;
+    }
+    /** When the next waiting job becomes ready (Date.now() scale). */
+    nextWake() {
+        return Math.min(...this.jobs.map((j) => j.notBefore ?? 0));
+    }
+    /** Everything left, removed. */
+    drain() {
+        return this.jobs.splice(0);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/budget.ts
+
+/**
+ * How many refusals one connection to a server may take before its replies
+ * slow down, learned from reply timings and shared by every connection to that
+ * server.
+ *
+ * Postfix's error sleep (measured, Postfix 3.7): with `smtpd_soft_error_limit`
+ * k, the reply after each of the first k refusals of a session comes at once;
+ * every reply after that, whatever it is (the next refusal, a 250 to RSET, the
+ * 221 to QUIT), comes after `smtpd_error_sleep_time`. So the reply after e
+ * refusals is slow exactly when e >= k: a fast one proves k > e, the first slow
+ * one after e refusals proves k <= e. The learner keeps both bounds: `floor`
+ * (k >= floor: replies this early on a connection cannot sleep) and `budget`
+ * (k <= budget as far as we know: retire a connection once it made that many).
+ *
+ * What a slow reply does not say: a slow reply with no refusal before it on its
+ * connection is not error sleep (callouts, tarpits); a slow 2xx to MAIL or RCPT
+ * is not either (Postfix's cleanup waiting out `in_flow_delay` before a new
+ * queue file, sender or recipient verification). The scheduler reports a
+ * suspected sleep while the reply is still outstanding (it stops waiting for
+ * it), and settles the suspicion when that reply finally comes: a 2xx to MAIL
+ * or RCPT takes it back.
+ */
+class BudgetLearner {
+    settled;
+    floorValue = 1;
+    suspected = new Map();
+    nextId = 1;
+    /** Slow 2xx replies to RCPT: Postfix's inflow control pausing before a new queue file, or a callout. */
+    pauses = 0;
+    constructor(initial = DEFAULT_ERROR_BUDGET) {
+        this.settled = Math.max(1, initial);
+    }
+    /** Refusals a connection may take before it is retired. */
+    get budget() {
+        return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
+    }
+    /** Refusals known to be answered at once: k >= floor. */
+    get floor() {
+        return Math.min(this.floorValue, this.budget);
+    }
+    /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
+    maySleep(errors) {
+        return errors >= 1 && errors >= this.floor;
+    }
+    /** A reply came at once after `errors` refusals on its connection. */
+    fast(errors) {
+        if (errors + 1 > this.floorValue)
+            this.floorValue = errors + 1;
+        // A fast reply after e refusals contradicts a suspicion that k <= e.
+        for (const [id, bound] of this.suspected)
+            if (bound <= errors)
+                this.suspected.delete(id);
+    }
+    /**
+     * A reply after `errors` refusals is overdue: probably error sleep, so the
+     * budget is `errors` from now on, for every connection, until settle() says
+     * otherwise. Returns the suspicion's id, or undefined when it cannot be sleep.
+     */
+    suspect(errors) {
+        if (!this.maySleep(errors))
+            return undefined;
+        const id = this.nextId++;
+        this.suspected.set(id, errors);
+        return id;
+    }
+    /**
+     * The overdue reply came (or never will: `reply` undefined). A refusal, a
+     * reply to RSET or QUIT, or none at all confirms the sleep; a 2xx to MAIL or
+     * RCPT was a pause of another kind, and the budget goes back.
+     */
+    settle(id, reply) {
+        if (id === undefined)
+            return;
+        const bound = this.suspected.get(id);
+        if (bound === undefined)
+            return;
+        this.suspected.delete(id);
+        const otherPause = reply !== undefined && reply.code < 400 && /^(MAIL|RCPT)$/.test(reply.command);
+        if (otherPause) {
+            if (reply.command === 'RCPT')
+                this.pauses++;
+            return;
+        }
+        this.settled = Math.min(this.settled, Math.max(1, bound));
+    }
+    /** A slow reply that arrived while it could not be error sleep: counted when it is an accepted RCPT. */
+    slowAccepted(command) {
+        if (command === 'RCPT')
+            this.pauses++;
+    }
+    /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
+    dropped(errors) {
+        if (errors >= 1)
+            this.settled = Math.min(this.settled, errors);
+        if (this.floorValue > this.settled)
+            this.floorValue = this.settled;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/pool.ts
+
+/**
+ * The sessions relay-check holds at one server, active or left behind, kept
+ * under a limit: at most `activeLimit` carrying attempts, at most `limit` in
+ * all. A session we left still counts until the server closes it, because the
+ * server counts it (Postfix smtpd_client_connection_count_limit). A
+ * `421 … too many connections` greeting lowers the limit to what we held.
+ */
+class ConnectionPool {
+    limitValue;
+    activeLimit;
+    active = 0;
+    retired = 0;
+    waiters = [];
+    /** Most sessions held at once, for tests and the bench. */
+    peak = 0;
+    /** How often the server refused a session for too many connections. */
+    refusals = 0;
+    constructor(limitValue = SESSION_SLOTS, activeLimit = CONNECTIONS_PER_ADDRESS) {
+        this.limitValue = limitValue;
+        this.activeLimit = activeLimit;
+    }
+    /** Sessions the server may be holding for us now. */
+    get occupied() {
+        return this.active + this.retired;
+    }
+    get limit() {
+        return this.limitValue;
+    }
+    free() {
+        return this.occupied < this.limitValue && this.active < this.activeLimit;
+    }
+    /**
+     * A slot, once one is free; undefined when the deadline (Date.now() scale)
+     * comes first. Waiters are served in order.
+     */
+    acquire(deadline) {
+        if (this.free() && this.waiters.length === 0)
+            return Promise.resolve(this.claim());
+        return new Promise((resolve) => {
+            const waiter = (slot) => {
+                clearTimeout(t);
+                resolve(slot);
+            };
+            const t = setTimeout(() => {
+                this.waiters = this.waiters.filter((w) => w !== waiter);
+                resolve(undefined);
+            }, Math.max(0, deadline - Date.now()));
+            this.waiters.push(waiter);
+        });
+    }
+    claim() {
+        this.active++;
+        this.peak = Math.max(this.peak, this.occupied);
+        let state = 'active';
+        const drop = () => {
+            if (state === 'active')
+                this.active--;
+            else if (state === 'retired')
+                this.retired--;
+            else
+                return;
+            state = 'free';
+            this.wake();
+        };
+        return {
+            release: drop,
+            retire: (gone, lifetimeMs = RETIRED_SESSION_LIFETIME_MS) => {
+                if (state !== 'active')
+                    return;
+                state = 'retired';
+                this.active--;
+                this.retired++;
+                // The active count went down: another session may start if the total allows.
+                this.wake();
+                const t = setTimeout(drop, lifetimeMs);
+                t.unref();
+                const done = () => {
+                    clearTimeout(t);
+                    drop();
+                };
+                void gone.then(done, done);
+            },
+        };
+    }
+    /**
+     * The server refused a session for too many connections while we held
+     * `occupied` (that refused one included): its limit for us is what we held
+     * besides it, when that is at least one. Returns how long to wait before
+     * trying again when none of ours can free a slot (someone else holds them).
+     */
+    tooMany(attempt) {
+        this.refusals++;
+        const others = this.occupied - 1;
+        if (others >= 1) {
+            this.limitValue = Math.min(this.limitValue, others);
+            return undefined;
+        }
+        return Math.min(SLOT_WAIT_MS * attempt, SLOT_WAIT_MAX_MS);
+    }
+    /** Hands free slots to waiters, claiming each before the waiter resumes so no one else can take it. */
+    wake() {
+        while (this.waiters.length > 0 && this.free()) {
+            const w = this.waiters.shift();
+            if (w)
+                w(this.claim());
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/servers.ts
+
+
+/**
+ * One per server for the whole process, not per run or per transport: the
+ * plaintext and the STARTTLS pass meet the same smtpd limits, and sessions a
+ * finished run left behind still occupy the server's slots when the next run
+ * starts.
+ */
+const servers = new Map();
+function serverState(address, port) {
+    const key = `${address}|${port}`;
+    let s = servers.get(key);
+    if (!s) {
+        s = { pool: new ConnectionPool(), learner: new BudgetLearner() };
+        servers.set(key, s);
+    }
+    return s;
+}
+
+;// CONCATENATED MODULE: ./src/schedule/target.ts
+
+
 
 
 
@@ -1194,22 +1667,19 @@ function fallbackSender(accepted, plain) {
     const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
     return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
 }
-/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
-const GREYLIST_BACKOFF_MS = 5_000;
-const GREYLIST_BACKOFF_MAX_MS = 60_000;
-/** Wait before reconnecting after "421 too many connections"; grows per refusal up to the maximum. */
-const SLOT_WAIT_MS = 1_000;
-const SLOT_WAIT_MAX_MS = 5_000;
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const target_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
 /**
- * Runs the battery against one address: opens connections, spreads attempts
- * over them, keeps each under the server's error limits, resumes after drops,
- * and returns one result per vector. Never throws for anything the server does.
+ * Runs the battery against one address: takes connections from the server's
+ * pool, spreads transactions over them, keeps each under the error budget the
+ * learner has for the server, resumes after drops, and returns one result per
+ * vector. Never throws for anything the server does.
  */
 async function runTarget(spec, opts) {
     const started = Date.now();
+    const { pool, learner } = serverState(spec.address, spec.port);
     const report = {
         host: spec.host,
         address: spec.address,
@@ -1225,8 +1695,9 @@ async function runTarget(spec, opts) {
         extensions: [],
         opening: [],
         connections: 0,
+        transactions: 0,
         controls: [],
-        errorBudget: opts.errorBudget ?? DEFAULT_ERROR_BUDGET,
+        errorBudget: learner.budget,
         durationMs: 0,
         verdict: 'inconclusive',
         counts: countAttempts([]),
@@ -1239,32 +1710,62 @@ async function runTarget(spec, opts) {
         return report;
     };
     const results = new Map();
-    let budget = report.errorBudget;
     let tlsDemanded;
-    let connCount = 0;
+    /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
     const open = async (helo) => {
-        const index = ++connCount;
-        report.connections = connCount;
-        const { session, greeting, ehlo } = await openSession({
-            address: spec.address,
-            port: spec.port,
-            connectTimeoutMs: opts.connectTimeoutMs,
-            replyTimeoutMs: opts.replyTimeoutMs,
-            deadline: opts.deadline,
-            implicitTls: spec.transport === 'implicit',
-            serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
-            helo,
-            starttls: spec.transport === 'starttls',
-            clientAddress: opts.clientAddress,
-        });
-        report.greeting ??= formatReply(greeting);
-        report.tls ??= session.tls ?? null;
-        if (index === 1) {
-            report.opening = [...session.transcript];
-            report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
-            report.extensions = [...ehlo.extensions.keys()];
+        for (let refusals = 1;; refusals++) {
+            const slot = await pool.acquire(opts.deadline);
+            if (!slot)
+                throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
+            const index = ++report.connections;
+            try {
+                const { session, greeting, ehlo } = await openSession({
+                    address: spec.address,
+                    port: spec.port,
+                    connectTimeoutMs: opts.connectTimeoutMs,
+                    replyTimeoutMs: opts.replyTimeoutMs,
+                    deadline: opts.deadline,
+                    implicitTls: spec.transport === 'implicit',
+                    serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
+                    helo,
+                    starttls: spec.transport === 'starttls',
+                    clientAddress: opts.clientAddress,
+                });
+                report.greeting ??= formatReply(greeting);
+                report.tls ??= session.tls ?? null;
+                if (index === 1) {
+                    report.opening = [...session.transcript];
+                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+                    report.extensions = [...ehlo.extensions.keys()];
+                }
+                return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
+            }
+            catch (e) {
+                const err = target_asSessionError(e);
+                if (!/too many connections/i.test(err.message)) {
+                    slot.release();
+                    throw err;
+                }
+                // Postfix counts sessions we left while it sleeps out its error delay
+                // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
+                // when none of ours is there, and try again.
+                const wait = pool.tooMany(refusals);
+                slot.release();
+                if (wait !== undefined) {
+                    if (Date.now() + wait >= opts.deadline)
+                        throw err;
+                    await sleep(wait);
+                }
+            }
         }
-        return { session, index, helo, ehlo, errors: 0, attempts: 0 };
+    };
+    /** Leaves a connection; its slot stays taken until the server lets the session go. */
+    const leave = async (conn) => {
+        // Past the error budget (or with replies still owed) QUIT would be answered after an
+        // error sleep: say it, close our side, and let the server end the session in its time.
+        const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
+        conn.slot.retire(conn.session.gone);
     };
     // The first connection tells us the server's name, which the templates need.
     let first;
@@ -1273,7 +1774,7 @@ async function runTarget(spec, opts) {
         report.reachable = true;
     }
     catch (e) {
-        const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
+        const err = target_asSessionError(e);
         if (err.kind === 'client-refused' && err.reply) {
             // The outside client is refused for everything: every vector is denied by that one answer.
             const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
@@ -1295,13 +1796,13 @@ async function runTarget(spec, opts) {
     const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
     if (own) {
         // Every "relay" here would be local delivery: say so rather than report an open relay.
-        await first.session.quit();
+        await leave(first);
         report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
         report.errorKind = 'recipient-local';
         report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
         return finish();
     }
-    const jobs = [];
+    const queue = new AttemptQueue();
     for (const v of opts.vectors) {
         const r = renderVector(v, {
             user: opts.recipient.user,
@@ -1313,7 +1814,7 @@ async function runTarget(spec, opts) {
             mydomain,
         });
         if (r.ok)
-            jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
+            queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
         else
             results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
     }
@@ -1329,7 +1830,7 @@ async function runTarget(spec, opts) {
         const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
         const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
         controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
-        jobs.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
     };
     // Senders the server let through to a recipient decision, and whether that relayed.
     const acceptedSenders = new Map();
@@ -1365,42 +1866,82 @@ async function runTarget(spec, opts) {
             ...fields,
         });
     };
-    const recordGreylisted = (job) => {
+    const notRunAtDeadline = (job) => {
         const g = job.greylisted;
         if (!g)
             return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
         record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
     };
+    /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
+    const decide = (job, conn, v, transcript) => {
+        if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
+            // A greylist defers a (client, sender, recipient) triple it has not seen: the same
+            // triple retried after the delay goes through, so retry while the deadline allows.
+            const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+            const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+            g.tries++;
+            g.fields = fields;
+            g.connection = conn.index;
+            job.earlier.push(...transcript);
+            const backoff = greylistBackoff(g.tries);
+            if (Date.now() + backoff < opts.deadline) {
+                job.notBefore = Date.now() + backoff;
+                job.tries = 0;
+                queue.push(job);
+            }
+            else {
+                notRunAtDeadline(job);
+            }
+            return;
+        }
+        const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        if (v.subject === 'recipient' || v.outcome === 'relayed')
+            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+            // The sender was refused (its form, or checks of its domain), so the recipient form
+            // or HELO this vector exists for was never evaluated: retry it once with a sender
+            // the server accepted, when one is known after the first pass.
+            job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
+            job.earlier.push(...transcript);
+            senderRefused.push(job);
+            return;
+        }
+        const refusal = job.senderRefusal;
+        if (refusal)
+            fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+        record(job, conn, fields, transcript);
+        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
+            needControl(job.rendered.routedVia);
+        if (v.rule === 'starttls-required')
+            tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
+    };
     const worker = async (initial) => {
         let conn = initial;
+        const retire = async () => {
+            if (conn)
+                await leave(conn);
+            conn = undefined;
+        };
         try {
             for (;;) {
-                if (jobs.length === 0)
+                if (queue.size === 0)
                     return;
                 const now = Date.now();
-                const ready = (j) => (j.notBefore ?? 0) <= now;
-                let idx = jobs.findIndex((j) => ready(j) && j.rendered.helo === conn?.helo);
-                if (idx < 0)
-                    idx = jobs.findIndex(ready);
-                if (idx < 0) {
+                const job = queue.next(conn?.helo, now);
+                if (!job) {
                     // Only greylisted attempts are left, waiting for their retry time.
-                    const wake = Math.min(...jobs.map((j) => j.notBefore ?? 0));
-                    if (conn && wake - now > IDLE_QUIT_MS) {
-                        await conn.session.quit({ wait: conn.errors < budget });
-                        conn = undefined;
-                    }
+                    const wake = queue.nextWake();
+                    if (conn && wake - now > IDLE_QUIT_MS)
+                        await retire();
                     await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
                     if (Date.now() >= opts.deadline)
-                        for (const j of jobs.splice(0))
-                            recordGreylisted(j);
+                        for (const j of queue.drain())
+                            notRunAtDeadline(j);
                     continue;
                 }
-                const job = jobs.splice(idx, 1)[0];
                 if (Date.now() >= opts.deadline) {
-                    if (job.greylisted)
-                        recordGreylisted(job);
-                    else
-                        record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+                    notRunAtDeadline(job);
                     continue;
                 }
                 if (tlsDemanded) {
@@ -1408,112 +1949,85 @@ async function runTarget(spec, opts) {
                     record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
                     continue;
                 }
-                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || conn.session.closed)) {
-                    await conn.session.quit({ wait: conn.errors < budget });
-                    conn = undefined;
-                }
+                const budget = learner.budget;
+                // Every RCPT of the job may be refused: it goes on a connection with room for all of
+                // them, or a fresh one, so none of its replies comes after an error sleep.
+                const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed))
+                    await retire();
                 if (!conn) {
                     try {
                         conn = await open(job.rendered.helo);
                     }
                     catch (e) {
-                        const err = e instanceof SessionError ? e : new SessionError('protocol', String(e));
-                        if (/too many connections/i.test(err.message)) {
-                            // Postfix still counts sessions we left while it sleeps out its error delay
-                            // (smtpd_client_connection_count_limit): wait for a slot instead of giving up.
-                            job.slotWaits = (job.slotWaits ?? 0) + 1;
-                            const wait = Math.min(SLOT_WAIT_MS * job.slotWaits, SLOT_WAIT_MAX_MS);
-                            if (Date.now() + wait < opts.deadline) {
-                                job.notBefore = Date.now() + wait;
-                                jobs.push(job);
-                                continue;
-                            }
-                        }
+                        const err = target_asSessionError(e);
                         job.tries++;
-                        if (job.tries < 2 && err.kind !== 'deadline')
-                            jobs.unshift(job);
+                        if (job.tries < MAX_TRIES && err.kind !== 'deadline')
+                            queue.unshift(job);
                         else
-                            record(job, undefined, { reason: `not run: ${err.message}` }, []);
+                            record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
                         continue;
                     }
                 }
-                job.tries++;
+                // Every RCPT may be refused: no more of them than the budget has room for, so no
+                // command goes out that the server would answer after an error sleep.
+                const room = Math.max(1, learner.budget - conn.errors);
+                const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
+                for (const j of txn)
+                    j.tries++;
                 const mark = conn.session.transcript.length;
-                const before = conn.errors;
+                report.transactions = (report.transactions ?? 0) + 1;
                 // Control probes never send DATA: they only ask whether a mailbox is accepted.
-                const res = await attempt(conn, job.rendered, opts, opts.confirm && job.control === undefined);
+                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && job.control === undefined);
                 const transcript = conn.session.transcript.slice(mark);
-                if ('interrupted' in res) {
+                txn.forEach((j, i) => {
+                    const v = res.verdicts[i];
+                    if (v && conn)
+                        decide(j, conn, v, transcript);
+                });
+                const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
+                if (res.abandoned) {
+                    // The server began sleeping before its replies: those RCPTs were never answered,
+                    // so they go again, untried, on a connection with room in the budget.
+                    for (const j of undecided) {
+                        j.abandons = (j.abandons ?? 0) + 1;
+                        if (j.abandons <= FREE_ABANDONS)
+                            j.tries--;
+                        j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                    }
+                    const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
+                    for (const j of spent)
+                        record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
+                    queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
+                    await retire();
+                    continue;
+                }
+                if (res.interrupted) {
                     const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
-                    // A drop after errors means the server's limit is lower than our budget.
-                    if (conn.errors > 0 || before > 0)
-                        budget = Math.max(1, Math.min(budget, Math.max(before, 1)));
-                    await conn.session.quit();
-                    conn = undefined;
+                    // A drop after refusals means the server's limit is lower than our budget.
+                    learner.dropped(conn.errors);
+                    await retire();
                     const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
-                    if (job.tries < 2 && !deadline) {
-                        job.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
-                        jobs.unshift(job);
+                    const again = [];
+                    for (const j of undecided) {
+                        if (j.tries < MAX_TRIES && !deadline) {
+                            j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                            again.push(j);
+                        }
+                        else {
+                            record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+                        }
                     }
-                    else {
-                        record(job, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
-                    }
-                    continue;
+                    queue.unshift(...again);
                 }
-                // Postfix sleeps before every reply once a connection passed its soft error limit.
-                if (res.slow && before >= 1)
-                    budget = Math.max(1, Math.min(budget, before));
-                const v = res.verdict;
-                if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
-                    // A greylist defers a (client, sender, recipient) triple it has not seen: the same
-                    // triple retried after the delay goes through, so retry while the deadline allows.
-                    const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-                    const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
-                    g.tries++;
-                    g.fields = fields;
-                    g.connection = conn.index;
-                    job.earlier.push(...transcript);
-                    const backoff = Math.min(GREYLIST_BACKOFF_MS * 2 ** (g.tries - 1), GREYLIST_BACKOFF_MAX_MS);
-                    if (Date.now() + backoff < opts.deadline) {
-                        job.notBefore = Date.now() + backoff;
-                        job.tries = 0;
-                        jobs.push(job);
-                    }
-                    else {
-                        recordGreylisted(job);
-                    }
-                    continue;
-                }
-                let reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
-                const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-                if (v.subject === 'recipient' || v.outcome === 'relayed')
-                    acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
-                if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
-                    // The sender was refused (its form, or checks of its domain), so the recipient form
-                    // or HELO this vector exists for was never evaluated: retry it once with a sender
-                    // the server accepted, when one is known after the first pass.
-                    job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
-                    job.earlier.push(...transcript);
-                    senderRefused.push(job);
-                    continue;
-                }
-                const refusal = job.senderRefusal;
-                if (refusal)
-                    fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
-                record(job, conn, fields, transcript);
-                if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
-                    needControl(job.rendered.routedVia);
-                if (v.rule === 'starttls-required')
-                    tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
             }
         }
         finally {
-            if (conn)
-                await conn.session.quit({ wait: conn.errors < budget });
+            await retire();
         }
     };
     const pass = async (initial) => {
-        const workers = Math.max(1, Math.min(opts.connectionsPerAddress ?? CONNECTIONS_PER_ADDRESS, jobs.length));
+        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
         await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
     };
     await pass(first);
@@ -1526,17 +2040,17 @@ async function runTarget(spec, opts) {
             if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
                 job.rendered = { ...job.rendered, mailFrom: sender };
                 job.tries = 0;
-                jobs.push(job);
+                queue.push(job);
             }
             else {
                 const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
                 record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
             }
         }
-        if (jobs.length > 0)
+        if (queue.size > 0)
             await pass(undefined);
     }
-    report.errorBudget = budget;
+    report.errorBudget = learner.budget;
     report.controls = [...controls.values()];
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
     return finish();
@@ -1555,6 +2069,14 @@ function ownDomain(rcptDomain, srv, domain, guessed) {
     if (guessed !== undefined && d === guessed.toLowerCase())
         return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
     return undefined;
+}
+/**
+ * `tls: auto` on a port other than 465: the plaintext connection got no byte of
+ * a greeting in time. A server in implicit-TLS (wrapper) mode waits silently
+ * for a ClientHello, so that is worth one TLS handshake before giving up.
+ */
+function silentGreeting(t) {
+    return !t.reachable && t.errorKind === 'timeout' && t.greeting === null && !t.opening.some((l) => l.dir === 'S');
 }
 function notRun(v, reason) {
     return {
@@ -1950,10 +2472,7 @@ async function run(settings, services = {}) {
         helo: DEFAULT_HELO,
         confirm: settings.strictness === 'relaxed',
         connectTimeoutMs: settings.connectTimeoutMs,
-        // One knob for "how long may this server stay silent": the greeting and every later reply.
-        replyTimeoutMs: settings.connectTimeoutMs,
         deadline,
-        connectionsPerAddress: services.connectionsPerAddress,
     };
     const one = async (p) => {
         if (!p.address)
@@ -1966,6 +2485,11 @@ async function run(settings, services = {}) {
             return [await runTarget({ ...spec, transport: 'implicit' }, options)];
         // auto: plaintext first; then again inside STARTTLS when the server offers it.
         const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+        if (silentGreeting(plain)) {
+            // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+            const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
+            return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
+        }
         if (!plain.extensions.includes('STARTTLS'))
             return [plain];
         const secure = await runTarget({ ...spec, transport: 'starttls' }, options);

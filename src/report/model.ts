@@ -50,6 +50,10 @@ export interface TargetReport {
   host: string;
   /** Gate mode: the master.cf service this address stands for, as `submission (587)`. */
   service?: string;
+  /** Transactions (MAIL FROM) sent to this address on this transport. */
+  transactions?: number;
+  /** `tls: auto` got no plaintext greeting and found implicit TLS here instead. */
+  tlsDetected?: boolean;
   /** The address tested (empty when a name did not resolve). */
   address: string;
   family: 4 | 6 | null;

@@ -44,9 +44,9 @@ export class SessionError extends Error {
 export interface ConnectOptions {
   address: string;
   port: number;
-  /** Connection plus complete greeting, ms. */
+  /** Connection plus complete greeting, ms; also bounds each setup reply (EHLO, STARTTLS, XCLIENT). */
   connectTimeoutMs: number;
-  /** Any later reply, ms. */
+  /** Replies to MAIL, RCPT, RSET and DATA, ms (LIMITS.replyTimeoutMs when absent). */
   replyTimeoutMs?: number;
   /** Absolute time (Date.now()) after which nothing more is started or awaited. */
   deadline?: number;
@@ -86,10 +86,14 @@ export class SmtpSession {
   private readonly queue: Reply[] = [];
   private waiter: { resolve: (r: Reply) => void; reject: (e: SessionError) => void } | undefined;
   private failure: SessionError | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private reader: ReplyReader;
   /** TLS details once the session is encrypted. */
   tls: TlsInfo | undefined;
+  private markGone: () => void = () => undefined;
+  /** Settles once the socket is closed, by either side: the server no longer holds the session. */
+  readonly gone: Promise<void> = new Promise((resolve) => (this.markGone = resolve));
 
   private constructor(
     private socket: net.Socket,
@@ -105,6 +109,7 @@ export class SmtpSession {
     socket.on('close', () => {
       this.ended = true;
       this.fail(new SessionError('closed', 'the server closed the connection'));
+      this.markGone();
     });
   }
 
@@ -114,20 +119,23 @@ export class SmtpSession {
    * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
    */
   async startTls(timeoutMs?: number): Promise<Reply> {
-    const reply = await this.command('STARTTLS', timeoutMs);
+    const reply = await this.command('STARTTLS', timeoutMs ?? this.opts.connectTimeoutMs);
     if (reply.code !== 220) return reply;
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
-    // Errors of the plain socket now surface through the TLS socket.
+    // Errors of the plain socket now surface through the TLS socket; its close
+    // still says the server let the session go (a TLS socket may not emit close
+    // after a half-close).
     plain.on('error', () => undefined);
+    plain.on('close', () => this.markGone());
     this.queue.length = 0;
     this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
     const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
     this.socket = secure;
     this.attach(secure);
-    const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
+    const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
     await this.handshake(secure, limit);
     this.note(`STARTTLS: ${describeTls(this.tls)}`);
     return reply;
@@ -200,41 +208,56 @@ export class SmtpSession {
   /** Sends one command and waits for its reply. */
   async command(line: string, timeoutMs?: number): Promise<Reply> {
     this.write([line]);
-    return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+    return this.next(timeoutMs);
   }
 
   /**
-   * Sends several commands in one write (RFC 2920 PIPELINING) and reads one reply
-   * per command. The caller must only do this when the server advertised it.
+   * Sends commands in one write without waiting (RFC 2920 PIPELINING when there
+   * are several: the caller must only do that when the server advertised it).
+   * Read their replies with next().
    */
-  async pipeline(lines: string[], timeoutMs?: number): Promise<Reply[]> {
+  send(lines: string[]): void {
     this.write(lines);
-    const limit = this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs);
-    const out: Reply[] = [];
-    for (let i = 0; i < lines.length; i++) out.push(await this.read(limit));
-    return out;
   }
 
-  /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2). */
+  /** The next reply, waiting at most timeoutMs (the reply timeout by default) and never past the deadline. */
+  next(timeoutMs?: number): Promise<Reply> {
+    return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+  }
+
+  /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2); bounded like the greeting. */
   async hello(name: string): Promise<Ehlo> {
-    const reply = await this.command(`EHLO ${name}`);
+    const reply = await this.command(`EHLO ${name}`, this.opts.connectTimeoutMs);
     if (reply.code >= 200 && reply.code < 300) {
       return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
     }
     if (reply.code === 421) return { verb: 'EHLO', reply, extensions: new Map() };
-    const helo = await this.command(`HELO ${name}`);
+    const helo = await this.command(`HELO ${name}`, this.opts.connectTimeoutMs);
     return { verb: 'HELO', reply: helo, extensions: new Map() };
   }
 
-  /** Polite goodbye: QUIT with a short wait, then the socket is gone either way. */
-  async quit(opts: { wait: boolean } = { wait: true }): Promise<void> {
+  /**
+   * Polite goodbye: QUIT with a short wait, then the socket is gone either way.
+   *
+   * `wait: false` is for a server that now delays every reply (Postfix's error
+   * sleep after its soft error limit) or still owes replies: our end is closed
+   * without a QUIT, since the server would hold the session (and its process)
+   * through one more sleep just to answer it, while end of input ends it at
+   * once. The socket stays open for reading until the server closes it, or
+   * lingerMs passed: `gone` says when the server let the session go.
+   */
+  async quit(opts: { wait: boolean; lingerMs?: number } = { wait: true }): Promise<void> {
     if (!opts.wait) {
-      // Leaving a connection whose replies the server now delays (error sleep): say
-      // goodbye without waiting for the answer.
       if (!this.closed) {
-        this.transcript.push({ dir: 'C', text: 'QUIT', at: Date.now() - this.started });
-        this.socket.end('QUIT\r\n');
-        setTimeout(() => this.destroy(), LIMITS.quitTimeoutMs).unref();
+        this.note('closing without QUIT: the server delays its replies');
+        this.socket.end();
+        // Neither this timer nor the half-closed socket may keep the process alive.
+        setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
+        this.socket.unref();
+        // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
+        this.readTimer?.unref();
+      } else {
+        this.destroy();
       }
       this.ended = true;
       return;
@@ -252,6 +275,8 @@ export class SmtpSession {
   destroy(): void {
     if (!this.socket.destroyed) this.socket.destroy();
     this.ended = true;
+    // A socket destroyed before it ever connected may not emit close on every path.
+    this.markGone();
   }
 
   get closed(): boolean {
@@ -318,6 +343,7 @@ export class SmtpSession {
     }
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
+        this.readTimer = undefined;
         this.waiter = undefined;
         const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
         const err = atDeadline
@@ -327,6 +353,7 @@ export class SmtpSession {
         this.destroy();
         reject(err);
       }, timeoutMs);
+      this.readTimer = timer;
       this.waiter = {
         resolve: (r) => {
           clearTimeout(timer);

@@ -49,7 +49,7 @@ export async function openSession(opts: SetupOptions): Promise<{ session: SmtpSe
         return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
       }
       const addr = net.isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-      const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+      const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`, opts.connectTimeoutMs);
       if (r.code !== 220) {
         // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
         // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.

@@ -1,0 +1,491 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { mailDomain, renderVector, serverName } from '../battery/render.js';
+import type { Vector } from '../battery/vectors.js';
+import { transaction, type Conn } from '../attempt.js';
+import { countAttempts, type AttemptReport, type TargetReport } from '../report/model.js';
+import { CONNECTIONS_PER_ADDRESS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
+import { formatReply } from '../smtp/reply.js';
+import { SessionError, type TranscriptLine } from '../smtp/session.js';
+import { openSession } from '../smtp/setup.js';
+import { classifyReply } from '../verdict/classify.js';
+import { settle, type ControlResult } from '../verdict/controls.js';
+import { REPLY_RULES } from '../verdict/replies.js';
+import { tallyOf, targetVerdict } from '../verdict/run.js';
+import { AttemptQueue, FREE_ABANDONS, greylistBackoff, MAX_TRIES, type Job } from './queue.js';
+import { serverState } from './servers.js';
+
+// The report model belongs to the reporting side (another branch edits it); the two
+// fields this side adds are declared here and folded into model.ts when both land.
+export type Transport = 'plain' | 'starttls' | 'implicit';
+
+export interface TargetSpec {
+  host: string;
+  address: string;
+  port: number;
+  transport: Transport;
+}
+
+export interface TargetOptions {
+  vectors: readonly Vector[];
+  recipient: { address: string; user: string; domain: string };
+  /** Local part of probe senders. */
+  probe: string;
+  /** The mail domain the server serves (input `domain`); derived from its name when absent. */
+  domain?: string;
+  /** The user named `recipient` (not the reserved default): its domain is then checked against the server's guessed mail domain too. */
+  recipientGiven?: boolean;
+  /** Test as this client through Postfix XCLIENT (input `client-address`). */
+  clientAddress?: string;
+  helo: string;
+  /** Confirm acceptance through DATA (strictness `relaxed`). */
+  confirm: boolean;
+  /** Connection, greeting and session setup (EHLO, STARTTLS, XCLIENT), ms. */
+  connectTimeoutMs: number;
+  /** Replies to MAIL, RCPT, RSET and DATA, ms (LIMITS.replyTimeoutMs when absent). */
+  replyTimeoutMs?: number;
+  /** Absolute deadline (Date.now() scale) for the whole run. */
+  deadline: number;
+}
+
+/**
+ * Whether a vector exists for more than its sender (a recipient form, a HELO
+ * name, a local recipient first): when its sender is refused, that part was
+ * never evaluated and is worth a retry with a sender the server accepts.
+ */
+function testsMoreThanSender(v: Vector): boolean {
+  return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
+}
+
+/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
+function fallbackSender(accepted: ReadonlyMap<string, boolean>, plain: string): string | undefined {
+  const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
+  return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
+}
+
+/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
+const IDLE_QUIT_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const asSessionError = (e: unknown): SessionError => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
+
+/**
+ * Runs the battery against one address: takes connections from the server's
+ * pool, spreads transactions over them, keeps each under the error budget the
+ * learner has for the server, resumes after drops, and returns one result per
+ * vector. Never throws for anything the server does.
+ */
+export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<TargetReport> {
+  const started = Date.now();
+  const { pool, learner } = serverState(spec.address, spec.port);
+  const report: TargetReport = {
+    host: spec.host,
+    address: spec.address,
+    family: net.isIPv6(spec.address) ? 6 : 4,
+    port: spec.port,
+    transport: spec.transport,
+    tls: null,
+    reachable: false,
+    error: null,
+    errorKind: null,
+    greeting: null,
+    serverName: null,
+    extensions: [],
+    opening: [],
+    connections: 0,
+    transactions: 0,
+    controls: [],
+    errorBudget: learner.budget,
+    durationMs: 0,
+    verdict: 'inconclusive',
+    counts: countAttempts([]),
+    attempts: [],
+  };
+  const finish = (): TargetReport => {
+    report.counts = countAttempts(report.attempts);
+    report.durationMs = Date.now() - started;
+    report.verdict = targetVerdict(tallyOf(report));
+    return report;
+  };
+  const results = new Map<string, AttemptReport>();
+  let tlsDemanded: string | undefined;
+
+  /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
+  const open = async (helo: string): Promise<Conn> => {
+    for (let refusals = 1; ; refusals++) {
+      const slot = await pool.acquire(opts.deadline);
+      if (!slot) throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
+      const index = ++report.connections;
+      try {
+        const { session, greeting, ehlo } = await openSession({
+          address: spec.address,
+          port: spec.port,
+          connectTimeoutMs: opts.connectTimeoutMs,
+          replyTimeoutMs: opts.replyTimeoutMs,
+          deadline: opts.deadline,
+          implicitTls: spec.transport === 'implicit',
+          serverName: net.isIP(spec.host) ? undefined : spec.host,
+          helo,
+          starttls: spec.transport === 'starttls',
+          clientAddress: opts.clientAddress,
+        });
+        report.greeting ??= formatReply(greeting);
+        report.tls ??= session.tls ?? null;
+        if (index === 1) {
+          report.opening = [...session.transcript];
+          report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+          report.extensions = [...ehlo.extensions.keys()];
+        }
+        return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
+      } catch (e) {
+        const err = asSessionError(e);
+        if (!/too many connections/i.test(err.message)) {
+          slot.release();
+          throw err;
+        }
+        // Postfix counts sessions we left while it sleeps out its error delay
+        // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
+        // when none of ours is there, and try again.
+        const wait = pool.tooMany(refusals);
+        slot.release();
+        if (wait !== undefined) {
+          if (Date.now() + wait >= opts.deadline) throw err;
+          await sleep(wait);
+        }
+      }
+    }
+  };
+
+  /** Leaves a connection; its slot stays taken until the server lets the session go. */
+  const leave = async (conn: Conn): Promise<void> => {
+    // Past the error budget (or with replies still owed) QUIT would be answered after an
+    // error sleep: say it, close our side, and let the server end the session in its time.
+    const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+    await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
+    conn.slot.retire(conn.session.gone);
+  };
+
+  // The first connection tells us the server's name, which the templates need.
+  let first: Conn;
+  try {
+    first = await open(opts.helo);
+    report.reachable = true;
+  } catch (e) {
+    const err = asSessionError(e);
+    if (err.kind === 'client-refused' && err.reply) {
+      // The outside client is refused for everything: every vector is denied by that one answer.
+      const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
+      const reply = formatReply(err.reply);
+      report.reachable = true;
+      report.opening = err.transcript;
+      report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied' as const, reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+      return finish();
+    }
+    // No SMTP session, so nothing was tested here: the address counts as not
+    // reached whether TCP failed or the server would not talk (errorKind says which).
+    report.reachable = false;
+    report.error = err.message;
+    report.errorKind = err.kind;
+    report.opening = err.transcript;
+    return finish();
+  }
+
+  const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
+  const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
+  if (own) {
+    // Every "relay" here would be local delivery: say so rather than report an open relay.
+    await leave(first);
+    report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
+    report.errorKind = 'recipient-local';
+    report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' as const }));
+    return finish();
+  }
+
+  const queue = new AttemptQueue();
+  for (const v of opts.vectors) {
+    const r = renderVector(v, {
+      user: opts.recipient.user,
+      domain: opts.recipient.domain,
+      probe: opts.probe,
+      helo: opts.helo,
+      address: spec.address,
+      srv: report.serverName ?? undefined,
+      mydomain,
+    });
+    if (r.ok) queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
+    else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
+  }
+
+  // A control probe per server name that an accepted routing trick was addressed
+  // to: a mailbox that cannot exist there. A server that accepts it accepts
+  // anything at that name, so the trick proves nothing about relaying. Only
+  // run when needed, so a closed server never pays for them.
+  const controls = new Map<string, ControlResult>();
+  const nonce = randomBytes(4).toString('hex');
+  const needControl = (d: string): void => {
+    if (controls.has(d)) return;
+    const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
+    const vector: Vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
+    controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
+    queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+  };
+
+  // Senders the server let through to a recipient decision, and whether that relayed.
+  const acceptedSenders = new Map<string, boolean>();
+  // Attempts whose sender was refused: retried with an accepted sender after the first pass.
+  const senderRefused: Job[] = [];
+  const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+
+  const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
+    const { vector, helo, mailFrom, rcptTo } = job.rendered;
+    if (job.control !== undefined) {
+      const c = controls.get(job.control);
+      if (c) {
+        c.reply = fields.reply ?? fields.reason ?? null;
+        c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+      }
+      return;
+    }
+    results.set(vector.id, {
+      vector: vector.id,
+      description: vector.description,
+      provenance: vector.provenance,
+      helo,
+      mailFrom,
+      rcptTo,
+      outcome: 'inconclusive',
+      reason: '',
+      rule: null,
+      reply: null,
+      stage: null,
+      connection: conn?.index ?? null,
+      tries: job.tries,
+      transcript: [...job.earlier, ...transcript],
+      routedVia: job.rendered.routedVia ?? null,
+      ...fields,
+    });
+  };
+
+  const notRunAtDeadline = (job: Job): void => {
+    const g = job.greylisted;
+    if (!g) return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+    record(
+      job,
+      undefined,
+      { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` },
+      [],
+    );
+  };
+
+  /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
+  const decide = (job: Job, conn: Conn, v: NonNullable<Awaited<ReturnType<typeof transaction>>['verdicts'][number]>, transcript: TranscriptLine[]): void => {
+    if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
+      // A greylist defers a (client, sender, recipient) triple it has not seen: the same
+      // triple retried after the delay goes through, so retry while the deadline allows.
+      const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+      const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+      g.tries++;
+      g.fields = fields;
+      g.connection = conn.index;
+      job.earlier.push(...transcript);
+      const backoff = greylistBackoff(g.tries);
+      if (Date.now() + backoff < opts.deadline) {
+        job.notBefore = Date.now() + backoff;
+        job.tries = 0;
+        queue.push(job);
+      } else {
+        notRunAtDeadline(job);
+      }
+      return;
+    }
+    const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+    const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+    if (v.subject === 'recipient' || v.outcome === 'relayed') acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+    if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+      // The sender was refused (its form, or checks of its domain), so the recipient form
+      // or HELO this vector exists for was never evaluated: retry it once with a sender
+      // the server accepted, when one is known after the first pass.
+      job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
+      job.earlier.push(...transcript);
+      senderRefused.push(job);
+      return;
+    }
+    const refusal = job.senderRefusal;
+    if (refusal) fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+    record(job, conn, fields, transcript);
+    if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia);
+    if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
+  };
+
+  const worker = async (initial: Conn | undefined): Promise<void> => {
+    let conn = initial;
+    const retire = async (): Promise<void> => {
+      if (conn) await leave(conn);
+      conn = undefined;
+    };
+    try {
+      for (;;) {
+        if (queue.size === 0) return;
+        const now = Date.now();
+        const job = queue.next(conn?.helo, now);
+        if (!job) {
+          // Only greylisted attempts are left, waiting for their retry time.
+          const wake = queue.nextWake();
+          if (conn && wake - now > IDLE_QUIT_MS) await retire();
+          await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
+          if (Date.now() >= opts.deadline) for (const j of queue.drain()) notRunAtDeadline(j);
+          continue;
+        }
+        if (Date.now() >= opts.deadline) {
+          notRunAtDeadline(job);
+          continue;
+        }
+        if (tlsDemanded) {
+          // Every plaintext attempt would get the same 530 and count as an error.
+          record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
+          continue;
+        }
+        const budget = learner.budget;
+        // Every RCPT of the job may be refused: it goes on a connection with room for all of
+        // them, or a fresh one, so none of its replies comes after an error sleep.
+        const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed)) await retire();
+        if (!conn) {
+          try {
+            conn = await open(job.rendered.helo);
+          } catch (e) {
+            const err = asSessionError(e);
+            job.tries++;
+            if (job.tries < MAX_TRIES && err.kind !== 'deadline') queue.unshift(job);
+            else record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
+            continue;
+          }
+        }
+        // Every RCPT may be refused: no more of them than the budget has room for, so no
+        // command goes out that the server would answer after an error sleep.
+        const room = Math.max(1, learner.budget - conn.errors);
+        const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
+        for (const j of txn) j.tries++;
+        const mark = conn.session.transcript.length;
+        report.transactions = (report.transactions ?? 0) + 1;
+        // Control probes never send DATA: they only ask whether a mailbox is accepted.
+        const res = await transaction(
+          conn,
+          txn.map((j) => j.rendered),
+          opts,
+          learner,
+          opts.confirm && job.control === undefined,
+        );
+        const transcript = conn.session.transcript.slice(mark);
+        txn.forEach((j, i) => {
+          const v = res.verdicts[i];
+          if (v && conn) decide(j, conn, v, transcript);
+        });
+        const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
+        if (res.abandoned) {
+          // The server began sleeping before its replies: those RCPTs were never answered,
+          // so they go again, untried, on a connection with room in the budget.
+          for (const j of undecided) {
+            j.abandons = (j.abandons ?? 0) + 1;
+            if (j.abandons <= FREE_ABANDONS) j.tries--;
+            j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+          }
+          const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
+          for (const j of spent) record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
+          queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
+          await retire();
+          continue;
+        }
+        if (res.interrupted) {
+          const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
+          // A drop after refusals means the server's limit is lower than our budget.
+          learner.dropped(conn.errors);
+          await retire();
+          const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
+          const again: Job[] = [];
+          for (const j of undecided) {
+            if (j.tries < MAX_TRIES && !deadline) {
+              j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+              again.push(j);
+            } else {
+              record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+            }
+          }
+          queue.unshift(...again);
+        }
+      }
+    } finally {
+      await retire();
+    }
+  };
+
+  const pass = async (initial: Conn | undefined): Promise<void> => {
+    const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+  };
+  await pass(first);
+  if (senderRefused.length > 0) {
+    const sender = fallbackSender(acceptedSenders, plainSender);
+    for (const job of senderRefused.splice(0)) {
+      const refusal = job.senderRefusal;
+      if (!refusal) continue;
+      if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+        job.rendered = { ...job.rendered, mailFrom: sender };
+        job.tries = 0;
+        queue.push(job);
+      } else {
+        const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
+        record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
+      }
+    }
+    if (queue.size > 0) await pass(undefined);
+  }
+
+  report.errorBudget = learner.budget;
+  report.controls = [...controls.values()];
+  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
+  return finish();
+}
+
+/**
+ * Which of the server's own names the recipient's domain is, if any: its host
+ * name, the `domain` input, or the mail domain guessed from its name when the
+ * user chose the recipient (the default's reserved domain is never a server's).
+ */
+function ownDomain(rcptDomain: string, srv: string | undefined, domain: string | undefined, guessed: string | undefined): string | undefined {
+  const d = rcptDomain.toLowerCase();
+  if (srv !== undefined && d === srv.toLowerCase()) return `at ${srv}, the name the server gives itself`;
+  if (domain !== undefined && d === domain) return `in ${domain}, the mail domain the server serves`;
+  if (guessed !== undefined && d === guessed.toLowerCase()) return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
+  return undefined;
+}
+
+/**
+ * `tls: auto` on a port other than 465: the plaintext connection got no byte of
+ * a greeting in time. A server in implicit-TLS (wrapper) mode waits silently
+ * for a ClientHello, so that is worth one TLS handshake before giving up.
+ */
+export function silentGreeting(t: TargetReport): boolean {
+  return !t.reachable && t.errorKind === 'timeout' && t.greeting === null && !t.opening.some((l) => l.dir === 'S');
+}
+
+function notRun(v: Vector, reason: string): AttemptReport {
+  return {
+    routedVia: null,
+    vector: v.id,
+    description: v.description,
+    provenance: v.provenance,
+    helo: null,
+    mailFrom: null,
+    rcptTo: [],
+    outcome: 'inconclusive',
+    reason,
+    rule: null,
+    reply: null,
+    stage: null,
+    connection: null,
+    tries: 0,
+    transcript: [],
+  };
+}

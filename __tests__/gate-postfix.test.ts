@@ -115,6 +115,19 @@ function expectAgrees(run: Run): void {
   }
 }
 
+/** Whether the process ends within five seconds. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 /** No instance this file made is left: no directory and no process that names one. */
 function expectNothingLeft(): void {
   expect(made.size).toBeGreaterThan(0);
@@ -243,6 +256,18 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     fs.rmSync(empty, { recursive: true });
   });
 
+  test('no root and no `sudo -n`: one line naming the input, nothing started (the CLI as user nobody)', () => {
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, path.join(ROOT, 'lib', 'src', 'bin.js'), '--postfix-config', fixture('open')], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: "relay-check: Input 'postfix-config': the Postfix master must start as root: run as root or where `sudo -n` works\n" });
+  });
+
+  test('the CLI: a configuration the gate refuses fails as the step would (exit 2), in one line', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'src', 'bin.js'), '--postfix-config', fixture('mysql-map')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('relay-check:'));
+    expect(lines).toEqual([expect.stringMatching(/^relay-check: Input 'postfix-config': main\.cf:9: virtual_mailbox_maps uses mysql:/)]);
+  }, 90_000);
+
   test('SIGTERM in the middle of a run: the instance is stopped and removed, no master left', async () => {
     const child = spawn(process.execPath, [path.join(ROOT, 'lib', 'src', 'bin.js'), '--postfix-config', fixture('postscreen'), '--timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -263,16 +288,7 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     const code = await new Promise<number | null>((r) => child.on('exit', (c, sig) => r(c ?? (sig ? 128 : null))));
     expect(code).toBe(143);
     expect(fs.existsSync(dir as string)).toBe(false);
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 100));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect(await gone(pid)).toBe(true);
   }, 150_000);
 
   test('the action as GitHub runs it (dist/index.js): the gate fails on the open configuration, annotates the changes, leaves nothing running', async () => {
@@ -301,16 +317,7 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     const post = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'index.js')], { env: { PATH: process.env.PATH, STATE_isPost: 'true', 'STATE_gate-dir': inst.dir }, encoding: 'utf8', timeout: 30_000 });
     expect(post.status).toBe(0);
     expect(fs.existsSync(inst.dir)).toBe(false);
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 100));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect(await gone(pid)).toBe(true);
     await inst.stop();
   }, 60_000);
 });

@@ -32425,14 +32425,11 @@ function ensurePostfix(r, log) {
         return;
     if (plan instanceof GateError)
         throw plan;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")');
     const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
     const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
     const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
     const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    for (const s of [preset, update, install])
-        if (s.stdout)
-            log(s.stdout.trim());
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''));
     if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
         throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
     }
@@ -38717,7 +38714,16 @@ async function main_run() {
     }
     try {
         // The post step (action.yml) removes the instance if this step is killed before it can.
-        const report = await check(settings, {}, (line) => core/* info */.pq(logLine(line)), { onDir: (dir) => core/* saveState */.LZ('gate-dir', dir) });
+        const log = (line, body) => {
+            if (!body)
+                return core/* info */.pq(logLine(line));
+            // The installation's output goes into a collapsed group.
+            core/* startGroup */.Oh(logLine(line));
+            for (const l of body)
+                core/* info */.pq(logLine(l));
+            core/* endGroup */.N4();
+        };
+        const report = await check(settings, {}, log, { onDir: (dir) => core/* saveState */.LZ('gate-dir', dir) });
         await publish(report, settings, token);
     }
     catch (e) {

@@ -134,7 +134,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
   let report: Report;
   try {
-    report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line) => io.stderr(`${line}\n`));
+    report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
     // A configuration the gate refuses fails as the action's step would: it is not a usage error.

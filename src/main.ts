@@ -34,7 +34,14 @@ export async function run(): Promise<void> {
   }
   try {
     // The post step (action.yml) removes the instance if this step is killed before it can.
-    const report = await check(settings, {}, (line) => core.info(logLine(line)), { onDir: (dir) => core.saveState('gate-dir', dir) });
+    const log = (line: string, body?: readonly string[]): void => {
+      if (!body) return core.info(logLine(line));
+      // The installation's output goes into a collapsed group.
+      core.startGroup(logLine(line));
+      for (const l of body) core.info(logLine(l));
+      core.endGroup();
+    };
+    const report = await check(settings, {}, log, { onDir: (dir) => core.saveState('gate-dir', dir) });
     await publish(report, settings, token);
   } catch (e) {
     if (e instanceof GateError) {

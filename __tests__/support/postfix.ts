@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
+import { masterPid } from '../../src/gate/instance.js';
+import { DEFAULT_MASTER_CF } from '../../src/gate/sandbox.js';
 import path from 'node:path';
 
 /**
@@ -82,31 +84,10 @@ export function requirePostfix(): boolean {
   return process.env.RELAY_CHECK_REQUIRE_POSTFIX === '1';
 }
 
-/** The standard Postfix unix services, chroot off, as in Debian's master.cf. */
-const UNIX_SERVICES = `
-pickup     unix  n       -       n       60      1       pickup
-cleanup    unix  n       -       n       -       0       cleanup
-qmgr       unix  n       -       n       300     1       qmgr
-tlsmgr     unix  -       -       n       1000?   1       tlsmgr
-rewrite    unix  -       -       n       -       -       trivial-rewrite
-bounce     unix  -       -       n       -       0       bounce
-defer      unix  -       -       n       -       0       bounce
-trace      unix  -       -       n       -       0       bounce
-verify     unix  -       -       n       -       1       verify
-flush      unix  n       -       n       1000?   0       flush
-proxymap   unix  -       -       n       -       -       proxymap
-proxywrite unix  -       -       n       -       1       proxymap
-smtp       unix  -       -       n       -       -       smtp
-relay      unix  -       -       n       -       -       smtp
-showq      unix  n       -       n       -       -       showq
-error      unix  -       -       n       -       -       error
-retry      unix  -       -       n       -       -       error
-discard    unix  -       -       n       -       -       discard
-local      unix  -       n       n       -       -       local
-anvil      unix  -       -       n       -       1       anvil
-scache     unix  -       -       n       -       1       scache
-postlog    unix-dgram n  -       n       -       1       postlogd
-`;
+/** The standard Postfix unix services, chroot off, as in Debian's master.cf: the gate's default set without its smtp listener. */
+const UNIX_SERVICES = `\n${DEFAULT_MASTER_CF.split('\n')
+  .filter((l) => !/^\S+\s+inet\s/.test(l))
+  .join('\n')}`;
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -363,14 +344,6 @@ export async function stopInstance(instance: Instance): Promise<void> {
   running.delete(instance);
 }
 
-/** The master's pid from data/master.lock (Postfix >= 2.9) or queue/pid/master.pid. */
-function masterPid(dir: string): number | undefined {
-  for (const f of [path.join(dir, 'data', 'master.lock'), path.join(dir, 'queue', 'pid', 'master.pid')]) {
-    const n = Number.parseInt(readOr(f, '').trim(), 10);
-    if (Number.isInteger(n) && n > 1) return n;
-  }
-  return undefined;
-}
 
 function alive(pid: number): boolean {
   try {

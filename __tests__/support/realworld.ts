@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { splitArgs } from '../../src/gate/postfix-files.js';
 import { POSTFIX, freePort, greet, installExitHook, postfixAvailable, running, stopInstance, type Instance } from './postfix.js';
 
 /**
@@ -144,33 +145,8 @@ function parseMaster(text: string): { lines: string[]; entries: MasterEntry[] } 
   return { lines, entries };
 }
 
-/** Whitespace-separated tokens, with `{ … }` groups kept as one token (master.cf syntax, Postfix >= 3.0). */
-function tokenize(text: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    if (/\s/.test(text[i])) {
-      i++;
-      continue;
-    }
-    if (text[i] === '{') {
-      let depth = 0;
-      let j = i;
-      for (; j < text.length; j++) {
-        if (text[j] === '{') depth++;
-        else if (text[j] === '}' && --depth === 0) break;
-      }
-      out.push(text.slice(i, j + 1));
-      i = j + 1;
-      continue;
-    }
-    let j = i;
-    while (j < text.length && !/\s/.test(text[j])) j++;
-    out.push(text.slice(i, j));
-    i = j;
-  }
-  return out;
-}
+/** Whitespace-separated tokens, with `{ … }` groups kept as one token (master.cf syntax, Postfix >= 3.0): the gate's own parser. */
+const tokenize = splitArgs;
 
 /** The -o options of an argument list, name → value (later ones win, as in Postfix). */
 function optionsOf(args: string[]): Record<string, string> {

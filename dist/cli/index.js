@@ -3217,14 +3217,11 @@ function ensurePostfix(r, log) {
         return;
     if (plan instanceof GateError)
         throw plan;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")');
     const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
     const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
     const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
     const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    for (const s of [preset, update, install])
-        if (s.stdout)
-            log(s.stdout.trim());
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''));
     if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
         throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
     }
@@ -4513,7 +4510,7 @@ async function main(argv, io) {
     const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
     let report;
     try {
-        report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line) => io.stderr(`${line}\n`));
+        report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
     }
     catch (e) {
         if (!(e instanceof GateError))

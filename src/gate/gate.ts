@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { run, type EngineServices } from '../engine.js';
 import type { GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
-import { startGate, type GateInstance } from './instance.js';
+import { startGate, type GateInstance, type GateLog } from './instance.js';
 
 export interface GateHooks {
   /** Called once the instance is up and before the battery runs (tests establish expected verdicts here). */
@@ -12,7 +12,7 @@ export interface GateHooks {
 }
 
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
-export function check(settings: Settings, services: EngineServices = {}, log?: (line: string) => void, hooks: GateHooks = {}): Promise<Report> {
+export function check(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
   return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
 }
 
@@ -22,7 +22,7 @@ export function check(settings: Settings, services: EngineServices = {}, log?: (
  * the instance, as an outside client through XCLIENT; the instance is always
  * stopped and removed afterwards, whatever happened.
  */
-export async function runGate(settings: Settings, services: EngineServices = {}, log?: (line: string) => void, hooks: GateHooks = {}): Promise<Report> {
+export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
   const configDir = settings.postfixConfig;
   if (configDir === undefined) throw new Error('runGate: no postfix-config');
   const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });

@@ -39,11 +39,14 @@ export interface GateInstance {
   stop(): Promise<void>;
 }
 
+/** A line for the log; with `body`, the line is the title of a group holding those lines. */
+export type GateLog = (line: string, body?: readonly string[]) => void;
+
 export interface GateOptions {
   configDir: string;
   overridesFile?: string;
-  /** Progress lines (installation output goes through here). */
-  log?: (line: string) => void;
+  /** Progress lines; with `body`, a collapsible group (the installation's output). */
+  log?: GateLog;
   /** Told the instance directory as soon as it exists (the action's post step removes it if the run is killed). */
   onDir?: (dir: string) => void;
 }
@@ -78,16 +81,18 @@ export function postfixPlan(m: { postfix: boolean; debian: boolean; aptGet: bool
 }
 
 /** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-export function ensurePostfix(r: Runner, log: (line: string) => void): void {
+export function ensurePostfix(r: Runner, log: GateLog): void {
   const plan = postfixPlan({ postfix: fs.existsSync(POSTFIX_BIN), debian: fs.existsSync('/etc/debian_version'), aptGet: fs.existsSync('/usr/bin/apt-get') });
   if (plan === 'present') return;
   if (plan instanceof GateError) throw plan;
-  log('Installing Postfix (Debian package "postfix", debconf "No configuration")');
   const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
   const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
   const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
   const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-  for (const s of [preset, update, install]) if (s.stdout) log(s.stdout.trim());
+  log(
+    'Installing Postfix (Debian package "postfix", debconf "No configuration")',
+    [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''),
+  );
   if (install.status !== 0 || !fs.existsSync(POSTFIX_BIN)) {
     throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
   }

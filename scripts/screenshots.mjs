@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Dev tooling, not run in CI: `npm run screenshots` renders the job summary of four real runs
+// Dev tooling, not run in CI: `npm run screenshots` renders the job summary of five real runs
 // against loopback servers (an open and a closed private Postfix with STARTTLS, a dual-stack host
-// whose IPv6 address relays, a host whose IPv6 address is down) to HTML with marked and GitHub-like
+// whose IPv6 address relays, a host whose IPv6 address is down, a postfix-config gate) to HTML with marked and GitHub-like
 // CSS, and screenshots each in headless Chromium at 1200 px: the first screen, and the whole page.
 // Needs `apt-get install -y chromium`; Postfix runs need root and Debian's postfix (else skipped).
 // SAFETY: every server listens on 127.0.0.1 or ::1; Postfix delivers to discard: only.
@@ -101,6 +101,9 @@ if (postfixAvailable().ok) {
     for (const name of ['open', 'closed']) {
       shoot(name, renderSummary(await run(parseSettings({ host: '127.0.0.1', port: String(pf.ports[name]), timeout: '60' }))));
     }
+    // Gate mode: a configuration whose submission service relays, port 25 closed.
+    const { runGate } = await lib('src/gate/gate.js');
+    shoot('gate', renderSummary(await runGate(parseSettings({ 'postfix-config': path.join(root, '__tests__', 'fixtures', 'gate', 'submission-open'), timeout: '60' }))));
   } finally {
     await pf.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -230,3 +230,20 @@ describe('settings for gate mode', () => {
     expect(() => parseSettings(inputs)).toThrow(message);
   });
 });
+
+describe('repoPath: annotations name files as GitHub matches them to the pull request', () => {
+  test('relative to the checkout, forward slashes, no ./', async () => {
+    const { repoPath } = await import('../src/main.js');
+    const ws = process.env.GITHUB_WORKSPACE;
+    try {
+      delete process.env.GITHUB_WORKSPACE;
+      expect(repoPath('./postfix//main.cf')).toBe('postfix/main.cf');
+      expect(repoPath('postfix/master.cf')).toBe('postfix/master.cf');
+      process.env.GITHUB_WORKSPACE = '/home/runner/work/repo/repo';
+      expect(repoPath('/home/runner/work/repo/repo/mail/postfix/main.cf')).toBe('mail/postfix/main.cf');
+    } finally {
+      if (ws === undefined) delete process.env.GITHUB_WORKSPACE;
+      else process.env.GITHUB_WORKSPACE = ws;
+    }
+  });
+});

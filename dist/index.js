@@ -29222,10 +29222,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 // action.yml runs this file as main and as post; the state tells them apart.
 if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true')
-    (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b)();
+    (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .bE)();
 else {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF)();
 }
 
 __webpack_async_result__();
@@ -29239,9 +29239,11 @@ __webpack_async_result__();
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  b: () => (/* binding */ post),
-  e: () => (/* binding */ main_run)
+  bE: () => (/* binding */ post),
+  eF: () => (/* binding */ main_run)
 });
+
+// UNUSED EXPORTS: repoPath
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -38688,6 +38690,15 @@ async function postComment(report, token, ctx = commentContext()) {
 
 
 
+/**
+ * A file as GitHub matches annotations to a pull request's files: relative to the
+ * checkout (GITHUB_WORKSPACE), with forward slashes and no leading `./`.
+ */
+function repoPath(file) {
+    const ws = process.env.GITHUB_WORKSPACE;
+    const rel = ws && external_node_path_default().isAbsolute(file) ? external_node_path_default().relative(ws, file) : file;
+    return external_node_path_default().posix.normalize(rel.split((external_node_path_default()).sep).join('/')).replace(/^\.\//, '');
+}
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 function post() {
     const dir = core/* getState */.Gu('gate-dir');
@@ -38730,7 +38741,7 @@ async function main_run() {
         if (e instanceof GateError) {
             // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
             for (const p of e.problems)
-                core/* error */.z3(logLine(p.change), { title: 'relay-check: postfix-config', file: external_node_path_default().join(settings.postfixConfig ?? '', p.file), startLine: p.line ?? undefined });
+                core/* error */.z3(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(external_node_path_default().join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
             core/* setFailed */.C1(e.message);
             return;
         }
@@ -38762,7 +38773,7 @@ async function publish(report, settings, token) {
     // annotation after the ten GitHub shows, so the exit status is set directly below.
     for (const a of annotations(report)) {
         // Gate-mode annotations about the configuration point at its file and line in the pull request.
-        const props = { title: a.title, file: a.file, startLine: a.line };
+        const props = { title: a.title, file: a.file === undefined ? undefined : repoPath(a.file), startLine: a.line };
         if (a.level === 'error')
             core/* error */.z3(a.message, props);
         else if (a.level === 'warning')

@@ -11,6 +11,16 @@ import { headline, renderSummary, targetLabel } from './report/summary.js';
 import { replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
 import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 
+/**
+ * A file as GitHub matches annotations to a pull request's files: relative to the
+ * checkout (GITHUB_WORKSPACE), with forward slashes and no leading `./`.
+ */
+export function repoPath(file: string): string {
+  const ws = process.env.GITHUB_WORKSPACE;
+  const rel = ws && path.isAbsolute(file) ? path.relative(ws, file) : file;
+  return path.posix.normalize(rel.split(path.sep).join('/')).replace(/^\.\//, '');
+}
+
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 export function post(): void {
   const dir = core.getState('gate-dir');
@@ -46,7 +56,7 @@ export async function run(): Promise<void> {
   } catch (e) {
     if (e instanceof GateError) {
       // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
-      for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: path.join(settings.postfixConfig ?? '', p.file), startLine: p.line ?? undefined });
+      for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(path.join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
       core.setFailed(e.message);
       return;
     }
@@ -77,7 +87,7 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   // annotation after the ten GitHub shows, so the exit status is set directly below.
   for (const a of annotations(report)) {
     // Gate-mode annotations about the configuration point at its file and line in the pull request.
-    const props = { title: a.title, file: a.file, startLine: a.line };
+    const props = { title: a.title, file: a.file === undefined ? undefined : repoPath(a.file), startLine: a.line };
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
     else core.notice(a.message, props);

@@ -3226,18 +3226,23 @@ function ensurePostfix(r, log) {
         throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
     }
 }
+/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
+const MAX_CONFIG_FILES = 2_000;
 /** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
 function listFiles(dir) {
     const out = [];
     const walk = (rel) => {
         for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
-            if (e.name.startsWith('.git'))
+            if (e.name.startsWith('.git') || e.name === 'node_modules')
                 continue;
             const r = rel ? `${rel}/${e.name}` : e.name;
             if (e.isDirectory())
                 walk(r);
             else if (e.isFile())
                 out.push(r);
+            if (out.length > MAX_CONFIG_FILES) {
+                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
+            }
         }
     };
     walk('');

@@ -35,8 +35,8 @@ describePostfix('the action (dist/index.js) against Postfix', () => {
     expect(Number(r.outputs.tests)).toBeGreaterThanOrEqual(45);
     expect(r.outputs.report).toBe(r.reportPath);
     expect(r.summary).toMatch(/^## relay-check: ✅ Not an open relay/);
-    expect(r.summary).toContain('| Target | Tested over | Vectors | Relayed | Denied | Inconclusive | Result |');
-    expect(r.summary).toMatch(new RegExp(`\\| 127\\.0\\.0\\.1&#58;${pf.ports.closed} \\| plaintext \\| \\d+ \\| 0 \\| \\d+ \\| 0 \\| closed \\|`));
+    expect(r.summary).toContain('| Target | MTA | Tested over | Vectors | Relayed | Denied | Inconclusive | Result |');
+    expect(r.summary).toMatch(new RegExp(`\\| 127\\.0\\.0\\.1&#58;${pf.ports.closed} \\| Postfix &#40;high confidence&#41; \\| plaintext \\| \\d+ \\| 0 \\| \\d+ \\| 0 \\| closed \\|`));
     expect(r.stdout).toMatch(/^::notice title=relay-check%3A not an open relay::Not an open relay: 127\.0\.0\.1:\d+ is closed/m);
     const report = JSON.parse(fs.readFileSync(r.reportPath, 'utf8'));
     expect(report.verdict).toBe('closed');

@@ -173,6 +173,6 @@ describe('the job summary rendered to HTML', () => {
     expect(md.startsWith('## relay-check: ✅ Not an open relay')).toBe(true);
     expect(md).toMatch(/cut to stay under GitHub's 1 MiB limit/);
     // The first section survives the cut whole: verdict and targets come before everything else.
-    expect(md).toContain('| Target | Tested over | Vectors |');
+    expect(md).toContain('| Target | MTA | Tested over | Vectors |');
   });
 });

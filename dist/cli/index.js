@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(538);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(247);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 538:
+/***/ 247:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1237,6 +1237,87 @@ async function openSession(opts) {
     return { session, greeting, ehlo };
 }
 
+;// CONCATENATED MODULE: ./src/mta/evidence.ts
+/**
+ * The MTA-evidence table: what in a server's answers points at which MTA.
+ * Rows are data, like the reply table (src/verdict/replies.ts): each carries a
+ * real example it was written for and where that text comes from, and a test
+ * walks every row. A banner can be changed by the operator, so nothing here is
+ * proof; the weights say how hard a pattern is to produce by accident.
+ */
+const EVIDENCE_RULES = [
+    // --- greetings that name the MTA ---
+    { id: 'postfix-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Postfix\b/im, weight: 3, what: 'the greeting names Postfix', example: '220 mx.example.org ESMTP Postfix (Debian/GNU)', provenance: 'Postfix smtpd_banner default "$myhostname ESMTP $mail_name" (postconf(5)); Debian appends "(Debian/GNU)"' },
+    { id: 'postscreen-multiline-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220-[^\n]*\n(?:[^\n]*\n)*220 /, weight: 1, what: 'a multi-line 220- greeting (postscreen greet pause: it sends 220- and waits to catch clients that talk early)', example: '220-mx.example.org ESMTP\n220 mx.example.org ESMTP', provenance: 'Postfix POSTSCREEN_README "Pregreet test" (postscreen_greet_banner, postscreen_greet_wait)' },
+    { id: 'exim-greeting', mta: 'Exim', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Exim (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Exim and its version', example: '220 mx.exim.test ESMTP Exim 4.96 Wed, 02 Dec 2026 04:24:22 +0000', provenance: 'Exim smtp_banner default "$smtp_active_hostname ESMTP Exim $version_number $tod_full" (Exim spec, main options)' },
+    { id: 'sendmail-greeting', mta: 'Sendmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Sendmail (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Sendmail and its version', example: '220 mx.sendmail.test ESMTP Sendmail 8.17.1.9/8.17.1.9; Wed, 2 Dec 2026 04:34:38 GMT', provenance: 'Sendmail SmtpGreetingMessage default "$j Sendmail $v/$Z; $b"; measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-greeting', mta: 'OpenSMTPD', source: 'greeting', pattern: /^220[ -]\S+ ESMTP OpenSMTPD\b/im, weight: 3, what: 'the greeting names OpenSMTPD', example: '220 mail.example.org ESMTP OpenSMTPD', provenance: 'OpenSMTPD smtp_session.c banner "%s ESMTP OpenSMTPD"' },
+    { id: 'exchange-greeting', mta: 'Microsoft Exchange', source: 'greeting', pattern: /^220[ -]\S+ Microsoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names the Microsoft ESMTP MAIL Service', example: '220 EX01.contoso.com Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 10:00:00 +0000', provenance: 'Microsoft Exchange 2013+ receive connector default banner (older IIS SMTP: "Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at")' },
+    { id: 'haraka-greeting', mta: 'Haraka', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Haraka(?:\/(\d[\w.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names Haraka', example: '220 mx.example.org ESMTP Haraka/3.0.3 ready', provenance: 'Haraka connection.js greeting "ESMTP Haraka/<version> ready" (smtp.ini banner_includes_uuid off)' },
+    { id: 'qmail-greeting', mta: 'qmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP qmail\b|\bnetqmail\b/im, weight: 3, what: 'the greeting names qmail', example: '220 mail.example.org ESMTP qmail 1.03', provenance: 'notqmail/netqmail smtpgreeting control file as commonly set' },
+    // --- EHLO keywords and their order ---
+    { id: 'postfix-ehlo-order', mta: 'Postfix', source: 'ehlo', pattern: /^PIPELINING SIZE( VRFY)? ETRN\b/i, weight: 2, what: 'EHLO keywords in Postfix order (PIPELINING, SIZE, VRFY, ETRN first)', example: 'PIPELINING SIZE VRFY ETRN STARTTLS ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING', provenance: 'Postfix smtpd.c ehlo_cmd (fixed order of the EHLO reply lines)' },
+    { id: 'sendmail-ehlo-verb', mta: 'Sendmail', source: 'ehlo', pattern: /\bVERB\b.*\bDELIVERBY\b/i, weight: 2, what: 'EHLO offers VERB and DELIVERBY (Sendmail extensions)', example: 'ENHANCEDSTATUSCODES PIPELINING EXPN VERB 8BITMIME SIZE DSN ETRN AUTH DELIVERBY HELP', provenance: 'Sendmail srvrsmtp.c; measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'exchange-ehlo', mta: 'Microsoft Exchange', source: 'ehlo', pattern: /\b(X-EXPS|XEXCH50|X-ANONYMOUSTLS|XRDST|XSHADOWREQUEST|X-EXCHANGEAUTH)\b/i, weight: 2, what: 'EHLO offers Exchange-only extensions (X-ANONYMOUSTLS, XEXCH50, XRDST …)', example: 'SIZE 37748736 PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS X-ANONYMOUSTLS AUTH X-EXPS 8BITMIME BINARYMIME CHUNKING XRDST', provenance: 'Microsoft Exchange 2013+ receive connector EHLO (MS-OXSMTP)' },
+    // --- the wording and shape of replies ---
+    { id: 'postfix-relay-access-denied', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.7\.1 <[^>]*>: Relay access denied$/, weight: 2, what: 'Postfix\'s "<address>: Relay access denied"', example: '554 5.7.1 <relay-check@example.com>: Relay access denied', provenance: 'Postfix smtpd_check.c reject_unauth_destination / defer_unauth_destination' },
+    { id: 'postfix-address-rejected', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.\d\.\d+ <[^>]*>: (Recipient|Sender) address rejected: /, weight: 2, what: 'Postfix\'s "<address>: Recipient address rejected:" shape', example: '550 5.1.1 <nobody@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix smtpd_check.c (reply shape "<%s>: %s address rejected: %s")' },
+    { id: 'exim-relay-not-permitted', mta: 'Exim', source: 'reply', pattern: /^550 relay not permitted$/, weight: 2, what: 'Exim\'s "550 relay not permitted" (no enhanced code)', example: '550 relay not permitted', provenance: 'Exim default configuration, acl_check_rcpt' },
+    { id: 'exim-domain-literals', mta: 'Exim', source: 'reply', pattern: /^501 <[^>]*>: domain literals not allowed$/, weight: 2, what: 'Exim\'s "domain literals not allowed"', example: '501 <relay-check@[127.0.0.1]>: domain literals not allowed', provenance: 'Exim smtp_in.c (allow_domain_literals = false)' },
+    { id: 'sendmail-address-dots', mta: 'Sendmail', source: 'reply', pattern: /^\d{3} \d\.\d\.\d+ <[^>]*>\.\.\. /, weight: 2, what: 'Sendmail\'s "<address>... " reply shape', example: '250 2.1.5 <relay-check@example.com>... Recipient ok', provenance: 'Sendmail (usrerr/message "%s... %s"); measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-invalid-recipient', mta: 'OpenSMTPD', source: 'reply', pattern: /^550 Invalid recipient: </, weight: 2, what: 'OpenSMTPD\'s "550 Invalid recipient: <address>"', example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD smtp_session.c' },
+    { id: 'opensmtpd-destination-valid', mta: 'OpenSMTPD', source: 'reply', pattern: /^250 2\.1\.5 Destination address valid: Recipient ok$/, weight: 2, what: 'OpenSMTPD\'s "Destination address valid: Recipient ok"', example: '250 2.1.5 Destination address valid: Recipient ok', provenance: 'OpenSMTPD smtp_session.c' },
+    { id: 'exchange-5.7.54', mta: 'Microsoft Exchange', source: 'reply', pattern: /\b5\.7\.54 SMTP; Unable to relay\b/, weight: 2, what: 'Exchange\'s "5.7.54 SMTP; Unable to relay"', example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', provenance: 'Microsoft Exchange 2013+ (NDR 5.7.54)' },
+    { id: 'exchange-online-5.7.64', mta: 'Exchange Online', source: 'reply', pattern: /\b5\.7\.64 TenantAttribution;/, weight: 3, what: 'Exchange Online\'s "5.7.64 TenantAttribution"', example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online Protection (NDR 5.7.64)' },
+    { id: 'qmail-rcpthosts', mta: 'qmail', source: 'reply', pattern: /allowed rcpthosts \(#5\.7\.1\)/, weight: 2, what: 'qmail\'s "not in my list of allowed rcpthosts (#5.7.1)"', example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd.c err_nogateway' },
+    { id: 'haraka-cannot-deliver', mta: 'Haraka', source: 'reply', pattern: /^550 I cannot deliver mail for </, weight: 2, what: 'Haraka\'s "I cannot deliver mail for <address>"', example: '550 I cannot deliver mail for <relay-check@example.com>', provenance: 'Haraka rcpt_to.in_host_list / relay plugins (outbound refused for an unauthorised client)' },
+];
+
+;// CONCATENATED MODULE: ./src/mta/identify.ts
+
+/** Bounded: a hostile server can send many replies; a few of each row are enough. */
+const MAX_REPLIES = 500;
+function textsFor(rule, input) {
+    if (rule.source === 'greeting')
+        return input.greeting.length > 0 ? [input.greeting.join('\n')] : [];
+    if (rule.source === 'ehlo')
+        return input.extensions.length > 0 ? [input.extensions.join(' ')] : [];
+    return input.replies.slice(0, MAX_REPLIES).filter((r) => r !== null);
+}
+/**
+ * Which MTA answered, by the evidence table. Each row counts once (its weight)
+ * however often it matched; the MTA with the most weight wins. Rows pointing at
+ * different MTAs with equal weight leave it unknown: guessing would be worse.
+ */
+function identifyMta(input, rules = EVIDENCE_RULES) {
+    const hits = [];
+    for (const rule of rules) {
+        for (const text of textsFor(rule, input)) {
+            const m = rule.pattern.exec(text);
+            if (!m)
+                continue;
+            const version = rule.versionGroup !== undefined ? (m[rule.versionGroup] ?? null) : null;
+            hits.push({ rule, seen: text.length > 300 ? `${text.slice(0, 300)}…` : text, version });
+            break;
+        }
+    }
+    const score = new Map();
+    for (const h of hits)
+        score.set(h.rule.mta, (score.get(h.rule.mta) ?? 0) + h.rule.weight);
+    const ranked = [...score.entries()].sort((a, b) => b[1] - a[1]);
+    const evidence = (of) => of.map((h) => ({ rule: h.rule.id, what: h.rule.what, seen: h.seen }));
+    if (ranked.length === 0 || (ranked.length > 1 && ranked[0][1] === ranked[1][1])) {
+        return { name: 'unknown', version: null, confidence: 'none', evidence: evidence(hits) };
+    }
+    const [name, points] = ranked[0];
+    const mine = hits.filter((h) => h.rule.mta === name);
+    const named = mine.some((h) => h.rule.weight === 3);
+    // Another MTA's hints beside the winner's lower the confidence: a proxy or a rewritten banner.
+    const contested = ranked.length > 1;
+    const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
+    return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
+}
+
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
 /**
  * Final word on an attempt once the controls are known. An accepted local
@@ -1654,6 +1735,7 @@ function serverState(address, port) {
 
 
 
+
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -2052,6 +2134,14 @@ async function runTarget(spec, opts) {
     }
     report.errorBudget = learner.budget;
     report.controls = [...controls.values()];
+    // Before settle: whether an accepted routing form relays depends on the MTA.
+    if (report.greeting !== null) {
+        report.mta = identifyMta({
+            greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
+            extensions: report.extensions,
+            replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
+        });
+    }
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
     return finish();
 }
@@ -3871,6 +3961,15 @@ function replyWithReason(reply, reason) {
 function view_otherFailReasons(r) {
     return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
 }
+/** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
+function view_mtaLabel(v) {
+    const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
+    if (!m)
+        return '—';
+    if (m.name === 'unknown')
+        return 'unknown';
+    return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
@@ -4124,9 +4223,9 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
-    out.table(['Target', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
+    out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
-        return [mdText(v.label), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+        return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
     }));
     const advice = adviceBullets(r);
     if (advice.length > 0)
@@ -4294,10 +4393,10 @@ function renderTerminal(r, opts) {
             out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
     out.push('');
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
-    const head = ['TARGET', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
+    const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
     const rows = views.map((v) => {
         const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? view_TRANSPORT_LABEL[t.transport] : `${view_TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
-        return [termText(v.label), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
+        return [termText(v.label), termText(view_mtaLabel(v)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
     });
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
     out.push(head.map((h, i) => pad(h, widths[i])).join('  '));

@@ -1,3 +1,4 @@
+import type { MtaIdentity } from '../mta/identify.js';
 import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
 import type { Outcome, Stage } from '../verdict/replies.js';
 import type { RunVerdict } from '../verdict/run.js';
@@ -78,6 +79,8 @@ export interface TargetReport {
   controls: { domain: string; mailbox: string; accepted: boolean | null; reply: string | null }[];
   /** Errors allowed per connection at the end of the run (learned from the server). */
   errorBudget: number;
+  /** Which MTA answered, by the evidence table (src/mta/evidence.ts); absent when nothing was heard. */
+  mta?: MtaIdentity;
   durationMs: number;
   verdict: RunVerdict;
   counts: Counts;

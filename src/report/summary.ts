@@ -15,6 +15,7 @@ import {
   type AddressView,
   type Family,
   type Finding,
+  mtaLabel,
 } from './view.js';
 import { describeTls } from '../smtp/session.js';
 
@@ -273,10 +274,10 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
 
   // Vectors, each counted once per address however many transports ran it (its worst outcome).
   out.table(
-    ['Target', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'],
+    ['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'],
     views.map((v) => {
       const n = (x: number): string => (v.tested ? String(x) : '—');
-      return [mdText(v.label), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+      return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
     }),
   );
 

@@ -1,7 +1,7 @@
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
 import { adviceBullets, dataNote, headline, reachNote } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -102,10 +102,10 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   out.push('');
 
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
-  const head = ['TARGET', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
+  const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
   const rows = views.map((v) => {
     const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
-    return [termText(v.label), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
+    return [termText(v.label), termText(mtaLabel(v)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
   out.push(head.map((h, i) => pad(h, widths[i])).join('  '));

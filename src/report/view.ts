@@ -288,3 +288,11 @@ export function replyWithReason(reply: string | null, reason: string): string {
 export function otherFailReasons(r: Report): string[] {
   return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
 }
+
+/** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
+export function mtaLabel(v: AddressView): string {
+  const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
+  if (!m) return '—';
+  if (m.name === 'unknown') return 'unknown';
+  return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
+}

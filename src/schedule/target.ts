@@ -8,6 +8,7 @@ import { CONNECTIONS_PER_ADDRESS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIF
 import { formatReply } from '../smtp/reply.js';
 import { SessionError, type TranscriptLine } from '../smtp/session.js';
 import { openSession } from '../smtp/setup.js';
+import { identifyMta } from '../mta/identify.js';
 import { classifyReply } from '../verdict/classify.js';
 import { settle, type ControlResult } from '../verdict/controls.js';
 import { REPLY_RULES } from '../verdict/replies.js';
@@ -444,6 +445,14 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
 
   report.errorBudget = learner.budget;
   report.controls = [...controls.values()];
+  // Before settle: whether an accepted routing form relays depends on the MTA.
+  if (report.greeting !== null) {
+    report.mta = identifyMta({
+      greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
+      extensions: report.extensions,
+      replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
+    });
+  }
   report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
   return finish();
 }

@@ -247,3 +247,13 @@ describe('repoPath: annotations name files as GitHub matches them to the pull re
     }
   });
 });
+
+describe('runner: the Postfix master starts as root', () => {
+  test('root runs directly, otherwise through sudo -n, and with neither one line naming the input', async () => {
+    const { runner, GateError } = await import('../src/gate/instance.js');
+    expect(runner(0, () => false)).toEqual({ prefix: [] });
+    expect(runner(1000, () => true)).toEqual({ prefix: ['sudo', '-n'] });
+    expect(() => runner(1000, () => false)).toThrow(GateError);
+    expect(() => runner(1000, () => false)).toThrow("Input 'postfix-config': the Postfix master must start as root: run as root or where `sudo -n` works");
+  });
+});

@@ -32494,11 +32494,10 @@ function exec(r, cmd, args, input) {
     return (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
 }
 /** Root, or a working `sudo -n`: the Postfix master must start as root. */
-function runner() {
-    if (process.getuid?.() === 0)
+function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
+    if (uid === 0)
         return { prefix: [] };
-    const sudo = (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 });
-    if (sudo.status === 0)
+    if (sudoWorks())
         return { prefix: ['sudo', '-n'] };
     throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
 }

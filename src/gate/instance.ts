@@ -66,10 +66,9 @@ function exec(r: Runner, cmd: string, args: readonly string[], input?: string): 
 }
 
 /** Root, or a working `sudo -n`: the Postfix master must start as root. */
-export function runner(): Runner {
-  if (process.getuid?.() === 0) return { prefix: [] };
-  const sudo = spawnSync('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 });
-  if (sudo.status === 0) return { prefix: ['sudo', '-n'] };
+export function runner(uid = process.getuid?.(), sudoWorks = (): boolean => spawnSync('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0): Runner {
+  if (uid === 0) return { prefix: [] };
+  if (sudoWorks()) return { prefix: ['sudo', '-n'] };
   throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
 }
 

@@ -37,6 +37,7 @@ const EXPECTED: Record<string, 'relayed' | 'denied' | 'inconclusive'> = {
   'sender-verification': 'inconclusive',
   'sender-verification-code': 'inconclusive',
   'sender-deferred': 'inconclusive',
+  'sendmail-route-refused': 'denied',
   'recipient-domain': 'inconclusive',
   'recipient-domain-unknown': 'inconclusive',
   'local-problem': 'inconclusive',

@@ -74,6 +74,38 @@ describe('settle: an accepted trick counts only when the control was refused', (
     expect(s.rule).toBe('accepted-catch-all');
     expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example \(control <relay-check-nx-1@mx\.own\.example> was accepted: 250 Accepted\)/);
   });
+  const mta = (name: string, confidence: 'high' | 'medium' | 'low' | 'none' = 'high') => ({ name, version: null, confidence, evidence: [] });
+  // Expected outcomes written from the MTAs' documentation, not read from ROUTING_RULES.
+  test.each([
+    ['Sendmail', '<u%ext.example@mx.own.example>', 'relayed'],
+    ['Sendmail', '<ext.example!u@mx.own.example>', 'relayed'],
+    ['Postfix', '<u%ext.example@mx.own.example>', 'relayed'],
+    ['Postfix', '<ext.example!u@mx.own.example>', 'relayed'],
+    ['Postfix', '<@mx.own.example:u@ext.example>', 'relayed'],
+    ['Postfix', '<"u@ext.example"@mx.own.example>', 'relayed'],
+    ['Exim', '<u%ext.example@mx.own.example>', 'skipped'],
+    ['Exim', '<ext.example!u@mx.own.example>', 'skipped'],
+    ['Exim', '<"u@ext.example"@mx.own.example>', 'skipped'],
+    ['Exim', '<@mx.own.example:u@ext.example>', 'relayed'],
+    ['OpenSMTPD', '<u%ext.example@mx.own.example>', 'skipped'],
+    ['OpenSMTPD', '<"u%ext.example">', 'inconclusive'],
+    ['Sendmail', '<u@ext.example@mx.own.example>', 'inconclusive'],
+    ['unknown', '<u%ext.example@mx.own.example>', 'inconclusive'],
+  ] as const)('catch-all, %s, %s: %s', (name, rcpt, outcome) => {
+    const s = settle({ ...base, rcptTo: [rcpt] }, control(true), mta(name, name === 'unknown' ? 'none' : 'high'));
+    expect(s.outcome).toBe(outcome);
+    expect(s.rule).toBe(outcome === 'relayed' ? 'accepted-routed' : outcome === 'skipped' ? 'accepted-not-routed' : 'accepted-catch-all');
+    expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example/);
+    if (outcome === 'skipped') expect(s.reason).toMatch(/^not a relay test here: /);
+  });
+  test('an MTA guessed on weak evidence decides nothing', () => {
+    const s = settle(base, control(true), mta('Sendmail', 'low'));
+    expect(s.outcome).toBe('inconclusive');
+    expect(s.reason).toMatch(/weak evidence/);
+  });
+  test('control refused: the MTA does not matter, the relay stands', () => {
+    expect(settle(base, control(false), mta('Exim')).outcome).toBe('relayed');
+  });
   test('control undecided (never ran or interrupted): the relay stands', () => {
     expect(settle(base, control(null)).outcome).toBe('relayed');
     expect(settle(base, new Map()).outcome).toBe('relayed');

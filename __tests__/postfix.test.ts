@@ -149,13 +149,14 @@ describePostfix('engine against a real Postfix', () => {
     const report = await check(pf, 'open', 'normal');
     const t = only(report);
     // An IPv6 literal that is not the server's own is just another remote destination:
-    // the control mailbox there is accepted too, so the trick cannot be told apart.
-    // It counts as inconclusive, with why (issue 9: a skip drops out of every count).
+    // the control mailbox there is accepted too, so the reply alone cannot tell. Postfix
+    // rewrites user%host before its relay check (allow_percent_hack), so it relays (issue 11).
     const untestable = new Set(['percent-hack-ipv6-literal']);
     const skipped = t.attempts.filter((a) => a.outcome === 'skipped');
     expect(skipped.map((a) => a.vector).sort()).toEqual([...IPV6_ONLY].sort());
+    expect(t.mta).toMatchObject({ name: 'Postfix', confidence: 'high' });
     for (const id of untestable) {
-      expect(t.attempts.find((a) => a.vector === id)).toMatchObject({ outcome: 'inconclusive', rule: 'accepted-catch-all' });
+      expect(t.attempts.find((a) => a.vector === id)).toMatchObject({ outcome: 'relayed', rule: 'accepted-routed' });
     }
     const ran = t.attempts.filter((a) => a.outcome !== 'skipped' && !untestable.has(a.vector));
     const wrong = ran.filter((a) =>
@@ -175,27 +176,33 @@ describePostfix('engine against a real Postfix', () => {
     expect(controls.map((c) => c.accepted)).toEqual([false, false]);
     const relayVectors = ran.filter((a) => !LOCAL_VECTORS.has(a.vector)).length;
     expect(relayVectors).toBeGreaterThanOrEqual(45);
-    expect(report.counts.relayed).toBe(relayVectors);
+    expect(report.counts.relayed).toBe(relayVectors + untestable.size);
     expect(report.verdict).toBe('open');
     expect(t.verdict).toBe('open');
     expect(report.failed).toBe(true);
-    expect(report.failReasons.join('\n')).toMatch(new RegExp(`${relayVectors} relay attempt\\(s\\) were accepted: the server is an open relay`));
+    expect(report.failReasons.join('\n')).toMatch(new RegExp(`${relayVectors + untestable.size} relay attempt\\(s\\) were accepted: the server is an open relay`));
     // RCPT acceptance is proof enough: no message was handed over.
     expectNoData(report);
     expect(pf.maillog()).not.toMatch(/status=sent|status=delivered/);
   });
 
-  test('an open relay that also accepts any local mailbox: plain vectors relayed, tricks at its own names inconclusive', async () => {
+  test('an open relay that also accepts any local mailbox: plain vectors relayed; tricks at its own names decided by what Postfix does with the form', async () => {
     const report = await check(pf, 'open-catchall', 'normal');
     const t = only(report);
     const accepting = t.controls.filter((c) => c.accepted === true).map((c) => c.domain);
     expect(accepting).toEqual(expect.arrayContaining(['mx.relay-check.test', '[127.0.0.1]']));
     const routedToAccepting = t.attempts.filter((x) => x.routedVia !== null && accepting.includes(x.routedVia) && !LOCAL_VECTORS.has(x.vector));
     expect(routedToAccepting.length).toBeGreaterThanOrEqual(10);
+    // Postfix rewrites percent, bang and source-route forms and looks inside quoted local
+    // parts before the relay check (postconf(5)); a form it has no such rule for (user@ext@its
+    // name) stays inconclusive. Written from the docs, not read from src/verdict/routing.ts.
+    const rewritten = (rcpt: string): boolean => /^<(@[^:]+:|"|[^@>]*[%!])/.test(rcpt);
     for (const a of routedToAccepting) {
-      expect(a.outcome).toBe('inconclusive');
-      expect(a.reason).toMatch(/accepts any mailbox .*depends on the MTA/);
+      const rcpt = a.rcptTo[a.rcptTo.length - 1];
+      expect({ vector: a.vector, outcome: a.outcome }).toEqual({ vector: a.vector, outcome: rewritten(rcpt) ? 'relayed' : 'inconclusive' });
+      expect(a.reason).toMatch(rewritten(rcpt) ? /accepts any mailbox .*; it relays: Postfix / : /accepts any mailbox .*Postfix routes this address form onward is not known/);
     }
+    expect(routedToAccepting.filter((a) => a.outcome === 'relayed').length).toBeGreaterThanOrEqual(8);
     for (const id of ['null-sender', 'external-sender', 'source-route-literal', 'external-after-postmaster']) {
       expect(t.attempts.find((a) => a.vector === id)?.outcome).toBe('relayed');
     }

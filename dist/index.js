@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7517);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9276);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7517:
+/***/ 9276:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30102,6 +30102,9 @@ const REPLY_RULES = [
     { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
     { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
     { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
+    // Sendmail refuses a route form it will not parse with 5.1.2, the code of a refused
+    // recipient domain: the wording decides before the code does.
+    { id: 'sendmail-route-refused', outcome: 'denied', reason: 'address form refused (Sendmail will not take this route form)', codes: [500, 599], text: /\.\.\. (invalid route address|hostname required)$/i, example: '553 5.1.2 <relay-check@example.com@>... Invalid route address', alsoSeen: ['553 5.1.3 <relay-check@example.com@[127.0.0.1]>... Invalid route address', '553 5.1.3 <relay-check%example.com@>... Hostname required'], provenance: 'Sendmail 8.17.1.9 (Debian sendmail-bin), measured on loopback: parseaddr "Invalid route address" / "Hostname required"' },
     { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
     { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
     { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
@@ -30531,27 +30534,73 @@ function identifyMta(input, rules = EVIDENCE_RULES) {
     return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
 }
 
+;// CONCATENATED MODULE: ./src/verdict/routing.ts
+const ROUTING_RULES = [
+    { mta: 'Sendmail', form: 'percent', decision: 'relayed', why: 'Sendmail routes user%host@relaydomain to host once it accepts it (by default it refuses such an address unless host may be relayed to; FEATURE(loose_relay_check) makes it accept and route it)', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); "sendmail" 4th ed. §7.4.2; measured: Sendmail 8.17.1.9 with loose_relay_check accepts <u%example.com@relay domain>, without it answers 550 5.7.1 Relaying denied' },
+    { mta: 'Sendmail', form: 'bang', decision: 'relayed', why: 'Sendmail rewrites host!user to user@host (UUCP routing in the stock rulesets) and routes it there', provenance: 'Sendmail cf/README (UUCP addresses, ruleset 3 canonicalisation); measured: Sendmail 8.17.1.9 with loose_relay_check accepts <example.com!u@relay domain>' },
+    { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
+    { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
+    { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
+    { mta: 'Postfix', form: 'quoted', decision: 'relayed', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
+    { mta: 'Exim', form: 'percent', decision: 'skipped', why: 'Exim does not perform the percent hack unless percent_hack_domains names the domain (unset by default): user%host is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, main option percent_hack_domains (default unset)' },
+    { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
+    { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
+    { mta: 'Exim', form: 'source-route', decision: 'relayed', why: 'Exim discards a source route and acts on the final address, which its relay ACL judged: an accepted one was accepted for host', provenance: 'Exim specification, "Source routes" (RFC 5321 §C: routes are ignored)' },
+    { mta: 'OpenSMTPD', form: 'percent', decision: 'skipped', why: 'OpenSMTPD does not perform the percent hack: user%host is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no percent-hack routing)' },
+    { mta: 'OpenSMTPD', form: 'bang', decision: 'skipped', why: 'OpenSMTPD does not route bang paths: host!user is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no UUCP routing)' },
+];
+/** The routing form of a recipient path, if it has one. */
+function routingForm(rcpt) {
+    const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
+    if (/^@[^:]*:/.test(path))
+        return 'source-route';
+    if (path.startsWith('"'))
+        return 'quoted';
+    const at = path.lastIndexOf('@');
+    const local = at < 0 ? path : path.slice(0, at);
+    if (local.includes('%'))
+        return 'percent';
+    if (local.includes('!'))
+        return 'bang';
+    return undefined;
+}
+/** What an accepted routing form at a catch-all name means on this MTA. */
+function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
+    const form = routingForm(rcpt);
+    if (!mta || mta.name === 'unknown')
+        return { decision: 'inconclusive', why: 'the MTA could not be identified, and whether it routes this form onward depends on the MTA' };
+    if (mta.confidence === 'low' || mta.confidence === 'none')
+        return { decision: 'inconclusive', why: `the MTA looks like ${mta.name} on weak evidence only, and whether it routes this form onward depends on the MTA` };
+    const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
+    if (!row)
+        return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
+    return { decision: row.decision, why: row.why };
+}
+
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
+
 /**
- * Final word on an attempt once the controls are known. An accepted local
- * mailbox is local delivery: skipped. An accepted trick addressed to a server
- * name that accepts any mailbox cannot be told from local delivery by its
- * reply: whether the MTA then routes it onward is unknown, so it counts as
- * inconclusive (it is not dropped from the counts: `strict` must see it).
+ * Final word on an attempt once the controls and the MTA are known. An
+ * accepted local mailbox is local delivery: skipped. An accepted trick
+ * addressed to a server name that accepts any mailbox cannot be told from
+ * local delivery by its reply: the routing table (./routing.ts) decides by
+ * what the MTA does with the form; where it cannot, the attempt counts as
+ * inconclusive (not dropped from the counts: `strict` must see it).
  */
-function settle(a, controls) {
+function settle(a, controls, mta) {
     if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
         return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
     }
     const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
     if (a.outcome === 'relayed' && c?.accepted === true) {
         const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
-        return {
-            ...a,
-            outcome: 'inconclusive',
-            rule: 'accepted-catch-all',
-            reason: `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}): whether it routes this form onward depends on the MTA`,
-        };
+        const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
+        const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
+        if (d.decision === 'relayed')
+            return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
+        if (d.decision === 'skipped')
+            return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
+        return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
     }
     return a;
 }
@@ -31355,7 +31404,7 @@ async function runTarget(spec, opts) {
             replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
         });
     }
-    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
+    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
     return finish();
 }
 /**

@@ -453,7 +453,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
     });
   }
-  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls));
+  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
   return finish();
 }
 

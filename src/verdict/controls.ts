@@ -1,4 +1,6 @@
+import type { MtaIdentity } from '../mta/identify.js';
 import type { AttemptReport } from '../report/model.js';
+import { routingDecision } from './routing.js';
 
 export interface ControlResult {
   /** The server name probed ('' for an unqualified local part). */
@@ -10,25 +12,25 @@ export interface ControlResult {
 }
 
 /**
- * Final word on an attempt once the controls are known. An accepted local
- * mailbox is local delivery: skipped. An accepted trick addressed to a server
- * name that accepts any mailbox cannot be told from local delivery by its
- * reply: whether the MTA then routes it onward is unknown, so it counts as
- * inconclusive (it is not dropped from the counts: `strict` must see it).
+ * Final word on an attempt once the controls and the MTA are known. An
+ * accepted local mailbox is local delivery: skipped. An accepted trick
+ * addressed to a server name that accepts any mailbox cannot be told from
+ * local delivery by its reply: the routing table (./routing.ts) decides by
+ * what the MTA does with the form; where it cannot, the attempt counts as
+ * inconclusive (not dropped from the counts: `strict` must see it).
  */
-export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>): AttemptReport {
+export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>, mta?: MtaIdentity): AttemptReport {
   if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
     return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
   }
   const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
   if (a.outcome === 'relayed' && c?.accepted === true) {
     const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
-    return {
-      ...a,
-      outcome: 'inconclusive',
-      rule: 'accepted-catch-all',
-      reason: `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''}): whether it routes this form onward depends on the MTA`,
-    };
+    const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
+    const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
+    if (d.decision === 'relayed') return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
+    if (d.decision === 'skipped') return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
+    return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
   }
   return a;
 }

@@ -31869,7 +31869,7 @@ async function run(settings, services = {}) {
     const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
     const warnings = targets
         .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? untestedWhy(t)}`);
+        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
     return {
         schemaVersion: SCHEMA_VERSION,
         tool: { name: 'relay-check', version: VERSION },
@@ -31917,10 +31917,6 @@ function deferToTls(plain, secure) {
     const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
     // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
     return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
-}
-/** Why a reachable address ran no attempt: the first attempt's reason says it. */
-function untestedWhy(t) {
-    return t.reachable ? (t.attempts[0]?.reason ?? 'no attempt ran') : 'unreachable';
 }
 function unresolved(p) {
     return {
@@ -31979,13 +31975,6 @@ function parseMainCf(text) {
         params.push(current);
     });
     return params;
-}
-/** The last definition of each parameter wins, as in Postfix. */
-function mainCfMap(params) {
-    const map = new Map();
-    for (const p of params)
-        map.set(p.name, p);
-    return map;
 }
 /**
  * master.cf(5): eight fields then the command's arguments; lines starting with
@@ -32097,7 +32086,7 @@ const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
 /** Transports that must be discards (SAFETY: nothing may leave the runner). */
 const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'];
 /** Parameters that route mail elsewhere; emptied so only the transports above remain. */
-const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'default_transport_rate_delay', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
+const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
 /** Delivery agents in master.cf: each becomes discard(8). */
 const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
 /** Parameters naming places of the production host: this machine's installation stands in. */
@@ -32354,7 +32343,7 @@ function buildSandbox(input) {
     for (const [name, value] of [...values])
         values.set(name, fixValue(name, value, at(name)));
     // Certificates name files of the production host: a throwaway pair stands in.
-    const tlsFix = (name, value, origin, note) => {
+    const tlsFix = (name, value, note) => {
         if (value === '')
             return;
         if (name === 'smtpd_tls_chain_files') {
@@ -32372,12 +32361,11 @@ function buildSandbox(input) {
             return note(name, input.instance.key, `${value} → the throwaway key`);
         if (TLS_OPTIONAL.includes(name))
             return note(name, '', `${value} is not on a runner: left out`);
-        void origin;
     };
     for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
         const v = values.get(name);
         if (v !== undefined)
-            tlsFix(name, v, at(name), (n, next, c) => set(n, next, c));
+            tlsFix(name, v, (n, next, c) => set(n, next, c));
     }
     // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
     if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
@@ -32411,7 +32399,7 @@ function buildSandbox(input) {
                 changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
             v = policy.value;
             if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
-                tlsFix(o.name, v, origin, (_n, nv, c) => {
+                tlsFix(o.name, v, (_n, nv, c) => {
                     changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
                     v = nv;
                 });
@@ -32501,11 +32489,6 @@ function parseDefault() {
         .split('\n')
         .flatMap((l) => parseLine(l));
 }
-/** main.cf parameters of the sandbox, for callers that need one value (the run's domain). */
-function sandboxValue(sb, name) {
-    return sb.main.get(name);
-}
-
 
 ;// CONCATENATED MODULE: ./src/gate/instance.ts
 

@@ -100,7 +100,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
   const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
   const warnings = targets
     .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-    .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? untestedWhy(t)}`);
+    .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'relay-check', version: VERSION },
@@ -151,11 +151,6 @@ function deferToTls(plain: TargetReport, secure: TargetReport): TargetReport {
   const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
   // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
   return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
-}
-
-/** Why a reachable address ran no attempt: the first attempt's reason says it. */
-function untestedWhy(t: TargetReport): string {
-  return t.reachable ? (t.attempts[0]?.reason ?? 'no attempt ran') : 'unreachable';
 }
 
 function unresolved(p: PlannedTarget): TargetReport {

@@ -36,13 +36,6 @@ export function parseMainCf(text: string): MainParam[] {
   return params;
 }
 
-/** The last definition of each parameter wins, as in Postfix. */
-export function mainCfMap(params: readonly MainParam[]): Map<string, MainParam> {
-  const map = new Map<string, MainParam>();
-  for (const p of params) map.set(p.name, p);
-  return map;
-}
-
 /** One service of master.cf. */
 export interface MasterService {
   /** Service field: `smtp`, `submission`, `127.0.0.1:2525`, `[::1]:25`, `2525`. */

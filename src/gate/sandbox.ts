@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mainCfMap, overrideArg, serviceOverrides, splitArgs, type MainParam, type MasterService } from './postfix-files.js';
+import { overrideArg, serviceOverrides, splitArgs, type MainParam, type MasterService } from './postfix-files.js';
 
 /**
  * What a configuration from a repository must change to run on a runner, as a
@@ -85,7 +85,7 @@ const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
 /** Transports that must be discards (SAFETY: nothing may leave the runner). */
 const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'] as const;
 /** Parameters that route mail elsewhere; emptied so only the transports above remain. */
-const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'default_transport_rate_delay', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'] as const;
+const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'] as const;
 /** Delivery agents in master.cf: each becomes discard(8). */
 const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
 /** Parameters naming places of the production host: this machine's installation stands in. */
@@ -342,7 +342,7 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   for (const [name, value] of [...values]) values.set(name, fixValue(name, value, at(name)));
 
   // Certificates name files of the production host: a throwaway pair stands in.
-  const tlsFix = (name: string, value: string, origin: { file: string; line: number | null }, note: (n: string, v: string, c: string) => void): void => {
+  const tlsFix = (name: string, value: string, note: (n: string, v: string, c: string) => void): void => {
     if (value === '') return;
     if (name === 'smtpd_tls_chain_files') {
       const files = value.split(/[\s,]+/).filter(Boolean);
@@ -354,11 +354,10 @@ export function buildSandbox(input: SandboxInput): Sandbox {
     if (TLS_PAIR.cert.includes(name)) return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
     if (TLS_PAIR.key.includes(name)) return note(name, input.instance.key, `${value} → the throwaway key`);
     if (TLS_OPTIONAL.includes(name)) return note(name, '', `${value} is not on a runner: left out`);
-    void origin;
   };
   for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
     const v = values.get(name);
-    if (v !== undefined) tlsFix(name, v, at(name), (n, next, c) => set(n, next, c));
+    if (v !== undefined) tlsFix(name, v, (n, next, c) => set(n, next, c));
   }
   // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
   if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
@@ -390,7 +389,7 @@ export function buildSandbox(input: SandboxInput): Sandbox {
       for (const r of policy.removed) changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
       v = policy.value;
       if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
-        tlsFix(o.name, v, origin, (_n, nv, c) => {
+        tlsFix(o.name, v, (_n, nv, c) => {
           changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
           v = nv;
         });
@@ -467,10 +466,3 @@ function parseDefault(): MasterService[] {
     .split('\n')
     .flatMap((l) => parseLine(l));
 }
-
-/** main.cf parameters of the sandbox, for callers that need one value (the run's domain). */
-export function sandboxValue(sb: Sandbox, name: string): string | undefined {
-  return sb.main.get(name);
-}
-
-export { mainCfMap };

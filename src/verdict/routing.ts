@@ -11,15 +11,25 @@ export type RoutingForm = 'percent' | 'bang' | 'source-route' | 'quoted';
 export interface RoutingRule {
   mta: string;
   form: RoutingForm;
-  /** relayed: the MTA routes the form onward; skipped: it delivers it locally (or bounces it), so it is no relay test. */
-  decision: 'relayed' | 'skipped';
+  /**
+   * relayed: the MTA routes the form onward; skipped: it delivers it locally (or bounces it), so
+   * it is no relay test; inconclusive: the MTA is known to leave the decision to another server.
+   */
+  decision: 'relayed' | 'skipped' | 'inconclusive';
   why: string;
   provenance: string;
 }
 
 export const ROUTING_RULES: readonly RoutingRule[] = [
-  { mta: 'Sendmail', form: 'percent', decision: 'relayed', why: 'Sendmail routes user%host@relaydomain to host once it accepts it (by default it refuses such an address unless host may be relayed to; FEATURE(loose_relay_check) makes it accept and route it)', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); "sendmail" 4th ed. §7.4.2; measured: Sendmail 8.17.1.9 with loose_relay_check accepts <u%example.com@relay domain>, without it answers 550 5.7.1 Relaying denied' },
-  { mta: 'Sendmail', form: 'bang', decision: 'relayed', why: 'Sendmail rewrites host!user to user@host (UUCP routing in the stock rulesets) and routes it there', provenance: 'Sendmail cf/README (UUCP addresses, ruleset 3 canonicalisation); measured: Sendmail 8.17.1.9 with loose_relay_check accepts <example.com!u@relay domain>' },
+  // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
+  // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
+  // To: RELAY), and there it does not route them itself: it hands the address unchanged to that
+  // domain's own server. At its own (class w) names it routes them itself, but checks the routed
+  // address first and refuses it ("Relaying denied") unless a plain external recipient would relay
+  // too. So the next hop decides: inconclusive, saying which server to test.
+  { mta: 'Sendmail', form: 'percent', decision: 'inconclusive', why: 'Sendmail does not route user%host@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host (FEATURE(loose_relay_check) lets it through; without it Sendmail checks user@host and refuses it); test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); cf/m4/proto.m4 ParseRecipient; measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <u%example.com@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user u%example.com@sendmail.test" (-bt /parse); without loose_relay_check 550 5.7.1 Relaying denied; at its own name (class w) 550 5.7.1 Relaying denied with or without it (__tests__/sendmail.test.ts)' },
+  { mta: 'Sendmail', form: 'bang', decision: 'inconclusive', why: 'Sendmail does not route host!user@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <example.com!u@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user example.com!u@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
+  { mta: 'Sendmail', form: 'quoted', decision: 'inconclusive', why: 'Sendmail does not route "user@host"@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <"u@example.com"@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user \\"u@example.com\\"@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
   { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
   { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
   { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
@@ -44,7 +54,7 @@ export function routingForm(rcpt: string): RoutingForm | undefined {
   return undefined;
 }
 
-export type RoutingDecision = { decision: 'relayed' | 'skipped'; why: string } | { decision: 'inconclusive'; why: string };
+export type RoutingDecision = { decision: 'relayed' | 'skipped' | 'inconclusive'; why: string };
 
 /** What an accepted routing form at a catch-all name means on this MTA. */
 export function routingDecision(rcpt: string, mta: MtaIdentity | undefined, rules: readonly RoutingRule[] = ROUTING_RULES): RoutingDecision {

@@ -3,6 +3,7 @@ import { run, type EngineServices } from '../engine.js';
 import type { GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
 import { startGate, type GateInstance, type GateLog } from './instance.js';
+import { proveFixes } from './prove.js';
 
 export interface GateHooks {
   /** Called once the instance is up and before the battery runs (tests establish expected verdicts here). */
@@ -22,7 +23,18 @@ export function check(settings: Settings, services: EngineServices = {}, log?: G
  * the instance, as an outside client through XCLIENT; the instance is always
  * stopped and removed afterwards, whatever happened.
  */
-export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
+export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}, prove = true): Promise<Report> {
+  const configDir = settings.postfixConfig;
+  if (configDir === undefined) throw new Error('runGate: no postfix-config');
+  const tested = await runGateOnce(settings, services, log, hooks);
+  if (!prove || !(tested.diagnosis ?? []).some((d) => d.findings.length > 0) || !tested.gate) return tested;
+  // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+  log?.('trying the proposed fix on a copy of the configuration');
+  const fixes = await proveFixes(settings, tested, tested.settings.domain ?? '', services, (s, v) => runGate(s, v, log, {}, false));
+  return { ...tested, gate: { ...tested.gate, fixes } };
+}
+
+async function runGateOnce(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<Report> {
   const configDir = settings.postfixConfig;
   if (configDir === undefined) throw new Error('runGate: no postfix-config');
   const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { run } from '../src/engine.js';
+import type { Report } from '../src/report/model.js';
+import { parseSettings } from '../src/settings.js';
+import { describeExim, startExim, type EximServer } from './support/exim.js';
+import { describeSendmail, startSendmail, type SendmailServer } from './support/sendmail.js';
+import { expectValid } from './support/schema.js';
+
+/**
+ * "Why it relays" against real MTAs other than Postfix, each configured in one
+ * documented way the diagnosis table names (src/diagnosis/rules.ts).
+ */
+
+async function check(port: number, tls: 'none' | 'auto' = 'none'): Promise<Report> {
+  const r = await run(parseSettings({ host: '127.0.0.1', port: String(port), 'connect-timeout': '5', timeout: '60', tls }));
+  expectValid(r);
+  return r;
+}
+const rules = (r: Report): string[] => (r.diagnosis ?? []).flatMap((d) => d.findings.map((f) => f.rule));
+
+describeExim('diagnosis against real Exim', () => {
+  const servers: EximServer[] = [];
+  let open: EximServer;
+  let sender: EximServer;
+  let encrypted: EximServer;
+  beforeAll(async () => {
+    [open, sender, encrypted] = await Promise.all([
+      startExim('open'),
+      // Trusts the envelope sender: an "accept senders" before the relay check.
+      startExim('closed', { rcptAcl: ['accept  senders = *@exim.test : *@mx.exim.test'] }),
+      // Trusts TLS: "accept encrypted = *" before the relay check.
+      startExim('closed', { starttls: true, rcptAcl: ['accept  encrypted = *'] }),
+    ]);
+    servers.push(open, sender, encrypted);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  test('relay_from_hosts covers the client: everything relays, and Exim names the address it saw', async () => {
+    const r = await check(open.port);
+    const [d] = r.diagnosis ?? [];
+    expect(d.mta).toBe('Exim');
+    expect(rules(r)).toEqual(['exim-relay-from-hosts']);
+    // Exim's EHLO reply says "Hello <name> [127.0.0.1]": the address as the server saw it.
+    expect(d.vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: '127.0.0.1', xclient: null, network: 'loopback' });
+    expect(d.vantageWarning).toMatch(/Exim `relay_from_hosts`/);
+  });
+
+  test('an "accept senders" for the own domain: only own-domain senders relay', async () => {
+    const r = await check(sender.port);
+    const [d] = r.diagnosis ?? [];
+    expect(d.pattern.everything).toBe(false);
+    expect(d.pattern.relayed).toEqual(expect.arrayContaining(['own-domain-sender', 'own-domain-postmaster-sender']));
+    expect(rules(r)).toEqual(['exim-sender-accept']);
+    expect(d.vantageWarning).toBeNull();
+  });
+
+  test('"accept encrypted = *": the plaintext battery is refused, the STARTTLS one relays', async () => {
+    const r = await check(encrypted.port, 'auto');
+    expect(r.targets.map((t) => [t.transport, t.counts.relayed > 0])).toEqual([
+      ['plain', false],
+      ['starttls', true],
+    ]);
+    const [d] = r.diagnosis ?? [];
+    expect(d.pattern.where).toEqual(['tls-only']);
+    expect(d.pattern.relayedOn).toEqual([`127.0.0.1:${encrypted.port} (starttls)`]);
+    expect(rules(r)).toEqual(['exim-tls-encrypted']);
+    expect(d.summary).toMatch(/only inside TLS/);
+  });
+});
+
+describeSendmail('diagnosis against real Sendmail', () => {
+  let promiscuous: SendmailServer;
+  let localFrom: SendmailServer;
+  beforeAll(async () => {
+    [promiscuous, localFrom] = await Promise.all([
+      startSendmail({ relayDomains: ['sendmail.test'], features: ['promiscuous_relay'] }),
+      startSendmail({ localDomains: ['sendmail.test'], features: ['relay_local_from'] }),
+    ]);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([promiscuous?.stop(), localFrom?.stop()]);
+  });
+
+  test('FEATURE(promiscuous_relay): everything relays; Sendmail names the address it saw in its EHLO reply', async () => {
+    const r = await check(promiscuous.port);
+    const [d] = r.diagnosis ?? [];
+    expect(d.mta).toBe('Sendmail');
+    expect(rules(r)).toEqual(['sendmail-promiscuous']);
+    expect(d.vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: '127.0.0.1', network: 'loopback' });
+  });
+
+  test('FEATURE(relay_local_from): only senders in its own domain relay', async () => {
+    const r = await check(localFrom.port);
+    const [d] = r.diagnosis ?? [];
+    expect(d.pattern.everything).toBe(false);
+    expect(d.pattern.shared).toEqual(['own-sender']);
+    expect(rules(r)).toEqual(['sendmail-relay-local-from']);
+  });
+});

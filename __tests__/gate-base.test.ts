@@ -373,6 +373,19 @@ describePostfix('base against head on real Postfix', () => {
     expect(r.failed).toBe(false);
   }, 120_000);
 
+  test('a base Postfix refuses (the pull request fixes a broken master.cf): "unavailable", in Postfix words without the temporary path; the head decides', async () => {
+    const { base, config } = prRepo('broken', 'stock-closed');
+    const before = made.length;
+    const r = await gate(config, base);
+    expect(made.length - before).toBe(2);
+    const b = r.gate?.base;
+    expect({ status: b?.status, commit: b?.commit, changes: b?.changes }).toEqual({ status: 'unavailable', commit: base, changes: [] });
+    expect(b?.warning).toMatch(new RegExp(`^base not compared: the configuration at commit ${base.slice(0, 12)} does not start: Input 'postfix-config': postfix check refuses the configuration \\(master\\.cf line 3\\)`));
+    expect(b?.warning).not.toMatch(/relay-check-base-/);
+    expect(b?.warning).toMatch(/invalid type field "inetx"/);
+    expect(r.failed).toBe(false);
+  }, 120_000);
+
   test('the CLI with --base-ref naming a commit the clone lacks: a warning line, the head decides (exit 0), the JSON says unavailable', () => {
     const { config } = prRepo('open', 'stock-closed');
     const missing = 'feedfacefeedfacefeedfacefeedfacefeedface';

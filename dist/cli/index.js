@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(682);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(280);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 682:
+/***/ 280:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -2262,6 +2262,7 @@ const INPUT_NAMES = [
     'client-address',
     'postfix-config',
     'postfix-overrides',
+    'base-ref',
     'timeout',
     'connect-timeout',
     'report-path',
@@ -2403,6 +2404,17 @@ function recipientOwnDomain(rcptDomain, domain, hosts) {
     }
     return undefined;
 }
+/**
+ * A commit or ref for git: a name or object id, with `~`/`^` suffixes. Never a
+ * leading `-` (git would read an option), `:` (it is joined as `<ref>:<path>`),
+ * `..` (a range), `@{` (reflog syntax) or whitespace.
+ */
+function parseBaseRef(text) {
+    if (text.length > 255 || !/^[A-Za-z0-9_][A-Za-z0-9._/~^@-]*$/.test(text) || text.includes('..') || text.includes('@{') || /(^|\/)\.|\.lock(\/|$)|\/$/.test(text)) {
+        throw new InputError('base-ref', `"${text}" is not a commit or ref (a branch, tag or commit id like main, v1.2 or 3f2c1ab)`);
+    }
+    return text;
+}
 /** Validates every input; throws InputError on the first bad one. No I/O. */
 function parseSettings(raw) {
     const get = (name) => {
@@ -2426,6 +2438,11 @@ function parseSettings(raw) {
         throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
     if (postfixOverrides !== '' && postfixConfig === '')
         throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+    const baseRef = get('base-ref');
+    if (baseRef !== '' && postfixConfig === '')
+        throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+    if (baseRef !== '')
+        parseBaseRef(baseRef);
     if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
         throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
     }
@@ -2461,6 +2478,7 @@ function parseSettings(raw) {
         ...(client !== '' ? { clientAddress: client } : {}),
         ...(postfixConfig !== '' ? { postfixConfig } : {}),
         ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+        ...(baseRef !== '' ? { baseRef } : {}),
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,
@@ -2746,6 +2764,180 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./src/gate/base.ts
+
+
+
+
+/**
+ * Base against head: the configuration directory as it was at the pull
+ * request's base commit, read from git into a temporary directory (never
+ * checked out over the working tree), so that it can run on a second private
+ * Postfix; and the pure comparison of the two runs, per master.cf service and
+ * vector.
+ */
+// --- which base ---
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/**
+ * The base commit of a pull_request event; undefined for any other event. Not
+ * pull_request_target: there actions/checkout checks out the base itself, so the
+ * work tree would be compared with itself (`base-ref` can still name one).
+ */
+function pullRequestBase(eventName, payload) {
+    if (eventName !== 'pull_request')
+        return undefined;
+    const pr = payload?.pull_request;
+    const sha = pr?.base?.sha;
+    // Only a full object name: it goes on a git command line.
+    return typeof sha === 'string' && SHA.test(sha) ? sha : undefined;
+}
+const GIT_TIMEOUT_MS = 60_000;
+/** As instance.ts allows in a configuration directory: more is not one. */
+const MAX_FILES = 2_000;
+function git(cwd, args) {
+    // No prompt for credentials (a runner has no terminal); the checkout's own credentials still apply.
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', cwd, ...args], { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return { ok: r.status === 0, out: r.stdout ?? Buffer.alloc(0), err: `${r.stderr?.toString() ?? ''}${r.error?.message ?? ''}`.trim() };
+}
+const base_text = (g) => g.out.toString('utf8').trim();
+/** The commit a ref names, if this clone has it. */
+function resolve(root, ref) {
+    const g = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    return g.ok ? base_text(g) : undefined;
+}
+/**
+ * The commit, fetched once from origin when the clone lacks it: actions/checkout
+ * fetches only the merge commit by default (fetch-depth 1), without its parents.
+ */
+function resolveOrFetch(root, ref, log) {
+    const have = resolve(root, ref);
+    if (have !== undefined)
+        return have;
+    log(`base ${ref} is not in this clone: git fetch --depth=1 origin ${ref}`);
+    const fetched = git(root, ['fetch', '--depth=1', '--no-tags', '--quiet', 'origin', ref]);
+    if (!fetched.ok)
+        return undefined;
+    // A sha is in the clone now; a branch or tag name is in FETCH_HEAD, which is what was fetched.
+    return resolve(root, ref) ?? resolve(root, 'FETCH_HEAD');
+}
+/** Path segments listFiles (instance.ts) leaves out of a configuration directory, left out here too. */
+function skipped(rel) {
+    return rel.split('/').some((s) => s.startsWith('.git') || s === 'node_modules');
+}
+/** `git ls-tree -r -z` entries: mode, type, object and path, for plain files only (no symlinks, no submodules). */
+function parseLsTree(out) {
+    return out
+        .split('\0')
+        .filter(Boolean)
+        .map((e) => /^(\d+) (\w+) ([0-9a-f]+)\t([\s\S]+)$/.exec(e))
+        .filter((m) => m !== null && m[2] === 'blob' && (m[1] === '100644' || m[1] === '100755'))
+        .map((m) => ({ oid: m[3], path: m[4] }));
+}
+/**
+ * The configuration directory at `ref`, written to a temporary directory: every
+ * file git holds under it (main.cf, master.cf and the map files beside them).
+ * "new" when the directory (or its main.cf) is not there at the base: the pull
+ * request adds it. "unavailable" with a warning when the base cannot be had.
+ */
+function checkoutBase(configDir, ref, log = () => undefined) {
+    const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
+    const top = git(configDir, ['rev-parse', '--show-toplevel']);
+    if (!top.ok)
+        return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
+    const root = base_text(top);
+    // Where the directory sits in the repository, as git names it (symlinks and `..` resolved).
+    const prefix = base_text(git(configDir, ['rev-parse', '--show-prefix'])).replace(/\/+$/, '');
+    const commit = resolveOrFetch(root, ref, log);
+    if (commit === undefined)
+        return unavailable(`commit ${ref} not available; use actions/checkout with fetch-depth: 0`);
+    const tree = `${commit}:${prefix}`;
+    if (base_text(git(root, ['cat-file', '-t', tree])) !== 'tree')
+        return { status: 'new', commit };
+    const ls = git(root, ['ls-tree', '-r', '-z', tree]);
+    if (!ls.ok)
+        return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
+    const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !skipped(f.path));
+    if (!files.some((f) => f.path === 'main.cf'))
+        return { status: 'new', commit };
+    if (files.length > MAX_FILES)
+        return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-base-'));
+    const remove = () => {
+        process.off('exit', remove);
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    };
+    // The instance has its exit hooks; these files need one too (SIGTERM ends in process.exit).
+    process.on('exit', remove);
+    try {
+        for (const f of files) {
+            // By object name, which is what `git show <commit>:<path>` prints, without parsing the path as a revision.
+            const blob = git(root, ['cat-file', 'blob', f.oid]);
+            if (!blob.ok)
+                throw new Error(`git cat-file ${f.path} failed: ${blob.err.split('\n')[0]}`);
+            const to = external_node_path_default().join(dir, f.path);
+            // git never stores `..` or absolute paths, but the files land outside the repository: check anyway.
+            if (!to.startsWith(dir + (external_node_path_default()).sep))
+                throw new Error(`${f.path} leaves the directory`);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().writeFileSync(to, blob.out);
+        }
+    }
+    catch (e) {
+        remove();
+        return unavailable(e.message, commit);
+    }
+    log(`base ${commit.slice(0, 12)}: ${files.length} file(s) of ${prefix || '.'} from git`);
+    return { status: 'files', commit, dir, remove };
+}
+// --- the comparison (pure) ---
+/** Worst first: a vector that relayed on any transport of a service relayed on that service. */
+const RANK = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+/** Each master.cf service's outcome per vector, merged over its transports, in the order the report has them. */
+function outcomesByService(r) {
+    const nameOf = new Map((r.gate?.services ?? []).map((s) => [s.port, s.name]));
+    const out = new Map();
+    for (const t of r.targets) {
+        const service = nameOf.get(t.port) ?? String(t.port);
+        const m = out.get(service) ?? new Map();
+        out.set(service, m);
+        for (const a of t.attempts) {
+            const prev = m.get(a.vector);
+            if (prev === undefined || RANK[a.outcome] > RANK[prev])
+                m.set(a.vector, a.outcome);
+        }
+    }
+    return out;
+}
+/** Head against base for one vector; null where it did not run (a service only one side has). */
+function changeOf(head, base) {
+    const h = head === 'relayed';
+    const b = base === 'relayed';
+    return h && b ? 'unchanged-open' : h ? 'opened' : b ? 'closed' : 'unchanged';
+}
+/** One row per service and vector of either side: head's services first, then those only the base has. */
+function compareOutcomes(head, base) {
+    const rows = [];
+    const services = [...new Set([...head.keys(), ...base.keys()])];
+    for (const service of services) {
+        const h = head.get(service) ?? new Map();
+        const b = base.get(service) ?? new Map();
+        for (const vector of new Set([...h.keys(), ...b.keys()])) {
+            const ho = h.get(vector) ?? null;
+            const bo = b.get(vector) ?? null;
+            rows.push({ service, vector, head: ho, base: bo, change: changeOf(ho, bo) });
+        }
+    }
+    return rows;
+}
+/** The report's `gate.base` for two runs. */
+function compareRuns(commit, configDir, head, base) {
+    return baseReport(commit, configDir, 'compared', compareOutcomes(outcomesByService(head), outcomesByService(base)));
+}
+function baseReport(commit, configDir, status, changes = [], warning) {
+    const n = (c) => changes.filter((x) => x.change === c).length;
+    return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
 /**
  * main.cf and master.cf as data, with the line each entry starts on, so that
@@ -3683,6 +3875,7 @@ async function stopInstance(i) {
 
 
 
+
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 function check(settings, services = {}, log, hooks = {}) {
     return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
@@ -3694,6 +3887,45 @@ function check(settings, services = {}, log, hooks = {}) {
  * stopped and removed afterwards, whatever happened.
  */
 async function runGate(settings, services = {}, log, hooks = {}) {
+    const report = await runInstance(settings, services, log, hooks);
+    if (settings.baseRef === undefined || report.gate === undefined)
+        return report;
+    const base = await againstBase(report, settings, services, log, hooks);
+    return { ...report, gate: { ...report.gate, base } };
+}
+/**
+ * The same directory at the base commit, on a second private instance. It runs
+ * after the head's instance is stopped: one instance at a time cannot collide
+ * on ports or share the runner's two cores, and the action's post step (which
+ * removes the instance it was last told of) covers each in turn. The base never
+ * decides the step: what fails is what the head does.
+ */
+async function againstBase(head, settings, services, log, hooks) {
+    const configDir = settings.postfixConfig;
+    const ref = settings.baseRef;
+    const say = log ?? (() => undefined);
+    const at = checkoutBase(configDir, ref, say);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
+        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+        return compareRuns(at.commit, configDir, head, base);
+    }
+    catch (e) {
+        // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
+}
+/** One configuration directory on one private instance. */
+async function runInstance(settings, services, log, hooks) {
     const configDir = settings.postfixConfig;
     if (configDir === undefined)
         throw new Error('runGate: no postfix-config');
@@ -3733,6 +3965,90 @@ function commitOf(dir) {
         return process.env.GITHUB_SHA;
     const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
     return r.status === 0 ? r.stdout.trim() : null;
+}
+
+;// CONCATENATED MODULE: ./src/report/base.ts
+
+/**
+ * "Against the base": what the pull request did to the relay, per master.cf
+ * service and vector, for the job summary and the terminal. Service names and
+ * vector ids come from the repository's files: they go through mdText/code
+ * here and termText in the terminal.
+ */
+const base_short = (commit) => commit.slice(0, 7);
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/**
+ * The sentence that answers "did this pull request open it?". Plain text but for
+ * what `esc` makes of the commit and the directory, the only parts not written
+ * by relay-check (the summary passes mdText).
+ */
+function baseSentence(b, esc = (s) => s) {
+    const at = `commit ${esc(base_short(b.commit))}`;
+    if (b.status === 'new')
+        return `new configuration: ${esc(b.configDir)} does not exist at the base (${at}), nothing to compare`;
+    if (b.status === 'unavailable')
+        return esc(b.warning ?? `base not compared (commit ${base_short(b.commit)})`);
+    // Counted as distinct vectors on named services: a vector opened on smtp and submission is one trick, on two doors.
+    const where = (c) => {
+        const rows = b.changes.filter((x) => x.change === c);
+        const services = [...new Set(rows.map((x) => x.service))].map(esc);
+        const names = services.length <= 3 ? `${services.slice(0, -1).join(', ')}${services.length > 1 ? ' and ' : ''}${services[services.length - 1]}` : `${services.length} services`;
+        return `${plural(new Set(rows.map((x) => x.vector)).size, 'vector')} on ${names}`;
+    };
+    const parts = [];
+    if (b.opened > 0)
+        parts.push(`this pull request opened ${where('opened')} that the base (${at}) refused`);
+    if (b.predates > 0) {
+        parts.push(b.opened > 0 ? `${where('unchanged-open')} relayed on the base already` : `already open on the base (${at}): this pull request did not open it (${where('unchanged-open')} relayed there too)`);
+    }
+    if (b.closed > 0)
+        parts.push(`this pull request closed ${where('closed')} that relayed on the base`);
+    return parts.length > 0 ? parts.join('; ') : `nothing relays on the base (${at}) or here: no relay was opened or closed`;
+}
+const CHANGE_LABEL = {
+    opened: '**opened** by this pull request',
+    'unchanged-open': 'already open on the base',
+    closed: 'closed by this pull request',
+};
+/** At most this many vector ids in one cell; the JSON report has every row. */
+const IDS_PER_CELL = 6;
+/** Markdown lines for the job summary; none without a base comparison. */
+function base_baseSummaryLines(g) {
+    const b = g?.base;
+    if (b === undefined)
+        return [];
+    const out = ['### Against the base', ''];
+    if (b.status === 'unavailable')
+        return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
+    if (b.status === 'new')
+        return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(base_short(b.commit))}): a new configuration, nothing to compare.`];
+    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+    // An open relay fails the step wherever it came from; say so where it predates the pull request.
+    if (b.predates > 0)
+        out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);
+    const head = new Set(b.changes.filter((c) => c.head !== null).map((c) => c.service));
+    const base = new Set(b.changes.filter((c) => c.base !== null).map((c) => c.service));
+    const only = (a, not) => [...a].filter((s) => !not.has(s));
+    if (only(head, base).length > 0)
+        out.push('', `Only in this pull request: ${only(head, base).map(code).join(', ')}.`);
+    if (only(base, head).length > 0)
+        out.push('', `Only on the base: ${only(base, head).map(code).join(', ')}.`);
+    const rows = [];
+    for (const change of ['opened', 'unchanged-open', 'closed']) {
+        for (const service of new Set(b.changes.filter((c) => c.change === change).map((c) => c.service))) {
+            const ids = b.changes.filter((c) => c.change === change && c.service === service).map((c) => c.vector);
+            const cell = `${ids.slice(0, IDS_PER_CELL).map(code).join(', ')}${ids.length > IDS_PER_CELL ? `, ${ids.length - IDS_PER_CELL} more` : ''}`;
+            rows.push(`| ${code(service)} | ${CHANGE_LABEL[change]} | ${ids.length}: ${cell} |`);
+        }
+    }
+    if (rows.length > 0)
+        out.push('', '| master.cf service | Relay | Vectors |', '| --- | --- | --- |', ...rows);
+    return out;
+}
+/** One line for the terminal (plain text: the caller makes it inert); none without a base comparison. */
+function baseTerminalLines(g) {
+    const b = g?.base;
+    return b === undefined ? [] : [`against the base: ${baseSentence(b)}`];
 }
 
 ;// CONCATENATED MODULE: ./src/report/escape.ts
@@ -4016,6 +4332,7 @@ function view_mtaLabel(v) {
 
 
 
+
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
@@ -4031,7 +4348,7 @@ function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const summary_plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
 function transportsText(ts) {
     const names = ts.map((t) => view_TRANSPORT_LABEL[t]);
@@ -4049,13 +4366,13 @@ function addressClause(v, all) {
         return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
     if (v.verdict === 'open') {
         const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
     if (v.verdict === 'closed')
         return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way`;
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -4083,7 +4400,7 @@ function headline(r) {
             open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
             unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
             untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
-            closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
+            closed.length ? `${summary_plural(closed.length, 'address is', 'addresses are')} closed` : '',
         ].filter(Boolean);
     }
     const body = clauses.join('; ');
@@ -4115,7 +4432,7 @@ function dataNote(r) {
     const refused = refusedAtData(r);
     if (refused.length === 0)
         return null;
-    return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+    return `${summary_plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
 }
 const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
 const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
@@ -4162,7 +4479,7 @@ function adviceBullets(r) {
                 if (a.outcome === 'inconclusive')
                     reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
         for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
-            out.push(`${plural(n, 'attempt')} proved nothing: ${escape_mdText(reason)}.`);
+            out.push(`${summary_plural(n, 'attempt')} proved nothing: ${escape_mdText(reason)}.`);
         if (reasons.size > 3)
             out.push(`${reasons.size - 3} more reason(s) in the table below.`);
     }
@@ -4273,6 +4590,8 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
     if (r.gate)
         gateSection(out, r.gate);
+    if (r.gate?.base)
+        out.add(baseSummaryLines(r.gate).join('\n'));
     const relayed = findings(r, ['relayed']);
     if (relayed.length > 0) {
         // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
@@ -4280,7 +4599,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         const one = places.size === 1 ? [...places][0] : null;
         const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
         const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
-        out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+        out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
         if (relayed.length > FOLD_FINDINGS_OVER) {
             out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
             out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
@@ -4294,7 +4613,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         const byReason = new Map();
         for (const f of inconclusive)
             byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
+        out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
         out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
             const ids = vectorIds(list);
             const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
@@ -4312,7 +4631,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
                 ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
             ];
             const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
             const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
@@ -4344,6 +4663,7 @@ function inlineMd(s) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
+
 
 
 
@@ -4432,6 +4752,8 @@ function renderTerminal(r, opts) {
     for (const w of r.warnings)
         if (![...untested].some((u) => u && w.startsWith(`${u} port`)))
             out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+    for (const l of baseTerminalLines(r.gate))
+        out.push(...wrap(termText(l), WRAP, '', '  '));
     out.push('');
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
     const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
@@ -4564,6 +4886,8 @@ usage: relay-check HOST... [options]
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
+      --base-ref REF     also test that configuration at commit REF (git) and say
+                         which relays the change opened, closed or left open
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -4603,6 +4927,7 @@ async function main(argv, io) {
                 'client-address': { type: 'string' },
                 'postfix-config': { type: 'string' },
                 'postfix-overrides': { type: 'string' },
+                'base-ref': { type: 'string' },
                 timeout: { type: 'string' },
                 'connect-timeout': { type: 'string' },
                 'report-path': { type: 'string' },
@@ -4637,6 +4962,7 @@ async function main(argv, io) {
         'client-address': values['client-address'],
         'postfix-config': values['postfix-config'],
         'postfix-overrides': values['postfix-overrides'],
+        'base-ref': values['base-ref'],
         timeout: values.timeout,
         'connect-timeout': values['connect-timeout'],
     };

@@ -126,6 +126,11 @@ describe('classifyReply: targeted cases (SPEC §3, REFERENCE.md)', () => {
     ['Exim domain literal', '501 <probe@[192.0.2.1]>: domain literals not allowed', 'denied', 'mail'],
     ['OpenSMTPD refused', '550 Invalid recipient: <x@example.com>', 'denied'],
     ['OpenSMTPD accepted', '250 2.1.5 Destination address valid: Recipient ok', 'relayed'],
+    // Measured on OpenSMTPD 6.8.0p2 (__tests__/opensmtpd.test.ts).
+    ['OpenSMTPD unknown local user', '550 Invalid recipient: <someone@opensmtpd.test>', 'denied'],
+    ['OpenSMTPD bad recipient syntax', '501 5.1.3 Recipient address syntax error', 'denied'],
+    ['OpenSMTPD bad sender syntax', '553 5.1.0 Sender address syntax error', 'denied', 'mail'],
+    ['OpenSMTPD command out of sequence', '503 5.5.1 Invalid command: Command not allowed at this point.', 'inconclusive'],
     ['Sendmail', '550 5.7.1 <x@example.com>... Relaying denied', 'denied'],
     ['qmail', "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", 'denied'],
     ['Exchange 2013+', '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', 'denied'],

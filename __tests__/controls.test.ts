@@ -95,6 +95,8 @@ describe('settle: an accepted trick counts only when the control was refused', (
     ['Exim', '<"u@ext.example"@mx.own.example>', 'skipped'],
     ['Exim', '<@mx.own.example:u@ext.example>', 'relayed'],
     ['OpenSMTPD', '<u%ext.example@mx.own.example>', 'skipped'],
+    ['OpenSMTPD', '<ext.example!u@mx.own.example>', 'skipped'],
+    ['OpenSMTPD', '<@mx.own.example:u@ext.example>', 'relayed'],
     ['OpenSMTPD', '<"u%ext.example">', 'inconclusive'],
     ['Sendmail', '<u@ext.example@mx.own.example>', 'inconclusive'],
     ['unknown', '<u%ext.example@mx.own.example>', 'inconclusive'],

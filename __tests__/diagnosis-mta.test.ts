@@ -3,6 +3,7 @@ import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
 import { parseSettings } from '../src/settings.js';
 import { describeExim, startExim, type EximServer } from './support/exim.js';
+import { describeOpenSmtpd, OPENSMTPD_RULES, startOpenSmtpd, type OpenSmtpdServer } from './support/opensmtpd.js';
 import { describeSendmail, startSendmail, type SendmailServer } from './support/sendmail.js';
 import { expectValid } from './support/schema.js';
 
@@ -97,5 +98,28 @@ describeSendmail('diagnosis against real Sendmail', () => {
     expect(d.pattern.everything).toBe(false);
     expect(d.pattern.shared).toEqual(['own-sender']);
     expect(rules(r)).toEqual(['sendmail-relay-local-from']);
+  });
+});
+
+describeOpenSmtpd('diagnosis against real OpenSMTPD', () => {
+  let open: OpenSmtpdServer;
+  let mailFrom: OpenSmtpdServer;
+  beforeAll(async () => {
+    [open, mailFrom] = await Promise.all([startOpenSmtpd({ rules: OPENSMTPD_RULES.open }), startOpenSmtpd({ rules: OPENSMTPD_RULES.ownDomainSender })]);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([open?.stop(), mailFrom?.stop()]);
+  });
+
+  test('match from any for any action relay: everything relays', async () => {
+    const r = await check(open.port);
+    expect(r.diagnosis?.[0].mta).toBe('OpenSMTPD');
+    expect(rules(r)).toEqual(['opensmtpd-match-any']);
+  });
+
+  test('match from any mail-from "@domain": only own-domain senders relay', async () => {
+    const r = await check(mailFrom.port);
+    expect(r.diagnosis?.[0].pattern.shared).toEqual(['own-sender']);
+    expect(rules(r)).toEqual(['opensmtpd-mail-from']);
   });
 });

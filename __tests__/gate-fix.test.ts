@@ -102,3 +102,12 @@ describePostfix('gate mode proves the fix on real Postfix', () => {
     expect(fix.verified).toBe(true);
   }, 180_000);
 });
+
+describe('postfix-overrides lines for a master.cf service', () => {
+  test('service/type/name = value is read (it was silently dropped before: the name may hold "/")', () => {
+    expect(parseMainCf('submission/inet/smtpd_relay_restrictions = permit_sasl_authenticated, reject\nmynetworks = 127.0.0.0/8\n')).toEqual([
+      { name: 'submission/inet/smtpd_relay_restrictions', value: 'permit_sasl_authenticated, reject', line: 1 },
+      { name: 'mynetworks', value: '127.0.0.0/8', line: 2 },
+    ]);
+  });
+});

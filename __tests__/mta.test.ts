@@ -18,6 +18,7 @@ const EXPECTED: Record<string, string> = {
   'qmail-greeting': 'qmail',
   'postfix-ehlo-order': 'Postfix',
   'sendmail-ehlo-verb': 'Sendmail',
+  'opensmtpd-ehlo-order': 'OpenSMTPD',
   'exchange-ehlo': 'Microsoft Exchange',
   'postfix-relay-access-denied': 'Postfix',
   'postfix-address-rejected': 'Postfix',
@@ -26,6 +27,7 @@ const EXPECTED: Record<string, string> = {
   'sendmail-address-dots': 'Sendmail',
   'opensmtpd-invalid-recipient': 'OpenSMTPD',
   'opensmtpd-destination-valid': 'OpenSMTPD',
+  'opensmtpd-address-syntax': 'OpenSMTPD',
   'exchange-5.7.54': 'Microsoft Exchange',
   'exchange-online-5.7.64': 'Exchange Online',
   'qmail-rcpthosts': 'qmail',
@@ -81,6 +83,22 @@ describe('MTA evidence table', () => {
   test('a banner claiming one MTA while the replies are another’s lowers the confidence', () => {
     const m = identifyMta({ greeting: ['220 mx.example.org ESMTP Sendmail 8.15.2/8.15.2'], extensions: [], replies: ['550 relay not permitted'] });
     expect({ name: m.name, confidence: m.confidence }).toEqual({ name: 'Sendmail', confidence: 'medium' });
+  });
+
+  // The greeting, EHLO keywords and replies of a real closed OpenSMTPD 6.8.0p2 (__tests__/opensmtpd.test.ts).
+  test('a closed OpenSMTPD as measured is OpenSMTPD with high confidence and no version (its banner shows none)', () => {
+    const m = identifyMta({
+      greeting: ['220 mx.opensmtpd.test ESMTP OpenSMTPD'],
+      extensions: ['8BITMIME', 'ENHANCEDSTATUSCODES', 'SIZE', 'DSN', 'HELP'],
+      replies: ['550 Invalid recipient: <relay-check@example.com>', '501 5.1.3 Recipient address syntax error', '250 2.1.5 Destination address valid: Recipient ok'],
+    });
+    expect({ name: m.name, version: m.version, confidence: m.confidence }).toEqual({ name: 'OpenSMTPD', version: null, confidence: 'high' });
+    expect(m.evidence.map((e) => e.rule).sort()).toEqual(['opensmtpd-address-syntax', 'opensmtpd-destination-valid', 'opensmtpd-ehlo-order', 'opensmtpd-greeting', 'opensmtpd-invalid-recipient']);
+  });
+
+  test('OpenSMTPD behind a hidden banner is still found by its EHLO order and replies', () => {
+    const m = identifyMta({ greeting: ['220 mx.example.org ESMTP'], extensions: ['8BITMIME', 'ENHANCEDSTATUSCODES', 'SIZE', 'DSN', 'STARTTLS', 'HELP'], replies: ['550 Invalid recipient: <relay-check@example.com>'] });
+    expect({ name: m.name, confidence: m.confidence }).toEqual({ name: 'OpenSMTPD', confidence: 'medium' });
   });
 
   test('a server flooding replies is read a bounded number of times', () => {

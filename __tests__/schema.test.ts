@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SMTPServer } from 'smtp-server';
 import { main } from '../src/cli.js';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
+import { baseReport, compareRuns } from '../src/gate/base.js';
 import { run } from '../src/engine.js';
 import { SCHEMA_VERSION, type Counts, type Report } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
@@ -123,6 +124,31 @@ describe('real reports validate against schema/report.schema.json', () => {
     expect(errorsOf(r)).toBe('');
     r.targets[0].tlsDetected = true;
     expect(errorsOf(r)).toBe('');
+  });
+
+  test('gate.base (base against head): a comparison of two real runs, and the new and unavailable forms', async () => {
+    const head = await check({ host: `127.0.0.1:${open.port}` });
+    const base = await check({ host: `127.0.0.1:${closed.port}` });
+    const asGate = (r: Report, port: number): Report => ({ ...r, gate: { configDir: 'postfix/', commit: null, postfixVersion: '3.7.11', services: [{ name: 'smtp', original: '25', command: 'smtpd', wrapper: false, tlsRequired: false, address: '127.0.0.1', port, line: 0 }], changes: [] } });
+    const h = asGate(head, open.port);
+    const compared = compareRuns('a'.repeat(40), 'postfix/', h, asGate(base, closed.port));
+    expect(compared.opened).toBeGreaterThan(0);
+    expect(compared.changes.some((c) => c.head === null || c.base === null)).toBe(false);
+    for (const b of [compared, baseReport('b'.repeat(40), 'postfix/', 'new'), baseReport('main', 'postfix/', 'unavailable', [], 'base not compared: commit main not available; use actions/checkout with fetch-depth: 0')]) {
+      expectValid({ ...h, gate: { ...(h.gate as NonNullable<Report['gate']>), base: b } });
+    }
+    const json = JSON.parse(JSON.stringify({ ...h, gate: { ...h.gate, base: compared } })) as { gate: { base: { changes: Record<string, unknown>[]; status: string } } };
+    // A service only one side ran: null on the other.
+    json.gate.base.changes[0].base = null;
+    expect(errorsOf(json)).toBe('');
+    for (const [field, value] of [['change', 'worse'], ['head', 'accepted'], ['extra', 1]] as const) {
+      const bad = JSON.parse(JSON.stringify(json)) as typeof json;
+      bad.gate.base.changes[0][field] = value;
+      expect(errorsOf(bad)).not.toBe('');
+    }
+    const badStatus = JSON.parse(JSON.stringify(json)) as typeof json;
+    badStatus.gate.base.status = 'skipped';
+    expect(errorsOf(badStatus)).not.toBe('');
   });
 
   test('the CLI --json output is the same format', async () => {

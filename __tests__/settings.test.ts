@@ -420,3 +420,20 @@ describe('InputError', () => {
     expect(e.message).toBe("Input 'port': bad");
   });
 });
+
+describe('base-ref', () => {
+  const GATE = { 'postfix-config': 'postfix/' } as const;
+  test.each([['main'], ['origin/main'], ['v1.2'], ['3f2c1ab'], ['HEAD~1'], ['a'.repeat(40)], ['release/2024-05^']])('%s is kept as given', (ref) => {
+    expect(parseSettings({ ...GATE, 'base-ref': ref }).baseRef).toBe(ref);
+  });
+  test('absent by default, also in gate mode (the action fills it in on a pull request)', () => {
+    expect('baseRef' in parseSettings(GATE)).toBe(false);
+  });
+  // A leading '-' would be a git option; ':' is joined as <ref>:<path>; '..' is a range; '@{' reflog syntax.
+  test.each([['--upload-pack=touch /tmp/x'], ['-x'], ['main:postfix'], ['main..feature'], ['main@{1}'], ['a b'], ['.hidden'], ['main.lock'], ['main/'], ['x'.repeat(256)], ['$(id)']])('%j is refused in one line naming the input', (ref) => {
+    expect(refused({ ...GATE, 'base-ref': ref }, 'base-ref')).toMatch(/is not a commit or ref/);
+  });
+  test('without postfix-config it is refused naming the input', () => {
+    expect(refused({ ...HOST, 'base-ref': 'main' }, 'base-ref')).toBe("Input 'base-ref': compares a `postfix-config` directory with that commit: set that too");
+  });
+});

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9276);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4323);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9276:
+/***/ 4323:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29253,4394 +29253,6 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
 var core = __nccwpck_require__(6257);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/battery/vectors.ts
-const NMAP = 'nmap smtp-open-relay.nse test';
-const MSF = 'Metasploit smtp_relay EXTENDED test';
-const MAILRADAR = 'mailradar.com open relay test';
-const MAIL_ABUSE = 'mail-abuse.org relay test';
-// Jim Seymour's Postfix anti-UCE cheat sheet, recipient_checks.pcre (mirrored on the Mandriva wiki):
-// `/^postmaster\@/ OK`, `/^hostmaster\@/ OK`, `/^abuse\@/ OK`, with its own warning that the map
-// makes an open relay when placed before reject_unauth_destination.
-const ROLE_RECIPE = 'anti-UCE cheat sheet recipient_checks.pcre role-account OK (open relay before reject_unauth_destination)';
-const VECTORS = [
-    { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'external-sender', description: 'External sender to an external recipient', provenance: `${NMAP} 2`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'server-name-sender', description: "Sender at the server's own host name", provenance: `${NMAP} 3`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'literal-sender', description: "Sender at the server's address literal", provenance: `${NMAP} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'percent-hack-literal', description: 'Percent hack routed through the address literal', provenance: `${NMAP} 5; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{literal}>'] },
-    { id: 'percent-hack-server-name', description: "Percent hack routed through the server's name", provenance: `${NMAP} 6; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{srv}>'] },
-    { id: 'quoted-address', description: 'Whole external address quoted as a local part', provenance: `${NMAP} 7; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}">'] },
-    { id: 'quoted-percent', description: 'Quoted percent-hack local part', provenance: `${NMAP} 8`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}%{domain}">'] },
-    { id: 'double-at-literal', description: 'External address followed by @ the address literal', provenance: `${NMAP} 9`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{literal}>'] },
-    { id: 'quoted-at-literal', description: 'Quoted external address at the address literal', provenance: `${NMAP} 10; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}"@{literal}>'] },
-    { id: 'double-at-server-name', description: "External address followed by @ the server's name", provenance: `${NMAP} 11`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{srv}>'] },
-    { id: 'source-route-literal', description: 'Source route through the address literal', provenance: `${NMAP} 12; RFC 5321 §4.1.2, RFC 2505 §2.1`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{literal}:{user}@{domain}>'] },
-    { id: 'source-route-server-name', description: "Source route through the server's name", provenance: `${NMAP} 13; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{srv}:{user}@{domain}>'] },
-    { id: 'bang-path', description: 'UUCP bang path', provenance: `${NMAP} 14; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}>'] },
-    { id: 'bang-path-literal', description: 'Bang path at the address literal', provenance: `${NMAP} 15`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{literal}>'] },
-    { id: 'bang-path-server-name', description: "Bang path at the server's name", provenance: `${NMAP} 16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{srv}>'] },
-    // Metasploit's EXTENDED list repeats nmap's forms but for test 4, which aims at the literal itself.
-    { id: 'literal-recipient', description: "Recipient at the server's address literal (local delivery; a 2xx is not a relay by itself)", provenance: `${MSF} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{literal}>'], local: true },
-    // Senders a server may trust: its own domain, host name, localhost, a bare user.
-    { id: 'own-domain-sender', description: "Sender in the server's own mail domain", provenance: 'SPEC §4 own-domain senders; mail-abuse.org', mailFrom: '<{probe}@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'own-domain-postmaster-sender', description: 'Sender postmaster@ the mail domain', provenance: 'SPEC §4 own-domain senders', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'localhost-sender', description: 'Sender at localhost', provenance: `${MAIL_ABUSE} (spamtest@localhost)`, mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'bare-user-sender', description: 'Sender with no domain', provenance: `${MAIL_ABUSE} (spamtest)`, mailFrom: '<{probe}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'recipient-as-sender', description: 'The external recipient as its own sender', provenance: `${MAIL_ABUSE} (nobody@D to nobody@D)`, mailFrom: '<{user}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'server-name-sender-quoted-recipient', description: "Server-name sender to a quoted external address", provenance: `${MAIL_ABUSE} (spamtest@HOST to "nobody@D")`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<"{user}@{domain}">'] },
-    { id: 'null-sender-upper-case-domain', description: 'Null sender to an upper-case external domain', provenance: 'SPEC §4 upper-case domains', mailFrom: '<>', rcptTo: ['<{user}@{domainUpper}>'] },
-    // HELO names a server may trust.
-    { id: 'helo-localhost', description: 'HELO localhost', provenance: 'SPEC §4 HELO family; Postfix check_helo_access misconfigurations', helo: 'localhost', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-localhost-localhost-sender', description: 'HELO localhost with a localhost sender', provenance: 'SPEC §4 HELO family', helo: 'localhost', mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-server-name', description: "HELO with the server's own name", provenance: 'SPEC §4 HELO family', helo: '{srv}', mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-localhost-localdomain', description: 'HELO localhost.localdomain', provenance: 'Postfix SMTPD_ACCESS_README, "dangerous use" of check_helo_access (localhost.localdomain PERMIT before reject_unauth_destination)', helo: 'localhost.localdomain', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-literal', description: "HELO with the server's address literal", provenance: 'SPEC §4 HELO family', helo: '{literal}', mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-own-domain', description: 'HELO with the mail domain and a postmaster sender', provenance: 'SPEC §4 HELO family', helo: '{mydomain}', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'helo-loopback-literal', description: 'HELO [127.0.0.1] with the null sender', provenance: 'SPEC §4 HELO family', helo: '[127.0.0.1]', mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
-    // Path syntax that lax parsers get wrong.
-    { id: 'unbracketed-recipient', description: 'Recipient without angle brackets', provenance: `${MAILRADAR} (RCPT TO: U@D)`, mailFrom: '<{probe}@{domain}>', rcptTo: [' {user}@{domain}'] },
-    { id: 'unbracketed-paths', description: 'Sender and recipient without angle brackets or spaces', provenance: 'SPEC §4 unbracketed paths', mailFrom: '{probe}@{domain}', rcptTo: ['{user}@{domain}'] },
-    { id: 'spaced-paths', description: 'A space after the colon of MAIL FROM and RCPT TO', provenance: 'SPEC §4 oddly spaced paths (RFC 5321 §4.1.1 forbids it)', mailFrom: ' <{probe}@{domain}>', rcptTo: [' <{user}@{domain}>'] },
-    { id: 'spaces-inside-brackets', description: 'Spaces inside the angle brackets', provenance: 'SPEC §4 oddly spaced paths', mailFrom: '<{probe}@{domain}>', rcptTo: ['< {user}@{domain} >'] },
-    { id: 'trailing-at', description: 'External address followed by a bare @', provenance: `${MAILRADAR} (<U@D@>); OpenSMTPD issue 754`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}@>'] },
-    { id: 'percent-trailing-at', description: 'Percent hack followed by a bare @', provenance: `${MAILRADAR} (<U%[IP]@>) adapted to the external domain`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@>'] },
-    { id: 'upper-case-domain', description: 'External domain in upper case', provenance: 'SPEC §4 upper-case domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domainUpper}>'] },
-    { id: 'trailing-dot-domain', description: 'External domain with a trailing dot', provenance: 'SPEC §4 trailing-dot domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}.>'] },
-    { id: 'quoted-local-part-own-domain', description: 'Quoted external address at the mail domain', provenance: 'SPEC §4 quoted local parts; RFC 5321 §4.1.2', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}@{domain}"@{mydomain}>'] },
-    { id: 'quoted-percent-own-domain', description: 'Quoted percent-hack local part at the mail domain', provenance: 'SPEC §4 quoted local parts', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}%{domain}"@{mydomain}>'] },
-    // Routing tricks against the server's own domain (RFC 2505 §2.1 says relay checks must cover them).
-    { id: 'percent-hack-own-domain', description: 'Percent hack routed through the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{mydomain}>'] },
-    { id: 'double-percent-hack', description: 'Two percent hops ending at the server', provenance: 'RFC 1123 §5.2.16', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}%{srv}@{literal}>'] },
-    { id: 'bang-path-own-domain', description: 'Bang path at the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{domain}!{user}@{mydomain}>'] },
-    { id: 'source-route-own-domain', description: 'Source route through the mail domain', provenance: 'RFC 5321 §4.1.2; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{mydomain}:{user}@{domain}>'] },
-    { id: 'source-route-two-hops', description: 'Source route with two hops', provenance: 'RFC 5321 §4.1.2 (@a,@b:u@c); RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{srv},@{mydomain}:{user}@{domain}>'] },
-    { id: 'percent-hack-null-sender', description: 'Percent hack at the server name from the null sender', provenance: 'RFC 1123 §5.2.16', mailFrom: '<>', rcptTo: ['<{user}%{domain}@{srv}>'] },
-    // IPv6 literals (RFC 5321 §4.1.3).
-    { id: 'percent-hack-ipv6-literal', description: 'Percent hack through an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3; SPEC §4 IPv6 literals', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{literal6}>'] },
-    { id: 'ipv6-literal-sender', description: 'Sender at an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3', mailFrom: '<{probe}@{literal6}>', rcptTo: ['<{user}@{domain}>'] },
-    { id: 'source-route-ipv6-literal', description: 'Source route through an IPv6 address literal', provenance: 'RFC 5321 §4.1.2, §4.1.3', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{literal6}:{user}@{domain}>'] },
-    { id: 'untagged-ipv6-literal', description: 'Percent hack through an IPv6 literal without the IPv6: tag, as nmap writes it', provenance: `${NMAP} 5 on IPv6 targets`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{untagged6}>'] },
-    // RFC 2142 role mailboxes of the external domain. A documented recipe lets complaints
-    // through with check_recipient_access entries for postmaster@, hostmaster@, abuse@ that
-    // match those mailboxes of every domain; before reject_unauth_destination they relay.
-    { id: 'role-postmaster-external', description: 'External postmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2, RFC 5321 §4.5.1; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{domain}>'] },
-    { id: 'role-abuse-external', description: 'External abuse@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<abuse@{domain}>'] },
-    { id: 'role-hostmaster-external', description: 'External hostmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §5; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<hostmaster@{domain}>'] },
-    { id: 'role-postmaster-null-sender', description: 'Null sender to the external postmaster@ (a bounce to a role mailbox)', provenance: `RFC 2142 §2; RFC 5321 §4.5.5; ${ROLE_RECIPE}`, mailFrom: '<>', rcptTo: ['<postmaster@{domain}>'] },
-    // An external recipient after an accepted local one: some servers decide once per transaction.
-    { id: 'external-after-postmaster', description: 'External recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
-    { id: 'external-after-postmaster-null-sender', description: 'Null sender: external recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
-    { id: 'external-after-postmaster-server-name', description: "External recipient after postmaster@ the server's name", provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{srv}>', '<{user}@{domain}>'] },
-    { id: 'external-after-postmaster-bare', description: 'External recipient after a bare postmaster (RFC 5321 §4.5.1)', provenance: 'RFC 5321 §4.5.1; SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster>', '<{user}@{domain}>'] },
-];
-/** Vectors made from the user's inputs `sender` and `helo`, after the catalogue. */
-function inputVectors(opts) {
-    return [
-        ...opts.senders.map((s, i) => ({
-            id: `input-sender-${i + 1}`,
-            description: `Sender from the \`sender\` input: ${s}`,
-            provenance: 'input `sender`',
-            mailFrom: `<${s}>`,
-            rcptTo: ['<{user}@{domain}>'],
-        })),
-        ...opts.helos.map((h, i) => ({
-            id: `input-helo-${i + 1}`,
-            description: `HELO from the \`helo\` input: ${h}`,
-            provenance: 'input `helo`',
-            helo: h,
-            mailFrom: '<{probe}@{domain}>',
-            rcptTo: ['<{user}@{domain}>'],
-        })),
-    ];
-}
-
-;// CONCATENATED MODULE: ./src/report/model.ts
-/**
- * The Report: plain data, the same object the JSON file holds. Every renderer
- * (job summary, annotations, terminal) reads this and nothing else, so they
- * cannot disagree. Bump SCHEMA_VERSION on any incompatible change.
- */
-const SCHEMA_VERSION = 1;
-function countAttempts(attempts) {
-    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
-    for (const a of attempts) {
-        c[a.outcome]++;
-        if (a.outcome !== 'skipped')
-            c.tests++;
-    }
-    return c;
-}
-function sumCounts(all) {
-    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
-    for (const x of all)
-        for (const k of Object.keys(c))
-            c[k] += x[k];
-    return c;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
-;// CONCATENATED MODULE: ./src/battery/render.ts
-
-/**
- * The domain an envelope address is finally addressed to: source routes and
- * quoted local parts removed, then what follows the last @; '' when there is none.
- */
-function finalDomain(path) {
-    const bare = path
-        .trim()
-        .replace(/^<\s*|\s*>$/g, '')
-        .replace(/^@[^:]*:/, '')
-        .replace(/"(?:[^"\\]|\\.)*"/g, 'q')
-        // user@ext@ is read as user@ext by the servers it fools (OpenSMTPD issue 754).
-        .replace(/@$/, '');
-    const at = bare.lastIndexOf('@');
-    return at < 0 ? '' : bare.slice(at + 1).toLowerCase();
-}
-/** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
-function addressLiteral(address) {
-    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
-}
-const PLACEHOLDER = /\{([a-zA-Z0-9]+)\}/g;
-/** Fills one template; returns the name of the first placeholder it cannot fill. */
-function fill(template, values) {
-    let missing;
-    const text = template.replace(PLACEHOLDER, (whole, name) => {
-        if (!(name in values))
-            throw new Error(`unknown placeholder ${whole} in template "${template}"`);
-        const v = values[name];
-        if (v === undefined) {
-            missing ??= name;
-            return whole;
-        }
-        return v;
-    });
-    return missing ? { missing } : { text };
-}
-const WHY_MISSING = {
-    srv: 'the server gave no host name in its greeting or EHLO reply',
-    mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
-    untagged6: 'only meaningful on an IPv6 address',
-};
-/** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
-function ipv6Literal(address) {
-    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[IPv6:::ffff:${address}]`;
-}
-/**
- * The mail domain when the user gave none: the parent of the server's name
- * when it has one below a registrable-looking domain (mx.example.org →
- * example.org), else the name itself. The server-name vectors cover the name.
- */
-function mailDomain(srv) {
-    if (!srv)
-        return undefined;
-    const labels = srv.split('.');
-    if (labels.length < 3)
-        return srv;
-    const parent = labels.slice(1);
-    // mx.co.uk must not become co.uk: a common second-level public suffix is no mail domain.
-    const publicSuffix = parent.length === 2 && /^(co|com|net|org|ac|gov|edu|ne|or|go)$/.test(parent[0]) && /^[a-z]{2}$/i.test(parent[1]);
-    return publicSuffix ? srv : parent.join('.');
-}
-function renderVector(vector, ctx) {
-    const values = {
-        user: ctx.user,
-        domain: ctx.domain,
-        probe: ctx.probe,
-        helo: ctx.helo,
-        literal: addressLiteral(ctx.address),
-        srv: ctx.srv,
-        mydomain: ctx.mydomain,
-        domainUpper: ctx.domain.toUpperCase(),
-        literal6: ipv6Literal(ctx.address),
-        untagged6: external_node_net_default().isIPv6(ctx.address) ? `[${ctx.address}]` : undefined,
-    };
-    const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
-    for (const p of parts) {
-        if ('missing' in p) {
-            return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
-        }
-    }
-    const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
-    const attempt = { vector, helo, mailFrom, rcptTo };
-    const via = routedVia(vector.rcptTo[vector.rcptTo.length - 1]);
-    if (via !== undefined)
-        attempt.routedVia = via === '' ? '' : fill(via, values).text.toLowerCase();
-    return { ok: true, attempt };
-}
-/** Placeholders that name the server itself: a destination there is routed through it. */
-const SERVER_PLACEHOLDERS = /^\{(srv|mydomain|literal|literal6|untagged6)\}$/;
-/**
- * Whether a recipient template is addressed to the server itself, decided on
- * the template and not on the values: a plain `{user}@{domain}` is the external
- * destination even when the server's guessed mail domain happens to equal it.
- * Returns the placeholder it is addressed to ('' for an unqualified local part).
- */
-function routedVia(template) {
-    const d = finalDomain(template);
-    if (d === '')
-        return '';
-    return SERVER_PLACEHOLDERS.test(d) ? d : undefined;
-}
-/**
- * The host name a server announces: the first word after the code in the
- * greeting, else in the EHLO reply, when it looks like a domain name.
- */
-function serverName(...lines) {
-    for (const line of lines) {
-        const word = line?.trim().split(/\s+/)[0];
-        if (word && /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+\.?$/i.test(word)) {
-            return word.replace(/\.$/, '');
-        }
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/smtp/limits.ts
-/**
- * Every limit that protects relay-check from a broken or hostile server, and
- * every limit that protects a server from relay-check, in one place. RFC 5321
- * §4.5.3.1 caps a reply line at 512 octets; real servers stay far below that,
- * so the caps leave room without letting one server eat the runner.
- */
-const LIMITS = {
-    /** Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; be generous). */
-    maxLineBytes: 4096,
-    /** Most lines in one multi-line reply (EHLO lists ~20 at most in practice). */
-    maxLinesPerReply: 200,
-    /** Most bytes one session may send us in total. */
-    maxSessionBytes: 1024 * 1024,
-    /**
-     * Wait for a reply to MAIL, RCPT, RSET or DATA, in ms, always cut at the run's
-     * deadline. RFC 5321 §4.5.3.2 asks clients to wait 5 minutes for MAIL and RCPT:
-     * servers answer slowly on purpose (sender-verification callouts, Exim `delay`,
-     * tarpits). The greeting, EHLO, STARTTLS and XCLIENT are bounded by
-     * `connect-timeout` instead: a server that will not even set up a session is
-     * not worth minutes.
-     */
-    replyTimeoutMs: 300_000,
-    /**
-     * A reply later than this, after at least one refusal on its connection, is
-     * read as the server's error sleep (Postfix smtpd_error_sleep_time, default
-     * 1 s, often 10 s). Loopback and internet round trips stay far below it.
-     */
-    slowReplyMs: 700,
-    /** Time given to QUIT before the socket is simply destroyed. */
-    quitTimeoutMs: 1_000,
-};
-/**
- * Postfix slows every reply once a connection made `smtpd_soft_error_limit`
- * (default 10) errors and drops it at `smtpd_hard_error_limit` (20). Stay under
- * the soft limit by default; the budget learner finds a lower one from the server.
- */
-const DEFAULT_ERROR_BUDGET = 8;
-/** Connections per address that carry attempts at the same time: enough to hide latency, few enough to be polite. */
-const CONNECTIONS_PER_ADDRESS = 4;
-/**
- * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
- * address may hold at one smtpd service. It counts sessions the server still
- * holds, including ones the client already left while the server sleeps.
- */
-const POSTFIX_CONNECTION_COUNT_LIMIT = 50;
-/**
- * Of those, the share relay-check keeps free: the runner may share its address
- * with other clients (NAT, other jobs), and many servers set the limit lower.
- */
-const CONNECTION_SLOT_MARGIN = 40;
-/**
- * Sessions relay-check holds at one server (address and port) at any time,
- * counting the ones it left that the server has not closed yet. A lower limit
- * is learned from a `421 … too many connections` greeting.
- */
-const SESSION_SLOTS = POSTFIX_CONNECTION_COUNT_LIMIT - CONNECTION_SLOT_MARGIN;
-/**
- * How long a session we left is assumed to live when the server does not close
- * it: three of the longest error sleeps seen in the wild
- * (`smtpd_error_sleep_time = 10s`), since a session left mid-pipeline sleeps
- * once per command still queued.
- */
-const RETIRED_SESSION_LIFETIME_MS = 30_000;
-/**
- * Wait before trying again after `421 … too many connections` when none of our
- * own sessions is there to free a slot (someone else holds them); grows per
- * refusal up to the maximum.
- */
-const SLOT_WAIT_MS = 1_000;
-const SLOT_WAIT_MAX_MS = 5_000;
-/**
- * Most recipients in one transaction. RFC 5321 §4.5.3.1.8 has servers accept at
- * least 100 (Postfix smtpd_recipient_limit: 1000); fewer keeps a refusal of the
- * whole transaction cheap.
- */
-const MAX_RCPTS_PER_TRANSACTION = 20;
-/** Addresses tested at the same time in one run. */
-const TARGET_CONCURRENCY = 32;
-
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
-;// CONCATENATED MODULE: ./src/smtp/reply.ts
-
-class ProtocolError extends Error {
-    kind;
-    constructor(message, kind) {
-        super(message);
-        this.kind = kind;
-        this.name = 'ProtocolError';
-    }
-}
-/** A server line as it may be stored and shown: no control characters, bounded. */
-function sanitizeLine(line, max = 512) {
-    // eslint-disable-next-line no-control-regex
-    const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-    return clean.length > max ? `${clean.slice(0, max)}…[${clean.length - max} more]` : clean;
-}
-const LINE = /^(\d{3})([ -]?)(.*)$/s;
-const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
-/** Splits an enhanced status code off the start of a reply text when its class matches the code. */
-function splitEnhanced(code, text) {
-    const m = ENHANCED.exec(text);
-    if (!m || Number(m[1]) !== Math.floor(code / 100))
-        return { rest: text };
-    return { enhanced: `${m[1]}.${m[2]}.${m[3]}`, rest: text.slice(m[0].length).trimStart() };
-}
-/** Reply as one readable line, for reports: "454 4.7.1 <x>: Relay access denied". */
-function formatReply(r) {
-    return r.raw.join(' / ');
-}
-/** Full text of a reply without codes, for classification by wording. */
-function replyText(r) {
-    return r.lines.join('\n');
-}
-/**
- * Incremental reply reader: feed it bytes as they arrive, take complete replies.
- * It enforces the caps of LIMITS so a hostile server cannot grow memory without
- * bound, and throws ProtocolError on anything that is not an SMTP reply.
- */
-class ReplyReader {
-    limits;
-    buffer = '';
-    pending;
-    total = 0;
-    constructor(limits = LIMITS) {
-        this.limits = limits;
-    }
-    /** Returns every reply completed by this chunk, in order. */
-    feed(chunk) {
-        const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
-        this.total += text.length;
-        if (this.total > this.limits.maxSessionBytes) {
-            throw new ProtocolError(`server sent more than ${this.limits.maxSessionBytes} bytes in one session`, 'too-many-bytes');
-        }
-        this.buffer += text;
-        const out = [];
-        let nl;
-        while ((nl = this.buffer.indexOf('\n')) >= 0) {
-            const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-            this.buffer = this.buffer.slice(nl + 1);
-            if (line.length > this.limits.maxLineBytes)
-                throw this.tooLong();
-            const reply = this.line(line);
-            if (reply)
-                out.push(reply);
-        }
-        // A trailing CR may be half of the line's CRLF: it does not count toward the line.
-        const pending = this.buffer.endsWith('\r') ? this.buffer.length - 1 : this.buffer.length;
-        if (pending > this.limits.maxLineBytes)
-            throw this.tooLong();
-        return out;
-    }
-    /** True while a multi-line reply has started but not ended. */
-    get midReply() {
-        return this.pending !== undefined || this.buffer.length > 0;
-    }
-    tooLong() {
-        return new ProtocolError(`reply line longer than ${this.limits.maxLineBytes} bytes`, 'line-too-long');
-    }
-    line(line) {
-        const m = LINE.exec(line);
-        if (!m)
-            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
-        const code = Number(m[1]);
-        const sep = m[2];
-        if (code < 200 || code > 599)
-            throw new ProtocolError(`reply code ${m[1]} out of range`, 'malformed');
-        if (sep === '' && m[3] !== '')
-            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
-        if (this.pending && this.pending.code !== code) {
-            throw new ProtocolError(`reply code changed from ${this.pending.code} to ${code} inside a multi-line reply`, 'malformed');
-        }
-        const p = (this.pending ??= { code, raw: [], texts: [] });
-        p.raw.push(sanitizeLine(line));
-        p.texts.push(sanitizeLine(m[3]));
-        if (p.raw.length > this.limits.maxLinesPerReply) {
-            throw new ProtocolError(`reply longer than ${this.limits.maxLinesPerReply} lines`, 'too-many-lines');
-        }
-        if (sep === '-')
-            return undefined;
-        this.pending = undefined;
-        const { enhanced, rest } = splitEnhanced(code, p.texts[0]);
-        const lines = [rest, ...p.texts.slice(1).map((t) => splitEnhanced(code, t).rest)];
-        return enhanced ? { code, enhanced, lines, raw: p.raw } : { code, lines, raw: p.raw };
-    }
-}
-/** Parses a complete reply from text (tests, the classification table's examples). */
-function parseReply(text) {
-    const reader = new ReplyReader();
-    const replies = reader.feed(text.endsWith('\n') ? text : `${text}\r\n`);
-    if (replies.length !== 1 || reader.midReply)
-        throw new ProtocolError('expected exactly one complete reply', 'malformed');
-    return replies[0];
-}
-
-;// CONCATENATED MODULE: ./src/smtp/session.ts
-
-
-
-
-/** Why a session could not go on; carries what the user needs to see. */
-class SessionError extends Error {
-    kind;
-    /** What was said before the failure, when the session is gone with it. */
-    transcript = [];
-    /** The server's reply that ended it, when one did. */
-    reply;
-    constructor(kind, message) {
-        super(message);
-        this.kind = kind;
-        this.name = 'SessionError';
-    }
-}
-/**
- * One SMTP conversation over TCP. It only talks and listens: it records a
- * transcript and returns replies, and never decides what a reply means.
- */
-class SmtpSession {
-    socket;
-    opts;
-    transcript = [];
-    started = Date.now();
-    queue = [];
-    waiter;
-    failure;
-    readTimer;
-    ended = false;
-    reader;
-    /** TLS details once the session is encrypted. */
-    tls;
-    markGone = () => undefined;
-    /** Settles once the socket is closed, by either side: the server no longer holds the session. */
-    gone = new Promise((resolve) => (this.markGone = resolve));
-    constructor(socket, opts) {
-        this.socket = socket;
-        this.opts = opts;
-        this.reader = new ReplyReader(opts.limits ?? LIMITS);
-        this.attach(socket);
-    }
-    attach(socket) {
-        socket.on('data', (chunk) => this.onData(chunk));
-        socket.on('error', (err) => this.fail(errorFromSocket(err, this.opts)));
-        socket.on('close', () => {
-            this.ended = true;
-            this.fail(new SessionError('closed', 'the server closed the connection'));
-            this.markGone();
-        });
-    }
-    /**
-     * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
-     * only when it was 220. Anything the server sent before the handshake is
-     * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
-     */
-    async startTls(timeoutMs) {
-        const reply = await this.command('STARTTLS', timeoutMs ?? this.opts.connectTimeoutMs);
-        if (reply.code !== 220)
-            return reply;
-        const plain = this.socket;
-        plain.removeAllListeners('data');
-        plain.removeAllListeners('close');
-        plain.removeAllListeners('error');
-        // Errors of the plain socket now surface through the TLS socket; its close
-        // still says the server let the session go (a TLS socket may not emit close
-        // after a half-close).
-        plain.on('error', () => undefined);
-        plain.on('close', () => this.markGone());
-        this.queue.length = 0;
-        this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
-        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
-        this.socket = secure;
-        this.attach(secure);
-        const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
-        await this.handshake(secure, limit);
-        this.note(`STARTTLS: ${describeTls(this.tls)}`);
-        return reply;
-    }
-    handshake(secure, limit) {
-        return new Promise((resolve, reject) => {
-            const t = setTimeout(() => {
-                const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
-                this.fail(err);
-                this.destroy();
-                reject(err);
-            }, limit);
-            secure.once('secureConnect', () => {
-                clearTimeout(t);
-                this.tls = tlsInfo(secure, this.opts.serverName);
-                resolve();
-            });
-            secure.once('error', (e) => {
-                clearTimeout(t);
-                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
-                this.fail(err);
-                reject(err);
-            });
-        });
-    }
-    /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
-    static async connect(opts) {
-        const socket = opts.implicitTls
-            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
-            : new (external_node_net_default()).Socket();
-        const session = new SmtpSession(socket, opts);
-        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
-        let tcpUp = false;
-        const connected = new Promise((resolve, reject) => {
-            socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
-                tcpUp = true;
-                if (socket instanceof (external_node_tls_default()).TLSSocket) {
-                    session.tls = tlsInfo(socket, opts.serverName);
-                    session.note(`TLS: ${describeTls(session.tls)}`);
-                }
-                resolve();
-            });
-            // A refused or unroutable connection must end now, not at the connect timeout.
-            socket.once('close', () => {
-                if (!tcpUp)
-                    reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
-            });
-        });
-        if (!opts.implicitTls)
-            socket.connect({ host: opts.address, port: opts.port });
-        const limit = session.limitTo(opts.connectTimeoutMs);
-        try {
-            const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
-                ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
-                : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`));
-            return { session, greeting };
-        }
-        catch (e) {
-            session.destroy();
-            const err = session.failure ?? asSessionError(e);
-            err.transcript = session.transcript;
-            throw err;
-        }
-    }
-    /** Sends one command and waits for its reply. */
-    async command(line, timeoutMs) {
-        this.write([line]);
-        return this.next(timeoutMs);
-    }
-    /**
-     * Sends commands in one write without waiting (RFC 2920 PIPELINING when there
-     * are several: the caller must only do that when the server advertised it).
-     * Read their replies with next().
-     */
-    send(lines) {
-        this.write(lines);
-    }
-    /** The next reply, waiting at most timeoutMs (the reply timeout by default) and never past the deadline. */
-    next(timeoutMs) {
-        return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
-    }
-    /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2); bounded like the greeting. */
-    async hello(name) {
-        const reply = await this.command(`EHLO ${name}`, this.opts.connectTimeoutMs);
-        if (reply.code >= 200 && reply.code < 300) {
-            return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
-        }
-        if (reply.code === 421)
-            return { verb: 'EHLO', reply, extensions: new Map() };
-        const helo = await this.command(`HELO ${name}`, this.opts.connectTimeoutMs);
-        return { verb: 'HELO', reply: helo, extensions: new Map() };
-    }
-    /**
-     * Polite goodbye: QUIT with a short wait, then the socket is gone either way.
-     *
-     * `wait: false` is for a server that now delays every reply (Postfix's error
-     * sleep after its soft error limit) or still owes replies: our end is closed
-     * without a QUIT, since the server would hold the session (and its process)
-     * through one more sleep just to answer it, while end of input ends it at
-     * once. The socket stays open for reading until the server closes it, or
-     * lingerMs passed: `gone` says when the server let the session go.
-     */
-    async quit(opts = { wait: true }) {
-        if (!opts.wait) {
-            if (!this.closed) {
-                this.note('closing without QUIT: the server delays its replies');
-                this.socket.end();
-                // Neither this timer nor the half-closed socket may keep the process alive.
-                setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
-                this.socket.unref();
-                // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
-                this.readTimer?.unref();
-            }
-            else {
-                this.destroy();
-            }
-            this.ended = true;
-            return;
-        }
-        if (!this.ended && !this.failure) {
-            try {
-                await this.command('QUIT', LIMITS.quitTimeoutMs);
-            }
-            catch {
-                // The server may hang up first or sleep on errors; we are leaving anyway.
-            }
-        }
-        this.destroy();
-    }
-    destroy() {
-        if (!this.socket.destroyed)
-            this.socket.destroy();
-        this.ended = true;
-        // A socket destroyed before it ever connected may not emit close on every path.
-        this.markGone();
-    }
-    get closed() {
-        return this.ended || this.failure !== undefined;
-    }
-    /** Milliseconds until the run's deadline, or Infinity. */
-    limitTo(ms) {
-        const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
-        return Math.max(0, Math.min(ms, left));
-    }
-    note(text) {
-        this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
-    }
-    write(lines) {
-        if (this.failure)
-            throw this.failure;
-        for (const l of lines.flatMap((x) => x.split('\r\n')))
-            this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
-        this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
-    }
-    onData(chunk) {
-        let replies;
-        try {
-            replies = this.reader.feed(chunk);
-        }
-        catch (e) {
-            const msg = e instanceof ProtocolError ? e.message : String(e);
-            this.fail(new SessionError('protocol', msg));
-            this.destroy();
-            return;
-        }
-        for (const r of replies) {
-            for (const raw of r.raw)
-                this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
-            if (this.waiter) {
-                const w = this.waiter;
-                this.waiter = undefined;
-                w.resolve(r);
-            }
-            else {
-                this.queue.push(r);
-            }
-        }
-    }
-    fail(err) {
-        if (!this.failure) {
-            this.failure = err;
-            this.note(`${err.kind}: ${err.message}`);
-        }
-        if (this.waiter) {
-            const w = this.waiter;
-            this.waiter = undefined;
-            w.reject(this.failure);
-        }
-    }
-    read(timeoutMs, kind = 'timeout') {
-        const queued = this.queue.shift();
-        if (queued)
-            return Promise.resolve(queued);
-        if (this.failure)
-            return Promise.reject(this.failure);
-        const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
-        if (deadlineHit || timeoutMs <= 0) {
-            return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
-        }
-        return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => {
-                this.readTimer = undefined;
-                this.waiter = undefined;
-                const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
-                const err = atDeadline
-                    ? new SessionError('deadline', 'the run deadline was reached')
-                    : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
-                this.fail(err);
-                this.destroy();
-                reject(err);
-            }, timeoutMs);
-            this.readTimer = timer;
-            this.waiter = {
-                resolve: (r) => {
-                    clearTimeout(timer);
-                    resolve(r);
-                },
-                reject: (e) => {
-                    clearTimeout(timer);
-                    reject(e);
-                },
-            };
-        });
-    }
-}
-function tlsInfo(s, serverName) {
-    const cert = s.getPeerCertificate();
-    let verifyError = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
-    if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
-        verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
-    }
-    const subject = cert?.subject?.CN;
-    return {
-        protocol: s.getProtocol() ?? null,
-        cipher: s.getCipher()?.name ?? null,
-        verified: verifyError === null,
-        verifyError,
-        subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
-    };
-}
-function describeTls(t) {
-    if (!t)
-        return 'none';
-    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
-}
-function parseExtensions(reply) {
-    const ext = new Map();
-    for (const line of reply.lines.slice(1)) {
-        const [kw, ...params] = line.trim().split(/\s+/);
-        if (kw)
-            ext.set(kw.toUpperCase(), params.join(' '));
-    }
-    return ext;
-}
-function formatAddress(address, port) {
-    return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
-}
-function errorFromSocket(err, opts) {
-    const where = formatAddress(opts.address, opts.port);
-    switch (err.code) {
-        case 'ECONNREFUSED':
-            return new SessionError('connect-refused', `connection to ${where} refused`);
-        case 'ENETUNREACH':
-        case 'EHOSTUNREACH':
-        case 'EADDRNOTAVAIL':
-        case 'EAFNOSUPPORT':
-            return new SessionError('unreachable', `no route to ${where} (${err.code})`);
-        case 'ECONNRESET':
-        case 'EPIPE':
-            return new SessionError('closed', `connection reset by the server (${err.code})`);
-        default:
-            return new SessionError('closed', `${where}: ${err.message}`);
-    }
-}
-function asSessionError(e) {
-    return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
-}
-function withTimeout(p, ms, onTimeout) {
-    return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(onTimeout()), ms);
-        p.then((v) => {
-            clearTimeout(t);
-            resolve(v);
-        }, (e) => {
-            clearTimeout(t);
-            reject(asSessionError(e));
-        });
-    });
-}
-
-;// CONCATENATED MODULE: ./src/verdict/replies.ts
-const REPLY_RULES = [
-    // --- accepted ---
-    { id: 'accepted', outcome: 'relayed', reason: 'accepted (2xx)', codes: [200, 299], example: '250 2.1.5 Ok', alsoSeen: ['250 2.1.5 Destination address valid: Recipient ok', '251 2.1.5 User not local; will forward', '250 Accepted'], provenance: 'RFC 5321 §4.2.1; Postfix; OpenSMTPD; Exim' },
-    // --- the session ended or must be resumed ---
-    { id: 'service-closing', outcome: 'inconclusive', reason: 'the server closed the session (421)', codes: [421, 421], example: '421 4.7.0 mx.example.org Error: too many errors', provenance: 'Postfix smtpd_hard_error_limit' },
-    // --- not relay denials although they look like policy ---
-    { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
-    { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
-    { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
-    // --- relay denials by wording (work with or without enhanced codes); before the
-    // rate-limit and blocklist rows, whose words also appear in relay denials ---
-    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
-    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
-    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
-    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', alsoSeen: ['550 5.7.1 <relay-check@example.com>... Relaying denied'], provenance: 'Sendmail (confRELAY_MSG; the stock text is "Relaying denied", measured: Sendmail 8.17.1.9, __tests__/sendmail.test.ts)' },
-    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
-    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
-    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
-    // --- the client: refused for who the runner is (inconclusive: another client may
-    // still relay), or refused for every client it does not trust (a denial) ---
-    { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
-    { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
-    { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
-    // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
-    // nothing in it names the runner, so it refuses every client it does not trust.
-    { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
-    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
-    { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
-    { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
-    // --- the sender: refused for its form or as not valid here (a denial of that form),
-    // or refused by checks on our sender domain and the DNS (inconclusive) ---
-    { id: 'sender-form-refused', outcome: 'denied', subject: 'sender', reason: 'the sender form was refused (not fully qualified): the server cannot be used to relay with it', text: /sender address rejected: need fully-qualified/i, example: '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', alsoSeen: ['504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address'], provenance: 'Postfix reject_non_fqdn_sender (Mail-in-a-Box, iRedMail)' },
-    { id: 'sender-not-valid-here', outcome: 'denied', subject: 'sender', reason: 'the sender was refused as not valid here (the server knows it is no sender of its own)', codes: [500, 599], text: /sender address rejected: (user unknown|not owned by|not logged in|access denied)/i, example: '550 5.1.0 <relay-check@example.net>: Sender address rejected: User unknown in virtual mailbox table', alsoSeen: ['550 5.1.0 <relay-check@mail.example.net>: Sender address rejected: User unknown in local recipient table', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not owned by user alice', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not logged in', '554 5.7.1 <relay-check@[127.0.0.1]>: Sender address rejected: Access denied'], provenance: 'Postfix reject_unlisted_sender, reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, check_sender_access REJECT' },
-    { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
-    { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
-    { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
-    // Sendmail refuses a route form it will not parse with 5.1.2, the code of a refused
-    // recipient domain: the wording decides before the code does.
-    { id: 'sendmail-route-refused', outcome: 'denied', reason: 'address form refused (Sendmail will not take this route form)', codes: [500, 599], text: /\.\.\. (invalid route address|hostname required)$/i, example: '553 5.1.2 <relay-check@example.com@>... Invalid route address', alsoSeen: ['553 5.1.3 <relay-check@example.com@[127.0.0.1]>... Invalid route address', '553 5.1.3 <relay-check%example.com@>... Hostname required'], provenance: 'Sendmail 8.17.1.9 (Debian sendmail-bin), measured on loopback: parseaddr "Invalid route address" / "Hostname required"' },
-    { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
-    { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
-    { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
-    // --- authentication required: the server only relays for authenticated users ---
-    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
-    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
-    // --- refused forms and recipients ---
-    { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
-    { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
-    { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
-    { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
-    { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
-    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
-    // --- catch-alls ---
-    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
-];
-
-;// CONCATENATED MODULE: ./src/verdict/classify.ts
-
-
-function ruleMatches(rule, reply, stage, seen = {}) {
-    if (rule.stages && !rule.stages.includes(stage))
-        return false;
-    if (rule.when?.auth !== undefined && rule.when.auth !== (seen.auth ?? false))
-        return false;
-    if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
-        return false;
-    if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced)))
-        return false;
-    if (rule.text && !rule.text.test(replyText(reply)))
-        return false;
-    return true;
-}
-/**
- * What a reply is about: the row says so when it knows; else Postfix's wording
- * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
- * both come at RCPT); else the command it answered.
- */
-function subjectOf(rule, reply, stage) {
-    if (rule?.subject)
-        return rule.subject;
-    const text = replyText(reply);
-    if (/sender address rejected/i.test(text))
-        return 'sender';
-    if (/client host rejected/i.test(text))
-        return 'client';
-    return stage === 'mail' ? 'sender' : stage === 'data' ? 'message' : 'recipient';
-}
-/** What one reply means, by the first matching row of the table. */
-function classifyReply(reply, stage, rules = REPLY_RULES, seen = {}) {
-    const rule = rules.find((r) => ruleMatches(r, reply, stage, seen));
-    const subject = subjectOf(rule, reply, stage);
-    // The table ends in catch-alls, so this only happens with a custom table.
-    if (!rule)
-        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none', subject };
-    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id, subject };
-}
-const isOk = (r) => r.code >= 200 && r.code < 300;
-/**
- * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
- * form refused is a denial; a sender failing verification proves nothing).
- * Otherwise the relay destination's reply (the last RCPT) decides: local
- * recipients before it only set the stage, and their refusal is noted. With
- * `confirm`, acceptance must also survive DATA.
- */
-function classifyAttempt(r, confirm, seen = {}) {
-    if (!isOk(r.mail)) {
-        const c = classifyReply(r.mail, 'mail', REPLY_RULES, seen);
-        const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
-        return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
-    }
-    const last = r.rcpt[r.rcptCount - 1];
-    if (!last || r.rcpt.length !== r.rcptCount) {
-        // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
-        throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
-    }
-    const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
-    const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
-    if (!isOk(last)) {
-        const c = classifyReply(last, 'rcpt', REPLY_RULES, seen);
-        return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
-    }
-    if (r.localDestination) {
-        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', subject: 'recipient', decisive: last, stage: 'rcpt' };
-    }
-    if (!confirm)
-        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', subject: 'recipient', decisive: last, stage: 'rcpt' };
-    const dataReply = r.dataCommand ?? r.data;
-    if (!dataReply)
-        throw new Error('classifyAttempt: confirmation needs the DATA replies');
-    if (isOk(dataReply))
-        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', subject: 'message', decisive: dataReply, stage: 'data' };
-    const c = classifyReply(dataReply, 'data');
-    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
-    return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
-}
-
-;// CONCATENATED MODULE: ./src/attempt.ts
-
-
-
-const ok = (r) => r.code >= 200 && r.code < 300;
-const SLOW = Symbol('slow');
-/** The reply, or SLOW when it has not come within ms. */
-function within(p, ms) {
-    return new Promise((resolve, reject) => {
-        const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
-        p.then((r) => {
-            clearTimeout(t);
-            resolve(r);
-        }, (e) => {
-            clearTimeout(t);
-            reject(e);
-        });
-    });
-}
-/**
- * One transaction on an open connection: RSET (after the first), one MAIL
- * FROM, then the RCPTs of every vector given (they share the HELO and the
- * sender), and in `relaxed` DATA with a labelled test message (one vector
- * only). Each vector is decided by its own RCPT replies. Pipelined when the
- * server offers it (RFC 2920), as far as the budget learner says no reply in
- * the batch can be slept on; one command at a time otherwise.
- *
- * A reply that could be delayed by error sleep is waited for only until it is
- * overdue: then the connection is abandoned, since every later reply would
- * come one error sleep apart.
- */
-async function transaction(conn, vectors, opts, learner, confirm) {
-    const s = conn.session;
-    const verdicts = vectors.map(() => undefined);
-    if (vectors.length === 0)
-        return { verdicts };
-    if (confirm && vectors.length !== 1)
-        throw new Error('transaction: DATA confirmation takes one vector per transaction');
-    const cmds = [];
-    if (conn.transactions > 0)
-        cmds.push({ line: 'RSET', verb: 'RSET' });
-    cmds.push({ line: `MAIL FROM:${vectors[0].mailFrom}`, verb: 'MAIL' });
-    vectors.forEach((v, i) => {
-        for (const r of v.rcptTo)
-            cmds.push({ line: `RCPT TO:${r}`, verb: 'RCPT', vector: i });
-    });
-    conn.transactions++;
-    const replies = [];
-    /**
-     * Reads the reply to cmds[i], sent alone at sentAt, racing the error sleep
-     * when the refusals before it could have started one: SLOW when it is
-     * overdue. Its timing is exact, so a fast one raises the learner's floor.
-     */
-    const readAlone = async (i, sentAt) => {
-        const errors = conn.errors;
-        const p = s.next();
-        // Past a vector's first RCPT, its own refusals put it over: another connection would
-        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
-        const c = cmds[i];
-        const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && firstOfVector;
-        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt)) : await p;
-        if (r === SLOW) {
-            const id = learner.suspect(errors);
-            // Settle the suspicion when the reply finally comes on the session we leave.
-            p.then((late) => learner.settle(id, { code: late.code, command: cmds[i].verb }), () => learner.settle(id, undefined));
-            return SLOW;
-        }
-        if (Date.now() - sentAt <= LIMITS.slowReplyMs)
-            learner.fast(errors);
-        else if (learner.maySleep(errors))
-            learner.settle(learner.suspect(errors), { code: r.code, command: c.verb });
-        else if (ok(r))
-            learner.slowAccepted(c.verb);
-        return r;
-    };
-    let outcome = { verdicts };
-    try {
-        const pipelining = conn.ehlo.extensions.has('PIPELINING');
-        let i = 0;
-        let mailRefused = false;
-        sending: while (i < cmds.length) {
-            // Postfix holds pipelined replies back while it sleeps before a later one, so
-            // replies inside a batch cannot be timed one by one. A batch carries only commands
-            // whose replies cannot be slept on even if each reply before them were a refusal
-            // (errors before them below the learner's floor); a command that might be slept on
-            // goes alone, and is timed exactly.
-            const size = pipelining ? Math.max(1, Math.min(cmds.length - i, learner.floor - conn.errors)) : 1;
-            const batch = cmds.slice(i, i + size);
-            const sentAt = Date.now();
-            s.send(batch.map((c) => c.line));
-            for (let b = 0; b < batch.length; b++, i++) {
-                const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
-                if (r === SLOW) {
-                    conn.abandoned = true;
-                    outcome = { verdicts, abandoned: true };
-                    break sending;
-                }
-                replies.push(r);
-                if (r.code === 421) {
-                    outcome = { verdicts, interrupted: r };
-                    break sending;
-                }
-                if (r.code >= 400)
-                    conn.errors++;
-                if (cmds[i].verb === 'MAIL' && !ok(r))
-                    mailRefused = true;
-            }
-            // The whole batch came at once: no reply in it was slept on.
-            if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
-                learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
-            // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
-            // the next one (the relay destination's own reply decides).
-            if (mailRefused)
-                break;
-        }
-    }
-    catch (e) {
-        if (!(e instanceof SessionError))
-            throw e;
-        outcome = { verdicts, interrupted: e };
-    }
-    const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
-    const mail = replies[mailAt];
-    if (mail === undefined || mail.code === 421)
-        return outcome;
-    const seen = { auth: conn.ehlo.extensions.has('AUTH') };
-    for (let v = 0; v < vectors.length; v++) {
-        const a = vectors[v];
-        if (!ok(mail)) {
-            verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
-            continue;
-        }
-        const rcpt = cmds.flatMap((c, i) => (c.vector === v ? [replies[i]] : [])).filter((r) => r !== undefined);
-        if (rcpt.length !== a.rcptTo.length || rcpt.some((r) => r.code === 421))
-            continue;
-        let data;
-        let dataCommand;
-        const lastRcpt = rcpt[rcpt.length - 1];
-        if (confirm && rcpt.every(ok) && lastRcpt !== undefined && !a.vector.local && outcome.interrupted === undefined && !outcome.abandoned) {
-            try {
-                const d = await s.command('DATA');
-                if (d.code === 354)
-                    data = await s.command(testMessage(a, opts));
-                else
-                    dataCommand = d;
-                const decisive = data ?? d;
-                if (decisive.code >= 400 && decisive.code !== 421)
-                    conn.errors++;
-                if (decisive.code === 421)
-                    return { verdicts, interrupted: decisive };
-            }
-            catch (e) {
-                if (e instanceof SessionError)
-                    return { verdicts, interrupted: e };
-                throw e;
-            }
-        }
-        verdicts[v] = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, seen);
-    }
-    return outcome;
-}
-/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
-function testMessage(a, opts) {
-    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
-    // The null sender or a bare user makes no From address: use the probe's own.
-    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
-    const lines = [
-        `From: relay-check <${from}>`,
-        `To: <${opts.recipient.address}>`,
-        `Subject: relay-check open relay test (${a.vector.id})`,
-        `Date: ${new Date().toUTCString()}`,
-        `X-Relay-Check-Vector: ${a.vector.id}`,
-        '',
-        'This message was sent by relay-check, an open relay test.',
-        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
-        `${a.vector.description}.`,
-        'If you received it, the server that relayed it is an open relay.',
-    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
-    return [...lines, '.'].join('\r\n');
-}
-
-;// CONCATENATED MODULE: ./src/smtp/setup.ts
-
-
-
-
-
-const setup_ok = (r) => r.code >= 200 && r.code < 300;
-function xclientAdvice(client, why) {
-    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
-}
-/**
- * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
- * inside STARTTLS and speaking as another client through XCLIENT (each
- * followed by a fresh EHLO). Anything short of that throws a SessionError
- * that carries the transcript, so the report can show what the server said.
- */
-async function openSession(opts) {
-    const { session, greeting } = await SmtpSession.connect(opts);
-    const refuse = async (why, kind = 'closed', reply) => {
-        await session.quit();
-        const err = new SessionError(kind, why);
-        err.transcript = session.transcript;
-        err.reply = reply;
-        throw err;
-    };
-    if (!setup_ok(greeting))
-        await refuse(`the server refused the session: ${formatReply(greeting)}`);
-    let ehlo;
-    try {
-        ehlo = await session.hello(opts.helo);
-        if (setup_ok(ehlo.reply) && opts.starttls) {
-            if (!ehlo.extensions.has('STARTTLS'))
-                return await refuse('the server does not offer STARTTLS', 'tls');
-            const r = await session.startTls();
-            if (r.code !== 220)
-                return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
-            ehlo = await session.hello(opts.helo);
-        }
-        if (setup_ok(ehlo.reply) && opts.clientAddress) {
-            // Postfix XCLIENT: the server applies the policy it would apply to that client.
-            if (!ehlo.extensions.has('XCLIENT')) {
-                return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
-            }
-            const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
-            const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`, opts.connectTimeoutMs);
-            if (r.code !== 220) {
-                // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
-                // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
-                const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
-                if (c.outcome === 'denied' && c.subject === 'client')
-                    return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
-                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
-            }
-            ehlo = await session.hello(opts.helo);
-        }
-    }
-    catch (e) {
-        if (e instanceof SessionError)
-            e.transcript = session.transcript;
-        throw e;
-    }
-    if (!setup_ok(ehlo.reply))
-        await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
-    return { session, greeting, ehlo };
-}
-
-;// CONCATENATED MODULE: ./src/mta/evidence.ts
-/**
- * The MTA-evidence table: what in a server's answers points at which MTA.
- * Rows are data, like the reply table (src/verdict/replies.ts): each carries a
- * real example it was written for and where that text comes from, and a test
- * walks every row. A banner can be changed by the operator, so nothing here is
- * proof; the weights say how hard a pattern is to produce by accident.
- */
-const EVIDENCE_RULES = [
-    // --- greetings that name the MTA ---
-    { id: 'postfix-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Postfix\b/im, weight: 3, what: 'the greeting names Postfix', example: '220 mx.example.org ESMTP Postfix (Debian/GNU)', provenance: 'Postfix smtpd_banner default "$myhostname ESMTP $mail_name" (postconf(5)); Debian appends "(Debian/GNU)"' },
-    { id: 'postscreen-multiline-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220-[^\n]*\n(?:[^\n]*\n)*220 /, weight: 1, what: 'a multi-line 220- greeting (postscreen greet pause: it sends 220- and waits to catch clients that talk early)', example: '220-mx.example.org ESMTP\n220 mx.example.org ESMTP', provenance: 'Postfix POSTSCREEN_README "Pregreet test" (postscreen_greet_banner, postscreen_greet_wait)' },
-    { id: 'exim-greeting', mta: 'Exim', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Exim (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Exim and its version', example: '220 mx.exim.test ESMTP Exim 4.96 Wed, 02 Dec 2026 04:24:22 +0000', provenance: 'Exim smtp_banner default "$smtp_active_hostname ESMTP Exim $version_number $tod_full" (Exim spec, main options)' },
-    { id: 'sendmail-greeting', mta: 'Sendmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Sendmail (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Sendmail and its version', example: '220 mx.sendmail.test ESMTP Sendmail 8.17.1.9/8.17.1.9; Wed, 2 Dec 2026 04:34:38 GMT', provenance: 'Sendmail SmtpGreetingMessage default "$j Sendmail $v/$Z; $b"; measured on Debian sendmail-bin 8.17.1.9' },
-    { id: 'opensmtpd-greeting', mta: 'OpenSMTPD', source: 'greeting', pattern: /^220[ -]\S+ ESMTP OpenSMTPD\b/im, weight: 3, what: 'the greeting names OpenSMTPD', example: '220 mail.example.org ESMTP OpenSMTPD', provenance: 'OpenSMTPD smtp_session.c banner "%s ESMTP OpenSMTPD"' },
-    { id: 'exchange-greeting', mta: 'Microsoft Exchange', source: 'greeting', pattern: /^220[ -]\S+ Microsoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names the Microsoft ESMTP MAIL Service', example: '220 EX01.contoso.com Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 10:00:00 +0000', provenance: 'Microsoft Exchange 2013+ receive connector default banner (older IIS SMTP: "Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at")' },
-    { id: 'haraka-greeting', mta: 'Haraka', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Haraka(?:\/(\d[\w.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names Haraka', example: '220 mx.example.org ESMTP Haraka/3.0.3 ready', provenance: 'Haraka connection.js greeting "ESMTP Haraka/<version> ready" (smtp.ini banner_includes_uuid off)' },
-    { id: 'qmail-greeting', mta: 'qmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP qmail\b|\bnetqmail\b/im, weight: 3, what: 'the greeting names qmail', example: '220 mail.example.org ESMTP qmail 1.03', provenance: 'notqmail/netqmail smtpgreeting control file as commonly set' },
-    // --- EHLO keywords and their order ---
-    { id: 'postfix-ehlo-order', mta: 'Postfix', source: 'ehlo', pattern: /^PIPELINING SIZE( VRFY)? ETRN\b/i, weight: 2, what: 'EHLO keywords in Postfix order (PIPELINING, SIZE, VRFY, ETRN first)', example: 'PIPELINING SIZE VRFY ETRN STARTTLS ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING', provenance: 'Postfix smtpd.c ehlo_cmd (fixed order of the EHLO reply lines)' },
-    { id: 'sendmail-ehlo-verb', mta: 'Sendmail', source: 'ehlo', pattern: /\bVERB\b.*\bDELIVERBY\b/i, weight: 2, what: 'EHLO offers VERB and DELIVERBY (Sendmail extensions)', example: 'ENHANCEDSTATUSCODES PIPELINING EXPN VERB 8BITMIME SIZE DSN ETRN AUTH DELIVERBY HELP', provenance: 'Sendmail srvrsmtp.c; measured on Debian sendmail-bin 8.17.1.9' },
-    { id: 'exchange-ehlo', mta: 'Microsoft Exchange', source: 'ehlo', pattern: /\b(X-EXPS|XEXCH50|X-ANONYMOUSTLS|XRDST|XSHADOWREQUEST|X-EXCHANGEAUTH)\b/i, weight: 2, what: 'EHLO offers Exchange-only extensions (X-ANONYMOUSTLS, XEXCH50, XRDST …)', example: 'SIZE 37748736 PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS X-ANONYMOUSTLS AUTH X-EXPS 8BITMIME BINARYMIME CHUNKING XRDST', provenance: 'Microsoft Exchange 2013+ receive connector EHLO (MS-OXSMTP)' },
-    // --- the wording and shape of replies ---
-    { id: 'postfix-relay-access-denied', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.7\.1 <[^>]*>: Relay access denied$/, weight: 2, what: 'Postfix\'s "<address>: Relay access denied"', example: '554 5.7.1 <relay-check@example.com>: Relay access denied', provenance: 'Postfix smtpd_check.c reject_unauth_destination / defer_unauth_destination' },
-    { id: 'postfix-address-rejected', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.\d\.\d+ <[^>]*>: (Recipient|Sender) address rejected: /, weight: 2, what: 'Postfix\'s "<address>: Recipient address rejected:" shape', example: '550 5.1.1 <nobody@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix smtpd_check.c (reply shape "<%s>: %s address rejected: %s")' },
-    { id: 'exim-relay-not-permitted', mta: 'Exim', source: 'reply', pattern: /^550 relay not permitted$/, weight: 2, what: 'Exim\'s "550 relay not permitted" (no enhanced code)', example: '550 relay not permitted', provenance: 'Exim default configuration, acl_check_rcpt' },
-    { id: 'exim-domain-literals', mta: 'Exim', source: 'reply', pattern: /^501 <[^>]*>: domain literals not allowed$/, weight: 2, what: 'Exim\'s "domain literals not allowed"', example: '501 <relay-check@[127.0.0.1]>: domain literals not allowed', provenance: 'Exim smtp_in.c (allow_domain_literals = false)' },
-    { id: 'sendmail-address-dots', mta: 'Sendmail', source: 'reply', pattern: /^\d{3} \d\.\d\.\d+ <[^>]*>\.\.\. /, weight: 2, what: 'Sendmail\'s "<address>... " reply shape', example: '250 2.1.5 <relay-check@example.com>... Recipient ok', provenance: 'Sendmail (usrerr/message "%s... %s"); measured on Debian sendmail-bin 8.17.1.9' },
-    { id: 'opensmtpd-invalid-recipient', mta: 'OpenSMTPD', source: 'reply', pattern: /^550 Invalid recipient: </, weight: 2, what: 'OpenSMTPD\'s "550 Invalid recipient: <address>"', example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD smtp_session.c' },
-    { id: 'opensmtpd-destination-valid', mta: 'OpenSMTPD', source: 'reply', pattern: /^250 2\.1\.5 Destination address valid: Recipient ok$/, weight: 2, what: 'OpenSMTPD\'s "Destination address valid: Recipient ok"', example: '250 2.1.5 Destination address valid: Recipient ok', provenance: 'OpenSMTPD smtp_session.c' },
-    { id: 'exchange-5.7.54', mta: 'Microsoft Exchange', source: 'reply', pattern: /\b5\.7\.54 SMTP; Unable to relay\b/, weight: 2, what: 'Exchange\'s "5.7.54 SMTP; Unable to relay"', example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', provenance: 'Microsoft Exchange 2013+ (NDR 5.7.54)' },
-    { id: 'exchange-online-5.7.64', mta: 'Exchange Online', source: 'reply', pattern: /\b5\.7\.64 TenantAttribution;/, weight: 3, what: 'Exchange Online\'s "5.7.64 TenantAttribution"', example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online Protection (NDR 5.7.64)' },
-    { id: 'qmail-rcpthosts', mta: 'qmail', source: 'reply', pattern: /allowed rcpthosts \(#5\.7\.1\)/, weight: 2, what: 'qmail\'s "not in my list of allowed rcpthosts (#5.7.1)"', example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd.c err_nogateway' },
-    { id: 'haraka-cannot-deliver', mta: 'Haraka', source: 'reply', pattern: /^550 I cannot deliver mail for </, weight: 2, what: 'Haraka\'s "I cannot deliver mail for <address>"', example: '550 I cannot deliver mail for <relay-check@example.com>', provenance: 'Haraka rcpt_to.in_host_list / relay plugins (outbound refused for an unauthorised client)' },
-];
-
-;// CONCATENATED MODULE: ./src/mta/identify.ts
-
-/** Bounded: a hostile server can send many replies; a few of each row are enough. */
-const MAX_REPLIES = 500;
-function textsFor(rule, input) {
-    if (rule.source === 'greeting')
-        return input.greeting.length > 0 ? [input.greeting.join('\n')] : [];
-    if (rule.source === 'ehlo')
-        return input.extensions.length > 0 ? [input.extensions.join(' ')] : [];
-    return input.replies.slice(0, MAX_REPLIES).filter((r) => r !== null);
-}
-/**
- * Which MTA answered, by the evidence table. Each row counts once (its weight)
- * however often it matched; the MTA with the most weight wins. Rows pointing at
- * different MTAs with equal weight leave it unknown: guessing would be worse.
- */
-function identifyMta(input, rules = EVIDENCE_RULES) {
-    const hits = [];
-    for (const rule of rules) {
-        for (const text of textsFor(rule, input)) {
-            const m = rule.pattern.exec(text);
-            if (!m)
-                continue;
-            const version = rule.versionGroup !== undefined ? (m[rule.versionGroup] ?? null) : null;
-            hits.push({ rule, seen: text.length > 300 ? `${text.slice(0, 300)}…` : text, version });
-            break;
-        }
-    }
-    const score = new Map();
-    for (const h of hits)
-        score.set(h.rule.mta, (score.get(h.rule.mta) ?? 0) + h.rule.weight);
-    const ranked = [...score.entries()].sort((a, b) => b[1] - a[1]);
-    const evidence = (of) => of.map((h) => ({ rule: h.rule.id, what: h.rule.what, seen: h.seen }));
-    if (ranked.length === 0 || (ranked.length > 1 && ranked[0][1] === ranked[1][1])) {
-        return { name: 'unknown', version: null, confidence: 'none', evidence: evidence(hits) };
-    }
-    const [name, points] = ranked[0];
-    const mine = hits.filter((h) => h.rule.mta === name);
-    const named = mine.some((h) => h.rule.weight === 3);
-    // Another MTA's hints beside the winner's lower the confidence: a proxy or a rewritten banner.
-    const contested = ranked.length > 1;
-    const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
-    return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
-}
-
-;// CONCATENATED MODULE: ./src/verdict/routing.ts
-const ROUTING_RULES = [
-    // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
-    // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
-    // To: RELAY), and there it does not route them itself: it hands the address unchanged to that
-    // domain's own server. At its own (class w) names it routes them itself, but checks the routed
-    // address first and refuses it ("Relaying denied") unless a plain external recipient would relay
-    // too. So the next hop decides: inconclusive, saying which server to test.
-    { mta: 'Sendmail', form: 'percent', decision: 'inconclusive', why: 'Sendmail does not route user%host@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host (FEATURE(loose_relay_check) lets it through; without it Sendmail checks user@host and refuses it); test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); cf/m4/proto.m4 ParseRecipient; measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <u%example.com@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user u%example.com@sendmail.test" (-bt /parse); without loose_relay_check 550 5.7.1 Relaying denied; at its own name (class w) 550 5.7.1 Relaying denied with or without it (__tests__/sendmail.test.ts)' },
-    { mta: 'Sendmail', form: 'bang', decision: 'inconclusive', why: 'Sendmail does not route host!user@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <example.com!u@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user example.com!u@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
-    { mta: 'Sendmail', form: 'quoted', decision: 'inconclusive', why: 'Sendmail does not route "user@host"@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <"u@example.com"@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user \\"u@example.com\\"@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
-    { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
-    { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
-    { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
-    { mta: 'Postfix', form: 'quoted', decision: 'relayed', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
-    { mta: 'Exim', form: 'percent', decision: 'skipped', why: 'Exim does not perform the percent hack unless percent_hack_domains names the domain (unset by default): user%host is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, main option percent_hack_domains (default unset)' },
-    { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
-    { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
-    { mta: 'Exim', form: 'source-route', decision: 'relayed', why: 'Exim discards a source route and acts on the final address, which its relay ACL judged: an accepted one was accepted for host', provenance: 'Exim specification, "Source routes" (RFC 5321 §C: routes are ignored)' },
-    { mta: 'OpenSMTPD', form: 'percent', decision: 'skipped', why: 'OpenSMTPD does not perform the percent hack: user%host is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no percent-hack routing)' },
-    { mta: 'OpenSMTPD', form: 'bang', decision: 'skipped', why: 'OpenSMTPD does not route bang paths: host!user is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no UUCP routing)' },
-];
-/** The routing form of a recipient path, if it has one. */
-function routingForm(rcpt) {
-    const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
-    if (/^@[^:]*:/.test(path))
-        return 'source-route';
-    if (path.startsWith('"'))
-        return 'quoted';
-    const at = path.lastIndexOf('@');
-    const local = at < 0 ? path : path.slice(0, at);
-    if (local.includes('%'))
-        return 'percent';
-    if (local.includes('!'))
-        return 'bang';
-    return undefined;
-}
-/** What an accepted routing form at a catch-all name means on this MTA. */
-function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
-    const form = routingForm(rcpt);
-    if (!mta || mta.name === 'unknown')
-        return { decision: 'inconclusive', why: 'the MTA could not be identified, and whether it routes this form onward depends on the MTA' };
-    if (mta.confidence === 'low' || mta.confidence === 'none')
-        return { decision: 'inconclusive', why: `the MTA looks like ${mta.name} on weak evidence only, and whether it routes this form onward depends on the MTA` };
-    const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
-    if (!row)
-        return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
-    return { decision: row.decision, why: row.why };
-}
-
-;// CONCATENATED MODULE: ./src/verdict/controls.ts
-
-/**
- * Final word on an attempt once the controls and the MTA are known. An
- * accepted local mailbox is local delivery: skipped. An accepted trick
- * addressed to a server name that accepts any mailbox cannot be told from
- * local delivery by its reply: the routing table (./routing.ts) decides by
- * what the MTA does with the form; where it cannot, the attempt counts as
- * inconclusive (not dropped from the counts: `strict` must see it).
- */
-function settle(a, controls, mta) {
-    if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
-        return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
-    }
-    const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
-    if (a.outcome === 'relayed' && c?.accepted === true) {
-        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
-        const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
-        const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
-        if (d.decision === 'relayed')
-            return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
-        if (d.decision === 'skipped')
-            return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
-        return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
-    }
-    return a;
-}
-
-;// CONCATENATED MODULE: ./src/verdict/run.ts
-function tallyOf(t) {
-    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
-    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
-}
-/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
-const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
-/** Services (address and port) where no attempt ran on any transport. */
-function untested(targets) {
-    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
-    const seen = new Set();
-    return targets.filter((t) => {
-        const k = serviceKey(t);
-        if (tested.has(k) || seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
-function runVerdict(targets) {
-    // Nothing tested proves nothing.
-    if (targets.length === 0)
-        return 'inconclusive';
-    if (targets.some((t) => t.relayed > 0))
-        return 'open';
-    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
-        return 'inconclusive';
-    return 'closed';
-}
-function targetVerdict(t) {
-    return runVerdict([t]);
-}
-/**
- * Why the step fails under the given strictness; empty when it passes.
- * An untested address is only fatal under `normal` when no address of the
- * same host and port was tested (IPv6 on GitHub-hosted runners).
- */
-function failureReasons(targets, strictness) {
-    const reasons = [];
-    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
-    if (relayed > 0) {
-        reasons.push(strictness === 'relaxed'
-            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
-            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
-    }
-    if (strictness === 'relaxed')
-        return reasons;
-    const groups = new Map();
-    for (const t of targets) {
-        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
-        groups.set(key, [...(groups.get(key) ?? []), t]);
-    }
-    for (const [key, group] of groups) {
-        if (group.every((t) => !t.tested)) {
-            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
-        }
-        else if (strictness === 'strict') {
-            for (const t of untested(group))
-                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
-        }
-    }
-    if (strictness === 'strict') {
-        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
-        if (inconclusive > 0)
-            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
-    }
-    return reasons;
-}
-
-;// CONCATENATED MODULE: ./src/schedule/queue.ts
-/** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
-const MAX_TRIES = 2;
-/** Abandoned connections an attempt may ride without it counting as a try: the budget settles after the first. */
-const FREE_ABANDONS = 2;
-/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
-const GREYLIST_BACKOFF_MS = 5_000;
-const GREYLIST_BACKOFF_MAX_MS = 60_000;
-/** Wait before the n-th retry (1-based) of a greylisted attempt. */
-function greylistBackoff(n) {
-    return Math.min(GREYLIST_BACKOFF_MS * 2 ** (n - 1), GREYLIST_BACKOFF_MAX_MS);
-}
-/**
- * Whether a job may share its transaction with others: one recipient that is
- * not the server's own (several RCPTs mean "external after an accepted local
- * one", whose order matters, and a local one would put every later RCPT after
- * an accepted local), no control probe, no greylist retry (the same triple,
- * alone, as the greylist saw it).
- */
-function groupable(j) {
-    return j.control === undefined && j.greylisted === undefined && j.rendered.rcptTo.length === 1 && !j.rendered.vector.local;
-}
-/**
- * The attempts still to run, in order. take() hands out a transaction's worth:
- * the first ready job (preferring the HELO of the connection at hand, which
- * saves a reconnect), then ready jobs sharing its HELO and sender, so a
- * server opens one queue file per transaction rather than per vector (Postfix's
- * inflow control pauses before each new one once arrivals outpace deliveries).
- */
-class AttemptQueue {
-    jobs = [];
-    get size() {
-        return this.jobs.length;
-    }
-    push(...jobs) {
-        this.jobs.push(...jobs);
-    }
-    /** Back to the front: an interrupted attempt goes first on the next connection. */
-    unshift(...jobs) {
-        this.jobs.unshift(...jobs);
-    }
-    /** The first job ready at `now`, removed from the queue; the connection's HELO first. */
-    next(helo, now) {
-        const ready = (j) => (j.notBefore ?? 0) <= now;
-        let idx = this.jobs.findIndex((j) => ready(j) && j.rendered.helo === helo);
-        if (idx < 0)
-            idx = this.jobs.findIndex(ready);
-        if (idx < 0)
-            return undefined;
-        return this.jobs.splice(idx, 1)[0];
-    }
-    /** Up to `max` more ready jobs that can share `first`'s transaction, removed from the queue. */
-    companions(first, max, now) {
-        if (max <= 0 || !groupable(first))
-            return [];
-        const out = [];
-        this.jobs = this.jobs.filter((j) => {
-            const fits = out.length < max && groupable(j) && (j.notBefore ?? 0) <= now && j.rendered.helo === first.rendered.helo && j.rendered.mailFrom === first.rendered.mailFrom;
-            if (fits)
-                out.push(j);
-            return !fits;
-        });
-        return out;
-    }
-    /** When the next waiting job becomes ready (Date.now() scale). */
-    nextWake() {
-        return Math.min(...this.jobs.map((j) => j.notBefore ?? 0));
-    }
-    /** Everything left, removed. */
-    drain() {
-        return this.jobs.splice(0);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/schedule/budget.ts
-
-/**
- * How many refusals one connection to a server may take before its replies
- * slow down, learned from reply timings and shared by every connection to that
- * server.
- *
- * Postfix's error sleep (measured, Postfix 3.7): with `smtpd_soft_error_limit`
- * k, the reply after each of the first k refusals of a session comes at once;
- * every reply after that, whatever it is (the next refusal, a 250 to RSET, the
- * 221 to QUIT), comes after `smtpd_error_sleep_time`. So the reply after e
- * refusals is slow exactly when e >= k: a fast one proves k > e, the first slow
- * one after e refusals proves k <= e. The learner keeps both bounds: `floor`
- * (k >= floor: replies this early on a connection cannot sleep) and `budget`
- * (k <= budget as far as we know: retire a connection once it made that many).
- *
- * What a slow reply does not say: a slow reply with no refusal before it on its
- * connection is not error sleep (callouts, tarpits); a slow 2xx to MAIL or RCPT
- * is not either (Postfix's cleanup waiting out `in_flow_delay` before a new
- * queue file, sender or recipient verification). The scheduler reports a
- * suspected sleep while the reply is still outstanding (it stops waiting for
- * it), and settles the suspicion when that reply finally comes: a 2xx to MAIL
- * or RCPT takes it back.
- */
-class BudgetLearner {
-    settled;
-    floorValue = 1;
-    suspected = new Map();
-    nextId = 1;
-    /** Slow 2xx replies to RCPT: Postfix's inflow control pausing before a new queue file, or a callout. */
-    pauses = 0;
-    constructor(initial = DEFAULT_ERROR_BUDGET) {
-        this.settled = Math.max(1, initial);
-    }
-    /** Refusals a connection may take before it is retired. */
-    get budget() {
-        return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
-    }
-    /** Refusals known to be answered at once: k >= floor. */
-    get floor() {
-        return Math.min(this.floorValue, this.budget);
-    }
-    /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
-    maySleep(errors) {
-        return errors >= 1 && errors >= this.floor;
-    }
-    /** A reply came at once after `errors` refusals on its connection. */
-    fast(errors) {
-        if (errors + 1 > this.floorValue)
-            this.floorValue = errors + 1;
-        // A fast reply after e refusals contradicts a suspicion that k <= e.
-        for (const [id, bound] of this.suspected)
-            if (bound <= errors)
-                this.suspected.delete(id);
-    }
-    /**
-     * A reply after `errors` refusals is overdue: probably error sleep, so the
-     * budget is `errors` from now on, for every connection, until settle() says
-     * otherwise. Returns the suspicion's id, or undefined when it cannot be sleep.
-     */
-    suspect(errors) {
-        if (!this.maySleep(errors))
-            return undefined;
-        const id = this.nextId++;
-        this.suspected.set(id, errors);
-        return id;
-    }
-    /**
-     * The overdue reply came (or never will: `reply` undefined). A refusal, a
-     * reply to RSET or QUIT, or none at all confirms the sleep; a 2xx to MAIL or
-     * RCPT was a pause of another kind, and the budget goes back.
-     */
-    settle(id, reply) {
-        if (id === undefined)
-            return;
-        const bound = this.suspected.get(id);
-        if (bound === undefined)
-            return;
-        this.suspected.delete(id);
-        const otherPause = reply !== undefined && reply.code < 400 && /^(MAIL|RCPT)$/.test(reply.command);
-        if (otherPause) {
-            if (reply.command === 'RCPT')
-                this.pauses++;
-            return;
-        }
-        this.settled = Math.min(this.settled, Math.max(1, bound));
-    }
-    /** A slow reply that arrived while it could not be error sleep: counted when it is an accepted RCPT. */
-    slowAccepted(command) {
-        if (command === 'RCPT')
-            this.pauses++;
-    }
-    /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
-    dropped(errors) {
-        if (errors >= 1)
-            this.settled = Math.min(this.settled, errors);
-        if (this.floorValue > this.settled)
-            this.floorValue = this.settled;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/schedule/pool.ts
-
-/**
- * The sessions relay-check holds at one server, active or left behind, kept
- * under a limit: at most `activeLimit` carrying attempts, at most `limit` in
- * all. A session we left still counts until the server closes it, because the
- * server counts it (Postfix smtpd_client_connection_count_limit). A
- * `421 … too many connections` greeting lowers the limit to what we held.
- */
-class ConnectionPool {
-    limitValue;
-    activeLimit;
-    active = 0;
-    retired = 0;
-    waiters = [];
-    /** Most sessions held at once, for tests and the bench. */
-    peak = 0;
-    /** How often the server refused a session for too many connections. */
-    refusals = 0;
-    constructor(limitValue = SESSION_SLOTS, activeLimit = CONNECTIONS_PER_ADDRESS) {
-        this.limitValue = limitValue;
-        this.activeLimit = activeLimit;
-    }
-    /** Sessions the server may be holding for us now. */
-    get occupied() {
-        return this.active + this.retired;
-    }
-    get limit() {
-        return this.limitValue;
-    }
-    free() {
-        return this.occupied < this.limitValue && this.active < this.activeLimit;
-    }
-    /**
-     * A slot, once one is free; undefined when the deadline (Date.now() scale)
-     * comes first. Waiters are served in order.
-     */
-    acquire(deadline) {
-        if (this.free() && this.waiters.length === 0)
-            return Promise.resolve(this.claim());
-        return new Promise((resolve) => {
-            const waiter = (slot) => {
-                clearTimeout(t);
-                resolve(slot);
-            };
-            const t = setTimeout(() => {
-                this.waiters = this.waiters.filter((w) => w !== waiter);
-                resolve(undefined);
-            }, Math.max(0, deadline - Date.now()));
-            this.waiters.push(waiter);
-        });
-    }
-    claim() {
-        this.active++;
-        this.peak = Math.max(this.peak, this.occupied);
-        let state = 'active';
-        const drop = () => {
-            if (state === 'active')
-                this.active--;
-            else if (state === 'retired')
-                this.retired--;
-            else
-                return;
-            state = 'free';
-            this.wake();
-        };
-        return {
-            release: drop,
-            retire: (gone, lifetimeMs = RETIRED_SESSION_LIFETIME_MS) => {
-                if (state !== 'active')
-                    return;
-                state = 'retired';
-                this.active--;
-                this.retired++;
-                // The active count went down: another session may start if the total allows.
-                this.wake();
-                const t = setTimeout(drop, lifetimeMs);
-                t.unref();
-                const done = () => {
-                    clearTimeout(t);
-                    drop();
-                };
-                void gone.then(done, done);
-            },
-        };
-    }
-    /**
-     * The server refused a session for too many connections while we held
-     * `occupied` (that refused one included): its limit for us is what we held
-     * besides it, when that is at least one. Returns how long to wait before
-     * trying again when none of ours can free a slot (someone else holds them).
-     */
-    tooMany(attempt) {
-        this.refusals++;
-        const others = this.occupied - 1;
-        if (others >= 1) {
-            this.limitValue = Math.min(this.limitValue, others);
-            return undefined;
-        }
-        return Math.min(SLOT_WAIT_MS * attempt, SLOT_WAIT_MAX_MS);
-    }
-    /** Hands free slots to waiters, claiming each before the waiter resumes so no one else can take it. */
-    wake() {
-        while (this.waiters.length > 0 && this.free()) {
-            const w = this.waiters.shift();
-            if (w)
-                w(this.claim());
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/schedule/servers.ts
-
-
-/**
- * One per server for the whole process, not per run or per transport: the
- * plaintext and the STARTTLS pass meet the same smtpd limits, and sessions a
- * finished run left behind still occupy the server's slots when the next run
- * starts.
- */
-const servers = new Map();
-function serverState(address, port) {
-    const key = `${address}|${port}`;
-    let s = servers.get(key);
-    if (!s) {
-        s = { pool: new ConnectionPool(), learner: new BudgetLearner() };
-        servers.set(key, s);
-    }
-    return s;
-}
-
-;// CONCATENATED MODULE: ./src/schedule/target.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Whether a vector exists for more than its sender (a recipient form, a HELO
- * name, a local recipient first): when its sender is refused, that part was
- * never evaluated and is worth a retry with a sender the server accepts.
- */
-function testsMoreThanSender(v) {
-    return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
-}
-/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
-function fallbackSender(accepted, plain) {
-    const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
-    return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
-}
-/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
-const IDLE_QUIT_MS = 10_000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const target_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
-/**
- * Runs the battery against one address: takes connections from the server's
- * pool, spreads transactions over them, keeps each under the error budget the
- * learner has for the server, resumes after drops, and returns one result per
- * vector. Never throws for anything the server does.
- */
-async function runTarget(spec, opts) {
-    const started = Date.now();
-    const { pool, learner } = serverState(spec.address, spec.port);
-    const report = {
-        host: spec.host,
-        address: spec.address,
-        family: external_node_net_default().isIPv6(spec.address) ? 6 : 4,
-        port: spec.port,
-        transport: spec.transport,
-        tls: null,
-        reachable: false,
-        error: null,
-        errorKind: null,
-        greeting: null,
-        serverName: null,
-        extensions: [],
-        opening: [],
-        connections: 0,
-        transactions: 0,
-        controls: [],
-        errorBudget: learner.budget,
-        durationMs: 0,
-        verdict: 'inconclusive',
-        counts: countAttempts([]),
-        attempts: [],
-    };
-    const finish = () => {
-        report.counts = countAttempts(report.attempts);
-        report.durationMs = Date.now() - started;
-        report.verdict = targetVerdict(tallyOf(report));
-        return report;
-    };
-    const results = new Map();
-    let tlsDemanded;
-    /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
-    const open = async (helo) => {
-        for (let refusals = 1;; refusals++) {
-            const slot = await pool.acquire(opts.deadline);
-            if (!slot)
-                throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
-            const index = ++report.connections;
-            try {
-                const { session, greeting, ehlo } = await openSession({
-                    address: spec.address,
-                    port: spec.port,
-                    connectTimeoutMs: opts.connectTimeoutMs,
-                    replyTimeoutMs: opts.replyTimeoutMs,
-                    deadline: opts.deadline,
-                    implicitTls: spec.transport === 'implicit',
-                    serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
-                    helo,
-                    starttls: spec.transport === 'starttls',
-                    clientAddress: opts.clientAddress,
-                });
-                report.greeting ??= formatReply(greeting);
-                report.tls ??= session.tls ?? null;
-                if (index === 1) {
-                    report.opening = [...session.transcript];
-                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
-                    report.extensions = [...ehlo.extensions.keys()];
-                }
-                return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
-            }
-            catch (e) {
-                const err = target_asSessionError(e);
-                if (!/too many connections/i.test(err.message)) {
-                    slot.release();
-                    throw err;
-                }
-                // Postfix counts sessions we left while it sleeps out its error delay
-                // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
-                // when none of ours is there, and try again.
-                const wait = pool.tooMany(refusals);
-                slot.release();
-                if (wait !== undefined) {
-                    if (Date.now() + wait >= opts.deadline)
-                        throw err;
-                    await sleep(wait);
-                }
-            }
-        }
-    };
-    /** Leaves a connection; its slot stays taken until the server lets the session go. */
-    const leave = async (conn) => {
-        // Past the error budget (or with replies still owed) QUIT would be answered after an
-        // error sleep: say it, close our side, and let the server end the session in its time.
-        const wait = !conn.abandoned && !learner.maySleep(conn.errors);
-        await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
-        conn.slot.retire(conn.session.gone);
-    };
-    // The first connection tells us the server's name, which the templates need.
-    let first;
-    try {
-        first = await open(opts.helo);
-        report.reachable = true;
-    }
-    catch (e) {
-        const err = target_asSessionError(e);
-        if (err.kind === 'client-refused' && err.reply) {
-            // The outside client is refused for everything: every vector is denied by that one answer.
-            const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
-            const reply = formatReply(err.reply);
-            report.reachable = true;
-            report.opening = err.transcript;
-            report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
-            return finish();
-        }
-        // No SMTP session, so nothing was tested here: the address counts as not
-        // reached whether TCP failed or the server would not talk (errorKind says which).
-        report.reachable = false;
-        report.error = err.message;
-        report.errorKind = err.kind;
-        report.opening = err.transcript;
-        return finish();
-    }
-    const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
-    const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
-    if (own) {
-        // Every "relay" here would be local delivery: say so rather than report an open relay.
-        await leave(first);
-        report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
-        report.errorKind = 'recipient-local';
-        report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
-        return finish();
-    }
-    const queue = new AttemptQueue();
-    for (const v of opts.vectors) {
-        const r = renderVector(v, {
-            user: opts.recipient.user,
-            domain: opts.recipient.domain,
-            probe: opts.probe,
-            helo: opts.helo,
-            address: spec.address,
-            srv: report.serverName ?? undefined,
-            mydomain,
-        });
-        if (r.ok)
-            queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
-        else
-            results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
-    }
-    // A control probe per server name that an accepted routing trick was addressed
-    // to: a mailbox that cannot exist there. A server that accepts it accepts
-    // anything at that name, so the trick proves nothing about relaying. Only
-    // run when needed, so a closed server never pays for them.
-    const controls = new Map();
-    const nonce = (0,external_node_crypto_.randomBytes)(4).toString('hex');
-    const needControl = (d) => {
-        if (controls.has(d))
-            return;
-        const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
-        const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
-        controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
-        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
-    };
-    // Senders the server let through to a recipient decision, and whether that relayed.
-    const acceptedSenders = new Map();
-    // Attempts whose sender was refused: retried with an accepted sender after the first pass.
-    const senderRefused = [];
-    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-    const record = (job, conn, fields, transcript) => {
-        const { vector, helo, mailFrom, rcptTo } = job.rendered;
-        if (job.control !== undefined) {
-            const c = controls.get(job.control);
-            if (c) {
-                c.reply = fields.reply ?? fields.reason ?? null;
-                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
-            }
-            return;
-        }
-        results.set(vector.id, {
-            vector: vector.id,
-            description: vector.description,
-            provenance: vector.provenance,
-            helo,
-            mailFrom,
-            rcptTo,
-            outcome: 'inconclusive',
-            reason: '',
-            rule: null,
-            reply: null,
-            stage: null,
-            connection: conn?.index ?? null,
-            tries: job.tries,
-            transcript: [...job.earlier, ...transcript],
-            routedVia: job.rendered.routedVia ?? null,
-            ...fields,
-        });
-    };
-    const notRunAtDeadline = (job) => {
-        const g = job.greylisted;
-        if (!g)
-            return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
-        record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
-    };
-    /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
-    const decide = (job, conn, v, transcript) => {
-        if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
-            // A greylist defers a (client, sender, recipient) triple it has not seen: the same
-            // triple retried after the delay goes through, so retry while the deadline allows.
-            const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-            const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
-            g.tries++;
-            g.fields = fields;
-            g.connection = conn.index;
-            job.earlier.push(...transcript);
-            const backoff = greylistBackoff(g.tries);
-            if (Date.now() + backoff < opts.deadline) {
-                job.notBefore = Date.now() + backoff;
-                job.tries = 0;
-                queue.push(job);
-            }
-            else {
-                notRunAtDeadline(job);
-            }
-            return;
-        }
-        const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
-        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-        if (v.subject === 'recipient' || v.outcome === 'relayed')
-            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
-        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
-            // The sender was refused (its form, or checks of its domain), so the recipient form
-            // or HELO this vector exists for was never evaluated: retry it once with a sender
-            // the server accepted, when one is known after the first pass.
-            job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
-            job.earlier.push(...transcript);
-            senderRefused.push(job);
-            return;
-        }
-        const refusal = job.senderRefusal;
-        if (refusal)
-            fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
-        record(job, conn, fields, transcript);
-        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
-            needControl(job.rendered.routedVia);
-        if (v.rule === 'starttls-required')
-            tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
-    };
-    const worker = async (initial) => {
-        let conn = initial;
-        const retire = async () => {
-            if (conn)
-                await leave(conn);
-            conn = undefined;
-        };
-        try {
-            for (;;) {
-                if (queue.size === 0)
-                    return;
-                const now = Date.now();
-                const job = queue.next(conn?.helo, now);
-                if (!job) {
-                    // Only greylisted attempts are left, waiting for their retry time.
-                    const wake = queue.nextWake();
-                    if (conn && wake - now > IDLE_QUIT_MS)
-                        await retire();
-                    await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
-                    if (Date.now() >= opts.deadline)
-                        for (const j of queue.drain())
-                            notRunAtDeadline(j);
-                    continue;
-                }
-                if (Date.now() >= opts.deadline) {
-                    notRunAtDeadline(job);
-                    continue;
-                }
-                if (tlsDemanded) {
-                    // Every plaintext attempt would get the same 530 and count as an error.
-                    record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
-                    continue;
-                }
-                const budget = learner.budget;
-                // Every RCPT of the job may be refused: it goes on a connection with room for all of
-                // them, or a fresh one, so none of its replies comes after an error sleep.
-                const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed))
-                    await retire();
-                if (!conn) {
-                    try {
-                        conn = await open(job.rendered.helo);
-                    }
-                    catch (e) {
-                        const err = target_asSessionError(e);
-                        job.tries++;
-                        if (job.tries < MAX_TRIES && err.kind !== 'deadline')
-                            queue.unshift(job);
-                        else
-                            record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
-                        continue;
-                    }
-                }
-                // Every RCPT may be refused: no more of them than the budget has room for, so no
-                // command goes out that the server would answer after an error sleep.
-                const room = Math.max(1, learner.budget - conn.errors);
-                const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
-                for (const j of txn)
-                    j.tries++;
-                const mark = conn.session.transcript.length;
-                report.transactions = (report.transactions ?? 0) + 1;
-                // Control probes never send DATA: they only ask whether a mailbox is accepted.
-                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && job.control === undefined);
-                const transcript = conn.session.transcript.slice(mark);
-                txn.forEach((j, i) => {
-                    const v = res.verdicts[i];
-                    if (v && conn)
-                        decide(j, conn, v, transcript);
-                });
-                const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
-                if (res.abandoned) {
-                    // The server began sleeping before its replies: those RCPTs were never answered,
-                    // so they go again, untried, on a connection with room in the budget.
-                    for (const j of undecided) {
-                        j.abandons = (j.abandons ?? 0) + 1;
-                        if (j.abandons <= FREE_ABANDONS)
-                            j.tries--;
-                        j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
-                    }
-                    const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
-                    for (const j of spent)
-                        record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
-                    queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
-                    await retire();
-                    continue;
-                }
-                if (res.interrupted) {
-                    const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
-                    // A drop after refusals means the server's limit is lower than our budget.
-                    learner.dropped(conn.errors);
-                    await retire();
-                    const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
-                    const again = [];
-                    for (const j of undecided) {
-                        if (j.tries < MAX_TRIES && !deadline) {
-                            j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
-                            again.push(j);
-                        }
-                        else {
-                            record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
-                        }
-                    }
-                    queue.unshift(...again);
-                }
-            }
-        }
-        finally {
-            await retire();
-        }
-    };
-    const pass = async (initial) => {
-        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-        await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
-    };
-    await pass(first);
-    if (senderRefused.length > 0) {
-        const sender = fallbackSender(acceptedSenders, plainSender);
-        for (const job of senderRefused.splice(0)) {
-            const refusal = job.senderRefusal;
-            if (!refusal)
-                continue;
-            if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
-                job.rendered = { ...job.rendered, mailFrom: sender };
-                job.tries = 0;
-                queue.push(job);
-            }
-            else {
-                const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
-                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
-            }
-        }
-        if (queue.size > 0)
-            await pass(undefined);
-    }
-    report.errorBudget = learner.budget;
-    report.controls = [...controls.values()];
-    // Before settle: whether an accepted routing form relays depends on the MTA.
-    if (report.greeting !== null) {
-        report.mta = identifyMta({
-            greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
-            extensions: report.extensions,
-            replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
-        });
-    }
-    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
-    return finish();
-}
-/**
- * Which of the server's own names the recipient's domain is, if any: its host
- * name, the `domain` input, or the mail domain guessed from its name when the
- * user chose the recipient (the default's reserved domain is never a server's).
- */
-function ownDomain(rcptDomain, srv, domain, guessed) {
-    const d = rcptDomain.toLowerCase();
-    if (srv !== undefined && d === srv.toLowerCase())
-        return `at ${srv}, the name the server gives itself`;
-    if (domain !== undefined && d === domain)
-        return `in ${domain}, the mail domain the server serves`;
-    if (guessed !== undefined && d === guessed.toLowerCase())
-        return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
-    return undefined;
-}
-/**
- * `tls: auto` on a port other than 465: the plaintext connection got no byte of
- * a greeting in time. A server in implicit-TLS (wrapper) mode waits silently
- * for a ClientHello, so that is worth one TLS handshake before giving up.
- */
-function silentGreeting(t) {
-    return !t.reachable && t.errorKind === 'timeout' && t.greeting === null && !t.opening.some((l) => l.dir === 'S');
-}
-function notRun(v, reason) {
-    return {
-        routedVia: null,
-        vector: v.id,
-        description: v.description,
-        provenance: v.provenance,
-        helo: null,
-        mailFrom: null,
-        rcptTo: [],
-        outcome: 'inconclusive',
-        reason,
-        rule: null,
-        reply: null,
-        stage: null,
-        connection: null,
-        tries: 0,
-        transcript: [],
-    };
-}
-
-;// CONCATENATED MODULE: ./src/settings.ts
-
-
-const INPUT_NAMES = [
-    'host',
-    'domain',
-    'port',
-    'strictness',
-    'tls',
-    'recipient',
-    'sender',
-    'helo',
-    'client-address',
-    'postfix-config',
-    'postfix-overrides',
-    'timeout',
-    'connect-timeout',
-    'report-path',
-    'comment',
-    'github-token',
-];
-const DEFAULTS = {
-    port: '25',
-    strictness: 'normal',
-    tls: 'auto',
-    recipient: 'relay-check@example.com',
-    timeout: '120',
-    'connect-timeout': '10',
-    'report-path': 'relay-check-report.json',
-    comment: 'false',
-};
-/** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
-const GATE_CLIENT_ADDRESS = '203.0.113.10';
-/** A bad input: the message names the input and fits on one line. */
-class InputError extends Error {
-    input;
-    constructor(input, detail) {
-        super(`Input '${input}': ${detail}`);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
-const LIST_SEPARATORS = /[\s,]+/;
-// Lists may be written one per line in YAML; every other control character is refused.
-// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
-const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
-function isHostName(name) {
-    const n = name.endsWith('.') ? name.slice(0, -1) : name;
-    if (n.length === 0 || n.length > 253)
-        return false;
-    const labels = n.split('.');
-    // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
-    if (/^\d+$/.test(labels[labels.length - 1]))
-        return false;
-    return labels.every((l) => LABEL.test(l));
-}
-function parsePort(input, text) {
-    if (!/^\d{1,5}$/.test(text))
-        throw new InputError(input, `"${text}" is not a port number (1-65535)`);
-    const port = Number(text);
-    if (port < 1 || port > 65535)
-        throw new InputError(input, `port ${port} is outside 1-65535`);
-    return port;
-}
-function parseHost(token) {
-    const bad = (why) => {
-        throw new InputError('host', `"${token}" ${why}`);
-    };
-    let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
-    if (m) {
-        if (!external_node_net_default().isIPv6(m[1]))
-            bad('is not an IPv6 address in brackets');
-        const spec = { input: token, host: m[1], kind: 'ipv6' };
-        if (m[2] !== undefined)
-            spec.port = parsePort('host', m[2]);
-        return spec;
-    }
-    if (external_node_net_default().isIPv6(token))
-        return { input: token, host: token, kind: 'ipv6' };
-    if (token.split(':').length > 2)
-        bad('is not a valid IPv6 address (write [address]:port to add a port)');
-    m = /^([^:]+)(?::(.*))?$/.exec(token);
-    if (!m)
-        return bad('is not a host name or address');
-    const host = m[1];
-    const spec = external_node_net_default().isIPv4(host)
-        ? { input: token, host, kind: 'ipv4' }
-        : /^[\d.]+$/.test(host)
-            ? bad('is not a valid IPv4 address')
-            : isHostName(host)
-                ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
-                : bad('is not a valid host name or address');
-    if (m[2] !== undefined)
-        spec.port = parsePort('host', m[2]);
-    return spec;
-}
-function parseSeconds(input, text) {
-    if (!/^\d+(\.\d+)?$/.test(text))
-        throw new InputError(input, `"${text}" is not a number of seconds`);
-    const s = Number(text);
-    const ms = Math.round(s * 1000);
-    if (ms < 1 || s > 86_400)
-        throw new InputError(input, `${text} s is outside 0.001-86400 s`);
-    return ms;
-}
-function oneOf(input, text, values) {
-    const v = text.toLowerCase();
-    if (!values.includes(v))
-        throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
-    return v;
-}
-/** A plain address (dot-atom local part; no braces, which the templates use). */
-function parseAddress(input, text) {
-    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
-    if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
-        throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
-    }
-    return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
-}
-function parseRecipient(text) {
-    return parseAddress('recipient', text);
-}
-/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
-function parseHelo(text) {
-    const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
-    if (lit ? (lit[1] ? external_node_net_default().isIPv6(lit[2]) : external_node_net_default().isIPv4(lit[2])) : isHostName(text))
-        return text;
-    throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
-}
-/**
- * Whether the recipient is in one of the server's own domains, as far as the
- * inputs tell before connecting: the `domain` input or a subdomain of it; else
- * a host name or the domain it sits in (mx.corp.test serves corp.test). The
- * default recipient is never checked against host names: its domain is reserved.
- */
-function recipientOwnDomain(rcptDomain, domain, hosts) {
-    const d = rcptDomain.toLowerCase();
-    if (domain !== undefined) {
-        return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
-    }
-    for (const h of hosts) {
-        if (h.kind !== 'name')
-            continue;
-        const name = h.host.toLowerCase().replace(/\.$/, '');
-        if (d === name)
-            return `at ${name}, the host under test`;
-        if (mailDomain(name) === d && d !== name)
-            return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
-    }
-    return undefined;
-}
-/** Validates every input; throws InputError on the first bad one. No I/O. */
-function parseSettings(raw) {
-    const get = (name) => {
-        const value = raw[name] ?? '';
-        const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
-        if (control.test(value))
-            throw new InputError(name, 'contains a control character');
-        const trimmed = value.trim();
-        if (trimmed === '' && name in DEFAULTS)
-            return DEFAULTS[name];
-        return trimmed;
-    };
-    for (const name of INPUT_NAMES)
-        get(name);
-    const hostText = get('host');
-    const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
-    // Without host, the domain's MX hosts are tested (the engine resolves them).
-    const postfixConfig = get('postfix-config');
-    const postfixOverrides = get('postfix-overrides');
-    if (postfixConfig !== '' && hosts.length > 0)
-        throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
-    if (postfixOverrides !== '' && postfixConfig === '')
-        throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
-    if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
-        throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
-    }
-    const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
-    if (ports.length === 0)
-        throw new InputError('port', 'is empty');
-    const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
-    const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
-    const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
-    const reportPath = get('report-path');
-    const domainText = get('domain');
-    if (domainText !== '' && !isHostName(domainText))
-        throw new InputError('domain', `"${domainText}" is not a domain name`);
-    // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
-    const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
-    if (client !== '' && !external_node_net_default().isIP(client))
-        throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
-    const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
-    const recipient = parseRecipient(get('recipient'));
-    const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
-    const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== DEFAULTS.recipient ? hosts : []);
-    if (local)
-        throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
-    return {
-        hosts,
-        ports,
-        strictness,
-        tls,
-        recipient,
-        ...(domain !== undefined ? { domain } : {}),
-        senders: list('sender').map((x) => parseAddress('sender', x).address),
-        helos: list('helo').map(parseHelo),
-        ...(client !== '' ? { clientAddress: client } : {}),
-        ...(postfixConfig !== '' ? { postfixConfig } : {}),
-        ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
-        timeoutMs: parseSeconds('timeout', get('timeout')),
-        connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
-        reportPath,
-        comment,
-    };
-}
-
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
-var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_namespaceObject);
-;// CONCATENATED MODULE: ./src/targets.ts
-
-
-const systemLookup = async (name) => {
-    const all = await promises_default().lookup(name, { all: true, verbatim: true });
-    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-};
-const systemResolver = {
-    lookup: systemLookup,
-    resolveMx: (domain) => promises_default().resolveMx(domain),
-};
-/** A resolver that asks the given DNS servers ("127.0.0.1:5353") for everything, A/AAAA included. */
-function resolverAt(servers) {
-    const r = new dns.Resolver({ timeout: 2000, tries: 2 });
-    r.setServers(servers);
-    const settle = async (p) => {
-        try {
-            return await p;
-        }
-        catch (e) {
-            if (['ENODATA', 'ENOTFOUND'].includes(e.code ?? ''))
-                return [];
-            throw e;
-        }
-    };
-    return {
-        resolveMx: (domain) => r.resolveMx(domain),
-        lookup: async (name) => {
-            const [v4, v6] = await Promise.all([settle(r.resolve4(name)), settle(r.resolve6(name))]);
-            if (v4.length + v6.length === 0)
-                throw Object.assign(new Error(`${name} has no A or AAAA record`), { code: 'ENOTFOUND' });
-            return [...v4.map((address) => ({ address, family: 4 })), ...v6.map((address) => ({ address, family: 6 }))];
-        },
-    };
-}
-/**
- * The hosts that receive mail for a domain: its MX hosts by preference, or the
- * domain itself when it has no MX (RFC 5321 §5.1). A null MX (RFC 7505) means
- * the domain takes no mail at all: there is nothing to test.
- */
-async function mxHosts(domain, resolver) {
-    let mx;
-    try {
-        // Only the two fields the report's schema has: Node 24's resolver adds `type: 'MX'`.
-        mx = (await resolver.resolveMx(domain)).map(({ exchange, priority }) => ({ exchange, priority }));
-    }
-    catch (e) {
-        const code = e.code;
-        if (code === 'ENODATA' || code === 'ENOTFOUND')
-            return { domain, mx: [], implicit: true };
-        throw new Error(`MX lookup for ${domain} failed (${code ?? (e instanceof Error ? e.message : String(e))})`);
-    }
-    if (mx.length === 0)
-        return { domain, mx: [], implicit: true };
-    if (mx.length === 1 && (mx[0].exchange === '' || mx[0].exchange === '.')) {
-        throw new Error(`${domain} publishes a null MX (RFC 7505): it accepts no mail, so there is no server to test`);
-    }
-    return { domain, mx: [...mx].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange)), implicit: false };
-}
-/** host × port → one entry per address; a name is tested on every address it has. */
-async function planTargets(settings, lookup) {
-    const out = [];
-    const seen = new Set();
-    for (const h of settings.hosts) {
-        let addresses;
-        let error;
-        if (h.kind !== 'name') {
-            addresses = [h.host];
-        }
-        else {
-            try {
-                addresses = [...new Set((await lookup(h.host)).map((a) => a.address))];
-                if (addresses.length === 0)
-                    error = `${h.host} has no A or AAAA address`;
-            }
-            catch (e) {
-                addresses = [];
-                const code = e.code;
-                error = `${h.host} did not resolve (${code ?? (e instanceof Error ? e.message : String(e))})`;
-            }
-        }
-        for (const port of h.port !== undefined ? [h.port] : settings.ports) {
-            if (error) {
-                out.push({ host: h.host, port, error });
-                continue;
-            }
-            for (const address of addresses) {
-                const key = `${external_node_net_default().isIPv6(address) ? `[${address}]` : address}:${port}`;
-                if (seen.has(key))
-                    continue;
-                seen.add(key);
-                out.push({ host: h.host, port, address });
-            }
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept in step with package.json by a test. */
-const VERSION = '0.1.0';
-
-;// CONCATENATED MODULE: ./src/engine.ts
-
-
-
-
-
-
-
-
-/** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
-const DEFAULT_HELO = 'relay-check.example.net';
-const PROBE_USER = 'relay-check';
-/**
- * The engine: settings in, Report out. It knows nothing of GitHub, terminals
- * or Markdown, and never throws for anything a server does.
- */
-async function run(settings, services = {}) {
-    const started = Date.now();
-    const deadline = started + settings.timeoutMs;
-    const resolver = services.resolver ?? systemResolver;
-    let discovery = null;
-    let hosts = settings.hosts;
-    let discoveryError = null;
-    if (hosts.length === 0 && settings.domain) {
-        try {
-            discovery = await mxHosts(settings.domain, resolver);
-            const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
-            hosts = names.map((n) => ({ input: n, host: n, kind: 'name' }));
-        }
-        catch (e) {
-            discoveryError = e instanceof Error ? e.message : String(e);
-        }
-    }
-    const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
-    const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
-    const targets = [];
-    let next = 0;
-    let done = 0;
-    const options = {
-        vectors,
-        recipient: settings.recipient,
-        probe: PROBE_USER,
-        domain: settings.domain,
-        recipientGiven: settings.recipient.address !== DEFAULTS.recipient,
-        clientAddress: settings.clientAddress,
-        helo: DEFAULT_HELO,
-        confirm: settings.strictness === 'relaxed',
-        connectTimeoutMs: settings.connectTimeoutMs,
-        deadline,
-    };
-    const one = async (p) => {
-        if (!p.address)
-            return [unresolved(p)];
-        const spec = { host: p.host, address: p.address, port: p.port };
-        const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-        if (fixed)
-            return [await runTarget({ ...spec, transport: fixed }, options)];
-        if (p.port === 465)
-            return [await runTarget({ ...spec, transport: 'implicit' }, options)];
-        // auto: plaintext first; then again inside STARTTLS when the server offers it.
-        const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-        if (silentGreeting(plain)) {
-            // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
-            const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-            return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
-        }
-        if (!plain.extensions.includes('STARTTLS'))
-            return [plain];
-        const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
-        return [deferToTls(plain, secure), secure];
-    };
-    const perPlanned = new Array(planned.length);
-    const lane = async () => {
-        while (next < planned.length) {
-            const i = next++;
-            perPlanned[i] = await one(planned[i]);
-            done++;
-            for (const t of perPlanned[i])
-                services.onTarget?.(t, done, planned.length);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
-    targets.push(...perPlanned.flat());
-    const tallies = targets.map(tallyOf);
-    // Asked to test as another client and could not: the whole premise of the run is gone.
-    const failReasons = [
-        ...failureReasons(tallies, settings.strictness),
-        ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
-        ...(discoveryError ? [discoveryError] : []),
-    ];
-    const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
-    const warnings = targets
-        .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
-    return {
-        schemaVersion: SCHEMA_VERSION,
-        tool: { name: 'relay-check', version: VERSION },
-        startedAt: new Date(started).toISOString(),
-        durationMs: Date.now() - started,
-        settings: {
-            hosts: settings.hosts.map((h) => h.input),
-            ports: settings.ports,
-            strictness: settings.strictness,
-            tls: settings.tls,
-            recipient: settings.recipient.address,
-            domain: settings.domain ?? null,
-            clientAddress: settings.clientAddress ?? null,
-            senders: settings.senders,
-            helos: settings.helos,
-            timeoutMs: settings.timeoutMs,
-            connectTimeoutMs: settings.connectTimeoutMs,
-        },
-        discovery,
-        verdict: runVerdict(tallies),
-        failed: failReasons.length > 0,
-        failReasons,
-        warnings,
-        counts: sumCounts(targets.map((t) => t.counts)),
-        targets,
-    };
-}
-const FIXED_TRANSPORT = {
-    auto: undefined,
-    none: 'plain',
-    starttls: 'starttls',
-    implicit: 'implicit',
-};
-/**
- * In `auto`, a server that demands STARTTLS refuses every plaintext attempt with
- * 530; those attempts were run again inside TLS, so in plaintext they are
- * skipped (with why) rather than left inconclusive.
- */
-function deferToTls(plain, secure) {
-    const demanded = plain.attempts.some((a) => a.rule === 'starttls-required');
-    if (!demanded)
-        return plain;
-    const where = secure.reachable ? 'was tested inside STARTTLS' : `could not be tested inside STARTTLS either (${secure.error ?? 'no session'})`;
-    const attempts = plain.attempts.map((a) => a.rule === 'starttls-required' ? { ...a, outcome: 'skipped', reason: `the server demands STARTTLS first; this vector ${where}` } : a);
-    const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
-    // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
-    return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
-}
-function unresolved(p) {
-    return {
-        host: p.host,
-        address: '',
-        family: null,
-        port: p.port,
-        transport: 'plain',
-        tls: null,
-        reachable: false,
-        error: p.error ?? 'not resolved',
-        errorKind: 'unresolved',
-        greeting: null,
-        serverName: null,
-        extensions: [],
-        opening: [],
-        connections: 0,
-        controls: [],
-        errorBudget: 0,
-        durationMs: 0,
-        verdict: 'inconclusive',
-        counts: countAttempts([]),
-        attempts: [],
-    };
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
-/**
- * main.cf and master.cf as data, with the line each entry starts on, so that
- * every change made for the runner and every refusal can point at the file and
- * line a pull request changed. Pure: text in, structures out, text back.
- */
-/** postconf(5): a logical line starts at column 0; lines starting with white space continue it; # lines are comments. */
-function parseMainCf(text) {
-    const params = [];
-    let current;
-    text.split(/\r?\n/).forEach((raw, i) => {
-        if (/^\s*#/.test(raw) || raw.trim() === '') {
-            // A comment or blank line ends nothing in postconf(5): a continuation may follow it.
-            return;
-        }
-        if (/^\s/.test(raw)) {
-            if (current)
-                current.value = `${current.value} ${raw.trim()}`.trim();
-            return;
-        }
-        const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
-        if (!m) {
-            current = undefined;
-            return;
-        }
-        current = { name: m[1], value: m[2].trim(), line: i + 1 };
-        params.push(current);
-    });
-    return params;
-}
-/**
- * master.cf(5): eight fields then the command's arguments; lines starting with
- * white space continue the entry. `-o { name = value with spaces }` is kept as
- * one argument (Postfix 3.0 syntax).
- */
-function parseMasterCf(text) {
-    const entries = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        if (/^\s*#/.test(raw) || raw.trim() === '')
-            return;
-        if (/^\s/.test(raw) && entries.length > 0) {
-            entries[entries.length - 1].text += ` ${raw.trim()}`;
-            return;
-        }
-        entries.push({ text: raw.trim(), line: i + 1 });
-    });
-    return entries.flatMap(({ text, line }) => {
-        const words = splitArgs(text);
-        if (words.length < 8)
-            return [];
-        const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = words;
-        return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line }];
-    });
-}
-/** Splits on white space, keeping `{ … }` groups (with their braces) as one word. */
-function splitArgs(text) {
-    const out = [];
-    let i = 0;
-    while (i < text.length) {
-        if (/\s/.test(text[i])) {
-            i++;
-            continue;
-        }
-        if (text[i] === '{') {
-            let depth = 0;
-            let j = i;
-            for (; j < text.length; j++) {
-                if (text[j] === '{')
-                    depth++;
-                else if (text[j] === '}' && --depth === 0)
-                    break;
-            }
-            out.push(text.slice(i, j + 1));
-            i = j + 1;
-            continue;
-        }
-        let j = i;
-        while (j < text.length && !/\s/.test(text[j]))
-            j++;
-        out.push(text.slice(i, j));
-        i = j;
-    }
-    return out;
-}
-/** The `-o` overrides of a service as name/value pairs (braced or plain), with their index in args. */
-function serviceOverrides(s) {
-    const out = [];
-    for (let i = 0; i < s.args.length - 1; i++) {
-        if (s.args[i] !== '-o')
-            continue;
-        const raw = s.args[i + 1];
-        const body = raw.startsWith('{') ? raw.slice(1, -1).trim() : raw;
-        const eq = body.indexOf('=');
-        if (eq > 0)
-            out.push({ name: body.slice(0, eq).trim(), value: body.slice(eq + 1).trim(), index: i + 1 });
-    }
-    return out;
-}
-/** An `-o` argument for a value: braced when it holds white space or commas. */
-function overrideArg(name, value) {
-    return /[\s,]/.test(value) ? `{ ${name} = ${value} }` : `${name}=${value}`;
-}
-function formatMasterService(s) {
-    const head = [s.service, s.type, s.private, s.unpriv, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
-    return [head, ...argLines(s.args)].join('\n');
-}
-/** Arguments one per continuation line, `-o` kept with its value. */
-function argLines(args) {
-    const lines = [];
-    for (let i = 0; i < args.length; i++) {
-        if (args[i] === '-o' && i + 1 < args.length) {
-            lines.push(`  -o ${args[i + 1]}`);
-            i++;
-        }
-        else
-            lines.push(`  ${args[i]}`);
-    }
-    return lines;
-}
-/** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
-function formatMainCf(params) {
-    return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/gate/sandbox.ts
-
-
-/** Map types whose lookups need a server or a database the runner does not have. */
-const SERVER_MAPS = new Set(['mysql', 'pgsql', 'ldap', 'sqlite', 'socketmap', 'tcp', 'memcache', 'nis', 'nisplus', 'netinfo']);
-/** Map types named by a file path. */
-const FILE_MAPS = new Set(['btree', 'cdb', 'cidr', 'dbm', 'hash', 'lmdb', 'pcre', 'regexp', 'sdbm', 'texthash']);
-/** File maps that must be compiled with postmap/postalias before Postfix can read them. */
-const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
-/** Debian packages that add a map type to Postfix. */
-const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
-/** Parameters whose maps are alias files (postalias, not postmap). */
-const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
-/** Transports that must be discards (SAFETY: nothing may leave the runner). */
-const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'];
-/** Parameters that route mail elsewhere; emptied so only the transports above remain. */
-const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
-/** Delivery agents in master.cf: each becomes discard(8). */
-const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
-/** Parameters naming places of the production host: this machine's installation stands in. */
-const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
-const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
-const TLS_OPTIONAL = ['smtpd_tls_CAfile', 'smtpd_tls_CApath', 'smtpd_tls_dh1024_param_file', 'smtpd_tls_dh512_param_file', 'smtp_tls_CAfile', 'smtp_tls_CApath', 'smtp_tls_cert_file', 'smtp_tls_key_file', 'smtp_tls_chain_files'];
-const MILTERS = ['smtpd_milters', 'non_smtpd_milters'];
-/** Well-known ports of master.cf service names (services(5)); anything else is as written. */
-const SERVICE_PORTS = { smtp: '25', submission: '587', submissions: '465', smtps: '465', ssmtp: '465' };
-/** Postfix's own unix services, chroot off, for a directory without master.cf (as in Debian's master.cf). */
-const DEFAULT_MASTER_CF = `smtp      inet  n       -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
-/** Services the instance needs whatever master.cf says (maillog_file needs postlogd; discard delivers). */
-const REQUIRED_SERVICES = {
-    postlog: 'postlog   unix-dgram n  -       n       -       1       postlogd',
-    discard: 'discard   unix  -       -       n       -       -       discard',
-};
-function isListener(s) {
-    return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
-}
-/** How many free ports the sandbox needs. */
-function listenerCount(master) {
-    return master === null ? 1 : master.filter(isListener).length;
-}
-/** `type:name` references in a value; `proxy:type:name` counts as the inner map. */
-function mapRefs(value) {
-    const out = [];
-    const re = /(?<![\w$])(proxy:)?([a-z][a-z0-9]*):((?:\/|\$\{?config_directory\}?\/)[^\s,{}]*|inet:[^\s,{}]+|unix:[^\s,{}]+|[A-Za-z][^\s,{}]*)/g;
-    for (const m of value.matchAll(re)) {
-        const type = m[2];
-        if (!FILE_MAPS.has(type) && !SERVER_MAPS.has(type))
-            continue;
-        out.push({ whole: m[0], proxy: m[1] !== undefined, type, name: m[3] });
-    }
-    return out;
-}
-/**
- * Restriction items as Postfix reads them (comma or white space separated),
- * braced groups kept whole; `check_policy_service` and its argument removed.
- */
-function withoutPolicyServices(value) {
-    const items = restrictionItems(value);
-    const kept = [];
-    const removed = [];
-    for (let i = 0; i < items.length; i++) {
-        if (items[i] === 'check_policy_service' && i + 1 < items.length) {
-            removed.push(`check_policy_service ${items[i + 1]}`);
-            i++;
-        }
-        else
-            kept.push(items[i]);
-    }
-    return { value: removed.length ? kept.join(', ') : value, removed };
-}
-/** Items of a restriction list: separated by commas or white space outside `{ … }`. */
-function restrictionItems(value) {
-    const out = [];
-    let cur = '';
-    let depth = 0;
-    for (const ch of value) {
-        if (ch === '{')
-            depth++;
-        if (ch === '}')
-            depth = Math.max(0, depth - 1);
-        if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
-            if (cur)
-                out.push(cur);
-            cur = '';
-        }
-        else
-            cur += ch;
-    }
-    if (cur)
-        out.push(cur);
-    return out;
-}
-function buildSandbox(input) {
-    const changes = [];
-    const refusals = [];
-    const build = [];
-    const create = [];
-    const { conf } = input.instance;
-    // main.cf with line numbers, then the team's overrides on top (as postconf -e would).
-    const values = new Map();
-    const where = new Map();
-    for (const p of input.main) {
-        values.set(p.name, p.value);
-        where.set(p.name, { file: 'main.cf', line: p.line });
-    }
-    const serviceOverridesFromFile = [];
-    for (const o of input.overrides) {
-        const parts = o.name.split('/');
-        if (parts.length === 3) {
-            serviceOverridesFromFile.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
-            continue;
-        }
-        values.set(o.name, o.value);
-        where.set(o.name, { file: input.overridesFile, line: o.line });
-        changes.push({ file: input.overridesFile, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
-    }
-    const at = (name) => where.get(name) ?? { file: 'main.cf', line: null };
-    const set = (name, value, change, tested = true) => {
-        const before = values.get(name);
-        if (before === value)
-            return;
-        values.set(name, value);
-        changes.push({ ...at(name), subject: name, change, tested });
-    };
-    // --- the instance's own places -------------------------------------------------------
-    for (const [name, value] of [
-        ['queue_directory', input.instance.queue],
-        ['data_directory', input.instance.data],
-        ['maillog_file', input.instance.log],
-    ]) {
-        const before = values.get(name);
-        values.set(name, value);
-        if (before !== undefined)
-            changes.push({ ...at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
-    }
-    values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
-    for (const name of INSTALL_PATHS) {
-        if (values.has(name)) {
-            changes.push({ ...at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
-            values.delete(name);
-        }
-    }
-    for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
-        if (values.has(name) && values.get(name) !== v)
-            set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
-    }
-    set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
-    set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
-    // --- SAFETY: nothing is delivered -----------------------------------------------------
-    for (const t of TRANSPORTS) {
-        const before = values.get(t);
-        values.set(t, 'discard:');
-        if (before !== undefined && before !== 'discard:')
-            changes.push({ ...at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
-    }
-    const defaulted = TRANSPORTS.filter((t) => !input.main.some((p) => p.name === t));
-    if (defaulted.length)
-        changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
-    for (const name of ROUTING) {
-        const before = values.get(name);
-        if (before !== undefined && before !== '') {
-            values.set(name, '');
-            changes.push({ ...at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
-        }
-    }
-    // --- XCLIENT from loopback: the battery runs as an outside client --------------------
-    set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
-    // --- milters and policy services cannot be reached from a runner ---------------------
-    for (const m of MILTERS) {
-        const v = values.get(m);
-        if (v)
-            set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
-    }
-    if (MILTERS.some((m) => input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
-        set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
-    }
-    if (values.get('postscreen_dnsbl_sites'))
-        set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
-    for (const [name, value] of [...values]) {
-        const { value: next, removed } = withoutPolicyServices(value);
-        if (removed.length === 0)
-            continue;
-        values.set(name, next);
-        for (const r of removed)
-            changes.push({ ...at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-    }
-    // --- SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in -------
-    const saslInUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
-    if (saslInUse) {
-        if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
-            set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
-            set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
-        }
-        values.set('cyrus_sasl_config_path', external_node_path_default().join(conf, 'sasl'));
-        create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
-    }
-    // --- maps and files --------------------------------------------------------------------
-    const resolveFile = (file) => {
-        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
-        if (input.files.has(rel))
-            return external_node_path_default().join(conf, rel);
-        const base = external_node_path_default().basename(file);
-        if (input.files.has(base))
-            return external_node_path_default().join(conf, base);
-        return undefined;
-    };
-    const fixValue = (name, value, origin) => {
-        let out = value;
-        for (const ref of mapRefs(value)) {
-            if (SERVER_MAPS.has(ref.type)) {
-                refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
-                continue;
-            }
-            if (!input.mapTypes.has(ref.type)) {
-                refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
-                continue;
-            }
-            const file = resolveFile(ref.name);
-            if (!file) {
-                if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) {
-                    // Local recipient validation reads the aliases; Debian's default holds postmaster only.
-                    const stand = external_node_path_default().join(conf, 'aliases');
-                    if (!create.some((c) => c.file === 'aliases'))
-                        create.push({ file: 'aliases', content: 'postmaster: root\n' });
-                    out = out.replace(ref.whole, `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`);
-                    changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
-                    if (INDEXED_MAPS.has(ref.type))
-                        build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
-                    continue;
-                }
-                refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
-                continue;
-            }
-            const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
-            if (next !== ref.whole) {
-                out = out.replace(ref.whole, next);
-                if (!/^\$\{?config_directory/.test(ref.name))
-                    changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
-            }
-            if (INDEXED_MAPS.has(ref.type) && !build.some((b) => b.map === `${ref.type}:${file}`)) {
-                build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
-            }
-        }
-        return out;
-    };
-    for (const [name, value] of [...values])
-        values.set(name, fixValue(name, value, at(name)));
-    // Certificates name files of the production host: a throwaway pair stands in.
-    const tlsFix = (name, value, note) => {
-        if (value === '')
-            return;
-        if (name === 'smtpd_tls_chain_files') {
-            const files = value.split(/[\s,]+/).filter(Boolean);
-            if (files.every((f) => resolveFile(f)))
-                return note(name, files.map((f) => resolveFile(f)).join(', '), `${value} → the copies in the configuration directory`);
-            return note(name, `${input.instance.key}, ${input.instance.cert}`, `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)`);
-        }
-        const local = resolveFile(value);
-        if (local)
-            return note(name, local, `${value} → the copy in the configuration directory`);
-        if (TLS_PAIR.cert.includes(name))
-            return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
-        if (TLS_PAIR.key.includes(name))
-            return note(name, input.instance.key, `${value} → the throwaway key`);
-        if (TLS_OPTIONAL.includes(name))
-            return note(name, '', `${value} is not on a runner: left out`);
-    };
-    for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
-        const v = values.get(name);
-        if (v !== undefined)
-            tlsFix(name, v, (n, next, c) => set(n, next, c));
-    }
-    // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
-    if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
-        values.set('smtpd_tls_cert_file', input.instance.cert);
-        values.set('smtpd_tls_key_file', input.instance.key);
-    }
-    // --- master.cf --------------------------------------------------------------------------
-    const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
-    if (input.master === null)
-        changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
-    const services = [];
-    let next = 0;
-    const chrooted = [];
-    const replaced = [];
-    const disabled = [];
-    for (const s of master) {
-        if (s.chroot !== 'n') {
-            if (s.chroot === 'y' || s.chroot === '-')
-                chrooted.push(s.service);
-            s.chroot = 'n';
-        }
-        const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-        for (const o of serviceOverrides(s)) {
-            let v = fixValue(`${s.service}/${s.type} -o ${o.name}`, o.value, origin);
-            if (MILTERS.includes(o.name) && v !== '') {
-                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `milters ${v} not tested here`, tested: false });
-                v = '';
-            }
-            const policy = withoutPolicyServices(v);
-            for (const r of policy.removed)
-                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-            v = policy.value;
-            if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
-                tlsFix(o.name, v, (_n, nv, c) => {
-                    changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
-                    v = nv;
-                });
-            }
-            if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
-                changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
-                v = 'cyrus';
-            }
-            if (o.name === 'smtpd_sasl_path' && values.get('smtpd_sasl_type') === 'cyrus')
-                v = 'smtpd';
-            if (o.name === 'smtpd_authorized_xclient_hosts')
-                v = '127.0.0.0/8';
-            if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
-                v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
-            if (v !== o.value)
-                s.args[o.index] = overrideArg(o.name, v);
-        }
-        for (const f of serviceOverridesFromFile.filter((x) => x.service === s.service && x.type === s.type)) {
-            const existing = serviceOverrides(s).find((o) => o.name === f.name);
-            if (existing)
-                s.args[existing.index] = overrideArg(f.name, f.value);
-            else
-                s.args.push('-o', overrideArg(f.name, f.value));
-            changes.push({ file: input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
-        }
-        if (isListener(s)) {
-            const port = input.ports[next++];
-            if (port === undefined)
-                throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
-            const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? values.get(n);
-            const wrapper = own('smtpd_tls_wrappermode') === 'yes';
-            const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
-            const original = SERVICE_PORTS[s.service] ?? s.service;
-            // A listener written as host:port is best known by its syslog name (postfix/submission).
-            const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
-            const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
-            services.push({ name, original, command: s.command, wrapper, tlsRequired, port, line: s.line });
-            changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
-            s.service = `127.0.0.1:${port}`;
-        }
-        else if (s.type === 'inet') {
-            disabled.push(s);
-            changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
-        }
-        else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
-            replaced.push(s.service);
-            s.command = 'discard';
-            s.args = keepOverrides(s.args);
-        }
-    }
-    if (chrooted.length)
-        changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
-    if (replaced.length)
-        changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
-    const kept = master.filter((s) => !disabled.includes(s));
-    for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
-        if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
-            const [svc] = parseLine(line);
-            kept.push(svc);
-            changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
-        }
-    }
-    if (services.length === 0)
-        refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
-    // SAFETY: whatever the files and overrides said, nothing can be delivered.
-    for (const t of TRANSPORTS)
-        if (values.get(t) !== 'discard:')
-            throw new Error(`sandbox: ${t} is not discard:`);
-    for (const s of kept)
-        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
-            throw new Error(`sandbox: ${s.service} still delivers`);
-    return { main: values, master: kept, services, changes, refusals, build, create, origins: where };
-}
-function keepOverrides(args) {
-    const out = [];
-    for (let i = 0; i < args.length; i++)
-        if (args[i] === '-o' && i + 1 < args.length)
-            out.push('-o', args[++i]);
-    return out;
-}
-function parseLine(line) {
-    const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = splitArgs(line);
-    return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line: 0 }];
-}
-function parseDefault() {
-    return DEFAULT_MASTER_CF.trim()
-        .split('\n')
-        .flatMap((l) => parseLine(l));
-}
-
-;// CONCATENATED MODULE: ./src/gate/instance.ts
-
-
-
-
-
-
-
-
-/**
- * A private Postfix built from a configuration directory of the repository:
- * its own config, queue, data and log in a temporary directory, every smtpd
- * service on a free 127.0.0.1 port, every transport a discard. It never reads
- * or writes /etc/postfix and never touches a Postfix already running here.
- */
-/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
-class GateError extends Error {
-    input;
-    problems;
-    constructor(input, detail, 
-    /** The configuration problems behind it, each with its file and line (annotations). */
-    problems = []) {
-        super(`Input '${input}': ${detail}`);
-        this.input = input;
-        this.problems = problems;
-        this.name = 'GateError';
-    }
-}
-const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
-const CMD_TIMEOUT_MS = 60_000;
-const READY_TIMEOUT_MS = 30_000;
-function exec(r, cmd, args, input) {
-    const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    return (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
-}
-/** Root, or a working `sudo -n`: the Postfix master must start as root. */
-function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
-    if (uid === 0)
-        return { prefix: [] };
-    if (sudoWorks())
-        return { prefix: ['sudo', '-n'] };
-    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
-}
-/** What to do about Postfix on this machine: use it, install it, or say what to install. */
-function postfixPlan(m, bin = POSTFIX_BIN) {
-    if (m.postfix)
-        return 'present';
-    if (m.debian && m.aptGet)
-        return 'install';
-    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
-}
-/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-function ensurePostfix(r, log) {
-    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
-    if (plan === 'present')
-        return;
-    if (plan instanceof GateError)
-        throw plan;
-    const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
-    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
-    const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
-    const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''));
-    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
-        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
-    }
-}
-/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
-const MAX_CONFIG_FILES = 2_000;
-/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
-function listFiles(dir) {
-    const out = [];
-    const walk = (rel) => {
-        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
-            if (e.name.startsWith('.git') || e.name === 'node_modules')
-                continue;
-            const r = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory())
-                walk(r);
-            else if (e.isFile())
-                out.push(r);
-            if (out.length > MAX_CONFIG_FILES) {
-                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
-            }
-        }
-    };
-    walk('');
-    return out;
-}
-function readParams(file, input) {
-    try {
-        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
-    }
-    catch (e) {
-        throw new GateError(input, `cannot read ${file}: ${e.message}`);
-    }
-}
-/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
-function checkGateInputs(o) {
-    let st;
-    try {
-        st = external_node_fs_default().statSync(o.configDir);
-    }
-    catch {
-        throw new GateError('postfix-config', `${o.configDir} does not exist`);
-    }
-    if (!st.isDirectory())
-        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
-    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
-        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
-    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
-        throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
-}
-/** Builds, checks and starts the private instance; stops it again on any failure. */
-async function startGate(o) {
-    const log = o.log ?? (() => undefined);
-    checkGateInputs(o);
-    const r = runner();
-    ensurePostfix(r, log);
-    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
-    const inst = { dir, stopped: false, r };
-    live.add(inst);
-    installHooks();
-    o.onDir?.(dir);
-    log(`private Postfix instance in ${dir}`);
-    try {
-        external_node_fs_default().chmodSync(dir, 0o755);
-        const conf = external_node_path_default().join(dir, 'conf');
-        const queue = external_node_path_default().join(dir, 'queue');
-        const data = external_node_path_default().join(dir, 'data');
-        const log_ = external_node_path_default().join(dir, 'maillog');
-        for (const d of [conf, queue, data])
-            external_node_fs_default().mkdirSync(d, { mode: 0o755 });
-        const chown = exec(r, 'chown', ['postfix:postfix', data]);
-        if (chown.status !== 0)
-            throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
-        // The repository's files, as they are; main.cf and master.cf are written below.
-        const files = listFiles(o.configDir);
-        for (const f of files) {
-            const to = external_node_path_default().join(conf, f);
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
-            external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
-        }
-        const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
-        const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
-        const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
-        const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
-        // A stand-in map named by a relative path may live beside the overrides file or in the
-        // checkout rather than in the configuration directory: copy it into the instance.
-        for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
-            if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
-                continue;
-            const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
-            if (!from)
-                continue;
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
-            external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
-            files.push(ref.name);
-        }
-        // postconf -m needs some main.cf in the directory it is pointed at.
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), '');
-        const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
-        const cert = external_node_path_default().join(dir, 'tls-cert.pem');
-        const key = external_node_path_default().join(dir, 'tls-key.pem');
-        const ports = [];
-        for (let i = 0; i < listenerCount(master); i++)
-            ports.push(await freePort(ports));
-        const sb = buildSandbox({
-            main,
-            master,
-            overrides,
-            overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
-            files: new Set(files),
-            mapTypes,
-            instance: { conf, queue, data, log: log_, cert, key },
-            ports,
-        });
-        if (sb.refusals.length > 0) {
-            throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
-        }
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
-        const masterText = sb.master.map(formatMasterService);
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
-        // Written line → the repository's line, for Postfix's complaints about the instance's files.
-        const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
-        sb.master.forEach((s, i) => {
-            for (let n = 0; n < masterText[i].split('\n').length; n++)
-                lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
-        });
-        for (const c of sb.create) {
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
-            external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
-        }
-        // Postfix waits for a configuration file written in the last second to settle before
-        // reading it; the files are complete, so date them back and start at once.
-        const past = new Date(Date.now() - 60_000);
-        for (const f of ['main.cf', 'master.cf'])
-            external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
-        const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
-        const [myhostname, mydomain] = host.stdout.trim().split('\n');
-        makePair(r, cert, key, myhostname || 'localhost');
-        for (const b of sb.build) {
-            const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
-            if (made.status !== 0)
-                throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
-        }
-        const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
-        const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
-        if (check.status !== 0 || complaints.length > 0) {
-            const problems = problemsOf(complaints, conf, lines, sb.master);
-            const at = problems.find((p) => p.line !== null);
-            throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
-        }
-        const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
-        if (started.status !== 0)
-            throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
-        for (const s of sb.services)
-            await waitForGreeting(s, log_, conf, o.configDir);
-        const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
-        return {
-            dir,
-            postfixVersion: version,
-            services: sb.services,
-            changes: sb.changes,
-            mydomain: mydomain ?? '',
-            myhostname: myhostname ?? '',
-            maillog: () => readOr(log_),
-            stop: () => stopInstance(inst),
-        };
-    }
-    catch (e) {
-        await stopInstance(inst);
-        throw e;
-    }
-}
-function firstLine(s) {
-    return (s.trim().split('\n')[0] ?? '').trim();
-}
-/** Postfix's own words, with instance paths written as the repository's. */
-function postfixWords(text, conf, configDir) {
-    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
-}
-/**
- * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
- * the written line maps back to the repository's file and line.
- */
-function problemsOf(complaints, conf, lines, master) {
-    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return complaints.map((l) => {
-        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
-        // postconf quotes a bad master.cf entry without a line number: find it by its text.
-        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
-        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
-        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
-        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
-    });
-}
-function makePair(r, cert, key, cn) {
-    const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
-    if (made.status !== 0)
-        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
-}
-function readOr(file) {
-    try {
-        return external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch {
-        return '';
-    }
-}
-function tailOf(file) {
-    return readOr(file)
-        .split('\n')
-        .filter((l) => /fatal|panic|error/i.test(l))
-        .slice(-3)
-        .join(' | ');
-}
-function freePort(taken) {
-    return new Promise((resolve, reject) => {
-        const srv = external_node_net_default().createServer();
-        srv.once('error', reject);
-        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-            const port = srv.address().port;
-            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
-        });
-    });
-}
-/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
-async function waitForGreeting(s, log, conf, configDir) {
-    const until = Date.now() + READY_TIMEOUT_MS;
-    let last = '';
-    while (Date.now() < until) {
-        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
-        if (last === 'ok')
-            return;
-        if (/fatal:/.test(readOr(log)))
-            break;
-        await new Promise((res) => setTimeout(res, 200));
-    }
-    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
-}
-function greet(port, wrapper, timeoutMs) {
-    return new Promise((resolve) => {
-        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
-        let buf = '';
-        const done = (why) => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(why);
-        };
-        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
-        socket.on('error', (e) => done(e.code ?? e.message));
-        socket.on('data', (c) => {
-            buf += c.toString('latin1');
-            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
-                socket.write('QUIT\r\n');
-                done('ok');
-            }
-            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
-                done(`refused: ${buf.trim().slice(0, 200)}`);
-        });
-        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
-    });
-}
-const live = new Set();
-let hooked = false;
-function installHooks() {
-    if (hooked)
-        return;
-    hooked = true;
-    process.once('exit', () => {
-        for (const i of live)
-            killNow(i.dir, i.r);
-    });
-    for (const sig of ['SIGTERM', 'SIGINT']) {
-        process.once(sig, () => {
-            for (const i of live)
-                killNow(i.dir, i.r);
-            process.exit(sig === 'SIGINT' ? 130 : 143);
-        });
-    }
-}
-/** The master's pid from data/master.lock or queue/pid/master.pid. */
-function masterPid(dir) {
-    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
-        const n = Number.parseInt(readOr(f).trim(), 10);
-        if (Number.isInteger(n) && n > 1)
-            return n;
-    }
-    return undefined;
-}
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        // EPERM: it exists but is not ours to signal (sudo case).
-        return e.code === 'EPERM';
-    }
-}
-/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
-function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
-    const pid = masterPid(dir);
-    if (pid !== undefined && alive(pid))
-        exec(r, 'kill', ['-KILL', String(pid)]);
-    // Its children follow the master; give them a moment, then remove the instance.
-    exec(r, 'rm', ['-rf', dir]);
-}
-async function stopInstance(i) {
-    if (i.stopped)
-        return;
-    i.stopped = true;
-    const conf = external_node_path_default().join(i.dir, 'conf');
-    const pid = masterPid(i.dir);
-    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
-    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
-        exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
-    if (pid !== undefined) {
-        const until = Date.now() + 5_000;
-        while (alive(pid) && Date.now() < until)
-            await new Promise((res) => setTimeout(res, 100));
-        if (alive(pid))
-            exec(i.r, 'kill', ['-KILL', String(pid)]);
-    }
-    exec(i.r, 'rm', ['-rf', i.dir]);
-    live.delete(i);
-}
-
-;// CONCATENATED MODULE: ./src/gate/gate.ts
-
-
-
-/** The one call both entry points make: a running server, or a configuration on a private Postfix. */
-function check(settings, services = {}, log, hooks = {}) {
-    return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
-}
-/**
- * Gate mode: the configuration of a pull request tested on a private Postfix
- * built from it. The engine runs unchanged against every smtpd service of
- * the instance, as an outside client through XCLIENT; the instance is always
- * stopped and removed afterwards, whatever happened.
- */
-async function runGate(settings, services = {}, log, hooks = {}) {
-    const configDir = settings.postfixConfig;
-    if (configDir === undefined)
-        throw new Error('runGate: no postfix-config');
-    const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });
-    try {
-        await hooks.beforeRun?.(inst);
-        const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
-        const report = await run({
-            ...settings,
-            hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
-            ports: inst.services.map((s) => s.port),
-            // The configuration's own domain feeds the own-domain vectors, unless the user named one.
-            domain: settings.domain ?? (inst.mydomain || undefined),
-        }, { ...services, tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined) });
-        const byPort = new Map(inst.services.map((s) => [s.port, s]));
-        for (const t of report.targets) {
-            const s = byPort.get(t.port);
-            if (s)
-                t.service = `${s.name} (${s.original})`;
-        }
-        const gate = {
-            configDir,
-            commit: commitOf(configDir),
-            postfixVersion: inst.postfixVersion,
-            services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
-            changes: inst.changes,
-        };
-        return { ...report, settings: { ...report.settings, hosts: [] }, gate };
-    }
-    finally {
-        await inst.stop();
-    }
-}
-/** The commit the configuration came from: the workflow's, else the repository's HEAD. */
-function commitOf(dir) {
-    if (process.env.GITHUB_SHA)
-        return process.env.GITHUB_SHA;
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
-    return r.status === 0 ? r.stdout.trim() : null;
-}
-
-;// CONCATENATED MODULE: ./src/report/escape.ts
-/**
- * Escaping for every place server text ends up. A banner is attacker-chosen:
- * in the job summary it must not open a tag, a link, a table cell or a code
- * span; in the log it must not start a workflow command (`::error::…`).
- */
-// Characters that mean something to HTML or to GitHub-flavoured Markdown
-// (tables, links, emphasis, code spans, headings, images, autolinks, mentions).
-const MARKDOWN_ACTIVE = /[&<>"'|`[\]()*_~\\#!@{}:$]/g;
-/** Text safe in Markdown and HTML, including inside a table cell. One line. */
-function mdText(s) {
-    return s
-        .replace(/\r?\n/g, ' ')
-        .replace(MARKDOWN_ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
-}
-/** Text for a <pre> block: HTML-escaped, newlines kept. */
-function preText(s) {
-    return s.replace(/[&<>"'`|[\]()*_~\\#!@{}:$]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-/** Inline code that survives any content. */
-function code(s) {
-    return `<code>${mdText(s)}</code>`;
-}
-/**
- * A line for the runner's log. The runner reads a line as a workflow command
- * when it starts with `::` after leading whitespace; control characters could
- * start a new line. Both are defused; everything else stays readable.
- */
-function logLine(s) {
-    // eslint-disable-next-line no-control-regex
-    const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-    return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
-}
-
-;// CONCATENATED MODULE: ./src/report/view.ts
-
-
-
-const TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
-const FAMILY_LABEL = {
-    plain: 'plain senders (outside, null)',
-    senders: 'trusted-looking senders',
-    helo: 'HELO names',
-    routing: 'routing forms',
-    syntax: 'syntax variants',
-    roles: 'role mailboxes (postmaster@ …)',
-    'after-local': 'outside after a local recipient',
-    local: 'local delivery checks',
-    other: 'other forms',
-};
-/**
- * The family of a vector, from its stable id (src/battery/vectors.ts names
- * them by family; the ids are a public contract, so this mapping stays valid).
- */
-function familyOf(vector) {
-    if (vector === 'null-sender' || vector === 'external-sender')
-        return 'plain';
-    if (/^(helo-|input-helo-)/.test(vector))
-        return 'helo';
-    if (vector.startsWith('external-after-'))
-        return 'after-local';
-    if (vector.startsWith('role-'))
-        return 'roles';
-    if (vector === 'literal-recipient')
-        return 'local';
-    if (/percent|bang|source-route|quoted|double-at|untagged/.test(vector))
-        return 'routing';
-    if (/unbracketed|spaced|spaces-inside|trailing-|upper-case/.test(vector))
-        return 'syntax';
-    if (/(-sender|^input-sender-\d+)$/.test(vector) || vector === 'recipient-as-sender')
-        return 'senders';
-    return 'other';
-}
-function addressLabel(t) {
-    // Gate mode: the master.cf service this loopback port stands for.
-    if (t.service)
-        return `${t.service} → ${formatAddress(t.address, t.port)}`;
-    if (!t.address)
-        return `${t.host}:${t.port}`;
-    const addr = formatAddress(t.address, t.port);
-    return t.host === t.address ? addr : `${t.host} (${addr})`;
-}
-function untestedReason(runs) {
-    for (const t of runs)
-        if (!t.reachable && t.error)
-            return t.error;
-    for (const t of runs) {
-        const ran = t.attempts.find((a) => a.outcome !== 'skipped');
-        if (ran)
-            return ran.reason;
-    }
-    return runs[0]?.attempts[0]?.reason ?? 'no attempt could be run';
-}
-/** One entry per address and port, in the report's order. */
-function addresses(r) {
-    const by = new Map();
-    for (const t of r.targets) {
-        const k = `${t.host}|${t.address}|${t.port}`;
-        by.set(k, [...(by.get(k) ?? []), t]);
-    }
-    return [...by.values()].map((runs) => {
-        const t = runs[0];
-        const tallies = runs.map(tallyOf);
-        const tested = tallies.some((x) => x.tested);
-        const ids = (pred) => new Set(runs.flatMap((x) => x.attempts.filter(pred).map((a) => a.vector))).size;
-        // Each vector counted once, by its worst outcome over the transports: relayed, then inconclusive, then denied.
-        const worst = new Map();
-        const rank = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
-        for (const a of runs.flatMap((x) => x.attempts))
-            if (rank[a.outcome] > rank[worst.get(a.vector) ?? 'skipped'])
-                worst.set(a.vector, a.outcome);
-        const count = (o) => [...worst.values()].filter((x) => x === o).length;
-        return {
-            host: t.host,
-            address: t.address,
-            port: t.port,
-            family: t.family,
-            label: addressLabel(t),
-            runs,
-            verdict: runVerdict(tallies),
-            tested,
-            untestedWhy: tested ? null : untestedReason(runs),
-            vectors: ids((a) => a.outcome !== 'skipped'),
-            relayedVectors: count('relayed'),
-            inconclusiveVectors: count('inconclusive'),
-            deniedVectors: count('denied'),
-        };
-    });
-}
-/** The HELO name most attempts used: relay-check's own. Only a vector that varies it shows its HELO. */
-function usualHelo(r) {
-    const n = new Map();
-    for (const t of r.targets)
-        for (const a of t.attempts)
-            if (a.helo !== null)
-                n.set(a.helo, (n.get(a.helo) ?? 0) + 1);
-    let best = null;
-    for (const [h, c] of n)
-        if (best === null || c > (n.get(best) ?? 0))
-            best = h;
-    return best;
-}
-/**
- * The reason with what differs between transports for no reason a reader cares
- * about taken out: each control probe uses a fresh random mailbox.
- */
-function sameReason(reason) {
-    return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
-}
-/** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
-function findings(r, outcomes) {
-    const helo = usualHelo(r);
-    const out = new Map();
-    for (const t of r.targets) {
-        const label = addressLabel(t);
-        for (const a of t.attempts) {
-            if (!outcomes.includes(a.outcome))
-                continue;
-            const shownHelo = a.helo !== null && a.helo !== helo ? a.helo : null;
-            const reason = sameReason(a.reason);
-            const key = JSON.stringify([a.outcome, a.vector, shownHelo, a.mailFrom, a.rcptTo, a.reply, reason]);
-            let f = out.get(key);
-            if (!f) {
-                f = {
-                    vector: a.vector,
-                    description: a.description,
-                    provenance: a.provenance,
-                    family: familyOf(a.vector),
-                    outcome: a.outcome,
-                    helo: shownHelo,
-                    mailFrom: a.mailFrom,
-                    rcptTo: a.rcptTo,
-                    reply: a.reply,
-                    reason,
-                    stage: a.stage,
-                    where: [],
-                    count: 0,
-                };
-                out.set(key, f);
-            }
-            f.count++;
-            const w = f.where.find((x) => x.label === label);
-            if (w) {
-                if (!w.transports.includes(t.transport))
-                    w.transports.push(t.transport);
-            }
-            else
-                f.where.push({ label, transports: [t.transport] });
-        }
-    }
-    return [...out.values()];
-}
-/** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
-function whereText(where, max = 3) {
-    const one = (w) => `${w.label} (${w.transports.map((x) => TRANSPORT_LABEL[x]).join(', ')})`;
-    const named = where.slice(0, max).map(one);
-    if (where.length > max)
-        named.push(`${where.length - max} more address(es)`);
-    return named.join('; ');
-}
-/** Findings grouped by family, largest first. */
-function byFamily(list) {
-    const m = new Map();
-    for (const f of list)
-        m.set(f.family, [...(m.get(f.family) ?? []), f]);
-    return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
-}
-/** Distinct vector ids of a list, in order. */
-function vectorIds(list) {
-    return [...new Set(list.map((f) => f.vector))];
-}
-/**
- * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
- * link-local, ULA): a relay accepted from there shows what *this client* may
- * do, not what a stranger on the internet may do.
- */
-function isPrivateAddress(address) {
-    let a = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-    if (mapped)
-        a = mapped[1];
-    if (external_node_net_default().isIPv4(a)) {
-        const [x, y] = a.split('.').map(Number);
-        return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
-    }
-    if (external_node_net_default().isIPv6(a))
-        return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
-    return false;
-}
-function clientView(r, views) {
-    const open = views.filter((v) => v.verdict === 'open');
-    const privateOpen = open.filter((v) => isPrivateAddress(v.address));
-    const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
-    return {
-        clientAddress: r.settings.clientAddress,
-        trustedNetwork: r.settings.clientAddress === null && privateOpen.length > 0,
-        kind: loopback ? 'loopback' : 'private-network',
-    };
-}
-/** Attempts that RCPT accepted and DATA then refused (only under `relaxed`, which sends DATA). */
-function refusedAtData(r) {
-    return r.targets.flatMap((t) => t.attempts.filter((a) => a.stage === 'data' && a.outcome !== 'relayed'));
-}
-/** Address and port pairs where no relay attempt ran on any transport (the `unreachable` output). */
-function untestedAddresses(r) {
-    return addresses(r).filter((v) => !v.tested);
-}
-/**
- * The reply and, when it adds something, the reason: "554 5.7.1 Relay access
- * denied" says "relay denied" already, so the words are not printed twice.
- */
-function replyWithReason(reply, reason) {
-    if (reply === null)
-        return reason;
-    const words = (s) => s.toLowerCase().match(/[a-z0-9]+/g) ?? [];
-    const said = new Set(words(reply));
-    const adds = words(reason).filter((w) => !['the', 'a', 'an', 'by', 'of'].includes(w) && !said.has(w));
-    return adds.length === 0 ? reply : `${reply} (${reason})`;
-}
-/**
- * Why the step fails, without repeating what the verdict sentence already says:
- * verdict/run.ts puts the relayed count first when anything relayed (counted per
- * transport, which would contradict the per-vector sentence); the rest follow.
- */
-function otherFailReasons(r) {
-    return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
-}
-/** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
-function mtaLabel(v) {
-    const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
-    if (!m)
-        return '—';
-    if (m.name === 'unknown')
-        return 'unknown';
-    return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
-}
-
-;// CONCATENATED MODULE: ./src/report/summary.ts
-
-
-
-/** GitHub refuses a step summary over 1 MiB; stay well below it. */
-const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
-/** Past this many relayed vectors the relayed section shows families, and the full list folded. */
-const FOLD_FINDINGS_OVER = 10;
-const BANNER = {
-    open: '❌ Open relay',
-    closed: '✅ Not an open relay',
-    inconclusive: '⚠️ Inconclusive',
-};
-/** Kept for callers outside the report (log groups): one address, port and host name. */
-const targetLabel = addressLabel;
-function table(head, rows) {
-    const line = (cells) => `| ${cells.join(' | ')} |`;
-    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
-}
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-/** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
-function transportsText(ts) {
-    const names = ts.map((t) => TRANSPORT_LABEL[t]);
-    return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-}
-/** The label, with the address family named when the same host was tested over both. */
-function spokenLabel(v, all) {
-    const dual = all.some((o) => o.host === v.host && o.port === v.port && o.family !== v.family && o.family !== null);
-    return dual && v.family ? `${v.label} over IPv${v.family}` : v.label;
-}
-/** What was found at one address, as a clause of the verdict sentence. */
-function addressClause(v, all) {
-    const name = spokenLabel(v, all);
-    if (!v.tested)
-        return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
-    if (v.verdict === 'open') {
-        const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
-    }
-    const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
-    const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
-    if (v.verdict === 'closed')
-        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
-}
-const ORDER = { open: 0, inconclusive: 1, closed: 2 };
-/**
- * What the verdict means, in one sentence that says what was found where
- * ("localhost ([::1]:25) over IPv6 relays…; localhost (127.0.0.1:25) over IPv4
- * is closed"). Plain text: the terminal prints it as it is, the summary escapes it.
- */
-function headline(r) {
-    const views = addresses(r);
-    if (views.length === 0)
-        return 'Nothing was tested: no address to test.';
-    const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
-    let clauses;
-    if (views.length <= 4) {
-        clauses = sorted.map((v) => addressClause(v, views));
-    }
-    else {
-        // A fleet: name the ones that matter, count the rest.
-        const open = sorted.filter((v) => v.tested && v.verdict === 'open');
-        const unknown = sorted.filter((v) => v.tested && v.verdict === 'inconclusive');
-        const untested = sorted.filter((v) => !v.tested);
-        const closed = sorted.filter((v) => v.tested && v.verdict === 'closed');
-        const names = (list) => list.slice(0, 3).map((v) => v.label).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
-        clauses = [
-            open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
-            unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
-            untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
-            closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
-        ].filter(Boolean);
-    }
-    const body = clauses.join('; ');
-    if (r.verdict === 'open')
-        return `${body}.`;
-    if (r.verdict === 'closed')
-        return `Not an open relay: ${body}.`;
-    return `Nothing relayed, but the run could not prove the server closed: ${body}.`;
-}
-/**
- * What an open verdict proves about who may relay, without claiming more than
- * was shown: from a loopback or private address without `client-address`, only
- * that this client may relay. Plain text with `backticks` for code.
- */
-function reachNote(r) {
-    if (r.verdict !== 'open')
-        return null;
-    const c = clientView(r, addresses(r));
-    if (c.clientAddress)
-        return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
-    if (c.trustedNetwork) {
-        const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
-        return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
-    }
-    return 'Anyone who can connect from where this check ran can send mail through this server to any address.';
-}
-/** A note on attempts RCPT accepted and DATA refused (`relaxed` only). */
-function dataNote(r) {
-    const refused = refusedAtData(r);
-    if (refused.length === 0)
-        return null;
-    return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
-}
-const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
-const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
-/** Advice per family of relayed vector. Markdown from relay-check itself (no server text). */
-const FAMILY_ADVICE = {
-    plain: `**Relaying is not restricted for this client at all**: a plain message from outside to outside got through. Postfix: end \`smtpd_relay_restrictions\` in \`reject_unauth_destination\` and keep \`mynetworks\` to hosts you trust; Exim: \`acl_check_rcpt\` must \`require domains = +local_domains : +relay_to_domains\` for other hosts. See <${POSTFIX_DOC}>.`,
-    senders: '**It trusts sender addresses**, which anyone can forge: remove `OK` results for senders (`check_sender_access`) before `reject_unauth_destination`; let clients that must relay authenticate.',
-    helo: '**It trusts HELO names**, which the client chooses: remove `check_helo_access` entries returning `OK` before `reject_unauth_destination`.',
-    routing: `**It forwards addresses hidden in the local part** (percent hack, bang paths, source routes, quoted addresses). Postfix: \`allow_percent_hack = no\`, \`swap_bangpath = no\`, \`resolve_dequoted_address = yes\`; Exim: empty \`percent_hack_domains\`. See <${POSTFIX_ADDR_DOC}>.`,
-    syntax: '**It relays malformed addresses**: its parser and its relay check disagree. Postfix: `strict_rfc821_envelopes = yes`.',
-    roles: "**It relays to other domains' role mailboxes**: an entry like `/^postmaster@/ OK` before `reject_unauth_destination` relays to every domain's postmaster; anchor it to your domains.",
-    'after-local': '**It relays an outside recipient after a local one**: the relay check must run at every `RCPT TO`, not once per message.',
-    local: '**A local-delivery check was accepted**: see the reply below.',
-    other: '**Other forms relayed**: the table below has the exact commands.',
-};
-/** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
-function adviceBullets(r) {
-    const views = addresses(r);
-    const out = [];
-    if (r.verdict === 'open') {
-        const relayed = findings(r, ['relayed']);
-        const c = clientView(r, views);
-        if (c.trustedNetwork) {
-            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
-        }
-        const families = new Set(relayed.map((f) => f.family));
-        // A plain outside-to-outside relay explains every other family: one fix, not seven.
-        const fits = families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
-        for (const f of fits) {
-            const ids = vectorIds(relayed.filter((x) => x.family === f));
-            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
-        }
-        out.push(r.settings.strictness === 'relaxed'
-            ? 'Then re-run this check: the tables below name the exact commands that got through.'
-            : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.');
-    }
-    else if (r.verdict === 'inconclusive') {
-        for (const v of views.filter((x) => !x.tested)) {
-            out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
-        }
-        const reasons = new Map();
-        for (const t of r.targets)
-            for (const a of t.attempts)
-                if (a.outcome === 'inconclusive')
-                    reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
-        for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
-            out.push(`${plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
-        if (reasons.size > 3)
-            out.push(`${reasons.size - 3} more reason(s) in the table below.`);
-    }
-    return out;
-}
-/** `vector-id` and, in one code cell, `HELO x · MAIL FROM → RCPT TO`. */
-function attemptCell(f) {
-    const cmds = f.mailFrom === null ? null : `${f.helo !== null ? `HELO ${f.helo} · ` : ''}${f.mailFrom} → ${f.rcptTo.join(', ')}`;
-    return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
-}
-function whereCell(f) {
-    return mdText(whereText(f.where));
-}
-function replyCell(f, withReason) {
-    if (f.reply === null)
-        return mdText(f.reason);
-    return withReason ? `${code(f.reply)}<br>${mdText(f.reason)}` : code(f.reply);
-}
-/** Adds text while it fits under a byte budget; remembers whether anything was left out. */
-class Budget {
-    limit;
-    parts = [];
-    used = 0;
-    cut = false;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    add(text) {
-        const bytes = Buffer.byteLength(text) + 2;
-        if (this.used + bytes > this.limit) {
-            this.cut = true;
-            return false;
-        }
-        this.used += bytes;
-        this.parts.push(text);
-        return true;
-    }
-    /** A table with as many rows as fit, and a line saying how many did not. */
-    table(head, rows, prefix = '', suffix = '') {
-        const reserve = 256;
-        const kept = [];
-        let size = Buffer.byteLength(prefix + suffix + table(head, [])) + reserve;
-        for (const row of rows) {
-            const bytes = Buffer.byteLength(row.join(' | ')) + 6;
-            if (this.used + size + bytes > this.limit)
-                break;
-            size += bytes;
-            kept.push(row);
-        }
-        const omitted = rows.length - kept.length;
-        const note = omitted > 0 ? `\n\n_${omitted} more row(s) left out to stay under GitHub's 1 MiB summary limit; the JSON report has them all._` : '';
-        if (omitted > 0)
-            this.cut = true;
-        this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
-    }
-}
-/** How each transport of an address went, for the targets table. */
-function transportCell(v) {
-    // The result cell says why nothing was tested; saying it twice hides the rest of the row.
-    if (!v.tested)
-        return '—';
-    return v.runs
-        .map((t) => {
-        const name = TRANSPORT_LABEL[t.transport];
-        if (!t.reachable)
-            return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
-        if (t.counts.tests === 0)
-            return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
-        return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
-    })
-        .join('<br>');
-}
-function resultCell(v) {
-    if (!v.tested)
-        return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
-    return v.verdict === 'open' ? '**open relay**' : v.verdict;
-}
-/**
- * The job summary as Markdown. The first screen holds the answer: the banner,
- * one sentence of what was found where, the targets, and what to do. Then the
- * relayed attempts (one row per vector, folded by family when there are many),
- * the inconclusive ones by reason, and folded: every attempt and the
- * transcripts, one per address and transport. Every string that came from a
- * server or an input goes through mdText/code/preText. Sections are added in
- * order of importance and cut to stay under GitHub's limit.
- */
-function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
-    const out = new Budget(limit - 1024);
-    const views = addresses(r);
-    out.add(`## relay-check: ${BANNER[r.verdict]}`);
-    const notes = [reachNote(r), dataNote(r)].filter((x) => x !== null).map(inlineMd);
-    out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
-        (r.failed
-            ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
-            : `The step passes (strictness ${code(r.settings.strictness)}).`));
-    // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
-    const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
-    for (const w of warnings.slice(0, 20))
-        out.add(`> [!WARNING]\n> ${mdText(w)}`);
-    // Vectors, each counted once per address however many transports ran it (its worst outcome).
-    out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
-        const n = (x) => (v.tested ? String(x) : '—');
-        return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
-    }));
-    const advice = adviceBullets(r);
-    if (advice.length > 0)
-        out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
-    if (r.gate)
-        gateSection(out, r.gate);
-    const relayed = findings(r, ['relayed']);
-    if (relayed.length > 0) {
-        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
-        const places = new Set(relayed.map((f) => whereText(f.where)));
-        const one = places.size === 1 ? [...places][0] : null;
-        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
-        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
-        out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
-        if (relayed.length > FOLD_FINDINGS_OVER) {
-            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
-            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
-        }
-        else {
-            out.table(head, rows);
-        }
-    }
-    const inconclusive = findings(r, ['inconclusive']);
-    if (inconclusive.length > 0) {
-        const byReason = new Map();
-        for (const f of inconclusive)
-            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
-        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
-            const ids = vectorIds(list);
-            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
-            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
-            return [`${mdText(reason)}${example}`, mdText(whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
-        }));
-    }
-    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
-    out.table(['Attempt', 'Where', 'Result', 'Server reply'], all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`, '\n\n</details>');
-    const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
-    if (blocks.length > 0 && out.add('### Transcripts')) {
-        for (const t of blocks) {
-            const lines = [
-                ...t.opening.map((l) => `${l.dir} ${l.text}`),
-                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
-            ];
-            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
-            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
-            if (!out.add(block))
-                break;
-        }
-    }
-    let body = out.parts.join('\n\n');
-    if (out.cut)
-        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
-    return `${body}\n`;
-}
-/** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
-function gateSection(out, g) {
-    const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
-    out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
-    out.table(['master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
-    const where = (c) => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
-    const untested = g.changes.filter((c) => !c.tested);
-    if (untested.length > 0)
-        out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
-    const changed = g.changes.filter((c) => c.tested);
-    out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
-}
-/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
-function inlineMd(s) {
-    return s
-        .split('`')
-        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
-        .join('');
-}
-
-;// CONCATENATED MODULE: ./src/report/annotations.ts
-
-
-/**
- * GitHub shows at most 10 error, 10 warning and 10 notice annotations per step
- * (and 50 per job), in the order they were printed, and silently drops the rest:
- * actions/toolkit docs/problem-matchers.md, "Limitations" (added in
- * actions/toolkit#734; the notice level in a later revision). Past this many of
- * a level the last one shown says how many were left out.
- */
-const ANNOTATIONS_PER_LEVEL = 10;
-/**
- * The verdict first (it is the one annotation a reader must see: an error when
- * the step fails, else a warning for inconclusive or a notice for closed), then
- * one error per relayed vector (merged across transports and addresses), one
- * warning per inconclusive reason and per untested address; at most
- * ANNOTATIONS_PER_LEVEL per level, the last saying how many more the summary
- * has. @actions/core escapes the properties and message of each, so server text
- * cannot break out.
- */
-function annotations(r) {
-    const first = verdictAnnotation(r);
-    const rest = detailAnnotations(r);
-    const out = [first];
-    for (const level of ['error', 'warning', 'notice']) {
-        const room = ANNOTATIONS_PER_LEVEL - (first.level === level ? 1 : 0);
-        const of = rest.filter((a) => a.level === level);
-        if (of.length <= room) {
-            out.push(...of);
-            continue;
-        }
-        out.push(...of.slice(0, room - 1));
-        out.push({
-            level,
-            title: 'More in the job summary',
-            message: `${of.length - (room - 1)} more ${level} annotation(s) left out (GitHub shows ${ANNOTATIONS_PER_LEVEL} per level per step); the job summary and the JSON report list them all.`,
-        });
-    }
-    return out;
-}
-function verdictAnnotation(r) {
-    const reach = reachNote(r);
-    const text = `${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
-    if (r.failed) {
-        const title = r.verdict === 'open' ? 'relay-check: open relay' : `relay-check: ${r.verdict}`;
-        const more = otherFailReasons(r);
-        return { level: 'error', title, message: `${text} The step fails${more.length ? `: ${more.join('; ')}` : ''}.` };
-    }
-    if (r.verdict === 'open')
-        return { level: 'error', title: 'relay-check: open relay', message: text };
-    if (r.verdict === 'inconclusive')
-        return { level: 'warning', title: 'relay-check: inconclusive', message: text };
-    return { level: 'notice', title: 'relay-check: not an open relay', message: text };
-}
-function detailAnnotations(r) {
-    const out = [];
-    for (const f of findings(r, ['relayed'])) {
-        out.push({
-            level: 'error',
-            title: `Open relay: ${f.vector}`,
-            message: `${f.description}, on ${whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
-        });
-    }
-    const reasons = new Map();
-    for (const f of findings(r, ['inconclusive'])) {
-        const e = reasons.get(f.reason) ?? { n: 0, where: [] };
-        e.n += f.count;
-        for (const w of f.where)
-            if (!e.where.some((x) => x.label === w.label))
-                e.where.push(w);
-        reasons.set(f.reason, e);
-    }
-    for (const [reason, e] of reasons) {
-        out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${whereText(e.where)}: ${reason}` });
-    }
-    for (const w of r.warnings)
-        out.push({ level: 'warning', title: 'Address not tested', message: w });
-    // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
-    const gate = r.gate;
-    for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
-        out.push({
-            level: c.tested ? 'notice' : 'warning',
-            title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
-            message: `${c.subject}: ${c.change}`,
-            file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
-            ...(c.line !== null ? { line: c.line } : {}),
-        });
-    }
-    return out;
-}
-
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 // EXTERNAL MODULE: external "os"
@@ -33920,11 +29532,11 @@ function Collection() {
 
 
 // pkg/dist-src/version.js
-var dist_bundle_VERSION = "0.0.0-development";
+var VERSION = "0.0.0-development";
 
 // pkg/dist-src/defaults.js
-var userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
-var dist_bundle_DEFAULTS = {
+var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
   headers: {
@@ -34258,7 +29870,7 @@ function withDefaults(oldDefaults, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var endpoint = withDefaults(null, dist_bundle_DEFAULTS);
+var endpoint = withDefaults(null, DEFAULTS);
 
 
 ;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
@@ -35203,12 +30815,12 @@ class RequestError extends Error {
 
 
 // pkg/dist-src/version.js
-var request_dist_bundle_VERSION = "10.0.16";
+var dist_bundle_VERSION = "10.0.16";
 
 // pkg/dist-src/defaults.js
 var defaults_default = {
   headers: {
-    "user-agent": `octokit-request.js/${request_dist_bundle_VERSION} ${getUserAgent()}`
+    "user-agent": `octokit-request.js/${dist_bundle_VERSION} ${getUserAgent()}`
   }
 };
 
@@ -38645,6 +34257,5559 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/gate/base.ts
+
+
+
+
+/**
+ * Base against head: the configuration directory as it was at the pull
+ * request's base commit, read from git into a temporary directory (never
+ * checked out over the working tree), so that it can run on a second private
+ * Postfix; and the pure comparison of the two runs, per master.cf service and
+ * vector.
+ */
+// --- which base ---
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/**
+ * The base commit of a pull_request event; undefined for any other event. Not
+ * pull_request_target: there actions/checkout checks out the base itself, so the
+ * work tree would be compared with itself (`base-ref` can still name one).
+ */
+function pullRequestBase(eventName, payload) {
+    if (eventName !== 'pull_request')
+        return undefined;
+    const pr = payload?.pull_request;
+    const sha = pr?.base?.sha;
+    // Only a full object name: it goes on a git command line.
+    return typeof sha === 'string' && SHA.test(sha) ? sha : undefined;
+}
+const GIT_TIMEOUT_MS = 60_000;
+/** As instance.ts allows in a configuration directory: more is not one. */
+const MAX_FILES = 2_000;
+function git(cwd, args) {
+    // No prompt for credentials (a runner has no terminal); the checkout's own credentials still apply.
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', cwd, ...args], { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return { ok: r.status === 0, out: r.stdout ?? Buffer.alloc(0), err: `${r.stderr?.toString() ?? ''}${r.error?.message ?? ''}`.trim() };
+}
+const base_text = (g) => g.out.toString('utf8').trim();
+/** The commit a ref names, if this clone has it. */
+function resolve(root, ref) {
+    const g = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    return g.ok ? base_text(g) : undefined;
+}
+/**
+ * The commit, fetched once from origin when the clone lacks it: actions/checkout
+ * fetches only the merge commit by default (fetch-depth 1), without its parents.
+ */
+function resolveOrFetch(root, ref, log) {
+    const have = resolve(root, ref);
+    if (have !== undefined)
+        return have;
+    log(`base ${ref} is not in this clone: git fetch --depth=1 origin ${ref}`);
+    const fetched = git(root, ['fetch', '--depth=1', '--no-tags', '--quiet', 'origin', ref]);
+    if (!fetched.ok)
+        return undefined;
+    // A sha is in the clone now; a branch or tag name is in FETCH_HEAD, which is what was fetched.
+    return resolve(root, ref) ?? resolve(root, 'FETCH_HEAD');
+}
+/** Path segments listFiles (instance.ts) leaves out of a configuration directory, left out here too. */
+function skipped(rel) {
+    return rel.split('/').some((s) => s.startsWith('.git') || s === 'node_modules');
+}
+/** `git ls-tree -r -z` entries: mode, type, object and path, for plain files only (no symlinks, no submodules). */
+function parseLsTree(out) {
+    return out
+        .split('\0')
+        .filter(Boolean)
+        .map((e) => /^(\d+) (\w+) ([0-9a-f]+)\t([\s\S]+)$/.exec(e))
+        .filter((m) => m !== null && m[2] === 'blob' && (m[1] === '100644' || m[1] === '100755'))
+        .map((m) => ({ oid: m[3], path: m[4] }));
+}
+/**
+ * The configuration directory at `ref`, written to a temporary directory: every
+ * file git holds under it (main.cf, master.cf and the map files beside them).
+ * "new" when the directory (or its main.cf) is not there at the base: the pull
+ * request adds it. "unavailable" with a warning when the base cannot be had.
+ */
+function checkoutBase(configDir, ref, log = () => undefined) {
+    const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
+    const top = git(configDir, ['rev-parse', '--show-toplevel']);
+    if (!top.ok)
+        return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
+    const root = base_text(top);
+    // Where the directory sits in the repository, as git names it (symlinks and `..` resolved).
+    const prefix = base_text(git(configDir, ['rev-parse', '--show-prefix'])).replace(/\/+$/, '');
+    const commit = resolveOrFetch(root, ref, log);
+    if (commit === undefined)
+        return unavailable(`commit ${ref} not available; use actions/checkout with fetch-depth: 0`);
+    const tree = `${commit}:${prefix}`;
+    if (base_text(git(root, ['cat-file', '-t', tree])) !== 'tree')
+        return { status: 'new', commit };
+    const ls = git(root, ['ls-tree', '-r', '-z', tree]);
+    if (!ls.ok)
+        return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
+    const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !skipped(f.path));
+    if (!files.some((f) => f.path === 'main.cf'))
+        return { status: 'new', commit };
+    if (files.length > MAX_FILES)
+        return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-base-'));
+    const remove = () => {
+        process.off('exit', remove);
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    };
+    // The instance has its exit hooks; these files need one too (SIGTERM ends in process.exit).
+    process.on('exit', remove);
+    try {
+        for (const f of files) {
+            // By object name, which is what `git show <commit>:<path>` prints, without parsing the path as a revision.
+            const blob = git(root, ['cat-file', 'blob', f.oid]);
+            if (!blob.ok)
+                throw new Error(`git cat-file ${f.path} failed: ${blob.err.split('\n')[0]}`);
+            const to = external_node_path_default().join(dir, f.path);
+            // git never stores `..` or absolute paths, but the files land outside the repository: check anyway.
+            if (!to.startsWith(dir + (external_node_path_default()).sep))
+                throw new Error(`${f.path} leaves the directory`);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().writeFileSync(to, blob.out);
+        }
+    }
+    catch (e) {
+        remove();
+        return unavailable(e.message, commit);
+    }
+    log(`base ${commit.slice(0, 12)}: ${files.length} file(s) of ${prefix || '.'} from git`);
+    return { status: 'files', commit, dir, remove };
+}
+// --- the comparison (pure) ---
+/** Worst first: a vector that relayed on any transport of a service relayed on that service. */
+const RANK = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+/** Each master.cf service's outcome per vector, merged over its transports, in the order the report has them. */
+function outcomesByService(r) {
+    const nameOf = new Map((r.gate?.services ?? []).map((s) => [s.port, s.name]));
+    const out = new Map();
+    for (const t of r.targets) {
+        const service = nameOf.get(t.port) ?? String(t.port);
+        const m = out.get(service) ?? new Map();
+        out.set(service, m);
+        for (const a of t.attempts) {
+            const prev = m.get(a.vector);
+            if (prev === undefined || RANK[a.outcome] > RANK[prev])
+                m.set(a.vector, a.outcome);
+        }
+    }
+    return out;
+}
+/** Head against base for one vector; null where it did not run (a service only one side has). */
+function changeOf(head, base) {
+    const h = head === 'relayed';
+    const b = base === 'relayed';
+    return h && b ? 'unchanged-open' : h ? 'opened' : b ? 'closed' : 'unchanged';
+}
+/** One row per service and vector of either side: head's services first, then those only the base has. */
+function compareOutcomes(head, base) {
+    const rows = [];
+    const services = [...new Set([...head.keys(), ...base.keys()])];
+    for (const service of services) {
+        const h = head.get(service) ?? new Map();
+        const b = base.get(service) ?? new Map();
+        for (const vector of new Set([...h.keys(), ...b.keys()])) {
+            const ho = h.get(vector) ?? null;
+            const bo = b.get(vector) ?? null;
+            rows.push({ service, vector, head: ho, base: bo, change: changeOf(ho, bo) });
+        }
+    }
+    return rows;
+}
+/** The report's `gate.base` for two runs. */
+function compareRuns(commit, configDir, head, base) {
+    return baseReport(commit, configDir, 'compared', compareOutcomes(outcomesByService(head), outcomesByService(base)));
+}
+function baseReport(commit, configDir, status, changes = [], warning) {
+    const n = (c) => changes.filter((x) => x.change === c).length;
+    return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+
+;// CONCATENATED MODULE: ./src/diagnosis/rules.ts
+const PF_ACCESS = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const PF_RELAY = 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions';
+const EXIM_ACL = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
+const SENDMAIL_ANTISPAM = 'https://www.sendmail.org/~ca/email/doc8.12/cf/m4/anti_spam.html';
+const SMTPD_CONF = 'https://man.openbsd.org/smtpd.conf.5';
+const RESTRICTIONS = ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions'];
+const DIAGNOSIS_RULES = [
+    // ---- Postfix
+    {
+        id: 'postfix-service-override',
+        mta: 'Postfix',
+        match: { where: 'some-services' },
+        cause: 'Only some services of this Postfix relay: the master.cf entry of the service overrides the restrictions (`-o smtpd_relay_restrictions=…` or `-o smtpd_recipient_restrictions=…`) without ending in `reject` for unauthenticated clients, or the service trusts more clients (`-o mynetworks=…`).',
+        settings: [...RESTRICTIONS, 'mynetworks', 'smtpd_client_restrictions'],
+        fix: 'A submission service relays only for authenticated clients: `-o smtpd_relay_restrictions=permit_sasl_authenticated,reject` (and `-o smtpd_client_restrictions=permit_sasl_authenticated,reject`) on its master.cf line.',
+        docs: 'https://www.postfix.org/master.5.html',
+        provenance: 'Postfix master.cf as shipped (submission: -o smtpd_relay_restrictions=permit_sasl_authenticated,reject); master(5) "-o name=value"',
+    },
+    {
+        id: 'postfix-ipv6-mynetworks',
+        mta: 'Postfix',
+        match: { where: 'ipv6-only' },
+        cause: 'Only IPv6 clients may relay: `mynetworks` has an IPv6 entry wider than meant (`[::]/0` matches every IPv6 client, `[::ffff:0.0.0.0]/96` every IPv4-mapped one).',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'List only the IPv6 networks you trust in `mynetworks` (e.g. `[::1]/128`), never `[::]/0`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks (IPv6 entries in [brackets]); IPV6_README "mynetworks"',
+    },
+    {
+        id: 'postfix-trusted-network',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'Postfix relays for the network this check ran from: the client is in `mynetworks` (by default the server\'s own subnets: `mynetworks_style = host` on Debian, `subnet` upstream before 3.0), and `permit_mynetworks` comes before `reject_unauth_destination`.',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'When that network is yours this is by design: test as an outsider (`client-address: 203.0.113.10` through XCLIENT). When it is not, list only the hosts that may relay in `mynetworks`, e.g. `127.0.0.0/8 [::1]/128`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks, mynetworks_style; SMTPD_ACCESS_README "relay" restrictions',
+    },
+    {
+        id: 'postfix-no-relay-check',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'Postfix relays for an outside client: `smtpd_relay_restrictions` (and `smtpd_recipient_restrictions`) has no `reject_unauth_destination` or `defer_unauth_destination`, or a `permit` (or `permit_mynetworks` with a `mynetworks` that covers everyone, such as `0.0.0.0/0`) comes before it.',
+        settings: [...RESTRICTIONS, 'mynetworks'],
+        fix: '`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination`, with `mynetworks` limited to hosts you trust.',
+        docs: PF_RELAY,
+        provenance: 'Postfix postconf(5) smtpd_relay_restrictions (default permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination); SMTPD_ACCESS_README',
+    },
+    {
+        id: 'postfix-sender-access',
+        mta: 'Postfix',
+        match: { relayed: ['own-sender'] },
+        cause: 'Postfix relays for senders in its own domain: a `check_sender_access` entry returning `OK` for the domain (Postfix also matches its subdomains and host names, and completes a bare sender with `myorigin`) before `reject_unauth_destination`. Anyone can write that sender.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_sender_restrictions'],
+        fix: 'Remove the `OK` for your own domain, or move `check_sender_access` after `reject_unauth_destination`; let your own users relay with `permit_sasl_authenticated`.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (sender whitelists before reject_unauth_destination); access(5) parent-domain matching',
+    },
+    {
+        id: 'postfix-null-sender',
+        mta: 'Postfix',
+        match: { relayed: ['null-sender'] },
+        cause: 'Postfix relays bounces: a `check_sender_access` entry for the null sender `<>` (the key `smtpd_null_access_lookup_key`) returns `OK` before `reject_unauth_destination`.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_null_access_lookup_key'],
+        fix: 'Remove the `<> OK` entry; bounces need no relay permission, only delivery to your own domains.',
+        docs: 'https://www.postfix.org/access.5.html',
+        provenance: 'Postfix access(5) "the null sender address is looked up as <>" (smtpd_null_access_lookup_key)',
+    },
+    {
+        id: 'postfix-helo-access',
+        mta: 'Postfix',
+        match: { relayed: ['helo'] },
+        cause: 'Postfix relays for clients that say a given HELO name (localhost, its own name): a `check_helo_access` entry returning `OK` (or `permit`) before `reject_unauth_destination`. The client chooses its HELO name.',
+        settings: [...RESTRICTIONS, 'check_helo_access', 'smtpd_helo_restrictions'],
+        fix: 'Never return `OK` for a HELO name before `reject_unauth_destination`; reject forged names (`REJECT` for your own names) instead.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (check_helo_access localhost.localdomain PERMIT)',
+    },
+    // No Postfix row for "only routing forms relay": smtpd looks up the *resolved* recipient
+    // (user%elsewhere@mydomain becomes user@elsewhere before check_recipient_access and
+    // reject_unauth_destination judge it), so a recipient-domain OK does not open it
+    // (measured: __tests__/diagnosis-postfix.test.ts). Such a run falls to any-routing-forms.
+    {
+        id: 'postfix-role-accounts',
+        mta: 'Postfix',
+        match: { relayed: ['role'] },
+        cause: "Postfix relays to other domains' role mailboxes: a `check_recipient_access` entry such as `/^postmaster@/ OK` (a widely copied anti-spam recipe) matches postmaster@ of every domain, before `reject_unauth_destination`.",
+        settings: [...RESTRICTIONS, 'check_recipient_access'],
+        fix: 'Anchor role-account entries to your own domains (`postmaster@example.org OK`), or move them after `reject_unauth_destination`.',
+        docs: PF_ACCESS,
+        provenance: 'Jim Seymour, Postfix anti-UCE cheat sheet, recipient_checks.pcre (its own warning: before reject_unauth_destination it opens the relay)',
+    },
+    // ---- Exim
+    {
+        id: 'exim-tls-encrypted',
+        mta: 'Exim',
+        match: { where: 'tls-only' },
+        cause: 'Exim relays for any client that starts TLS: an `accept encrypted = *` (or a `hosts_require_tls`-style trust in TLS) in the RCPT ACL before the relay check. STARTTLS proves nothing about who the client is.',
+        settings: ['acl_smtp_rcpt', 'encrypted'],
+        fix: 'Require authentication for relaying (`accept authenticated = *`), not encryption.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL condition "encrypted" (true for any TLS session)',
+    },
+    {
+        id: 'exim-relay-from-hosts',
+        mta: 'Exim',
+        match: { relayed: 'everything' },
+        cause: 'Exim relays for this client: it is in `relay_from_hosts` (the RCPT ACL\'s `accept hosts = +relay_from_hosts`), or the RCPT ACL accepts before `require domains = +local_domains : +relay_to_domains` (or has no such check).',
+        settings: ['relay_from_hosts', 'relay_to_domains', 'acl_smtp_rcpt'],
+        fix: 'List only the hosts that may relay in `hostlist relay_from_hosts`; keep the default ACL\'s `require message = relay not permitted / domains = +local_domains : +relay_to_domains` before any `accept` for other clients.',
+        docs: EXIM_ACL,
+        provenance: 'Exim default configuration, acl_check_rcpt (relay_from_hosts, "relay not permitted")',
+    },
+    {
+        id: 'exim-sender-accept',
+        mta: 'Exim',
+        match: { relayed: ['own-sender'] },
+        cause: 'Exim relays for senders in its own domain: an `accept senders = …` (or `sender_domains = …`) in the RCPT ACL before the relay check. Anyone can write that sender.',
+        settings: ['acl_smtp_rcpt', 'senders', 'sender_domains'],
+        fix: 'Remove the `accept senders` statement or move it after the relay check; let your users relay with `accept authenticated = *`.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL conditions "senders" and "sender_domains" (the envelope sender, as the client gives it)',
+    },
+    // ---- Sendmail
+    {
+        id: 'sendmail-promiscuous',
+        mta: 'Sendmail',
+        match: { relayed: 'everything' },
+        cause: 'Sendmail relays for this client: `FEATURE(promiscuous_relay)`, or the client is allowed to relay (an access map `Connect:` or `To:` entry with `RELAY`, class R (`relay-domains`), or, from this host, the local host itself).',
+        settings: ['promiscuous_relay', 'access_db', 'relay-domains', 'RELAY_DOMAIN'],
+        fix: 'Remove `FEATURE(promiscuous_relay)` and any `Connect:… RELAY` entry for networks you do not control; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README "ANTI-SPAM CONFIGURATION CONTROL" (promiscuous_relay, access_db RELAY, class R)',
+    },
+    {
+        id: 'sendmail-relay-local-from',
+        mta: 'Sendmail',
+        match: { relayed: ['own-sender'] },
+        cause: 'Sendmail relays for senders in its own domain: `FEATURE(relay_local_from)` (or `relay_mail_from` with a `From:` RELAY entry) trusts the MAIL FROM address, which anyone can write.',
+        settings: ['relay_local_from', 'relay_mail_from', 'access_db'],
+        fix: 'Remove `FEATURE(relay_local_from)` / `relay_mail_from`; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README FEATURE(relay_local_from) ("this can be easily forged")',
+    },
+    // No row for FEATURE(loose_relay_check): measured, Sendmail accepts user%elsewhere@relaydomain
+    // and hands it unchanged to the relay domain's server (src/verdict/routing.ts), so the run is
+    // inconclusive there, not open; nothing relayed, nothing to diagnose.
+    // ---- OpenSMTPD
+    {
+        id: 'opensmtpd-match-any',
+        mta: 'OpenSMTPD',
+        match: { relayed: 'everything' },
+        cause: 'OpenSMTPD relays for this client: a `match from any for any action <relay>` rule (or `from src` naming this client, or `from local` when testing from the host itself) reaches a relay action.',
+        settings: ['match', 'action'],
+        fix: 'Relay rules take `from local` or `from any auth`; `match from any` takes `for domain <yours>` only.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) "match" rules (from any / from local / auth; for any / for domain)',
+    },
+    {
+        id: 'opensmtpd-mail-from',
+        mta: 'OpenSMTPD',
+        match: { relayed: ['own-sender'] },
+        cause: 'OpenSMTPD relays for senders in its own domain: a `match from any mail-from "@yourdomain" for any action <relay>` rule trusts the MAIL FROM address, which anyone can write.',
+        settings: ['match', 'mail-from'],
+        fix: 'Add `auth` to that rule (`match from any auth mail-from …`), or drop it.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) match option "mail-from"',
+    },
+    // ---- any MTA (when the MTA is unknown or none of its rows fits)
+    {
+        id: 'any-tls-only',
+        mta: null,
+        match: { where: 'tls-only' },
+        cause: 'It relays only inside TLS: the server trusts encrypted sessions (or client certificates it does not verify) more than plaintext ones. Starting TLS proves nothing about who the client is.',
+        settings: [],
+        fix: 'Grant relaying for authentication (SMTP AUTH, verified client certificates), never for encryption alone.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc3207#section-4.1',
+        provenance: 'RFC 3207 §4.1 (a server must not consider a TLS session by itself as permission to relay)',
+    },
+    {
+        id: 'any-trusted-network',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'The server relays for the network this check ran from, which mail servers often trust by design (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `from local`).',
+        settings: [],
+        fix: 'Test as an outsider (`client-address` with Postfix XCLIENT, or from outside your network); if this network is not meant to relay, narrow the server\'s trusted networks.',
+        docs: PF_ACCESS,
+        provenance: 'RFC 5321 §3.6.2 (relaying at the server\'s discretion); the trusted-network settings of Postfix, Exim, Sendmail, OpenSMTPD',
+    },
+    {
+        id: 'any-no-relay-check',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'The server relays for an outside client, whoever it is: it has no relay check, or trusts every network.',
+        settings: [],
+        fix: 'Accept mail for other domains only from authenticated clients; accept mail from anyone only for your own domains.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2 (anti-spam recommendations for MTAs: relay only for known clients)',
+    },
+    {
+        id: 'any-sender-trust',
+        mta: null,
+        match: { relayed: ['own-sender', 'host-sender', 'null-sender'] },
+        cause: 'It relays for some sender addresses (its own domain, localhost, its address, or the null sender) and refuses others. The client writes MAIL FROM as it likes.',
+        settings: [],
+        fix: 'Grant relaying by who the client is (its address, SMTP AUTH), never by the sender address.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 (relay checks must not trust the envelope sender)',
+    },
+    {
+        id: 'any-helo-trust',
+        mta: null,
+        match: { relayed: ['helo'] },
+        cause: 'It relays for some HELO names (localhost, its own name) and refuses others. The client chooses its HELO name.',
+        settings: [],
+        fix: 'Never grant relaying by HELO name.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-4.1.4',
+        provenance: 'RFC 5321 §4.1.4 (the HELO name must not be used to refuse or accept mail on its own)',
+    },
+    {
+        id: 'any-routing-forms',
+        mta: null,
+        match: { relayed: ['routing'] },
+        cause: 'It relays addresses that hide the destination in the local part or a route (percent hack, bang path, source route, quoting): its relay check and its address rewriting disagree.',
+        settings: [],
+        fix: 'Judge relaying on the address as it will be routed; disable the percent hack and bang paths where nobody needs them.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 ("%" and "!" must be checked); RFC 1123 §5.2.16',
+    },
+];
+
+;// CONCATENATED MODULE: ./src/diagnosis/traits.ts
+const NMAP_ROUTING = ['routing', 'host-sender'];
+/** Traits by vector id (src/battery/vectors.ts); the ids are a public contract. */
+const VECTOR_TRAITS = {
+    'null-sender': ['null-sender'],
+    'external-sender': [],
+    'server-name-sender': ['own-sender'],
+    'literal-sender': ['host-sender'],
+    // nmap's routing forms all send from the server's address literal.
+    'percent-hack-literal': NMAP_ROUTING,
+    'percent-hack-server-name': NMAP_ROUTING,
+    'quoted-address': NMAP_ROUTING,
+    'quoted-percent': NMAP_ROUTING,
+    'double-at-literal': NMAP_ROUTING,
+    'quoted-at-literal': NMAP_ROUTING,
+    'double-at-server-name': NMAP_ROUTING,
+    'source-route-literal': NMAP_ROUTING,
+    'source-route-server-name': NMAP_ROUTING,
+    'bang-path': NMAP_ROUTING,
+    'bang-path-literal': NMAP_ROUTING,
+    'bang-path-server-name': NMAP_ROUTING,
+    'literal-recipient': ['local', 'host-sender'],
+    'own-domain-sender': ['own-sender'],
+    'own-domain-postmaster-sender': ['own-sender'],
+    'localhost-sender': ['host-sender'],
+    // Postfix completes a bare sender with myorigin, Exim with qualify_domain: the server's own domain.
+    'bare-user-sender': ['own-sender'],
+    'recipient-as-sender': [],
+    'server-name-sender-quoted-recipient': ['own-sender', 'routing'],
+    'null-sender-upper-case-domain': ['null-sender', 'syntax'],
+    'helo-localhost': ['helo'],
+    'helo-localhost-localhost-sender': ['helo', 'host-sender'],
+    'helo-server-name': ['helo', 'own-sender'],
+    'helo-localhost-localdomain': ['helo'],
+    'helo-literal': ['helo', 'host-sender'],
+    'helo-own-domain': ['helo', 'own-sender'],
+    'helo-loopback-literal': ['helo', 'null-sender'],
+    'unbracketed-recipient': ['syntax'],
+    'unbracketed-paths': ['syntax'],
+    'spaced-paths': ['syntax'],
+    'spaces-inside-brackets': ['syntax'],
+    'trailing-at': ['syntax', 'routing'],
+    'percent-trailing-at': ['syntax', 'routing'],
+    'upper-case-domain': ['syntax'],
+    'trailing-dot-domain': ['syntax'],
+    'quoted-local-part-own-domain': ['routing'],
+    'quoted-percent-own-domain': ['routing'],
+    'percent-hack-own-domain': ['routing'],
+    'double-percent-hack': ['routing'],
+    'bang-path-own-domain': ['routing'],
+    'source-route-own-domain': ['routing'],
+    'source-route-two-hops': ['routing'],
+    'percent-hack-null-sender': ['routing', 'null-sender'],
+    'percent-hack-ipv6-literal': ['routing'],
+    'ipv6-literal-sender': ['host-sender'],
+    'source-route-ipv6-literal': ['routing'],
+    'untagged-ipv6-literal': ['routing'],
+    'role-postmaster-external': ['role'],
+    'role-abuse-external': ['role'],
+    'role-hostmaster-external': ['role'],
+    'role-postmaster-null-sender': ['role', 'null-sender'],
+    'external-after-postmaster': ['after-local'],
+    'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
+    'external-after-postmaster-server-name': ['after-local'],
+    'external-after-postmaster-bare': ['after-local'],
+};
+/** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
+function traitsOf(vector) {
+    if (/^input-sender-\d+$/.test(vector))
+        return ['input-sender'];
+    if (/^input-helo-\d+$/.test(vector))
+        return ['helo'];
+    return VECTOR_TRAITS[vector] ?? [];
+}
+/** Words for a trait, completing "relays only for …". */
+const TRAIT_TEXT = {
+    'null-sender': 'the null sender (bounces)',
+    'own-sender': "senders in the server's own domain or at its host name",
+    'host-sender': "senders at localhost or at the server's address literal",
+    helo: 'some HELO names (localhost, its own name)',
+    routing: 'addresses that hide the destination in the local part (percent hack, bang path, source route, quoting)',
+    syntax: 'malformed addresses (no brackets, spaces, case, trailing dot)',
+    role: "other domains' role mailboxes (postmaster@, abuse@, hostmaster@)",
+    'after-local': 'an outside recipient after an accepted local one',
+    'input-sender': 'the sender given in the `sender` input',
+    local: 'local delivery',
+};
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+;// CONCATENATED MODULE: ./src/diagnosis/vantage.ts
+
+/** What kind of network an address is in; null for what is not an address. */
+function networkKind(address) {
+    let a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/^ipv6:/, '');
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y, z] = a.split('.').map(Number);
+        if (x === 127)
+            return 'loopback';
+        if (x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168))
+            return 'private';
+        if (x === 100 && y >= 64 && y <= 127)
+            return 'cgnat';
+        if (x === 169 && y === 254)
+            return 'link-local';
+        // RFC 5737: relay-check's own stand-in for an outsider (203.0.113.10).
+        if ((x === 192 && y === 0 && z === 2) || (x === 198 && y === 51 && z === 100) || (x === 203 && y === 0 && z === 113))
+            return 'documentation';
+        return 'public';
+    }
+    if (external_node_net_default().isIPv6(a)) {
+        if (a === '::1')
+            return 'loopback';
+        if (/^f[cd]/.test(a))
+            return 'private';
+        if (/^fe[89ab]/.test(a))
+            return 'link-local';
+        if (/^2001:0?db8:/.test(a))
+            return 'documentation';
+        return 'public';
+    }
+    return null;
+}
+/** Networks servers commonly trust by default: a relay accepted from there may be by design. */
+function trustedByDefault(kind) {
+    return kind === 'loopback' || kind === 'private' || kind === 'cgnat' || kind === 'link-local';
+}
+/** The address in an EHLO reply's first line ("250-mx Hello name [192.0.2.1]"), if it holds one. */
+function addressInEhlo(opening) {
+    // The last EHLO reply counts: after XCLIENT or STARTTLS the server greets anew.
+    const ehloAt = opening.map((l, i) => (l.dir === 'C' && /^EHLO /i.test(l.text) ? i : -1)).filter((i) => i >= 0);
+    const start = ehloAt.at(-1);
+    if (start === undefined)
+        return null;
+    const reply = opening.slice(start + 1).find((l) => l.dir === 'S' && /^250[- ]/.test(l.text));
+    const m = reply && /\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/.exec(reply.text);
+    return m && external_node_net_default().isIP(m[1]) ? m[1] : null;
+}
+/** Whether XCLIENT was sent and accepted in this opening (Postfix answers 220 with a new greeting). */
+function xclientAccepted(opening) {
+    const i = opening.findIndex((l) => l.dir === 'C' && /^XCLIENT /i.test(l.text));
+    return i >= 0 && opening.slice(i + 1).find((l) => l.dir === 'S')?.text.startsWith('220') === true;
+}
+function vantageOf(t, clientAddress) {
+    const connectedFrom = t.localAddress ?? null;
+    const seenAs = addressInEhlo(t.opening);
+    const xclient = clientAddress !== null && xclientAccepted(t.opening) ? clientAddress : null;
+    const effective = xclient ?? seenAs ?? connectedFrom;
+    return { connectedFrom, seenAs, xclient, effective, network: effective === null ? null : networkKind(effective) };
+}
+
+;// CONCATENATED MODULE: ./src/diagnosis/diagnose.ts
+
+
+
+const placeOf = (t) => `${t.service ?? (t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)}${t.transport === 'plain' ? '' : ` (${t.transport})`}`;
+const relayedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+const deniedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'denied').map((a) => a.vector));
+/** The pattern of one host's targets (every address, port and transport of it). */
+function relayPattern(targets) {
+    const relayedSet = new Set(targets.flatMap((t) => [...relayedIn(t)]));
+    const relayed = [...relayedSet].sort();
+    const everything = relayed.some((v) => traitsOf(v).length === 0);
+    const all = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local'];
+    const shared = everything || relayed.length === 0 ? [] : all.filter((tr) => relayed.every((v) => traitsOf(v).includes(tr)));
+    const opening = targets.filter((t) => relayedIn(t).size > 0);
+    // A place refused what relayed elsewhere: the comparison that makes a "where".
+    const refusing = targets.filter((t) => relayedIn(t).size === 0 && [...deniedIn(t)].some((v) => relayedSet.has(v)));
+    const where = [];
+    const sameService = (a, b) => a.address === b.address && a.port === b.port;
+    if (opening.length > 0 && opening.every((t) => t.transport !== 'plain') && refusing.some((r) => r.transport === 'plain' && opening.some((o) => sameService(o, r))))
+        where.push('tls-only');
+    if (opening.length > 0 && opening.every((t) => t.family === 6) && refusing.some((r) => r.family === 4))
+        where.push('ipv6-only');
+    const ports = (ts) => new Set(ts.map((t) => `${t.port}`));
+    const openPorts = ports(opening);
+    // Another port of the same address refused it: a per-service setting (master.cf), not the address.
+    if (opening.length > 0 && refusing.some((r) => !openPorts.has(`${r.port}`) && opening.some((o) => o.address === r.address)))
+        where.push('some-services');
+    return { relayed, everything, shared, where, relayedOn: [...new Set(opening.map(placeOf))], refusedOn: [...new Set(refusing.map(placeOf))] };
+}
+/** Whether a row fits a pattern and vantage. */
+function ruleFits(rule, p, trusted) {
+    const m = rule.match;
+    if (p.relayed.length === 0)
+        return false;
+    if (m.where !== undefined && !p.where.includes(m.where))
+        return false;
+    if (m.vantage !== undefined && (m.vantage === 'trusted') !== trusted)
+        return false;
+    if (m.relayed === 'everything')
+        return p.everything;
+    if (m.relayed !== undefined) {
+        const traits = m.relayed;
+        return !p.everything && p.relayed.every((v) => traitsOf(v).some((t) => traits.includes(t)));
+    }
+    return true;
+}
+/**
+ * How closely a row fits: knowing *where* counts most (the where is the finding),
+ * then knowing what relayed, then being the MTA's own row, then the vantage;
+ * a narrower trait list beats a wider one.
+ */
+function specificity(r) {
+    const m = r.match;
+    const traits = Array.isArray(m.relayed) ? m.relayed.length : 0;
+    return (m.where ? 8 : 0) + (m.relayed !== undefined ? 4 : 0) + (r.mta !== null ? 2 : 0) + (m.vantage ? 1 : 0) - Math.max(0, traits - 1) / 10;
+}
+/** The rows of this MTA or of any MTA that fit, the most specific only. */
+function matchRules(p, mta, trusted, rules = DIAGNOSIS_RULES) {
+    const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted));
+    if (fits.length === 0)
+        return [];
+    const best = Math.max(...fits.map(specificity));
+    return fits.filter((r) => specificity(r) === best);
+}
+/** The MTA a host answered as: the best-evidenced identification among its targets; weak evidence counts as unknown. */
+function hostMta(targets) {
+    const rank = { high: 3, medium: 2, low: 1, none: 0 };
+    const known = targets.map((t) => t.mta).filter((m) => m !== undefined && m.name !== 'unknown' && rank[m.confidence] >= 2);
+    known.sort((a, b) => rank[b.confidence] - rank[a.confidence]);
+    return known[0]?.name ?? 'unknown';
+}
+function whereText(p) {
+    if (p.where.includes('tls-only'))
+        return ', only inside TLS (the same attempts in plaintext were refused)';
+    if (p.where.includes('ipv6-only'))
+        return ', only over IPv6 (the same attempts over IPv4 were refused)';
+    if (p.where.includes('some-services'))
+        return `, only on ${p.relayedOn.join(', ')} (refused on ${p.refusedOn.join(', ')})`;
+    return '';
+}
+function summaryOf(mta, p) {
+    const who = mta === 'unknown' ? 'The server' : mta;
+    if (p.everything)
+        return `${who} relays for this client whatever it sends${whereText(p)}.`;
+    if (p.shared.length > 0)
+        return `${who} relays only for ${p.shared.map((t) => TRAIT_TEXT[t]).join(' and ')}${whereText(p)}.`;
+    return `${who} relays some forms and refuses the plain attempt${whereText(p)}: ${p.relayed.slice(0, 6).join(', ')}${p.relayed.length > 6 ? `, ${p.relayed.length - 6} more` : ''}.`;
+}
+function vantageWarning(v, mta) {
+    if (!v || v.xclient !== null || !trustedByDefault(v.network))
+        return null;
+    const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
+    const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
+    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}), which a server may simply trust (${where}): it proves that this client may relay, not yet that anyone can. To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
+}
+/**
+ * Why each host that relayed relays: its pattern read through the diagnosis
+ * table. Hosts are diagnosed apart (a fleet's hosts have different configs);
+ * the addresses, ports and transports of one host are compared with each other.
+ */
+function diagnose(targets, rules = DIAGNOSIS_RULES) {
+    const byHost = new Map();
+    for (const t of targets)
+        byHost.set(t.host, [...(byHost.get(t.host) ?? []), t]);
+    const out = [];
+    for (const [host, ts] of byHost) {
+        const pattern = relayPattern(ts);
+        if (pattern.relayed.length === 0)
+            continue;
+        const relaying = ts.filter((t) => relayedIn(t).size > 0);
+        const mta = hostMta(relaying.length > 0 ? relaying : ts);
+        const vantage = relaying.find((t) => t.vantage)?.vantage ?? null;
+        const trusted = vantage !== null && vantage.xclient === null && trustedByDefault(vantage.network);
+        const findings = matchRules(pattern, mta, trusted, rules).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
+        out.push({
+            host,
+            mta,
+            pattern,
+            summary: summaryOf(mta, pattern),
+            findings,
+            unmatched: findings.length === 0
+                ? `No known cause fits this pattern (${pattern.relayed.length} vector(s) relayed${pattern.everything ? '' : ', the plain attempt was refused'}); relay-check will not guess. The relayed attempts below show exactly what got through.`
+                : null,
+            vantage,
+            // A narrow pattern (the plain attempt refused) shows the network is not simply trusted.
+            vantageWarning: pattern.everything ? vantageWarning(vantage, mta) : null,
+        });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/battery/vectors.ts
+const NMAP = 'nmap smtp-open-relay.nse test';
+const MSF = 'Metasploit smtp_relay EXTENDED test';
+const MAILRADAR = 'mailradar.com open relay test';
+const MAIL_ABUSE = 'mail-abuse.org relay test';
+// Jim Seymour's Postfix anti-UCE cheat sheet, recipient_checks.pcre (mirrored on the Mandriva wiki):
+// `/^postmaster\@/ OK`, `/^hostmaster\@/ OK`, `/^abuse\@/ OK`, with its own warning that the map
+// makes an open relay when placed before reject_unauth_destination.
+const ROLE_RECIPE = 'anti-UCE cheat sheet recipient_checks.pcre role-account OK (open relay before reject_unauth_destination)';
+const VECTORS = [
+    { id: 'null-sender', description: 'Null sender (bounce) to an external recipient', provenance: `${NMAP} 1`, mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'external-sender', description: 'External sender to an external recipient', provenance: `${NMAP} 2`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'server-name-sender', description: "Sender at the server's own host name", provenance: `${NMAP} 3`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'literal-sender', description: "Sender at the server's address literal", provenance: `${NMAP} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'percent-hack-literal', description: 'Percent hack routed through the address literal', provenance: `${NMAP} 5; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{literal}>'] },
+    { id: 'percent-hack-server-name', description: "Percent hack routed through the server's name", provenance: `${NMAP} 6; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}%{domain}@{srv}>'] },
+    { id: 'quoted-address', description: 'Whole external address quoted as a local part', provenance: `${NMAP} 7; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}">'] },
+    { id: 'quoted-percent', description: 'Quoted percent-hack local part', provenance: `${NMAP} 8`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}%{domain}">'] },
+    { id: 'double-at-literal', description: 'External address followed by @ the address literal', provenance: `${NMAP} 9`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{literal}>'] },
+    { id: 'quoted-at-literal', description: 'Quoted external address at the address literal', provenance: `${NMAP} 10; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<"{user}@{domain}"@{literal}>'] },
+    { id: 'double-at-server-name', description: "External address followed by @ the server's name", provenance: `${NMAP} 11`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}@{srv}>'] },
+    { id: 'source-route-literal', description: 'Source route through the address literal', provenance: `${NMAP} 12; RFC 5321 §4.1.2, RFC 2505 §2.1`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{literal}:{user}@{domain}>'] },
+    { id: 'source-route-server-name', description: "Source route through the server's name", provenance: `${NMAP} 13; RFC 5321 §4.1.2`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<@{srv}:{user}@{domain}>'] },
+    { id: 'bang-path', description: 'UUCP bang path', provenance: `${NMAP} 14; RFC 1123 §5.2.16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}>'] },
+    { id: 'bang-path-literal', description: 'Bang path at the address literal', provenance: `${NMAP} 15`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{literal}>'] },
+    { id: 'bang-path-server-name', description: "Bang path at the server's name", provenance: `${NMAP} 16`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{domain}!{user}@{srv}>'] },
+    // Metasploit's EXTENDED list repeats nmap's forms but for test 4, which aims at the literal itself.
+    { id: 'literal-recipient', description: "Recipient at the server's address literal (local delivery; a 2xx is not a relay by itself)", provenance: `${MSF} 4`, mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{literal}>'], local: true },
+    // Senders a server may trust: its own domain, host name, localhost, a bare user.
+    { id: 'own-domain-sender', description: "Sender in the server's own mail domain", provenance: 'SPEC §4 own-domain senders; mail-abuse.org', mailFrom: '<{probe}@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'own-domain-postmaster-sender', description: 'Sender postmaster@ the mail domain', provenance: 'SPEC §4 own-domain senders', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'localhost-sender', description: 'Sender at localhost', provenance: `${MAIL_ABUSE} (spamtest@localhost)`, mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'bare-user-sender', description: 'Sender with no domain', provenance: `${MAIL_ABUSE} (spamtest)`, mailFrom: '<{probe}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'recipient-as-sender', description: 'The external recipient as its own sender', provenance: `${MAIL_ABUSE} (nobody@D to nobody@D)`, mailFrom: '<{user}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'server-name-sender-quoted-recipient', description: "Server-name sender to a quoted external address", provenance: `${MAIL_ABUSE} (spamtest@HOST to "nobody@D")`, mailFrom: '<{probe}@{srv}>', rcptTo: ['<"{user}@{domain}">'] },
+    { id: 'null-sender-upper-case-domain', description: 'Null sender to an upper-case external domain', provenance: 'SPEC §4 upper-case domains', mailFrom: '<>', rcptTo: ['<{user}@{domainUpper}>'] },
+    // HELO names a server may trust.
+    { id: 'helo-localhost', description: 'HELO localhost', provenance: 'SPEC §4 HELO family; Postfix check_helo_access misconfigurations', helo: 'localhost', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-localhost-localhost-sender', description: 'HELO localhost with a localhost sender', provenance: 'SPEC §4 HELO family', helo: 'localhost', mailFrom: '<{probe}@localhost>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-server-name', description: "HELO with the server's own name", provenance: 'SPEC §4 HELO family', helo: '{srv}', mailFrom: '<{probe}@{srv}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-localhost-localdomain', description: 'HELO localhost.localdomain', provenance: 'Postfix SMTPD_ACCESS_README, "dangerous use" of check_helo_access (localhost.localdomain PERMIT before reject_unauth_destination)', helo: 'localhost.localdomain', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-literal', description: "HELO with the server's address literal", provenance: 'SPEC §4 HELO family', helo: '{literal}', mailFrom: '<{probe}@{literal}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-own-domain', description: 'HELO with the mail domain and a postmaster sender', provenance: 'SPEC §4 HELO family', helo: '{mydomain}', mailFrom: '<postmaster@{mydomain}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'helo-loopback-literal', description: 'HELO [127.0.0.1] with the null sender', provenance: 'SPEC §4 HELO family', helo: '[127.0.0.1]', mailFrom: '<>', rcptTo: ['<{user}@{domain}>'] },
+    // Path syntax that lax parsers get wrong.
+    { id: 'unbracketed-recipient', description: 'Recipient without angle brackets', provenance: `${MAILRADAR} (RCPT TO: U@D)`, mailFrom: '<{probe}@{domain}>', rcptTo: [' {user}@{domain}'] },
+    { id: 'unbracketed-paths', description: 'Sender and recipient without angle brackets or spaces', provenance: 'SPEC §4 unbracketed paths', mailFrom: '{probe}@{domain}', rcptTo: ['{user}@{domain}'] },
+    { id: 'spaced-paths', description: 'A space after the colon of MAIL FROM and RCPT TO', provenance: 'SPEC §4 oddly spaced paths (RFC 5321 §4.1.1 forbids it)', mailFrom: ' <{probe}@{domain}>', rcptTo: [' <{user}@{domain}>'] },
+    { id: 'spaces-inside-brackets', description: 'Spaces inside the angle brackets', provenance: 'SPEC §4 oddly spaced paths', mailFrom: '<{probe}@{domain}>', rcptTo: ['< {user}@{domain} >'] },
+    { id: 'trailing-at', description: 'External address followed by a bare @', provenance: `${MAILRADAR} (<U@D@>); OpenSMTPD issue 754`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}@>'] },
+    { id: 'percent-trailing-at', description: 'Percent hack followed by a bare @', provenance: `${MAILRADAR} (<U%[IP]@>) adapted to the external domain`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@>'] },
+    { id: 'upper-case-domain', description: 'External domain in upper case', provenance: 'SPEC §4 upper-case domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domainUpper}>'] },
+    { id: 'trailing-dot-domain', description: 'External domain with a trailing dot', provenance: 'SPEC §4 trailing-dot domains', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}.>'] },
+    { id: 'quoted-local-part-own-domain', description: 'Quoted external address at the mail domain', provenance: 'SPEC §4 quoted local parts; RFC 5321 §4.1.2', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}@{domain}"@{mydomain}>'] },
+    { id: 'quoted-percent-own-domain', description: 'Quoted percent-hack local part at the mail domain', provenance: 'SPEC §4 quoted local parts', mailFrom: '<{probe}@{domain}>', rcptTo: ['<"{user}%{domain}"@{mydomain}>'] },
+    // Routing tricks against the server's own domain (RFC 2505 §2.1 says relay checks must cover them).
+    { id: 'percent-hack-own-domain', description: 'Percent hack routed through the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{mydomain}>'] },
+    { id: 'double-percent-hack', description: 'Two percent hops ending at the server', provenance: 'RFC 1123 §5.2.16', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}%{srv}@{literal}>'] },
+    { id: 'bang-path-own-domain', description: 'Bang path at the mail domain', provenance: 'RFC 1123 §5.2.16; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{domain}!{user}@{mydomain}>'] },
+    { id: 'source-route-own-domain', description: 'Source route through the mail domain', provenance: 'RFC 5321 §4.1.2; RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{mydomain}:{user}@{domain}>'] },
+    { id: 'source-route-two-hops', description: 'Source route with two hops', provenance: 'RFC 5321 §4.1.2 (@a,@b:u@c); RFC 2505 §2.1', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{srv},@{mydomain}:{user}@{domain}>'] },
+    { id: 'percent-hack-null-sender', description: 'Percent hack at the server name from the null sender', provenance: 'RFC 1123 §5.2.16', mailFrom: '<>', rcptTo: ['<{user}%{domain}@{srv}>'] },
+    // IPv6 literals (RFC 5321 §4.1.3).
+    { id: 'percent-hack-ipv6-literal', description: 'Percent hack through an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3; SPEC §4 IPv6 literals', mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{literal6}>'] },
+    { id: 'ipv6-literal-sender', description: 'Sender at an IPv6 address literal of the server', provenance: 'RFC 5321 §4.1.3', mailFrom: '<{probe}@{literal6}>', rcptTo: ['<{user}@{domain}>'] },
+    { id: 'source-route-ipv6-literal', description: 'Source route through an IPv6 address literal', provenance: 'RFC 5321 §4.1.2, §4.1.3', mailFrom: '<{probe}@{domain}>', rcptTo: ['<@{literal6}:{user}@{domain}>'] },
+    { id: 'untagged-ipv6-literal', description: 'Percent hack through an IPv6 literal without the IPv6: tag, as nmap writes it', provenance: `${NMAP} 5 on IPv6 targets`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}%{domain}@{untagged6}>'] },
+    // RFC 2142 role mailboxes of the external domain. A documented recipe lets complaints
+    // through with check_recipient_access entries for postmaster@, hostmaster@, abuse@ that
+    // match those mailboxes of every domain; before reject_unauth_destination they relay.
+    { id: 'role-postmaster-external', description: 'External postmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2, RFC 5321 §4.5.1; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{domain}>'] },
+    { id: 'role-abuse-external', description: 'External abuse@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §2; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<abuse@{domain}>'] },
+    { id: 'role-hostmaster-external', description: 'External hostmaster@ (RFC 2142 role mailbox) of the recipient domain', provenance: `RFC 2142 §5; ${ROLE_RECIPE}`, mailFrom: '<{probe}@{domain}>', rcptTo: ['<hostmaster@{domain}>'] },
+    { id: 'role-postmaster-null-sender', description: 'Null sender to the external postmaster@ (a bounce to a role mailbox)', provenance: `RFC 2142 §2; RFC 5321 §4.5.5; ${ROLE_RECIPE}`, mailFrom: '<>', rcptTo: ['<postmaster@{domain}>'] },
+    // An external recipient after an accepted local one: some servers decide once per transaction.
+    { id: 'external-after-postmaster', description: 'External recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-null-sender', description: 'Null sender: external recipient after postmaster@ the mail domain', provenance: 'SPEC §4 external after local', mailFrom: '<>', rcptTo: ['<postmaster@{mydomain}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-server-name', description: "External recipient after postmaster@ the server's name", provenance: 'SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster@{srv}>', '<{user}@{domain}>'] },
+    { id: 'external-after-postmaster-bare', description: 'External recipient after a bare postmaster (RFC 5321 §4.5.1)', provenance: 'RFC 5321 §4.5.1; SPEC §4 external after local', mailFrom: '<{probe}@{domain}>', rcptTo: ['<postmaster>', '<{user}@{domain}>'] },
+];
+/** Vectors made from the user's inputs `sender` and `helo`, after the catalogue. */
+function inputVectors(opts) {
+    return [
+        ...opts.senders.map((s, i) => ({
+            id: `input-sender-${i + 1}`,
+            description: `Sender from the \`sender\` input: ${s}`,
+            provenance: 'input `sender`',
+            mailFrom: `<${s}>`,
+            rcptTo: ['<{user}@{domain}>'],
+        })),
+        ...opts.helos.map((h, i) => ({
+            id: `input-helo-${i + 1}`,
+            description: `HELO from the \`helo\` input: ${h}`,
+            provenance: 'input `helo`',
+            helo: h,
+            mailFrom: '<{probe}@{domain}>',
+            rcptTo: ['<{user}@{domain}>'],
+        })),
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/report/model.ts
+/**
+ * The Report: plain data, the same object the JSON file holds. Every renderer
+ * (job summary, annotations, terminal) reads this and nothing else, so they
+ * cannot disagree. Bump SCHEMA_VERSION on any incompatible change.
+ */
+const SCHEMA_VERSION = 1;
+function countAttempts(attempts) {
+    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+    for (const a of attempts) {
+        c[a.outcome]++;
+        if (a.outcome !== 'skipped')
+            c.tests++;
+    }
+    return c;
+}
+function sumCounts(all) {
+    const c = { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 };
+    for (const x of all)
+        for (const k of Object.keys(c))
+            c[k] += x[k];
+    return c;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/battery/render.ts
+
+/**
+ * The domain an envelope address is finally addressed to: source routes and
+ * quoted local parts removed, then what follows the last @; '' when there is none.
+ */
+function finalDomain(path) {
+    const bare = path
+        .trim()
+        .replace(/^<\s*|\s*>$/g, '')
+        .replace(/^@[^:]*:/, '')
+        .replace(/"(?:[^"\\]|\\.)*"/g, 'q')
+        // user@ext@ is read as user@ext by the servers it fools (OpenSMTPD issue 754).
+        .replace(/@$/, '');
+    const at = bare.lastIndexOf('@');
+    return at < 0 ? '' : bare.slice(at + 1).toLowerCase();
+}
+/** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
+function addressLiteral(address) {
+    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
+}
+const PLACEHOLDER = /\{([a-zA-Z0-9]+)\}/g;
+/** Fills one template; returns the name of the first placeholder it cannot fill. */
+function fill(template, values) {
+    let missing;
+    const text = template.replace(PLACEHOLDER, (whole, name) => {
+        if (!(name in values))
+            throw new Error(`unknown placeholder ${whole} in template "${template}"`);
+        const v = values[name];
+        if (v === undefined) {
+            missing ??= name;
+            return whole;
+        }
+        return v;
+    });
+    return missing ? { missing } : { text };
+}
+const WHY_MISSING = {
+    srv: 'the server gave no host name in its greeting or EHLO reply',
+    mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
+    untagged6: 'only meaningful on an IPv6 address',
+};
+/** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
+function ipv6Literal(address) {
+    return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[IPv6:::ffff:${address}]`;
+}
+/**
+ * The mail domain when the user gave none: the parent of the server's name
+ * when it has one below a registrable-looking domain (mx.example.org →
+ * example.org), else the name itself. The server-name vectors cover the name.
+ */
+function mailDomain(srv) {
+    if (!srv)
+        return undefined;
+    const labels = srv.split('.');
+    if (labels.length < 3)
+        return srv;
+    const parent = labels.slice(1);
+    // mx.co.uk must not become co.uk: a common second-level public suffix is no mail domain.
+    const publicSuffix = parent.length === 2 && /^(co|com|net|org|ac|gov|edu|ne|or|go)$/.test(parent[0]) && /^[a-z]{2}$/i.test(parent[1]);
+    return publicSuffix ? srv : parent.join('.');
+}
+function renderVector(vector, ctx) {
+    const values = {
+        user: ctx.user,
+        domain: ctx.domain,
+        probe: ctx.probe,
+        helo: ctx.helo,
+        literal: addressLiteral(ctx.address),
+        srv: ctx.srv,
+        mydomain: ctx.mydomain,
+        domainUpper: ctx.domain.toUpperCase(),
+        literal6: ipv6Literal(ctx.address),
+        untagged6: external_node_net_default().isIPv6(ctx.address) ? `[${ctx.address}]` : undefined,
+    };
+    const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
+    for (const p of parts) {
+        if ('missing' in p) {
+            return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
+        }
+    }
+    const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
+    const attempt = { vector, helo, mailFrom, rcptTo };
+    const via = routedVia(vector.rcptTo[vector.rcptTo.length - 1]);
+    if (via !== undefined)
+        attempt.routedVia = via === '' ? '' : fill(via, values).text.toLowerCase();
+    return { ok: true, attempt };
+}
+/** Placeholders that name the server itself: a destination there is routed through it. */
+const SERVER_PLACEHOLDERS = /^\{(srv|mydomain|literal|literal6|untagged6)\}$/;
+/**
+ * Whether a recipient template is addressed to the server itself, decided on
+ * the template and not on the values: a plain `{user}@{domain}` is the external
+ * destination even when the server's guessed mail domain happens to equal it.
+ * Returns the placeholder it is addressed to ('' for an unqualified local part).
+ */
+function routedVia(template) {
+    const d = finalDomain(template);
+    if (d === '')
+        return '';
+    return SERVER_PLACEHOLDERS.test(d) ? d : undefined;
+}
+/**
+ * The host name a server announces: the first word after the code in the
+ * greeting, else in the EHLO reply, when it looks like a domain name.
+ */
+function serverName(...lines) {
+    for (const line of lines) {
+        const word = line?.trim().split(/\s+/)[0];
+        if (word && /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+\.?$/i.test(word)) {
+            return word.replace(/\.$/, '');
+        }
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/smtp/limits.ts
+/**
+ * Every limit that protects relay-check from a broken or hostile server, and
+ * every limit that protects a server from relay-check, in one place. RFC 5321
+ * §4.5.3.1 caps a reply line at 512 octets; real servers stay far below that,
+ * so the caps leave room without letting one server eat the runner.
+ */
+const LIMITS = {
+    /** Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; be generous). */
+    maxLineBytes: 4096,
+    /** Most lines in one multi-line reply (EHLO lists ~20 at most in practice). */
+    maxLinesPerReply: 200,
+    /** Most bytes one session may send us in total. */
+    maxSessionBytes: 1024 * 1024,
+    /**
+     * Wait for a reply to MAIL, RCPT, RSET or DATA, in ms, always cut at the run's
+     * deadline. RFC 5321 §4.5.3.2 asks clients to wait 5 minutes for MAIL and RCPT:
+     * servers answer slowly on purpose (sender-verification callouts, Exim `delay`,
+     * tarpits). The greeting, EHLO, STARTTLS and XCLIENT are bounded by
+     * `connect-timeout` instead: a server that will not even set up a session is
+     * not worth minutes.
+     */
+    replyTimeoutMs: 300_000,
+    /**
+     * A reply later than this, after at least one refusal on its connection, is
+     * read as the server's error sleep (Postfix smtpd_error_sleep_time, default
+     * 1 s, often 10 s). Loopback and internet round trips stay far below it.
+     */
+    slowReplyMs: 700,
+    /** Time given to QUIT before the socket is simply destroyed. */
+    quitTimeoutMs: 1_000,
+};
+/**
+ * Postfix slows every reply once a connection made `smtpd_soft_error_limit`
+ * (default 10) errors and drops it at `smtpd_hard_error_limit` (20). Stay under
+ * the soft limit by default; the budget learner finds a lower one from the server.
+ */
+const DEFAULT_ERROR_BUDGET = 8;
+/** Connections per address that carry attempts at the same time: enough to hide latency, few enough to be polite. */
+const CONNECTIONS_PER_ADDRESS = 4;
+/**
+ * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
+ * address may hold at one smtpd service. It counts sessions the server still
+ * holds, including ones the client already left while the server sleeps.
+ */
+const POSTFIX_CONNECTION_COUNT_LIMIT = 50;
+/**
+ * Of those, the share relay-check keeps free: the runner may share its address
+ * with other clients (NAT, other jobs), and many servers set the limit lower.
+ */
+const CONNECTION_SLOT_MARGIN = 40;
+/**
+ * Sessions relay-check holds at one server (address and port) at any time,
+ * counting the ones it left that the server has not closed yet. A lower limit
+ * is learned from a `421 … too many connections` greeting.
+ */
+const SESSION_SLOTS = POSTFIX_CONNECTION_COUNT_LIMIT - CONNECTION_SLOT_MARGIN;
+/**
+ * How long a session we left is assumed to live when the server does not close
+ * it: three of the longest error sleeps seen in the wild
+ * (`smtpd_error_sleep_time = 10s`), since a session left mid-pipeline sleeps
+ * once per command still queued.
+ */
+const RETIRED_SESSION_LIFETIME_MS = 30_000;
+/**
+ * Wait before trying again after `421 … too many connections` when none of our
+ * own sessions is there to free a slot (someone else holds them); grows per
+ * refusal up to the maximum.
+ */
+const SLOT_WAIT_MS = 1_000;
+const SLOT_WAIT_MAX_MS = 5_000;
+/**
+ * Most recipients in one transaction. RFC 5321 §4.5.3.1.8 has servers accept at
+ * least 100 (Postfix smtpd_recipient_limit: 1000); fewer keeps a refusal of the
+ * whole transaction cheap.
+ */
+const MAX_RCPTS_PER_TRANSACTION = 20;
+/** Addresses tested at the same time in one run. */
+const TARGET_CONCURRENCY = 32;
+
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+;// CONCATENATED MODULE: ./src/smtp/reply.ts
+
+class ProtocolError extends Error {
+    kind;
+    constructor(message, kind) {
+        super(message);
+        this.kind = kind;
+        this.name = 'ProtocolError';
+    }
+}
+/** A server line as it may be stored and shown: no control characters, bounded. */
+function sanitizeLine(line, max = 512) {
+    // eslint-disable-next-line no-control-regex
+    const clean = line.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return clean.length > max ? `${clean.slice(0, max)}…[${clean.length - max} more]` : clean;
+}
+const LINE = /^(\d{3})([ -]?)(.*)$/s;
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
+/** Splits an enhanced status code off the start of a reply text when its class matches the code. */
+function splitEnhanced(code, text) {
+    const m = ENHANCED.exec(text);
+    if (!m || Number(m[1]) !== Math.floor(code / 100))
+        return { rest: text };
+    return { enhanced: `${m[1]}.${m[2]}.${m[3]}`, rest: text.slice(m[0].length).trimStart() };
+}
+/** Reply as one readable line, for reports: "454 4.7.1 <x>: Relay access denied". */
+function formatReply(r) {
+    return r.raw.join(' / ');
+}
+/** Full text of a reply without codes, for classification by wording. */
+function replyText(r) {
+    return r.lines.join('\n');
+}
+/**
+ * Incremental reply reader: feed it bytes as they arrive, take complete replies.
+ * It enforces the caps of LIMITS so a hostile server cannot grow memory without
+ * bound, and throws ProtocolError on anything that is not an SMTP reply.
+ */
+class ReplyReader {
+    limits;
+    buffer = '';
+    pending;
+    total = 0;
+    constructor(limits = LIMITS) {
+        this.limits = limits;
+    }
+    /** Returns every reply completed by this chunk, in order. */
+    feed(chunk) {
+        const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+        this.total += text.length;
+        if (this.total > this.limits.maxSessionBytes) {
+            throw new ProtocolError(`server sent more than ${this.limits.maxSessionBytes} bytes in one session`, 'too-many-bytes');
+        }
+        this.buffer += text;
+        const out = [];
+        let nl;
+        while ((nl = this.buffer.indexOf('\n')) >= 0) {
+            const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+            this.buffer = this.buffer.slice(nl + 1);
+            if (line.length > this.limits.maxLineBytes)
+                throw this.tooLong();
+            const reply = this.line(line);
+            if (reply)
+                out.push(reply);
+        }
+        // A trailing CR may be half of the line's CRLF: it does not count toward the line.
+        const pending = this.buffer.endsWith('\r') ? this.buffer.length - 1 : this.buffer.length;
+        if (pending > this.limits.maxLineBytes)
+            throw this.tooLong();
+        return out;
+    }
+    /** True while a multi-line reply has started but not ended. */
+    get midReply() {
+        return this.pending !== undefined || this.buffer.length > 0;
+    }
+    tooLong() {
+        return new ProtocolError(`reply line longer than ${this.limits.maxLineBytes} bytes`, 'line-too-long');
+    }
+    line(line) {
+        const m = LINE.exec(line);
+        if (!m)
+            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
+        const code = Number(m[1]);
+        const sep = m[2];
+        if (code < 200 || code > 599)
+            throw new ProtocolError(`reply code ${m[1]} out of range`, 'malformed');
+        if (sep === '' && m[3] !== '')
+            throw new ProtocolError(`malformed reply line: ${sanitizeLine(line, 80)}`, 'malformed');
+        if (this.pending && this.pending.code !== code) {
+            throw new ProtocolError(`reply code changed from ${this.pending.code} to ${code} inside a multi-line reply`, 'malformed');
+        }
+        const p = (this.pending ??= { code, raw: [], texts: [] });
+        p.raw.push(sanitizeLine(line));
+        p.texts.push(sanitizeLine(m[3]));
+        if (p.raw.length > this.limits.maxLinesPerReply) {
+            throw new ProtocolError(`reply longer than ${this.limits.maxLinesPerReply} lines`, 'too-many-lines');
+        }
+        if (sep === '-')
+            return undefined;
+        this.pending = undefined;
+        const { enhanced, rest } = splitEnhanced(code, p.texts[0]);
+        const lines = [rest, ...p.texts.slice(1).map((t) => splitEnhanced(code, t).rest)];
+        return enhanced ? { code, enhanced, lines, raw: p.raw } : { code, lines, raw: p.raw };
+    }
+}
+/** Parses a complete reply from text (tests, the classification table's examples). */
+function parseReply(text) {
+    const reader = new ReplyReader();
+    const replies = reader.feed(text.endsWith('\n') ? text : `${text}\r\n`);
+    if (replies.length !== 1 || reader.midReply)
+        throw new ProtocolError('expected exactly one complete reply', 'malformed');
+    return replies[0];
+}
+
+;// CONCATENATED MODULE: ./src/smtp/session.ts
+
+
+
+
+/** Why a session could not go on; carries what the user needs to see. */
+class SessionError extends Error {
+    kind;
+    /** What was said before the failure, when the session is gone with it. */
+    transcript = [];
+    /** The server's reply that ended it, when one did. */
+    reply;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'SessionError';
+    }
+}
+/**
+ * One SMTP conversation over TCP. It only talks and listens: it records a
+ * transcript and returns replies, and never decides what a reply means.
+ */
+class SmtpSession {
+    socket;
+    opts;
+    transcript = [];
+    started = Date.now();
+    queue = [];
+    waiter;
+    failure;
+    readTimer;
+    ended = false;
+    reader;
+    /** TLS details once the session is encrypted. */
+    tls;
+    markGone = () => undefined;
+    /** Settles once the socket is closed, by either side: the server no longer holds the session. */
+    gone = new Promise((resolve) => (this.markGone = resolve));
+    constructor(socket, opts) {
+        this.socket = socket;
+        this.opts = opts;
+        this.reader = new ReplyReader(opts.limits ?? LIMITS);
+        this.attach(socket);
+    }
+    attach(socket) {
+        socket.on('data', (chunk) => this.onData(chunk));
+        socket.on('error', (err) => this.fail(errorFromSocket(err, this.opts)));
+        socket.on('close', () => {
+            this.ended = true;
+            this.fail(new SessionError('closed', 'the server closed the connection'));
+            this.markGone();
+        });
+    }
+    /**
+     * STARTTLS (RFC 3207). Returns the server's reply; the session is encrypted
+     * only when it was 220. Anything the server sent before the handshake is
+     * thrown away (the STARTTLS command-injection flaw, CVE-2011-0411).
+     */
+    async startTls(timeoutMs) {
+        const reply = await this.command('STARTTLS', timeoutMs ?? this.opts.connectTimeoutMs);
+        if (reply.code !== 220)
+            return reply;
+        const plain = this.socket;
+        plain.removeAllListeners('data');
+        plain.removeAllListeners('close');
+        plain.removeAllListeners('error');
+        // Errors of the plain socket now surface through the TLS socket; its close
+        // still says the server let the session go (a TLS socket may not emit close
+        // after a half-close).
+        plain.on('error', () => undefined);
+        plain.on('close', () => this.markGone());
+        this.queue.length = 0;
+        this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
+        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+        this.socket = secure;
+        this.attach(secure);
+        const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
+        await this.handshake(secure, limit);
+        this.note(`STARTTLS: ${describeTls(this.tls)}`);
+        return reply;
+    }
+    handshake(secure, limit) {
+        return new Promise((resolve, reject) => {
+            const t = setTimeout(() => {
+                const err = new SessionError('tls', `TLS handshake did not finish within ${(limit / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, limit);
+            secure.once('secureConnect', () => {
+                clearTimeout(t);
+                this.tls = tlsInfo(secure, this.opts.serverName);
+                resolve();
+            });
+            secure.once('error', (e) => {
+                clearTimeout(t);
+                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+                this.fail(err);
+                reject(err);
+            });
+        });
+    }
+    /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
+    static async connect(opts) {
+        const socket = opts.implicitTls
+            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+            : new (external_node_net_default()).Socket();
+        const session = new SmtpSession(socket, opts);
+        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
+        let tcpUp = false;
+        const connected = new Promise((resolve, reject) => {
+            socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
+                tcpUp = true;
+                if (socket instanceof (external_node_tls_default()).TLSSocket) {
+                    session.tls = tlsInfo(socket, opts.serverName);
+                    session.note(`TLS: ${describeTls(session.tls)}`);
+                }
+                resolve();
+            });
+            // A refused or unroutable connection must end now, not at the connect timeout.
+            socket.once('close', () => {
+                if (!tcpUp)
+                    reject(session.failure ?? new SessionError('closed', 'the connection closed before it was established'));
+            });
+        });
+        if (!opts.implicitTls)
+            socket.connect({ host: opts.address, port: opts.port });
+        const limit = session.limitTo(opts.connectTimeoutMs);
+        try {
+            const greeting = await withTimeout(connected.then(() => session.read(limit + 100)), limit, () => tcpUp
+                ? new SessionError('timeout', `connected, but no complete greeting within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`)
+                : new SessionError('connect-timeout', `no connection within ${(opts.connectTimeoutMs / 1000).toFixed(1)} s`));
+            return { session, greeting };
+        }
+        catch (e) {
+            session.destroy();
+            const err = session.failure ?? asSessionError(e);
+            err.transcript = session.transcript;
+            throw err;
+        }
+    }
+    /** Sends one command and waits for its reply. */
+    async command(line, timeoutMs) {
+        this.write([line]);
+        return this.next(timeoutMs);
+    }
+    /**
+     * Sends commands in one write without waiting (RFC 2920 PIPELINING when there
+     * are several: the caller must only do that when the server advertised it).
+     * Read their replies with next().
+     */
+    send(lines) {
+        this.write(lines);
+    }
+    /** The next reply, waiting at most timeoutMs (the reply timeout by default) and never past the deadline. */
+    next(timeoutMs) {
+        return this.read(this.limitTo(timeoutMs ?? this.opts.replyTimeoutMs ?? LIMITS.replyTimeoutMs));
+    }
+    /** EHLO, falling back to HELO when the server refuses EHLO (RFC 5321 §3.2); bounded like the greeting. */
+    async hello(name) {
+        const reply = await this.command(`EHLO ${name}`, this.opts.connectTimeoutMs);
+        if (reply.code >= 200 && reply.code < 300) {
+            return { verb: 'EHLO', reply, extensions: parseExtensions(reply) };
+        }
+        if (reply.code === 421)
+            return { verb: 'EHLO', reply, extensions: new Map() };
+        const helo = await this.command(`HELO ${name}`, this.opts.connectTimeoutMs);
+        return { verb: 'HELO', reply: helo, extensions: new Map() };
+    }
+    /**
+     * Polite goodbye: QUIT with a short wait, then the socket is gone either way.
+     *
+     * `wait: false` is for a server that now delays every reply (Postfix's error
+     * sleep after its soft error limit) or still owes replies: our end is closed
+     * without a QUIT, since the server would hold the session (and its process)
+     * through one more sleep just to answer it, while end of input ends it at
+     * once. The socket stays open for reading until the server closes it, or
+     * lingerMs passed: `gone` says when the server let the session go.
+     */
+    async quit(opts = { wait: true }) {
+        if (!opts.wait) {
+            if (!this.closed) {
+                this.note('closing without QUIT: the server delays its replies');
+                this.socket.end();
+                // Neither this timer nor the half-closed socket may keep the process alive.
+                setTimeout(() => this.destroy(), opts.lingerMs ?? LIMITS.quitTimeoutMs).unref();
+                this.socket.unref();
+                // A reply we stopped waiting for may still be awaited (to settle the budget): not at the cost of the process's exit.
+                this.readTimer?.unref();
+            }
+            else {
+                this.destroy();
+            }
+            this.ended = true;
+            return;
+        }
+        if (!this.ended && !this.failure) {
+            try {
+                await this.command('QUIT', LIMITS.quitTimeoutMs);
+            }
+            catch {
+                // The server may hang up first or sleep on errors; we are leaving anyway.
+            }
+        }
+        this.destroy();
+    }
+    destroy() {
+        if (!this.socket.destroyed)
+            this.socket.destroy();
+        this.ended = true;
+        // A socket destroyed before it ever connected may not emit close on every path.
+        this.markGone();
+    }
+    get closed() {
+        return this.ended || this.failure !== undefined;
+    }
+    /** Our end of the connection: the address the server sees us connect from (before any NAT). */
+    get localAddress() {
+        return this.socket.localAddress ?? null;
+    }
+    /** Milliseconds until the run's deadline, or Infinity. */
+    limitTo(ms) {
+        const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
+        return Math.max(0, Math.min(ms, left));
+    }
+    note(text) {
+        this.transcript.push({ dir: '*', text, at: Date.now() - this.started });
+    }
+    write(lines) {
+        if (this.failure)
+            throw this.failure;
+        for (const l of lines.flatMap((x) => x.split('\r\n')))
+            this.transcript.push({ dir: 'C', text: sanitizeLine(l), at: Date.now() - this.started });
+        this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    }
+    onData(chunk) {
+        let replies;
+        try {
+            replies = this.reader.feed(chunk);
+        }
+        catch (e) {
+            const msg = e instanceof ProtocolError ? e.message : String(e);
+            this.fail(new SessionError('protocol', msg));
+            this.destroy();
+            return;
+        }
+        for (const r of replies) {
+            for (const raw of r.raw)
+                this.transcript.push({ dir: 'S', text: raw, at: Date.now() - this.started });
+            if (this.waiter) {
+                const w = this.waiter;
+                this.waiter = undefined;
+                w.resolve(r);
+            }
+            else {
+                this.queue.push(r);
+            }
+        }
+    }
+    fail(err) {
+        if (!this.failure) {
+            this.failure = err;
+            this.note(`${err.kind}: ${err.message}`);
+        }
+        if (this.waiter) {
+            const w = this.waiter;
+            this.waiter = undefined;
+            w.reject(this.failure);
+        }
+    }
+    read(timeoutMs, kind = 'timeout') {
+        const queued = this.queue.shift();
+        if (queued)
+            return Promise.resolve(queued);
+        if (this.failure)
+            return Promise.reject(this.failure);
+        const deadlineHit = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline;
+        if (deadlineHit || timeoutMs <= 0) {
+            return Promise.reject(new SessionError('deadline', 'the run deadline was reached'));
+        }
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.readTimer = undefined;
+                this.waiter = undefined;
+                const atDeadline = this.opts.deadline !== undefined && Date.now() >= this.opts.deadline - 5;
+                const err = atDeadline
+                    ? new SessionError('deadline', 'the run deadline was reached')
+                    : new SessionError(kind, `no complete reply within ${(timeoutMs / 1000).toFixed(1)} s`);
+                this.fail(err);
+                this.destroy();
+                reject(err);
+            }, timeoutMs);
+            this.readTimer = timer;
+            this.waiter = {
+                resolve: (r) => {
+                    clearTimeout(timer);
+                    resolve(r);
+                },
+                reject: (e) => {
+                    clearTimeout(timer);
+                    reject(e);
+                },
+            };
+        });
+    }
+}
+function tlsInfo(s, serverName) {
+    const cert = s.getPeerCertificate();
+    let verifyError = s.authorized ? null : String(s.authorizationError ?? 'not trusted');
+    if (!verifyError && serverName && cert && Object.keys(cert).length > 0) {
+        verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
+    }
+    const subject = cert?.subject?.CN;
+    return {
+        protocol: s.getProtocol() ?? null,
+        cipher: s.getCipher()?.name ?? null,
+        verified: verifyError === null,
+        verifyError,
+        subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
+    };
+}
+function describeTls(t) {
+    if (!t)
+        return 'none';
+    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+}
+function parseExtensions(reply) {
+    const ext = new Map();
+    for (const line of reply.lines.slice(1)) {
+        const [kw, ...params] = line.trim().split(/\s+/);
+        if (kw)
+            ext.set(kw.toUpperCase(), params.join(' '));
+    }
+    return ext;
+}
+function formatAddress(address, port) {
+    return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+function errorFromSocket(err, opts) {
+    const where = formatAddress(opts.address, opts.port);
+    switch (err.code) {
+        case 'ECONNREFUSED':
+            return new SessionError('connect-refused', `connection to ${where} refused`);
+        case 'ENETUNREACH':
+        case 'EHOSTUNREACH':
+        case 'EADDRNOTAVAIL':
+        case 'EAFNOSUPPORT':
+            return new SessionError('unreachable', `no route to ${where} (${err.code})`);
+        case 'ECONNRESET':
+        case 'EPIPE':
+            return new SessionError('closed', `connection reset by the server (${err.code})`);
+        default:
+            return new SessionError('closed', `${where}: ${err.message}`);
+    }
+}
+function asSessionError(e) {
+    return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
+}
+function withTimeout(p, ms, onTimeout) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(onTimeout()), ms);
+        p.then((v) => {
+            clearTimeout(t);
+            resolve(v);
+        }, (e) => {
+            clearTimeout(t);
+            reject(asSessionError(e));
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/verdict/replies.ts
+const REPLY_RULES = [
+    // --- accepted ---
+    { id: 'accepted', outcome: 'relayed', reason: 'accepted (2xx)', codes: [200, 299], example: '250 2.1.5 Ok', alsoSeen: ['250 2.1.5 Destination address valid: Recipient ok', '251 2.1.5 User not local; will forward', '250 Accepted'], provenance: 'RFC 5321 §4.2.1; Postfix; OpenSMTPD; Exim' },
+    // --- the session ended or must be resumed ---
+    { id: 'service-closing', outcome: 'inconclusive', reason: 'the server closed the session (421)', codes: [421, 421], example: '421 4.7.0 mx.example.org Error: too many errors', provenance: 'Postfix smtpd_hard_error_limit' },
+    // --- not relay denials although they look like policy ---
+    { id: 'greylisted', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], text: /grey ?list|gray ?list/i, example: '450 4.2.0 <relay-check@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html', provenance: 'postgrey' },
+    { id: 'greylisted-code', outcome: 'inconclusive', reason: 'greylisted: deferred until a retry', codes: [400, 499], enhanced: /^4\.2\.0$/, example: '451 4.2.0 Try again later', provenance: 'RFC 3463 4.2.0 (greylisting MTAs)' },
+    { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
+    // --- relay denials by wording (work with or without enhanced codes); before the
+    // rate-limit and blocklist rows, whose words also appear in relay denials ---
+    { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
+    { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
+    { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
+    { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', alsoSeen: ['550 5.7.1 <relay-check@example.com>... Relaying denied'], provenance: 'Sendmail (confRELAY_MSG; the stock text is "Relaying denied", measured: Sendmail 8.17.1.9, __tests__/sendmail.test.ts)' },
+    { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
+    { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
+    { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
+    // --- the client: refused for who the runner is (inconclusive: another client may
+    // still relay), or refused for every client it does not trust (a denial) ---
+    { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
+    { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
+    { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
+    // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
+    // nothing in it names the runner, so it refuses every client it does not trust.
+    { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
+    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
+    { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
+    { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
+    // --- the sender: refused for its form or as not valid here (a denial of that form),
+    // or refused by checks on our sender domain and the DNS (inconclusive) ---
+    { id: 'sender-form-refused', outcome: 'denied', subject: 'sender', reason: 'the sender form was refused (not fully qualified): the server cannot be used to relay with it', text: /sender address rejected: need fully-qualified/i, example: '504 5.5.2 <relay-check@localhost>: Sender address rejected: need fully-qualified address', alsoSeen: ['504 5.5.2 <relay-check>: Sender address rejected: need fully-qualified address'], provenance: 'Postfix reject_non_fqdn_sender (Mail-in-a-Box, iRedMail)' },
+    { id: 'sender-not-valid-here', outcome: 'denied', subject: 'sender', reason: 'the sender was refused as not valid here (the server knows it is no sender of its own)', codes: [500, 599], text: /sender address rejected: (user unknown|not owned by|not logged in|access denied)/i, example: '550 5.1.0 <relay-check@example.net>: Sender address rejected: User unknown in virtual mailbox table', alsoSeen: ['550 5.1.0 <relay-check@mail.example.net>: Sender address rejected: User unknown in local recipient table', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not owned by user alice', '553 5.7.1 <relay-check@example.net>: Sender address rejected: not logged in', '554 5.7.1 <relay-check@[127.0.0.1]>: Sender address rejected: Access denied'], provenance: 'Postfix reject_unlisted_sender, reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, check_sender_access REJECT' },
+    { id: 'sender-verification', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was refused by a DNS or verification check of its domain, so the relay was not tested: set `sender` to an address the server would accept', stages: ['mail', 'rcpt'], text: /sender address rejected: (domain not found|undeliverable|unverified|.*does not accept mail)|sender verify (failed|defer)|unverifiable sender/i, example: '450 4.1.8 <relay-check@example.com>: Sender address rejected: Domain not found', alsoSeen: ['550 5.7.27 <relay-check@example.com>: Sender address rejected: Domain example.com does not accept mail (nullMX)', '450 4.1.7 <relay-check@example.com>: Sender address rejected: unverified address: host example.com[192.0.2.1] said: 550 5.1.1 no such user', '550-Verification failed for <relay-check@example.com>\r\n550 Sender verify failed'], provenance: 'Postfix reject_unknown_sender_domain (null MX: RFC 7505) / reject_unverified_sender; Exim verify = sender' },
+    { id: 'sender-verification-code', outcome: 'inconclusive', subject: 'sender', reason: 'the sender domain was refused by the DNS, so the relay was not tested: set `sender` to an address the server would accept', enhanced: /^[45]\.1\.8$/, example: '553 5.1.8 <relay-check@nonexistent.invalid>... Domain of sender address relay-check@nonexistent.invalid does not exist', provenance: 'Sendmail' },
+    { id: 'sender-deferred', outcome: 'inconclusive', subject: 'sender', reason: 'the sender was deferred (temporary), so the relay was not tested: set `sender` to an address the server would accept', codes: [400, 499], text: /sender address rejected/i, example: '450 4.7.1 <relay-check@example.com>: Sender address rejected: Access denied', provenance: 'Postfix check_sender_access DEFER / defer_if_reject' },
+    // Sendmail refuses a route form it will not parse with 5.1.2, the code of a refused
+    // recipient domain: the wording decides before the code does.
+    { id: 'sendmail-route-refused', outcome: 'denied', reason: 'address form refused (Sendmail will not take this route form)', codes: [500, 599], text: /\.\.\. (invalid route address|hostname required)$/i, example: '553 5.1.2 <relay-check@example.com@>... Invalid route address', alsoSeen: ['553 5.1.3 <relay-check@example.com@[127.0.0.1]>... Invalid route address', '553 5.1.3 <relay-check%example.com@>... Hostname required'], provenance: 'Sendmail 8.17.1.9 (Debian sendmail-bin), measured on loopback: parseaddr "Invalid route address" / "Hostname required"' },
+    { id: 'recipient-domain', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains (set `recipient` to a mailbox you own)', enhanced: /^[45]\.1\.(2|10)$/, example: '556 5.1.10 <relay-check@example.com>: Recipient address rejected: Domain example.com does not accept mail (nullMX)', alsoSeen: ['450 4.1.2 <relay-check@example.com>: Recipient address rejected: Domain not found'], provenance: 'Postfix reject_unknown_recipient_domain / null MX (RFC 7505)' },
+    { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
+    { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
+    // --- authentication required: the server only relays for authenticated users ---
+    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
+    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
+    // --- refused forms and recipients ---
+    { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
+    { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
+    { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
+    { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', alsoSeen: ['550 Invalid recipient: <relay-check%example.com@[127.0.0.1]>', '550 Invalid recipient: <someone@opensmtpd.test>'], provenance: 'OpenSMTPD; measured: OpenSMTPD 6.8.0p2 sends it (no enhanced code) when no match rule takes the address, which is how it denies relaying, and for an unknown local user' },
+    { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
+    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
+    // --- catch-alls ---
+    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
+];
+
+;// CONCATENATED MODULE: ./src/verdict/classify.ts
+
+
+function ruleMatches(rule, reply, stage, seen = {}) {
+    if (rule.stages && !rule.stages.includes(stage))
+        return false;
+    if (rule.when?.auth !== undefined && rule.when.auth !== (seen.auth ?? false))
+        return false;
+    if (rule.codes && (reply.code < rule.codes[0] || reply.code > rule.codes[1]))
+        return false;
+    if (rule.enhanced && !(reply.enhanced && rule.enhanced.test(reply.enhanced)))
+        return false;
+    if (rule.text && !rule.text.test(replyText(reply)))
+        return false;
+    return true;
+}
+/**
+ * What a reply is about: the row says so when it knows; else Postfix's wording
+ * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
+ * both come at RCPT); else the command it answered.
+ */
+function subjectOf(rule, reply, stage) {
+    if (rule?.subject)
+        return rule.subject;
+    const text = replyText(reply);
+    if (/sender address rejected/i.test(text))
+        return 'sender';
+    if (/client host rejected/i.test(text))
+        return 'client';
+    return stage === 'mail' ? 'sender' : stage === 'data' ? 'message' : 'recipient';
+}
+/** What one reply means, by the first matching row of the table. */
+function classifyReply(reply, stage, rules = REPLY_RULES, seen = {}) {
+    const rule = rules.find((r) => ruleMatches(r, reply, stage, seen));
+    const subject = subjectOf(rule, reply, stage);
+    // The table ends in catch-alls, so this only happens with a custom table.
+    if (!rule)
+        return { outcome: 'inconclusive', reason: `unclassified reply ${reply.code}`, rule: 'none', subject };
+    return { outcome: rule.outcome, reason: rule.reason, rule: rule.id, subject };
+}
+const isOk = (r) => r.code >= 200 && r.code < 300;
+/**
+ * One attempt's result. A refused MAIL FROM decides by its own reply (a sender
+ * form refused is a denial; a sender failing verification proves nothing).
+ * Otherwise the relay destination's reply (the last RCPT) decides: local
+ * recipients before it only set the stage, and their refusal is noted. With
+ * `confirm`, acceptance must also survive DATA.
+ */
+function classifyAttempt(r, confirm, seen = {}) {
+    if (!isOk(r.mail)) {
+        const c = classifyReply(r.mail, 'mail', REPLY_RULES, seen);
+        const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+        return { ...c, outcome, reason: `MAIL FROM refused: ${c.reason}`, decisive: r.mail, stage: 'mail' };
+    }
+    const last = r.rcpt[r.rcptCount - 1];
+    if (!last || r.rcpt.length !== r.rcptCount) {
+        // Callers send every RCPT once MAIL is accepted; anything else is a bug in the caller.
+        throw new Error(`classifyAttempt: expected ${r.rcptCount} RCPT replies, got ${r.rcpt.length}`);
+    }
+    const refusedLocal = r.rcpt.slice(0, -1).find((x) => !isOk(x));
+    const note = refusedLocal ? ` (the local recipient before it was refused: ${refusedLocal.code})` : '';
+    if (!isOk(last)) {
+        const c = classifyReply(last, 'rcpt', REPLY_RULES, seen);
+        return { ...c, reason: `${c.reason}${note}`, decisive: last, stage: 'rcpt' };
+    }
+    if (r.localDestination) {
+        return { outcome: 'inconclusive', reason: `a recipient at the server itself was accepted (${last.code}): local delivery, which is not relaying unless that mailbox forwards`, rule: 'accepted-local', subject: 'recipient', decisive: last, stage: 'rcpt' };
+    }
+    if (!confirm)
+        return { outcome: 'relayed', reason: `RCPT TO accepted (${last.code})${note}`, rule: 'accepted', subject: 'recipient', decisive: last, stage: 'rcpt' };
+    const dataReply = r.dataCommand ?? r.data;
+    if (!dataReply)
+        throw new Error('classifyAttempt: confirmation needs the DATA replies');
+    if (isOk(dataReply))
+        return { outcome: 'relayed', reason: `message accepted at end of DATA (${dataReply.code})`, rule: 'accepted', subject: 'message', decisive: dataReply, stage: 'data' };
+    const c = classifyReply(dataReply, 'data');
+    const outcome = c.outcome === 'relayed' ? 'inconclusive' : c.outcome;
+    return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
+}
+
+;// CONCATENATED MODULE: ./src/attempt.ts
+
+
+
+const ok = (r) => r.code >= 200 && r.code < 300;
+const SLOW = Symbol('slow');
+/** The reply, or SLOW when it has not come within ms. */
+function within(p, ms) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
+        p.then((r) => {
+            clearTimeout(t);
+            resolve(r);
+        }, (e) => {
+            clearTimeout(t);
+            reject(e);
+        });
+    });
+}
+/**
+ * One transaction on an open connection: RSET (after the first), one MAIL
+ * FROM, then the RCPTs of every vector given (they share the HELO and the
+ * sender), and in `relaxed` DATA with a labelled test message (one vector
+ * only). Each vector is decided by its own RCPT replies. Pipelined when the
+ * server offers it (RFC 2920), as far as the budget learner says no reply in
+ * the batch can be slept on; one command at a time otherwise.
+ *
+ * A reply that could be delayed by error sleep is waited for only until it is
+ * overdue: then the connection is abandoned, since every later reply would
+ * come one error sleep apart.
+ */
+async function transaction(conn, vectors, opts, learner, confirm) {
+    const s = conn.session;
+    const verdicts = vectors.map(() => undefined);
+    if (vectors.length === 0)
+        return { verdicts };
+    if (confirm && vectors.length !== 1)
+        throw new Error('transaction: DATA confirmation takes one vector per transaction');
+    const cmds = [];
+    if (conn.transactions > 0)
+        cmds.push({ line: 'RSET', verb: 'RSET' });
+    cmds.push({ line: `MAIL FROM:${vectors[0].mailFrom}`, verb: 'MAIL' });
+    vectors.forEach((v, i) => {
+        for (const r of v.rcptTo)
+            cmds.push({ line: `RCPT TO:${r}`, verb: 'RCPT', vector: i });
+    });
+    conn.transactions++;
+    const replies = [];
+    /**
+     * Reads the reply to cmds[i], sent alone at sentAt, racing the error sleep
+     * when the refusals before it could have started one: SLOW when it is
+     * overdue. Its timing is exact, so a fast one raises the learner's floor.
+     */
+    const readAlone = async (i, sentAt) => {
+        const errors = conn.errors;
+        const p = s.next();
+        // Past a vector's first RCPT, its own refusals put it over: another connection would
+        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        const c = cmds[i];
+        const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
+        const race = learner.maySleep(errors) && firstOfVector;
+        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt)) : await p;
+        if (r === SLOW) {
+            const id = learner.suspect(errors);
+            // Settle the suspicion when the reply finally comes on the session we leave.
+            p.then((late) => learner.settle(id, { code: late.code, command: cmds[i].verb }), () => learner.settle(id, undefined));
+            return SLOW;
+        }
+        if (Date.now() - sentAt <= LIMITS.slowReplyMs)
+            learner.fast(errors);
+        else if (learner.maySleep(errors))
+            learner.settle(learner.suspect(errors), { code: r.code, command: c.verb });
+        else if (ok(r))
+            learner.slowAccepted(c.verb);
+        return r;
+    };
+    let outcome = { verdicts };
+    try {
+        const pipelining = conn.ehlo.extensions.has('PIPELINING');
+        let i = 0;
+        let mailRefused = false;
+        sending: while (i < cmds.length) {
+            // Postfix holds pipelined replies back while it sleeps before a later one, so
+            // replies inside a batch cannot be timed one by one. A batch carries only commands
+            // whose replies cannot be slept on even if each reply before them were a refusal
+            // (errors before them below the learner's floor); a command that might be slept on
+            // goes alone, and is timed exactly.
+            const size = pipelining ? Math.max(1, Math.min(cmds.length - i, learner.floor - conn.errors)) : 1;
+            const batch = cmds.slice(i, i + size);
+            const sentAt = Date.now();
+            s.send(batch.map((c) => c.line));
+            for (let b = 0; b < batch.length; b++, i++) {
+                const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
+                if (r === SLOW) {
+                    conn.abandoned = true;
+                    outcome = { verdicts, abandoned: true };
+                    break sending;
+                }
+                replies.push(r);
+                if (r.code === 421) {
+                    outcome = { verdicts, interrupted: r };
+                    break sending;
+                }
+                if (r.code >= 400)
+                    conn.errors++;
+                if (cmds[i].verb === 'MAIL' && !ok(r))
+                    mailRefused = true;
+            }
+            // The whole batch came at once: no reply in it was slept on.
+            if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
+                learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
+            // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+            // the next one (the relay destination's own reply decides).
+            if (mailRefused)
+                break;
+        }
+    }
+    catch (e) {
+        if (!(e instanceof SessionError))
+            throw e;
+        outcome = { verdicts, interrupted: e };
+    }
+    const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
+    const mail = replies[mailAt];
+    if (mail === undefined || mail.code === 421)
+        return outcome;
+    const seen = { auth: conn.ehlo.extensions.has('AUTH') };
+    for (let v = 0; v < vectors.length; v++) {
+        const a = vectors[v];
+        if (!ok(mail)) {
+            verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
+            continue;
+        }
+        const rcpt = cmds.flatMap((c, i) => (c.vector === v ? [replies[i]] : [])).filter((r) => r !== undefined);
+        if (rcpt.length !== a.rcptTo.length || rcpt.some((r) => r.code === 421))
+            continue;
+        let data;
+        let dataCommand;
+        const lastRcpt = rcpt[rcpt.length - 1];
+        if (confirm && rcpt.every(ok) && lastRcpt !== undefined && !a.vector.local && outcome.interrupted === undefined && !outcome.abandoned) {
+            try {
+                const d = await s.command('DATA');
+                if (d.code === 354)
+                    data = await s.command(testMessage(a, opts));
+                else
+                    dataCommand = d;
+                const decisive = data ?? d;
+                if (decisive.code >= 400 && decisive.code !== 421)
+                    conn.errors++;
+                if (decisive.code === 421)
+                    return { verdicts, interrupted: decisive };
+            }
+            catch (e) {
+                if (e instanceof SessionError)
+                    return { verdicts, interrupted: e };
+                throw e;
+            }
+        }
+        verdicts[v] = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, seen);
+    }
+    return outcome;
+}
+/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
+function testMessage(a, opts) {
+    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
+    // The null sender or a bare user makes no From address: use the probe's own.
+    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
+    const lines = [
+        `From: relay-check <${from}>`,
+        `To: <${opts.recipient.address}>`,
+        `Subject: relay-check open relay test (${a.vector.id})`,
+        `Date: ${new Date().toUTCString()}`,
+        `X-Relay-Check-Vector: ${a.vector.id}`,
+        '',
+        'This message was sent by relay-check, an open relay test.',
+        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
+        `${a.vector.description}.`,
+        'If you received it, the server that relayed it is an open relay.',
+    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
+    return [...lines, '.'].join('\r\n');
+}
+
+;// CONCATENATED MODULE: ./src/smtp/setup.ts
+
+
+
+
+
+const setup_ok = (r) => r.code >= 200 && r.code < 300;
+function xclientAdvice(client, why) {
+    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
+}
+/**
+ * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
+ * inside STARTTLS and speaking as another client through XCLIENT (each
+ * followed by a fresh EHLO). Anything short of that throws a SessionError
+ * that carries the transcript, so the report can show what the server said.
+ */
+async function openSession(opts) {
+    const { session, greeting } = await SmtpSession.connect(opts);
+    const refuse = async (why, kind = 'closed', reply) => {
+        await session.quit();
+        const err = new SessionError(kind, why);
+        err.transcript = session.transcript;
+        err.reply = reply;
+        throw err;
+    };
+    if (!setup_ok(greeting))
+        await refuse(`the server refused the session: ${formatReply(greeting)}`);
+    let ehlo;
+    try {
+        ehlo = await session.hello(opts.helo);
+        if (setup_ok(ehlo.reply) && opts.starttls) {
+            if (!ehlo.extensions.has('STARTTLS'))
+                return await refuse('the server does not offer STARTTLS', 'tls');
+            const r = await session.startTls();
+            if (r.code !== 220)
+                return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
+            ehlo = await session.hello(opts.helo);
+        }
+        if (setup_ok(ehlo.reply) && opts.clientAddress) {
+            // Postfix XCLIENT: the server applies the policy it would apply to that client.
+            if (!ehlo.extensions.has('XCLIENT')) {
+                return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
+            }
+            const addr = external_node_net_default().isIPv6(opts.clientAddress) ? `IPV6:${opts.clientAddress}` : opts.clientAddress;
+            const r = await session.command(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`, opts.connectTimeoutMs);
+            if (r.code !== 220) {
+                // XCLIENT worked, and the outside client it made us is refused at once (Postfix with
+                // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
+                const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
+                if (c.outcome === 'denied' && c.subject === 'client')
+                    return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
+                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+            }
+            ehlo = await session.hello(opts.helo);
+        }
+    }
+    catch (e) {
+        if (e instanceof SessionError)
+            e.transcript = session.transcript;
+        throw e;
+    }
+    if (!setup_ok(ehlo.reply))
+        await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
+    return { session, greeting, ehlo };
+}
+
+;// CONCATENATED MODULE: ./src/mta/evidence.ts
+/**
+ * The MTA-evidence table: what in a server's answers points at which MTA.
+ * Rows are data, like the reply table (src/verdict/replies.ts): each carries a
+ * real example it was written for and where that text comes from, and a test
+ * walks every row. A banner can be changed by the operator, so nothing here is
+ * proof; the weights say how hard a pattern is to produce by accident.
+ */
+const EVIDENCE_RULES = [
+    // --- greetings that name the MTA ---
+    { id: 'postfix-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Postfix\b/im, weight: 3, what: 'the greeting names Postfix', example: '220 mx.example.org ESMTP Postfix (Debian/GNU)', provenance: 'Postfix smtpd_banner default "$myhostname ESMTP $mail_name" (postconf(5)); Debian appends "(Debian/GNU)"' },
+    { id: 'postscreen-multiline-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220-[^\n]*\n(?:[^\n]*\n)*220 /, weight: 1, what: 'a multi-line 220- greeting (postscreen greet pause: it sends 220- and waits to catch clients that talk early)', example: '220-mx.example.org ESMTP\n220 mx.example.org ESMTP', provenance: 'Postfix POSTSCREEN_README "Pregreet test" (postscreen_greet_banner, postscreen_greet_wait)' },
+    { id: 'exim-greeting', mta: 'Exim', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Exim (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Exim and its version', example: '220 mx.exim.test ESMTP Exim 4.96 Wed, 02 Dec 2026 04:24:22 +0000', provenance: 'Exim smtp_banner default "$smtp_active_hostname ESMTP Exim $version_number $tod_full" (Exim spec, main options)' },
+    { id: 'sendmail-greeting', mta: 'Sendmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Sendmail (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Sendmail and its version', example: '220 mx.sendmail.test ESMTP Sendmail 8.17.1.9/8.17.1.9; Wed, 2 Dec 2026 04:34:38 GMT', provenance: 'Sendmail SmtpGreetingMessage default "$j Sendmail $v/$Z; $b"; measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-greeting', mta: 'OpenSMTPD', source: 'greeting', pattern: /^220[ -]\S+ ESMTP OpenSMTPD\b/im, weight: 3, what: 'the greeting names OpenSMTPD', example: '220 mx.opensmtpd.test ESMTP OpenSMTPD', provenance: 'OpenSMTPD smtp_session.c banner "%s ESMTP OpenSMTPD" (no version shown); measured: OpenSMTPD 6.8.0p2 (Debian opensmtpd), listen … hostname mx.opensmtpd.test' },
+    { id: 'exchange-greeting', mta: 'Microsoft Exchange', source: 'greeting', pattern: /^220[ -]\S+ Microsoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names the Microsoft ESMTP MAIL Service', example: '220 EX01.contoso.com Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 10:00:00 +0000', provenance: 'Microsoft Exchange 2013+ receive connector default banner (older IIS SMTP: "Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at")' },
+    { id: 'haraka-greeting', mta: 'Haraka', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Haraka(?:\/(\d[\w.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names Haraka', example: '220 mx.example.org ESMTP Haraka/3.0.3 ready', provenance: 'Haraka connection.js greeting "ESMTP Haraka/<version> ready" (smtp.ini banner_includes_uuid off)' },
+    { id: 'qmail-greeting', mta: 'qmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP qmail\b|\bnetqmail\b/im, weight: 3, what: 'the greeting names qmail', example: '220 mail.example.org ESMTP qmail 1.03', provenance: 'notqmail/netqmail smtpgreeting control file as commonly set' },
+    // --- EHLO keywords and their order ---
+    { id: 'postfix-ehlo-order', mta: 'Postfix', source: 'ehlo', pattern: /^PIPELINING SIZE( VRFY)? ETRN\b/i, weight: 2, what: 'EHLO keywords in Postfix order (PIPELINING, SIZE, VRFY, ETRN first)', example: 'PIPELINING SIZE VRFY ETRN STARTTLS ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING', provenance: 'Postfix smtpd.c ehlo_cmd (fixed order of the EHLO reply lines)' },
+    { id: 'sendmail-ehlo-verb', mta: 'Sendmail', source: 'ehlo', pattern: /\bVERB\b.*\bDELIVERBY\b/i, weight: 2, what: 'EHLO offers VERB and DELIVERBY (Sendmail extensions)', example: 'ENHANCEDSTATUSCODES PIPELINING EXPN VERB 8BITMIME SIZE DSN ETRN AUTH DELIVERBY HELP', provenance: 'Sendmail srvrsmtp.c; measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-ehlo-order', mta: 'OpenSMTPD', source: 'ehlo', pattern: /^8BITMIME ENHANCEDSTATUSCODES SIZE\b/i, weight: 2, what: 'EHLO keywords in OpenSMTPD order (8BITMIME, ENHANCEDSTATUSCODES, SIZE first)', example: '8BITMIME ENHANCEDSTATUSCODES SIZE DSN HELP', provenance: 'OpenSMTPD smtp_session.c EHLO reply (fixed order: 8BITMIME, ENHANCEDSTATUSCODES, SIZE, DSN, then STARTTLS/AUTH when offered, HELP); measured: OpenSMTPD 6.8.0p2 without TLS or AUTH' },
+    { id: 'exchange-ehlo', mta: 'Microsoft Exchange', source: 'ehlo', pattern: /\b(X-EXPS|XEXCH50|X-ANONYMOUSTLS|XRDST|XSHADOWREQUEST|X-EXCHANGEAUTH)\b/i, weight: 2, what: 'EHLO offers Exchange-only extensions (X-ANONYMOUSTLS, XEXCH50, XRDST …)', example: 'SIZE 37748736 PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS X-ANONYMOUSTLS AUTH X-EXPS 8BITMIME BINARYMIME CHUNKING XRDST', provenance: 'Microsoft Exchange 2013+ receive connector EHLO (MS-OXSMTP)' },
+    // --- the wording and shape of replies ---
+    { id: 'postfix-relay-access-denied', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.7\.1 <[^>]*>: Relay access denied$/, weight: 2, what: 'Postfix\'s "<address>: Relay access denied"', example: '554 5.7.1 <relay-check@example.com>: Relay access denied', provenance: 'Postfix smtpd_check.c reject_unauth_destination / defer_unauth_destination' },
+    { id: 'postfix-address-rejected', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.\d\.\d+ <[^>]*>: (Recipient|Sender) address rejected: /, weight: 2, what: 'Postfix\'s "<address>: Recipient address rejected:" shape', example: '550 5.1.1 <nobody@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix smtpd_check.c (reply shape "<%s>: %s address rejected: %s")' },
+    { id: 'exim-relay-not-permitted', mta: 'Exim', source: 'reply', pattern: /^550 relay not permitted$/, weight: 2, what: 'Exim\'s "550 relay not permitted" (no enhanced code)', example: '550 relay not permitted', provenance: 'Exim default configuration, acl_check_rcpt' },
+    { id: 'exim-domain-literals', mta: 'Exim', source: 'reply', pattern: /^501 <[^>]*>: domain literals not allowed$/, weight: 2, what: 'Exim\'s "domain literals not allowed"', example: '501 <relay-check@[127.0.0.1]>: domain literals not allowed', provenance: 'Exim smtp_in.c (allow_domain_literals = false)' },
+    { id: 'sendmail-address-dots', mta: 'Sendmail', source: 'reply', pattern: /^\d{3} \d\.\d\.\d+ <[^>]*>\.\.\. /, weight: 2, what: 'Sendmail\'s "<address>... " reply shape', example: '250 2.1.5 <relay-check@example.com>... Recipient ok', provenance: 'Sendmail (usrerr/message "%s... %s"); measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-invalid-recipient', mta: 'OpenSMTPD', source: 'reply', pattern: /^550 Invalid recipient: </, weight: 2, what: 'OpenSMTPD\'s "550 Invalid recipient: <address>"', example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2, for an address no match rule takes (its relay denial: no enhanced code) and for an unknown local user alike' },
+    { id: 'opensmtpd-destination-valid', mta: 'OpenSMTPD', source: 'reply', pattern: /^250 2\.1\.5 Destination address valid: Recipient ok$/, weight: 2, what: 'OpenSMTPD\'s "Destination address valid: Recipient ok"', example: '250 2.1.5 Destination address valid: Recipient ok', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2 (local and relayed recipients alike)' },
+    { id: 'opensmtpd-address-syntax', mta: 'OpenSMTPD', source: 'reply', pattern: /^5\d\d 5\.1\.\d (Recipient|Sender) address syntax error$/, weight: 2, what: 'OpenSMTPD\'s "Recipient address syntax error" / "Sender address syntax error"', example: '501 5.1.3 Recipient address syntax error', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2 answers quoted local parts holding @ or %, <u@ext@>, a trailing-dot domain and unbracketed paths so (MAIL: "553 5.1.0 Sender address syntax error")' },
+    { id: 'exchange-5.7.54', mta: 'Microsoft Exchange', source: 'reply', pattern: /\b5\.7\.54 SMTP; Unable to relay\b/, weight: 2, what: 'Exchange\'s "5.7.54 SMTP; Unable to relay"', example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', provenance: 'Microsoft Exchange 2013+ (NDR 5.7.54)' },
+    { id: 'exchange-online-5.7.64', mta: 'Exchange Online', source: 'reply', pattern: /\b5\.7\.64 TenantAttribution;/, weight: 3, what: 'Exchange Online\'s "5.7.64 TenantAttribution"', example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online Protection (NDR 5.7.64)' },
+    { id: 'qmail-rcpthosts', mta: 'qmail', source: 'reply', pattern: /allowed rcpthosts \(#5\.7\.1\)/, weight: 2, what: 'qmail\'s "not in my list of allowed rcpthosts (#5.7.1)"', example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd.c err_nogateway' },
+    { id: 'haraka-cannot-deliver', mta: 'Haraka', source: 'reply', pattern: /^550 I cannot deliver mail for </, weight: 2, what: 'Haraka\'s "I cannot deliver mail for <address>"', example: '550 I cannot deliver mail for <relay-check@example.com>', provenance: 'Haraka rcpt_to.in_host_list / relay plugins (outbound refused for an unauthorised client)' },
+];
+
+;// CONCATENATED MODULE: ./src/mta/identify.ts
+
+/** Bounded: a hostile server can send many replies; a few of each row are enough. */
+const MAX_REPLIES = 500;
+function textsFor(rule, input) {
+    if (rule.source === 'greeting')
+        return input.greeting.length > 0 ? [input.greeting.join('\n')] : [];
+    if (rule.source === 'ehlo')
+        return input.extensions.length > 0 ? [input.extensions.join(' ')] : [];
+    return input.replies.slice(0, MAX_REPLIES).filter((r) => r !== null);
+}
+/**
+ * Which MTA answered, by the evidence table. Each row counts once (its weight)
+ * however often it matched; the MTA with the most weight wins. Rows pointing at
+ * different MTAs with equal weight leave it unknown: guessing would be worse.
+ */
+function identifyMta(input, rules = EVIDENCE_RULES) {
+    const hits = [];
+    for (const rule of rules) {
+        for (const text of textsFor(rule, input)) {
+            const m = rule.pattern.exec(text);
+            if (!m)
+                continue;
+            const version = rule.versionGroup !== undefined ? (m[rule.versionGroup] ?? null) : null;
+            hits.push({ rule, seen: text.length > 300 ? `${text.slice(0, 300)}…` : text, version });
+            break;
+        }
+    }
+    const score = new Map();
+    for (const h of hits)
+        score.set(h.rule.mta, (score.get(h.rule.mta) ?? 0) + h.rule.weight);
+    const ranked = [...score.entries()].sort((a, b) => b[1] - a[1]);
+    const evidence = (of) => of.map((h) => ({ rule: h.rule.id, what: h.rule.what, seen: h.seen }));
+    if (ranked.length === 0 || (ranked.length > 1 && ranked[0][1] === ranked[1][1])) {
+        return { name: 'unknown', version: null, confidence: 'none', evidence: evidence(hits) };
+    }
+    const [name, points] = ranked[0];
+    const mine = hits.filter((h) => h.rule.mta === name);
+    const named = mine.some((h) => h.rule.weight === 3);
+    // Another MTA's hints beside the winner's lower the confidence: a proxy or a rewritten banner.
+    const contested = ranked.length > 1;
+    const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
+    return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
+}
+
+;// CONCATENATED MODULE: ./src/verdict/routing.ts
+const ROUTING_RULES = [
+    // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
+    // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
+    // To: RELAY), and there it does not route them itself: it hands the address unchanged to that
+    // domain's own server. At its own (class w) names it routes them itself, but checks the routed
+    // address first and refuses it ("Relaying denied") unless a plain external recipient would relay
+    // too. So the next hop decides: inconclusive, saying which server to test.
+    { mta: 'Sendmail', form: 'percent', decision: 'inconclusive', why: 'Sendmail does not route user%host@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host (FEATURE(loose_relay_check) lets it through; without it Sendmail checks user@host and refuses it); test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); cf/m4/proto.m4 ParseRecipient; measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <u%example.com@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user u%example.com@sendmail.test" (-bt /parse); without loose_relay_check 550 5.7.1 Relaying denied; at its own name (class w) 550 5.7.1 Relaying denied with or without it (__tests__/sendmail.test.ts)' },
+    { mta: 'Sendmail', form: 'bang', decision: 'inconclusive', why: 'Sendmail does not route host!user@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <example.com!u@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user example.com!u@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
+    { mta: 'Sendmail', form: 'quoted', decision: 'inconclusive', why: 'Sendmail does not route "user@host"@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <"u@example.com"@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user \\"u@example.com\\"@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
+    { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
+    { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
+    { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
+    { mta: 'Postfix', form: 'quoted', decision: 'relayed', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
+    { mta: 'Exim', form: 'percent', decision: 'skipped', why: 'Exim does not perform the percent hack unless percent_hack_domains names the domain (unset by default): user%host is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, main option percent_hack_domains (default unset)' },
+    { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
+    { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
+    { mta: 'Exim', form: 'source-route', decision: 'relayed', why: 'Exim discards a source route and acts on the final address, which its relay ACL judged: an accepted one was accepted for host', provenance: 'Exim specification, "Source routes" (RFC 5321 §C: routes are ignored)' },
+    { mta: 'OpenSMTPD', form: 'percent', decision: 'skipped', why: 'OpenSMTPD does not perform the percent hack: user%host is a local part here, and the mail is delivered locally', provenance: 'OpenSMTPD smtpd.conf(5) (no percent-hack routing); measured: OpenSMTPD 6.8.0p2 with a catch-all virtual domain queues <u%example.com@its domain> for local delivery (envelope dispatcher local, dest unchanged; __tests__/opensmtpd.test.ts)' },
+    { mta: 'OpenSMTPD', form: 'bang', decision: 'skipped', why: 'OpenSMTPD does not route bang paths: host!user is a local part here, and the mail is delivered locally', provenance: 'OpenSMTPD smtpd.conf(5) (no UUCP routing); measured: OpenSMTPD 6.8.0p2 with a catch-all virtual domain queues <example.com!u@its domain> for local delivery (envelope dispatcher local, dest unchanged; __tests__/opensmtpd.test.ts)' },
+    { mta: 'OpenSMTPD', form: 'source-route', decision: 'relayed', why: 'OpenSMTPD strips a source route (@a:user@host to user@host) before its match rules judge the address: an accepted one was accepted for host', provenance: 'measured: OpenSMTPD 6.8.0p2 answers <@its domain:u@example.com> with "550 Invalid recipient: <u@example.com>" (the route stripped; __tests__/opensmtpd.test.ts)' },
+];
+/** The routing form of a recipient path, if it has one. */
+function routingForm(rcpt) {
+    const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
+    if (/^@[^:]*:/.test(path))
+        return 'source-route';
+    if (path.startsWith('"'))
+        return 'quoted';
+    const at = path.lastIndexOf('@');
+    const local = at < 0 ? path : path.slice(0, at);
+    if (local.includes('%'))
+        return 'percent';
+    if (local.includes('!'))
+        return 'bang';
+    return undefined;
+}
+/** What an accepted routing form at a catch-all name means on this MTA. */
+function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
+    const form = routingForm(rcpt);
+    if (!mta || mta.name === 'unknown')
+        return { decision: 'inconclusive', why: 'the MTA could not be identified, and whether it routes this form onward depends on the MTA' };
+    if (mta.confidence === 'low' || mta.confidence === 'none')
+        return { decision: 'inconclusive', why: `the MTA looks like ${mta.name} on weak evidence only, and whether it routes this form onward depends on the MTA` };
+    const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
+    if (!row)
+        return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
+    return { decision: row.decision, why: row.why };
+}
+
+;// CONCATENATED MODULE: ./src/verdict/controls.ts
+
+/**
+ * Final word on an attempt once the controls and the MTA are known. An
+ * accepted local mailbox is local delivery: skipped. An accepted trick
+ * addressed to a server name that accepts any mailbox cannot be told from
+ * local delivery by its reply: the routing table (./routing.ts) decides by
+ * what the MTA does with the form; where it cannot, the attempt counts as
+ * inconclusive (not dropped from the counts: `strict` must see it).
+ */
+function settle(a, controls, mta) {
+    if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
+        return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
+    }
+    const c = a.routedVia === null ? undefined : controls.get(a.routedVia);
+    if (a.outcome === 'relayed' && c?.accepted === true) {
+        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+        const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
+        const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
+        if (d.decision === 'relayed')
+            return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
+        if (d.decision === 'skipped')
+            return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
+        return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
+    }
+    return a;
+}
+
+;// CONCATENATED MODULE: ./src/verdict/run.ts
+function tallyOf(t) {
+    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
+    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
+}
+/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
+const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
+/** Services (address and port) where no attempt ran on any transport. */
+function untested(targets) {
+    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
+    const seen = new Set();
+    return targets.filter((t) => {
+        const k = serviceKey(t);
+        if (tested.has(k) || seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
+function runVerdict(targets) {
+    // Nothing tested proves nothing.
+    if (targets.length === 0)
+        return 'inconclusive';
+    if (targets.some((t) => t.relayed > 0))
+        return 'open';
+    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
+        return 'inconclusive';
+    return 'closed';
+}
+function targetVerdict(t) {
+    return runVerdict([t]);
+}
+/**
+ * Why the step fails under the given strictness; empty when it passes.
+ * An untested address is only fatal under `normal` when no address of the
+ * same host and port was tested (IPv6 on GitHub-hosted runners).
+ */
+function failureReasons(targets, strictness) {
+    const reasons = [];
+    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
+    if (relayed > 0) {
+        reasons.push(strictness === 'relaxed'
+            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
+            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
+    }
+    if (strictness === 'relaxed')
+        return reasons;
+    const groups = new Map();
+    for (const t of targets) {
+        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
+    for (const [key, group] of groups) {
+        if (group.every((t) => !t.tested)) {
+            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
+        }
+        else if (strictness === 'strict') {
+            for (const t of untested(group))
+                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
+        }
+    }
+    if (strictness === 'strict') {
+        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
+        if (inconclusive > 0)
+            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
+    }
+    return reasons;
+}
+
+;// CONCATENATED MODULE: ./src/schedule/queue.ts
+/** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
+const MAX_TRIES = 2;
+/** Abandoned connections an attempt may ride without it counting as a try: the budget settles after the first. */
+const FREE_ABANDONS = 2;
+/** First wait before retrying a greylisted attempt; doubles up to the maximum. */
+const GREYLIST_BACKOFF_MS = 5_000;
+const GREYLIST_BACKOFF_MAX_MS = 60_000;
+/** Wait before the n-th retry (1-based) of a greylisted attempt. */
+function greylistBackoff(n) {
+    return Math.min(GREYLIST_BACKOFF_MS * 2 ** (n - 1), GREYLIST_BACKOFF_MAX_MS);
+}
+/**
+ * Whether a job may share its transaction with others: one recipient that is
+ * not the server's own (several RCPTs mean "external after an accepted local
+ * one", whose order matters, and a local one would put every later RCPT after
+ * an accepted local), no control probe, no greylist retry (the same triple,
+ * alone, as the greylist saw it).
+ */
+function groupable(j) {
+    return j.control === undefined && j.greylisted === undefined && j.rendered.rcptTo.length === 1 && !j.rendered.vector.local;
+}
+/**
+ * The attempts still to run, in order. take() hands out a transaction's worth:
+ * the first ready job (preferring the HELO of the connection at hand, which
+ * saves a reconnect), then ready jobs sharing its HELO and sender, so a
+ * server opens one queue file per transaction rather than per vector (Postfix's
+ * inflow control pauses before each new one once arrivals outpace deliveries).
+ */
+class AttemptQueue {
+    jobs = [];
+    get size() {
+        return this.jobs.length;
+    }
+    push(...jobs) {
+        this.jobs.push(...jobs);
+    }
+    /** Back to the front: an interrupted attempt goes first on the next connection. */
+    unshift(...jobs) {
+        this.jobs.unshift(...jobs);
+    }
+    /** The first job ready at `now`, removed from the queue; the connection's HELO first. */
+    next(helo, now) {
+        const ready = (j) => (j.notBefore ?? 0) <= now;
+        let idx = this.jobs.findIndex((j) => ready(j) && j.rendered.helo === helo);
+        if (idx < 0)
+            idx = this.jobs.findIndex(ready);
+        if (idx < 0)
+            return undefined;
+        return this.jobs.splice(idx, 1)[0];
+    }
+    /** Up to `max` more ready jobs that can share `first`'s transaction, removed from the queue. */
+    companions(first, max, now) {
+        if (max <= 0 || !groupable(first))
+            return [];
+        const out = [];
+        this.jobs = this.jobs.filter((j) => {
+            const fits = out.length < max && groupable(j) && (j.notBefore ?? 0) <= now && j.rendered.helo === first.rendered.helo && j.rendered.mailFrom === first.rendered.mailFrom;
+            if (fits)
+                out.push(j);
+            return !fits;
+        });
+        return out;
+    }
+    /** When the next waiting job becomes ready (Date.now() scale). */
+    nextWake() {
+        return Math.min(...this.jobs.map((j) => j.notBefore ?? 0));
+    }
+    /** Everything left, removed. */
+    drain() {
+        return this.jobs.splice(0);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/budget.ts
+
+/**
+ * How many refusals one connection to a server may take before its replies
+ * slow down, learned from reply timings and shared by every connection to that
+ * server.
+ *
+ * Postfix's error sleep (measured, Postfix 3.7): with `smtpd_soft_error_limit`
+ * k, the reply after each of the first k refusals of a session comes at once;
+ * every reply after that, whatever it is (the next refusal, a 250 to RSET, the
+ * 221 to QUIT), comes after `smtpd_error_sleep_time`. So the reply after e
+ * refusals is slow exactly when e >= k: a fast one proves k > e, the first slow
+ * one after e refusals proves k <= e. The learner keeps both bounds: `floor`
+ * (k >= floor: replies this early on a connection cannot sleep) and `budget`
+ * (k <= budget as far as we know: retire a connection once it made that many).
+ *
+ * What a slow reply does not say: a slow reply with no refusal before it on its
+ * connection is not error sleep (callouts, tarpits); a slow 2xx to MAIL or RCPT
+ * is not either (Postfix's cleanup waiting out `in_flow_delay` before a new
+ * queue file, sender or recipient verification). The scheduler reports a
+ * suspected sleep while the reply is still outstanding (it stops waiting for
+ * it), and settles the suspicion when that reply finally comes: a 2xx to MAIL
+ * or RCPT takes it back.
+ */
+class BudgetLearner {
+    settled;
+    floorValue = 1;
+    suspected = new Map();
+    nextId = 1;
+    /** Slow 2xx replies to RCPT: Postfix's inflow control pausing before a new queue file, or a callout. */
+    pauses = 0;
+    constructor(initial = DEFAULT_ERROR_BUDGET) {
+        this.settled = Math.max(1, initial);
+    }
+    /** Refusals a connection may take before it is retired. */
+    get budget() {
+        return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
+    }
+    /** Refusals known to be answered at once: k >= floor. */
+    get floor() {
+        return Math.min(this.floorValue, this.budget);
+    }
+    /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
+    maySleep(errors) {
+        return errors >= 1 && errors >= this.floor;
+    }
+    /** A reply came at once after `errors` refusals on its connection. */
+    fast(errors) {
+        if (errors + 1 > this.floorValue)
+            this.floorValue = errors + 1;
+        // A fast reply after e refusals contradicts a suspicion that k <= e.
+        for (const [id, bound] of this.suspected)
+            if (bound <= errors)
+                this.suspected.delete(id);
+    }
+    /**
+     * A reply after `errors` refusals is overdue: probably error sleep, so the
+     * budget is `errors` from now on, for every connection, until settle() says
+     * otherwise. Returns the suspicion's id, or undefined when it cannot be sleep.
+     */
+    suspect(errors) {
+        if (!this.maySleep(errors))
+            return undefined;
+        const id = this.nextId++;
+        this.suspected.set(id, errors);
+        return id;
+    }
+    /**
+     * The overdue reply came (or never will: `reply` undefined). A refusal, a
+     * reply to RSET or QUIT, or none at all confirms the sleep; a 2xx to MAIL or
+     * RCPT was a pause of another kind, and the budget goes back.
+     */
+    settle(id, reply) {
+        if (id === undefined)
+            return;
+        const bound = this.suspected.get(id);
+        if (bound === undefined)
+            return;
+        this.suspected.delete(id);
+        const otherPause = reply !== undefined && reply.code < 400 && /^(MAIL|RCPT)$/.test(reply.command);
+        if (otherPause) {
+            if (reply.command === 'RCPT')
+                this.pauses++;
+            return;
+        }
+        this.settled = Math.min(this.settled, Math.max(1, bound));
+    }
+    /** A slow reply that arrived while it could not be error sleep: counted when it is an accepted RCPT. */
+    slowAccepted(command) {
+        if (command === 'RCPT')
+            this.pauses++;
+    }
+    /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
+    dropped(errors) {
+        if (errors >= 1)
+            this.settled = Math.min(this.settled, errors);
+        if (this.floorValue > this.settled)
+            this.floorValue = this.settled;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/pool.ts
+
+/**
+ * The sessions relay-check holds at one server, active or left behind, kept
+ * under a limit: at most `activeLimit` carrying attempts, at most `limit` in
+ * all. A session we left still counts until the server closes it, because the
+ * server counts it (Postfix smtpd_client_connection_count_limit). A
+ * `421 … too many connections` greeting lowers the limit to what we held.
+ */
+class ConnectionPool {
+    limitValue;
+    activeLimit;
+    active = 0;
+    retired = 0;
+    waiters = [];
+    /** Most sessions held at once, for tests and the bench. */
+    peak = 0;
+    /** How often the server refused a session for too many connections. */
+    refusals = 0;
+    constructor(limitValue = SESSION_SLOTS, activeLimit = CONNECTIONS_PER_ADDRESS) {
+        this.limitValue = limitValue;
+        this.activeLimit = activeLimit;
+    }
+    /** Sessions the server may be holding for us now. */
+    get occupied() {
+        return this.active + this.retired;
+    }
+    get limit() {
+        return this.limitValue;
+    }
+    free() {
+        return this.occupied < this.limitValue && this.active < this.activeLimit;
+    }
+    /**
+     * A slot, once one is free; undefined when the deadline (Date.now() scale)
+     * comes first. Waiters are served in order.
+     */
+    acquire(deadline) {
+        if (this.free() && this.waiters.length === 0)
+            return Promise.resolve(this.claim());
+        return new Promise((resolve) => {
+            const waiter = (slot) => {
+                clearTimeout(t);
+                resolve(slot);
+            };
+            const t = setTimeout(() => {
+                this.waiters = this.waiters.filter((w) => w !== waiter);
+                resolve(undefined);
+            }, Math.max(0, deadline - Date.now()));
+            this.waiters.push(waiter);
+        });
+    }
+    claim() {
+        this.active++;
+        this.peak = Math.max(this.peak, this.occupied);
+        let state = 'active';
+        const drop = () => {
+            if (state === 'active')
+                this.active--;
+            else if (state === 'retired')
+                this.retired--;
+            else
+                return;
+            state = 'free';
+            this.wake();
+        };
+        return {
+            release: drop,
+            retire: (gone, lifetimeMs = RETIRED_SESSION_LIFETIME_MS) => {
+                if (state !== 'active')
+                    return;
+                state = 'retired';
+                this.active--;
+                this.retired++;
+                // The active count went down: another session may start if the total allows.
+                this.wake();
+                const t = setTimeout(drop, lifetimeMs);
+                t.unref();
+                const done = () => {
+                    clearTimeout(t);
+                    drop();
+                };
+                void gone.then(done, done);
+            },
+        };
+    }
+    /**
+     * The server refused a session for too many connections while we held
+     * `occupied` (that refused one included): its limit for us is what we held
+     * besides it, when that is at least one. Returns how long to wait before
+     * trying again when none of ours can free a slot (someone else holds them).
+     */
+    tooMany(attempt) {
+        this.refusals++;
+        const others = this.occupied - 1;
+        if (others >= 1) {
+            this.limitValue = Math.min(this.limitValue, others);
+            return undefined;
+        }
+        return Math.min(SLOT_WAIT_MS * attempt, SLOT_WAIT_MAX_MS);
+    }
+    /** Hands free slots to waiters, claiming each before the waiter resumes so no one else can take it. */
+    wake() {
+        while (this.waiters.length > 0 && this.free()) {
+            const w = this.waiters.shift();
+            if (w)
+                w(this.claim());
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/servers.ts
+
+
+/**
+ * One per server for the whole process, not per run or per transport: the
+ * plaintext and the STARTTLS pass meet the same smtpd limits, and sessions a
+ * finished run left behind still occupy the server's slots when the next run
+ * starts.
+ */
+const servers = new Map();
+function serverState(address, port) {
+    const key = `${address}|${port}`;
+    let s = servers.get(key);
+    if (!s) {
+        s = { pool: new ConnectionPool(), learner: new BudgetLearner() };
+        servers.set(key, s);
+    }
+    return s;
+}
+
+;// CONCATENATED MODULE: ./src/schedule/target.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Whether a vector exists for more than its sender (a recipient form, a HELO
+ * name, a local recipient first): when its sender is refused, that part was
+ * never evaluated and is worth a retry with a sender the server accepts.
+ */
+function testsMoreThanSender(v) {
+    return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
+}
+/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
+function fallbackSender(accepted, plain) {
+    const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
+    return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
+}
+/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
+const IDLE_QUIT_MS = 10_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const target_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
+/**
+ * Runs the battery against one address: takes connections from the server's
+ * pool, spreads transactions over them, keeps each under the error budget the
+ * learner has for the server, resumes after drops, and returns one result per
+ * vector. Never throws for anything the server does.
+ */
+async function runTarget(spec, opts) {
+    const started = Date.now();
+    const { pool, learner } = serverState(spec.address, spec.port);
+    const report = {
+        host: spec.host,
+        address: spec.address,
+        family: external_node_net_default().isIPv6(spec.address) ? 6 : 4,
+        port: spec.port,
+        transport: spec.transport,
+        tls: null,
+        reachable: false,
+        error: null,
+        errorKind: null,
+        greeting: null,
+        serverName: null,
+        extensions: [],
+        opening: [],
+        connections: 0,
+        transactions: 0,
+        controls: [],
+        errorBudget: learner.budget,
+        durationMs: 0,
+        verdict: 'inconclusive',
+        counts: countAttempts([]),
+        attempts: [],
+    };
+    const finish = () => {
+        report.counts = countAttempts(report.attempts);
+        report.durationMs = Date.now() - started;
+        report.verdict = targetVerdict(tallyOf(report));
+        return report;
+    };
+    const results = new Map();
+    let tlsDemanded;
+    /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
+    const open = async (helo) => {
+        for (let refusals = 1;; refusals++) {
+            const slot = await pool.acquire(opts.deadline);
+            if (!slot)
+                throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
+            const index = ++report.connections;
+            try {
+                const { session, greeting, ehlo } = await openSession({
+                    address: spec.address,
+                    port: spec.port,
+                    connectTimeoutMs: opts.connectTimeoutMs,
+                    replyTimeoutMs: opts.replyTimeoutMs,
+                    deadline: opts.deadline,
+                    implicitTls: spec.transport === 'implicit',
+                    serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
+                    helo,
+                    starttls: spec.transport === 'starttls',
+                    clientAddress: opts.clientAddress,
+                });
+                report.greeting ??= formatReply(greeting);
+                report.tls ??= session.tls ?? null;
+                if (index === 1) {
+                    report.opening = [...session.transcript];
+                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+                    report.extensions = [...ehlo.extensions.keys()];
+                    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
+                }
+                return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
+            }
+            catch (e) {
+                const err = target_asSessionError(e);
+                if (!/too many connections/i.test(err.message)) {
+                    slot.release();
+                    throw err;
+                }
+                // Postfix counts sessions we left while it sleeps out its error delay
+                // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
+                // when none of ours is there, and try again.
+                const wait = pool.tooMany(refusals);
+                slot.release();
+                if (wait !== undefined) {
+                    if (Date.now() + wait >= opts.deadline)
+                        throw err;
+                    await sleep(wait);
+                }
+            }
+        }
+    };
+    /** Leaves a connection; its slot stays taken until the server lets the session go. */
+    const leave = async (conn) => {
+        // Past the error budget (or with replies still owed) QUIT would be answered after an
+        // error sleep: say it, close our side, and let the server end the session in its time.
+        const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
+        conn.slot.retire(conn.session.gone);
+    };
+    // The first connection tells us the server's name, which the templates need.
+    let first;
+    try {
+        first = await open(opts.helo);
+        report.reachable = true;
+    }
+    catch (e) {
+        const err = target_asSessionError(e);
+        if (err.kind === 'client-refused' && err.reply) {
+            // The outside client is refused for everything: every vector is denied by that one answer.
+            const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
+            const reply = formatReply(err.reply);
+            report.reachable = true;
+            report.opening = err.transcript;
+            report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+            return finish();
+        }
+        // No SMTP session, so nothing was tested here: the address counts as not
+        // reached whether TCP failed or the server would not talk (errorKind says which).
+        report.reachable = false;
+        report.error = err.message;
+        report.errorKind = err.kind;
+        report.opening = err.transcript;
+        return finish();
+    }
+    const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
+    const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
+    if (own) {
+        // Every "relay" here would be local delivery: say so rather than report an open relay.
+        await leave(first);
+        report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
+        report.errorKind = 'recipient-local';
+        report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
+        return finish();
+    }
+    const queue = new AttemptQueue();
+    for (const v of opts.vectors) {
+        const r = renderVector(v, {
+            user: opts.recipient.user,
+            domain: opts.recipient.domain,
+            probe: opts.probe,
+            helo: opts.helo,
+            address: spec.address,
+            srv: report.serverName ?? undefined,
+            mydomain,
+        });
+        if (r.ok)
+            queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
+        else
+            results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
+    }
+    // A control probe per server name that an accepted routing trick was addressed
+    // to: a mailbox that cannot exist there. A server that accepts it accepts
+    // anything at that name, so the trick proves nothing about relaying. Only
+    // run when needed, so a closed server never pays for them.
+    const controls = new Map();
+    const nonce = (0,external_node_crypto_.randomBytes)(4).toString('hex');
+    const needControl = (d) => {
+        if (controls.has(d))
+            return;
+        const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
+        const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
+        controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
+        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+    };
+    // Senders the server let through to a recipient decision, and whether that relayed.
+    const acceptedSenders = new Map();
+    // Attempts whose sender was refused: retried with an accepted sender after the first pass.
+    const senderRefused = [];
+    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+    const record = (job, conn, fields, transcript) => {
+        const { vector, helo, mailFrom, rcptTo } = job.rendered;
+        if (job.control !== undefined) {
+            const c = controls.get(job.control);
+            if (c) {
+                c.reply = fields.reply ?? fields.reason ?? null;
+                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+            }
+            return;
+        }
+        results.set(vector.id, {
+            vector: vector.id,
+            description: vector.description,
+            provenance: vector.provenance,
+            helo,
+            mailFrom,
+            rcptTo,
+            outcome: 'inconclusive',
+            reason: '',
+            rule: null,
+            reply: null,
+            stage: null,
+            connection: conn?.index ?? null,
+            tries: job.tries,
+            transcript: [...job.earlier, ...transcript],
+            routedVia: job.rendered.routedVia ?? null,
+            ...fields,
+        });
+    };
+    const notRunAtDeadline = (job) => {
+        const g = job.greylisted;
+        if (!g)
+            return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+        record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
+    };
+    /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
+    const decide = (job, conn, v, transcript) => {
+        if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
+            // A greylist defers a (client, sender, recipient) triple it has not seen: the same
+            // triple retried after the delay goes through, so retry while the deadline allows.
+            const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+            const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+            g.tries++;
+            g.fields = fields;
+            g.connection = conn.index;
+            job.earlier.push(...transcript);
+            const backoff = greylistBackoff(g.tries);
+            if (Date.now() + backoff < opts.deadline) {
+                job.notBefore = Date.now() + backoff;
+                job.tries = 0;
+                queue.push(job);
+            }
+            else {
+                notRunAtDeadline(job);
+            }
+            return;
+        }
+        const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        if (v.subject === 'recipient' || v.outcome === 'relayed')
+            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+            // The sender was refused (its form, or checks of its domain), so the recipient form
+            // or HELO this vector exists for was never evaluated: retry it once with a sender
+            // the server accepted, when one is known after the first pass.
+            job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
+            job.earlier.push(...transcript);
+            senderRefused.push(job);
+            return;
+        }
+        const refusal = job.senderRefusal;
+        if (refusal)
+            fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+        record(job, conn, fields, transcript);
+        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
+            needControl(job.rendered.routedVia);
+        if (v.rule === 'starttls-required')
+            tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
+    };
+    const worker = async (initial) => {
+        let conn = initial;
+        const retire = async () => {
+            if (conn)
+                await leave(conn);
+            conn = undefined;
+        };
+        try {
+            for (;;) {
+                if (queue.size === 0)
+                    return;
+                const now = Date.now();
+                const job = queue.next(conn?.helo, now);
+                if (!job) {
+                    // Only greylisted attempts are left, waiting for their retry time.
+                    const wake = queue.nextWake();
+                    if (conn && wake - now > IDLE_QUIT_MS)
+                        await retire();
+                    await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
+                    if (Date.now() >= opts.deadline)
+                        for (const j of queue.drain())
+                            notRunAtDeadline(j);
+                    continue;
+                }
+                if (Date.now() >= opts.deadline) {
+                    notRunAtDeadline(job);
+                    continue;
+                }
+                if (tlsDemanded) {
+                    // Every plaintext attempt would get the same 530 and count as an error.
+                    record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
+                    continue;
+                }
+                const budget = learner.budget;
+                // Every RCPT of the job may be refused: it goes on a connection with room for all of
+                // them, or a fresh one, so none of its replies comes after an error sleep.
+                const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed))
+                    await retire();
+                if (!conn) {
+                    try {
+                        conn = await open(job.rendered.helo);
+                    }
+                    catch (e) {
+                        const err = target_asSessionError(e);
+                        job.tries++;
+                        if (job.tries < MAX_TRIES && err.kind !== 'deadline')
+                            queue.unshift(job);
+                        else
+                            record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
+                        continue;
+                    }
+                }
+                // Every RCPT may be refused: no more of them than the budget has room for, so no
+                // command goes out that the server would answer after an error sleep.
+                const room = Math.max(1, learner.budget - conn.errors);
+                const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
+                for (const j of txn)
+                    j.tries++;
+                const mark = conn.session.transcript.length;
+                report.transactions = (report.transactions ?? 0) + 1;
+                // Control probes never send DATA: they only ask whether a mailbox is accepted.
+                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && job.control === undefined);
+                const transcript = conn.session.transcript.slice(mark);
+                txn.forEach((j, i) => {
+                    const v = res.verdicts[i];
+                    if (v && conn)
+                        decide(j, conn, v, transcript);
+                });
+                const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
+                if (res.abandoned) {
+                    // The server began sleeping before its replies: those RCPTs were never answered,
+                    // so they go again, untried, on a connection with room in the budget.
+                    for (const j of undecided) {
+                        j.abandons = (j.abandons ?? 0) + 1;
+                        if (j.abandons <= FREE_ABANDONS)
+                            j.tries--;
+                        j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                    }
+                    const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
+                    for (const j of spent)
+                        record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
+                    queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
+                    await retire();
+                    continue;
+                }
+                if (res.interrupted) {
+                    const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
+                    // A drop after refusals means the server's limit is lower than our budget.
+                    learner.dropped(conn.errors);
+                    await retire();
+                    const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
+                    const again = [];
+                    for (const j of undecided) {
+                        if (j.tries < MAX_TRIES && !deadline) {
+                            j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                            again.push(j);
+                        }
+                        else {
+                            record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+                        }
+                    }
+                    queue.unshift(...again);
+                }
+            }
+        }
+        finally {
+            await retire();
+        }
+    };
+    const pass = async (initial) => {
+        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+        await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+    };
+    await pass(first);
+    if (senderRefused.length > 0) {
+        const sender = fallbackSender(acceptedSenders, plainSender);
+        for (const job of senderRefused.splice(0)) {
+            const refusal = job.senderRefusal;
+            if (!refusal)
+                continue;
+            if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+                job.rendered = { ...job.rendered, mailFrom: sender };
+                job.tries = 0;
+                queue.push(job);
+            }
+            else {
+                const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
+                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
+            }
+        }
+        if (queue.size > 0)
+            await pass(undefined);
+    }
+    report.errorBudget = learner.budget;
+    report.controls = [...controls.values()];
+    // Before settle: whether an accepted routing form relays depends on the MTA.
+    if (report.greeting !== null) {
+        report.mta = identifyMta({
+            greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
+            extensions: report.extensions,
+            replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
+        });
+    }
+    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
+    return finish();
+}
+/**
+ * Which of the server's own names the recipient's domain is, if any: its host
+ * name, the `domain` input, or the mail domain guessed from its name when the
+ * user chose the recipient (the default's reserved domain is never a server's).
+ */
+function ownDomain(rcptDomain, srv, domain, guessed) {
+    const d = rcptDomain.toLowerCase();
+    if (srv !== undefined && d === srv.toLowerCase())
+        return `at ${srv}, the name the server gives itself`;
+    if (domain !== undefined && d === domain)
+        return `in ${domain}, the mail domain the server serves`;
+    if (guessed !== undefined && d === guessed.toLowerCase())
+        return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
+    return undefined;
+}
+/**
+ * `tls: auto` on a port other than 465: the plaintext connection got no byte of
+ * a greeting in time. A server in implicit-TLS (wrapper) mode waits silently
+ * for a ClientHello, so that is worth one TLS handshake before giving up.
+ */
+function silentGreeting(t) {
+    return !t.reachable && t.errorKind === 'timeout' && t.greeting === null && !t.opening.some((l) => l.dir === 'S');
+}
+function notRun(v, reason) {
+    return {
+        routedVia: null,
+        vector: v.id,
+        description: v.description,
+        provenance: v.provenance,
+        helo: null,
+        mailFrom: null,
+        rcptTo: [],
+        outcome: 'inconclusive',
+        reason,
+        rule: null,
+        reply: null,
+        stage: null,
+        connection: null,
+        tries: 0,
+        transcript: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/settings.ts
+
+
+const INPUT_NAMES = [
+    'host',
+    'domain',
+    'port',
+    'strictness',
+    'tls',
+    'recipient',
+    'sender',
+    'helo',
+    'client-address',
+    'postfix-config',
+    'postfix-overrides',
+    'base-ref',
+    'timeout',
+    'connect-timeout',
+    'report-path',
+    'comment',
+    'github-token',
+];
+const settings_DEFAULTS = {
+    port: '25',
+    strictness: 'normal',
+    tls: 'auto',
+    recipient: 'relay-check@example.com',
+    timeout: '120',
+    'connect-timeout': '10',
+    'report-path': 'relay-check-report.json',
+    comment: 'false',
+};
+/** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
+const GATE_CLIENT_ADDRESS = '203.0.113.10';
+/** A bad input: the message names the input and fits on one line. */
+class InputError extends Error {
+    input;
+    constructor(input, detail) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+const LIST_SEPARATORS = /[\s,]+/;
+// Lists may be written one per line in YAML; every other control character is refused.
+// C0, DEL and C1 (U+0080–U+009F: some terminals read U+009B as an escape sequence).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_EXCEPT_NEWLINE = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const MULTILINE_INPUTS = new Set(['host', 'port', 'helo', 'sender']);
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+function isHostName(name) {
+    const n = name.endsWith('.') ? name.slice(0, -1) : name;
+    if (n.length === 0 || n.length > 253)
+        return false;
+    const labels = n.split('.');
+    // An all-numeric last label is a mistyped address (1.2.3.999), not a name.
+    if (/^\d+$/.test(labels[labels.length - 1]))
+        return false;
+    return labels.every((l) => LABEL.test(l));
+}
+function parsePort(input, text) {
+    if (!/^\d{1,5}$/.test(text))
+        throw new InputError(input, `"${text}" is not a port number (1-65535)`);
+    const port = Number(text);
+    if (port < 1 || port > 65535)
+        throw new InputError(input, `port ${port} is outside 1-65535`);
+    return port;
+}
+function parseHost(token) {
+    const bad = (why) => {
+        throw new InputError('host', `"${token}" ${why}`);
+    };
+    let m = /^\[([^\]]*)\](?::(.*))?$/.exec(token);
+    if (m) {
+        if (!external_node_net_default().isIPv6(m[1]))
+            bad('is not an IPv6 address in brackets');
+        const spec = { input: token, host: m[1], kind: 'ipv6' };
+        if (m[2] !== undefined)
+            spec.port = parsePort('host', m[2]);
+        return spec;
+    }
+    if (external_node_net_default().isIPv6(token))
+        return { input: token, host: token, kind: 'ipv6' };
+    if (token.split(':').length > 2)
+        bad('is not a valid IPv6 address (write [address]:port to add a port)');
+    m = /^([^:]+)(?::(.*))?$/.exec(token);
+    if (!m)
+        return bad('is not a host name or address');
+    const host = m[1];
+    const spec = external_node_net_default().isIPv4(host)
+        ? { input: token, host, kind: 'ipv4' }
+        : /^[\d.]+$/.test(host)
+            ? bad('is not a valid IPv4 address')
+            : isHostName(host)
+                ? { input: token, host: host.replace(/\.$/, ''), kind: 'name' }
+                : bad('is not a valid host name or address');
+    if (m[2] !== undefined)
+        spec.port = parsePort('host', m[2]);
+    return spec;
+}
+function parseSeconds(input, text) {
+    if (!/^\d+(\.\d+)?$/.test(text))
+        throw new InputError(input, `"${text}" is not a number of seconds`);
+    const s = Number(text);
+    const ms = Math.round(s * 1000);
+    if (ms < 1 || s > 86_400)
+        throw new InputError(input, `${text} s is outside 0.001-86400 s`);
+    return ms;
+}
+function oneOf(input, text, values) {
+    const v = text.toLowerCase();
+    if (!values.includes(v))
+        throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
+    return v;
+}
+/** A plain address (dot-atom local part; no braces, which the templates use). */
+function parseAddress(input, text) {
+    const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
+    if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
+        throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
+    }
+    return { address: text, user: m[1], domain: m[2].replace(/\.$/, '') };
+}
+function parseRecipient(text) {
+    return parseAddress('recipient', text);
+}
+/** A HELO name: a host name or an address literal ([192.0.2.1], [IPv6:…]). */
+function parseHelo(text) {
+    const lit = /^\[(IPv6:)?([^\]]+)\]$/i.exec(text);
+    if (lit ? (lit[1] ? external_node_net_default().isIPv6(lit[2]) : external_node_net_default().isIPv4(lit[2])) : isHostName(text))
+        return text;
+    throw new InputError('helo', `"${text}" is not a host name or an address literal like [192.0.2.1]`);
+}
+/**
+ * Whether the recipient is in one of the server's own domains, as far as the
+ * inputs tell before connecting: the `domain` input or a subdomain of it; else
+ * a host name or the domain it sits in (mx.corp.test serves corp.test). The
+ * default recipient is never checked against host names: its domain is reserved.
+ */
+function recipientOwnDomain(rcptDomain, domain, hosts) {
+    const d = rcptDomain.toLowerCase();
+    if (domain !== undefined) {
+        return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
+    }
+    for (const h of hosts) {
+        if (h.kind !== 'name')
+            continue;
+        const name = h.host.toLowerCase().replace(/\.$/, '');
+        if (d === name)
+            return `at ${name}, the host under test`;
+        if (mailDomain(name) === d && d !== name)
+            return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
+    }
+    return undefined;
+}
+/**
+ * A commit or ref for git: a name or object id, with `~`/`^` suffixes. Never a
+ * leading `-` (git would read an option), `:` (it is joined as `<ref>:<path>`),
+ * `..` (a range), `@{` (reflog syntax) or whitespace.
+ */
+function parseBaseRef(text) {
+    if (text.length > 255 || !/^[A-Za-z0-9_][A-Za-z0-9._/~^@-]*$/.test(text) || text.includes('..') || text.includes('@{') || /(^|\/)\.|\.lock(\/|$)|\/$/.test(text)) {
+        throw new InputError('base-ref', `"${text}" is not a commit or ref (a branch, tag or commit id like main, v1.2 or 3f2c1ab)`);
+    }
+    return text;
+}
+/** Validates every input; throws InputError on the first bad one. No I/O. */
+function parseSettings(raw) {
+    const get = (name) => {
+        const value = raw[name] ?? '';
+        const control = MULTILINE_INPUTS.has(name) ? CONTROL_EXCEPT_NEWLINE : CONTROL;
+        if (control.test(value))
+            throw new InputError(name, 'contains a control character');
+        const trimmed = value.trim();
+        if (trimmed === '' && name in settings_DEFAULTS)
+            return settings_DEFAULTS[name];
+        return trimmed;
+    };
+    for (const name of INPUT_NAMES)
+        get(name);
+    const hostText = get('host');
+    const hosts = hostText.split(LIST_SEPARATORS).filter(Boolean).map(parseHost);
+    // Without host, the domain's MX hosts are tested (the engine resolves them).
+    const postfixConfig = get('postfix-config');
+    const postfixOverrides = get('postfix-overrides');
+    if (postfixConfig !== '' && hosts.length > 0)
+        throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
+    if (postfixOverrides !== '' && postfixConfig === '')
+        throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+    const baseRef = get('base-ref');
+    if (baseRef !== '' && postfixConfig === '')
+        throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+    if (baseRef !== '')
+        parseBaseRef(baseRef);
+    if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
+        throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
+    }
+    const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
+    if (ports.length === 0)
+        throw new InputError('port', 'is empty');
+    const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
+    const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
+    const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
+    const reportPath = get('report-path');
+    const domainText = get('domain');
+    if (domainText !== '' && !isHostName(domainText))
+        throw new InputError('domain', `"${domainText}" is not a domain name`);
+    // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
+    const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
+    if (client !== '' && !external_node_net_default().isIP(client))
+        throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
+    const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
+    const recipient = parseRecipient(get('recipient'));
+    const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
+    const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== settings_DEFAULTS.recipient ? hosts : []);
+    if (local)
+        throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
+    return {
+        hosts,
+        ports,
+        strictness,
+        tls,
+        recipient,
+        ...(domain !== undefined ? { domain } : {}),
+        senders: list('sender').map((x) => parseAddress('sender', x).address),
+        helos: list('helo').map(parseHelo),
+        ...(client !== '' ? { clientAddress: client } : {}),
+        ...(postfixConfig !== '' ? { postfixConfig } : {}),
+        ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+        ...(baseRef !== '' ? { baseRef } : {}),
+        timeoutMs: parseSeconds('timeout', get('timeout')),
+        connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
+        reportPath,
+        comment,
+    };
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_namespaceObject);
+;// CONCATENATED MODULE: ./src/targets.ts
+
+
+const systemLookup = async (name) => {
+    const all = await promises_default().lookup(name, { all: true, verbatim: true });
+    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+const systemResolver = {
+    lookup: systemLookup,
+    resolveMx: (domain) => promises_default().resolveMx(domain),
+};
+/** A resolver that asks the given DNS servers ("127.0.0.1:5353") for everything, A/AAAA included. */
+function resolverAt(servers) {
+    const r = new dns.Resolver({ timeout: 2000, tries: 2 });
+    r.setServers(servers);
+    const settle = async (p) => {
+        try {
+            return await p;
+        }
+        catch (e) {
+            if (['ENODATA', 'ENOTFOUND'].includes(e.code ?? ''))
+                return [];
+            throw e;
+        }
+    };
+    return {
+        resolveMx: (domain) => r.resolveMx(domain),
+        lookup: async (name) => {
+            const [v4, v6] = await Promise.all([settle(r.resolve4(name)), settle(r.resolve6(name))]);
+            if (v4.length + v6.length === 0)
+                throw Object.assign(new Error(`${name} has no A or AAAA record`), { code: 'ENOTFOUND' });
+            return [...v4.map((address) => ({ address, family: 4 })), ...v6.map((address) => ({ address, family: 6 }))];
+        },
+    };
+}
+/**
+ * The hosts that receive mail for a domain: its MX hosts by preference, or the
+ * domain itself when it has no MX (RFC 5321 §5.1). A null MX (RFC 7505) means
+ * the domain takes no mail at all: there is nothing to test.
+ */
+async function mxHosts(domain, resolver) {
+    let mx;
+    try {
+        // Only the two fields the report's schema has: Node 24's resolver adds `type: 'MX'`.
+        mx = (await resolver.resolveMx(domain)).map(({ exchange, priority }) => ({ exchange, priority }));
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'ENODATA' || code === 'ENOTFOUND')
+            return { domain, mx: [], implicit: true };
+        throw new Error(`MX lookup for ${domain} failed (${code ?? (e instanceof Error ? e.message : String(e))})`);
+    }
+    if (mx.length === 0)
+        return { domain, mx: [], implicit: true };
+    if (mx.length === 1 && (mx[0].exchange === '' || mx[0].exchange === '.')) {
+        throw new Error(`${domain} publishes a null MX (RFC 7505): it accepts no mail, so there is no server to test`);
+    }
+    return { domain, mx: [...mx].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange)), implicit: false };
+}
+/** host × port → one entry per address; a name is tested on every address it has. */
+async function planTargets(settings, lookup) {
+    const out = [];
+    const seen = new Set();
+    for (const h of settings.hosts) {
+        let addresses;
+        let error;
+        if (h.kind !== 'name') {
+            addresses = [h.host];
+        }
+        else {
+            try {
+                addresses = [...new Set((await lookup(h.host)).map((a) => a.address))];
+                if (addresses.length === 0)
+                    error = `${h.host} has no A or AAAA address`;
+            }
+            catch (e) {
+                addresses = [];
+                const code = e.code;
+                error = `${h.host} did not resolve (${code ?? (e instanceof Error ? e.message : String(e))})`;
+            }
+        }
+        for (const port of h.port !== undefined ? [h.port] : settings.ports) {
+            if (error) {
+                out.push({ host: h.host, port, error });
+                continue;
+            }
+            for (const address of addresses) {
+                const key = `${external_node_net_default().isIPv6(address) ? `[${address}]` : address}:${port}`;
+                if (seen.has(key))
+                    continue;
+                seen.add(key);
+                out.push({ host: h.host, port, address });
+            }
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept in step with package.json by a test. */
+const src_version_VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine.ts
+
+
+
+
+
+
+
+
+
+/** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
+const DEFAULT_HELO = 'relay-check.example.net';
+const PROBE_USER = 'relay-check';
+/**
+ * The engine: settings in, Report out. It knows nothing of GitHub, terminals
+ * or Markdown, and never throws for anything a server does.
+ */
+async function run(settings, services = {}) {
+    const started = Date.now();
+    const deadline = started + settings.timeoutMs;
+    const resolver = services.resolver ?? systemResolver;
+    let discovery = null;
+    let hosts = settings.hosts;
+    let discoveryError = null;
+    if (hosts.length === 0 && settings.domain) {
+        try {
+            discovery = await mxHosts(settings.domain, resolver);
+            const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
+            hosts = names.map((n) => ({ input: n, host: n, kind: 'name' }));
+        }
+        catch (e) {
+            discoveryError = e instanceof Error ? e.message : String(e);
+        }
+    }
+    const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
+    const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
+    const targets = [];
+    let next = 0;
+    let done = 0;
+    const options = {
+        vectors,
+        recipient: settings.recipient,
+        probe: PROBE_USER,
+        domain: settings.domain,
+        recipientGiven: settings.recipient.address !== settings_DEFAULTS.recipient,
+        clientAddress: settings.clientAddress,
+        helo: DEFAULT_HELO,
+        confirm: settings.strictness === 'relaxed',
+        connectTimeoutMs: settings.connectTimeoutMs,
+        deadline,
+    };
+    const one = async (p) => {
+        if (!p.address)
+            return [unresolved(p)];
+        const spec = { host: p.host, address: p.address, port: p.port };
+        const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
+        if (fixed)
+            return [await runTarget({ ...spec, transport: fixed }, options)];
+        if (p.port === 465)
+            return [await runTarget({ ...spec, transport: 'implicit' }, options)];
+        // auto: plaintext first; then again inside STARTTLS when the server offers it.
+        const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+        if (silentGreeting(plain)) {
+            // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+            const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
+            return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
+        }
+        if (!plain.extensions.includes('STARTTLS'))
+            return [plain];
+        const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
+        return [deferToTls(plain, secure), secure];
+    };
+    const perPlanned = new Array(planned.length);
+    const lane = async () => {
+        while (next < planned.length) {
+            const i = next++;
+            perPlanned[i] = await one(planned[i]);
+            done++;
+            for (const t of perPlanned[i])
+                services.onTarget?.(t, done, planned.length);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
+    targets.push(...perPlanned.flat());
+    const tallies = targets.map(tallyOf);
+    // Asked to test as another client and could not: the whole premise of the run is gone.
+    const failReasons = [
+        ...failureReasons(tallies, settings.strictness),
+        ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+        ...(discoveryError ? [discoveryError] : []),
+    ];
+    const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
+    const warnings = targets
+        .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
+        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
+    return {
+        schemaVersion: SCHEMA_VERSION,
+        tool: { name: 'relay-check', version: src_version_VERSION },
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        settings: {
+            hosts: settings.hosts.map((h) => h.input),
+            ports: settings.ports,
+            strictness: settings.strictness,
+            tls: settings.tls,
+            recipient: settings.recipient.address,
+            domain: settings.domain ?? null,
+            clientAddress: settings.clientAddress ?? null,
+            senders: settings.senders,
+            helos: settings.helos,
+            timeoutMs: settings.timeoutMs,
+            connectTimeoutMs: settings.connectTimeoutMs,
+        },
+        discovery,
+        verdict: runVerdict(tallies),
+        failed: failReasons.length > 0,
+        failReasons,
+        warnings,
+        counts: sumCounts(targets.map((t) => t.counts)),
+        targets,
+        diagnosis: diagnose(targets),
+    };
+}
+const FIXED_TRANSPORT = {
+    auto: undefined,
+    none: 'plain',
+    starttls: 'starttls',
+    implicit: 'implicit',
+};
+/**
+ * In `auto`, a server that demands STARTTLS refuses every plaintext attempt with
+ * 530; those attempts were run again inside TLS, so in plaintext they are
+ * skipped (with why) rather than left inconclusive.
+ */
+function deferToTls(plain, secure) {
+    const demanded = plain.attempts.some((a) => a.rule === 'starttls-required');
+    if (!demanded)
+        return plain;
+    const where = secure.reachable ? 'was tested inside STARTTLS' : `could not be tested inside STARTTLS either (${secure.error ?? 'no session'})`;
+    const attempts = plain.attempts.map((a) => a.rule === 'starttls-required' ? { ...a, outcome: 'skipped', reason: `the server demands STARTTLS first; this vector ${where}` } : a);
+    const deferred = { ...plain, attempts, counts: countAttempts(attempts) };
+    // Nothing ran in plaintext: this row stands for the service, which the STARTTLS run decided.
+    return { ...deferred, verdict: runVerdict([tallyOf(deferred), tallyOf(secure)]) };
+}
+function unresolved(p) {
+    return {
+        host: p.host,
+        address: '',
+        family: null,
+        port: p.port,
+        transport: 'plain',
+        tls: null,
+        reachable: false,
+        error: p.error ?? 'not resolved',
+        errorKind: 'unresolved',
+        greeting: null,
+        serverName: null,
+        extensions: [],
+        opening: [],
+        connections: 0,
+        controls: [],
+        errorBudget: 0,
+        durationMs: 0,
+        verdict: 'inconclusive',
+        counts: countAttempts([]),
+        attempts: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
+/**
+ * main.cf and master.cf as data, with the line each entry starts on, so that
+ * every change made for the runner and every refusal can point at the file and
+ * line a pull request changed. Pure: text in, structures out, text back.
+ */
+/** postconf(5): a logical line starts at column 0; lines starting with white space continue it; # lines are comments. */
+function parseMainCf(text) {
+    const params = [];
+    let current;
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '') {
+            // A comment or blank line ends nothing in postconf(5): a continuation may follow it.
+            return;
+        }
+        if (/^\s/.test(raw)) {
+            if (current)
+                current.value = `${current.value} ${raw.trim()}`.trim();
+            return;
+        }
+        // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
+        const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
+        if (!m) {
+            current = undefined;
+            return;
+        }
+        current = { name: m[1], value: m[2].trim(), line: i + 1 };
+        params.push(current);
+    });
+    return params;
+}
+/**
+ * master.cf(5): eight fields then the command's arguments; lines starting with
+ * white space continue the entry. `-o { name = value with spaces }` is kept as
+ * one argument (Postfix 3.0 syntax).
+ */
+function parseMasterCf(text) {
+    const entries = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '')
+            return;
+        if (/^\s/.test(raw) && entries.length > 0) {
+            entries[entries.length - 1].text += ` ${raw.trim()}`;
+            return;
+        }
+        entries.push({ text: raw.trim(), line: i + 1 });
+    });
+    return entries.flatMap(({ text, line }) => {
+        const words = splitArgs(text);
+        if (words.length < 8)
+            return [];
+        const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = words;
+        return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line }];
+    });
+}
+/** Splits on white space, keeping `{ … }` groups (with their braces) as one word. */
+function splitArgs(text) {
+    const out = [];
+    let i = 0;
+    while (i < text.length) {
+        if (/\s/.test(text[i])) {
+            i++;
+            continue;
+        }
+        if (text[i] === '{') {
+            let depth = 0;
+            let j = i;
+            for (; j < text.length; j++) {
+                if (text[j] === '{')
+                    depth++;
+                else if (text[j] === '}' && --depth === 0)
+                    break;
+            }
+            out.push(text.slice(i, j + 1));
+            i = j + 1;
+            continue;
+        }
+        let j = i;
+        while (j < text.length && !/\s/.test(text[j]))
+            j++;
+        out.push(text.slice(i, j));
+        i = j;
+    }
+    return out;
+}
+/** The `-o` overrides of a service as name/value pairs (braced or plain), with their index in args. */
+function serviceOverrides(s) {
+    const out = [];
+    for (let i = 0; i < s.args.length - 1; i++) {
+        if (s.args[i] !== '-o')
+            continue;
+        const raw = s.args[i + 1];
+        const body = raw.startsWith('{') ? raw.slice(1, -1).trim() : raw;
+        const eq = body.indexOf('=');
+        if (eq > 0)
+            out.push({ name: body.slice(0, eq).trim(), value: body.slice(eq + 1).trim(), index: i + 1 });
+    }
+    return out;
+}
+/** An `-o` argument for a value: braced when it holds white space or commas. */
+function overrideArg(name, value) {
+    return /[\s,]/.test(value) ? `{ ${name} = ${value} }` : `${name}=${value}`;
+}
+function formatMasterService(s) {
+    const head = [s.service, s.type, s.private, s.unpriv, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
+    return [head, ...argLines(s.args)].join('\n');
+}
+/** Arguments one per continuation line, `-o` kept with its value. */
+function argLines(args) {
+    const lines = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === '-o' && i + 1 < args.length) {
+            lines.push(`  -o ${args[i + 1]}`);
+            i++;
+        }
+        else
+            lines.push(`  ${args[i]}`);
+    }
+    return lines;
+}
+/** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
+function formatMainCf(params) {
+    return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/gate/sandbox.ts
+
+
+/** Map types whose lookups need a server or a database the runner does not have. */
+const SERVER_MAPS = new Set(['mysql', 'pgsql', 'ldap', 'sqlite', 'socketmap', 'tcp', 'memcache', 'nis', 'nisplus', 'netinfo']);
+/** Map types named by a file path. */
+const FILE_MAPS = new Set(['btree', 'cdb', 'cidr', 'dbm', 'hash', 'lmdb', 'pcre', 'regexp', 'sdbm', 'texthash']);
+/** File maps that must be compiled with postmap/postalias before Postfix can read them. */
+const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
+/** Debian packages that add a map type to Postfix. */
+const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
+/** Parameters whose maps are alias files (postalias, not postmap). */
+const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
+/** Transports that must be discards (SAFETY: nothing may leave the runner). */
+const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'];
+/** Parameters that route mail elsewhere; emptied so only the transports above remain. */
+const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
+/** Delivery agents in master.cf: each becomes discard(8). */
+const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
+/** Parameters naming places of the production host: this machine's installation stands in. */
+const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
+const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
+const TLS_OPTIONAL = ['smtpd_tls_CAfile', 'smtpd_tls_CApath', 'smtpd_tls_dh1024_param_file', 'smtpd_tls_dh512_param_file', 'smtp_tls_CAfile', 'smtp_tls_CApath', 'smtp_tls_cert_file', 'smtp_tls_key_file', 'smtp_tls_chain_files'];
+const MILTERS = ['smtpd_milters', 'non_smtpd_milters'];
+/** Well-known ports of master.cf service names (services(5)); anything else is as written. */
+const SERVICE_PORTS = { smtp: '25', submission: '587', submissions: '465', smtps: '465', ssmtp: '465' };
+/** Postfix's own unix services, chroot off, for a directory without master.cf (as in Debian's master.cf). */
+const DEFAULT_MASTER_CF = `smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`;
+/** Services the instance needs whatever master.cf says (maillog_file needs postlogd; discard delivers). */
+const REQUIRED_SERVICES = {
+    postlog: 'postlog   unix-dgram n  -       n       -       1       postlogd',
+    discard: 'discard   unix  -       -       n       -       -       discard',
+};
+function isListener(s) {
+    return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
+}
+/** How many free ports the sandbox needs. */
+function listenerCount(master) {
+    return master === null ? 1 : master.filter(isListener).length;
+}
+/** `type:name` references in a value; `proxy:type:name` counts as the inner map. */
+function mapRefs(value) {
+    const out = [];
+    const re = /(?<![\w$])(proxy:)?([a-z][a-z0-9]*):((?:\/|\$\{?config_directory\}?\/)[^\s,{}]*|inet:[^\s,{}]+|unix:[^\s,{}]+|[A-Za-z][^\s,{}]*)/g;
+    for (const m of value.matchAll(re)) {
+        const type = m[2];
+        if (!FILE_MAPS.has(type) && !SERVER_MAPS.has(type))
+            continue;
+        out.push({ whole: m[0], proxy: m[1] !== undefined, type, name: m[3] });
+    }
+    return out;
+}
+/**
+ * Restriction items as Postfix reads them (comma or white space separated),
+ * braced groups kept whole; `check_policy_service` and its argument removed.
+ */
+function withoutPolicyServices(value) {
+    const items = restrictionItems(value);
+    const kept = [];
+    const removed = [];
+    for (let i = 0; i < items.length; i++) {
+        if (items[i] === 'check_policy_service' && i + 1 < items.length) {
+            removed.push(`check_policy_service ${items[i + 1]}`);
+            i++;
+        }
+        else
+            kept.push(items[i]);
+    }
+    return { value: removed.length ? kept.join(', ') : value, removed };
+}
+/** Items of a restriction list: separated by commas or white space outside `{ … }`. */
+function restrictionItems(value) {
+    const out = [];
+    let cur = '';
+    let depth = 0;
+    for (const ch of value) {
+        if (ch === '{')
+            depth++;
+        if (ch === '}')
+            depth = Math.max(0, depth - 1);
+        if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
+            if (cur)
+                out.push(cur);
+            cur = '';
+        }
+        else
+            cur += ch;
+    }
+    if (cur)
+        out.push(cur);
+    return out;
+}
+function buildSandbox(input) {
+    const changes = [];
+    const refusals = [];
+    const build = [];
+    const create = [];
+    const { conf } = input.instance;
+    // main.cf with line numbers, then the team's overrides on top (as postconf -e would).
+    const values = new Map();
+    const where = new Map();
+    for (const p of input.main) {
+        values.set(p.name, p.value);
+        where.set(p.name, { file: 'main.cf', line: p.line });
+    }
+    const serviceOverridesFromFile = [];
+    for (const o of input.overrides) {
+        const parts = o.name.split('/');
+        if (parts.length === 3) {
+            serviceOverridesFromFile.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
+            continue;
+        }
+        values.set(o.name, o.value);
+        where.set(o.name, { file: input.overridesFile, line: o.line });
+        changes.push({ file: input.overridesFile, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
+    }
+    const at = (name) => where.get(name) ?? { file: 'main.cf', line: null };
+    const set = (name, value, change, tested = true) => {
+        const before = values.get(name);
+        if (before === value)
+            return;
+        values.set(name, value);
+        changes.push({ ...at(name), subject: name, change, tested });
+    };
+    // --- the instance's own places -------------------------------------------------------
+    for (const [name, value] of [
+        ['queue_directory', input.instance.queue],
+        ['data_directory', input.instance.data],
+        ['maillog_file', input.instance.log],
+    ]) {
+        const before = values.get(name);
+        values.set(name, value);
+        if (before !== undefined)
+            changes.push({ ...at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
+    }
+    values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
+    for (const name of INSTALL_PATHS) {
+        if (values.has(name)) {
+            changes.push({ ...at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
+            values.delete(name);
+        }
+    }
+    for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
+        if (values.has(name) && values.get(name) !== v)
+            set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
+    }
+    set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
+    set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+    // --- SAFETY: nothing is delivered -----------------------------------------------------
+    for (const t of TRANSPORTS) {
+        const before = values.get(t);
+        values.set(t, 'discard:');
+        if (before !== undefined && before !== 'discard:')
+            changes.push({ ...at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+    }
+    const defaulted = TRANSPORTS.filter((t) => !input.main.some((p) => p.name === t));
+    if (defaulted.length)
+        changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+    for (const name of ROUTING) {
+        const before = values.get(name);
+        if (before !== undefined && before !== '') {
+            values.set(name, '');
+            changes.push({ ...at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
+        }
+    }
+    // --- XCLIENT from loopback: the battery runs as an outside client --------------------
+    set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+    // --- milters and policy services cannot be reached from a runner ---------------------
+    for (const m of MILTERS) {
+        const v = values.get(m);
+        if (v)
+            set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
+    }
+    if (MILTERS.some((m) => input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
+        set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
+    }
+    if (values.get('postscreen_dnsbl_sites'))
+        set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
+    for (const [name, value] of [...values]) {
+        const { value: next, removed } = withoutPolicyServices(value);
+        if (removed.length === 0)
+            continue;
+        values.set(name, next);
+        for (const r of removed)
+            changes.push({ ...at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+    }
+    // --- SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in -------
+    const saslInUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
+    if (saslInUse) {
+        if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
+            set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
+            set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
+        }
+        values.set('cyrus_sasl_config_path', external_node_path_default().join(conf, 'sasl'));
+        create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+    }
+    // --- maps and files --------------------------------------------------------------------
+    const resolveFile = (file) => {
+        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
+        if (input.files.has(rel))
+            return external_node_path_default().join(conf, rel);
+        const base = external_node_path_default().basename(file);
+        if (input.files.has(base))
+            return external_node_path_default().join(conf, base);
+        return undefined;
+    };
+    const fixValue = (name, value, origin) => {
+        let out = value;
+        for (const ref of mapRefs(value)) {
+            if (SERVER_MAPS.has(ref.type)) {
+                refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
+                continue;
+            }
+            if (!input.mapTypes.has(ref.type)) {
+                refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
+                continue;
+            }
+            const file = resolveFile(ref.name);
+            if (!file) {
+                if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) {
+                    // Local recipient validation reads the aliases; Debian's default holds postmaster only.
+                    const stand = external_node_path_default().join(conf, 'aliases');
+                    if (!create.some((c) => c.file === 'aliases'))
+                        create.push({ file: 'aliases', content: 'postmaster: root\n' });
+                    out = out.replace(ref.whole, `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`);
+                    changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
+                    if (INDEXED_MAPS.has(ref.type))
+                        build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
+                    continue;
+                }
+                refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
+                continue;
+            }
+            const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
+            if (next !== ref.whole) {
+                out = out.replace(ref.whole, next);
+                if (!/^\$\{?config_directory/.test(ref.name))
+                    changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
+            }
+            if (INDEXED_MAPS.has(ref.type) && !build.some((b) => b.map === `${ref.type}:${file}`)) {
+                build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
+            }
+        }
+        return out;
+    };
+    for (const [name, value] of [...values])
+        values.set(name, fixValue(name, value, at(name)));
+    // Certificates name files of the production host: a throwaway pair stands in.
+    const tlsFix = (name, value, note) => {
+        if (value === '')
+            return;
+        if (name === 'smtpd_tls_chain_files') {
+            const files = value.split(/[\s,]+/).filter(Boolean);
+            if (files.every((f) => resolveFile(f)))
+                return note(name, files.map((f) => resolveFile(f)).join(', '), `${value} → the copies in the configuration directory`);
+            return note(name, `${input.instance.key}, ${input.instance.cert}`, `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)`);
+        }
+        const local = resolveFile(value);
+        if (local)
+            return note(name, local, `${value} → the copy in the configuration directory`);
+        if (TLS_PAIR.cert.includes(name))
+            return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
+        if (TLS_PAIR.key.includes(name))
+            return note(name, input.instance.key, `${value} → the throwaway key`);
+        if (TLS_OPTIONAL.includes(name))
+            return note(name, '', `${value} is not on a runner: left out`);
+    };
+    for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
+        const v = values.get(name);
+        if (v !== undefined)
+            tlsFix(name, v, (n, next, c) => set(n, next, c));
+    }
+    // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
+    if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
+        values.set('smtpd_tls_cert_file', input.instance.cert);
+        values.set('smtpd_tls_key_file', input.instance.key);
+    }
+    // --- master.cf --------------------------------------------------------------------------
+    const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
+    if (input.master === null)
+        changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
+    const services = [];
+    let next = 0;
+    const chrooted = [];
+    const replaced = [];
+    const disabled = [];
+    for (const s of master) {
+        if (s.chroot !== 'n') {
+            if (s.chroot === 'y' || s.chroot === '-')
+                chrooted.push(s.service);
+            s.chroot = 'n';
+        }
+        const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
+        for (const o of serviceOverrides(s)) {
+            let v = fixValue(`${s.service}/${s.type} -o ${o.name}`, o.value, origin);
+            if (MILTERS.includes(o.name) && v !== '') {
+                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `milters ${v} not tested here`, tested: false });
+                v = '';
+            }
+            const policy = withoutPolicyServices(v);
+            for (const r of policy.removed)
+                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+            v = policy.value;
+            if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
+                tlsFix(o.name, v, (_n, nv, c) => {
+                    changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
+                    v = nv;
+                });
+            }
+            if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
+                changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
+                v = 'cyrus';
+            }
+            if (o.name === 'smtpd_sasl_path' && values.get('smtpd_sasl_type') === 'cyrus')
+                v = 'smtpd';
+            if (o.name === 'smtpd_authorized_xclient_hosts')
+                v = '127.0.0.0/8';
+            if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
+                v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
+            if (v !== o.value)
+                s.args[o.index] = overrideArg(o.name, v);
+        }
+        for (const f of serviceOverridesFromFile.filter((x) => x.service === s.service && x.type === s.type)) {
+            const existing = serviceOverrides(s).find((o) => o.name === f.name);
+            if (existing)
+                s.args[existing.index] = overrideArg(f.name, f.value);
+            else
+                s.args.push('-o', overrideArg(f.name, f.value));
+            changes.push({ file: input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
+        }
+        if (isListener(s)) {
+            const port = input.ports[next++];
+            if (port === undefined)
+                throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
+            const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? values.get(n);
+            const wrapper = own('smtpd_tls_wrappermode') === 'yes';
+            const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+            const original = SERVICE_PORTS[s.service] ?? s.service;
+            // A listener written as host:port is best known by its syslog name (postfix/submission).
+            const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
+            const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
+            services.push({ name, original, command: s.command, wrapper, tlsRequired, port, line: s.line });
+            changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
+            s.service = `127.0.0.1:${port}`;
+        }
+        else if (s.type === 'inet') {
+            disabled.push(s);
+            changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
+        }
+        else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
+            replaced.push(s.service);
+            s.command = 'discard';
+            s.args = keepOverrides(s.args);
+        }
+    }
+    if (chrooted.length)
+        changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
+    if (replaced.length)
+        changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+    const kept = master.filter((s) => !disabled.includes(s));
+    for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
+        if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
+            const [svc] = parseLine(line);
+            kept.push(svc);
+            changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
+        }
+    }
+    if (services.length === 0)
+        refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
+    // SAFETY: whatever the files and overrides said, nothing can be delivered.
+    for (const t of TRANSPORTS)
+        if (values.get(t) !== 'discard:')
+            throw new Error(`sandbox: ${t} is not discard:`);
+    for (const s of kept)
+        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
+            throw new Error(`sandbox: ${s.service} still delivers`);
+    return { main: values, master: kept, services, changes, refusals, build, create, origins: where };
+}
+function keepOverrides(args) {
+    const out = [];
+    for (let i = 0; i < args.length; i++)
+        if (args[i] === '-o' && i + 1 < args.length)
+            out.push('-o', args[++i]);
+    return out;
+}
+function parseLine(line) {
+    const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = splitArgs(line);
+    return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line: 0 }];
+}
+function parseDefault() {
+    return DEFAULT_MASTER_CF.trim()
+        .split('\n')
+        .flatMap((l) => parseLine(l));
+}
+
+;// CONCATENATED MODULE: ./src/gate/instance.ts
+
+
+
+
+
+
+
+
+/**
+ * A private Postfix built from a configuration directory of the repository:
+ * its own config, queue, data and log in a temporary directory, every smtpd
+ * service on a free 127.0.0.1 port, every transport a discard. It never reads
+ * or writes /etc/postfix and never touches a Postfix already running here.
+ */
+/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
+class GateError extends Error {
+    input;
+    problems;
+    constructor(input, detail, 
+    /** The configuration problems behind it, each with its file and line (annotations). */
+    problems = []) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.problems = problems;
+        this.name = 'GateError';
+    }
+}
+const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
+const CMD_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 30_000;
+function exec(r, cmd, args, input) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    return (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
+}
+/** Root, or a working `sudo -n`: the Postfix master must start as root. */
+function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
+    if (uid === 0)
+        return { prefix: [] };
+    if (sudoWorks())
+        return { prefix: ['sudo', '-n'] };
+    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
+}
+/** What to do about Postfix on this machine: use it, install it, or say what to install. */
+function postfixPlan(m, bin = POSTFIX_BIN) {
+    if (m.postfix)
+        return 'present';
+    if (m.debian && m.aptGet)
+        return 'install';
+    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
+}
+/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
+function ensurePostfix(r, log) {
+    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
+    if (plan === 'present')
+        return;
+    if (plan instanceof GateError)
+        throw plan;
+    const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+    const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+    const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''));
+    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
+        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
+    }
+}
+/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
+const MAX_CONFIG_FILES = 2_000;
+/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
+function listFiles(dir) {
+    const out = [];
+    const walk = (rel) => {
+        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
+            if (e.name.startsWith('.git') || e.name === 'node_modules')
+                continue;
+            const r = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isDirectory())
+                walk(r);
+            else if (e.isFile())
+                out.push(r);
+            if (out.length > MAX_CONFIG_FILES) {
+                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
+            }
+        }
+    };
+    walk('');
+    return out;
+}
+function readParams(file, input) {
+    try {
+        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
+    }
+    catch (e) {
+        throw new GateError(input, `cannot read ${file}: ${e.message}`);
+    }
+}
+/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
+function checkGateInputs(o) {
+    let st;
+    try {
+        st = external_node_fs_default().statSync(o.configDir);
+    }
+    catch {
+        throw new GateError('postfix-config', `${o.configDir} does not exist`);
+    }
+    if (!st.isDirectory())
+        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
+    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
+        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
+    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
+        throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
+}
+/** Builds, checks and starts the private instance; stops it again on any failure. */
+async function startGate(o) {
+    const log = o.log ?? (() => undefined);
+    checkGateInputs(o);
+    const r = runner();
+    ensurePostfix(r, log);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
+    const inst = { dir, stopped: false, r };
+    live.add(inst);
+    installHooks();
+    o.onDir?.(dir);
+    log(`private Postfix instance in ${dir}`);
+    try {
+        external_node_fs_default().chmodSync(dir, 0o755);
+        const conf = external_node_path_default().join(dir, 'conf');
+        const queue = external_node_path_default().join(dir, 'queue');
+        const data = external_node_path_default().join(dir, 'data');
+        const log_ = external_node_path_default().join(dir, 'maillog');
+        for (const d of [conf, queue, data])
+            external_node_fs_default().mkdirSync(d, { mode: 0o755 });
+        const chown = exec(r, 'chown', ['postfix:postfix', data]);
+        if (chown.status !== 0)
+            throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
+        // The repository's files, as they are; main.cf and master.cf are written below.
+        const files = listFiles(o.configDir);
+        for (const f of files) {
+            const to = external_node_path_default().join(conf, f);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
+        }
+        const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
+        const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
+        const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
+        const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+        // A stand-in map named by a relative path may live beside the overrides file or in the
+        // checkout rather than in the configuration directory: copy it into the instance.
+        for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+            if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
+                continue;
+            const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
+            if (!from)
+                continue;
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
+            external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
+            files.push(ref.name);
+        }
+        // postconf -m needs some main.cf in the directory it is pointed at.
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), '');
+        const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+        const cert = external_node_path_default().join(dir, 'tls-cert.pem');
+        const key = external_node_path_default().join(dir, 'tls-key.pem');
+        const ports = [];
+        for (let i = 0; i < listenerCount(master); i++)
+            ports.push(await freePort(ports));
+        const sb = buildSandbox({
+            main,
+            master,
+            overrides,
+            overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
+            files: new Set(files),
+            mapTypes,
+            instance: { conf, queue, data, log: log_, cert, key },
+            ports,
+        });
+        if (sb.refusals.length > 0) {
+            throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+        }
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
+        const masterText = sb.master.map(formatMasterService);
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
+        // Written line → the repository's line, for Postfix's complaints about the instance's files.
+        const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+        sb.master.forEach((s, i) => {
+            for (let n = 0; n < masterText[i].split('\n').length; n++)
+                lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+        });
+        for (const c of sb.create) {
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
+            external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
+        }
+        // Postfix waits for a configuration file written in the last second to settle before
+        // reading it; the files are complete, so date them back and start at once.
+        const past = new Date(Date.now() - 60_000);
+        for (const f of ['main.cf', 'master.cf'])
+            external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
+        const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
+        const [myhostname, mydomain] = host.stdout.trim().split('\n');
+        makePair(r, cert, key, myhostname || 'localhost');
+        for (const b of sb.build) {
+            const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+            if (made.status !== 0)
+                throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+        }
+        const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+        const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+        if (check.status !== 0 || complaints.length > 0) {
+            const problems = problemsOf(complaints, conf, lines, sb.master);
+            const at = problems.find((p) => p.line !== null);
+            throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
+        }
+        const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
+        if (started.status !== 0)
+            throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
+        for (const s of sb.services)
+            await waitForGreeting(s, log_, conf, o.configDir);
+        const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
+        return {
+            dir,
+            postfixVersion: version,
+            services: sb.services,
+            changes: sb.changes,
+            mydomain: mydomain ?? '',
+            myhostname: myhostname ?? '',
+            maillog: () => readOr(log_),
+            stop: () => stopInstance(inst),
+        };
+    }
+    catch (e) {
+        await stopInstance(inst);
+        throw e;
+    }
+}
+function firstLine(s) {
+    return (s.trim().split('\n')[0] ?? '').trim();
+}
+/** Postfix's own words, with instance paths written as the repository's. */
+function postfixWords(text, conf, configDir) {
+    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
+}
+/**
+ * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
+ * the written line maps back to the repository's file and line.
+ */
+function problemsOf(complaints, conf, lines, master) {
+    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return complaints.map((l) => {
+        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
+        // postconf quotes a bad master.cf entry without a line number: find it by its text.
+        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
+        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
+        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
+        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
+    });
+}
+function makePair(r, cert, key, cn) {
+    const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+    if (made.status !== 0)
+        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
+}
+function readOr(file) {
+    try {
+        return external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
+function tailOf(file) {
+    return readOr(file)
+        .split('\n')
+        .filter((l) => /fatal|panic|error/i.test(l))
+        .slice(-3)
+        .join(' | ');
+}
+function freePort(taken) {
+    return new Promise((resolve, reject) => {
+        const srv = external_node_net_default().createServer();
+        srv.once('error', reject);
+        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+            const port = srv.address().port;
+            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
+        });
+    });
+}
+/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
+async function waitForGreeting(s, log, conf, configDir) {
+    const until = Date.now() + READY_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < until) {
+        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
+        if (last === 'ok')
+            return;
+        if (/fatal:/.test(readOr(log)))
+            break;
+        await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
+}
+function greet(port, wrapper, timeoutMs) {
+    return new Promise((resolve) => {
+        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
+        let buf = '';
+        const done = (why) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(why);
+        };
+        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
+        socket.on('error', (e) => done(e.code ?? e.message));
+        socket.on('data', (c) => {
+            buf += c.toString('latin1');
+            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
+                socket.write('QUIT\r\n');
+                done('ok');
+            }
+            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
+                done(`refused: ${buf.trim().slice(0, 200)}`);
+        });
+        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
+    });
+}
+const live = new Set();
+let hooked = false;
+function installHooks() {
+    if (hooked)
+        return;
+    hooked = true;
+    process.once('exit', () => {
+        for (const i of live)
+            killNow(i.dir, i.r);
+    });
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+        process.once(sig, () => {
+            for (const i of live)
+                killNow(i.dir, i.r);
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
+    }
+}
+/** The master's pid from data/master.lock or queue/pid/master.pid. */
+function masterPid(dir) {
+    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
+        const n = Number.parseInt(readOr(f).trim(), 10);
+        if (Number.isInteger(n) && n > 1)
+            return n;
+    }
+    return undefined;
+}
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        // EPERM: it exists but is not ours to signal (sudo case).
+        return e.code === 'EPERM';
+    }
+}
+/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
+function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
+    const pid = masterPid(dir);
+    if (pid !== undefined && alive(pid))
+        exec(r, 'kill', ['-KILL', String(pid)]);
+    // Its children follow the master; give them a moment, then remove the instance.
+    exec(r, 'rm', ['-rf', dir]);
+}
+async function stopInstance(i) {
+    if (i.stopped)
+        return;
+    i.stopped = true;
+    const conf = external_node_path_default().join(i.dir, 'conf');
+    const pid = masterPid(i.dir);
+    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
+    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
+        exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+    if (pid !== undefined) {
+        const until = Date.now() + 5_000;
+        while (alive(pid) && Date.now() < until)
+            await new Promise((res) => setTimeout(res, 100));
+        if (alive(pid))
+            exec(i.r, 'kill', ['-KILL', String(pid)]);
+    }
+    exec(i.r, 'rm', ['-rf', i.dir]);
+    live.delete(i);
+}
+
+;// CONCATENATED MODULE: ./src/gate/fix.ts
+
+
+/** The client the gate tests as (GATE_CLIENT_ADDRESS); a mynetworks entry covering it is what lets it relay. */
+const OUTSIDER = '203.0.113.10';
+const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
+function mainParam(files, name) {
+    return [...files.main].reverse().find((p) => p.name === name);
+}
+function optionLine(files, s, name) {
+    const lines = files.masterText?.split(/\r?\n/) ?? [];
+    for (let i = s.line - 1; i < lines.length; i++) {
+        if (i > s.line - 1 && !/^\s/.test(lines[i]) && lines[i].trim() !== '' && !/^\s*#/.test(lines[i]))
+            break;
+        if (new RegExp(`-o\\s*\\{?\\s*${name}\\s*=`).test(lines[i]))
+            return i + 1;
+    }
+    return s.line;
+}
+/**
+ * The effective value of a parameter for a service: its `-o` override (one
+ * `$name` reference followed into main.cf, as Debian's submission entry does),
+ * else main.cf; undefined when neither sets it (Postfix's default applies).
+ */
+function settingFor(files, service, name) {
+    const s = files.master?.find((m) => m.service === service && (m.command === 'smtpd' || m.command === 'postscreen'));
+    const o = s ? serviceOverrides(s).find((x) => x.name === name) : undefined;
+    if (s && o) {
+        const ref = /^\$\{?([A-Za-z0-9_]+)\}?$/.exec(o.value);
+        const target = ref ? mainParam(files, ref[1]) : undefined;
+        if (target)
+            return { value: target.value, place: { file: 'main.cf', line: target.line, setting: target.name, value: target.value }, overrideName: target.name };
+        return { value: o.value, place: { file: 'master.cf', line: optionLine(files, s, name), setting: `${s.service}/${s.type} -o ${name}`, value: o.value }, overrideName: `${s.service}/${s.type}/${name}` };
+    }
+    const p = mainParam(files, name);
+    return p ? { value: p.value, place: { file: 'main.cf', line: p.line, setting: name, value: p.value }, overrideName: name } : undefined;
+}
+/** Restriction items grouped with their table arguments: `check_sender_access hash:/x` is one. */
+function restrictionGroups(value) {
+    const out = [];
+    for (const item of restrictionItems(value)) {
+        if (out.length > 0 && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$|^check_\w+_\w+_access$/.test(out[out.length - 1].split(' ')[0]))
+            out[out.length - 1] += ` ${item}`;
+        else
+            out.push(item);
+    }
+    return out;
+}
+/** The list with the matching groups moved after the relay check (inserted when missing). */
+function moveAfterRelayCheck(value, matches) {
+    const groups = restrictionGroups(value);
+    const check = groups.findIndex((g) => RELAY_CHECKS.includes(g));
+    const before = (check < 0 ? groups : groups.slice(0, check)).filter(matches);
+    if (before.length === 0)
+        return null;
+    const rest = groups.filter((g) => !before.includes(g));
+    const at = rest.findIndex((g) => RELAY_CHECKS.includes(g));
+    const withCheck = at < 0 ? [...rest, 'reject_unauth_destination'] : rest;
+    const i = withCheck.findIndex((g) => RELAY_CHECKS.includes(g));
+    return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
+}
+function ipv4(a) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    return m ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
+}
+/** Whether a mynetworks entry covers the gate's outside client (or every IPv6 client). */
+function coversOutsider(entry) {
+    const e = entry.replace(/^\[|\]/g, '');
+    if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e) || e === '::/0')
+        return true;
+    const [net, bits] = e.split('/');
+    const n = ipv4(net);
+    const o = ipv4(OUTSIDER);
+    if (n === null || o === null)
+        return false;
+    const len = bits === undefined ? 32 : Number(bits);
+    if (len === 0)
+        return true;
+    const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
+    return ((n & mask) >>> 0) === ((o & mask) >>> 0);
+}
+function diffOf(before, after) {
+    return `- ${before}\n+ ${after}`;
+}
+const ACCESS_OF = {
+    'postfix-sender-access': { check: /^check_sender_access\b/, key: (d) => new RegExp(`^\\s*${d.replace(/\./g, '\\.')}\\s+OK\\b`, 'i') },
+    'postfix-null-sender': { check: /^check_sender_access\b/, key: () => /^\s*<>\s+OK\b/i },
+    'postfix-helo-access': { check: /^check_helo_access\b/, key: () => /^\s*\S+\s+(OK|PERMIT)\b/i },
+    'postfix-role-accounts': { check: /^check_recipient_access\b/, key: () => /^\s*\S*(postmaster|abuse|hostmaster)\S*\s+OK\b/i },
+};
+/** The line of a map file (named by the group's table) that returns OK for what relayed. */
+function mapPlace(files, group, key) {
+    for (const table of group.split(' ').slice(1)) {
+        const name = table.replace(/^[a-z0-9_]+:/, '');
+        const map = files.mapText(name);
+        if (!map)
+            continue;
+        const lines = map.text.split(/\r?\n/);
+        const i = lines.findIndex((l) => key.test(l));
+        if (i >= 0)
+            return { file: map.file, line: i + 1, setting: `${map.file}: ${lines[i].trim().split(/\s+/)[0]}`, value: lines[i].trim() };
+    }
+    return null;
+}
+/** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
+function proposeFix(rule, service, files, mydomain) {
+    const access = ACCESS_OF[rule];
+    if (access) {
+        for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
+            const s = settingFor(files, service, list);
+            if (!s)
+                continue;
+            const moved = moveAfterRelayCheck(s.value, (g) => access.check.test(g));
+            if (moved === null)
+                continue;
+            const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
+            const map = mapPlace(files, group, access.key(mydomain));
+            return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(`${s.place.setting} = ${s.value}`, `${s.place.setting} = ${moved}`) };
+        }
+        return null;
+    }
+    if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
+        const nets = settingFor(files, service, 'mynetworks');
+        const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter(coversOutsider) : [];
+        if (rule === 'postfix-service-override') {
+            const name = `${service}/inet/smtpd_relay_restrictions`;
+            const now = settingFor(files, service, 'smtpd_relay_restrictions');
+            const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
+            if (!place)
+                return null;
+            const after = 'permit_sasl_authenticated, reject';
+            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(`${service}/inet -o smtpd_relay_restrictions = ${now?.value ?? '(main.cf)'}`, `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+        }
+        if (nets && wide.length > 0) {
+            const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
+            const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
+            return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(`${nets.place.setting} = ${nets.value}`, `${nets.place.setting} = ${after}`) };
+        }
+        const list = settingFor(files, service, 'smtpd_relay_restrictions');
+        if (list && !restrictionGroups(list.value).some((g) => RELAY_CHECKS.includes(g))) {
+            const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
+            return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(`${list.place.setting} = ${list.value}`, `${list.place.setting} = ${after}`) };
+        }
+    }
+    return null;
+}
+/** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
+function proposeFixes(d, services, files, mydomain) {
+    const out = [];
+    for (const f of d.findings) {
+        for (const service of services) {
+            const fix = proposeFix(f.rule, service, files, mydomain);
+            const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
+            if (same)
+                same.services.push(service);
+            else if (fix)
+                out.push(fix);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/prove.ts
+
+
+
+
+
+
+/** The configuration's files as the fix finder reads them. */
+function configFiles(configDir) {
+    const read = (f) => (external_node_fs_default().existsSync(external_node_path_default().join(configDir, f)) ? external_node_fs_default().readFileSync(external_node_path_default().join(configDir, f), 'utf8') : null);
+    const masterText = read('master.cf');
+    return {
+        main: parseMainCf(read('main.cf') ?? ''),
+        master: masterText === null ? null : parseMasterCf(masterText),
+        masterText,
+        mapText: (name) => {
+            // The configuration directory stands for /etc/postfix (as the sandbox maps it).
+            const rel = name.startsWith('/etc/postfix/') ? name.slice('/etc/postfix/'.length) : name.startsWith('/') ? null : name;
+            if (rel === null || rel.split('/').includes('..'))
+                return null;
+            const text = read(rel);
+            return text === null ? null : { file: rel, text };
+        },
+    };
+}
+const serviceName = (label) => label?.replace(/ \(.*\)$/, '');
+/**
+ * Proves each fix the diagnosis proposes: the same configuration with the fix
+ * as extra postfix-overrides, on a new private instance, running only the
+ * vectors that relayed. `rerunGate` is runGate without proving again.
+ */
+async function proveFixes(settings, report, mydomain, services, rerunGate) {
+    const configDir = settings.postfixConfig;
+    if (configDir === undefined)
+        return [];
+    const files = configFiles(configDir);
+    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => serviceName(t.service)).filter((s) => s !== undefined))];
+    const fixes = (report.diagnosis ?? []).flatMap((d) => proposeFixes(d, relaying, files, mydomain));
+    const out = [];
+    for (const fix of fixes) {
+        const mine = (t) => fix.services.includes(serviceName(t.service) ?? '');
+        const relayedHere = report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+        const rerun = [...new Set(relayedHere)];
+        const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-fix-'));
+        try {
+            const file = external_node_path_default().join(dir, 'overrides.cf');
+            const before = settings.postfixOverrides ? external_node_fs_default().readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
+            // Later lines win: the fix goes after the team's own overrides.
+            external_node_fs_default().writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
+            const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
+            const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
+            const still = [...new Set(again.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+            const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
+            out.push({ ...fix, rerun, stillRelayed: still, verified: ran && still.length === 0, error: ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}` });
+        }
+        catch (e) {
+            out.push({ ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` });
+        }
+        finally {
+            external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/gate.ts
+
+
+
+
+
+/** The one call both entry points make: a running server, or a configuration on a private Postfix. */
+function check(settings, services = {}, log, hooks = {}) {
+    return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
+}
+/**
+ * Gate mode: the configuration of a pull request tested on a private Postfix
+ * built from it. The engine runs unchanged against every smtpd service of
+ * the instance, as an outside client through XCLIENT; the instance is always
+ * stopped and removed afterwards, whatever happened.
+ */
+async function runGate(settings, services = {}, log, hooks = {}) {
+    let report = await runInstance(settings, services, log, hooks);
+    if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
+        // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+        log?.('trying the proposed fix on a copy of the configuration');
+        const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+        report = { ...report, gate: { ...report.gate, fixes } };
+    }
+    if (settings.baseRef === undefined || report.gate === undefined)
+        return report;
+    const base = await againstBase(report, settings, services, log, hooks);
+    return { ...report, gate: { ...report.gate, base } };
+}
+/**
+ * The same directory at the base commit, on a second private instance. It runs
+ * after the head's instance is stopped: one instance at a time cannot collide
+ * on ports or share the runner's two cores, and the action's post step (which
+ * removes the instance it was last told of) covers each in turn. The base never
+ * decides the step: what fails is what the head does.
+ */
+async function againstBase(head, settings, services, log, hooks) {
+    const configDir = settings.postfixConfig;
+    const ref = settings.baseRef;
+    const say = log ?? (() => undefined);
+    const at = checkoutBase(configDir, ref, say);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
+        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+        return compareRuns(at.commit, configDir, head, base);
+    }
+    catch (e) {
+        // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
+}
+/** One configuration directory on one private instance. */
+async function runInstance(settings, services, log, hooks) {
+    const configDir = settings.postfixConfig;
+    if (configDir === undefined)
+        throw new Error('runGate: no postfix-config');
+    const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });
+    try {
+        await hooks.beforeRun?.(inst);
+        const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+        const report = await run({
+            ...settings,
+            hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
+            ports: inst.services.map((s) => s.port),
+            // The configuration's own domain feeds the own-domain vectors, unless the user named one.
+            domain: settings.domain ?? (inst.mydomain || undefined),
+        }, { ...services, tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined) });
+        const byPort = new Map(inst.services.map((s) => [s.port, s]));
+        for (const t of report.targets) {
+            const s = byPort.get(t.port);
+            if (s)
+                t.service = `${s.name} (${s.original})`;
+        }
+        const gate = {
+            configDir,
+            commit: commitOf(configDir),
+            postfixVersion: inst.postfixVersion,
+            services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
+            changes: inst.changes,
+        };
+        return { ...report, settings: { ...report.settings, hosts: [] }, gate };
+    }
+    finally {
+        await inst.stop();
+    }
+}
+/** The commit the configuration came from: the workflow's, else the repository's HEAD. */
+function commitOf(dir) {
+    if (process.env.GITHUB_SHA)
+        return process.env.GITHUB_SHA;
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+    return r.status === 0 ? r.stdout.trim() : null;
+}
+
+;// CONCATENATED MODULE: ./src/report/escape.ts
+/**
+ * Escaping for every place server text ends up. A banner is attacker-chosen:
+ * in the job summary it must not open a tag, a link, a table cell or a code
+ * span; in the log it must not start a workflow command (`::error::…`).
+ */
+// Characters that mean something to HTML or to GitHub-flavoured Markdown
+// (tables, links, emphasis, code spans, headings, images, autolinks, mentions).
+const MARKDOWN_ACTIVE = /[&<>"'|`[\]()*_~\\#!@{}:$]/g;
+/** Text safe in Markdown and HTML, including inside a table cell. One line. */
+function mdText(s) {
+    return s
+        .replace(/\r?\n/g, ' ')
+        .replace(MARKDOWN_ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Text for a <pre> block: HTML-escaped, newlines kept. */
+function preText(s) {
+    return s.replace(/[&<>"'`|[\]()*_~\\#!@{}:$]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Inline code that survives any content. */
+function code(s) {
+    return `<code>${mdText(s)}</code>`;
+}
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+        .join('');
+}
+/**
+ * A line for the runner's log. The runner reads a line as a workflow command
+ * when it starts with `::` after leading whitespace; control characters could
+ * start a new line. Both are defused; everything else stays readable.
+ */
+function logLine(s) {
+    // eslint-disable-next-line no-control-regex
+    const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
+}
+
+;// CONCATENATED MODULE: ./src/report/diagnosis.ts
+
+/**
+ * "Why it relays": the diagnosis of each host that relayed, for the job
+ * summary (Markdown) and the terminal (plain lines). Rows of the diagnosis
+ * table are relay-check's own text with `code`; the summary sentence and the
+ * places hold host names and addresses, which are escaped like server text.
+ */
+const several = (r) => (r.diagnosis?.length ?? 0) > 1;
+function findingMd(d) {
+    if (d.findings.length === 0)
+        return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
+    const either = d.findings.length > 1;
+    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+        `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
+}
+/** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
+function fixVerdict(f) {
+    const on = f.services.join(', ');
+    if (f.error)
+        return `Not verified: ${f.error}.`;
+    if (f.verified)
+        return `Verified: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied.`;
+    return `Not enough: with this change ${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''}).`;
+}
+/** Gate mode: where in the configuration, the change as a diff, and what the fixed copy showed. Configuration text is escaped. */
+function fixMd(f, configDir) {
+    const where = f.places.map((p) => `${code(`${configDir.replace(/\/+$/, '')}/${p.file}:${p.line}`)} (${code(p.setting)})`).join(', ');
+    return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
+}
+/** The section's Markdown, or null when nothing relayed. */
+function diagnosisMarkdown(r) {
+    const ds = r.diagnosis ?? [];
+    if (ds.length === 0)
+        return null;
+    const parts = ['### Why it relays'];
+    for (const d of ds) {
+        parts.push(`${several(r) ? `${mdText(d.host)}: ` : ''}**${inlineMd(d.summary)}**`);
+        if (d.vantageWarning)
+            parts.push(`> [!IMPORTANT]\n> ${inlineMd(d.vantageWarning)}`);
+        parts.push(findingMd(d).join('\n'));
+    }
+    for (const f of r.gate?.fixes ?? [])
+        parts.push(fixMd(f, r.gate?.configDir ?? '.'));
+    return parts.join('\n\n');
+}
+/** The same for the terminal: plain text, `code` marks dropped, to be wrapped by the caller. */
+function diagnosisText(r) {
+    const plain = (s) => s.replace(/`/g, '');
+    return (r.diagnosis ?? []).map((d) => ({
+        head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
+        items: [
+            ...(d.vantageWarning ? [plain(d.vantageWarning)] : []),
+            ...(d.findings.length === 0
+                ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
+                : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
+            ...(r.gate?.fixes ?? []).map((f) => `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${f.diff.replace(/\n/g, '  ')}. ${fixVerdict(f)}`),
+        ],
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/report/base.ts
+
+/**
+ * "Against the base": what the pull request did to the relay, per master.cf
+ * service and vector, for the job summary and the terminal. Service names and
+ * vector ids come from the repository's files: they go through mdText/code
+ * here and termText in the terminal.
+ */
+const base_short = (commit) => commit.slice(0, 7);
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/**
+ * The sentence that answers "did this pull request open it?". Plain text but for
+ * what `esc` makes of the commit and the directory, the only parts not written
+ * by relay-check (the summary passes mdText).
+ */
+function baseSentence(b, esc = (s) => s) {
+    const at = `commit ${esc(base_short(b.commit))}`;
+    if (b.status === 'new')
+        return `new configuration: ${esc(b.configDir)} does not exist at the base (${at}), nothing to compare`;
+    if (b.status === 'unavailable')
+        return esc(b.warning ?? `base not compared (commit ${base_short(b.commit)})`);
+    // Counted as distinct vectors on named services: a vector opened on smtp and submission is one trick, on two doors.
+    const where = (c) => {
+        const rows = b.changes.filter((x) => x.change === c);
+        const services = [...new Set(rows.map((x) => x.service))].map(esc);
+        const names = services.length <= 3 ? `${services.slice(0, -1).join(', ')}${services.length > 1 ? ' and ' : ''}${services[services.length - 1]}` : `${services.length} services`;
+        return `${plural(new Set(rows.map((x) => x.vector)).size, 'vector')} on ${names}`;
+    };
+    const parts = [];
+    if (b.opened > 0)
+        parts.push(`this pull request opened ${where('opened')} that the base (${at}) refused`);
+    if (b.predates > 0) {
+        parts.push(b.opened > 0 ? `${where('unchanged-open')} relayed on the base already` : `already open on the base (${at}): this pull request did not open it (${where('unchanged-open')} relayed there too)`);
+    }
+    if (b.closed > 0)
+        parts.push(`this pull request closed ${where('closed')} that relayed on the base`);
+    return parts.length > 0 ? parts.join('; ') : `nothing relays on the base (${at}) or here: no relay was opened or closed`;
+}
+const CHANGE_LABEL = {
+    opened: '**opened** by this pull request',
+    'unchanged-open': 'already open on the base',
+    closed: 'closed by this pull request',
+};
+/** At most this many vector ids in one cell; the JSON report has every row. */
+const IDS_PER_CELL = 6;
+/** Markdown lines for the job summary; none without a base comparison. */
+function baseSummaryLines(g) {
+    const b = g?.base;
+    if (b === undefined)
+        return [];
+    const out = ['### Against the base', ''];
+    if (b.status === 'unavailable')
+        return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
+    if (b.status === 'new')
+        return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(base_short(b.commit))}): a new configuration, nothing to compare.`];
+    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+    // An open relay fails the step wherever it came from; say so where it predates the pull request.
+    if (b.predates > 0)
+        out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);
+    const head = new Set(b.changes.filter((c) => c.head !== null).map((c) => c.service));
+    const base = new Set(b.changes.filter((c) => c.base !== null).map((c) => c.service));
+    const only = (a, not) => [...a].filter((s) => !not.has(s));
+    if (only(head, base).length > 0)
+        out.push('', `Only in this pull request: ${only(head, base).map(code).join(', ')}.`);
+    if (only(base, head).length > 0)
+        out.push('', `Only on the base: ${only(base, head).map(code).join(', ')}.`);
+    const rows = [];
+    for (const change of ['opened', 'unchanged-open', 'closed']) {
+        for (const service of new Set(b.changes.filter((c) => c.change === change).map((c) => c.service))) {
+            const ids = b.changes.filter((c) => c.change === change && c.service === service).map((c) => c.vector);
+            const cell = `${ids.slice(0, IDS_PER_CELL).map(code).join(', ')}${ids.length > IDS_PER_CELL ? `, ${ids.length - IDS_PER_CELL} more` : ''}`;
+            rows.push(`| ${code(service)} | ${CHANGE_LABEL[change]} | ${ids.length}: ${cell} |`);
+        }
+    }
+    if (rows.length > 0)
+        out.push('', '| master.cf service | Relay | Vectors |', '| --- | --- | --- |', ...rows);
+    return out;
+}
+/** One line for the terminal (plain text: the caller makes it inert); none without a base comparison. */
+function baseTerminalLines(g) {
+    const b = g?.base;
+    return b === undefined ? [] : [`against the base: ${baseSentence(b)}`];
+}
+
+;// CONCATENATED MODULE: ./src/report/view.ts
+
+
+
+const TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
+const FAMILY_LABEL = {
+    plain: 'plain senders (outside, null)',
+    senders: 'trusted-looking senders',
+    helo: 'HELO names',
+    routing: 'routing forms',
+    syntax: 'syntax variants',
+    roles: 'role mailboxes (postmaster@ …)',
+    'after-local': 'outside after a local recipient',
+    local: 'local delivery checks',
+    other: 'other forms',
+};
+/**
+ * The family of a vector, from its stable id (src/battery/vectors.ts names
+ * them by family; the ids are a public contract, so this mapping stays valid).
+ */
+function familyOf(vector) {
+    if (vector === 'null-sender' || vector === 'external-sender')
+        return 'plain';
+    if (/^(helo-|input-helo-)/.test(vector))
+        return 'helo';
+    if (vector.startsWith('external-after-'))
+        return 'after-local';
+    if (vector.startsWith('role-'))
+        return 'roles';
+    if (vector === 'literal-recipient')
+        return 'local';
+    if (/percent|bang|source-route|quoted|double-at|untagged/.test(vector))
+        return 'routing';
+    if (/unbracketed|spaced|spaces-inside|trailing-|upper-case/.test(vector))
+        return 'syntax';
+    if (/(-sender|^input-sender-\d+)$/.test(vector) || vector === 'recipient-as-sender')
+        return 'senders';
+    return 'other';
+}
+function addressLabel(t) {
+    // Gate mode: the master.cf service this loopback port stands for.
+    if (t.service)
+        return `${t.service} → ${formatAddress(t.address, t.port)}`;
+    if (!t.address)
+        return `${t.host}:${t.port}`;
+    const addr = formatAddress(t.address, t.port);
+    return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+function untestedReason(runs) {
+    for (const t of runs)
+        if (!t.reachable && t.error)
+            return t.error;
+    for (const t of runs) {
+        const ran = t.attempts.find((a) => a.outcome !== 'skipped');
+        if (ran)
+            return ran.reason;
+    }
+    return runs[0]?.attempts[0]?.reason ?? 'no attempt could be run';
+}
+/** One entry per address and port, in the report's order. */
+function addresses(r) {
+    const by = new Map();
+    for (const t of r.targets) {
+        const k = `${t.host}|${t.address}|${t.port}`;
+        by.set(k, [...(by.get(k) ?? []), t]);
+    }
+    return [...by.values()].map((runs) => {
+        const t = runs[0];
+        const tallies = runs.map(tallyOf);
+        const tested = tallies.some((x) => x.tested);
+        const ids = (pred) => new Set(runs.flatMap((x) => x.attempts.filter(pred).map((a) => a.vector))).size;
+        // Each vector counted once, by its worst outcome over the transports: relayed, then inconclusive, then denied.
+        const worst = new Map();
+        const rank = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+        for (const a of runs.flatMap((x) => x.attempts))
+            if (rank[a.outcome] > rank[worst.get(a.vector) ?? 'skipped'])
+                worst.set(a.vector, a.outcome);
+        const count = (o) => [...worst.values()].filter((x) => x === o).length;
+        return {
+            host: t.host,
+            address: t.address,
+            port: t.port,
+            family: t.family,
+            label: addressLabel(t),
+            runs,
+            verdict: runVerdict(tallies),
+            tested,
+            untestedWhy: tested ? null : untestedReason(runs),
+            vectors: ids((a) => a.outcome !== 'skipped'),
+            relayedVectors: count('relayed'),
+            inconclusiveVectors: count('inconclusive'),
+            deniedVectors: count('denied'),
+        };
+    });
+}
+/** The HELO name most attempts used: relay-check's own. Only a vector that varies it shows its HELO. */
+function usualHelo(r) {
+    const n = new Map();
+    for (const t of r.targets)
+        for (const a of t.attempts)
+            if (a.helo !== null)
+                n.set(a.helo, (n.get(a.helo) ?? 0) + 1);
+    let best = null;
+    for (const [h, c] of n)
+        if (best === null || c > (n.get(best) ?? 0))
+            best = h;
+    return best;
+}
+/**
+ * The reason with what differs between transports for no reason a reader cares
+ * about taken out: each control probe uses a fresh random mailbox.
+ */
+function sameReason(reason) {
+    return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
+}
+/** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
+function findings(r, outcomes) {
+    const helo = usualHelo(r);
+    const out = new Map();
+    for (const t of r.targets) {
+        const label = addressLabel(t);
+        for (const a of t.attempts) {
+            if (!outcomes.includes(a.outcome))
+                continue;
+            const shownHelo = a.helo !== null && a.helo !== helo ? a.helo : null;
+            const reason = sameReason(a.reason);
+            const key = JSON.stringify([a.outcome, a.vector, shownHelo, a.mailFrom, a.rcptTo, a.reply, reason]);
+            let f = out.get(key);
+            if (!f) {
+                f = {
+                    vector: a.vector,
+                    description: a.description,
+                    provenance: a.provenance,
+                    family: familyOf(a.vector),
+                    outcome: a.outcome,
+                    helo: shownHelo,
+                    mailFrom: a.mailFrom,
+                    rcptTo: a.rcptTo,
+                    reply: a.reply,
+                    reason,
+                    stage: a.stage,
+                    where: [],
+                    count: 0,
+                };
+                out.set(key, f);
+            }
+            f.count++;
+            const w = f.where.find((x) => x.label === label);
+            if (w) {
+                if (!w.transports.includes(t.transport))
+                    w.transports.push(t.transport);
+            }
+            else
+                f.where.push({ label, transports: [t.transport] });
+        }
+    }
+    return [...out.values()];
+}
+/** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
+function view_whereText(where, max = 3) {
+    const one = (w) => `${w.label} (${w.transports.map((x) => TRANSPORT_LABEL[x]).join(', ')})`;
+    const named = where.slice(0, max).map(one);
+    if (where.length > max)
+        named.push(`${where.length - max} more address(es)`);
+    return named.join('; ');
+}
+/** Findings grouped by family, largest first. */
+function byFamily(list) {
+    const m = new Map();
+    for (const f of list)
+        m.set(f.family, [...(m.get(f.family) ?? []), f]);
+    return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
+}
+/** Distinct vector ids of a list, in order. */
+function vectorIds(list) {
+    return [...new Set(list.map((f) => f.vector))];
+}
+/**
+ * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
+ * link-local, ULA): a relay accepted from there shows what *this client* may
+ * do, not what a stranger on the internet may do.
+ */
+function isPrivateAddress(address) {
+    let a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y] = a.split('.').map(Number);
+        return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+    }
+    if (external_node_net_default().isIPv6(a))
+        return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
+    return false;
+}
+function clientView(r, views) {
+    const open = views.filter((v) => v.verdict === 'open');
+    const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+    const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
+    return {
+        clientAddress: r.settings.clientAddress,
+        trustedNetwork: r.settings.clientAddress === null && privateOpen.length > 0,
+        kind: loopback ? 'loopback' : 'private-network',
+    };
+}
+/** Attempts that RCPT accepted and DATA then refused (only under `relaxed`, which sends DATA). */
+function refusedAtData(r) {
+    return r.targets.flatMap((t) => t.attempts.filter((a) => a.stage === 'data' && a.outcome !== 'relayed'));
+}
+/** Address and port pairs where no relay attempt ran on any transport (the `unreachable` output). */
+function untestedAddresses(r) {
+    return addresses(r).filter((v) => !v.tested);
+}
+/**
+ * The reply and, when it adds something, the reason: "554 5.7.1 Relay access
+ * denied" says "relay denied" already, so the words are not printed twice.
+ */
+function replyWithReason(reply, reason) {
+    if (reply === null)
+        return reason;
+    const words = (s) => s.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+    const said = new Set(words(reply));
+    const adds = words(reason).filter((w) => !['the', 'a', 'an', 'by', 'of'].includes(w) && !said.has(w));
+    return adds.length === 0 ? reply : `${reply} (${reason})`;
+}
+/**
+ * Why the step fails, without repeating what the verdict sentence already says:
+ * verdict/run.ts puts the relayed count first when anything relayed (counted per
+ * transport, which would contradict the per-vector sentence); the rest follow.
+ */
+function otherFailReasons(r) {
+    return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+}
+/** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
+function mtaLabel(v) {
+    const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
+    if (!m)
+        return '—';
+    if (m.name === 'unknown')
+        return 'unknown';
+    return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+
+
+
+/** GitHub refuses a step summary over 1 MiB; stay well below it. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
+/** Past this many relayed vectors the relayed section shows families, and the full list folded. */
+const FOLD_FINDINGS_OVER = 10;
+const BANNER = {
+    open: '❌ Open relay',
+    closed: '✅ Not an open relay',
+    inconclusive: '⚠️ Inconclusive',
+};
+/** Kept for callers outside the report (log groups): one address, port and host name. */
+const targetLabel = addressLabel;
+function table(head, rows) {
+    const line = (cells) => `| ${cells.join(' | ')} |`;
+    return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+const summary_plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
+function transportsText(ts) {
+    const names = ts.map((t) => TRANSPORT_LABEL[t]);
+    return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+/** The label, with the address family named when the same host was tested over both. */
+function spokenLabel(v, all) {
+    const dual = all.some((o) => o.host === v.host && o.port === v.port && o.family !== v.family && o.family !== null);
+    return dual && v.family ? `${v.label} over IPv${v.family}` : v.label;
+}
+/** What was found at one address, as a clause of the verdict sentence. */
+function addressClause(v, all) {
+    const name = spokenLabel(v, all);
+    if (!v.tested)
+        return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
+    if (v.verdict === 'open') {
+        const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+    }
+    const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
+    const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+    if (v.verdict === 'closed')
+        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way`;
+}
+const ORDER = { open: 0, inconclusive: 1, closed: 2 };
+/**
+ * What the verdict means, in one sentence that says what was found where
+ * ("localhost ([::1]:25) over IPv6 relays…; localhost (127.0.0.1:25) over IPv4
+ * is closed"). Plain text: the terminal prints it as it is, the summary escapes it.
+ */
+function headline(r) {
+    const views = addresses(r);
+    if (views.length === 0)
+        return 'Nothing was tested: no address to test.';
+    const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
+    let clauses;
+    if (views.length <= 4) {
+        clauses = sorted.map((v) => addressClause(v, views));
+    }
+    else {
+        // A fleet: name the ones that matter, count the rest.
+        const open = sorted.filter((v) => v.tested && v.verdict === 'open');
+        const unknown = sorted.filter((v) => v.tested && v.verdict === 'inconclusive');
+        const untested = sorted.filter((v) => !v.tested);
+        const closed = sorted.filter((v) => v.tested && v.verdict === 'closed');
+        const names = (list) => list.slice(0, 3).map((v) => v.label).join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
+        clauses = [
+            open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
+            unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
+            untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
+            closed.length ? `${summary_plural(closed.length, 'address is', 'addresses are')} closed` : '',
+        ].filter(Boolean);
+    }
+    const body = clauses.join('; ');
+    if (r.verdict === 'open')
+        return `${body}.`;
+    if (r.verdict === 'closed')
+        return `Not an open relay: ${body}.`;
+    return `Nothing relayed, but the run could not prove the server closed: ${body}.`;
+}
+/**
+ * What an open verdict proves about who may relay, without claiming more than
+ * was shown: from a loopback or private address without `client-address`, only
+ * that this client may relay. Plain text with `backticks` for code.
+ */
+function reachNote(r) {
+    if (r.verdict !== 'open')
+        return null;
+    const c = clientView(r, addresses(r));
+    if (c.clientAddress)
+        return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
+    if (c.trustedNetwork) {
+        const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
+        return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
+    }
+    return 'Anyone who can connect from where this check ran can send mail through this server to any address.';
+}
+/** A note on attempts RCPT accepted and DATA refused (`relaxed` only). */
+function dataNote(r) {
+    const refused = refusedAtData(r);
+    if (refused.length === 0)
+        return null;
+    return `${summary_plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
+/** Advice per family of relayed vector. Markdown from relay-check itself (no server text). */
+const FAMILY_ADVICE = {
+    plain: `**Relaying is not restricted for this client at all**: a plain message from outside to outside got through. Postfix: end \`smtpd_relay_restrictions\` in \`reject_unauth_destination\` and keep \`mynetworks\` to hosts you trust; Exim: \`acl_check_rcpt\` must \`require domains = +local_domains : +relay_to_domains\` for other hosts. See <${POSTFIX_DOC}>.`,
+    senders: '**It trusts sender addresses**, which anyone can forge: remove `OK` results for senders (`check_sender_access`) before `reject_unauth_destination`; let clients that must relay authenticate.',
+    helo: '**It trusts HELO names**, which the client chooses: remove `check_helo_access` entries returning `OK` before `reject_unauth_destination`.',
+    routing: `**It forwards addresses hidden in the local part** (percent hack, bang paths, source routes, quoted addresses). Postfix: \`allow_percent_hack = no\`, \`swap_bangpath = no\`, \`resolve_dequoted_address = yes\`; Exim: empty \`percent_hack_domains\`. See <${POSTFIX_ADDR_DOC}>.`,
+    syntax: '**It relays malformed addresses**: its parser and its relay check disagree. Postfix: `strict_rfc821_envelopes = yes`.',
+    roles: "**It relays to other domains' role mailboxes**: an entry like `/^postmaster@/ OK` before `reject_unauth_destination` relays to every domain's postmaster; anchor it to your domains.",
+    'after-local': '**It relays an outside recipient after a local one**: the relay check must run at every `RCPT TO`, not once per message.',
+    local: '**A local-delivery check was accepted**: see the reply below.',
+    other: '**Other forms relayed**: the table below has the exact commands.',
+};
+/** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
+function adviceBullets(r) {
+    const views = addresses(r);
+    const out = [];
+    if (r.verdict === 'open') {
+        const relayed = findings(r, ['relayed']);
+        const c = clientView(r, views);
+        const diagnoses = r.diagnosis ?? [];
+        // "Why it relays" already says it, with the address the server saw.
+        if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
+            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
+        }
+        // The diagnosis names cause and fix; advice by family is for what it could not explain.
+        const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
+        const families = new Set(relayed.map((f) => f.family));
+        // A plain outside-to-outside relay explains every other family: one fix, not seven.
+        const fits = explained ? [] : families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
+        for (const f of fits) {
+            const ids = vectorIds(relayed.filter((x) => x.family === f));
+            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
+        }
+        out.push(r.settings.strictness === 'relaxed'
+            ? 'Then re-run this check: the tables below name the exact commands that got through.'
+            : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.');
+    }
+    else if (r.verdict === 'inconclusive') {
+        for (const v of views.filter((x) => !x.tested)) {
+            out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
+        }
+        const reasons = new Map();
+        for (const t of r.targets)
+            for (const a of t.attempts)
+                if (a.outcome === 'inconclusive')
+                    reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
+        for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
+            out.push(`${summary_plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
+        if (reasons.size > 3)
+            out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+    }
+    return out;
+}
+/** `vector-id` and, in one code cell, `HELO x · MAIL FROM → RCPT TO`. */
+function attemptCell(f) {
+    const cmds = f.mailFrom === null ? null : `${f.helo !== null ? `HELO ${f.helo} · ` : ''}${f.mailFrom} → ${f.rcptTo.join(', ')}`;
+    return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
+}
+function whereCell(f) {
+    return mdText(view_whereText(f.where));
+}
+function replyCell(f, withReason) {
+    if (f.reply === null)
+        return mdText(f.reason);
+    return withReason ? `${code(f.reply)}<br>${mdText(f.reason)}` : code(f.reply);
+}
+/** Adds text while it fits under a byte budget; remembers whether anything was left out. */
+class Budget {
+    limit;
+    parts = [];
+    used = 0;
+    cut = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(text) {
+        const bytes = Buffer.byteLength(text) + 2;
+        if (this.used + bytes > this.limit) {
+            this.cut = true;
+            return false;
+        }
+        this.used += bytes;
+        this.parts.push(text);
+        return true;
+    }
+    /** A table with as many rows as fit, and a line saying how many did not. */
+    table(head, rows, prefix = '', suffix = '') {
+        const reserve = 256;
+        const kept = [];
+        let size = Buffer.byteLength(prefix + suffix + table(head, [])) + reserve;
+        for (const row of rows) {
+            const bytes = Buffer.byteLength(row.join(' | ')) + 6;
+            if (this.used + size + bytes > this.limit)
+                break;
+            size += bytes;
+            kept.push(row);
+        }
+        const omitted = rows.length - kept.length;
+        const note = omitted > 0 ? `\n\n_${omitted} more row(s) left out to stay under GitHub's 1 MiB summary limit; the JSON report has them all._` : '';
+        if (omitted > 0)
+            this.cut = true;
+        this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
+    }
+}
+/** How each transport of an address went, for the targets table. */
+function transportCell(v) {
+    // The result cell says why nothing was tested; saying it twice hides the rest of the row.
+    if (!v.tested)
+        return '—';
+    return v.runs
+        .map((t) => {
+        const name = TRANSPORT_LABEL[t.transport];
+        if (!t.reachable)
+            return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
+        if (t.counts.tests === 0)
+            return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
+        return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+    })
+        .join('<br>');
+}
+function resultCell(v) {
+    if (!v.tested)
+        return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+    return v.verdict === 'open' ? '**open relay**' : v.verdict;
+}
+/**
+ * The job summary as Markdown. The first screen holds the answer: the banner,
+ * one sentence of what was found where, the targets, and what to do. Then the
+ * relayed attempts (one row per vector, folded by family when there are many),
+ * the inconclusive ones by reason, and folded: every attempt and the
+ * transcripts, one per address and transport. Every string that came from a
+ * server or an input goes through mdText/code/preText. Sections are added in
+ * order of importance and cut to stay under GitHub's limit.
+ */
+function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
+    const out = new Budget(limit - 1024);
+    const views = addresses(r);
+    out.add(`## relay-check: ${BANNER[r.verdict]}`);
+    const notes = [reachNote(r), dataNote(r)].filter((x) => x !== null).map(inlineMd);
+    out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
+        (r.failed
+            ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
+            : `The step passes (strictness ${code(r.settings.strictness)}).`));
+    // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
+    const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
+    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+    for (const w of warnings.slice(0, 20))
+        out.add(`> [!WARNING]\n> ${mdText(w)}`);
+    const why = diagnosisMarkdown(r);
+    if (why)
+        out.add(why);
+    // Vectors, each counted once per address however many transports ran it (its worst outcome).
+    out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
+        const n = (x) => (v.tested ? String(x) : '—');
+        return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+    }));
+    const advice = adviceBullets(r);
+    if (advice.length > 0)
+        out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+    if (r.gate)
+        gateSection(out, r.gate);
+    if (r.gate?.base)
+        out.add(baseSummaryLines(r.gate).join('\n'));
+    const relayed = findings(r, ['relayed']);
+    if (relayed.length > 0) {
+        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+        const places = new Set(relayed.map((f) => view_whereText(f.where)));
+        const one = places.size === 1 ? [...places][0] : null;
+        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+        out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+        if (relayed.length > FOLD_FINDINGS_OVER) {
+            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
+            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
+        }
+        else {
+            out.table(head, rows);
+        }
+    }
+    const inconclusive = findings(r, ['inconclusive']);
+    if (inconclusive.length > 0) {
+        const byReason = new Map();
+        for (const f of inconclusive)
+            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+        out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
+        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
+            const ids = vectorIds(list);
+            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+            return [`${mdText(reason)}${example}`, mdText(view_whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+        }));
+    }
+    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+    out.table(['Attempt', 'Where', 'Result', 'Server reply'], all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`, '\n\n</details>');
+    const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
+    if (blocks.length > 0 && out.add('### Transcripts')) {
+        for (const t of blocks) {
+            const lines = [
+                ...t.opening.map((l) => `${l.dir} ${l.text}`),
+                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+            ];
+            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
+            if (!out.add(block))
+                break;
+        }
+    }
+    let body = out.parts.join('\n\n');
+    if (out.cut)
+        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
+    return `${body}\n`;
+}
+/** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
+function gateSection(out, g) {
+    const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
+    out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
+    out.table(['master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
+    const where = (c) => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
+    const untested = g.changes.filter((c) => !c.tested);
+    if (untested.length > 0)
+        out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
+    const changed = g.changes.filter((c) => c.tested);
+    out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
+}
+
+;// CONCATENATED MODULE: ./src/report/annotations.ts
+
+
+
+/**
+ * GitHub shows at most 10 error, 10 warning and 10 notice annotations per step
+ * (and 50 per job), in the order they were printed, and silently drops the rest:
+ * actions/toolkit docs/problem-matchers.md, "Limitations" (added in
+ * actions/toolkit#734; the notice level in a later revision). Past this many of
+ * a level the last one shown says how many were left out.
+ */
+const ANNOTATIONS_PER_LEVEL = 10;
+/**
+ * The verdict first (it is the one annotation a reader must see: an error when
+ * the step fails, else a warning for inconclusive or a notice for closed), then
+ * one error per relayed vector (merged across transports and addresses), one
+ * warning per inconclusive reason and per untested address; at most
+ * ANNOTATIONS_PER_LEVEL per level, the last saying how many more the summary
+ * has. @actions/core escapes the properties and message of each, so server text
+ * cannot break out.
+ */
+function annotations(r) {
+    const first = verdictAnnotation(r);
+    const rest = detailAnnotations(r);
+    const out = [first];
+    for (const level of ['error', 'warning', 'notice']) {
+        const room = ANNOTATIONS_PER_LEVEL - (first.level === level ? 1 : 0);
+        const of = rest.filter((a) => a.level === level);
+        if (of.length <= room) {
+            out.push(...of);
+            continue;
+        }
+        out.push(...of.slice(0, room - 1));
+        out.push({
+            level,
+            title: 'More in the job summary',
+            message: `${of.length - (room - 1)} more ${level} annotation(s) left out (GitHub shows ${ANNOTATIONS_PER_LEVEL} per level per step); the job summary and the JSON report list them all.`,
+        });
+    }
+    return out;
+}
+function verdictAnnotation(r) {
+    const reach = reachNote(r);
+    const text = `${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
+    if (r.failed) {
+        const title = r.verdict === 'open' ? 'relay-check: open relay' : `relay-check: ${r.verdict}`;
+        const more = otherFailReasons(r);
+        return { level: 'error', title, message: `${text} The step fails${more.length ? `: ${more.join('; ')}` : ''}.` };
+    }
+    if (r.verdict === 'open')
+        return { level: 'error', title: 'relay-check: open relay', message: text };
+    if (r.verdict === 'inconclusive')
+        return { level: 'warning', title: 'relay-check: inconclusive', message: text };
+    return { level: 'notice', title: 'relay-check: not an open relay', message: text };
+}
+function detailAnnotations(r) {
+    const out = [];
+    // Gate mode, first of the errors: the lines the diagnosis points at, so they show on the pull request's files.
+    const dir = (r.gate?.configDir ?? '').replace(/\/+$/, '');
+    for (const fix of r.gate?.fixes ?? []) {
+        const finding = (r.diagnosis ?? []).flatMap((d) => d.findings).find((f) => f.rule === fix.rule);
+        for (const p of fix.places) {
+            out.push({
+                level: 'error',
+                title: `Why it relays: ${p.setting}`,
+                message: `${(finding?.cause ?? '').replace(/`/g, '')} Change: ${fix.diff.replace(/\n/g, '  ')}. ${fixVerdict(fix)}`,
+                file: `${dir}/${p.file}`,
+                line: p.line,
+            });
+        }
+    }
+    for (const f of findings(r, ['relayed'])) {
+        out.push({
+            level: 'error',
+            title: `Open relay: ${f.vector}`,
+            message: `${f.description}, on ${view_whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
+        });
+    }
+    const reasons = new Map();
+    for (const f of findings(r, ['inconclusive'])) {
+        const e = reasons.get(f.reason) ?? { n: 0, where: [] };
+        e.n += f.count;
+        for (const w of f.where)
+            if (!e.where.some((x) => x.label === w.label))
+                e.where.push(w);
+        reasons.set(f.reason, e);
+    }
+    for (const [reason, e] of reasons) {
+        out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${view_whereText(e.where)}: ${reason}` });
+    }
+    for (const w of r.warnings)
+        out.push({ level: 'warning', title: 'Address not tested', message: w });
+    // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
+    const gate = r.gate;
+    for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
+        out.push({
+            level: c.tested ? 'notice' : 'warning',
+            title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
+            message: `${c.subject}: ${c.change}`,
+            file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
+            ...(c.line !== null ? { line: c.line } : {}),
+        });
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/report/comment.ts
 
 
@@ -38832,6 +39997,8 @@ async function postComment(report, token, ctx = commentContext()) {
 
 
 
+
+
 /**
  * A file as GitHub matches annotations to a pull request's files: relative to the
  * checkout (GITHUB_WORKSPACE), with forward slashes and no leading `./`.
@@ -38856,6 +40023,10 @@ async function main_run() {
         for (const name of INPUT_NAMES)
             raw[name] = core/* getInput */.V4(name);
         settings = parseSettings(raw);
+        // On a pull request the gate also tests the configuration at its base, unless base-ref names another commit.
+        const prBase = settings.postfixConfig !== undefined && settings.baseRef === undefined ? pullRequestBase(github_context.eventName, github_context.payload) : undefined;
+        if (prBase !== undefined)
+            settings = { ...settings, baseRef: prBase };
         // The token is used for the comment only and never enters Settings or the report.
         token = (raw['github-token'] ?? '').trim();
         if (token)
@@ -38923,6 +40094,9 @@ async function publish(report, settings, token) {
         else
             core/* notice */.lm(a.message, props);
     }
+    // A base that could not be compared is worth a warning, never a failure.
+    if (report.gate?.base?.warning)
+        core/* warning */.$e(logLine(report.gate.base.warning), { title: 'relay-check: base not compared' });
     if (process.env.GITHUB_STEP_SUMMARY) {
         await core/* summary */.z.addRaw(renderSummary(report)).write();
     }

@@ -34,6 +34,8 @@ usage: relay-check HOST... [options]
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
+      --base-ref REF     also test that configuration at commit REF (git) and say
+                         which relays the change opened, closed or left open
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -84,6 +86,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         'client-address': { type: 'string' },
         'postfix-config': { type: 'string' },
         'postfix-overrides': { type: 'string' },
+        'base-ref': { type: 'string' },
         timeout: { type: 'string' },
         'connect-timeout': { type: 'string' },
         'report-path': { type: 'string' },
@@ -117,6 +120,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     'client-address': values['client-address'],
     'postfix-config': values['postfix-config'],
     'postfix-overrides': values['postfix-overrides'],
+    'base-ref': values['base-ref'],
     timeout: values.timeout,
     'connect-timeout': values['connect-timeout'],
   };

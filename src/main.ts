@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { pullRequestBase } from './gate/base.js';
 import { check } from './gate/gate.js';
 import { GateError, killNow } from './gate/instance.js';
 import { annotations } from './report/annotations.js';
@@ -35,6 +37,9 @@ export async function run(): Promise<void> {
     const raw: RawInputs = {};
     for (const name of INPUT_NAMES) raw[name] = core.getInput(name);
     settings = parseSettings(raw);
+    // On a pull request the gate also tests the configuration at its base, unless base-ref names another commit.
+    const prBase = settings.postfixConfig !== undefined && settings.baseRef === undefined ? pullRequestBase(github.context.eventName, github.context.payload) : undefined;
+    if (prBase !== undefined) settings = { ...settings, baseRef: prBase };
     // The token is used for the comment only and never enters Settings or the report.
     token = (raw['github-token'] ?? '').trim();
     if (token) core.setSecret(token);
@@ -92,6 +97,9 @@ async function publish(report: Report, settings: Settings, token: string): Promi
     else if (a.level === 'warning') core.warning(a.message, props);
     else core.notice(a.message, props);
   }
+
+  // A base that could not be compared is worth a warning, never a failure.
+  if (report.gate?.base?.warning) core.warning(logLine(report.gate.base.warning), { title: 'relay-check: base not compared' });
 
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(renderSummary(report)).write();

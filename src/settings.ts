@@ -37,6 +37,8 @@ export interface Settings {
   postfixConfig?: string;
   /** A file of `name = value` lines applied over that configuration (input `postfix-overrides`). */
   postfixOverrides?: string;
+  /** Gate mode: the commit to compare the configuration with (input `base-ref`; the action uses the pull request's base). */
+  baseRef?: string;
   timeoutMs: number;
   connectTimeoutMs: number;
   reportPath: string;
@@ -59,6 +61,7 @@ export const INPUT_NAMES = [
   'client-address',
   'postfix-config',
   'postfix-overrides',
+  'base-ref',
   'timeout',
   'connect-timeout',
   'report-path',
@@ -201,6 +204,18 @@ export function recipientOwnDomain(rcptDomain: string, domain: string | undefine
   return undefined;
 }
 
+/**
+ * A commit or ref for git: a name or object id, with `~`/`^` suffixes. Never a
+ * leading `-` (git would read an option), `:` (it is joined as `<ref>:<path>`),
+ * `..` (a range), `@{` (reflog syntax) or whitespace.
+ */
+export function parseBaseRef(text: string): string {
+  if (text.length > 255 || !/^[A-Za-z0-9_][A-Za-z0-9._/~^@-]*$/.test(text) || text.includes('..') || text.includes('@{') || /(^|\/)\.|\.lock(\/|$)|\/$/.test(text)) {
+    throw new InputError('base-ref', `"${text}" is not a commit or ref (a branch, tag or commit id like main, v1.2 or 3f2c1ab)`);
+  }
+  return text;
+}
+
 /** Validates every input; throws InputError on the first bad one. No I/O. */
 export function parseSettings(raw: RawInputs): Settings {
   const get = (name: InputName): string => {
@@ -220,6 +235,9 @@ export function parseSettings(raw: RawInputs): Settings {
   const postfixOverrides = get('postfix-overrides');
   if (postfixConfig !== '' && hosts.length > 0) throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
   if (postfixOverrides !== '' && postfixConfig === '') throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+  const baseRef = get('base-ref');
+  if (baseRef !== '' && postfixConfig === '') throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+  if (baseRef !== '') parseBaseRef(baseRef);
   if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
     throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
   }
@@ -257,6 +275,7 @@ export function parseSettings(raw: RawInputs): Settings {
     ...(client !== '' ? { clientAddress: client } : {}),
     ...(postfixConfig !== '' ? { postfixConfig } : {}),
     ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+    ...(baseRef !== '' ? { baseRef } : {}),
     timeoutMs: parseSeconds('timeout', get('timeout')),
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
     reportPath,

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(682);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(335);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 682:
+/***/ 335:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42,6 +42,525 @@ var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/diagnosis/rules.ts
+const PF_ACCESS = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const PF_RELAY = 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions';
+const EXIM_ACL = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
+const SENDMAIL_ANTISPAM = 'https://www.sendmail.org/~ca/email/doc8.12/cf/m4/anti_spam.html';
+const SMTPD_CONF = 'https://man.openbsd.org/smtpd.conf.5';
+const RESTRICTIONS = ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions'];
+const DIAGNOSIS_RULES = [
+    // ---- Postfix
+    {
+        id: 'postfix-service-override',
+        mta: 'Postfix',
+        match: { where: 'some-services' },
+        cause: 'Only some services of this Postfix relay: the master.cf entry of the service overrides the restrictions (`-o smtpd_relay_restrictions=…` or `-o smtpd_recipient_restrictions=…`) without ending in `reject` for unauthenticated clients, or the service trusts more clients (`-o mynetworks=…`).',
+        settings: [...RESTRICTIONS, 'mynetworks', 'smtpd_client_restrictions'],
+        fix: 'A submission service relays only for authenticated clients: `-o smtpd_relay_restrictions=permit_sasl_authenticated,reject` (and `-o smtpd_client_restrictions=permit_sasl_authenticated,reject`) on its master.cf line.',
+        docs: 'https://www.postfix.org/master.5.html',
+        provenance: 'Postfix master.cf as shipped (submission: -o smtpd_relay_restrictions=permit_sasl_authenticated,reject); master(5) "-o name=value"',
+    },
+    {
+        id: 'postfix-ipv6-mynetworks',
+        mta: 'Postfix',
+        match: { where: 'ipv6-only' },
+        cause: 'Only IPv6 clients may relay: `mynetworks` has an IPv6 entry wider than meant (`[::]/0` matches every IPv6 client, `[::ffff:0.0.0.0]/96` every IPv4-mapped one).',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'List only the IPv6 networks you trust in `mynetworks` (e.g. `[::1]/128`), never `[::]/0`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks (IPv6 entries in [brackets]); IPV6_README "mynetworks"',
+    },
+    {
+        id: 'postfix-trusted-network',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'Postfix relays for the network this check ran from: the client is in `mynetworks` (by default the server\'s own subnets: `mynetworks_style = host` on Debian, `subnet` upstream before 3.0), and `permit_mynetworks` comes before `reject_unauth_destination`.',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'When that network is yours this is by design: test as an outsider (`client-address: 203.0.113.10` through XCLIENT). When it is not, list only the hosts that may relay in `mynetworks`, e.g. `127.0.0.0/8 [::1]/128`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks, mynetworks_style; SMTPD_ACCESS_README "relay" restrictions',
+    },
+    {
+        id: 'postfix-no-relay-check',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'Postfix relays for an outside client: `smtpd_relay_restrictions` (and `smtpd_recipient_restrictions`) has no `reject_unauth_destination` or `defer_unauth_destination`, or a `permit` (or `permit_mynetworks` with a `mynetworks` that covers everyone, such as `0.0.0.0/0`) comes before it.',
+        settings: [...RESTRICTIONS, 'mynetworks'],
+        fix: '`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination`, with `mynetworks` limited to hosts you trust.',
+        docs: PF_RELAY,
+        provenance: 'Postfix postconf(5) smtpd_relay_restrictions (default permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination); SMTPD_ACCESS_README',
+    },
+    {
+        id: 'postfix-sender-access',
+        mta: 'Postfix',
+        match: { relayed: ['own-sender'] },
+        cause: 'Postfix relays for senders in its own domain: a `check_sender_access` entry returning `OK` for the domain (Postfix also matches its subdomains and host names, and completes a bare sender with `myorigin`) before `reject_unauth_destination`. Anyone can write that sender.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_sender_restrictions'],
+        fix: 'Remove the `OK` for your own domain, or move `check_sender_access` after `reject_unauth_destination`; let your own users relay with `permit_sasl_authenticated`.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (sender whitelists before reject_unauth_destination); access(5) parent-domain matching',
+    },
+    {
+        id: 'postfix-null-sender',
+        mta: 'Postfix',
+        match: { relayed: ['null-sender'] },
+        cause: 'Postfix relays bounces: a `check_sender_access` entry for the null sender `<>` (the key `smtpd_null_access_lookup_key`) returns `OK` before `reject_unauth_destination`.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_null_access_lookup_key'],
+        fix: 'Remove the `<> OK` entry; bounces need no relay permission, only delivery to your own domains.',
+        docs: 'https://www.postfix.org/access.5.html',
+        provenance: 'Postfix access(5) "the null sender address is looked up as <>" (smtpd_null_access_lookup_key)',
+    },
+    {
+        id: 'postfix-helo-access',
+        mta: 'Postfix',
+        match: { relayed: ['helo'] },
+        cause: 'Postfix relays for clients that say a given HELO name (localhost, its own name): a `check_helo_access` entry returning `OK` (or `permit`) before `reject_unauth_destination`. The client chooses its HELO name.',
+        settings: [...RESTRICTIONS, 'check_helo_access', 'smtpd_helo_restrictions'],
+        fix: 'Never return `OK` for a HELO name before `reject_unauth_destination`; reject forged names (`REJECT` for your own names) instead.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (check_helo_access localhost.localdomain PERMIT)',
+    },
+    // No Postfix row for "only routing forms relay": smtpd looks up the *resolved* recipient
+    // (user%elsewhere@mydomain becomes user@elsewhere before check_recipient_access and
+    // reject_unauth_destination judge it), so a recipient-domain OK does not open it
+    // (measured: __tests__/diagnosis-postfix.test.ts). Such a run falls to any-routing-forms.
+    {
+        id: 'postfix-role-accounts',
+        mta: 'Postfix',
+        match: { relayed: ['role'] },
+        cause: "Postfix relays to other domains' role mailboxes: a `check_recipient_access` entry such as `/^postmaster@/ OK` (a widely copied anti-spam recipe) matches postmaster@ of every domain, before `reject_unauth_destination`.",
+        settings: [...RESTRICTIONS, 'check_recipient_access'],
+        fix: 'Anchor role-account entries to your own domains (`postmaster@example.org OK`), or move them after `reject_unauth_destination`.',
+        docs: PF_ACCESS,
+        provenance: 'Jim Seymour, Postfix anti-UCE cheat sheet, recipient_checks.pcre (its own warning: before reject_unauth_destination it opens the relay)',
+    },
+    // ---- Exim
+    {
+        id: 'exim-tls-encrypted',
+        mta: 'Exim',
+        match: { where: 'tls-only' },
+        cause: 'Exim relays for any client that starts TLS: an `accept encrypted = *` (or a `hosts_require_tls`-style trust in TLS) in the RCPT ACL before the relay check. STARTTLS proves nothing about who the client is.',
+        settings: ['acl_smtp_rcpt', 'encrypted'],
+        fix: 'Require authentication for relaying (`accept authenticated = *`), not encryption.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL condition "encrypted" (true for any TLS session)',
+    },
+    {
+        id: 'exim-relay-from-hosts',
+        mta: 'Exim',
+        match: { relayed: 'everything' },
+        cause: 'Exim relays for this client: it is in `relay_from_hosts` (the RCPT ACL\'s `accept hosts = +relay_from_hosts`), or the RCPT ACL accepts before `require domains = +local_domains : +relay_to_domains` (or has no such check).',
+        settings: ['relay_from_hosts', 'relay_to_domains', 'acl_smtp_rcpt'],
+        fix: 'List only the hosts that may relay in `hostlist relay_from_hosts`; keep the default ACL\'s `require message = relay not permitted / domains = +local_domains : +relay_to_domains` before any `accept` for other clients.',
+        docs: EXIM_ACL,
+        provenance: 'Exim default configuration, acl_check_rcpt (relay_from_hosts, "relay not permitted")',
+    },
+    {
+        id: 'exim-sender-accept',
+        mta: 'Exim',
+        match: { relayed: ['own-sender'] },
+        cause: 'Exim relays for senders in its own domain: an `accept senders = …` (or `sender_domains = …`) in the RCPT ACL before the relay check. Anyone can write that sender.',
+        settings: ['acl_smtp_rcpt', 'senders', 'sender_domains'],
+        fix: 'Remove the `accept senders` statement or move it after the relay check; let your users relay with `accept authenticated = *`.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL conditions "senders" and "sender_domains" (the envelope sender, as the client gives it)',
+    },
+    // ---- Sendmail
+    {
+        id: 'sendmail-promiscuous',
+        mta: 'Sendmail',
+        match: { relayed: 'everything' },
+        cause: 'Sendmail relays for this client: `FEATURE(promiscuous_relay)`, or the client is allowed to relay (an access map `Connect:` or `To:` entry with `RELAY`, class R (`relay-domains`), or, from this host, the local host itself).',
+        settings: ['promiscuous_relay', 'access_db', 'relay-domains', 'RELAY_DOMAIN'],
+        fix: 'Remove `FEATURE(promiscuous_relay)` and any `Connect:… RELAY` entry for networks you do not control; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README "ANTI-SPAM CONFIGURATION CONTROL" (promiscuous_relay, access_db RELAY, class R)',
+    },
+    {
+        id: 'sendmail-relay-local-from',
+        mta: 'Sendmail',
+        match: { relayed: ['own-sender'] },
+        cause: 'Sendmail relays for senders in its own domain: `FEATURE(relay_local_from)` (or `relay_mail_from` with a `From:` RELAY entry) trusts the MAIL FROM address, which anyone can write.',
+        settings: ['relay_local_from', 'relay_mail_from', 'access_db'],
+        fix: 'Remove `FEATURE(relay_local_from)` / `relay_mail_from`; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README FEATURE(relay_local_from) ("this can be easily forged")',
+    },
+    // No row for FEATURE(loose_relay_check): measured, Sendmail accepts user%elsewhere@relaydomain
+    // and hands it unchanged to the relay domain's server (src/verdict/routing.ts), so the run is
+    // inconclusive there, not open; nothing relayed, nothing to diagnose.
+    // ---- OpenSMTPD
+    {
+        id: 'opensmtpd-match-any',
+        mta: 'OpenSMTPD',
+        match: { relayed: 'everything' },
+        cause: 'OpenSMTPD relays for this client: a `match from any for any action <relay>` rule (or `from src` naming this client, or `from local` when testing from the host itself) reaches a relay action.',
+        settings: ['match', 'action'],
+        fix: 'Relay rules take `from local` or `from any auth`; `match from any` takes `for domain <yours>` only.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) "match" rules (from any / from local / auth; for any / for domain)',
+    },
+    {
+        id: 'opensmtpd-mail-from',
+        mta: 'OpenSMTPD',
+        match: { relayed: ['own-sender'] },
+        cause: 'OpenSMTPD relays for senders in its own domain: a `match from any mail-from "@yourdomain" for any action <relay>` rule trusts the MAIL FROM address, which anyone can write.',
+        settings: ['match', 'mail-from'],
+        fix: 'Add `auth` to that rule (`match from any auth mail-from …`), or drop it.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) match option "mail-from"',
+    },
+    // ---- any MTA (when the MTA is unknown or none of its rows fits)
+    {
+        id: 'any-tls-only',
+        mta: null,
+        match: { where: 'tls-only' },
+        cause: 'It relays only inside TLS: the server trusts encrypted sessions (or client certificates it does not verify) more than plaintext ones. Starting TLS proves nothing about who the client is.',
+        settings: [],
+        fix: 'Grant relaying for authentication (SMTP AUTH, verified client certificates), never for encryption alone.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc3207#section-4.1',
+        provenance: 'RFC 3207 §4.1 (a server must not consider a TLS session by itself as permission to relay)',
+    },
+    {
+        id: 'any-trusted-network',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'The server relays for the network this check ran from, which mail servers often trust by design (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `from local`).',
+        settings: [],
+        fix: 'Test as an outsider (`client-address` with Postfix XCLIENT, or from outside your network); if this network is not meant to relay, narrow the server\'s trusted networks.',
+        docs: PF_ACCESS,
+        provenance: 'RFC 5321 §3.6.2 (relaying at the server\'s discretion); the trusted-network settings of Postfix, Exim, Sendmail, OpenSMTPD',
+    },
+    {
+        id: 'any-no-relay-check',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'The server relays for an outside client, whoever it is: it has no relay check, or trusts every network.',
+        settings: [],
+        fix: 'Accept mail for other domains only from authenticated clients; accept mail from anyone only for your own domains.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2 (anti-spam recommendations for MTAs: relay only for known clients)',
+    },
+    {
+        id: 'any-sender-trust',
+        mta: null,
+        match: { relayed: ['own-sender', 'host-sender', 'null-sender'] },
+        cause: 'It relays for some sender addresses (its own domain, localhost, its address, or the null sender) and refuses others. The client writes MAIL FROM as it likes.',
+        settings: [],
+        fix: 'Grant relaying by who the client is (its address, SMTP AUTH), never by the sender address.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 (relay checks must not trust the envelope sender)',
+    },
+    {
+        id: 'any-helo-trust',
+        mta: null,
+        match: { relayed: ['helo'] },
+        cause: 'It relays for some HELO names (localhost, its own name) and refuses others. The client chooses its HELO name.',
+        settings: [],
+        fix: 'Never grant relaying by HELO name.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-4.1.4',
+        provenance: 'RFC 5321 §4.1.4 (the HELO name must not be used to refuse or accept mail on its own)',
+    },
+    {
+        id: 'any-routing-forms',
+        mta: null,
+        match: { relayed: ['routing'] },
+        cause: 'It relays addresses that hide the destination in the local part or a route (percent hack, bang path, source route, quoting): its relay check and its address rewriting disagree.',
+        settings: [],
+        fix: 'Judge relaying on the address as it will be routed; disable the percent hack and bang paths where nobody needs them.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 ("%" and "!" must be checked); RFC 1123 §5.2.16',
+    },
+];
+
+;// CONCATENATED MODULE: ./src/diagnosis/traits.ts
+const NMAP_ROUTING = ['routing', 'host-sender'];
+/** Traits by vector id (src/battery/vectors.ts); the ids are a public contract. */
+const VECTOR_TRAITS = {
+    'null-sender': ['null-sender'],
+    'external-sender': [],
+    'server-name-sender': ['own-sender'],
+    'literal-sender': ['host-sender'],
+    // nmap's routing forms all send from the server's address literal.
+    'percent-hack-literal': NMAP_ROUTING,
+    'percent-hack-server-name': NMAP_ROUTING,
+    'quoted-address': NMAP_ROUTING,
+    'quoted-percent': NMAP_ROUTING,
+    'double-at-literal': NMAP_ROUTING,
+    'quoted-at-literal': NMAP_ROUTING,
+    'double-at-server-name': NMAP_ROUTING,
+    'source-route-literal': NMAP_ROUTING,
+    'source-route-server-name': NMAP_ROUTING,
+    'bang-path': NMAP_ROUTING,
+    'bang-path-literal': NMAP_ROUTING,
+    'bang-path-server-name': NMAP_ROUTING,
+    'literal-recipient': ['local', 'host-sender'],
+    'own-domain-sender': ['own-sender'],
+    'own-domain-postmaster-sender': ['own-sender'],
+    'localhost-sender': ['host-sender'],
+    // Postfix completes a bare sender with myorigin, Exim with qualify_domain: the server's own domain.
+    'bare-user-sender': ['own-sender'],
+    'recipient-as-sender': [],
+    'server-name-sender-quoted-recipient': ['own-sender', 'routing'],
+    'null-sender-upper-case-domain': ['null-sender', 'syntax'],
+    'helo-localhost': ['helo'],
+    'helo-localhost-localhost-sender': ['helo', 'host-sender'],
+    'helo-server-name': ['helo', 'own-sender'],
+    'helo-localhost-localdomain': ['helo'],
+    'helo-literal': ['helo', 'host-sender'],
+    'helo-own-domain': ['helo', 'own-sender'],
+    'helo-loopback-literal': ['helo', 'null-sender'],
+    'unbracketed-recipient': ['syntax'],
+    'unbracketed-paths': ['syntax'],
+    'spaced-paths': ['syntax'],
+    'spaces-inside-brackets': ['syntax'],
+    'trailing-at': ['syntax', 'routing'],
+    'percent-trailing-at': ['syntax', 'routing'],
+    'upper-case-domain': ['syntax'],
+    'trailing-dot-domain': ['syntax'],
+    'quoted-local-part-own-domain': ['routing'],
+    'quoted-percent-own-domain': ['routing'],
+    'percent-hack-own-domain': ['routing'],
+    'double-percent-hack': ['routing'],
+    'bang-path-own-domain': ['routing'],
+    'source-route-own-domain': ['routing'],
+    'source-route-two-hops': ['routing'],
+    'percent-hack-null-sender': ['routing', 'null-sender'],
+    'percent-hack-ipv6-literal': ['routing'],
+    'ipv6-literal-sender': ['host-sender'],
+    'source-route-ipv6-literal': ['routing'],
+    'untagged-ipv6-literal': ['routing'],
+    'role-postmaster-external': ['role'],
+    'role-abuse-external': ['role'],
+    'role-hostmaster-external': ['role'],
+    'role-postmaster-null-sender': ['role', 'null-sender'],
+    'external-after-postmaster': ['after-local'],
+    'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
+    'external-after-postmaster-server-name': ['after-local'],
+    'external-after-postmaster-bare': ['after-local'],
+};
+/** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
+function traitsOf(vector) {
+    if (/^input-sender-\d+$/.test(vector))
+        return ['input-sender'];
+    if (/^input-helo-\d+$/.test(vector))
+        return ['helo'];
+    return VECTOR_TRAITS[vector] ?? [];
+}
+/** Words for a trait, completing "relays only for …". */
+const TRAIT_TEXT = {
+    'null-sender': 'the null sender (bounces)',
+    'own-sender': "senders in the server's own domain or at its host name",
+    'host-sender': "senders at localhost or at the server's address literal",
+    helo: 'some HELO names (localhost, its own name)',
+    routing: 'addresses that hide the destination in the local part (percent hack, bang path, source route, quoting)',
+    syntax: 'malformed addresses (no brackets, spaces, case, trailing dot)',
+    role: "other domains' role mailboxes (postmaster@, abuse@, hostmaster@)",
+    'after-local': 'an outside recipient after an accepted local one',
+    'input-sender': 'the sender given in the `sender` input',
+    local: 'local delivery',
+};
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
+;// CONCATENATED MODULE: ./src/diagnosis/vantage.ts
+
+/** What kind of network an address is in; null for what is not an address. */
+function networkKind(address) {
+    let a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/^ipv6:/, '');
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y, z] = a.split('.').map(Number);
+        if (x === 127)
+            return 'loopback';
+        if (x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168))
+            return 'private';
+        if (x === 100 && y >= 64 && y <= 127)
+            return 'cgnat';
+        if (x === 169 && y === 254)
+            return 'link-local';
+        // RFC 5737: relay-check's own stand-in for an outsider (203.0.113.10).
+        if ((x === 192 && y === 0 && z === 2) || (x === 198 && y === 51 && z === 100) || (x === 203 && y === 0 && z === 113))
+            return 'documentation';
+        return 'public';
+    }
+    if (external_node_net_default().isIPv6(a)) {
+        if (a === '::1')
+            return 'loopback';
+        if (/^f[cd]/.test(a))
+            return 'private';
+        if (/^fe[89ab]/.test(a))
+            return 'link-local';
+        if (/^2001:0?db8:/.test(a))
+            return 'documentation';
+        return 'public';
+    }
+    return null;
+}
+/** Networks servers commonly trust by default: a relay accepted from there may be by design. */
+function trustedByDefault(kind) {
+    return kind === 'loopback' || kind === 'private' || kind === 'cgnat' || kind === 'link-local';
+}
+/** The address in an EHLO reply's first line ("250-mx Hello name [192.0.2.1]"), if it holds one. */
+function addressInEhlo(opening) {
+    // The last EHLO reply counts: after XCLIENT or STARTTLS the server greets anew.
+    const ehloAt = opening.map((l, i) => (l.dir === 'C' && /^EHLO /i.test(l.text) ? i : -1)).filter((i) => i >= 0);
+    const start = ehloAt.at(-1);
+    if (start === undefined)
+        return null;
+    const reply = opening.slice(start + 1).find((l) => l.dir === 'S' && /^250[- ]/.test(l.text));
+    const m = reply && /\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/.exec(reply.text);
+    return m && external_node_net_default().isIP(m[1]) ? m[1] : null;
+}
+/** Whether XCLIENT was sent and accepted in this opening (Postfix answers 220 with a new greeting). */
+function xclientAccepted(opening) {
+    const i = opening.findIndex((l) => l.dir === 'C' && /^XCLIENT /i.test(l.text));
+    return i >= 0 && opening.slice(i + 1).find((l) => l.dir === 'S')?.text.startsWith('220') === true;
+}
+function vantageOf(t, clientAddress) {
+    const connectedFrom = t.localAddress ?? null;
+    const seenAs = addressInEhlo(t.opening);
+    const xclient = clientAddress !== null && xclientAccepted(t.opening) ? clientAddress : null;
+    const effective = xclient ?? seenAs ?? connectedFrom;
+    return { connectedFrom, seenAs, xclient, effective, network: effective === null ? null : networkKind(effective) };
+}
+
+;// CONCATENATED MODULE: ./src/diagnosis/diagnose.ts
+
+
+
+const placeOf = (t) => `${t.service ?? (t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)}${t.transport === 'plain' ? '' : ` (${t.transport})`}`;
+const relayedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+const deniedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'denied').map((a) => a.vector));
+/** The pattern of one host's targets (every address, port and transport of it). */
+function relayPattern(targets) {
+    const relayedSet = new Set(targets.flatMap((t) => [...relayedIn(t)]));
+    const relayed = [...relayedSet].sort();
+    const everything = relayed.some((v) => traitsOf(v).length === 0);
+    const all = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local'];
+    const shared = everything || relayed.length === 0 ? [] : all.filter((tr) => relayed.every((v) => traitsOf(v).includes(tr)));
+    const opening = targets.filter((t) => relayedIn(t).size > 0);
+    // A place refused what relayed elsewhere: the comparison that makes a "where".
+    const refusing = targets.filter((t) => relayedIn(t).size === 0 && [...deniedIn(t)].some((v) => relayedSet.has(v)));
+    const where = [];
+    const sameService = (a, b) => a.address === b.address && a.port === b.port;
+    if (opening.length > 0 && opening.every((t) => t.transport !== 'plain') && refusing.some((r) => r.transport === 'plain' && opening.some((o) => sameService(o, r))))
+        where.push('tls-only');
+    if (opening.length > 0 && opening.every((t) => t.family === 6) && refusing.some((r) => r.family === 4))
+        where.push('ipv6-only');
+    const ports = (ts) => new Set(ts.map((t) => `${t.port}`));
+    const openPorts = ports(opening);
+    // Another port of the same address refused it: a per-service setting (master.cf), not the address.
+    if (opening.length > 0 && refusing.some((r) => !openPorts.has(`${r.port}`) && opening.some((o) => o.address === r.address)))
+        where.push('some-services');
+    return { relayed, everything, shared, where, relayedOn: [...new Set(opening.map(placeOf))], refusedOn: [...new Set(refusing.map(placeOf))] };
+}
+/** Whether a row fits a pattern and vantage. */
+function ruleFits(rule, p, trusted) {
+    const m = rule.match;
+    if (p.relayed.length === 0)
+        return false;
+    if (m.where !== undefined && !p.where.includes(m.where))
+        return false;
+    if (m.vantage !== undefined && (m.vantage === 'trusted') !== trusted)
+        return false;
+    if (m.relayed === 'everything')
+        return p.everything;
+    if (m.relayed !== undefined) {
+        const traits = m.relayed;
+        return !p.everything && p.relayed.every((v) => traitsOf(v).some((t) => traits.includes(t)));
+    }
+    return true;
+}
+/**
+ * How closely a row fits: knowing *where* counts most (the where is the finding),
+ * then knowing what relayed, then being the MTA's own row, then the vantage;
+ * a narrower trait list beats a wider one.
+ */
+function specificity(r) {
+    const m = r.match;
+    const traits = Array.isArray(m.relayed) ? m.relayed.length : 0;
+    return (m.where ? 8 : 0) + (m.relayed !== undefined ? 4 : 0) + (r.mta !== null ? 2 : 0) + (m.vantage ? 1 : 0) - Math.max(0, traits - 1) / 10;
+}
+/** The rows of this MTA or of any MTA that fit, the most specific only. */
+function matchRules(p, mta, trusted, rules = DIAGNOSIS_RULES) {
+    const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted));
+    if (fits.length === 0)
+        return [];
+    const best = Math.max(...fits.map(specificity));
+    return fits.filter((r) => specificity(r) === best);
+}
+/** The MTA a host answered as: the best-evidenced identification among its targets; weak evidence counts as unknown. */
+function hostMta(targets) {
+    const rank = { high: 3, medium: 2, low: 1, none: 0 };
+    const known = targets.map((t) => t.mta).filter((m) => m !== undefined && m.name !== 'unknown' && rank[m.confidence] >= 2);
+    known.sort((a, b) => rank[b.confidence] - rank[a.confidence]);
+    return known[0]?.name ?? 'unknown';
+}
+function diagnose_whereText(p) {
+    if (p.where.includes('tls-only'))
+        return ', only inside TLS (the same attempts in plaintext were refused)';
+    if (p.where.includes('ipv6-only'))
+        return ', only over IPv6 (the same attempts over IPv4 were refused)';
+    if (p.where.includes('some-services'))
+        return `, only on ${p.relayedOn.join(', ')} (refused on ${p.refusedOn.join(', ')})`;
+    return '';
+}
+function summaryOf(mta, p) {
+    const who = mta === 'unknown' ? 'The server' : mta;
+    if (p.everything)
+        return `${who} relays for this client whatever it sends${diagnose_whereText(p)}.`;
+    if (p.shared.length > 0)
+        return `${who} relays only for ${p.shared.map((t) => TRAIT_TEXT[t]).join(' and ')}${diagnose_whereText(p)}.`;
+    return `${who} relays some forms and refuses the plain attempt${diagnose_whereText(p)}: ${p.relayed.slice(0, 6).join(', ')}${p.relayed.length > 6 ? `, ${p.relayed.length - 6} more` : ''}.`;
+}
+function vantageWarning(v, mta) {
+    if (!v || v.xclient !== null || !trustedByDefault(v.network))
+        return null;
+    const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
+    const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
+    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}), which a server may simply trust (${where}): it proves that this client may relay, not yet that anyone can. To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
+}
+/**
+ * Why each host that relayed relays: its pattern read through the diagnosis
+ * table. Hosts are diagnosed apart (a fleet's hosts have different configs);
+ * the addresses, ports and transports of one host are compared with each other.
+ */
+function diagnose(targets, rules = DIAGNOSIS_RULES) {
+    const byHost = new Map();
+    for (const t of targets)
+        byHost.set(t.host, [...(byHost.get(t.host) ?? []), t]);
+    const out = [];
+    for (const [host, ts] of byHost) {
+        const pattern = relayPattern(ts);
+        if (pattern.relayed.length === 0)
+            continue;
+        const relaying = ts.filter((t) => relayedIn(t).size > 0);
+        const mta = hostMta(relaying.length > 0 ? relaying : ts);
+        const vantage = relaying.find((t) => t.vantage)?.vantage ?? null;
+        const trusted = vantage !== null && vantage.xclient === null && trustedByDefault(vantage.network);
+        const findings = matchRules(pattern, mta, trusted, rules).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
+        out.push({
+            host,
+            mta,
+            pattern,
+            summary: summaryOf(mta, pattern),
+            findings,
+            unmatched: findings.length === 0
+                ? `No known cause fits this pattern (${pattern.relayed.length} vector(s) relayed${pattern.everything ? '' : ', the plain attempt was refused'}); relay-check will not guess. The relayed attempts below show exactly what got through.`
+                : null,
+            vantage,
+            // A narrow pattern (the plain attempt refused) shows the network is not simply trusted.
+            vantageWarning: pattern.everything ? vantageWarning(vantage, mta) : null,
+        });
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/battery/vectors.ts
 const NMAP = 'nmap smtp-open-relay.nse test';
 const MSF = 'Metasploit smtp_relay EXTENDED test';
@@ -169,9 +688,6 @@ function sumCounts(all) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
 ;// CONCATENATED MODULE: ./src/battery/render.ts
 
 /**
@@ -701,6 +1217,10 @@ class SmtpSession {
     get closed() {
         return this.ended || this.failure !== undefined;
     }
+    /** Our end of the connection: the address the server sees us connect from (before any NAT). */
+    get localAddress() {
+        return this.socket.localAddress ?? null;
+    }
     /** Milliseconds until the run's deadline, or Infinity. */
     limitTo(ms) {
         const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();
@@ -903,7 +1423,7 @@ const REPLY_RULES = [
     { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
     { id: 'domain-literals', outcome: 'denied', reason: 'address form refused (domain literals not allowed)', text: /domain literals? not allowed/i, example: '501 <relay-check@[192.0.2.1]>: domain literals not allowed', provenance: 'Exim' },
     { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
-    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD' },
+    { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', alsoSeen: ['550 Invalid recipient: <relay-check%example.com@[127.0.0.1]>', '550 Invalid recipient: <someone@opensmtpd.test>'], provenance: 'OpenSMTPD; measured: OpenSMTPD 6.8.0p2 sends it (no enhanced code) when no match rule takes the address, which is how it denies relaying, and for an unknown local user' },
     { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
     { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
     // --- catch-alls ---
@@ -1254,13 +1774,14 @@ const EVIDENCE_RULES = [
     { id: 'postscreen-multiline-greeting', mta: 'Postfix', source: 'greeting', pattern: /^220-[^\n]*\n(?:[^\n]*\n)*220 /, weight: 1, what: 'a multi-line 220- greeting (postscreen greet pause: it sends 220- and waits to catch clients that talk early)', example: '220-mx.example.org ESMTP\n220 mx.example.org ESMTP', provenance: 'Postfix POSTSCREEN_README "Pregreet test" (postscreen_greet_banner, postscreen_greet_wait)' },
     { id: 'exim-greeting', mta: 'Exim', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Exim (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Exim and its version', example: '220 mx.exim.test ESMTP Exim 4.96 Wed, 02 Dec 2026 04:24:22 +0000', provenance: 'Exim smtp_banner default "$smtp_active_hostname ESMTP Exim $version_number $tod_full" (Exim spec, main options)' },
     { id: 'sendmail-greeting', mta: 'Sendmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Sendmail (\d[\w.]*)/im, versionGroup: 1, weight: 3, what: 'the greeting names Sendmail and its version', example: '220 mx.sendmail.test ESMTP Sendmail 8.17.1.9/8.17.1.9; Wed, 2 Dec 2026 04:34:38 GMT', provenance: 'Sendmail SmtpGreetingMessage default "$j Sendmail $v/$Z; $b"; measured on Debian sendmail-bin 8.17.1.9' },
-    { id: 'opensmtpd-greeting', mta: 'OpenSMTPD', source: 'greeting', pattern: /^220[ -]\S+ ESMTP OpenSMTPD\b/im, weight: 3, what: 'the greeting names OpenSMTPD', example: '220 mail.example.org ESMTP OpenSMTPD', provenance: 'OpenSMTPD smtp_session.c banner "%s ESMTP OpenSMTPD"' },
+    { id: 'opensmtpd-greeting', mta: 'OpenSMTPD', source: 'greeting', pattern: /^220[ -]\S+ ESMTP OpenSMTPD\b/im, weight: 3, what: 'the greeting names OpenSMTPD', example: '220 mx.opensmtpd.test ESMTP OpenSMTPD', provenance: 'OpenSMTPD smtp_session.c banner "%s ESMTP OpenSMTPD" (no version shown); measured: OpenSMTPD 6.8.0p2 (Debian opensmtpd), listen … hostname mx.opensmtpd.test' },
     { id: 'exchange-greeting', mta: 'Microsoft Exchange', source: 'greeting', pattern: /^220[ -]\S+ Microsoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names the Microsoft ESMTP MAIL Service', example: '220 EX01.contoso.com Microsoft ESMTP MAIL Service ready at Mon, 1 Jan 2024 10:00:00 +0000', provenance: 'Microsoft Exchange 2013+ receive connector default banner (older IIS SMTP: "Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready at")' },
     { id: 'haraka-greeting', mta: 'Haraka', source: 'greeting', pattern: /^220[ -]\S+ ESMTP Haraka(?:\/(\d[\w.]*))?/im, versionGroup: 1, weight: 3, what: 'the greeting names Haraka', example: '220 mx.example.org ESMTP Haraka/3.0.3 ready', provenance: 'Haraka connection.js greeting "ESMTP Haraka/<version> ready" (smtp.ini banner_includes_uuid off)' },
     { id: 'qmail-greeting', mta: 'qmail', source: 'greeting', pattern: /^220[ -]\S+ ESMTP qmail\b|\bnetqmail\b/im, weight: 3, what: 'the greeting names qmail', example: '220 mail.example.org ESMTP qmail 1.03', provenance: 'notqmail/netqmail smtpgreeting control file as commonly set' },
     // --- EHLO keywords and their order ---
     { id: 'postfix-ehlo-order', mta: 'Postfix', source: 'ehlo', pattern: /^PIPELINING SIZE( VRFY)? ETRN\b/i, weight: 2, what: 'EHLO keywords in Postfix order (PIPELINING, SIZE, VRFY, ETRN first)', example: 'PIPELINING SIZE VRFY ETRN STARTTLS ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING', provenance: 'Postfix smtpd.c ehlo_cmd (fixed order of the EHLO reply lines)' },
     { id: 'sendmail-ehlo-verb', mta: 'Sendmail', source: 'ehlo', pattern: /\bVERB\b.*\bDELIVERBY\b/i, weight: 2, what: 'EHLO offers VERB and DELIVERBY (Sendmail extensions)', example: 'ENHANCEDSTATUSCODES PIPELINING EXPN VERB 8BITMIME SIZE DSN ETRN AUTH DELIVERBY HELP', provenance: 'Sendmail srvrsmtp.c; measured on Debian sendmail-bin 8.17.1.9' },
+    { id: 'opensmtpd-ehlo-order', mta: 'OpenSMTPD', source: 'ehlo', pattern: /^8BITMIME ENHANCEDSTATUSCODES SIZE\b/i, weight: 2, what: 'EHLO keywords in OpenSMTPD order (8BITMIME, ENHANCEDSTATUSCODES, SIZE first)', example: '8BITMIME ENHANCEDSTATUSCODES SIZE DSN HELP', provenance: 'OpenSMTPD smtp_session.c EHLO reply (fixed order: 8BITMIME, ENHANCEDSTATUSCODES, SIZE, DSN, then STARTTLS/AUTH when offered, HELP); measured: OpenSMTPD 6.8.0p2 without TLS or AUTH' },
     { id: 'exchange-ehlo', mta: 'Microsoft Exchange', source: 'ehlo', pattern: /\b(X-EXPS|XEXCH50|X-ANONYMOUSTLS|XRDST|XSHADOWREQUEST|X-EXCHANGEAUTH)\b/i, weight: 2, what: 'EHLO offers Exchange-only extensions (X-ANONYMOUSTLS, XEXCH50, XRDST …)', example: 'SIZE 37748736 PIPELINING DSN ENHANCEDSTATUSCODES STARTTLS X-ANONYMOUSTLS AUTH X-EXPS 8BITMIME BINARYMIME CHUNKING XRDST', provenance: 'Microsoft Exchange 2013+ receive connector EHLO (MS-OXSMTP)' },
     // --- the wording and shape of replies ---
     { id: 'postfix-relay-access-denied', mta: 'Postfix', source: 'reply', pattern: /^[45]\d\d [45]\.7\.1 <[^>]*>: Relay access denied$/, weight: 2, what: 'Postfix\'s "<address>: Relay access denied"', example: '554 5.7.1 <relay-check@example.com>: Relay access denied', provenance: 'Postfix smtpd_check.c reject_unauth_destination / defer_unauth_destination' },
@@ -1268,8 +1789,9 @@ const EVIDENCE_RULES = [
     { id: 'exim-relay-not-permitted', mta: 'Exim', source: 'reply', pattern: /^550 relay not permitted$/, weight: 2, what: 'Exim\'s "550 relay not permitted" (no enhanced code)', example: '550 relay not permitted', provenance: 'Exim default configuration, acl_check_rcpt' },
     { id: 'exim-domain-literals', mta: 'Exim', source: 'reply', pattern: /^501 <[^>]*>: domain literals not allowed$/, weight: 2, what: 'Exim\'s "domain literals not allowed"', example: '501 <relay-check@[127.0.0.1]>: domain literals not allowed', provenance: 'Exim smtp_in.c (allow_domain_literals = false)' },
     { id: 'sendmail-address-dots', mta: 'Sendmail', source: 'reply', pattern: /^\d{3} \d\.\d\.\d+ <[^>]*>\.\.\. /, weight: 2, what: 'Sendmail\'s "<address>... " reply shape', example: '250 2.1.5 <relay-check@example.com>... Recipient ok', provenance: 'Sendmail (usrerr/message "%s... %s"); measured on Debian sendmail-bin 8.17.1.9' },
-    { id: 'opensmtpd-invalid-recipient', mta: 'OpenSMTPD', source: 'reply', pattern: /^550 Invalid recipient: </, weight: 2, what: 'OpenSMTPD\'s "550 Invalid recipient: <address>"', example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD smtp_session.c' },
-    { id: 'opensmtpd-destination-valid', mta: 'OpenSMTPD', source: 'reply', pattern: /^250 2\.1\.5 Destination address valid: Recipient ok$/, weight: 2, what: 'OpenSMTPD\'s "Destination address valid: Recipient ok"', example: '250 2.1.5 Destination address valid: Recipient ok', provenance: 'OpenSMTPD smtp_session.c' },
+    { id: 'opensmtpd-invalid-recipient', mta: 'OpenSMTPD', source: 'reply', pattern: /^550 Invalid recipient: </, weight: 2, what: 'OpenSMTPD\'s "550 Invalid recipient: <address>"', example: '550 Invalid recipient: <relay-check@example.com>', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2, for an address no match rule takes (its relay denial: no enhanced code) and for an unknown local user alike' },
+    { id: 'opensmtpd-destination-valid', mta: 'OpenSMTPD', source: 'reply', pattern: /^250 2\.1\.5 Destination address valid: Recipient ok$/, weight: 2, what: 'OpenSMTPD\'s "Destination address valid: Recipient ok"', example: '250 2.1.5 Destination address valid: Recipient ok', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2 (local and relayed recipients alike)' },
+    { id: 'opensmtpd-address-syntax', mta: 'OpenSMTPD', source: 'reply', pattern: /^5\d\d 5\.1\.\d (Recipient|Sender) address syntax error$/, weight: 2, what: 'OpenSMTPD\'s "Recipient address syntax error" / "Sender address syntax error"', example: '501 5.1.3 Recipient address syntax error', provenance: 'OpenSMTPD smtp_session.c; measured: OpenSMTPD 6.8.0p2 answers quoted local parts holding @ or %, <u@ext@>, a trailing-dot domain and unbracketed paths so (MAIL: "553 5.1.0 Sender address syntax error")' },
     { id: 'exchange-5.7.54', mta: 'Microsoft Exchange', source: 'reply', pattern: /\b5\.7\.54 SMTP; Unable to relay\b/, weight: 2, what: 'Exchange\'s "5.7.54 SMTP; Unable to relay"', example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', provenance: 'Microsoft Exchange 2013+ (NDR 5.7.54)' },
     { id: 'exchange-online-5.7.64', mta: 'Exchange Online', source: 'reply', pattern: /\b5\.7\.64 TenantAttribution;/, weight: 3, what: 'Exchange Online\'s "5.7.64 TenantAttribution"', example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online Protection (NDR 5.7.64)' },
     { id: 'qmail-rcpthosts', mta: 'qmail', source: 'reply', pattern: /allowed rcpthosts \(#5\.7\.1\)/, weight: 2, what: 'qmail\'s "not in my list of allowed rcpthosts (#5.7.1)"', example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd.c err_nogateway' },
@@ -1340,8 +1862,9 @@ const ROUTING_RULES = [
     { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
     { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
     { mta: 'Exim', form: 'source-route', decision: 'relayed', why: 'Exim discards a source route and acts on the final address, which its relay ACL judged: an accepted one was accepted for host', provenance: 'Exim specification, "Source routes" (RFC 5321 §C: routes are ignored)' },
-    { mta: 'OpenSMTPD', form: 'percent', decision: 'skipped', why: 'OpenSMTPD does not perform the percent hack: user%host is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no percent-hack routing)' },
-    { mta: 'OpenSMTPD', form: 'bang', decision: 'skipped', why: 'OpenSMTPD does not route bang paths: host!user is a local part here', provenance: 'OpenSMTPD smtpd.conf(5) (no UUCP routing)' },
+    { mta: 'OpenSMTPD', form: 'percent', decision: 'skipped', why: 'OpenSMTPD does not perform the percent hack: user%host is a local part here, and the mail is delivered locally', provenance: 'OpenSMTPD smtpd.conf(5) (no percent-hack routing); measured: OpenSMTPD 6.8.0p2 with a catch-all virtual domain queues <u%example.com@its domain> for local delivery (envelope dispatcher local, dest unchanged; __tests__/opensmtpd.test.ts)' },
+    { mta: 'OpenSMTPD', form: 'bang', decision: 'skipped', why: 'OpenSMTPD does not route bang paths: host!user is a local part here, and the mail is delivered locally', provenance: 'OpenSMTPD smtpd.conf(5) (no UUCP routing); measured: OpenSMTPD 6.8.0p2 with a catch-all virtual domain queues <example.com!u@its domain> for local delivery (envelope dispatcher local, dest unchanged; __tests__/opensmtpd.test.ts)' },
+    { mta: 'OpenSMTPD', form: 'source-route', decision: 'relayed', why: 'OpenSMTPD strips a source route (@a:user@host to user@host) before its match rules judge the address: an accepted one was accepted for host', provenance: 'measured: OpenSMTPD 6.8.0p2 answers <@its domain:u@example.com> with "550 Invalid recipient: <u@example.com>" (the route stripped; __tests__/opensmtpd.test.ts)' },
 ];
 /** The routing form of a recipient path, if it has one. */
 function routingForm(rcpt) {
@@ -1792,6 +2315,7 @@ function serverState(address, port) {
 
 
 
+
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -1875,6 +2399,7 @@ async function runTarget(spec, opts) {
                     report.opening = [...session.transcript];
                     report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
                     report.extensions = [...ehlo.extensions.keys()];
+                    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
                 }
                 return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
             }
@@ -2259,6 +2784,7 @@ const INPUT_NAMES = [
     'client-address',
     'postfix-config',
     'postfix-overrides',
+    'base-ref',
     'timeout',
     'connect-timeout',
     'report-path',
@@ -2400,6 +2926,17 @@ function recipientOwnDomain(rcptDomain, domain, hosts) {
     }
     return undefined;
 }
+/**
+ * A commit or ref for git: a name or object id, with `~`/`^` suffixes. Never a
+ * leading `-` (git would read an option), `:` (it is joined as `<ref>:<path>`),
+ * `..` (a range), `@{` (reflog syntax) or whitespace.
+ */
+function parseBaseRef(text) {
+    if (text.length > 255 || !/^[A-Za-z0-9_][A-Za-z0-9._/~^@-]*$/.test(text) || text.includes('..') || text.includes('@{') || /(^|\/)\.|\.lock(\/|$)|\/$/.test(text)) {
+        throw new InputError('base-ref', `"${text}" is not a commit or ref (a branch, tag or commit id like main, v1.2 or 3f2c1ab)`);
+    }
+    return text;
+}
 /** Validates every input; throws InputError on the first bad one. No I/O. */
 function parseSettings(raw) {
     const get = (name) => {
@@ -2423,6 +2960,11 @@ function parseSettings(raw) {
         throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
     if (postfixOverrides !== '' && postfixConfig === '')
         throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+    const baseRef = get('base-ref');
+    if (baseRef !== '' && postfixConfig === '')
+        throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+    if (baseRef !== '')
+        parseBaseRef(baseRef);
     if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
         throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
     }
@@ -2458,6 +3000,7 @@ function parseSettings(raw) {
         ...(client !== '' ? { clientAddress: client } : {}),
         ...(postfixConfig !== '' ? { postfixConfig } : {}),
         ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+        ...(baseRef !== '' ? { baseRef } : {}),
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,
@@ -2579,6 +3122,7 @@ const VERSION = '0.1.0';
 
 
 
+
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
 const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
@@ -2689,6 +3233,7 @@ async function run(settings, services = {}) {
         warnings,
         counts: sumCounts(targets.map((t) => t.counts)),
         targets,
+        diagnosis: diagnose(targets),
     };
 }
 const FIXED_TRANSPORT = {
@@ -2743,6 +3288,180 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./src/gate/base.ts
+
+
+
+
+/**
+ * Base against head: the configuration directory as it was at the pull
+ * request's base commit, read from git into a temporary directory (never
+ * checked out over the working tree), so that it can run on a second private
+ * Postfix; and the pure comparison of the two runs, per master.cf service and
+ * vector.
+ */
+// --- which base ---
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/**
+ * The base commit of a pull_request event; undefined for any other event. Not
+ * pull_request_target: there actions/checkout checks out the base itself, so the
+ * work tree would be compared with itself (`base-ref` can still name one).
+ */
+function pullRequestBase(eventName, payload) {
+    if (eventName !== 'pull_request')
+        return undefined;
+    const pr = payload?.pull_request;
+    const sha = pr?.base?.sha;
+    // Only a full object name: it goes on a git command line.
+    return typeof sha === 'string' && SHA.test(sha) ? sha : undefined;
+}
+const GIT_TIMEOUT_MS = 60_000;
+/** As instance.ts allows in a configuration directory: more is not one. */
+const MAX_FILES = 2_000;
+function git(cwd, args) {
+    // No prompt for credentials (a runner has no terminal); the checkout's own credentials still apply.
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', cwd, ...args], { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return { ok: r.status === 0, out: r.stdout ?? Buffer.alloc(0), err: `${r.stderr?.toString() ?? ''}${r.error?.message ?? ''}`.trim() };
+}
+const base_text = (g) => g.out.toString('utf8').trim();
+/** The commit a ref names, if this clone has it. */
+function resolve(root, ref) {
+    const g = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    return g.ok ? base_text(g) : undefined;
+}
+/**
+ * The commit, fetched once from origin when the clone lacks it: actions/checkout
+ * fetches only the merge commit by default (fetch-depth 1), without its parents.
+ */
+function resolveOrFetch(root, ref, log) {
+    const have = resolve(root, ref);
+    if (have !== undefined)
+        return have;
+    log(`base ${ref} is not in this clone: git fetch --depth=1 origin ${ref}`);
+    const fetched = git(root, ['fetch', '--depth=1', '--no-tags', '--quiet', 'origin', ref]);
+    if (!fetched.ok)
+        return undefined;
+    // A sha is in the clone now; a branch or tag name is in FETCH_HEAD, which is what was fetched.
+    return resolve(root, ref) ?? resolve(root, 'FETCH_HEAD');
+}
+/** Path segments listFiles (instance.ts) leaves out of a configuration directory, left out here too. */
+function skipped(rel) {
+    return rel.split('/').some((s) => s.startsWith('.git') || s === 'node_modules');
+}
+/** `git ls-tree -r -z` entries: mode, type, object and path, for plain files only (no symlinks, no submodules). */
+function parseLsTree(out) {
+    return out
+        .split('\0')
+        .filter(Boolean)
+        .map((e) => /^(\d+) (\w+) ([0-9a-f]+)\t([\s\S]+)$/.exec(e))
+        .filter((m) => m !== null && m[2] === 'blob' && (m[1] === '100644' || m[1] === '100755'))
+        .map((m) => ({ oid: m[3], path: m[4] }));
+}
+/**
+ * The configuration directory at `ref`, written to a temporary directory: every
+ * file git holds under it (main.cf, master.cf and the map files beside them).
+ * "new" when the directory (or its main.cf) is not there at the base: the pull
+ * request adds it. "unavailable" with a warning when the base cannot be had.
+ */
+function checkoutBase(configDir, ref, log = () => undefined) {
+    const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
+    const top = git(configDir, ['rev-parse', '--show-toplevel']);
+    if (!top.ok)
+        return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
+    const root = base_text(top);
+    // Where the directory sits in the repository, as git names it (symlinks and `..` resolved).
+    const prefix = base_text(git(configDir, ['rev-parse', '--show-prefix'])).replace(/\/+$/, '');
+    const commit = resolveOrFetch(root, ref, log);
+    if (commit === undefined)
+        return unavailable(`commit ${ref} not available; use actions/checkout with fetch-depth: 0`);
+    const tree = `${commit}:${prefix}`;
+    if (base_text(git(root, ['cat-file', '-t', tree])) !== 'tree')
+        return { status: 'new', commit };
+    const ls = git(root, ['ls-tree', '-r', '-z', tree]);
+    if (!ls.ok)
+        return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
+    const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !skipped(f.path));
+    if (!files.some((f) => f.path === 'main.cf'))
+        return { status: 'new', commit };
+    if (files.length > MAX_FILES)
+        return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-base-'));
+    const remove = () => {
+        process.off('exit', remove);
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    };
+    // The instance has its exit hooks; these files need one too (SIGTERM ends in process.exit).
+    process.on('exit', remove);
+    try {
+        for (const f of files) {
+            // By object name, which is what `git show <commit>:<path>` prints, without parsing the path as a revision.
+            const blob = git(root, ['cat-file', 'blob', f.oid]);
+            if (!blob.ok)
+                throw new Error(`git cat-file ${f.path} failed: ${blob.err.split('\n')[0]}`);
+            const to = external_node_path_default().join(dir, f.path);
+            // git never stores `..` or absolute paths, but the files land outside the repository: check anyway.
+            if (!to.startsWith(dir + (external_node_path_default()).sep))
+                throw new Error(`${f.path} leaves the directory`);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().writeFileSync(to, blob.out);
+        }
+    }
+    catch (e) {
+        remove();
+        return unavailable(e.message, commit);
+    }
+    log(`base ${commit.slice(0, 12)}: ${files.length} file(s) of ${prefix || '.'} from git`);
+    return { status: 'files', commit, dir, remove };
+}
+// --- the comparison (pure) ---
+/** Worst first: a vector that relayed on any transport of a service relayed on that service. */
+const RANK = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+/** Each master.cf service's outcome per vector, merged over its transports, in the order the report has them. */
+function outcomesByService(r) {
+    const nameOf = new Map((r.gate?.services ?? []).map((s) => [s.port, s.name]));
+    const out = new Map();
+    for (const t of r.targets) {
+        const service = nameOf.get(t.port) ?? String(t.port);
+        const m = out.get(service) ?? new Map();
+        out.set(service, m);
+        for (const a of t.attempts) {
+            const prev = m.get(a.vector);
+            if (prev === undefined || RANK[a.outcome] > RANK[prev])
+                m.set(a.vector, a.outcome);
+        }
+    }
+    return out;
+}
+/** Head against base for one vector; null where it did not run (a service only one side has). */
+function changeOf(head, base) {
+    const h = head === 'relayed';
+    const b = base === 'relayed';
+    return h && b ? 'unchanged-open' : h ? 'opened' : b ? 'closed' : 'unchanged';
+}
+/** One row per service and vector of either side: head's services first, then those only the base has. */
+function compareOutcomes(head, base) {
+    const rows = [];
+    const services = [...new Set([...head.keys(), ...base.keys()])];
+    for (const service of services) {
+        const h = head.get(service) ?? new Map();
+        const b = base.get(service) ?? new Map();
+        for (const vector of new Set([...h.keys(), ...b.keys()])) {
+            const ho = h.get(vector) ?? null;
+            const bo = b.get(vector) ?? null;
+            rows.push({ service, vector, head: ho, base: bo, change: changeOf(ho, bo) });
+        }
+    }
+    return rows;
+}
+/** The report's `gate.base` for two runs. */
+function compareRuns(commit, configDir, head, base) {
+    return baseReport(commit, configDir, 'compared', compareOutcomes(outcomesByService(head), outcomesByService(base)));
+}
+function baseReport(commit, configDir, status, changes = [], warning) {
+    const n = (c) => changes.filter((x) => x.change === c).length;
+    return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
 /**
  * main.cf and master.cf as data, with the line each entry starts on, so that
@@ -2763,7 +3482,8 @@ function parseMainCf(text) {
                 current.value = `${current.value} ${raw.trim()}`.trim();
             return;
         }
-        const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
+        // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
+        const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
         if (!m) {
             current = undefined;
             return;
@@ -3676,7 +4396,236 @@ async function stopInstance(i) {
     live.delete(i);
 }
 
+;// CONCATENATED MODULE: ./src/gate/fix.ts
+
+
+/** The client the gate tests as (GATE_CLIENT_ADDRESS); a mynetworks entry covering it is what lets it relay. */
+const OUTSIDER = '203.0.113.10';
+const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
+function mainParam(files, name) {
+    return [...files.main].reverse().find((p) => p.name === name);
+}
+function optionLine(files, s, name) {
+    const lines = files.masterText?.split(/\r?\n/) ?? [];
+    for (let i = s.line - 1; i < lines.length; i++) {
+        if (i > s.line - 1 && !/^\s/.test(lines[i]) && lines[i].trim() !== '' && !/^\s*#/.test(lines[i]))
+            break;
+        if (new RegExp(`-o\\s*\\{?\\s*${name}\\s*=`).test(lines[i]))
+            return i + 1;
+    }
+    return s.line;
+}
+/**
+ * The effective value of a parameter for a service: its `-o` override (one
+ * `$name` reference followed into main.cf, as Debian's submission entry does),
+ * else main.cf; undefined when neither sets it (Postfix's default applies).
+ */
+function settingFor(files, service, name) {
+    const s = files.master?.find((m) => m.service === service && (m.command === 'smtpd' || m.command === 'postscreen'));
+    const o = s ? serviceOverrides(s).find((x) => x.name === name) : undefined;
+    if (s && o) {
+        const ref = /^\$\{?([A-Za-z0-9_]+)\}?$/.exec(o.value);
+        const target = ref ? mainParam(files, ref[1]) : undefined;
+        if (target)
+            return { value: target.value, place: { file: 'main.cf', line: target.line, setting: target.name, value: target.value }, overrideName: target.name };
+        return { value: o.value, place: { file: 'master.cf', line: optionLine(files, s, name), setting: `${s.service}/${s.type} -o ${name}`, value: o.value }, overrideName: `${s.service}/${s.type}/${name}` };
+    }
+    const p = mainParam(files, name);
+    return p ? { value: p.value, place: { file: 'main.cf', line: p.line, setting: name, value: p.value }, overrideName: name } : undefined;
+}
+/** Restriction items grouped with their table arguments: `check_sender_access hash:/x` is one. */
+function restrictionGroups(value) {
+    const out = [];
+    for (const item of restrictionItems(value)) {
+        if (out.length > 0 && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$|^check_\w+_\w+_access$/.test(out[out.length - 1].split(' ')[0]))
+            out[out.length - 1] += ` ${item}`;
+        else
+            out.push(item);
+    }
+    return out;
+}
+/** The list with the matching groups moved after the relay check (inserted when missing). */
+function moveAfterRelayCheck(value, matches) {
+    const groups = restrictionGroups(value);
+    const check = groups.findIndex((g) => RELAY_CHECKS.includes(g));
+    const before = (check < 0 ? groups : groups.slice(0, check)).filter(matches);
+    if (before.length === 0)
+        return null;
+    const rest = groups.filter((g) => !before.includes(g));
+    const at = rest.findIndex((g) => RELAY_CHECKS.includes(g));
+    const withCheck = at < 0 ? [...rest, 'reject_unauth_destination'] : rest;
+    const i = withCheck.findIndex((g) => RELAY_CHECKS.includes(g));
+    return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
+}
+function ipv4(a) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    return m ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
+}
+/** Whether a mynetworks entry covers the gate's outside client (or every IPv6 client). */
+function coversOutsider(entry) {
+    const e = entry.replace(/^\[|\]/g, '');
+    if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e) || e === '::/0')
+        return true;
+    const [net, bits] = e.split('/');
+    const n = ipv4(net);
+    const o = ipv4(OUTSIDER);
+    if (n === null || o === null)
+        return false;
+    const len = bits === undefined ? 32 : Number(bits);
+    if (len === 0)
+        return true;
+    const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
+    return ((n & mask) >>> 0) === ((o & mask) >>> 0);
+}
+function diffOf(before, after) {
+    return `- ${before}\n+ ${after}`;
+}
+const ACCESS_OF = {
+    'postfix-sender-access': { check: /^check_sender_access\b/, key: (d) => new RegExp(`^\\s*${d.replace(/\./g, '\\.')}\\s+OK\\b`, 'i') },
+    'postfix-null-sender': { check: /^check_sender_access\b/, key: () => /^\s*<>\s+OK\b/i },
+    'postfix-helo-access': { check: /^check_helo_access\b/, key: () => /^\s*\S+\s+(OK|PERMIT)\b/i },
+    'postfix-role-accounts': { check: /^check_recipient_access\b/, key: () => /^\s*\S*(postmaster|abuse|hostmaster)\S*\s+OK\b/i },
+};
+/** The line of a map file (named by the group's table) that returns OK for what relayed. */
+function mapPlace(files, group, key) {
+    for (const table of group.split(' ').slice(1)) {
+        const name = table.replace(/^[a-z0-9_]+:/, '');
+        const map = files.mapText(name);
+        if (!map)
+            continue;
+        const lines = map.text.split(/\r?\n/);
+        const i = lines.findIndex((l) => key.test(l));
+        if (i >= 0)
+            return { file: map.file, line: i + 1, setting: `${map.file}: ${lines[i].trim().split(/\s+/)[0]}`, value: lines[i].trim() };
+    }
+    return null;
+}
+/** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
+function proposeFix(rule, service, files, mydomain) {
+    const access = ACCESS_OF[rule];
+    if (access) {
+        for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
+            const s = settingFor(files, service, list);
+            if (!s)
+                continue;
+            const moved = moveAfterRelayCheck(s.value, (g) => access.check.test(g));
+            if (moved === null)
+                continue;
+            const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
+            const map = mapPlace(files, group, access.key(mydomain));
+            return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(`${s.place.setting} = ${s.value}`, `${s.place.setting} = ${moved}`) };
+        }
+        return null;
+    }
+    if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
+        const nets = settingFor(files, service, 'mynetworks');
+        const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter(coversOutsider) : [];
+        if (rule === 'postfix-service-override') {
+            const name = `${service}/inet/smtpd_relay_restrictions`;
+            const now = settingFor(files, service, 'smtpd_relay_restrictions');
+            const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
+            if (!place)
+                return null;
+            const after = 'permit_sasl_authenticated, reject';
+            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(`${service}/inet -o smtpd_relay_restrictions = ${now?.value ?? '(main.cf)'}`, `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+        }
+        if (nets && wide.length > 0) {
+            const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
+            const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
+            return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(`${nets.place.setting} = ${nets.value}`, `${nets.place.setting} = ${after}`) };
+        }
+        const list = settingFor(files, service, 'smtpd_relay_restrictions');
+        if (list && !restrictionGroups(list.value).some((g) => RELAY_CHECKS.includes(g))) {
+            const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
+            return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(`${list.place.setting} = ${list.value}`, `${list.place.setting} = ${after}`) };
+        }
+    }
+    return null;
+}
+/** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
+function proposeFixes(d, services, files, mydomain) {
+    const out = [];
+    for (const f of d.findings) {
+        for (const service of services) {
+            const fix = proposeFix(f.rule, service, files, mydomain);
+            const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
+            if (same)
+                same.services.push(service);
+            else if (fix)
+                out.push(fix);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/prove.ts
+
+
+
+
+
+
+/** The configuration's files as the fix finder reads them. */
+function configFiles(configDir) {
+    const read = (f) => (external_node_fs_default().existsSync(external_node_path_default().join(configDir, f)) ? external_node_fs_default().readFileSync(external_node_path_default().join(configDir, f), 'utf8') : null);
+    const masterText = read('master.cf');
+    return {
+        main: parseMainCf(read('main.cf') ?? ''),
+        master: masterText === null ? null : parseMasterCf(masterText),
+        masterText,
+        mapText: (name) => {
+            // The configuration directory stands for /etc/postfix (as the sandbox maps it).
+            const rel = name.startsWith('/etc/postfix/') ? name.slice('/etc/postfix/'.length) : name.startsWith('/') ? null : name;
+            if (rel === null || rel.split('/').includes('..'))
+                return null;
+            const text = read(rel);
+            return text === null ? null : { file: rel, text };
+        },
+    };
+}
+const serviceName = (label) => label?.replace(/ \(.*\)$/, '');
+/**
+ * Proves each fix the diagnosis proposes: the same configuration with the fix
+ * as extra postfix-overrides, on a new private instance, running only the
+ * vectors that relayed. `rerunGate` is runGate without proving again.
+ */
+async function proveFixes(settings, report, mydomain, services, rerunGate) {
+    const configDir = settings.postfixConfig;
+    if (configDir === undefined)
+        return [];
+    const files = configFiles(configDir);
+    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => serviceName(t.service)).filter((s) => s !== undefined))];
+    const fixes = (report.diagnosis ?? []).flatMap((d) => proposeFixes(d, relaying, files, mydomain));
+    const out = [];
+    for (const fix of fixes) {
+        const mine = (t) => fix.services.includes(serviceName(t.service) ?? '');
+        const relayedHere = report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+        const rerun = [...new Set(relayedHere)];
+        const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-fix-'));
+        try {
+            const file = external_node_path_default().join(dir, 'overrides.cf');
+            const before = settings.postfixOverrides ? external_node_fs_default().readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
+            // Later lines win: the fix goes after the team's own overrides.
+            external_node_fs_default().writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
+            const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
+            const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
+            const still = [...new Set(again.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+            const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
+            out.push({ ...fix, rerun, stillRelayed: still, verified: ran && still.length === 0, error: ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}` });
+        }
+        catch (e) {
+            out.push({ ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` });
+        }
+        finally {
+            external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
+
+
 
 
 
@@ -3691,6 +4640,51 @@ function check(settings, services = {}, log, hooks = {}) {
  * stopped and removed afterwards, whatever happened.
  */
 async function runGate(settings, services = {}, log, hooks = {}) {
+    let report = await runInstance(settings, services, log, hooks);
+    if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
+        // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+        log?.('trying the proposed fix on a copy of the configuration');
+        const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+        report = { ...report, gate: { ...report.gate, fixes } };
+    }
+    if (settings.baseRef === undefined || report.gate === undefined)
+        return report;
+    const base = await againstBase(report, settings, services, log, hooks);
+    return { ...report, gate: { ...report.gate, base } };
+}
+/**
+ * The same directory at the base commit, on a second private instance. It runs
+ * after the head's instance is stopped: one instance at a time cannot collide
+ * on ports or share the runner's two cores, and the action's post step (which
+ * removes the instance it was last told of) covers each in turn. The base never
+ * decides the step: what fails is what the head does.
+ */
+async function againstBase(head, settings, services, log, hooks) {
+    const configDir = settings.postfixConfig;
+    const ref = settings.baseRef;
+    const say = log ?? (() => undefined);
+    const at = checkoutBase(configDir, ref, say);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
+        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+        return compareRuns(at.commit, configDir, head, base);
+    }
+    catch (e) {
+        // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
+}
+/** One configuration directory on one private instance. */
+async function runInstance(settings, services, log, hooks) {
     const configDir = settings.postfixConfig;
     if (configDir === undefined)
         throw new Error('runGate: no postfix-config');
@@ -3732,6 +4726,90 @@ function commitOf(dir) {
     return r.status === 0 ? r.stdout.trim() : null;
 }
 
+;// CONCATENATED MODULE: ./src/report/base.ts
+
+/**
+ * "Against the base": what the pull request did to the relay, per master.cf
+ * service and vector, for the job summary and the terminal. Service names and
+ * vector ids come from the repository's files: they go through mdText/code
+ * here and termText in the terminal.
+ */
+const base_short = (commit) => commit.slice(0, 7);
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/**
+ * The sentence that answers "did this pull request open it?". Plain text but for
+ * what `esc` makes of the commit and the directory, the only parts not written
+ * by relay-check (the summary passes mdText).
+ */
+function baseSentence(b, esc = (s) => s) {
+    const at = `commit ${esc(base_short(b.commit))}`;
+    if (b.status === 'new')
+        return `new configuration: ${esc(b.configDir)} does not exist at the base (${at}), nothing to compare`;
+    if (b.status === 'unavailable')
+        return esc(b.warning ?? `base not compared (commit ${base_short(b.commit)})`);
+    // Counted as distinct vectors on named services: a vector opened on smtp and submission is one trick, on two doors.
+    const where = (c) => {
+        const rows = b.changes.filter((x) => x.change === c);
+        const services = [...new Set(rows.map((x) => x.service))].map(esc);
+        const names = services.length <= 3 ? `${services.slice(0, -1).join(', ')}${services.length > 1 ? ' and ' : ''}${services[services.length - 1]}` : `${services.length} services`;
+        return `${plural(new Set(rows.map((x) => x.vector)).size, 'vector')} on ${names}`;
+    };
+    const parts = [];
+    if (b.opened > 0)
+        parts.push(`this pull request opened ${where('opened')} that the base (${at}) refused`);
+    if (b.predates > 0) {
+        parts.push(b.opened > 0 ? `${where('unchanged-open')} relayed on the base already` : `already open on the base (${at}): this pull request did not open it (${where('unchanged-open')} relayed there too)`);
+    }
+    if (b.closed > 0)
+        parts.push(`this pull request closed ${where('closed')} that relayed on the base`);
+    return parts.length > 0 ? parts.join('; ') : `nothing relays on the base (${at}) or here: no relay was opened or closed`;
+}
+const CHANGE_LABEL = {
+    opened: '**opened** by this pull request',
+    'unchanged-open': 'already open on the base',
+    closed: 'closed by this pull request',
+};
+/** At most this many vector ids in one cell; the JSON report has every row. */
+const IDS_PER_CELL = 6;
+/** Markdown lines for the job summary; none without a base comparison. */
+function base_baseSummaryLines(g) {
+    const b = g?.base;
+    if (b === undefined)
+        return [];
+    const out = ['### Against the base', ''];
+    if (b.status === 'unavailable')
+        return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
+    if (b.status === 'new')
+        return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(base_short(b.commit))}): a new configuration, nothing to compare.`];
+    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+    // An open relay fails the step wherever it came from; say so where it predates the pull request.
+    if (b.predates > 0)
+        out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);
+    const head = new Set(b.changes.filter((c) => c.head !== null).map((c) => c.service));
+    const base = new Set(b.changes.filter((c) => c.base !== null).map((c) => c.service));
+    const only = (a, not) => [...a].filter((s) => !not.has(s));
+    if (only(head, base).length > 0)
+        out.push('', `Only in this pull request: ${only(head, base).map(code).join(', ')}.`);
+    if (only(base, head).length > 0)
+        out.push('', `Only on the base: ${only(base, head).map(code).join(', ')}.`);
+    const rows = [];
+    for (const change of ['opened', 'unchanged-open', 'closed']) {
+        for (const service of new Set(b.changes.filter((c) => c.change === change).map((c) => c.service))) {
+            const ids = b.changes.filter((c) => c.change === change && c.service === service).map((c) => c.vector);
+            const cell = `${ids.slice(0, IDS_PER_CELL).map(code).join(', ')}${ids.length > IDS_PER_CELL ? `, ${ids.length - IDS_PER_CELL} more` : ''}`;
+            rows.push(`| ${code(service)} | ${CHANGE_LABEL[change]} | ${ids.length}: ${cell} |`);
+        }
+    }
+    if (rows.length > 0)
+        out.push('', '| master.cf service | Relay | Vectors |', '| --- | --- | --- |', ...rows);
+    return out;
+}
+/** One line for the terminal (plain text: the caller makes it inert); none without a base comparison. */
+function baseTerminalLines(g) {
+    const b = g?.base;
+    return b === undefined ? [] : [`against the base: ${baseSentence(b)}`];
+}
+
 ;// CONCATENATED MODULE: ./src/report/escape.ts
 /**
  * Escaping for every place server text ends up. A banner is attacker-chosen:
@@ -3755,6 +4833,13 @@ function escape_preText(s) {
 function escape_code(s) {
     return `<code>${escape_mdText(s)}</code>`;
 }
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function escape_inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? escape_code(part) : escape_mdText(part)))
+        .join('');
+}
 /**
  * A line for the runner's log. The runner reads a line as a workflow command
  * when it starts with `::` after leading whitespace; control characters could
@@ -3764,6 +4849,67 @@ function logLine(s) {
     // eslint-disable-next-line no-control-regex
     const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
+}
+
+;// CONCATENATED MODULE: ./src/report/diagnosis.ts
+
+/**
+ * "Why it relays": the diagnosis of each host that relayed, for the job
+ * summary (Markdown) and the terminal (plain lines). Rows of the diagnosis
+ * table are relay-check's own text with `code`; the summary sentence and the
+ * places hold host names and addresses, which are escaped like server text.
+ */
+const several = (r) => (r.diagnosis?.length ?? 0) > 1;
+function findingMd(d) {
+    if (d.findings.length === 0)
+        return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
+    const either = d.findings.length > 1;
+    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+        `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
+}
+/** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
+function fixVerdict(f) {
+    const on = f.services.join(', ');
+    if (f.error)
+        return `Not verified: ${f.error}.`;
+    if (f.verified)
+        return `Verified: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied.`;
+    return `Not enough: with this change ${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''}).`;
+}
+/** Gate mode: where in the configuration, the change as a diff, and what the fixed copy showed. Configuration text is escaped. */
+function fixMd(f, configDir) {
+    const where = f.places.map((p) => `${code(`${configDir.replace(/\/+$/, '')}/${p.file}:${p.line}`)} (${code(p.setting)})`).join(', ');
+    return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
+}
+/** The section's Markdown, or null when nothing relayed. */
+function diagnosis_diagnosisMarkdown(r) {
+    const ds = r.diagnosis ?? [];
+    if (ds.length === 0)
+        return null;
+    const parts = ['### Why it relays'];
+    for (const d of ds) {
+        parts.push(`${several(r) ? `${mdText(d.host)}: ` : ''}**${inlineMd(d.summary)}**`);
+        if (d.vantageWarning)
+            parts.push(`> [!IMPORTANT]\n> ${inlineMd(d.vantageWarning)}`);
+        parts.push(findingMd(d).join('\n'));
+    }
+    for (const f of r.gate?.fixes ?? [])
+        parts.push(fixMd(f, r.gate?.configDir ?? '.'));
+    return parts.join('\n\n');
+}
+/** The same for the terminal: plain text, `code` marks dropped, to be wrapped by the caller. */
+function diagnosisText(r) {
+    const plain = (s) => s.replace(/`/g, '');
+    return (r.diagnosis ?? []).map((d) => ({
+        head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
+        items: [
+            ...(d.vantageWarning ? [plain(d.vantageWarning)] : []),
+            ...(d.findings.length === 0
+                ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
+                : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
+            ...(r.gate?.fixes ?? []).map((f) => `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${f.diff.replace(/\n/g, '  ')}. ${fixVerdict(f)}`),
+        ],
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/report/view.ts
@@ -4013,6 +5159,8 @@ function view_mtaLabel(v) {
 
 
 
+
+
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
@@ -4028,7 +5176,7 @@ function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const summary_plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
 function transportsText(ts) {
     const names = ts.map((t) => view_TRANSPORT_LABEL[t]);
@@ -4046,13 +5194,13 @@ function addressClause(v, all) {
         return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
     if (v.verdict === 'open') {
         const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
     if (v.verdict === 'closed')
         return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way`;
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -4080,7 +5228,7 @@ function headline(r) {
             open.length ? `${open.length} of ${views.length} addresses relay (${names(open)})` : '',
             unknown.length ? `${unknown.length} proved nothing either way (${names(unknown)})` : '',
             untested.length ? `${untested.length} could not be tested (${names(untested)})` : '',
-            closed.length ? `${plural(closed.length, 'address is', 'addresses are')} closed` : '',
+            closed.length ? `${summary_plural(closed.length, 'address is', 'addresses are')} closed` : '',
         ].filter(Boolean);
     }
     const body = clauses.join('; ');
@@ -4112,7 +5260,7 @@ function dataNote(r) {
     const refused = refusedAtData(r);
     if (refused.length === 0)
         return null;
-    return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+    return `${summary_plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
 }
 const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
 const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
@@ -4135,12 +5283,16 @@ function adviceBullets(r) {
     if (r.verdict === 'open') {
         const relayed = view_findings(r, ['relayed']);
         const c = clientView(r, views);
-        if (c.trustedNetwork) {
+        const diagnoses = r.diagnosis ?? [];
+        // "Why it relays" already says it, with the address the server saw.
+        if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
             out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
         }
+        // The diagnosis names cause and fix; advice by family is for what it could not explain.
+        const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
         const families = new Set(relayed.map((f) => f.family));
         // A plain outside-to-outside relay explains every other family: one fix, not seven.
-        const fits = families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
+        const fits = explained ? [] : families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
         for (const f of fits) {
             const ids = view_vectorIds(relayed.filter((x) => x.family === f));
             out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => escape_code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
@@ -4159,7 +5311,7 @@ function adviceBullets(r) {
                 if (a.outcome === 'inconclusive')
                     reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
         for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
-            out.push(`${plural(n, 'attempt')} proved nothing: ${escape_mdText(reason)}.`);
+            out.push(`${summary_plural(n, 'attempt')} proved nothing: ${escape_mdText(reason)}.`);
         if (reasons.size > 3)
             out.push(`${reasons.size - 3} more reason(s) in the table below.`);
     }
@@ -4260,6 +5412,9 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
+    const why = diagnosisMarkdown(r);
+    if (why)
+        out.add(why);
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
     out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
@@ -4270,6 +5425,8 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
     if (r.gate)
         gateSection(out, r.gate);
+    if (r.gate?.base)
+        out.add(baseSummaryLines(r.gate).join('\n'));
     const relayed = findings(r, ['relayed']);
     if (relayed.length > 0) {
         // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
@@ -4277,7 +5434,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         const one = places.size === 1 ? [...places][0] : null;
         const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
         const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
-        out.add(`### Relayed: ${plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+        out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
         if (relayed.length > FOLD_FINDINGS_OVER) {
             out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
             out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
@@ -4291,7 +5448,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         const byReason = new Map();
         for (const f of inconclusive)
             byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.add(`### Inconclusive: ${plural(vectorIds(inconclusive).length, 'vector')}`);
+        out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
         out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
             const ids = vectorIds(list);
             const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
@@ -4309,7 +5466,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
                 ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
             ];
             const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
             const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
@@ -4332,15 +5489,10 @@ function gateSection(out, g) {
     const changed = g.changes.filter((c) => c.tested);
     out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
 }
-/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
-function inlineMd(s) {
-    return s
-        .split('`')
-        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
-        .join('');
-}
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
+
+
 
 
 
@@ -4424,11 +5576,19 @@ function renderTerminal(r, opts) {
         out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
     for (const reason of view_otherFailReasons(r))
         out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+    for (const d of diagnosisText(r)) {
+        const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
+        out.push(paint(c, 'bold', first), ...more);
+        for (const item of d.items)
+            out.push(...wrap(termText(item), WRAP, '  - ', '    '));
+    }
     const views = view_addresses(r);
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)
         if (![...untested].some((u) => u && w.startsWith(`${u} port`)))
             out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+    for (const l of baseTerminalLines(r.gate))
+        out.push(...wrap(termText(l), WRAP, '', '  '));
     out.push('');
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
     const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
@@ -4561,6 +5721,8 @@ usage: relay-check HOST... [options]
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
+      --base-ref REF     also test that configuration at commit REF (git) and say
+                         which relays the change opened, closed or left open
       --timeout S        seconds for the whole run (default 120)
       --connect-timeout S  seconds for one connection and greeting (default 10)
       --report-path FILE also write the JSON report to FILE
@@ -4600,6 +5762,7 @@ async function main(argv, io) {
                 'client-address': { type: 'string' },
                 'postfix-config': { type: 'string' },
                 'postfix-overrides': { type: 'string' },
+                'base-ref': { type: 'string' },
                 timeout: { type: 'string' },
                 'connect-timeout': { type: 'string' },
                 'report-path': { type: 'string' },
@@ -4634,6 +5797,7 @@ async function main(argv, io) {
         'client-address': values['client-address'],
         'postfix-config': values['postfix-config'],
         'postfix-overrides': values['postfix-overrides'],
+        'base-ref': values['base-ref'],
         timeout: values.timeout,
         'connect-timeout': values['connect-timeout'],
     };

@@ -50,6 +50,7 @@ const PF_ACCESS = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
 const PF_RELAY = 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions';
 const EXIM_ACL = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
 const SENDMAIL_ANTISPAM = 'https://www.sendmail.org/~ca/email/doc8.12/cf/m4/anti_spam.html';
+const SMTPD_CONF = 'https://man.openbsd.org/smtpd.conf.5';
 const RESTRICTIONS = ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions'];
 
 export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
@@ -195,6 +196,28 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   // No row for FEATURE(loose_relay_check): measured, Sendmail accepts user%elsewhere@relaydomain
   // and hands it unchanged to the relay domain's server (src/verdict/routing.ts), so the run is
   // inconclusive there, not open; nothing relayed, nothing to diagnose.
+  // ---- OpenSMTPD
+  {
+    id: 'opensmtpd-match-any',
+    mta: 'OpenSMTPD',
+    match: { relayed: 'everything' },
+    cause: 'OpenSMTPD relays for this client: a `match from any for any action <relay>` rule (or `from src` naming this client, or `from local` when testing from the host itself) reaches a relay action.',
+    settings: ['match', 'action'],
+    fix: 'Relay rules take `from local` or `from any auth`; `match from any` takes `for domain <yours>` only.',
+    docs: SMTPD_CONF,
+    provenance: 'OpenSMTPD smtpd.conf(5) "match" rules (from any / from local / auth; for any / for domain)',
+  },
+  {
+    id: 'opensmtpd-mail-from',
+    mta: 'OpenSMTPD',
+    match: { relayed: ['own-sender'] },
+    cause: 'OpenSMTPD relays for senders in its own domain: a `match from any mail-from "@yourdomain" for any action <relay>` rule trusts the MAIL FROM address, which anyone can write.',
+    settings: ['match', 'mail-from'],
+    fix: 'Add `auth` to that rule (`match from any auth mail-from …`), or drop it.',
+    docs: SMTPD_CONF,
+    provenance: 'OpenSMTPD smtpd.conf(5) match option "mail-from"',
+  },
+
   // ---- any MTA (when the MTA is unknown or none of its rows fits)
   {
     id: 'any-tls-only',

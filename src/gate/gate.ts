@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { run, type EngineServices } from '../engine.js';
-import type { GateReport, Report } from '../report/model.js';
+import type { BaseReport, GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
-import { startGate, type GateInstance, type GateLog } from './instance.js';
+import { baseReport, checkoutBase, compareRuns } from './base.js';
+import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
 import { proveFixes } from './prove.js';
 
 export interface GateHooks {
@@ -23,18 +24,48 @@ export function check(settings: Settings, services: EngineServices = {}, log?: G
  * the instance, as an outside client through XCLIENT; the instance is always
  * stopped and removed afterwards, whatever happened.
  */
-export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}, prove = true): Promise<Report> {
-  const configDir = settings.postfixConfig;
-  if (configDir === undefined) throw new Error('runGate: no postfix-config');
-  const tested = await runGateOnce(settings, services, log, hooks);
-  if (!prove || !(tested.diagnosis ?? []).some((d) => d.findings.length > 0) || !tested.gate) return tested;
-  // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
-  log?.('trying the proposed fix on a copy of the configuration');
-  const fixes = await proveFixes(settings, tested, tested.settings.domain ?? '', services, (s, v) => runGate(s, v, log, {}, false));
-  return { ...tested, gate: { ...tested.gate, fixes } };
+export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
+  let report = await runInstance(settings, services, log, hooks);
+  if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
+    // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+    log?.('trying the proposed fix on a copy of the configuration');
+    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+    report = { ...report, gate: { ...report.gate, fixes } };
+  }
+  if (settings.baseRef === undefined || report.gate === undefined) return report;
+  const base = await againstBase(report, settings, services, log, hooks);
+  return { ...report, gate: { ...report.gate, base } };
 }
 
-async function runGateOnce(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<Report> {
+/**
+ * The same directory at the base commit, on a second private instance. It runs
+ * after the head's instance is stopped: one instance at a time cannot collide
+ * on ports or share the runner's two cores, and the action's post step (which
+ * removes the instance it was last told of) covers each in turn. The base never
+ * decides the step: what fails is what the head does.
+ */
+async function againstBase(head: Report, settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<BaseReport> {
+  const configDir = settings.postfixConfig as string;
+  const ref = settings.baseRef as string;
+  const say = log ?? ((): void => undefined);
+  const at = checkoutBase(configDir, ref, say);
+  if (at.status === 'new') return baseReport(at.commit, configDir, 'new');
+  if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+  try {
+    say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
+    const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+    return compareRuns(at.commit, configDir, head, base);
+  } catch (e) {
+    // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
+    if (!(e instanceof GateError)) throw e;
+    return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+  } finally {
+    at.remove();
+  }
+}
+
+/** One configuration directory on one private instance. */
+async function runInstance(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<Report> {
   const configDir = settings.postfixConfig;
   if (configDir === undefined) throw new Error('runGate: no postfix-config');
   const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });

@@ -139,6 +139,28 @@ export interface GateReport {
   changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
   /** The fixes the diagnosis proposed, each tried on a fixed copy with the attempts that relayed. */
   fixes?: VerifiedFix[];
+  /** The same directory at the pull request's base commit (or input `base-ref`), tested on a second private Postfix. */
+  base?: BaseReport;
+}
+
+/** What the pull request did to one vector on one service: relayed on head only, on the base only, on both, on neither. */
+export type BaseChange = 'opened' | 'closed' | 'unchanged-open' | 'unchanged';
+
+/** Base against head (issue 11, "Base against head"). */
+export interface BaseReport {
+  /** The base commit (resolved), or the ref as given when it could not be resolved. */
+  commit: string;
+  configDir: string;
+  /** compared: both ran; new: the directory does not exist at the base; unavailable: the base could not be tested. */
+  status: 'compared' | 'new' | 'unavailable';
+  /** Why the base was not compared (status unavailable). Not a failure. */
+  warning?: string;
+  /** One row per master.cf service and vector; an outcome is null where the service or vector did not run on that side. */
+  changes: { service: string; vector: string; head: AttemptOutcome | null; base: AttemptOutcome | null; change: BaseChange }[];
+  /** Rows per change: relayed on head only, on the base only, on both (the relay predates the pull request). */
+  opened: number;
+  closed: number;
+  predates: number;
 }
 
 export function countAttempts(attempts: readonly AttemptReport[]): Counts {

@@ -1,3 +1,4 @@
+import { baseSummaryLines } from './base.js';
 import { diagnosisMarkdown } from './diagnosis.js';
 import { code, inlineMd, mdText, preText } from './escape.js';
 import type { Report, TargetReport } from './model.js';
@@ -291,6 +292,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const advice = adviceBullets(r);
   if (advice.length > 0) out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
   if (r.gate) gateSection(out, r.gate);
+  if (r.gate?.base) out.add(baseSummaryLines(r.gate).join('\n'));
 
   const relayed = findings(r, ['relayed']);
   if (relayed.length > 0) {

@@ -1,3 +1,4 @@
+import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
 import { diagnosisText } from './diagnosis.js';
@@ -105,6 +106,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   for (const w of r.warnings) if (![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+  for (const l of baseTerminalLines(r.gate)) out.push(...wrap(termText(l), WRAP, '', '  '));
   out.push('');
 
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.

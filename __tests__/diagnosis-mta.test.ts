@@ -24,15 +24,18 @@ describeExim('diagnosis against real Exim', () => {
   let open: EximServer;
   let sender: EximServer;
   let encrypted: EximServer;
+  let afterLocal: EximServer;
   beforeAll(async () => {
-    [open, sender, encrypted] = await Promise.all([
+    [open, sender, encrypted, afterLocal] = await Promise.all([
       startExim('open'),
       // Trusts the envelope sender: an "accept senders" before the relay check.
       startExim('closed', { rcptAcl: ['accept  senders = *@exim.test : *@mx.exim.test'] }),
       // Trusts TLS: "accept encrypted = *" before the relay check.
       startExim('closed', { starttls: true, rcptAcl: ['accept  encrypted = *'] }),
+      // Decides once per message: a local postmaster recipient sets a per-message flag that lets later recipients through.
+      startExim('closed', { rcptAcl: ['warn    recipients = postmaster@exim.test', '        set acl_m_local = yes', 'accept  condition = ${if eq{$acl_m_local}{yes}}'] }),
     ]);
-    servers.push(open, sender, encrypted);
+    servers.push(open, sender, encrypted, afterLocal);
   }, 60_000);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -55,6 +58,15 @@ describeExim('diagnosis against real Exim', () => {
     expect(d.pattern.relayed).toEqual(expect.arrayContaining(['own-domain-sender', 'own-domain-postmaster-sender']));
     expect(rules(r)).toEqual(['exim-sender-accept']);
     expect(d.vantageWarning).toBeNull();
+  });
+
+  test('a per-message flag set by a local recipient: only outside recipients after postmaster@ relay', async () => {
+    const r = await check(afterLocal.port);
+    const [d] = r.diagnosis ?? [];
+    expect(d.pattern.relayed).toEqual(expect.arrayContaining(['external-after-postmaster', 'external-after-postmaster-null-sender']));
+    expect(d.pattern.shared).toEqual(['after-local']);
+    // No Exim row fits; the row for any MTA does.
+    expect(rules(r)).toEqual(['any-after-local']);
   });
 
   test('"accept encrypted = *": the plaintext battery is refused, the STARTTLS one relays', async () => {

@@ -154,7 +154,7 @@ describe('the vantage', () => {
   test('a vantage warning only when everything relayed from a trusted network without XCLIENT', () => {
     const vantage = { connectedFrom: '10.0.0.5', seenAs: null, xclient: null, effective: '10.0.0.5', network: 'private' as const };
     const [all] = diagnose([target({ relayed: ['external-sender'], vantage } as Partial<T>)]);
-    expect(all.vantageWarning).toMatch(/^This ran from 10\.0\.0\.5 \(a private address\), which a server may simply trust/);
+    expect(all.vantageWarning).toMatch(/^This ran from 10\.0\.0\.5 \(a private address\) without `client-address`, which a server may simply trust/);
     const [narrow] = diagnose([target({ relayed: ['own-domain-sender'], denied: ['external-sender'], vantage } as Partial<T>)]);
     expect(narrow.vantageWarning).toBeNull();
     const [outside] = diagnose([target({ relayed: ['external-sender'], vantage: { ...vantage, effective: '198.51.100.7', network: 'documentation' } } as Partial<T>)]);

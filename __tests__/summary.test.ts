@@ -72,7 +72,7 @@ describe('the job summary rendered to HTML', () => {
     expect(first).toContain('<th>Result</th>');
     // The demo server hides its MTA: the diagnosis gives the cause any MTA may have, and the vantage.
     expect(first).toMatch(/The server relays for the network this check ran from/);
-    expect(first).toMatch(/This ran from 127\.0\.0\.1 \(a loopback address\), which a server may simply trust/);
+    expect(first).toMatch(/This ran from 127\.0\.0\.1 \(a loopback address\) without <code>client-address<\/code>, which a server may simply trust/);
     // Said once, in "Why it relays": not again as advice.
     expect(first).not.toMatch(/Test as an outsider first/);
     // Targets table: header plus one row per address.

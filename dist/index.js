@@ -34471,7 +34471,7 @@ const DIAGNOSIS_RULES = [
         match: { relayed: 'everything', vantage: 'trusted' },
         cause: 'Postfix relays for the network this check ran from: the client is in `mynetworks` (by default the server\'s own subnets: `mynetworks_style = host` on Debian, `subnet` upstream before 3.0), and `permit_mynetworks` comes before `reject_unauth_destination`.',
         settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
-        fix: 'When that network is yours this is by design: test as an outsider (`client-address: 203.0.113.10` through XCLIENT). When it is not, list only the hosts that may relay in `mynetworks`, e.g. `127.0.0.0/8 [::1]/128`.',
+        fix: 'When that network is yours this is by design (test as an outsider, above). When it is not, list only the hosts that may relay in `mynetworks`, e.g. `127.0.0.0/8 [::1]/128`.',
         docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
         provenance: 'Postfix postconf(5) mynetworks, mynetworks_style; SMTPD_ACCESS_README "relay" restrictions',
     },
@@ -34620,9 +34620,9 @@ const DIAGNOSIS_RULES = [
         id: 'any-trusted-network',
         mta: null,
         match: { relayed: 'everything', vantage: 'trusted' },
-        cause: 'The server relays for the network this check ran from, which mail servers often trust by design (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `from local`).',
+        cause: 'The server relays for the network this check ran from: it trusts that network (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `from local`).',
         settings: [],
-        fix: 'Test as an outsider (`client-address` with Postfix XCLIENT, or from outside your network); if this network is not meant to relay, narrow the server\'s trusted networks.',
+        fix: 'If this network is not meant to relay, narrow the server\'s trusted networks to the hosts that need them.',
         docs: PF_ACCESS,
         provenance: 'RFC 5321 §3.6.2 (relaying at the server\'s discretion); the trusted-network settings of Postfix, Exim, Sendmail, OpenSMTPD',
     },
@@ -34655,6 +34655,16 @@ const DIAGNOSIS_RULES = [
         fix: 'Never grant relaying by HELO name.',
         docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-4.1.4',
         provenance: 'RFC 5321 §4.1.4 (the HELO name must not be used to refuse or accept mail on its own)',
+    },
+    {
+        id: 'any-after-local',
+        mta: null,
+        match: { relayed: ['after-local'] },
+        cause: 'It relays an outside recipient only after an accepted local one in the same message: it decides relaying once per message (a per-message flag set by the first recipient, such as an Exim `acl_m` variable), not at every `RCPT TO`.',
+        settings: [],
+        fix: 'Judge every `RCPT TO` on its own: each outside recipient needs relay permission, whatever came before it.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-3.3',
+        provenance: 'RFC 5321 §3.3 (each RCPT is accepted or refused on its own); Exim specification, ACL variables acl_m (kept for the message)',
     },
     {
         id: 'any-routing-forms',
@@ -34917,7 +34927,7 @@ function vantageWarning(v, mta) {
         return null;
     const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
     const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
-    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}), which a server may simply trust (${where}): it proves that this client may relay, not yet that anyone can. To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
+    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without \`client-address\`, which a server may simply trust (${where}). To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
 }
 /**
  * Why each host that relayed relays: its pattern read through the diagnosis

@@ -133,7 +133,7 @@ function vantageWarning(v: Vantage | null, mta: string): string | null {
   if (!v || v.xclient !== null || !trustedByDefault(v.network)) return null;
   const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
   const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
-  return `This ran from ${v.effective ?? 'an unknown address'} (${kind}), which a server may simply trust (${where}): it proves that this client may relay, not yet that anyone can. To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
+  return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without \`client-address\`, which a server may simply trust (${where}). To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
 }
 
 /**

@@ -311,7 +311,9 @@ describePostfix('base against head on real Postfix', () => {
     const { base, config } = prRepo('stock-closed', 'open');
     const before = made.length;
     const r = await gate(config, base);
-    expect(made.length - before).toBe(2);
+    // The head, the proved fix of the head's relay (one fixed copy), and the base.
+    expect(r.gate?.fixes?.map((f) => f.verified)).toEqual([true]);
+    expect(made.length - before).toBe(3);
     const b = r.gate?.base;
     expect(b?.status).toBe('compared');
     expect(b?.commit).toBe(base);

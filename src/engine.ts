@@ -1,3 +1,4 @@
+import { diagnose } from './diagnosis/diagnose.js';
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './report/model.js';
 import { runTarget, silentGreeting, type TargetOptions, type Transport } from './schedule/target.js';
@@ -126,6 +127,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     warnings,
     counts: sumCounts(targets.map((t) => t.counts)),
     targets,
+    diagnosis: diagnose(targets),
   };
 }
 

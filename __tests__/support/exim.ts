@@ -100,6 +100,8 @@ export interface EximOptions {
   verifyRecipient?: boolean;
   /** Offer STARTTLS (Exim makes itself a self-signed certificate). Off by default: one plaintext battery. */
   starttls?: boolean;
+  /** ACL statements put first in acl_check_rcpt, one per line (the diagnosis tests' documented mistakes). */
+  rcptAcl?: string[];
 }
 
 /** The server's names, for assertions. */
@@ -137,7 +139,7 @@ acl_smtp_rcpt = acl_check_rcpt
 begin acl
 
 acl_check_rcpt:
-  accept  hosts = +relay_from_hosts
+${(opts.rcptAcl ?? []).map((l) => `  ${l}\n`).join('')}  accept  hosts = +relay_from_hosts
   require message = relay not permitted
           domains = +local_domains
 ${opts.verifyRecipient ? '  require verify = recipient\n' : ''}  accept

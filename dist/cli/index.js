@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(280);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(335);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
@@ -24,7 +24,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 280:
+/***/ 335:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42,6 +42,535 @@ var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/diagnosis/rules.ts
+const PF_ACCESS = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
+const PF_RELAY = 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions';
+const EXIM_ACL = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
+const SENDMAIL_ANTISPAM = 'https://www.sendmail.org/~ca/email/doc8.12/cf/m4/anti_spam.html';
+const SMTPD_CONF = 'https://man.openbsd.org/smtpd.conf.5';
+const RESTRICTIONS = ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions'];
+const DIAGNOSIS_RULES = [
+    // ---- Postfix
+    {
+        id: 'postfix-service-override',
+        mta: 'Postfix',
+        match: { where: 'some-services' },
+        cause: 'Only some services of this Postfix relay: the master.cf entry of the service overrides the restrictions (`-o smtpd_relay_restrictions=…` or `-o smtpd_recipient_restrictions=…`) without ending in `reject` for unauthenticated clients, or the service trusts more clients (`-o mynetworks=…`).',
+        settings: [...RESTRICTIONS, 'mynetworks', 'smtpd_client_restrictions'],
+        fix: 'A submission service relays only for authenticated clients: `-o smtpd_relay_restrictions=permit_sasl_authenticated,reject` (and `-o smtpd_client_restrictions=permit_sasl_authenticated,reject`) on its master.cf line.',
+        docs: 'https://www.postfix.org/master.5.html',
+        provenance: 'Postfix master.cf as shipped (submission: -o smtpd_relay_restrictions=permit_sasl_authenticated,reject); master(5) "-o name=value"',
+    },
+    {
+        id: 'postfix-ipv6-mynetworks',
+        mta: 'Postfix',
+        match: { where: 'ipv6-only' },
+        cause: 'Only IPv6 clients may relay: `mynetworks` has an IPv6 entry wider than meant (`[::]/0` matches every IPv6 client, `[::ffff:0.0.0.0]/96` every IPv4-mapped one).',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'List only the IPv6 networks you trust in `mynetworks` (e.g. `[::1]/128`), never `[::]/0`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks (IPv6 entries in [brackets]); IPV6_README "mynetworks"',
+    },
+    {
+        id: 'postfix-trusted-network',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'Postfix relays for the network this check ran from: the client is in `mynetworks` (by default the server\'s own subnets: `mynetworks_style = host` on Debian, `subnet` upstream before 3.0), and `permit_mynetworks` comes before `reject_unauth_destination`.',
+        settings: ['mynetworks', 'mynetworks_style', ...RESTRICTIONS],
+        fix: 'When that network is yours this is by design (test as an outsider, above). When it is not, list only the hosts that may relay in `mynetworks`, e.g. `127.0.0.0/8 [::1]/128`.',
+        docs: 'https://www.postfix.org/postconf.5.html#mynetworks',
+        provenance: 'Postfix postconf(5) mynetworks, mynetworks_style; SMTPD_ACCESS_README "relay" restrictions',
+    },
+    {
+        id: 'postfix-no-relay-check',
+        mta: 'Postfix',
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'Postfix relays for an outside client: `smtpd_relay_restrictions` (and `smtpd_recipient_restrictions`) has no `reject_unauth_destination` or `defer_unauth_destination`, or a `permit` (or `permit_mynetworks` with a `mynetworks` that covers everyone, such as `0.0.0.0/0`) comes before it.',
+        settings: [...RESTRICTIONS, 'mynetworks'],
+        fix: '`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination`, with `mynetworks` limited to hosts you trust.',
+        docs: PF_RELAY,
+        provenance: 'Postfix postconf(5) smtpd_relay_restrictions (default permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination); SMTPD_ACCESS_README',
+    },
+    {
+        id: 'postfix-sender-access',
+        mta: 'Postfix',
+        match: { relayed: ['own-sender'] },
+        cause: 'Postfix relays for senders in its own domain: a `check_sender_access` entry returning `OK` for the domain (Postfix also matches its subdomains and host names, and completes a bare sender with `myorigin`) before `reject_unauth_destination`. Anyone can write that sender.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_sender_restrictions'],
+        fix: 'Remove the `OK` for your own domain, or move `check_sender_access` after `reject_unauth_destination`; let your own users relay with `permit_sasl_authenticated`.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (sender whitelists before reject_unauth_destination); access(5) parent-domain matching',
+    },
+    {
+        id: 'postfix-null-sender',
+        mta: 'Postfix',
+        match: { relayed: ['null-sender'] },
+        cause: 'Postfix relays bounces: a `check_sender_access` entry for the null sender `<>` (the key `smtpd_null_access_lookup_key`) returns `OK` before `reject_unauth_destination`.',
+        settings: [...RESTRICTIONS, 'check_sender_access', 'smtpd_null_access_lookup_key'],
+        fix: 'Remove the `<> OK` entry; bounces need no relay permission, only delivery to your own domains.',
+        docs: 'https://www.postfix.org/access.5.html',
+        provenance: 'Postfix access(5) "the null sender address is looked up as <>" (smtpd_null_access_lookup_key)',
+    },
+    {
+        id: 'postfix-helo-access',
+        mta: 'Postfix',
+        match: { relayed: ['helo'] },
+        cause: 'Postfix relays for clients that say a given HELO name (localhost, its own name): a `check_helo_access` entry returning `OK` (or `permit`) before `reject_unauth_destination`. The client chooses its HELO name.',
+        settings: [...RESTRICTIONS, 'check_helo_access', 'smtpd_helo_restrictions'],
+        fix: 'Never return `OK` for a HELO name before `reject_unauth_destination`; reject forged names (`REJECT` for your own names) instead.',
+        docs: PF_ACCESS,
+        provenance: 'Postfix SMTPD_ACCESS_README "Dangerous use of smtpd_recipient_restrictions" (check_helo_access localhost.localdomain PERMIT)',
+    },
+    // No Postfix row for "only routing forms relay": smtpd looks up the *resolved* recipient
+    // (user%elsewhere@mydomain becomes user@elsewhere before check_recipient_access and
+    // reject_unauth_destination judge it), so a recipient-domain OK does not open it
+    // (measured: __tests__/diagnosis-postfix.test.ts). Such a run falls to any-routing-forms.
+    {
+        id: 'postfix-role-accounts',
+        mta: 'Postfix',
+        match: { relayed: ['role'] },
+        cause: "Postfix relays to other domains' role mailboxes: a `check_recipient_access` entry such as `/^postmaster@/ OK` (a widely copied anti-spam recipe) matches postmaster@ of every domain, before `reject_unauth_destination`.",
+        settings: [...RESTRICTIONS, 'check_recipient_access'],
+        fix: 'Anchor role-account entries to your own domains (`postmaster@example.org OK`), or move them after `reject_unauth_destination`.',
+        docs: PF_ACCESS,
+        provenance: 'Jim Seymour, Postfix anti-UCE cheat sheet, recipient_checks.pcre (its own warning: before reject_unauth_destination it opens the relay)',
+    },
+    // ---- Exim
+    {
+        id: 'exim-tls-encrypted',
+        mta: 'Exim',
+        match: { where: 'tls-only' },
+        cause: 'Exim relays for any client that starts TLS: an `accept encrypted = *` (or a `hosts_require_tls`-style trust in TLS) in the RCPT ACL before the relay check. STARTTLS proves nothing about who the client is.',
+        settings: ['acl_smtp_rcpt', 'encrypted'],
+        fix: 'Require authentication for relaying (`accept authenticated = *`), not encryption.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL condition "encrypted" (true for any TLS session)',
+    },
+    {
+        id: 'exim-relay-from-hosts',
+        mta: 'Exim',
+        match: { relayed: 'everything' },
+        cause: 'Exim relays for this client: it is in `relay_from_hosts` (the RCPT ACL\'s `accept hosts = +relay_from_hosts`), or the RCPT ACL accepts before `require domains = +local_domains : +relay_to_domains` (or has no such check).',
+        settings: ['relay_from_hosts', 'relay_to_domains', 'acl_smtp_rcpt'],
+        fix: 'List only the hosts that may relay in `hostlist relay_from_hosts`; keep the default ACL\'s `require message = relay not permitted / domains = +local_domains : +relay_to_domains` before any `accept` for other clients.',
+        docs: EXIM_ACL,
+        provenance: 'Exim default configuration, acl_check_rcpt (relay_from_hosts, "relay not permitted")',
+    },
+    {
+        id: 'exim-sender-accept',
+        mta: 'Exim',
+        match: { relayed: ['own-sender'] },
+        cause: 'Exim relays for senders in its own domain: an `accept senders = …` (or `sender_domains = …`) in the RCPT ACL before the relay check. Anyone can write that sender.',
+        settings: ['acl_smtp_rcpt', 'senders', 'sender_domains'],
+        fix: 'Remove the `accept senders` statement or move it after the relay check; let your users relay with `accept authenticated = *`.',
+        docs: EXIM_ACL,
+        provenance: 'Exim specification, ACL conditions "senders" and "sender_domains" (the envelope sender, as the client gives it)',
+    },
+    // ---- Sendmail
+    {
+        id: 'sendmail-promiscuous',
+        mta: 'Sendmail',
+        match: { relayed: 'everything' },
+        cause: 'Sendmail relays for this client: `FEATURE(promiscuous_relay)`, or the client is allowed to relay (an access map `Connect:` or `To:` entry with `RELAY`, class R (`relay-domains`), or, from this host, the local host itself).',
+        settings: ['promiscuous_relay', 'access_db', 'relay-domains', 'RELAY_DOMAIN'],
+        fix: 'Remove `FEATURE(promiscuous_relay)` and any `Connect:… RELAY` entry for networks you do not control; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README "ANTI-SPAM CONFIGURATION CONTROL" (promiscuous_relay, access_db RELAY, class R)',
+    },
+    {
+        id: 'sendmail-relay-local-from',
+        mta: 'Sendmail',
+        match: { relayed: ['own-sender'] },
+        cause: 'Sendmail relays for senders in its own domain: `FEATURE(relay_local_from)` (or `relay_mail_from` with a `From:` RELAY entry) trusts the MAIL FROM address, which anyone can write.',
+        settings: ['relay_local_from', 'relay_mail_from', 'access_db'],
+        fix: 'Remove `FEATURE(relay_local_from)` / `relay_mail_from`; let users relay through SMTP AUTH.',
+        docs: SENDMAIL_ANTISPAM,
+        provenance: 'Sendmail cf/README FEATURE(relay_local_from) ("this can be easily forged")',
+    },
+    // No row for FEATURE(loose_relay_check): measured, Sendmail accepts user%elsewhere@relaydomain
+    // and hands it unchanged to the relay domain's server (src/verdict/routing.ts), so the run is
+    // inconclusive there, not open; nothing relayed, nothing to diagnose.
+    // ---- OpenSMTPD
+    {
+        id: 'opensmtpd-match-any',
+        mta: 'OpenSMTPD',
+        match: { relayed: 'everything' },
+        cause: 'OpenSMTPD relays for this client: a `match from any for any action <relay>` rule (or `from src` naming this client, or `from local` when testing from the host itself) reaches a relay action.',
+        settings: ['match', 'action'],
+        fix: 'Relay rules take `from local` or `from any auth`; `match from any` takes `for domain <yours>` only.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) "match" rules (from any / from local / auth; for any / for domain)',
+    },
+    {
+        id: 'opensmtpd-mail-from',
+        mta: 'OpenSMTPD',
+        match: { relayed: ['own-sender'] },
+        cause: 'OpenSMTPD relays for senders in its own domain: a `match from any mail-from "@yourdomain" for any action <relay>` rule trusts the MAIL FROM address, which anyone can write.',
+        settings: ['match', 'mail-from'],
+        fix: 'Add `auth` to that rule (`match from any auth mail-from …`), or drop it.',
+        docs: SMTPD_CONF,
+        provenance: 'OpenSMTPD smtpd.conf(5) match option "mail-from"',
+    },
+    // ---- any MTA (when the MTA is unknown or none of its rows fits)
+    {
+        id: 'any-tls-only',
+        mta: null,
+        match: { where: 'tls-only' },
+        cause: 'It relays only inside TLS: the server trusts encrypted sessions (or client certificates it does not verify) more than plaintext ones. Starting TLS proves nothing about who the client is.',
+        settings: [],
+        fix: 'Grant relaying for authentication (SMTP AUTH, verified client certificates), never for encryption alone.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc3207#section-4.1',
+        provenance: 'RFC 3207 §4.1 (a server must not consider a TLS session by itself as permission to relay)',
+    },
+    {
+        id: 'any-trusted-network',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'trusted' },
+        cause: 'The server relays for the network this check ran from: it trusts that network (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `from local`).',
+        settings: [],
+        fix: 'If this network is not meant to relay, narrow the server\'s trusted networks to the hosts that need them.',
+        docs: PF_ACCESS,
+        provenance: 'RFC 5321 §3.6.2 (relaying at the server\'s discretion); the trusted-network settings of Postfix, Exim, Sendmail, OpenSMTPD',
+    },
+    {
+        id: 'any-no-relay-check',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'outside' },
+        cause: 'The server relays for an outside client, whoever it is: it has no relay check, or trusts every network.',
+        settings: [],
+        fix: 'Accept mail for other domains only from authenticated clients; accept mail from anyone only for your own domains.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2 (anti-spam recommendations for MTAs: relay only for known clients)',
+    },
+    {
+        id: 'any-sender-trust',
+        mta: null,
+        match: { relayed: ['own-sender', 'host-sender', 'null-sender'] },
+        cause: 'It relays for some sender addresses (its own domain, localhost, its address, or the null sender) and refuses others. The client writes MAIL FROM as it likes.',
+        settings: [],
+        fix: 'Grant relaying by who the client is (its address, SMTP AUTH), never by the sender address.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 (relay checks must not trust the envelope sender)',
+    },
+    {
+        id: 'any-helo-trust',
+        mta: null,
+        match: { relayed: ['helo'] },
+        cause: 'It relays for some HELO names (localhost, its own name) and refuses others. The client chooses its HELO name.',
+        settings: [],
+        fix: 'Never grant relaying by HELO name.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-4.1.4',
+        provenance: 'RFC 5321 §4.1.4 (the HELO name must not be used to refuse or accept mail on its own)',
+    },
+    {
+        id: 'any-after-local',
+        mta: null,
+        match: { relayed: ['after-local'] },
+        cause: 'It relays an outside recipient only after an accepted local one in the same message: it decides relaying once per message (a per-message flag set by the first recipient, such as an Exim `acl_m` variable), not at every `RCPT TO`.',
+        settings: [],
+        fix: 'Judge every `RCPT TO` on its own: each outside recipient needs relay permission, whatever came before it.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc5321#section-3.3',
+        provenance: 'RFC 5321 §3.3 (each RCPT is accepted or refused on its own); Exim specification, ACL variables acl_m (kept for the message)',
+    },
+    {
+        id: 'any-routing-forms',
+        mta: null,
+        match: { relayed: ['routing'] },
+        cause: 'It relays addresses that hide the destination in the local part or a route (percent hack, bang path, source route, quoting): its relay check and its address rewriting disagree.',
+        settings: [],
+        fix: 'Judge relaying on the address as it will be routed; disable the percent hack and bang paths where nobody needs them.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
+        provenance: 'RFC 2505 §2.1 ("%" and "!" must be checked); RFC 1123 §5.2.16',
+    },
+];
+
+;// CONCATENATED MODULE: ./src/diagnosis/traits.ts
+const NMAP_ROUTING = ['routing', 'host-sender'];
+/** Traits by vector id (src/battery/vectors.ts); the ids are a public contract. */
+const VECTOR_TRAITS = {
+    'null-sender': ['null-sender'],
+    'external-sender': [],
+    'server-name-sender': ['own-sender'],
+    'literal-sender': ['host-sender'],
+    // nmap's routing forms all send from the server's address literal.
+    'percent-hack-literal': NMAP_ROUTING,
+    'percent-hack-server-name': NMAP_ROUTING,
+    'quoted-address': NMAP_ROUTING,
+    'quoted-percent': NMAP_ROUTING,
+    'double-at-literal': NMAP_ROUTING,
+    'quoted-at-literal': NMAP_ROUTING,
+    'double-at-server-name': NMAP_ROUTING,
+    'source-route-literal': NMAP_ROUTING,
+    'source-route-server-name': NMAP_ROUTING,
+    'bang-path': NMAP_ROUTING,
+    'bang-path-literal': NMAP_ROUTING,
+    'bang-path-server-name': NMAP_ROUTING,
+    'literal-recipient': ['local', 'host-sender'],
+    'own-domain-sender': ['own-sender'],
+    'own-domain-postmaster-sender': ['own-sender'],
+    'localhost-sender': ['host-sender'],
+    // Postfix completes a bare sender with myorigin, Exim with qualify_domain: the server's own domain.
+    'bare-user-sender': ['own-sender'],
+    'recipient-as-sender': [],
+    'server-name-sender-quoted-recipient': ['own-sender', 'routing'],
+    'null-sender-upper-case-domain': ['null-sender', 'syntax'],
+    'helo-localhost': ['helo'],
+    'helo-localhost-localhost-sender': ['helo', 'host-sender'],
+    'helo-server-name': ['helo', 'own-sender'],
+    'helo-localhost-localdomain': ['helo'],
+    'helo-literal': ['helo', 'host-sender'],
+    'helo-own-domain': ['helo', 'own-sender'],
+    'helo-loopback-literal': ['helo', 'null-sender'],
+    'unbracketed-recipient': ['syntax'],
+    'unbracketed-paths': ['syntax'],
+    'spaced-paths': ['syntax'],
+    'spaces-inside-brackets': ['syntax'],
+    'trailing-at': ['syntax', 'routing'],
+    'percent-trailing-at': ['syntax', 'routing'],
+    'upper-case-domain': ['syntax'],
+    'trailing-dot-domain': ['syntax'],
+    'quoted-local-part-own-domain': ['routing'],
+    'quoted-percent-own-domain': ['routing'],
+    'percent-hack-own-domain': ['routing'],
+    'double-percent-hack': ['routing'],
+    'bang-path-own-domain': ['routing'],
+    'source-route-own-domain': ['routing'],
+    'source-route-two-hops': ['routing'],
+    'percent-hack-null-sender': ['routing', 'null-sender'],
+    'percent-hack-ipv6-literal': ['routing'],
+    'ipv6-literal-sender': ['host-sender'],
+    'source-route-ipv6-literal': ['routing'],
+    'untagged-ipv6-literal': ['routing'],
+    'role-postmaster-external': ['role'],
+    'role-abuse-external': ['role'],
+    'role-hostmaster-external': ['role'],
+    'role-postmaster-null-sender': ['role', 'null-sender'],
+    'external-after-postmaster': ['after-local'],
+    'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
+    'external-after-postmaster-server-name': ['after-local'],
+    'external-after-postmaster-bare': ['after-local'],
+};
+/** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
+function traitsOf(vector) {
+    if (/^input-sender-\d+$/.test(vector))
+        return ['input-sender'];
+    if (/^input-helo-\d+$/.test(vector))
+        return ['helo'];
+    return VECTOR_TRAITS[vector] ?? [];
+}
+/** Words for a trait, completing "relays only for …". */
+const TRAIT_TEXT = {
+    'null-sender': 'the null sender (bounces)',
+    'own-sender': "senders in the server's own domain or at its host name",
+    'host-sender': "senders at localhost or at the server's address literal",
+    helo: 'some HELO names (localhost, its own name)',
+    routing: 'addresses that hide the destination in the local part (percent hack, bang path, source route, quoting)',
+    syntax: 'malformed addresses (no brackets, spaces, case, trailing dot)',
+    role: "other domains' role mailboxes (postmaster@, abuse@, hostmaster@)",
+    'after-local': 'an outside recipient after an accepted local one',
+    'input-sender': 'the sender given in the `sender` input',
+    local: 'local delivery',
+};
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
+;// CONCATENATED MODULE: ./src/diagnosis/vantage.ts
+
+/** What kind of network an address is in; null for what is not an address. */
+function networkKind(address) {
+    let a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/^ipv6:/, '');
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped)
+        a = mapped[1];
+    if (external_node_net_default().isIPv4(a)) {
+        const [x, y, z] = a.split('.').map(Number);
+        if (x === 127)
+            return 'loopback';
+        if (x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168))
+            return 'private';
+        if (x === 100 && y >= 64 && y <= 127)
+            return 'cgnat';
+        if (x === 169 && y === 254)
+            return 'link-local';
+        // RFC 5737: relay-check's own stand-in for an outsider (203.0.113.10).
+        if ((x === 192 && y === 0 && z === 2) || (x === 198 && y === 51 && z === 100) || (x === 203 && y === 0 && z === 113))
+            return 'documentation';
+        return 'public';
+    }
+    if (external_node_net_default().isIPv6(a)) {
+        if (a === '::1')
+            return 'loopback';
+        if (/^f[cd]/.test(a))
+            return 'private';
+        if (/^fe[89ab]/.test(a))
+            return 'link-local';
+        if (/^2001:0?db8:/.test(a))
+            return 'documentation';
+        return 'public';
+    }
+    return null;
+}
+/** Networks servers commonly trust by default: a relay accepted from there may be by design. */
+function trustedByDefault(kind) {
+    return kind === 'loopback' || kind === 'private' || kind === 'cgnat' || kind === 'link-local';
+}
+/** The address in an EHLO reply's first line ("250-mx Hello name [192.0.2.1]"), if it holds one. */
+function addressInEhlo(opening) {
+    // The last EHLO reply counts: after XCLIENT or STARTTLS the server greets anew.
+    const ehloAt = opening.map((l, i) => (l.dir === 'C' && /^EHLO /i.test(l.text) ? i : -1)).filter((i) => i >= 0);
+    const start = ehloAt.at(-1);
+    if (start === undefined)
+        return null;
+    const reply = opening.slice(start + 1).find((l) => l.dir === 'S' && /^250[- ]/.test(l.text));
+    const m = reply && /\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/.exec(reply.text);
+    return m && external_node_net_default().isIP(m[1]) ? m[1] : null;
+}
+/** Whether XCLIENT was sent and accepted in this opening (Postfix answers 220 with a new greeting). */
+function xclientAccepted(opening) {
+    const i = opening.findIndex((l) => l.dir === 'C' && /^XCLIENT /i.test(l.text));
+    return i >= 0 && opening.slice(i + 1).find((l) => l.dir === 'S')?.text.startsWith('220') === true;
+}
+function vantageOf(t, clientAddress) {
+    const connectedFrom = t.localAddress ?? null;
+    const seenAs = addressInEhlo(t.opening);
+    const xclient = clientAddress !== null && xclientAccepted(t.opening) ? clientAddress : null;
+    const effective = xclient ?? seenAs ?? connectedFrom;
+    return { connectedFrom, seenAs, xclient, effective, network: effective === null ? null : networkKind(effective) };
+}
+
+;// CONCATENATED MODULE: ./src/diagnosis/diagnose.ts
+
+
+
+const placeOf = (t) => `${t.service ?? (t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)}${t.transport === 'plain' ? '' : ` (${t.transport})`}`;
+const relayedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+const deniedIn = (t) => new Set(t.attempts.filter((a) => a.outcome === 'denied').map((a) => a.vector));
+/** The pattern of one host's targets (every address, port and transport of it). */
+function relayPattern(targets) {
+    const relayedSet = new Set(targets.flatMap((t) => [...relayedIn(t)]));
+    const relayed = [...relayedSet].sort();
+    const everything = relayed.some((v) => traitsOf(v).length === 0);
+    const all = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local'];
+    const shared = everything || relayed.length === 0 ? [] : all.filter((tr) => relayed.every((v) => traitsOf(v).includes(tr)));
+    const opening = targets.filter((t) => relayedIn(t).size > 0);
+    // A place refused what relayed elsewhere: the comparison that makes a "where".
+    const refusing = targets.filter((t) => relayedIn(t).size === 0 && [...deniedIn(t)].some((v) => relayedSet.has(v)));
+    const where = [];
+    const sameService = (a, b) => a.address === b.address && a.port === b.port;
+    if (opening.length > 0 && opening.every((t) => t.transport !== 'plain') && refusing.some((r) => r.transport === 'plain' && opening.some((o) => sameService(o, r))))
+        where.push('tls-only');
+    if (opening.length > 0 && opening.every((t) => t.family === 6) && refusing.some((r) => r.family === 4))
+        where.push('ipv6-only');
+    const ports = (ts) => new Set(ts.map((t) => `${t.port}`));
+    const openPorts = ports(opening);
+    // Another port of the same address refused it: a per-service setting (master.cf), not the address.
+    if (opening.length > 0 && refusing.some((r) => !openPorts.has(`${r.port}`) && opening.some((o) => o.address === r.address)))
+        where.push('some-services');
+    return { relayed, everything, shared, where, relayedOn: [...new Set(opening.map(placeOf))], refusedOn: [...new Set(refusing.map(placeOf))] };
+}
+/** Whether a row fits a pattern and vantage. */
+function ruleFits(rule, p, trusted) {
+    const m = rule.match;
+    if (p.relayed.length === 0)
+        return false;
+    if (m.where !== undefined && !p.where.includes(m.where))
+        return false;
+    if (m.vantage !== undefined && (m.vantage === 'trusted') !== trusted)
+        return false;
+    if (m.relayed === 'everything')
+        return p.everything;
+    if (m.relayed !== undefined) {
+        const traits = m.relayed;
+        return !p.everything && p.relayed.every((v) => traitsOf(v).some((t) => traits.includes(t)));
+    }
+    return true;
+}
+/**
+ * How closely a row fits: knowing *where* counts most (the where is the finding),
+ * then knowing what relayed, then being the MTA's own row, then the vantage;
+ * a narrower trait list beats a wider one.
+ */
+function specificity(r) {
+    const m = r.match;
+    const traits = Array.isArray(m.relayed) ? m.relayed.length : 0;
+    return (m.where ? 8 : 0) + (m.relayed !== undefined ? 4 : 0) + (r.mta !== null ? 2 : 0) + (m.vantage ? 1 : 0) - Math.max(0, traits - 1) / 10;
+}
+/** The rows of this MTA or of any MTA that fit, the most specific only. */
+function matchRules(p, mta, trusted, rules = DIAGNOSIS_RULES) {
+    const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted));
+    if (fits.length === 0)
+        return [];
+    const best = Math.max(...fits.map(specificity));
+    return fits.filter((r) => specificity(r) === best);
+}
+/** The MTA a host answered as: the best-evidenced identification among its targets; weak evidence counts as unknown. */
+function hostMta(targets) {
+    const rank = { high: 3, medium: 2, low: 1, none: 0 };
+    const known = targets.map((t) => t.mta).filter((m) => m !== undefined && m.name !== 'unknown' && rank[m.confidence] >= 2);
+    known.sort((a, b) => rank[b.confidence] - rank[a.confidence]);
+    return known[0]?.name ?? 'unknown';
+}
+function diagnose_whereText(p) {
+    if (p.where.includes('tls-only'))
+        return ', only inside TLS (the same attempts in plaintext were refused)';
+    if (p.where.includes('ipv6-only'))
+        return ', only over IPv6 (the same attempts over IPv4 were refused)';
+    if (p.where.includes('some-services'))
+        return `, only on ${p.relayedOn.join(', ')} (refused on ${p.refusedOn.join(', ')})`;
+    return '';
+}
+function summaryOf(mta, p) {
+    const who = mta === 'unknown' ? 'The server' : mta;
+    if (p.everything)
+        return `${who} relays for this client whatever it sends${diagnose_whereText(p)}.`;
+    if (p.shared.length > 0)
+        return `${who} relays only for ${p.shared.map((t) => TRAIT_TEXT[t]).join(' and ')}${diagnose_whereText(p)}.`;
+    return `${who} relays some forms and refuses the plain attempt${diagnose_whereText(p)}: ${p.relayed.slice(0, 6).join(', ')}${p.relayed.length > 6 ? `, ${p.relayed.length - 6} more` : ''}.`;
+}
+function vantageWarning(v, mta) {
+    if (!v || v.xclient !== null || !trustedByDefault(v.network))
+        return null;
+    const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
+    const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
+    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without \`client-address\`, which a server may simply trust (${where}). To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
+}
+/**
+ * Why each host that relayed relays: its pattern read through the diagnosis
+ * table. Hosts are diagnosed apart (a fleet's hosts have different configs);
+ * the addresses, ports and transports of one host are compared with each other.
+ */
+function diagnose(targets, rules = DIAGNOSIS_RULES) {
+    const byHost = new Map();
+    for (const t of targets)
+        byHost.set(t.host, [...(byHost.get(t.host) ?? []), t]);
+    const out = [];
+    for (const [host, ts] of byHost) {
+        const pattern = relayPattern(ts);
+        if (pattern.relayed.length === 0)
+            continue;
+        const relaying = ts.filter((t) => relayedIn(t).size > 0);
+        const mta = hostMta(relaying.length > 0 ? relaying : ts);
+        const vantage = relaying.find((t) => t.vantage)?.vantage ?? null;
+        const trusted = vantage !== null && vantage.xclient === null && trustedByDefault(vantage.network);
+        const findings = matchRules(pattern, mta, trusted, rules).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
+        out.push({
+            host,
+            mta,
+            pattern,
+            summary: summaryOf(mta, pattern),
+            findings,
+            unmatched: findings.length === 0
+                ? `No known cause fits this pattern (${pattern.relayed.length} vector(s) relayed${pattern.everything ? '' : ', the plain attempt was refused'}); relay-check will not guess. The relayed attempts below show exactly what got through.`
+                : null,
+            vantage,
+            // A narrow pattern (the plain attempt refused) shows the network is not simply trusted.
+            vantageWarning: pattern.everything ? vantageWarning(vantage, mta) : null,
+        });
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/battery/vectors.ts
 const NMAP = 'nmap smtp-open-relay.nse test';
 const MSF = 'Metasploit smtp_relay EXTENDED test';
@@ -169,9 +698,6 @@ function sumCounts(all) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
 ;// CONCATENATED MODULE: ./src/battery/render.ts
 
 /**
@@ -700,6 +1226,10 @@ class SmtpSession {
     }
     get closed() {
         return this.ended || this.failure !== undefined;
+    }
+    /** Our end of the connection: the address the server sees us connect from (before any NAT). */
+    get localAddress() {
+        return this.socket.localAddress ?? null;
     }
     /** Milliseconds until the run's deadline, or Infinity. */
     limitTo(ms) {
@@ -1795,6 +2325,7 @@ function serverState(address, port) {
 
 
 
+
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -1878,6 +2409,7 @@ async function runTarget(spec, opts) {
                     report.opening = [...session.transcript];
                     report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
                     report.extensions = [...ehlo.extensions.keys()];
+                    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
                 }
                 return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
             }
@@ -2600,6 +3132,7 @@ const VERSION = '0.1.0';
 
 
 
+
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
 const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
@@ -2710,6 +3243,7 @@ async function run(settings, services = {}) {
         warnings,
         counts: sumCounts(targets.map((t) => t.counts)),
         targets,
+        diagnosis: diagnose(targets),
     };
 }
 const FIXED_TRANSPORT = {
@@ -2958,7 +3492,8 @@ function parseMainCf(text) {
                 current.value = `${current.value} ${raw.trim()}`.trim();
             return;
         }
-        const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
+        // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
+        const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
         if (!m) {
             current = undefined;
             return;
@@ -3871,7 +4406,235 @@ async function stopInstance(i) {
     live.delete(i);
 }
 
+;// CONCATENATED MODULE: ./src/gate/fix.ts
+
+
+/** The client the gate tests as (GATE_CLIENT_ADDRESS); a mynetworks entry covering it is what lets it relay. */
+const OUTSIDER = '203.0.113.10';
+const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
+function mainParam(files, name) {
+    return [...files.main].reverse().find((p) => p.name === name);
+}
+function optionLine(files, s, name) {
+    const lines = files.masterText?.split(/\r?\n/) ?? [];
+    for (let i = s.line - 1; i < lines.length; i++) {
+        if (i > s.line - 1 && !/^\s/.test(lines[i]) && lines[i].trim() !== '' && !/^\s*#/.test(lines[i]))
+            break;
+        if (new RegExp(`-o\\s*\\{?\\s*${name}\\s*=`).test(lines[i]))
+            return i + 1;
+    }
+    return s.line;
+}
+/**
+ * The effective value of a parameter for a service: its `-o` override (one
+ * `$name` reference followed into main.cf, as Debian's submission entry does),
+ * else main.cf; undefined when neither sets it (Postfix's default applies).
+ */
+function settingFor(files, service, name) {
+    const s = files.master?.find((m) => m.service === service && (m.command === 'smtpd' || m.command === 'postscreen'));
+    const o = s ? serviceOverrides(s).find((x) => x.name === name) : undefined;
+    if (s && o) {
+        const ref = /^\$\{?([A-Za-z0-9_]+)\}?$/.exec(o.value);
+        const target = ref ? mainParam(files, ref[1]) : undefined;
+        if (target)
+            return { value: target.value, place: { file: 'main.cf', line: target.line, setting: target.name, value: target.value }, overrideName: target.name };
+        return { value: o.value, place: { file: 'master.cf', line: optionLine(files, s, name), setting: `${s.service}/${s.type} -o ${name}`, value: o.value }, overrideName: `${s.service}/${s.type}/${name}` };
+    }
+    const p = mainParam(files, name);
+    return p ? { value: p.value, place: { file: 'main.cf', line: p.line, setting: name, value: p.value }, overrideName: name } : undefined;
+}
+/** Restriction items grouped with their table arguments: `check_sender_access hash:/x` is one. */
+function restrictionGroups(value) {
+    const out = [];
+    for (const item of restrictionItems(value)) {
+        if (out.length > 0 && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$|^check_\w+_\w+_access$/.test(out[out.length - 1].split(' ')[0]))
+            out[out.length - 1] += ` ${item}`;
+        else
+            out.push(item);
+    }
+    return out;
+}
+/** The list with the matching groups moved after the relay check (inserted when missing). */
+function moveAfterRelayCheck(value, matches) {
+    const groups = restrictionGroups(value);
+    const check = groups.findIndex((g) => RELAY_CHECKS.includes(g));
+    const before = (check < 0 ? groups : groups.slice(0, check)).filter(matches);
+    if (before.length === 0)
+        return null;
+    const rest = groups.filter((g) => !before.includes(g));
+    const at = rest.findIndex((g) => RELAY_CHECKS.includes(g));
+    const withCheck = at < 0 ? [...rest, 'reject_unauth_destination'] : rest;
+    const i = withCheck.findIndex((g) => RELAY_CHECKS.includes(g));
+    return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
+}
+function ipv4(a) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    return m ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
+}
+/** Whether a mynetworks entry covers the gate's outside client (or every IPv6 client). */
+function coversOutsider(entry) {
+    const e = entry.replace(/^\[|\]/g, '');
+    if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e) || e === '::/0')
+        return true;
+    const [net, bits] = e.split('/');
+    const n = ipv4(net);
+    const o = ipv4(OUTSIDER);
+    if (n === null || o === null)
+        return false;
+    const len = bits === undefined ? 32 : Number(bits);
+    if (len === 0)
+        return true;
+    const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
+    return ((n & mask) >>> 0) === ((o & mask) >>> 0);
+}
+function diffOf(before, after) {
+    return `- ${before}\n+ ${after}`;
+}
+const ACCESS_OF = {
+    'postfix-sender-access': { check: /^check_sender_access\b/, key: (d) => new RegExp(`^\\s*${d.replace(/\./g, '\\.')}\\s+OK\\b`, 'i') },
+    'postfix-null-sender': { check: /^check_sender_access\b/, key: () => /^\s*<>\s+OK\b/i },
+    'postfix-helo-access': { check: /^check_helo_access\b/, key: () => /^\s*\S+\s+(OK|PERMIT)\b/i },
+    'postfix-role-accounts': { check: /^check_recipient_access\b/, key: () => /^\s*\S*(postmaster|abuse|hostmaster)\S*\s+OK\b/i },
+};
+/** The line of a map file (named by the group's table) that returns OK for what relayed. */
+function mapPlace(files, group, key) {
+    for (const table of group.split(' ').slice(1)) {
+        const name = table.replace(/^[a-z0-9_]+:/, '');
+        const map = files.mapText(name);
+        if (!map)
+            continue;
+        const lines = map.text.split(/\r?\n/);
+        const i = lines.findIndex((l) => key.test(l));
+        if (i >= 0)
+            return { file: map.file, line: i + 1, setting: `${map.file}: ${lines[i].trim().split(/\s+/)[0]}`, value: lines[i].trim() };
+    }
+    return null;
+}
+/** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
+function proposeFix(rule, service, files, mydomain) {
+    const access = ACCESS_OF[rule];
+    if (access) {
+        for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
+            const s = settingFor(files, service, list);
+            if (!s)
+                continue;
+            const moved = moveAfterRelayCheck(s.value, (g) => access.check.test(g));
+            if (moved === null)
+                continue;
+            const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
+            const map = mapPlace(files, group, access.key(mydomain));
+            return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(`${s.place.setting} = ${s.value}`, `${s.place.setting} = ${moved}`) };
+        }
+        return null;
+    }
+    if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
+        const nets = settingFor(files, service, 'mynetworks');
+        const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter(coversOutsider) : [];
+        if (rule === 'postfix-service-override') {
+            const name = `${service}/inet/smtpd_relay_restrictions`;
+            const now = settingFor(files, service, 'smtpd_relay_restrictions');
+            const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
+            if (!place)
+                return null;
+            const after = 'permit_sasl_authenticated, reject';
+            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(`${service}/inet -o smtpd_relay_restrictions = ${now?.value ?? '(main.cf)'}`, `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+        }
+        if (nets && wide.length > 0) {
+            const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
+            const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
+            return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(`${nets.place.setting} = ${nets.value}`, `${nets.place.setting} = ${after}`) };
+        }
+        const list = settingFor(files, service, 'smtpd_relay_restrictions');
+        if (list && !restrictionGroups(list.value).some((g) => RELAY_CHECKS.includes(g))) {
+            const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
+            return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(`${list.place.setting} = ${list.value}`, `${list.place.setting} = ${after}`) };
+        }
+    }
+    return null;
+}
+/** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
+function proposeFixes(d, services, files, mydomain) {
+    const out = [];
+    for (const f of d.findings) {
+        for (const service of services) {
+            const fix = proposeFix(f.rule, service, files, mydomain);
+            const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
+            if (same)
+                same.services.push(service);
+            else if (fix)
+                out.push(fix);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/prove.ts
+
+
+
+
+
+
+/** The configuration's files as the fix finder reads them. */
+function configFiles(configDir) {
+    const read = (f) => (external_node_fs_default().existsSync(external_node_path_default().join(configDir, f)) ? external_node_fs_default().readFileSync(external_node_path_default().join(configDir, f), 'utf8') : null);
+    const masterText = read('master.cf');
+    return {
+        main: parseMainCf(read('main.cf') ?? ''),
+        master: masterText === null ? null : parseMasterCf(masterText),
+        masterText,
+        mapText: (name) => {
+            // The configuration directory stands for /etc/postfix (as the sandbox maps it).
+            const rel = name.startsWith('/etc/postfix/') ? name.slice('/etc/postfix/'.length) : name.startsWith('/') ? null : name;
+            if (rel === null || rel.split('/').includes('..'))
+                return null;
+            const text = read(rel);
+            return text === null ? null : { file: rel, text };
+        },
+    };
+}
+const serviceName = (label) => label?.replace(/ \(.*\)$/, '');
+/**
+ * Proves each fix the diagnosis proposes: the same configuration with the fix
+ * as extra postfix-overrides, on a new private instance, running only the
+ * vectors that relayed. `rerunGate` is runGate without proving again.
+ */
+async function proveFixes(settings, report, mydomain, services, rerunGate) {
+    const configDir = settings.postfixConfig;
+    if (configDir === undefined)
+        return [];
+    const files = configFiles(configDir);
+    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => serviceName(t.service)).filter((s) => s !== undefined))];
+    const fixes = (report.diagnosis ?? []).flatMap((d) => proposeFixes(d, relaying, files, mydomain));
+    const out = [];
+    for (const fix of fixes) {
+        const mine = (t) => fix.services.includes(serviceName(t.service) ?? '');
+        const relayedHere = report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
+        const rerun = [...new Set(relayedHere)];
+        const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-fix-'));
+        try {
+            const file = external_node_path_default().join(dir, 'overrides.cf');
+            const before = settings.postfixOverrides ? external_node_fs_default().readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
+            // Later lines win: the fix goes after the team's own overrides.
+            external_node_fs_default().writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
+            const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
+            const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
+            const still = [...new Set(again.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+            const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
+            out.push({ ...fix, rerun, stillRelayed: still, verified: ran && still.length === 0, error: ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}` });
+        }
+        catch (e) {
+            out.push({ ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` });
+        }
+        finally {
+            external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
+
 
 
 
@@ -3887,7 +4650,13 @@ function check(settings, services = {}, log, hooks = {}) {
  * stopped and removed afterwards, whatever happened.
  */
 async function runGate(settings, services = {}, log, hooks = {}) {
-    const report = await runInstance(settings, services, log, hooks);
+    let report = await runInstance(settings, services, log, hooks);
+    if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
+        // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+        log?.('trying the proposed fix on a copy of the configuration');
+        const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+        report = { ...report, gate: { ...report.gate, fixes } };
+    }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
     const base = await againstBase(report, settings, services, log, hooks);
@@ -4074,6 +4843,13 @@ function escape_preText(s) {
 function escape_code(s) {
     return `<code>${escape_mdText(s)}</code>`;
 }
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function escape_inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? escape_code(part) : escape_mdText(part)))
+        .join('');
+}
 /**
  * A line for the runner's log. The runner reads a line as a workflow command
  * when it starts with `::` after leading whitespace; control characters could
@@ -4083,6 +4859,67 @@ function logLine(s) {
     // eslint-disable-next-line no-control-regex
     const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
+}
+
+;// CONCATENATED MODULE: ./src/report/diagnosis.ts
+
+/**
+ * "Why it relays": the diagnosis of each host that relayed, for the job
+ * summary (Markdown) and the terminal (plain lines). Rows of the diagnosis
+ * table are relay-check's own text with `code`; the summary sentence and the
+ * places hold host names and addresses, which are escaped like server text.
+ */
+const several = (r) => (r.diagnosis?.length ?? 0) > 1;
+function findingMd(d) {
+    if (d.findings.length === 0)
+        return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
+    const either = d.findings.length > 1;
+    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+        `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
+}
+/** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
+function fixVerdict(f) {
+    const on = f.services.join(', ');
+    if (f.error)
+        return `Not verified: ${f.error}.`;
+    if (f.verified)
+        return `Verified: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied.`;
+    return `Not enough: with this change ${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''}).`;
+}
+/** Gate mode: where in the configuration, the change as a diff, and what the fixed copy showed. Configuration text is escaped. */
+function fixMd(f, configDir) {
+    const where = f.places.map((p) => `${code(`${configDir.replace(/\/+$/, '')}/${p.file}:${p.line}`)} (${code(p.setting)})`).join(', ');
+    return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
+}
+/** The section's Markdown, or null when nothing relayed. */
+function diagnosis_diagnosisMarkdown(r) {
+    const ds = r.diagnosis ?? [];
+    if (ds.length === 0)
+        return null;
+    const parts = ['### Why it relays'];
+    for (const d of ds) {
+        parts.push(`${several(r) ? `${mdText(d.host)}: ` : ''}**${inlineMd(d.summary)}**`);
+        if (d.vantageWarning)
+            parts.push(`> [!IMPORTANT]\n> ${inlineMd(d.vantageWarning)}`);
+        parts.push(findingMd(d).join('\n'));
+    }
+    for (const f of r.gate?.fixes ?? [])
+        parts.push(fixMd(f, r.gate?.configDir ?? '.'));
+    return parts.join('\n\n');
+}
+/** The same for the terminal: plain text, `code` marks dropped, to be wrapped by the caller. */
+function diagnosisText(r) {
+    const plain = (s) => s.replace(/`/g, '');
+    return (r.diagnosis ?? []).map((d) => ({
+        head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
+        items: [
+            ...(d.vantageWarning ? [plain(d.vantageWarning)] : []),
+            ...(d.findings.length === 0
+                ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
+                : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
+            ...(r.gate?.fixes ?? []).map((f) => `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${f.diff.replace(/\n/g, '  ')}. ${fixVerdict(f)}`),
+        ],
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/report/view.ts
@@ -4333,6 +5170,7 @@ function view_mtaLabel(v) {
 
 
 
+
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
@@ -4455,12 +5293,16 @@ function adviceBullets(r) {
     if (r.verdict === 'open') {
         const relayed = view_findings(r, ['relayed']);
         const c = clientView(r, views);
-        if (c.trustedNetwork) {
+        const diagnoses = r.diagnosis ?? [];
+        // "Why it relays" already says it, with the address the server saw.
+        if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
             out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
         }
+        // The diagnosis names cause and fix; advice by family is for what it could not explain.
+        const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
         const families = new Set(relayed.map((f) => f.family));
         // A plain outside-to-outside relay explains every other family: one fix, not seven.
-        const fits = families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
+        const fits = explained ? [] : families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
         for (const f of fits) {
             const ids = view_vectorIds(relayed.filter((x) => x.family === f));
             out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => escape_code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
@@ -4580,6 +5422,9 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
+    const why = diagnosisMarkdown(r);
+    if (why)
+        out.add(why);
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
     out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
@@ -4654,15 +5499,9 @@ function gateSection(out, g) {
     const changed = g.changes.filter((c) => c.tested);
     out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
 }
-/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
-function inlineMd(s) {
-    return s
-        .split('`')
-        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
-        .join('');
-}
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
+
 
 
 
@@ -4747,6 +5586,12 @@ function renderTerminal(r, opts) {
         out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
     for (const reason of view_otherFailReasons(r))
         out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+    for (const d of diagnosisText(r)) {
+        const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
+        out.push(paint(c, 'bold', first), ...more);
+        for (const item of d.items)
+            out.push(...wrap(termText(item), WRAP, '  - ', '    '));
+    }
     const views = view_addresses(r);
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)

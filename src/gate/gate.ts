@@ -4,6 +4,7 @@ import type { BaseReport, GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
 import { baseReport, checkoutBase, compareRuns } from './base.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
+import { proveFixes } from './prove.js';
 
 export interface GateHooks {
   /** Called once the instance is up and before the battery runs (tests establish expected verdicts here). */
@@ -24,7 +25,13 @@ export function check(settings: Settings, services: EngineServices = {}, log?: G
  * stopped and removed afterwards, whatever happened.
  */
 export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
-  const report = await runInstance(settings, services, log, hooks);
+  let report = await runInstance(settings, services, log, hooks);
+  if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
+    // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+    log?.('trying the proposed fix on a copy of the configuration');
+    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+    report = { ...report, gate: { ...report.gate, fixes } };
+  }
   if (settings.baseRef === undefined || report.gate === undefined) return report;
   const base = await againstBase(report, settings, services, log, hooks);
   return { ...report, gate: { ...report.gate, base } };

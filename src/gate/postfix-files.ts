@@ -25,7 +25,8 @@ export function parseMainCf(text: string): MainParam[] {
       if (current) current.value = `${current.value} ${raw.trim()}`.trim();
       return;
     }
-    const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(raw);
+    // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
+    const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
     if (!m) {
       current = undefined;
       return;

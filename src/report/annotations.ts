@@ -1,4 +1,5 @@
 import type { Report } from './model.js';
+import { fixVerdict } from './diagnosis.js';
 import { headline, reachNote } from './summary.js';
 import { findings, otherFailReasons, whereText } from './view.js';
 
@@ -65,6 +66,20 @@ function verdictAnnotation(r: Report): Annotation {
 
 function detailAnnotations(r: Report): Annotation[] {
   const out: Annotation[] = [];
+  // Gate mode, first of the errors: the lines the diagnosis points at, so they show on the pull request's files.
+  const dir = (r.gate?.configDir ?? '').replace(/\/+$/, '');
+  for (const fix of r.gate?.fixes ?? []) {
+    const finding = (r.diagnosis ?? []).flatMap((d) => d.findings).find((f) => f.rule === fix.rule);
+    for (const p of fix.places) {
+      out.push({
+        level: 'error',
+        title: `Why it relays: ${p.setting}`,
+        message: `${(finding?.cause ?? '').replace(/`/g, '')} Change: ${fix.diff.replace(/\n/g, '  ')}. ${fixVerdict(fix)}`,
+        file: `${dir}/${p.file}`,
+        line: p.line,
+      });
+    }
+  }
   for (const f of findings(r, ['relayed'])) {
     out.push({
       level: 'error',

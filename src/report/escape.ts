@@ -25,6 +25,14 @@ export function code(s: string): string {
   return `<code>${mdText(s)}</code>`;
 }
 
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+export function inlineMd(s: string): string {
+  return s
+    .split('`')
+    .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+    .join('');
+}
+
 /**
  * A line for the runner's log. The runner reads a line as a workflow command
  * when it starts with `::` after leading whitespace; control characters could

@@ -1,3 +1,6 @@
+import type { Diagnosis } from '../diagnosis/diagnose.js';
+import type { Vantage } from '../diagnosis/vantage.js';
+import type { VerifiedFix } from '../gate/prove.js';
 import type { MtaIdentity } from '../mta/identify.js';
 import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
 import type { Outcome, Stage } from '../verdict/replies.js';
@@ -81,6 +84,8 @@ export interface TargetReport {
   errorBudget: number;
   /** Which MTA answered, by the evidence table (src/mta/evidence.ts); absent when nothing was heard. */
   mta?: MtaIdentity;
+  /** Where the test ran from as the server saw it (first connection); absent when no session was set up. */
+  vantage?: Vantage;
   durationMs: number;
   verdict: RunVerdict;
   counts: Counts;
@@ -115,6 +120,8 @@ export interface Report {
   warnings: string[];
   counts: Counts;
   targets: TargetReport[];
+  /** Why each host that relayed relays (src/diagnosis/): empty when nothing relayed. */
+  diagnosis?: Diagnosis[];
   /** Gate mode (input `postfix-config`): what was built and changed to test the configuration. */
   gate?: GateReport;
 }
@@ -130,6 +137,8 @@ export interface GateReport {
   services: { name: string; original: string; command: 'smtpd' | 'postscreen'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
   /** Every change made to run on a runner; `tested: false` marks what could not be tested here. */
   changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
+  /** The fixes the diagnosis proposed, each tried on a fixed copy with the attempts that relayed. */
+  fixes?: VerifiedFix[];
   /** The same directory at the pull request's base commit (or input `base-ref`), tested on a second private Postfix. */
   base?: BaseReport;
 }

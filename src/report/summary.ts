@@ -1,5 +1,6 @@
 import { baseSummaryLines } from './base.js';
-import { code, mdText, preText } from './escape.js';
+import { diagnosisMarkdown } from './diagnosis.js';
+import { code, inlineMd, mdText, preText } from './escape.js';
 import type { Report, TargetReport } from './model.js';
 import {
   addressLabel,
@@ -148,14 +149,18 @@ export function adviceBullets(r: Report): string[] {
   if (r.verdict === 'open') {
     const relayed = findings(r, ['relayed']);
     const c = clientView(r, views);
-    if (c.trustedNetwork) {
+    const diagnoses = r.diagnosis ?? [];
+    // "Why it relays" already says it, with the address the server saw.
+    if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
       out.push(
         `**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`,
       );
     }
+    // The diagnosis names cause and fix; advice by family is for what it could not explain.
+    const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
     const families = new Set(relayed.map((f) => f.family));
     // A plain outside-to-outside relay explains every other family: one fix, not seven.
-    const fits: Family[] = families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
+    const fits: Family[] = explained ? [] : families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
     for (const f of fits) {
       const ids = vectorIds(relayed.filter((x) => x.family === f));
       out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
@@ -272,6 +277,8 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
   for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
+  const why = diagnosisMarkdown(r);
+  if (why) out.add(why);
 
   // Vectors, each counted once per address however many transports ran it (its worst outcome).
   out.table(
@@ -361,12 +368,4 @@ function gateSection(out: Budget, g: NonNullable<Report['gate']>): void {
   if (untested.length > 0) out.add(`> [!WARNING]\n> Not tested here (cannot run on a runner):\n${untested.map((c) => `> - ${where(c)} ${mdText(`${c.subject}: ${c.change}`)}`).join('\n')}`);
   const changed = g.changes.filter((c) => c.tested);
   out.table(['Where', 'Changed to run on a runner'], changed.map((c) => [where(c), mdText(`${c.subject}: ${c.change}`)]), `<details><summary>${changed.length} change(s) made to run it on a runner</summary>\n\n`, '\n\n</details>');
-}
-
-/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
-function inlineMd(s: string): string {
-  return s
-    .split('`')
-    .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
-    .join('');
 }

@@ -1,6 +1,7 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
+import { diagnosisText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, reachNote } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
@@ -97,6 +98,11 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   const data = dataNote(r);
   if (data) out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+  for (const d of diagnosisText(r)) {
+    const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
+    out.push(paint(c, 'bold', first), ...more);
+    for (const item of d.items) out.push(...wrap(termText(item), WRAP, '  - ', '    '));
+  }
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   for (const w of r.warnings) if (![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));

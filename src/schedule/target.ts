@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mailDomain, renderVector, serverName } from '../battery/render.js';
+import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
 import { transaction, type Conn } from '../attempt.js';
 import { countAttempts, type AttemptReport, type TargetReport } from '../report/model.js';
@@ -137,6 +138,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           report.opening = [...session.transcript];
           report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
           report.extensions = [...ehlo.extensions.keys()];
+          report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
         }
         return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
       } catch (e) {

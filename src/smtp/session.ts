@@ -283,6 +283,11 @@ export class SmtpSession {
     return this.ended || this.failure !== undefined;
   }
 
+  /** Our end of the connection: the address the server sees us connect from (before any NAT). */
+  get localAddress(): string | null {
+    return this.socket.localAddress ?? null;
+  }
+
   /** Milliseconds until the run's deadline, or Infinity. */
   private limitTo(ms: number): number {
     const left = this.opts.deadline === undefined ? Infinity : this.opts.deadline - Date.now();

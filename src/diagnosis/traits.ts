@@ -1,0 +1,119 @@
+/**
+ * What each vector of the catalogue varies against the plain relay attempt
+ * (an outside sender, relay-check's own HELO, an outside recipient): the
+ * traits a server may trust. The diagnosis reads the pattern of a run through
+ * them: when every vector that relayed shares a trait and the plain attempt was
+ * refused, that trait is what the server trusts.
+ *
+ * A vector with no trait is a plain outside-to-outside attempt: its relaying
+ * means the server relays for this client whatever it says.
+ */
+export type Trait =
+  /** MAIL FROM:<> (bounces). */
+  | 'null-sender'
+  /** A sender in the server's mail domain, at its host name, or unqualified (the server completes it with its own domain). */
+  | 'own-sender'
+  /** A sender at localhost or at the server's address literal. */
+  | 'host-sender'
+  /** The HELO name is one a server may trust (localhost, its own name, its literal). */
+  | 'helo'
+  /** The destination hidden in the local part or a route: percent hack, bang path, source route, quoted address. */
+  | 'routing'
+  /** Path syntax a lax parser gets wrong (no brackets, spaces, case, trailing dot). */
+  | 'syntax'
+  /** An RFC 2142 role mailbox (postmaster@, abuse@, hostmaster@) of the outside domain. */
+  | 'role'
+  /** The outside recipient comes after an accepted local one in the same transaction. */
+  | 'after-local'
+  /** A sender from the `sender` input. */
+  | 'input-sender'
+  /** The recipient is the server's own (local delivery; never a relay by itself). */
+  | 'local';
+
+const NMAP_ROUTING: Trait[] = ['routing', 'host-sender'];
+
+/** Traits by vector id (src/battery/vectors.ts); the ids are a public contract. */
+export const VECTOR_TRAITS: Readonly<Record<string, readonly Trait[]>> = {
+  'null-sender': ['null-sender'],
+  'external-sender': [],
+  'server-name-sender': ['own-sender'],
+  'literal-sender': ['host-sender'],
+  // nmap's routing forms all send from the server's address literal.
+  'percent-hack-literal': NMAP_ROUTING,
+  'percent-hack-server-name': NMAP_ROUTING,
+  'quoted-address': NMAP_ROUTING,
+  'quoted-percent': NMAP_ROUTING,
+  'double-at-literal': NMAP_ROUTING,
+  'quoted-at-literal': NMAP_ROUTING,
+  'double-at-server-name': NMAP_ROUTING,
+  'source-route-literal': NMAP_ROUTING,
+  'source-route-server-name': NMAP_ROUTING,
+  'bang-path': NMAP_ROUTING,
+  'bang-path-literal': NMAP_ROUTING,
+  'bang-path-server-name': NMAP_ROUTING,
+  'literal-recipient': ['local', 'host-sender'],
+  'own-domain-sender': ['own-sender'],
+  'own-domain-postmaster-sender': ['own-sender'],
+  'localhost-sender': ['host-sender'],
+  // Postfix completes a bare sender with myorigin, Exim with qualify_domain: the server's own domain.
+  'bare-user-sender': ['own-sender'],
+  'recipient-as-sender': [],
+  'server-name-sender-quoted-recipient': ['own-sender', 'routing'],
+  'null-sender-upper-case-domain': ['null-sender', 'syntax'],
+  'helo-localhost': ['helo'],
+  'helo-localhost-localhost-sender': ['helo', 'host-sender'],
+  'helo-server-name': ['helo', 'own-sender'],
+  'helo-localhost-localdomain': ['helo'],
+  'helo-literal': ['helo', 'host-sender'],
+  'helo-own-domain': ['helo', 'own-sender'],
+  'helo-loopback-literal': ['helo', 'null-sender'],
+  'unbracketed-recipient': ['syntax'],
+  'unbracketed-paths': ['syntax'],
+  'spaced-paths': ['syntax'],
+  'spaces-inside-brackets': ['syntax'],
+  'trailing-at': ['syntax', 'routing'],
+  'percent-trailing-at': ['syntax', 'routing'],
+  'upper-case-domain': ['syntax'],
+  'trailing-dot-domain': ['syntax'],
+  'quoted-local-part-own-domain': ['routing'],
+  'quoted-percent-own-domain': ['routing'],
+  'percent-hack-own-domain': ['routing'],
+  'double-percent-hack': ['routing'],
+  'bang-path-own-domain': ['routing'],
+  'source-route-own-domain': ['routing'],
+  'source-route-two-hops': ['routing'],
+  'percent-hack-null-sender': ['routing', 'null-sender'],
+  'percent-hack-ipv6-literal': ['routing'],
+  'ipv6-literal-sender': ['host-sender'],
+  'source-route-ipv6-literal': ['routing'],
+  'untagged-ipv6-literal': ['routing'],
+  'role-postmaster-external': ['role'],
+  'role-abuse-external': ['role'],
+  'role-hostmaster-external': ['role'],
+  'role-postmaster-null-sender': ['role', 'null-sender'],
+  'external-after-postmaster': ['after-local'],
+  'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
+  'external-after-postmaster-server-name': ['after-local'],
+  'external-after-postmaster-bare': ['after-local'],
+};
+
+/** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
+export function traitsOf(vector: string): readonly Trait[] {
+  if (/^input-sender-\d+$/.test(vector)) return ['input-sender'];
+  if (/^input-helo-\d+$/.test(vector)) return ['helo'];
+  return VECTOR_TRAITS[vector] ?? [];
+}
+
+/** Words for a trait, completing "relays only for …". */
+export const TRAIT_TEXT: Readonly<Record<Trait, string>> = {
+  'null-sender': 'the null sender (bounces)',
+  'own-sender': "senders in the server's own domain or at its host name",
+  'host-sender': "senders at localhost or at the server's address literal",
+  helo: 'some HELO names (localhost, its own name)',
+  routing: 'addresses that hide the destination in the local part (percent hack, bang path, source route, quoting)',
+  syntax: 'malformed addresses (no brackets, spaces, case, trailing dot)',
+  role: "other domains' role mailboxes (postmaster@, abuse@, hostmaster@)",
+  'after-local': 'an outside recipient after an accepted local one',
+  'input-sender': 'the sender given in the `sender` input',
+  local: 'local delivery',
+};

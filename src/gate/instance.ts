@@ -237,6 +237,14 @@ export async function startGate(o: GateOptions): Promise<GateInstance> {
     const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
     if (started.status !== 0) throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
     for (const s of sb.services) await waitForGreeting(s, log_, conf, o.configDir);
+    // A greeting proves that a server listens on the port, not that it is ours: had another
+    // process taken a port between freePort and Postfix's bind, our master would have died
+    // on it and the battery would test that other server.
+    const pid = masterPid(dir);
+    const bind = readOr(log_).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
+    if (bind || pid === undefined || !alive(pid)) {
+      throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), conf, o.configDir) : 'its master is not running'}); another process took one of them: run the check again`);
+    }
     const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
     return {
       dir,

@@ -91,6 +91,9 @@ describePostfix('gate mode proves the fix on real Postfix', () => {
     expect(fix.places).toEqual([{ file: 'master.cf', line: 6, setting: 'submission/inet -o mynetworks', value: '0.0.0.0/0' }]);
     expect(fix.overrides).toEqual(['submission/inet/smtpd_relay_restrictions = permit_sasl_authenticated, reject']);
     expect(fix).toMatchObject({ services: ['submission'], verified: true, stillRelayed: [] });
+    // Named by service, each once whatever its transports.
+    expect(r.diagnosis?.[0].summary).toBe('Postfix relays for this client whatever it sends, only on submission (587) (refused on smtp (25)).');
+    expect(fix.diff).toBe('- smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination\n+ submission/inet -o smtpd_relay_restrictions = permit_sasl_authenticated, reject');
   }, 180_000);
 
   test('open: mynetworks = 0.0.0.0/0 in main.cf, one fix for both services, verified on both', async () => {

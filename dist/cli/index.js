@@ -516,8 +516,11 @@ function diagnose_whereText(p) {
         return ', only inside TLS (the same attempts in plaintext were refused)';
     if (p.where.includes('ipv6-only'))
         return ', only over IPv6 (the same attempts over IPv4 were refused)';
-    if (p.where.includes('some-services'))
-        return `, only on ${p.relayedOn.join(', ')} (refused on ${p.refusedOn.join(', ')})`;
+    if (p.where.includes('some-services')) {
+        // Per service, whatever the transports: "only on submission (587) (refused on smtp (25))".
+        const service = (xs) => [...new Set(xs.map((x) => x.replace(/ \((starttls|implicit)\)$/, '')))].join(', ');
+        return `, only on ${service(p.relayedOn)} (refused on ${service(p.refusedOn)})`;
+    }
     return '';
 }
 function summaryOf(mta, p) {
@@ -4545,7 +4548,7 @@ function proposeFix(rule, service, files, mydomain) {
             if (!place)
                 return null;
             const after = 'permit_sasl_authenticated, reject';
-            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(`${service}/inet -o smtpd_relay_restrictions = ${now?.value ?? '(main.cf)'}`, `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(now ? `${now.place.setting} = ${now.value}` : 'smtpd_relay_restrictions (Postfix default)', `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
         }
         if (nets && wide.length > 0) {
             const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
@@ -4647,6 +4650,7 @@ async function proveFixes(settings, report, mydomain, services, rerunGate) {
 
 
 
+
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 function check(settings, services = {}, log, hooks = {}) {
     return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
@@ -4730,7 +4734,8 @@ async function runInstance(settings, services, log, hooks) {
             services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
         };
-        return { ...report, settings: { ...report.settings, hosts: [] }, gate };
+        // Diagnosed again now that each address is named for its master.cf service ("only on submission (587)").
+        return { ...report, settings: { ...report.settings, hosts: [] }, gate, diagnosis: diagnose(report.targets) };
     }
     finally {
         await inst.stop();

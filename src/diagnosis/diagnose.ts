@@ -118,7 +118,11 @@ export function hostMta(targets: readonly Pick<TargetReport, 'mta'>[]): string {
 function whereText(p: RelayPattern): string {
   if (p.where.includes('tls-only')) return ', only inside TLS (the same attempts in plaintext were refused)';
   if (p.where.includes('ipv6-only')) return ', only over IPv6 (the same attempts over IPv4 were refused)';
-  if (p.where.includes('some-services')) return `, only on ${p.relayedOn.join(', ')} (refused on ${p.refusedOn.join(', ')})`;
+  if (p.where.includes('some-services')) {
+    // Per service, whatever the transports: "only on submission (587) (refused on smtp (25))".
+    const service = (xs: readonly string[]): string => [...new Set(xs.map((x) => x.replace(/ \((starttls|implicit)\)$/, '')))].join(', ');
+    return `, only on ${service(p.relayedOn)} (refused on ${service(p.refusedOn)})`;
+  }
   return '';
 }
 

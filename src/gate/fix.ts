@@ -170,7 +170,7 @@ export function proposeFix(rule: string, service: string, files: ConfigFiles, my
       const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
       if (!place) return null;
       const after = 'permit_sasl_authenticated, reject';
-      return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(`${service}/inet -o smtpd_relay_restrictions = ${now?.value ?? '(main.cf)'}`, `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+      return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(now ? `${now.place.setting} = ${now.value}` : 'smtpd_relay_restrictions (Postfix default)', `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
     }
     if (nets && wide.length > 0) {
       const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));

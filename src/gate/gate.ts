@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { diagnose } from '../diagnosis/diagnose.js';
 import { run, type EngineServices } from '../engine.js';
 import type { BaseReport, GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
@@ -94,7 +95,8 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
       services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
       changes: inst.changes,
     };
-    return { ...report, settings: { ...report.settings, hosts: [] }, gate };
+    // Diagnosed again now that each address is named for its master.cf service ("only on submission (587)").
+    return { ...report, settings: { ...report.settings, hosts: [] }, gate, diagnosis: diagnose(report.targets) };
   } finally {
     await inst.stop();
   }

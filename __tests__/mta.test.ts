@@ -20,6 +20,7 @@ const EXPECTED: Record<string, string> = {
   'sendmail-ehlo-verb': 'Sendmail',
   'opensmtpd-ehlo-order': 'OpenSMTPD',
   'exchange-ehlo': 'Microsoft Exchange',
+  'haraka-ehlo-order': 'Haraka',
   'postfix-relay-access-denied': 'Postfix',
   'postfix-address-rejected': 'Postfix',
   'exim-relay-not-permitted': 'Exim',
@@ -32,10 +33,12 @@ const EXPECTED: Record<string, string> = {
   'exchange-online-5.7.64': 'Exchange Online',
   'qmail-rcpthosts': 'qmail',
   'haraka-cannot-deliver': 'Haraka',
+  'haraka-recipient-ok': 'Haraka',
+  'haraka-invalid-address': 'Haraka',
 };
 
 /** Versions the examples show, read off the examples by hand. */
-const VERSION: Record<string, string> = { 'exim-greeting': '4.96', 'sendmail-greeting': '8.17.1.9', 'haraka-greeting': '3.0.3' };
+const VERSION: Record<string, string> = { 'exim-greeting': '4.96', 'sendmail-greeting': '8.17.1.9', 'haraka-greeting': '3.3.4' };
 
 function inputOf(row: EvidenceRule): MtaInput {
   if (row.source === 'greeting') return { greeting: row.example.split('\n'), extensions: [], replies: [] };
@@ -99,6 +102,23 @@ describe('MTA evidence table', () => {
   test('OpenSMTPD behind a hidden banner is still found by its EHLO order and replies', () => {
     const m = identifyMta({ greeting: ['220 mx.example.org ESMTP'], extensions: ['8BITMIME', 'ENHANCEDSTATUSCODES', 'SIZE', 'DSN', 'STARTTLS', 'HELP'], replies: ['550 Invalid recipient: <relay-check@example.com>'] });
     expect({ name: m.name, confidence: m.confidence }).toEqual({ name: 'OpenSMTPD', confidence: 'medium' });
+  });
+
+  // The greeting, EHLO keywords and replies of a real Haraka 3.3.4 (npm), default plugins, measured
+  // once by hand on loopback (no CI test: Haraka is not installed there).
+  test('a closed Haraka as measured is Haraka 3.3.4 with high confidence', () => {
+    const m = identifyMta({
+      greeting: ['220 mx.haraka.test ESMTP Haraka/3.3.4 ready (E69F5C)'],
+      extensions: ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'SIZE'],
+      replies: ['550 I cannot deliver mail for <relay-check@example.com>', '501 Invalid RCPT TO address <"relay-check@example.com">: Invalid RFC-5321 address at position 26: expected "@"', '250 recipient <relay-check-nx-6a6d0168@haraka.test> OK'],
+    });
+    expect({ name: m.name, version: m.version, confidence: m.confidence }).toEqual({ name: 'Haraka', version: '3.3.4', confidence: 'high' });
+    expect(m.evidence.map((e) => e.rule).sort()).toEqual(['haraka-cannot-deliver', 'haraka-ehlo-order', 'haraka-greeting', 'haraka-invalid-address', 'haraka-recipient-ok']);
+  });
+
+  test('an open Haraka (relay_acl_allow) behind a hidden banner is still Haraka by its EHLO order and replies', () => {
+    const m = identifyMta({ greeting: ['220 mx.example.org ESMTP'], extensions: ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'SIZE'], replies: ['250 recipient <relay-check@example.com> OK'] });
+    expect({ name: m.name, confidence: m.confidence }).toEqual({ name: 'Haraka', confidence: 'medium' });
   });
 
   test('a server flooding replies is read a bounded number of times', () => {

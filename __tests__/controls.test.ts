@@ -1,8 +1,11 @@
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { finalDomain, renderVector, type RenderContext } from '../src/battery/render.js';
 import { VECTORS } from '../src/battery/vectors.js';
 import type { AttemptReport } from '../src/report/model.js';
+import { run } from '../src/engine.js';
+import { parseSettings } from '../src/settings.js';
 import { settle, type ControlResult } from '../src/verdict/controls.js';
+import { startFaultServer, type FaultServer } from './support/fault-server.js';
 
 describe('finalDomain: where an envelope address is finally addressed', () => {
   test.each([
@@ -116,11 +119,61 @@ describe('settle: an accepted trick counts only when the control was refused', (
   test('control refused: the MTA does not matter, the relay stands', () => {
     expect(settle(base, control(false), mta('Exim')).outcome).toBe('relayed');
   });
-  test('control undecided (never ran or interrupted): the relay stands', () => {
-    expect(settle(base, control(null)).outcome).toBe('relayed');
+  test('control undecided (refused at MAIL, interrupted, not run by the deadline): inconclusive, saying so', () => {
+    const s = settle(base, control(null));
+    expect(s).toMatchObject({ outcome: 'inconclusive', rule: 'accepted-control-undecided' });
+    expect(s.reason).toMatch(/^accepted, but whether the server accepts any mailbox at .* is unknown: the control /);
+    // No control for the name at all (not a routing trick at the server): the relay stands.
     expect(settle(base, new Map()).outcome).toBe('relayed');
   });
   test('a denial is never changed by a control', () => {
     expect(settle({ ...base, outcome: 'denied' }, control(true)).outcome).toBe('denied');
+  });
+});
+
+describe('a server that refuses our plain sender and takes any mailbox at its domain (stock Haraka, measured)', () => {
+  let server: FaultServer;
+  beforeAll(async () => {
+    // Haraka 3.3.4's default plugins as measured on loopback without DNS: mail_from.is_resolvable refuses
+    // every sender domain it cannot resolve, rcpt_to.in_host_list takes any local part at its domain.
+    server = await startFaultServer((ctx) => {
+      const say = (l: string): void => {
+        if (!ctx.socket.destroyed) ctx.socket.write(`${l}\r\n`);
+      };
+      say('220 mx.haraka.test ESMTP Haraka/3.3.4 ready (E69F5C)');
+      let buf = '';
+      ctx.socket.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const verb = line.split(/[\s:]/)[0].toUpperCase();
+          const arg = line.slice(line.indexOf(':') + 1).trim();
+          if (verb === 'EHLO') ['250-mx.haraka.test Hello x [127.0.0.1], Haraka is at your service.', '250-PIPELINING', '250-8BITMIME', '250 SIZE 26214400'].forEach(say);
+          else if (verb === 'MAIL') say(arg === '<>' || /@(mx\.)?haraka\.test>$/i.test(arg) ? `250 sender ${arg} OK` : '550 No MX for your FROM address');
+          else if (verb === 'RCPT') say(/@(mx\.)?haraka\.test>$/i.test(arg) ? `250 recipient ${arg} OK` : `550 I cannot deliver mail for ${arg}`);
+          else if (verb === 'RSET') say('250 OK');
+          else if (verb === 'QUIT') {
+            say('221 mx.haraka.test closing connection.');
+            ctx.socket.end();
+          } else say('500 Unrecognized command');
+        }
+      });
+    });
+  });
+  afterAll(async () => server.close());
+
+  test('routing tricks at its own domain are not called relays: the control goes with a sender it accepts', async () => {
+    const r = await run(parseSettings({ host: '127.0.0.1', port: String(server.port), tls: 'none', timeout: '30', 'connect-timeout': '5' }));
+    expect(r.targets[0].attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)).toEqual([]);
+    expect(r.verdict).not.toBe('open');
+    const tricks = r.targets[0].attempts.filter((a) => a.routedVia === 'haraka.test' && a.reply?.startsWith('250'));
+    expect(tricks.length).toBeGreaterThan(0);
+    for (const a of tricks) expect(a.rule).toBe('accepted-catch-all');
+    // Identified as Haraka, the reason says what Haraka does with the form (src/verdict/routing.ts).
+    expect(r.targets[0].mta?.name).toBe('Haraka');
+    expect(tricks.find((a) => a.vector === 'percent-hack-own-domain')?.reason).toMatch(/Haraka does not rewrite user%host@domain/);
+    // The control was sent with an accepted sender, and was accepted: a catch-all.
+    expect(r.targets[0].controls.find((c) => c.domain === 'haraka.test')).toMatchObject({ accepted: true });
   });
 });

@@ -36270,6 +36270,9 @@ const ROUTING_RULES = [
     { mta: 'Sendmail', form: 'percent', decision: 'inconclusive', why: 'Sendmail does not route user%host@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host (FEATURE(loose_relay_check) lets it through; without it Sendmail checks user@host and refuses it); test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); cf/m4/proto.m4 ParseRecipient; measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <u%example.com@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user u%example.com@sendmail.test" (-bt /parse); without loose_relay_check 550 5.7.1 Relaying denied; at its own name (class w) 550 5.7.1 Relaying denied with or without it (__tests__/sendmail.test.ts)' },
     { mta: 'Sendmail', form: 'bang', decision: 'inconclusive', why: 'Sendmail does not route host!user@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'Sendmail cf/README FEATURE(loose_relay_check); measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <example.com!u@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user example.com!u@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
     { mta: 'Sendmail', form: 'quoted', decision: 'inconclusive', why: 'Sendmail does not route "user@host"@domain itself at a domain it relays to: it passes the address unchanged to that domain\'s own mail server, which decides whether to route it on to host; test that server, or remove loose_relay_check', provenance: 'measured: Sendmail 8.17.1.9 with loose_relay_check and RELAY_DOMAIN sendmail.test answers <"u@example.com"@sendmail.test> with 250 2.1.5 and resolves it to "mailer esmtp, host sendmail.test, user \\"u@example.com\\"@sendmail.test"; without loose_relay_check, and at its own name, 550 5.7.1 Relaying denied (__tests__/sendmail.test.ts)' },
+    { mta: 'Haraka', form: 'percent', decision: 'inconclusive', why: 'Haraka does not rewrite user%host@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <u%example.com@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
+    { mta: 'Haraka', form: 'bang', decision: 'inconclusive', why: 'Haraka does not rewrite host!user@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <example.com!u@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
+    { mta: 'Haraka', form: 'quoted', decision: 'inconclusive', why: 'Haraka does not rewrite a quoted local part: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <\"u@example.com\"@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
     { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
     { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
     { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
@@ -36334,6 +36337,11 @@ function settle(a, controls, mta) {
         if (d.decision === 'skipped')
             return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
         return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
+    }
+    if (a.outcome === 'relayed' && c !== undefined && c.accepted === null) {
+        // Addressed to the server itself and the control said nothing: the acceptance may be local delivery.
+        const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+        return { ...a, outcome: 'inconclusive', rule: 'accepted-control-undecided', reason: `accepted, but whether the server accepts any mailbox ${where} is unknown: the control ${c.mailbox} got ${c.reply ?? 'no answer'}` };
     }
     return a;
 }
@@ -36903,13 +36911,16 @@ async function runTarget(spec, opts) {
     // run when needed, so a closed server never pays for them.
     const controls = new Map();
     const nonce = (0,external_node_crypto_.randomBytes)(4).toString('hex');
-    const needControl = (d) => {
+    // The control is sent with the sender the trick was accepted with: a server that refuses
+    // relay-check's plain sender (a DNS check on it, say) would refuse the control at MAIL and
+    // prove nothing about the mailbox.
+    const needControl = (d, sender) => {
         if (controls.has(d))
             return;
         const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
         const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
         controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
-        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: sender, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
     };
     // Senders the server let through to a recipient decision, and whether that relayed.
     const acceptedSenders = new Map();
@@ -36922,7 +36933,8 @@ async function runTarget(spec, opts) {
             const c = controls.get(job.control);
             if (c) {
                 c.reply = fields.reply ?? fields.reason ?? null;
-                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+                // Only a refusal of the mailbox itself (at RCPT) says the name does not take any mailbox.
+                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' && fields.stage === 'rcpt' ? false : null;
             }
             return;
         }
@@ -36991,7 +37003,7 @@ async function runTarget(spec, opts) {
             fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
         record(job, conn, fields, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
-            needControl(job.rendered.routedVia);
+            needControl(job.rendered.routedVia, job.rendered.mailFrom);
         if (v.rule === 'starttls-required')
             tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
     };

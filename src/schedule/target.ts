@@ -226,12 +226,15 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   // run when needed, so a closed server never pays for them.
   const controls = new Map<string, ControlResult>();
   const nonce = randomBytes(4).toString('hex');
-  const needControl = (d: string): void => {
+  // The control is sent with the sender the trick was accepted with: a server that refuses
+  // relay-check's plain sender (a DNS check on it, say) would refuse the control at MAIL and
+  // prove nothing about the mailbox.
+  const needControl = (d: string, sender: string): void => {
     if (controls.has(d)) return;
     const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
     const vector: Vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
     controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
-    queue.push({ rendered: { vector, helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
+    queue.push({ rendered: { vector, helo: opts.helo, mailFrom: sender, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
   };
 
   // Senders the server let through to a recipient decision, and whether that relayed.
@@ -246,7 +249,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       const c = controls.get(job.control);
       if (c) {
         c.reply = fields.reply ?? fields.reason ?? null;
-        c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' ? false : null;
+        // Only a refusal of the mailbox itself (at RCPT) says the name does not take any mailbox.
+        c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' && fields.stage === 'rcpt' ? false : null;
       }
       return;
     }
@@ -317,7 +321,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     const refusal = job.senderRefusal;
     if (refusal) fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
     record(job, conn, fields, transcript);
-    if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia);
+    if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia, job.rendered.mailFrom);
     if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
   };
 

@@ -32,5 +32,10 @@ export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlRe
     if (d.decision === 'skipped') return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
     return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };
   }
+  if (a.outcome === 'relayed' && c !== undefined && c.accepted === null) {
+    // Addressed to the server itself and the control said nothing: the acceptance may be local delivery.
+    const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
+    return { ...a, outcome: 'inconclusive', rule: 'accepted-control-undecided', reason: `accepted, but whether the server accepts any mailbox ${where} is unknown: the control ${c.mailbox} got ${c.reply ?? 'no answer'}` };
+  }
   return a;
 }

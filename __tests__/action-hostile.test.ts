@@ -27,6 +27,8 @@ beforeAll(async () => {
       if (verb === 'EHLO') say('250-mx.evil.test\r\n250-::warning::forged warning\r\n250 PIPELINING');
       else if (verb === 'MAIL' || verb === 'RSET') say('250 ::warning::ok <script>x</script>');
       // Half the vectors "accepted" so relayed rows and error annotations carry server text too.
+      // The control probe's mailbox is refused, so the accepted tricks stand as relays.
+      else if (verb === 'RCPT' && line.includes('relay-check-nx-')) say('550 5.1.1 ::error::no such user <i>x</i>');
       else if (verb === 'RCPT' && line.includes('%')) say('250 2.1.5 ::error title=y::accepted](javascript:alert(4)) | <b>');
       else if (verb === 'RCPT') say('451 4.3.0 ::warning::<img src=x onerror=alert(5)> | `tick` try later');
       else if (verb === 'QUIT') ctx.socket.end('221 ::error::bye\r\n');

@@ -41,6 +41,8 @@ export interface TransactionOutcome {
    * abandoned.
    */
   abandoned?: boolean;
+  /** The abandoned reply was not overdue: we gave up on it because nothing else was left to run (see giveUp). */
+  gaveUp?: boolean;
   /**
    * Index of the first vector that was not tried: its first RCPT was never
    * sent (the connection reached the error budget, or the session ended
@@ -118,6 +120,9 @@ export async function transaction(
 ): Promise<TransactionOutcome> {
   const s = conn.session;
   const verdicts: (AttemptVerdict | undefined)[] = vectors.map(() => undefined);
+  let idle = false;
+  void giveUp?.then(() => (idle = true));
+  let gaveUp = false;
   if (vectors.length === 0) return { verdicts };
   if (confirm && vectors.length !== 1) throw new Error('transaction: DATA confirmation takes one vector per transaction');
   const cmds: { line: string; verb: string; vector?: number }[] = [];
@@ -145,6 +150,7 @@ export async function transaction(
     const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
     if (r === GAVE_UP) {
       // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
+      gaveUp = true;
       learner.gaveUp();
       p.then(
         (late) => {
@@ -184,7 +190,9 @@ export async function transaction(
       if (startsVector(i) && conn.errors >= learner.budget) break;
       // Past the floor only the learner's one explorer goes on; another connection
       // stops where no reply can be slept on, and leaves the rest to a fresh one.
-      if (startsVector(i) && learner.maySleep(conn.errors) && !learner.explore(conn)) break;
+      // Nor when nothing else is left to run: a fresh connection answers at once, while a
+      // reply that may be slept on would be given up on at once (see giveUp).
+      if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn))) break;
       // Postfix holds pipelined replies back while it sleeps before a later one, so
       // replies inside a batch cannot be timed one by one. A batch carries only commands
       // whose replies cannot be slept on even if each reply before them were a refusal
@@ -199,7 +207,7 @@ export async function transaction(
         const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
         if (r === SLOW) {
           conn.abandoned = true;
-          outcome = { verdicts, abandoned: true };
+          outcome = { verdicts, abandoned: true, ...(gaveUp ? { gaveUp } : {}) };
           break sending;
         }
         replies.push(r);

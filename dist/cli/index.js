@@ -1082,6 +1082,9 @@ async function transaction(conn, vectors, opts, learner, confirm,
 giveUp) {
     const s = conn.session;
     const verdicts = vectors.map(() => undefined);
+    let idle = false;
+    void giveUp?.then(() => (idle = true));
+    let gaveUp = false;
     if (vectors.length === 0)
         return { verdicts };
     if (confirm && vectors.length !== 1)
@@ -1112,6 +1115,7 @@ giveUp) {
         const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
         if (r === GAVE_UP) {
             // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
+            gaveUp = true;
             learner.gaveUp();
             p.then((late) => {
                 learner.answered();
@@ -1145,7 +1149,9 @@ giveUp) {
                 break;
             // Past the floor only the learner's one explorer goes on; another connection
             // stops where no reply can be slept on, and leaves the rest to a fresh one.
-            if (startsVector(i) && learner.maySleep(conn.errors) && !learner.explore(conn))
+            // Nor when nothing else is left to run: a fresh connection answers at once, while a
+            // reply that may be slept on would be given up on at once (see giveUp).
+            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
                 break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
@@ -1161,7 +1167,7 @@ giveUp) {
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
-                    outcome = { verdicts, abandoned: true };
+                    outcome = { verdicts, abandoned: true, ...(gaveUp ? { gaveUp } : {}) };
                     break sending;
                 }
                 replies.push(r);
@@ -2311,10 +2317,15 @@ async function runTarget(spec, opts) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
                     for (const j of undecided) {
-                        j.abandons = (j.abandons ?? 0) + 1;
-                        if (j.abandons <= FREE_ABANDONS)
+                        // Given up on by our choice (nothing else was left to run), not for the server's
+                        // delay: no try spent and no abandon counted.
+                        const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
+                        if (free)
                             j.tries--;
-                        j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                        const why = res.gaveUp
+                            ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
+                            : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
+                        j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
                     }
                     const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
                     for (const j of spent)

@@ -402,9 +402,14 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           // The server began sleeping before its replies: those RCPTs were never answered,
           // so they go again, untried, on a connection with room in the budget.
           for (const j of undecided) {
-            j.abandons = (j.abandons ?? 0) + 1;
-            if (j.abandons <= FREE_ABANDONS) j.tries--;
-            j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+            // Given up on by our choice (nothing else was left to run), not for the server's
+            // delay: no try spent and no abandon counted.
+            const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
+            if (free) j.tries--;
+            const why = res.gaveUp
+              ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
+              : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
+            j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
           }
           const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
           for (const j of spent) record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);

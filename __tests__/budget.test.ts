@@ -109,4 +109,41 @@ describe('BudgetLearner', () => {
     const l = new BudgetLearner(0);
     expect(l.budget).toBe(1);
   });
+
+  test('one explorer at a time may go past the floor; another may once it is released', () => {
+    const l = new BudgetLearner();
+    const a = {};
+    const b = {};
+    expect(l.explore(a)).toBe(true);
+    expect(l.explore(a)).toBe(true);
+    expect(l.explore(b)).toBe(false);
+    l.release(b);
+    expect(l.explore(b)).toBe(false);
+    l.release(a);
+    expect(l.explore(b)).toBe(true);
+  });
+
+  test('an exploration given up before its reply was overdue: the floor is shown until the reply says more', () => {
+    const l = new BudgetLearner();
+    l.fast(0);
+    l.fast(1);
+    l.gaveUp();
+    // Nothing proved the default budget, only that two refusals are answered at once.
+    expect(l.budget).toBe(DEFAULT_ERROR_BUDGET);
+    expect(l.shown).toBe(2);
+    // The reply after two refusals came late after all: error sleep at 2.
+    l.answered();
+    l.late(2, 1_500, { code: 454, command: 'RCPT' });
+    expect(l.budget).toBe(2);
+    expect(l.shown).toBe(2);
+  });
+
+  test('a late reply that came fast raises the floor; a slow 2xx to RCPT is a pause, not sleep', () => {
+    const l = new BudgetLearner();
+    l.late(3, 5, { code: 454, command: 'RCPT' });
+    expect(l.floor).toBe(4);
+    l.late(0, 1_200, { code: 250, command: 'RCPT' });
+    expect(l.pauses).toBe(1);
+    expect(l.budget).toBe(DEFAULT_ERROR_BUDGET);
+  });
 });

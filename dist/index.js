@@ -35283,11 +35283,13 @@ const RETIRED_SESSION_LIFETIME_MS = 30_000;
 const SLOT_WAIT_MS = 1_000;
 const SLOT_WAIT_MAX_MS = 5_000;
 /**
- * Most recipients in one transaction. RFC 5321 §4.5.3.1.8 has servers accept at
- * least 100 (Postfix smtpd_recipient_limit: 1000); fewer keeps a refusal of the
- * whole transaction cheap.
+ * Most recipients in one transaction: the least RFC 5321 §4.5.3.1.8 has every
+ * server accept (Postfix smtpd_recipient_limit: 1000). A server with a lower
+ * limit answers "452 too many recipients" past it; the vectors over it go again
+ * in smaller transactions (ServerState.recipientLimit). Refusals never pile up:
+ * a transaction starts no vector once its connection reached the error budget.
  */
-const MAX_RCPTS_PER_TRANSACTION = 20;
+const MAX_RCPTS_PER_TRANSACTION = 100;
 /** Addresses tested at the same time in one run. */
 const TARGET_CONCURRENCY = 32;
 
@@ -35486,6 +35488,7 @@ class SmtpSession {
         this.attach(secure);
         const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
         await this.handshake(secure, limit);
+        await ticketsOrSoon(secure);
         this.note(`STARTTLS: ${describeTls(this.tls)}`);
         return reply;
     }
@@ -35515,6 +35518,11 @@ class SmtpSession {
         const socket = opts.implicitTls
             ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
             : new (external_node_net_default()).Socket();
+        // Every command is one write that waits for its reply: Nagle's algorithm would hold a
+        // write back until the last one is acknowledged, and the peer's delayed ACK (40 ms on
+        // Linux) then adds to every exchange that follows a TLS handshake's last flight.
+        if (socket instanceof (external_node_net_default()).Socket)
+            socket.setNoDelay(true);
         const session = new SmtpSession(socket, opts);
         session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
         let tcpUp = false;
@@ -35778,6 +35786,30 @@ function withTimeout(p, ms, onTimeout) {
         });
     });
 }
+/**
+ * How long to wait for a TLS 1.3 server's session tickets before speaking.
+ * The server sends them right after the handshake; a command written before
+ * they arrive leaves them unacknowledged, and a server that writes with
+ * Nagle's algorithm on (Postfix) then holds its reply until the client's
+ * delayed ACK: 40 ms on Linux, on every STARTTLS session.
+ */
+const TLS_TICKET_WAIT_MS = 20;
+/** Resolves once the first session ticket came (its ACK then rides on our next command), or after TLS_TICKET_WAIT_MS. */
+function ticketsOrSoon(secure) {
+    if (secure.getProtocol() !== 'TLSv1.3')
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        const done = () => {
+            clearTimeout(t);
+            secure.off('session', done);
+            // Not from inside the event: it is emitted while the TLS layer is still reading the
+            // record, and a write made there (the next command) never reached the server.
+            setImmediate(resolve);
+        };
+        const t = setTimeout(done, TLS_TICKET_WAIT_MS);
+        secure.on('session', done);
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/verdict/replies.ts
 const REPLY_RULES = [
@@ -35930,11 +35962,24 @@ function classifyAttempt(r, confirm, seen = {}) {
 
 
 const ok = (r) => r.code >= 200 && r.code < 300;
+/**
+ * RFC 5321 §4.5.3.1.10: "452 Too many recipients" (Postfix: "452 4.5.3 Error:
+ * too many recipients", past smtpd_recipient_limit) is no answer about the
+ * recipient: the client sends it again in a new transaction.
+ */
+function tooManyRecipients(r) {
+    return r.code === 452 && (r.enhanced === '4.5.3' || /too many recipients/i.test(r.lines.join(' ')));
+}
 const SLOW = Symbol('slow');
-/** The reply, or SLOW when it has not come within ms. */
-function within(p, ms) {
+const GAVE_UP = Symbol('gave up');
+/** The reply; SLOW when it has not come within ms; GAVE_UP when `giveUp` settles first. */
+function within(p, ms, giveUp) {
     return new Promise((resolve, reject) => {
         const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
+        void giveUp?.then(() => {
+            clearTimeout(t);
+            resolve(GAVE_UP);
+        });
         p.then((r) => {
             clearTimeout(t);
             resolve(r);
@@ -35952,13 +35997,27 @@ function within(p, ms) {
  * server offers it (RFC 2920), as far as the budget learner says no reply in
  * the batch can be slept on; one command at a time otherwise.
  *
+ * A vector's first RCPT is not sent once the connection made as many
+ * refusals as the learner's budget: the rest are left untried (untriedFrom)
+ * for a fresh connection, so no connection takes more refusals than the
+ * budget however many vectors share the transaction.
+ *
  * A reply that could be delayed by error sleep is waited for only until it is
  * overdue: then the connection is abandoned, since every later reply would
  * come one error sleep apart.
  */
-async function transaction(conn, vectors, opts, learner, confirm) {
+async function transaction(conn, vectors, opts, learner, confirm, 
+/**
+ * Settles when waiting for a reply that may be slept on is no longer worth
+ * it (nothing else is left to run): the connection is then given up at once,
+ * and the reply, should it come, still teaches the learner.
+ */
+giveUp) {
     const s = conn.session;
     const verdicts = vectors.map(() => undefined);
+    let idle = false;
+    void giveUp?.then(() => (idle = true));
+    let gaveUp = false;
     if (vectors.length === 0)
         return { verdicts };
     if (confirm && vectors.length !== 1)
@@ -35986,27 +36045,47 @@ async function transaction(conn, vectors, opts, learner, confirm) {
         const c = cmds[i];
         const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
         const race = learner.maySleep(errors) && firstOfVector;
-        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt)) : await p;
+        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
+        if (r === GAVE_UP) {
+            // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
+            gaveUp = true;
+            learner.gaveUp();
+            p.then((late) => {
+                learner.answered();
+                learner.late(errors, Date.now() - sentAt, { code: late.code, command: c.verb });
+            }, () => undefined);
+            return SLOW;
+        }
         if (r === SLOW) {
             const id = learner.suspect(errors);
             // Settle the suspicion when the reply finally comes on the session we leave.
-            p.then((late) => learner.settle(id, { code: late.code, command: cmds[i].verb }), () => learner.settle(id, undefined));
+            p.then((late) => learner.settle(id, { code: late.code, command: c.verb }), () => learner.settle(id, undefined));
             return SLOW;
         }
-        if (Date.now() - sentAt <= LIMITS.slowReplyMs)
-            learner.fast(errors);
-        else if (learner.maySleep(errors))
-            learner.settle(learner.suspect(errors), { code: r.code, command: c.verb });
-        else if (ok(r))
-            learner.slowAccepted(c.verb);
+        learner.late(errors, Date.now() - sentAt, { code: r.code, command: c.verb });
         return r;
     };
     let outcome = { verdicts };
+    /** Commands written so far: a vector whose first RCPT is not among them was never tried. */
+    let written = 0;
+    /** The first vector the server answered "too many recipients". */
+    let overLimit;
+    const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
     try {
         const pipelining = conn.ehlo.extensions.has('PIPELINING');
         let i = 0;
         let mailRefused = false;
         sending: while (i < cmds.length) {
+            // Each RCPT may be refused: a new vector starts only while the budget has room, and
+            // a started one is finished (its own refusals put it over; see readAlone).
+            if (startsVector(i) && conn.errors >= learner.budget)
+                break;
+            // Past the floor only the learner's one explorer goes on; another connection
+            // stops where no reply can be slept on, and leaves the rest to a fresh one.
+            // Nor when nothing else is left to run: a fresh connection answers at once, while a
+            // reply that may be slept on would be given up on at once (see giveUp).
+            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
+                break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
             // whose replies cannot be slept on even if each reply before them were a refusal
@@ -36016,11 +36095,12 @@ async function transaction(conn, vectors, opts, learner, confirm) {
             const batch = cmds.slice(i, i + size);
             const sentAt = Date.now();
             s.send(batch.map((c) => c.line));
+            written = i + batch.length;
             for (let b = 0; b < batch.length; b++, i++) {
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
-                    outcome = { verdicts, abandoned: true };
+                    outcome = { verdicts, abandoned: true, ...(gaveUp ? { gaveUp } : {}) };
                     break sending;
                 }
                 replies.push(r);
@@ -36032,7 +36112,14 @@ async function transaction(conn, vectors, opts, learner, confirm) {
                     conn.errors++;
                 if (cmds[i].verb === 'MAIL' && !ok(r))
                     mailRefused = true;
+                // Past the server's recipient limit: this vector and the rest go in another
+                // transaction (a vector alone is decided by the reply like any other).
+                const v = cmds[i].vector;
+                if (v !== undefined && v > 0 && overLimit === undefined && tooManyRecipients(r))
+                    overLimit = v;
             }
+            if (overLimit !== undefined)
+                break;
             // The whole batch came at once: no reply in it was slept on.
             if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
                 learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
@@ -36049,10 +36136,18 @@ async function transaction(conn, vectors, opts, learner, confirm) {
     }
     const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
     const mail = replies[mailAt];
+    // Vectors from here on were never tried: their first RCPT was not written, or hit the limit.
+    const firstUnwritten = cmds.findIndex((_, i) => i >= written && startsVector(i));
+    const untried = Math.min(firstUnwritten < 0 ? vectors.length : (cmds[firstUnwritten].vector ?? vectors.length), overLimit ?? vectors.length);
+    if (mail !== undefined && ok(mail) && untried < vectors.length) {
+        outcome.untriedFrom = untried;
+        if (overLimit !== undefined)
+            outcome.recipientLimit = cmds.slice(0, cmds.findIndex((c) => c.vector === overLimit)).filter((c) => c.verb === 'RCPT').length;
+    }
     if (mail === undefined || mail.code === 421)
         return outcome;
     const seen = { auth: conn.ehlo.extensions.has('AUTH') };
-    for (let v = 0; v < vectors.length; v++) {
+    for (let v = 0; v < (outcome.untriedFrom ?? vectors.length); v++) {
         const a = vectors[v];
         if (!ok(mail)) {
             verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
@@ -36429,14 +36524,30 @@ function greylistBackoff(n) {
     return Math.min(GREYLIST_BACKOFF_MS * 2 ** (n - 1), GREYLIST_BACKOFF_MAX_MS);
 }
 /**
- * Whether a job may share its transaction with others: one recipient that is
- * not the server's own (several RCPTs mean "external after an accepted local
- * one", whose order matters, and a local one would put every later RCPT after
- * an accepted local), no control probe, no greylist retry (the same triple,
- * alone, as the greylist saw it).
+ * Which jobs may share a transaction: those with the same key. Undefined for
+ * a job that must have its own: several RCPTs mean "external after an
+ * accepted local one", whose point is that nothing but that local recipient
+ * comes before; a local recipient would put every later RCPT after an
+ * accepted local one; a greylist retry repeats the triple the greylist saw,
+ * alone. Control probes share only with each other, so no vector's RCPT
+ * comes after a mailbox that tests for a catch-all.
  */
-function groupable(j) {
-    return j.control === undefined && j.greylisted === undefined && j.rendered.rcptTo.length === 1 && !j.rendered.vector.local;
+function groupKey(j) {
+    const r = j.rendered;
+    if (j.greylisted !== undefined || r.rcptTo.length !== 1 || r.vector.local)
+        return undefined;
+    return JSON.stringify([j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
+}
+/**
+ * The order of a shared transaction's RCPTs: plain external recipients first,
+ * then routing forms (percent hack, bang path, source route, quoted forms at
+ * one of the server's names), which a catch-all may accept as local delivery.
+ * So no plain external recipient is ever judged after an accepted local one.
+ * Stable: the queue's order otherwise.
+ */
+function transactionOrder(jobs) {
+    const routed = (j) => (j.rendered.routedVia === undefined ? 0 : 1);
+    return jobs.map((j, i) => ({ j, i })).sort((a, b) => routed(a.j) - routed(b.j) || a.i - b.i).map(({ j }) => j);
 }
 /**
  * The attempts still to run, in order. take() hands out a transaction's worth:
@@ -36447,6 +36558,7 @@ function groupable(j) {
  */
 class AttemptQueue {
     jobs = [];
+    emptied = [];
     get size() {
         return this.jobs.length;
     }
@@ -36465,20 +36577,36 @@ class AttemptQueue {
             idx = this.jobs.findIndex(ready);
         if (idx < 0)
             return undefined;
-        return this.jobs.splice(idx, 1)[0];
+        const [job] = this.jobs.splice(idx, 1);
+        this.removed();
+        return job;
     }
     /** Up to `max` more ready jobs that can share `first`'s transaction, removed from the queue. */
     companions(first, max, now) {
-        if (max <= 0 || !groupable(first))
+        const key = groupKey(first);
+        if (max <= 0 || key === undefined)
             return [];
         const out = [];
         this.jobs = this.jobs.filter((j) => {
-            const fits = out.length < max && groupable(j) && (j.notBefore ?? 0) <= now && j.rendered.helo === first.rendered.helo && j.rendered.mailFrom === first.rendered.mailFrom;
+            const fits = out.length < max && (j.notBefore ?? 0) <= now && groupKey(j) === key;
             if (fits)
                 out.push(j);
             return !fits;
         });
+        this.removed();
         return out;
+    }
+    /** Settles once the queue is empty (at once when it is): nothing is left for another connection to run. */
+    whenEmpty() {
+        if (this.jobs.length === 0)
+            return Promise.resolve();
+        return new Promise((resolve) => this.emptied.push(resolve));
+    }
+    removed() {
+        if (this.jobs.length > 0)
+            return;
+        for (const w of this.emptied.splice(0))
+            w();
     }
     /** When the next waiting job becomes ready (Date.now() scale). */
     nextWake() {
@@ -36486,7 +36614,9 @@ class AttemptQueue {
     }
     /** Everything left, removed. */
     drain() {
-        return this.jobs.splice(0);
+        const all = this.jobs.splice(0);
+        this.removed();
+        return all;
     }
 }
 
@@ -36521,6 +36651,8 @@ class BudgetLearner {
     nextId = 1;
     /** Slow 2xx replies to RCPT: Postfix's inflow control pausing before a new queue file, or a callout. */
     pauses = 0;
+    /** The one connection that may send a command whose reply may be slept on (see explore). */
+    explorer;
     constructor(initial = DEFAULT_ERROR_BUDGET) {
         this.settled = Math.max(1, initial);
     }
@@ -36581,6 +36713,54 @@ class BudgetLearner {
     slowAccepted(command) {
         if (command === 'RCPT')
             this.pauses++;
+    }
+    /**
+     * Whether `owner` (a connection) may send a command whose reply may be
+     * slept on, i.e. find out whether the limit is above what is known. One
+     * connection at a time: when the limit is low every such reply costs a wait
+     * of LIMITS.slowReplyMs before it counts as overdue, and connections that
+     * all learn it at once all wait. The others stay at the floor meanwhile,
+     * where no reply is slept on.
+     */
+    explore(owner) {
+        this.explorer ??= owner;
+        return this.explorer === owner;
+    }
+    /** The connection is gone: another may explore. */
+    release(owner) {
+        if (this.explorer === owner)
+            this.explorer = undefined;
+    }
+    /**
+     * An explorer gave up on a reply before it was overdue (nothing else was
+     * left to run): whether the limit is above the floor is still open, and the
+     * floor is what was used.
+     */
+    gaveUp() {
+        this.undecided++;
+    }
+    undecided = 0;
+    /** Refusals per connection as far as the server showed them: the floor while an exploration is undecided, else the budget. */
+    get shown() {
+        return this.undecided > 0 ? this.floor : this.budget;
+    }
+    /** The reply an explorer gave up on came after all (see late): one open question fewer. */
+    answered() {
+        if (this.undecided > 0)
+            this.undecided--;
+    }
+    /**
+     * A reply came elapsedMs after it was asked for, after `errors` refusals on
+     * its connection: what its timing says (also for one we had stopped waiting
+     * for before it was overdue).
+     */
+    late(errors, elapsedMs, reply) {
+        if (elapsedMs <= LIMITS.slowReplyMs)
+            this.fast(errors);
+        else if (this.maySleep(errors))
+            this.settle(this.suspect(errors), reply);
+        else if (reply.code < 400)
+            this.slowAccepted(reply.command);
     }
     /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
     dropped(errors) {
@@ -36705,6 +36885,7 @@ class ConnectionPool {
 ;// CONCATENATED MODULE: ./src/schedule/servers.ts
 
 
+
 /**
  * One per server for the whole process, not per run or per transport: the
  * plaintext and the STARTTLS pass meet the same smtpd limits, and sessions a
@@ -36716,7 +36897,7 @@ function serverState(address, port) {
     const key = `${address}|${port}`;
     let s = servers.get(key);
     if (!s) {
-        s = { pool: new ConnectionPool(), learner: new BudgetLearner() };
+        s = { pool: new ConnectionPool(), learner: new BudgetLearner(), recipientLimit: MAX_RCPTS_PER_TRANSACTION };
         servers.set(key, s);
     }
     return s;
@@ -36765,7 +36946,8 @@ const target_asSessionError = (e) => (e instanceof SessionError ? e : new Sessio
  */
 async function runTarget(spec, opts) {
     const started = Date.now();
-    const { pool, learner } = serverState(spec.address, spec.port);
+    const state = serverState(spec.address, spec.port);
+    const { pool, learner } = state;
     const report = {
         host: spec.host,
         address: spec.address,
@@ -36851,6 +37033,7 @@ async function runTarget(spec, opts) {
         // Past the error budget (or with replies still owed) QUIT would be answered after an
         // error sleep: say it, close our side, and let the server end the session in its time.
         const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        learner.release(conn);
         await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
         conn.slot.retire(conn.session.gone);
     };
@@ -37044,7 +37227,9 @@ async function runTarget(spec, opts) {
                 // Every RCPT of the job may be refused: it goes on a connection with room for all of
                 // them, or a fresh one, so none of its replies comes after an error sleep.
                 const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed))
+                // Past the floor, a connection goes on only as the learner's explorer (see explore).
+                const capped = conn !== undefined && learner.maySleep(conn.errors) && !learner.explore(conn);
+                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
                     try {
@@ -37060,31 +37245,47 @@ async function runTarget(spec, opts) {
                         continue;
                     }
                 }
-                // Every RCPT may be refused: no more of them than the budget has room for, so no
-                // command goes out that the server would answer after an error sleep.
-                const room = Math.max(1, learner.budget - conn.errors);
-                const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
+                // Vectors sharing the HELO and the sender share one transaction, so an accepting
+                // server opens one queue file for them rather than one each. The transaction itself
+                // stops starting vectors at the error budget; those it never tried come back.
+                // Relaxed mode confirms each accepted vector with its own message: one per transaction.
+                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
+                const txn = transactionOrder([job, ...(opts.confirm ? [] : queue.companions(job, recipients - 1, Date.now()))]);
                 for (const j of txn)
                     j.tries++;
                 const mark = conn.session.transcript.length;
                 report.transactions = (report.transactions ?? 0) + 1;
                 // Control probes never send DATA: they only ask whether a mailbox is accepted.
-                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && job.control === undefined);
+                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && txn[0].control === undefined, queue.whenEmpty());
                 const transcript = conn.session.transcript.slice(mark);
-                txn.forEach((j, i) => {
+                if (res.recipientLimit !== undefined)
+                    state.recipientLimit = Math.max(1, Math.min(state.recipientLimit, res.recipientLimit));
+                // Never tried (budget reached, session gone before their RCPT, over the recipient
+                // limit): back to the front, with no try spent.
+                const untried = txn.slice(res.untriedFrom ?? txn.length);
+                for (const j of untried)
+                    j.tries--;
+                const tried = txn.slice(0, res.untriedFrom ?? txn.length);
+                tried.forEach((j, i) => {
                     const v = res.verdicts[i];
                     if (v && conn)
                         decide(j, conn, v, transcript);
                 });
-                const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
+                const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
+                queue.unshift(...untried);
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
                     for (const j of undecided) {
-                        j.abandons = (j.abandons ?? 0) + 1;
-                        if (j.abandons <= FREE_ABANDONS)
+                        // Given up on by our choice (nothing else was left to run), not for the server's
+                        // delay: no try spent and no abandon counted.
+                        const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
+                        if (free)
                             j.tries--;
-                        j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                        const why = res.gaveUp
+                            ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
+                            : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
+                        j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
                     }
                     const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
                     for (const j of spent)
@@ -37141,7 +37342,7 @@ async function runTarget(spec, opts) {
         if (queue.size > 0)
             await pass(undefined);
     }
-    report.errorBudget = learner.budget;
+    report.errorBudget = learner.shown;
     report.controls = [...controls.values()];
     // Before settle: whether an accepted routing form relays depends on the MTA.
     if (report.greeting !== null) {

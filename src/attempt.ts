@@ -41,14 +41,40 @@ export interface TransactionOutcome {
    * abandoned.
    */
   abandoned?: boolean;
+  /** The abandoned reply was not overdue: we gave up on it because nothing else was left to run (see giveUp). */
+  gaveUp?: boolean;
+  /**
+   * Index of the first vector that was not tried: its first RCPT was never
+   * sent (the connection reached the error budget, or the session ended
+   * before), or the server answered it "452 too many recipients". It and every
+   * later vector go again, untried, in another transaction. Absent when every
+   * vector was tried.
+   */
+  untriedFrom?: number;
+  /** The server refused more recipients in one transaction than this many (RFC 5321 §4.5.3.1.10): use fewer. */
+  recipientLimit?: number;
+}
+
+/**
+ * RFC 5321 §4.5.3.1.10: "452 Too many recipients" (Postfix: "452 4.5.3 Error:
+ * too many recipients", past smtpd_recipient_limit) is no answer about the
+ * recipient: the client sends it again in a new transaction.
+ */
+export function tooManyRecipients(r: Reply): boolean {
+  return r.code === 452 && (r.enhanced === '4.5.3' || /too many recipients/i.test(r.lines.join(' ')));
 }
 
 const SLOW = Symbol('slow');
+const GAVE_UP = Symbol('gave up');
 
-/** The reply, or SLOW when it has not come within ms. */
-function within(p: Promise<Reply>, ms: number): Promise<Reply | typeof SLOW> {
+/** The reply; SLOW when it has not come within ms; GAVE_UP when `giveUp` settles first. */
+function within(p: Promise<Reply>, ms: number, giveUp?: Promise<unknown>): Promise<Reply | typeof SLOW | typeof GAVE_UP> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
+    void giveUp?.then(() => {
+      clearTimeout(t);
+      resolve(GAVE_UP);
+    });
     p.then(
       (r) => {
         clearTimeout(t);
@@ -70,6 +96,11 @@ function within(p: Promise<Reply>, ms: number): Promise<Reply | typeof SLOW> {
  * server offers it (RFC 2920), as far as the budget learner says no reply in
  * the batch can be slept on; one command at a time otherwise.
  *
+ * A vector's first RCPT is not sent once the connection made as many
+ * refusals as the learner's budget: the rest are left untried (untriedFrom)
+ * for a fresh connection, so no connection takes more refusals than the
+ * budget however many vectors share the transaction.
+ *
  * A reply that could be delayed by error sleep is waited for only until it is
  * overdue: then the connection is abandoned, since every later reply would
  * come one error sleep apart.
@@ -80,9 +111,18 @@ export async function transaction(
   opts: MessageOptions,
   learner: BudgetLearner,
   confirm: boolean,
+  /**
+   * Settles when waiting for a reply that may be slept on is no longer worth
+   * it (nothing else is left to run): the connection is then given up at once,
+   * and the reply, should it come, still teaches the learner.
+   */
+  giveUp?: Promise<unknown>,
 ): Promise<TransactionOutcome> {
   const s = conn.session;
   const verdicts: (AttemptVerdict | undefined)[] = vectors.map(() => undefined);
+  let idle = false;
+  void giveUp?.then(() => (idle = true));
+  let gaveUp = false;
   if (vectors.length === 0) return { verdicts };
   if (confirm && vectors.length !== 1) throw new Error('transaction: DATA confirmation takes one vector per transaction');
   const cmds: { line: string; verb: string; vector?: number }[] = [];
@@ -107,28 +147,52 @@ export async function transaction(
     const c = cmds[i];
     const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
     const race = learner.maySleep(errors) && firstOfVector;
-    const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt)) : await p;
+    const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
+    if (r === GAVE_UP) {
+      // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
+      gaveUp = true;
+      learner.gaveUp();
+      p.then(
+        (late) => {
+          learner.answered();
+          learner.late(errors, Date.now() - sentAt, { code: late.code, command: c.verb });
+        },
+        () => undefined,
+      );
+      return SLOW;
+    }
     if (r === SLOW) {
       const id = learner.suspect(errors);
       // Settle the suspicion when the reply finally comes on the session we leave.
       p.then(
-        (late) => learner.settle(id, { code: late.code, command: cmds[i].verb }),
+        (late) => learner.settle(id, { code: late.code, command: c.verb }),
         () => learner.settle(id, undefined),
       );
       return SLOW;
     }
-    if (Date.now() - sentAt <= LIMITS.slowReplyMs) learner.fast(errors);
-    else if (learner.maySleep(errors)) learner.settle(learner.suspect(errors), { code: r.code, command: c.verb });
-    else if (ok(r)) learner.slowAccepted(c.verb);
+    learner.late(errors, Date.now() - sentAt, { code: r.code, command: c.verb });
     return r;
   };
 
   let outcome: TransactionOutcome = { verdicts };
+  /** Commands written so far: a vector whose first RCPT is not among them was never tried. */
+  let written = 0;
+  /** The first vector the server answered "too many recipients". */
+  let overLimit: number | undefined;
+  const startsVector = (i: number): boolean => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
   try {
     const pipelining = conn.ehlo.extensions.has('PIPELINING');
     let i = 0;
     let mailRefused = false;
     sending: while (i < cmds.length) {
+      // Each RCPT may be refused: a new vector starts only while the budget has room, and
+      // a started one is finished (its own refusals put it over; see readAlone).
+      if (startsVector(i) && conn.errors >= learner.budget) break;
+      // Past the floor only the learner's one explorer goes on; another connection
+      // stops where no reply can be slept on, and leaves the rest to a fresh one.
+      // Nor when nothing else is left to run: a fresh connection answers at once, while a
+      // reply that may be slept on would be given up on at once (see giveUp).
+      if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn))) break;
       // Postfix holds pipelined replies back while it sleeps before a later one, so
       // replies inside a batch cannot be timed one by one. A batch carries only commands
       // whose replies cannot be slept on even if each reply before them were a refusal
@@ -138,11 +202,12 @@ export async function transaction(
       const batch = cmds.slice(i, i + size);
       const sentAt = Date.now();
       s.send(batch.map((c) => c.line));
+      written = i + batch.length;
       for (let b = 0; b < batch.length; b++, i++) {
         const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
         if (r === SLOW) {
           conn.abandoned = true;
-          outcome = { verdicts, abandoned: true };
+          outcome = { verdicts, abandoned: true, ...(gaveUp ? { gaveUp } : {}) };
           break sending;
         }
         replies.push(r);
@@ -152,7 +217,12 @@ export async function transaction(
         }
         if (r.code >= 400) conn.errors++;
         if (cmds[i].verb === 'MAIL' && !ok(r)) mailRefused = true;
+        // Past the server's recipient limit: this vector and the rest go in another
+        // transaction (a vector alone is decided by the reply like any other).
+        const v = cmds[i].vector;
+        if (v !== undefined && v > 0 && overLimit === undefined && tooManyRecipients(r)) overLimit = v;
       }
+      if (overLimit !== undefined) break;
       // The whole batch came at once: no reply in it was slept on.
       if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs) learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
       // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
@@ -166,9 +236,16 @@ export async function transaction(
 
   const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
   const mail = replies[mailAt];
+  // Vectors from here on were never tried: their first RCPT was not written, or hit the limit.
+  const firstUnwritten = cmds.findIndex((_, i) => i >= written && startsVector(i));
+  const untried = Math.min(firstUnwritten < 0 ? vectors.length : (cmds[firstUnwritten].vector ?? vectors.length), overLimit ?? vectors.length);
+  if (mail !== undefined && ok(mail) && untried < vectors.length) {
+    outcome.untriedFrom = untried;
+    if (overLimit !== undefined) outcome.recipientLimit = cmds.slice(0, cmds.findIndex((c) => c.vector === overLimit)).filter((c) => c.verb === 'RCPT').length;
+  }
   if (mail === undefined || mail.code === 421) return outcome;
   const seen = { auth: conn.ehlo.extensions.has('AUTH') };
-  for (let v = 0; v < vectors.length; v++) {
+  for (let v = 0; v < (outcome.untriedFrom ?? vectors.length); v++) {
     const a = vectors[v];
     if (!ok(mail)) {
       verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);

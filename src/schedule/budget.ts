@@ -1,4 +1,4 @@
-import { DEFAULT_ERROR_BUDGET } from '../smtp/limits.js';
+import { DEFAULT_ERROR_BUDGET, LIMITS } from '../smtp/limits.js';
 
 /**
  * How many refusals one connection to a server may take before its replies
@@ -29,6 +29,8 @@ export class BudgetLearner {
   private nextId = 1;
   /** Slow 2xx replies to RCPT: Postfix's inflow control pausing before a new queue file, or a callout. */
   pauses = 0;
+  /** The one connection that may send a command whose reply may be slept on (see explore). */
+  private explorer: object | undefined;
 
   constructor(initial: number = DEFAULT_ERROR_BUDGET) {
     this.settled = Math.max(1, initial);
@@ -89,6 +91,56 @@ export class BudgetLearner {
   /** A slow reply that arrived while it could not be error sleep: counted when it is an accepted RCPT. */
   slowAccepted(command: string): void {
     if (command === 'RCPT') this.pauses++;
+  }
+
+  /**
+   * Whether `owner` (a connection) may send a command whose reply may be
+   * slept on, i.e. find out whether the limit is above what is known. One
+   * connection at a time: when the limit is low every such reply costs a wait
+   * of LIMITS.slowReplyMs before it counts as overdue, and connections that
+   * all learn it at once all wait. The others stay at the floor meanwhile,
+   * where no reply is slept on.
+   */
+  explore(owner: object): boolean {
+    this.explorer ??= owner;
+    return this.explorer === owner;
+  }
+
+  /** The connection is gone: another may explore. */
+  release(owner: object): void {
+    if (this.explorer === owner) this.explorer = undefined;
+  }
+
+  /**
+   * An explorer gave up on a reply before it was overdue (nothing else was
+   * left to run): whether the limit is above the floor is still open, and the
+   * floor is what was used.
+   */
+  gaveUp(): void {
+    this.undecided++;
+  }
+
+  private undecided = 0;
+
+  /** Refusals per connection as far as the server showed them: the floor while an exploration is undecided, else the budget. */
+  get shown(): number {
+    return this.undecided > 0 ? this.floor : this.budget;
+  }
+
+  /** The reply an explorer gave up on came after all (see late): one open question fewer. */
+  answered(): void {
+    if (this.undecided > 0) this.undecided--;
+  }
+
+  /**
+   * A reply came elapsedMs after it was asked for, after `errors` refusals on
+   * its connection: what its timing says (also for one we had stopped waiting
+   * for before it was overdue).
+   */
+  late(errors: number, elapsedMs: number, reply: { code: number; command: string }): void {
+    if (elapsedMs <= LIMITS.slowReplyMs) this.fast(errors);
+    else if (this.maySleep(errors)) this.settle(this.suspect(errors), reply);
+    else if (reply.code < 400) this.slowAccepted(reply.command);
   }
 
   /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */

@@ -36,14 +36,30 @@ export function greylistBackoff(n: number): number {
 }
 
 /**
- * Whether a job may share its transaction with others: one recipient that is
- * not the server's own (several RCPTs mean "external after an accepted local
- * one", whose order matters, and a local one would put every later RCPT after
- * an accepted local), no control probe, no greylist retry (the same triple,
- * alone, as the greylist saw it).
+ * Which jobs may share a transaction: those with the same key. Undefined for
+ * a job that must have its own: several RCPTs mean "external after an
+ * accepted local one", whose point is that nothing but that local recipient
+ * comes before; a local recipient would put every later RCPT after an
+ * accepted local one; a greylist retry repeats the triple the greylist saw,
+ * alone. Control probes share only with each other, so no vector's RCPT
+ * comes after a mailbox that tests for a catch-all.
  */
-export function groupable(j: Job): boolean {
-  return j.control === undefined && j.greylisted === undefined && j.rendered.rcptTo.length === 1 && !j.rendered.vector.local;
+export function groupKey(j: Job): string | undefined {
+  const r = j.rendered;
+  if (j.greylisted !== undefined || r.rcptTo.length !== 1 || r.vector.local) return undefined;
+  return JSON.stringify([j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
+}
+
+/**
+ * The order of a shared transaction's RCPTs: plain external recipients first,
+ * then routing forms (percent hack, bang path, source route, quoted forms at
+ * one of the server's names), which a catch-all may accept as local delivery.
+ * So no plain external recipient is ever judged after an accepted local one.
+ * Stable: the queue's order otherwise.
+ */
+export function transactionOrder(jobs: readonly Job[]): Job[] {
+  const routed = (j: Job): number => (j.rendered.routedVia === undefined ? 0 : 1);
+  return jobs.map((j, i) => ({ j, i })).sort((a, b) => routed(a.j) - routed(b.j) || a.i - b.i).map(({ j }) => j);
 }
 
 /**
@@ -55,6 +71,7 @@ export function groupable(j: Job): boolean {
  */
 export class AttemptQueue {
   private jobs: Job[] = [];
+  private emptied: (() => void)[] = [];
 
   get size(): number {
     return this.jobs.length;
@@ -75,20 +92,34 @@ export class AttemptQueue {
     let idx = this.jobs.findIndex((j) => ready(j) && j.rendered.helo === helo);
     if (idx < 0) idx = this.jobs.findIndex(ready);
     if (idx < 0) return undefined;
-    return this.jobs.splice(idx, 1)[0];
+    const [job] = this.jobs.splice(idx, 1);
+    this.removed();
+    return job;
   }
 
   /** Up to `max` more ready jobs that can share `first`'s transaction, removed from the queue. */
   companions(first: Job, max: number, now: number): Job[] {
-    if (max <= 0 || !groupable(first)) return [];
+    const key = groupKey(first);
+    if (max <= 0 || key === undefined) return [];
     const out: Job[] = [];
     this.jobs = this.jobs.filter((j) => {
-      const fits =
-        out.length < max && groupable(j) && (j.notBefore ?? 0) <= now && j.rendered.helo === first.rendered.helo && j.rendered.mailFrom === first.rendered.mailFrom;
+      const fits = out.length < max && (j.notBefore ?? 0) <= now && groupKey(j) === key;
       if (fits) out.push(j);
       return !fits;
     });
+    this.removed();
     return out;
+  }
+
+  /** Settles once the queue is empty (at once when it is): nothing is left for another connection to run. */
+  whenEmpty(): Promise<void> {
+    if (this.jobs.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
+  }
+
+  private removed(): void {
+    if (this.jobs.length > 0) return;
+    for (const w of this.emptied.splice(0)) w();
   }
 
   /** When the next waiting job becomes ready (Date.now() scale). */
@@ -98,6 +129,8 @@ export class AttemptQueue {
 
   /** Everything left, removed. */
   drain(): Job[] {
-    return this.jobs.splice(0);
+    const all = this.jobs.splice(0);
+    this.removed();
+    return all;
   }
 }

@@ -14,7 +14,7 @@ import { classifyReply } from '../verdict/classify.js';
 import { settle, type ControlResult } from '../verdict/controls.js';
 import { REPLY_RULES } from '../verdict/replies.js';
 import { tallyOf, targetVerdict } from '../verdict/run.js';
-import { AttemptQueue, FREE_ABANDONS, greylistBackoff, MAX_TRIES, type Job } from './queue.js';
+import { AttemptQueue, FREE_ABANDONS, greylistBackoff, MAX_TRIES, transactionOrder, type Job } from './queue.js';
 import { serverState } from './servers.js';
 
 // The report model belongs to the reporting side (another branch edits it); the two
@@ -80,7 +80,8 @@ const asSessionError = (e: unknown): SessionError => (e instanceof SessionError 
  */
 export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<TargetReport> {
   const started = Date.now();
-  const { pool, learner } = serverState(spec.address, spec.port);
+  const state = serverState(spec.address, spec.port);
+  const { pool, learner } = state;
   const report: TargetReport = {
     host: spec.host,
     address: spec.address,
@@ -165,6 +166,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     // Past the error budget (or with replies still owed) QUIT would be answered after an
     // error sleep: say it, close our side, and let the server end the session in its time.
     const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+    learner.release(conn);
     await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
     conn.slot.retire(conn.session.gone);
   };
@@ -357,7 +359,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // Every RCPT of the job may be refused: it goes on a connection with room for all of
         // them, or a fresh one, so none of its replies comes after an error sleep.
         const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || conn.session.closed)) await retire();
+        // Past the floor, a connection goes on only as the learner's explorer (see explore).
+        const capped = conn !== undefined && learner.maySleep(conn.errors) && !learner.explore(conn);
+        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed)) await retire();
         if (!conn) {
           try {
             conn = await open(job.rendered.helo);
@@ -369,10 +373,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
             continue;
           }
         }
-        // Every RCPT may be refused: no more of them than the budget has room for, so no
-        // command goes out that the server would answer after an error sleep.
-        const room = Math.max(1, learner.budget - conn.errors);
-        const txn = [job, ...(opts.confirm ? [] : queue.companions(job, Math.min(room, MAX_RCPTS_PER_TRANSACTION) - 1, Date.now()))];
+        // Vectors sharing the HELO and the sender share one transaction, so an accepting
+        // server opens one queue file for them rather than one each. The transaction itself
+        // stops starting vectors at the error budget; those it never tried come back.
+        // Relaxed mode confirms each accepted vector with its own message: one per transaction.
+        const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
+        const txn = transactionOrder([job, ...(opts.confirm ? [] : queue.companions(job, recipients - 1, Date.now()))]);
         for (const j of txn) j.tries++;
         const mark = conn.session.transcript.length;
         report.transactions = (report.transactions ?? 0) + 1;
@@ -382,21 +388,34 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           txn.map((j) => j.rendered),
           opts,
           learner,
-          opts.confirm && job.control === undefined,
+          opts.confirm && txn[0].control === undefined,
+          queue.whenEmpty(),
         );
         const transcript = conn.session.transcript.slice(mark);
-        txn.forEach((j, i) => {
+        if (res.recipientLimit !== undefined) state.recipientLimit = Math.max(1, Math.min(state.recipientLimit, res.recipientLimit));
+        // Never tried (budget reached, session gone before their RCPT, over the recipient
+        // limit): back to the front, with no try spent.
+        const untried = txn.slice(res.untriedFrom ?? txn.length);
+        for (const j of untried) j.tries--;
+        const tried = txn.slice(0, res.untriedFrom ?? txn.length);
+        tried.forEach((j, i) => {
           const v = res.verdicts[i];
           if (v && conn) decide(j, conn, v, transcript);
         });
-        const undecided = txn.filter((_, i) => res.verdicts[i] === undefined);
+        const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
+        queue.unshift(...untried);
         if (res.abandoned) {
           // The server began sleeping before its replies: those RCPTs were never answered,
           // so they go again, untried, on a connection with room in the budget.
           for (const j of undecided) {
-            j.abandons = (j.abandons ?? 0) + 1;
-            if (j.abandons <= FREE_ABANDONS) j.tries--;
-            j.earlier.push(...transcript, { dir: '*', text: `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+            // Given up on by our choice (nothing else was left to run), not for the server's
+            // delay: no try spent and no abandon counted.
+            const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
+            if (free) j.tries--;
+            const why = res.gaveUp
+              ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
+              : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
+            j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
           }
           const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
           for (const j of spent) record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
@@ -449,7 +468,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     if (queue.size > 0) await pass(undefined);
   }
 
-  report.errorBudget = learner.budget;
+  report.errorBudget = learner.shown;
   report.controls = [...controls.values()];
   // Before settle: whether an accepted routing form relays depends on the MTA.
   if (report.greeting !== null) {

@@ -77,11 +77,13 @@ export const SLOT_WAIT_MS = 1_000;
 export const SLOT_WAIT_MAX_MS = 5_000;
 
 /**
- * Most recipients in one transaction. RFC 5321 §4.5.3.1.8 has servers accept at
- * least 100 (Postfix smtpd_recipient_limit: 1000); fewer keeps a refusal of the
- * whole transaction cheap.
+ * Most recipients in one transaction: the least RFC 5321 §4.5.3.1.8 has every
+ * server accept (Postfix smtpd_recipient_limit: 1000). A server with a lower
+ * limit answers "452 too many recipients" past it; the vectors over it go again
+ * in smaller transactions (ServerState.recipientLimit). Refusals never pile up:
+ * a transaction starts no vector once its connection reached the error budget.
  */
-export const MAX_RCPTS_PER_TRANSACTION = 20;
+export const MAX_RCPTS_PER_TRANSACTION = 100;
 
 /** Addresses tested at the same time in one run. */
 export const TARGET_CONCURRENCY = 32;

@@ -137,6 +137,7 @@ export class SmtpSession {
     this.attach(secure);
     const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
     await this.handshake(secure, limit);
+    await ticketsOrSoon(secure);
     this.note(`STARTTLS: ${describeTls(this.tls)}`);
     return reply;
   }
@@ -168,6 +169,10 @@ export class SmtpSession {
     const socket = opts.implicitTls
       ? tls.connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
       : new net.Socket();
+    // Every command is one write that waits for its reply: Nagle's algorithm would hold a
+    // write back until the last one is acknowledged, and the peer's delayed ACK (40 ms on
+    // Linux) then adds to every exchange that follows a TLS handshake's last flight.
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     const session = new SmtpSession(socket, opts);
     session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
     let tcpUp = false;
@@ -442,5 +447,30 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => SessionError
         reject(asSessionError(e));
       },
     );
+  });
+}
+
+/**
+ * How long to wait for a TLS 1.3 server's session tickets before speaking.
+ * The server sends them right after the handshake; a command written before
+ * they arrive leaves them unacknowledged, and a server that writes with
+ * Nagle's algorithm on (Postfix) then holds its reply until the client's
+ * delayed ACK: 40 ms on Linux, on every STARTTLS session.
+ */
+export const TLS_TICKET_WAIT_MS = 20;
+
+/** Resolves once the first session ticket came (its ACK then rides on our next command), or after TLS_TICKET_WAIT_MS. */
+function ticketsOrSoon(secure: tls.TLSSocket): Promise<void> {
+  if (secure.getProtocol() !== 'TLSv1.3') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      secure.off('session', done);
+      // Not from inside the event: it is emitted while the TLS layer is still reading the
+      // record, and a write made there (the next command) never reached the server.
+      setImmediate(resolve);
+    };
+    const t = setTimeout(done, TLS_TICKET_WAIT_MS);
+    secure.on('session', done);
   });
 }

@@ -140,9 +140,16 @@ describePostfix('diagnosis against real Postfix, one mistake per service', () =>
 
 describePostfix('diagnosis: mynetworks with [::]/0 relays only over IPv6', () => {
   if (!loopbackV6Available()) {
-    test('IPv6 loopback is available', () => {
-      if (requirePostfix()) throw new Error('::1 is not configured on any loopback interface');
-    });
+    const msg = 'DIAGNOSIS IPv6 TEST NOT RUN: ::1 is not configured on any loopback interface';
+    if (requirePostfix()) {
+      test('IPv6 loopback is available (RELAY_CHECK_REQUIRE_POSTFIX=1)', () => {
+        throw new Error(msg);
+      });
+    } else {
+      // Loud, and a visible skip: never a test that passes without running.
+      console.warn(`\n${'!'.repeat(78)}\n!!! ${msg}\n${'!'.repeat(78)}\n`);
+      test.skip('one name, both families, same port: relayed on ::1, refused on 127.0.0.1', () => undefined);
+    }
     return;
   }
   let v6: RunningPostfix;

@@ -133,8 +133,8 @@ describe('the vantage', () => {
   });
 
   test('the address an EHLO reply names (Exim, Sendmail), from the last EHLO', () => {
-    const S = (text: string) => ({ dir: 'S' as const, text });
-    const C = (text: string) => ({ dir: 'C' as const, text });
+    const S = (text: string) => ({ dir: 'S' as const, text, at: 0 });
+    const C = (text: string) => ({ dir: 'C' as const, text, at: 0 });
     expect(addressInEhlo([S('220 mx ESMTP Exim 4.96'), C('EHLO a'), S('250-mx.exim.test Hello a [127.0.0.1]'), S('250 HELP')])).toBe('127.0.0.1');
     expect(addressInEhlo([C('EHLO a'), S('250-mx Hello localhost [IPv6:::1], pleased to meet you')])).toBe('::1');
     expect(addressInEhlo([C('EHLO a'), S('250-mx.relay-check.test'), S('250 PIPELINING')])).toBeNull();
@@ -142,8 +142,8 @@ describe('the vantage', () => {
   });
 
   test('XCLIENT accepted: the server judged the outsider; refused: it judged us', () => {
-    const S = (text: string) => ({ dir: 'S' as const, text });
-    const C = (text: string) => ({ dir: 'C' as const, text });
+    const S = (text: string) => ({ dir: 'S' as const, text, at: 0 });
+    const C = (text: string) => ({ dir: 'C' as const, text, at: 0 });
     const opening = (reply: string) => [S('220 mx ESMTP Postfix'), C('EHLO a'), S('250 XCLIENT ADDR NAME'), C('XCLIENT ADDR=203.0.113.10 NAME=[UNAVAILABLE]'), S(reply)];
     expect(vantageOf({ localAddress: '127.0.0.1', opening: opening('220 mx ESMTP Postfix') }, '203.0.113.10')).toEqual({
       connectedFrom: '127.0.0.1', seenAs: null, xclient: '203.0.113.10', effective: '203.0.113.10', network: 'documentation',

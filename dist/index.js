@@ -37819,6 +37819,10 @@ async function run(settings, services = {}) {
         while (next < planned.length) {
             const i = next++;
             perPlanned[i] = await one(planned[i]);
+            const service = services.serviceFor?.(planned[i].port);
+            if (service !== undefined)
+                for (const t of perPlanned[i])
+                    t.service = service;
             done++;
             for (const t of perPlanned[i])
                 services.onTarget?.(t, done, planned.length);
@@ -39086,7 +39090,6 @@ async function proveFixes(settings, report, mydomain, services, rerunGate) {
 
 
 
-
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 function check(settings, services = {}, log, hooks = {}) {
     return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
@@ -39150,19 +39153,21 @@ async function runInstance(settings, services, log, hooks) {
     try {
         await hooks.beforeRun?.(inst);
         const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+        const byPort = new Map(inst.services.map((s) => [s.port, s]));
         const report = await run({
             ...settings,
             hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
             ports: inst.services.map((s) => s.port),
             // The configuration's own domain feeds the own-domain vectors, unless the user named one.
             domain: settings.domain ?? (inst.mydomain || undefined),
-        }, { ...services, tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined) });
-        const byPort = new Map(inst.services.map((s) => [s.port, s]));
-        for (const t of report.targets) {
-            const s = byPort.get(t.port);
-            if (s)
-                t.service = `${s.name} (${s.original})`;
-        }
+        }, {
+            ...services,
+            tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
+            serviceFor: (port) => {
+                const s = byPort.get(port);
+                return s ? `${s.name} (${s.original})` : undefined;
+            },
+        });
         const gate = {
             configDir,
             commit: commitOf(configDir),
@@ -39170,8 +39175,7 @@ async function runInstance(settings, services, log, hooks) {
             services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
         };
-        // Diagnosed again now that each address is named for its master.cf service ("only on submission (587)").
-        return { ...report, settings: { ...report.settings, hosts: [] }, gate, diagnosis: diagnose(report.targets) };
+        return { ...report, settings: { ...report.settings, hosts: [] }, gate };
     }
     finally {
         await inst.stop();
@@ -39548,27 +39552,9 @@ function byFamily(list) {
 function vectorIds(list) {
     return [...new Set(list.map((f) => f.vector))];
 }
-/**
- * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
- * link-local, ULA): a relay accepted from there shows what *this client* may
- * do, not what a stranger on the internet may do.
- */
-function isPrivateAddress(address) {
-    let a = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-    if (mapped)
-        a = mapped[1];
-    if (external_node_net_default().isIPv4(a)) {
-        const [x, y] = a.split('.').map(Number);
-        return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
-    }
-    if (external_node_net_default().isIPv6(a))
-        return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
-    return false;
-}
 function clientView(r, views) {
     const open = views.filter((v) => v.verdict === 'open');
-    const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+    const privateOpen = open.filter((v) => trustedByDefault(networkKind(v.address)));
     const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
     return {
         clientAddress: r.settings.clientAddress,

@@ -18,6 +18,8 @@ export interface EngineServices {
   onTarget?: (t: TargetReport, done: number, total: number) => void;
   /** The TLS mode of one port when it is not the `tls` input's (gate mode: a wrapper-mode service on any port). */
   tlsFor?: (port: number) => Settings['tls'] | undefined;
+  /** What a port stands for (gate mode: the master.cf service, `submission (587)`), set on its targets before anything reads them. */
+  serviceFor?: (port: number) => string | undefined;
 }
 
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
@@ -84,6 +86,8 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     while (next < planned.length) {
       const i = next++;
       perPlanned[i] = await one(planned[i]);
+      const service = services.serviceFor?.(planned[i].port);
+      if (service !== undefined) for (const t of perPlanned[i]) t.service = service;
       done++;
       for (const t of perPlanned[i]) services.onTarget?.(t, done, planned.length);
     }

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { killGroup, waitForGreeting } from './daemon.js';
 import { describeWithMta } from './describe-mta.js';
 import { freePort } from './postfix.js';
 
@@ -18,7 +18,6 @@ import { freePort } from './postfix.js';
 /** Where .ci/install-exim unpacks Exim; the same variable overrides both. */
 export const EXIM_DIR = process.env.RELAY_CHECK_EXIM_DIR || '/opt/relay-check-exim';
 const EXIM_BIN = path.join(EXIM_DIR, 'usr/sbin/exim4');
-const START_TIMEOUT_MS = 15_000;
 
 export type EximAvailability = { ok: true; bin: string; libDir: string } | { ok: false; why: string };
 
@@ -231,71 +230,6 @@ function server(kind: EximKind, dir: string, port: number, child: ChildProcess, 
         fs.rmSync(dir, { recursive: true, force: true });
       })()),
   };
-}
-
-/** SIGTERM to the daemon's process group, SIGKILL if it lingers. */
-async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  const signal = (sig: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // Already gone.
-    }
-  };
-  if (child.exitCode === null && child.signalCode === null) {
-    signal('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-    if (!done) {
-      signal('SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }
-  }
-  // Per-connection children may outlive the daemon briefly.
-  signal('SIGKILL');
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
-
-/** Polls until the port answers with a 220 greeting (bounded), failing early if the daemon exits. */
-async function waitForGreeting(port: number, exited: Promise<string>): Promise<void> {
-  const until = Date.now() + START_TIMEOUT_MS;
-  let dead: string | undefined;
-  void exited.then((why) => (dead = why));
-  let last = 'no answer';
-  while (Date.now() < until) {
-    if (dead) throw new Error(dead);
-    const line = await greeting(port).catch((e: Error) => `(${e.message})`);
-    if (line.startsWith('220')) return;
-    last = line;
-    await sleep(100);
-  }
-  throw new Error(`no 220 greeting within ${START_TIMEOUT_MS / 1000} s (last: ${last})`);
-}
-
-/** The first line a server sends, then QUIT. */
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(buf.split('\n')[0].replace(/\r$/, ''));
-    };
-    const timer = setTimeout(() => done(new Error('timeout')), 2000);
-    sock.on('error', (e) => done(e));
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\n')) {
-        sock.write('QUIT\r\n');
-        done();
-      }
-    });
-    sock.on('close', () => done(new Error('closed before the greeting')));
-  });
 }
 
 /** Exim tests; CI sets RELAY_CHECK_REQUIRE_EXIM=1 so they cannot be skipped there. */

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { diagnose } from '../diagnosis/diagnose.js';
 import { run, type EngineServices } from '../engine.js';
 import type { BaseReport, GateReport, Report } from '../report/model.js';
 import type { Settings } from '../settings.js';
@@ -73,6 +72,7 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
   try {
     await hooks.beforeRun?.(inst);
     const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+    const byPort = new Map(inst.services.map((s) => [s.port, s]));
     const report = await run(
       {
         ...settings,
@@ -81,13 +81,15 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         // The configuration's own domain feeds the own-domain vectors, unless the user named one.
         domain: settings.domain ?? (inst.mydomain || undefined),
       },
-      { ...services, tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined) },
+      {
+        ...services,
+        tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
+        serviceFor: (port) => {
+          const s = byPort.get(port);
+          return s ? `${s.name} (${s.original})` : undefined;
+        },
+      },
     );
-    const byPort = new Map(inst.services.map((s) => [s.port, s]));
-    for (const t of report.targets) {
-      const s = byPort.get(t.port);
-      if (s) t.service = `${s.name} (${s.original})`;
-    }
     const gate: GateReport = {
       configDir,
       commit: commitOf(configDir),
@@ -95,8 +97,7 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
       services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
       changes: inst.changes,
     };
-    // Diagnosed again now that each address is named for its master.cf service ("only on submission (587)").
-    return { ...report, settings: { ...report.settings, hosts: [] }, gate, diagnosis: diagnose(report.targets) };
+    return { ...report, settings: { ...report.settings, hosts: [] }, gate };
   } finally {
     await inst.stop();
   }

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { networkKind, trustedByDefault } from '../diagnosis/vantage.js';
 import type { AttemptOutcome, AttemptReport, Report, TargetReport } from './model.js';
 import { formatAddress } from '../smtp/session.js';
 import { runVerdict, tallyOf, type RunVerdict } from '../verdict/run.js';
@@ -220,23 +220,6 @@ export function vectorIds(list: readonly Finding[]): string[] {
   return [...new Set(list.map((f) => f.vector))];
 }
 
-/**
- * Addresses a server commonly trusts by default (loopback, RFC 1918, CGNAT,
- * link-local, ULA): a relay accepted from there shows what *this client* may
- * do, not what a stranger on the internet may do.
- */
-export function isPrivateAddress(address: string): boolean {
-  let a = address.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) a = mapped[1];
-  if (net.isIPv4(a)) {
-    const [x, y] = a.split('.').map(Number);
-    return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
-  }
-  if (net.isIPv6(a)) return a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a);
-  return false;
-}
-
 /** How the run's client related to the server, for statements that must not claim more than was shown. */
 export interface ClientView {
   /** Tested as another client through XCLIENT. */
@@ -249,7 +232,7 @@ export interface ClientView {
 
 export function clientView(r: Report, views: readonly AddressView[]): ClientView {
   const open = views.filter((v) => v.verdict === 'open');
-  const privateOpen = open.filter((v) => isPrivateAddress(v.address));
+  const privateOpen = open.filter((v) => trustedByDefault(networkKind(v.address)));
   const loopback = privateOpen.every((v) => v.address.startsWith('127.') || v.address === '::1' || v.address.startsWith('::ffff:127.'));
   return {
     clientAddress: r.settings.clientAddress,

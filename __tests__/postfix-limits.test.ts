@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/engine.js';
+import { pauseNote } from '../src/report/summary.js';
 import type { AttemptReport, Report } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { DEFAULT_ERROR_BUDGET } from '../src/smtp/limits.js';
@@ -112,12 +113,16 @@ describe('a slow accepted recipient is not error sleep', () => {
         } else say('502 5.5.2 Error: command not recognized');
       });
     });
-    const r = await run(parseSettings({ host: `127.0.0.1:${server.port}`, timeout: '60', tls: 'none' }));
+    // The whole battery: by default nothing more would run once the plain attempt relayed.
+    const r = await run(parseSettings({ host: `127.0.0.1:${server.port}`, timeout: '60', tls: 'none' }), { fullBattery: true });
     const t = r.targets[0];
     expect(t.errorBudget).toBe(DEFAULT_ERROR_BUDGET);
     expect(r.verdict).toBe('open');
     expect(t.attempts.find((a) => a.vector === 'external-sender')?.outcome).toBe('relayed');
     expect(t.attempts.find((a) => a.vector === 'bang-path')?.outcome).toBe('denied');
+    // The pauses are counted and said: they slow the server's real mail too.
+    expect(t.pauses).toBeGreaterThanOrEqual(1);
+    expect(pauseNote(r)).toMatch(new RegExp(`^The server paused before accepting ${t.pauses} recipients? \\(0\\.7 s or more each\\): Postfix does this .*in_flow_delay`));
     expect(t.attempts.filter((a) => a.outcome === 'inconclusive' && /not run|interrupted/.test(a.reason)).map(show)).toEqual([]);
   }, 90_000);
 });

@@ -135,6 +135,8 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
         { name: 'encrypt-closed', overrides: ['smtpd_tls_security_level=encrypt'] },
         // Offers STARTTLS (main.cf: level may), stock relay policy, no XCLIENT for anyone.
         { name: 'may-closed', overrides: [] },
+        // Offers STARTTLS, open to everyone.
+        { name: 'may-open', overrides: [OPEN] },
         // The PR-gating case: loopback is trusted (mynetworks), the runner may use XCLIENT.
         { name: 'xclient-closed', overrides: ['mynetworks=127.0.0.0/8', XCLIENT_LOOPBACK] },
         // Open to everyone, XCLIENT authorized.
@@ -311,6 +313,23 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     }
     expect(byTransport(r, 'plain').tls).toBeNull();
     expect(byTransport(r, 'starttls').tls?.subject).toBe(CN);
+  });
+
+  test('STARTTLS offered and open, tls: auto: the plain attempt relays in plaintext; inside STARTTLS the session is set up (TLS reported) and nothing runs', async () => {
+    const r = await check(pf.ports['may-open']);
+    expect(r.verdict).toBe('open');
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    const plain = byTransport(r, 'plain');
+    const secure = byTransport(r, 'starttls');
+    expect(plain.attempts.find((a) => a.vector === 'external-sender')?.outcome).toBe('relayed');
+    expect(plain.stopped?.after).toBe('external-sender');
+    expect(secure.tls?.subject).toBe(CN);
+    expect(secure.transactions ?? 0).toBe(0);
+    expect(secure.counts.tests).toBe(0);
+    const notRun = secure.attempts.filter((a) => a.outcome === 'skipped' && /^not run: the plain attempt \(external-sender\) already relayed in plaintext on this port/.test(a.reason));
+    expect(notRun.length).toBeGreaterThan(40);
+    expect(secure.stopped).toEqual({ after: 'external-sender', notRun: notRun.length });
+    expect(secure.opening.some((l) => l.dir === 'C' && l.text === 'STARTTLS')).toBe(true);
   });
 
   test('tls: starttls on a server that does not offer it: inconclusive with the reason, nothing sent in plaintext', async () => {

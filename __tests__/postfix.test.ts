@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { VECTORS } from '../src/battery/vectors.js';
-import { run } from '../src/engine.js';
+import { run, type EngineServices } from '../src/engine.js';
 import type { AttemptReport, Report } from '../src/report/model.js';
+import { stopNote } from '../src/report/summary.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
 import { DEFAULT_ERROR_BUDGET } from '../src/smtp/limits.js';
 import { describePostfix } from './support/describe-mta.js';
@@ -27,10 +28,10 @@ const HAVE_V6 = loopbackV6Available();
 
 const timings: string[] = [];
 
-async function check(pf: RunningPostfix, service: string, strictness: Strictness, address = '127.0.0.1'): Promise<Report> {
+async function check(pf: RunningPostfix, service: string, strictness: Strictness, address = '127.0.0.1', services: EngineServices = {}): Promise<Report> {
   const host = net.isIPv6(address) ? `[${address}]` : address;
   const t0 = Date.now();
-  const report = await run(parseSettings({ host, port: String(pf.ports[service]), strictness, timeout: '60', 'connect-timeout': '5' }));
+  const report = await run(parseSettings({ host, port: String(pf.ports[service]), strictness, timeout: '60', 'connect-timeout': '5' }), services);
   const t = report.targets[0];
   timings.push(
     `${service.padEnd(8)} ${strictness.padEnd(7)} ${String(Date.now() - t0).padStart(6)} ms  verdict=${report.verdict} ` +
@@ -145,8 +146,8 @@ describePostfix('engine against a real Postfix', () => {
     expectAllDenied(report, /^454 4\.7\.1 /);
   });
 
-  test('mynetworks=0.0.0.0/0 is an open relay: every relay vector is relayed and the run fails', async () => {
-    const report = await check(pf, 'open', 'normal');
+  test('mynetworks=0.0.0.0/0 is an open relay: with the whole battery (fullBattery), every relay vector is relayed and the run fails', async () => {
+    const report = await check(pf, 'open', 'normal', '127.0.0.1', { fullBattery: true });
     const t = only(report);
     // An IPv6 literal that is not the server's own is just another remote destination:
     // the control mailbox there is accepted too, so the reply alone cannot tell. Postfix
@@ -186,8 +187,29 @@ describePostfix('engine against a real Postfix', () => {
     expect(pf.maillog()).not.toMatch(/status=sent|status=delivered/);
   });
 
+  test('mynetworks=0.0.0.0/0 by default: the plain attempt relays first, nothing further is started, and the diagnosis still says why', async () => {
+    const report = await check(pf, 'open', 'normal');
+    const t = only(report);
+    expect(t.attempts.find((a) => a.vector === 'external-sender')).toMatchObject({ outcome: 'relayed', rule: 'accepted', stage: 'rcpt' });
+    // The other connections waited for the plain attempt's answer: only its transaction ran
+    // (its companions share the sender), plus the controls for the routing forms among them.
+    const ran = t.attempts.filter((a) => a.outcome !== 'skipped');
+    const skipped = t.attempts.filter((a) => a.outcome === 'skipped' && !IPV6_ONLY.has(a.vector));
+    expect(ran.every((a) => a.mailFrom === t.attempts.find((x) => x.vector === 'external-sender')?.mailFrom)).toBe(true);
+    expect(skipped.length).toBeGreaterThan(30);
+    for (const a of skipped) expect(a.reason).toMatch(/^not run: the plain attempt \(external-sender\) relayed, so this server relays for this client whatever it sends/);
+    expect(t.transactions).toBeLessThanOrEqual(1 + t.controls.length);
+    expect(t.stopped).toEqual({ after: 'external-sender', notRun: skipped.length });
+    expect(stopNote(report)).toBe(
+      `relay-check stopped where the plain attempt (\`external-sender\`) relayed: ${skipped.length} further vectors were not run, since on an open server every transaction that gets a recipient accepted opens a queue file. Once the relay is closed the whole battery runs.`,
+    );
+    expect(report.verdict).toBe('open');
+    expect(report.failed).toBe(true);
+    expect(report.diagnosis?.[0]).toMatchObject({ pattern: { everything: true }, summary: expect.stringMatching(/relays for this client whatever it sends/) });
+  });
+
   test('an open relay that also accepts any local mailbox: plain vectors relayed; tricks at its own names decided by what Postfix does with the form', async () => {
-    const report = await check(pf, 'open-catchall', 'normal');
+    const report = await check(pf, 'open-catchall', 'normal', '127.0.0.1', { fullBattery: true });
     const t = only(report);
     const accepting = t.controls.filter((c) => c.accepted === true).map((c) => c.domain);
     expect(accepting).toEqual(expect.arrayContaining(['mx.relay-check.test', '[127.0.0.1]']));

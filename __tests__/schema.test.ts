@@ -178,13 +178,15 @@ describe('the schema is strict', () => {
     ['an unknown verdict', (r) => (r.verdict = 'mostly-closed')],
     ['an unknown outcome', (r) => (r.targets[0].attempts[0].outcome = 'accepted')],
     ['an unknown transport', (r) => (r.targets[0].transport = 'tls')],
-    ['an unknown transcript direction', (r) => (r.targets[0].attempts[0].transcript[0].dir = 'X')],
+    ['an unknown transcript direction', (r) => (((r.targets[0].attempts as { transcript: { dir: string }[] }[]).find((a) => a.transcript.length > 0)?.transcript[0] ?? { dir: '' }).dir = 'X')],
     ['a missing field', (r) => delete r.targets[0].counts.skipped],
     ['a port out of range', (r) => (r.targets[0].port = 70000)],
     ['a startedAt that is not a date', (r) => (r.startedAt = 'yesterday')],
     ['a vector id that is not kebab-case', (r) => (r.targets[0].attempts[0].vector = 'Null Sender')],
     ['tlsDetected that is not a boolean', (r) => (r.targets[0].tlsDetected = 'yes')],
     ['a negative transaction count', (r) => (r.targets[0].transactions = -1)],
+    ['a negative pause count', (r) => (r.targets[0].pauses = -1)],
+    ['a stop without the vector it stopped after', (r) => (r.targets[0].stopped = { notRun: 3 })],
   ])('rejects %s', (_what, f) => {
     expect(errorsOf(good)).toBe('');
     expect(errorsOf(mutated(f))).not.toBe('');

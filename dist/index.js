@@ -36123,6 +36123,10 @@ giveUp) {
             // The whole batch came at once: no reply in it was slept on.
             if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
                 learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
+            // A slow batch was not slept on either (a batch stays below the floor): with an accepted
+            // RCPT in it, that is a pause before a new queue file (Postfix in_flow_delay) or a callout.
+            else if (size > 1 && batch.some((c, b) => c.verb === 'RCPT' && ok(replies[i - batch.length + b])))
+                learner.slowAccepted('RCPT');
             // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
             // the next one (the relay destination's own reply decides).
             if (mailRefused)
@@ -36612,6 +36616,18 @@ class AttemptQueue {
     nextWake() {
         return Math.min(...this.jobs.map((j) => j.notBefore ?? 0));
     }
+    /** Whether every job left would go in `job`'s transaction (false for a job that must run alone). */
+    allShare(job) {
+        const key = groupKey(job);
+        return key !== undefined && this.jobs.every((j) => groupKey(j) === key);
+    }
+    /** The jobs that match, removed (in order). */
+    take(match) {
+        const out = this.jobs.filter(match);
+        this.jobs = this.jobs.filter((j) => !match(j));
+        this.removed();
+        return out;
+    }
     /** Everything left, removed. */
     drain() {
         const all = this.jobs.splice(0);
@@ -36921,6 +36937,11 @@ function serverState(address, port) {
 
 
 
+
+/** The plain attempt: a catalogue vector that varies nothing a server may trust (src/diagnosis/traits.ts). */
+function isPlainAttempt(v) {
+    return VECTOR_TRAITS[v.id]?.length === 0 && v.local !== true;
+}
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -36948,6 +36969,8 @@ async function runTarget(spec, opts) {
     const started = Date.now();
     const state = serverState(spec.address, spec.port);
     const { pool, learner } = state;
+    // The learner is the server's, shared by every run against it: this run's pauses are the difference.
+    const pausesBefore = learner.pauses;
     const report = {
         host: spec.host,
         address: spec.address,
@@ -37073,7 +37096,9 @@ async function runTarget(spec, opts) {
         return finish();
     }
     const queue = new AttemptQueue();
-    for (const v of opts.vectors) {
+    // The plain attempts first: with stopWhenOpen their answer decides whether anything else runs.
+    const ordered = opts.stopWhenOpen ? [...opts.vectors.filter(isPlainAttempt), ...opts.vectors.filter((v) => !isPlainAttempt(v))] : opts.vectors;
+    for (const v of ordered) {
         const r = renderVector(v, {
             user: opts.recipient.user,
             domain: opts.recipient.domain,
@@ -37110,6 +37135,17 @@ async function runTarget(spec, opts) {
     // Attempts whose sender was refused: retried with an accepted sender after the first pass.
     const senderRefused = [];
     const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+    // stopWhenOpen: why nothing more runs, once the plain attempt relayed.
+    let relaysForAll;
+    let stoppedAfter;
+    // Until the first transaction (the plain attempt's) is answered, the other connections wait.
+    let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
+    let resolveHold = () => undefined;
+    const hold = holding ? new Promise((resolve) => (resolveHold = resolve)) : Promise.resolve();
+    const releaseHold = () => {
+        holding = false;
+        resolveHold();
+    };
     const record = (job, conn, fields, transcript) => {
         const { vector, helo, mailFrom, rcptTo } = job.rendered;
         if (job.control !== undefined) {
@@ -37139,6 +37175,11 @@ async function runTarget(spec, opts) {
             routedVia: job.rendered.routedVia ?? null,
             ...fields,
         });
+    };
+    let notRunOpen = 0;
+    const skipOpen = (job) => {
+        notRunOpen++;
+        record(job, undefined, { outcome: 'skipped', reason: relaysForAll ?? 'not run' }, []);
     };
     const notRunAtDeadline = (job) => {
         const g = job.greylisted;
@@ -37187,10 +37228,16 @@ async function runTarget(spec, opts) {
         record(job, conn, fields, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
             needControl(job.rendered.routedVia, job.rendered.mailFrom);
+        if (opts.stopWhenOpen && relaysForAll === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+            stoppedAfter = job.rendered.vector.id;
+            relaysForAll = `not run: the plain attempt (${job.rendered.vector.id}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)`;
+            for (const j of queue.take((j) => j.control === undefined))
+                skipOpen(j);
+        }
         if (v.rule === 'starttls-required')
             tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
     };
-    const worker = async (initial) => {
+    const worker = async (initial, lead = false) => {
         let conn = initial;
         const retire = async () => {
             if (conn)
@@ -37218,6 +37265,10 @@ async function runTarget(spec, opts) {
                     notRunAtDeadline(job);
                     continue;
                 }
+                if (relaysForAll !== undefined && job.control === undefined) {
+                    skipOpen(job);
+                    continue;
+                }
                 if (tlsDemanded) {
                     // Every plaintext attempt would get the same 530 and count as an error.
                     record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
@@ -37227,8 +37278,12 @@ async function runTarget(spec, opts) {
                 // Every RCPT of the job may be refused: it goes on a connection with room for all of
                 // them, or a fresh one, so none of its replies comes after an error sleep.
                 const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-                // Past the floor, a connection goes on only as the learner's explorer (see explore).
-                const capped = conn !== undefined && learner.maySleep(conn.errors) && !learner.explore(conn);
+                // Past the floor, a connection goes on only as the learner's explorer (see explore),
+                // and not even then when this transaction is all that is left: exploring would be given
+                // up at once (see transaction's idle), leaving a command the server sleeps on and a
+                // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
+                const lastWork = queue.size === 0 || queue.allShare(job);
+                const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -37250,7 +37305,10 @@ async function runTarget(spec, opts) {
                 // stops starting vectors at the error budget; those it never tried come back.
                 // Relaxed mode confirms each accepted vector with its own message: one per transaction.
                 const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
-                const txn = transactionOrder([job, ...(opts.confirm ? [] : queue.companions(job, recipients - 1, Date.now()))]);
+                // While the others wait, the plain attempt goes alone: its answer is all they wait for
+                // (a closed server's refusal comes at once, with no companion's reply to sleep on).
+                const alone = opts.confirm || (lead && holding);
+                const txn = transactionOrder([job, ...(alone ? [] : queue.companions(job, recipients - 1, Date.now()))]);
                 for (const j of txn)
                     j.tries++;
                 const mark = conn.session.transcript.length;
@@ -37273,6 +37331,8 @@ async function runTarget(spec, opts) {
                 });
                 const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
                 queue.unshift(...untried);
+                if (lead)
+                    releaseHold();
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
@@ -37315,21 +37375,44 @@ async function runTarget(spec, opts) {
             }
         }
         finally {
+            if (lead)
+                releaseHold();
             await retire();
         }
     };
-    const pass = async (initial) => {
-        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-        await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+    /** A worker that waits for the plain attempt's answer, its connection opened meanwhile so only that transaction is waited for. */
+    const follower = async () => {
+        let conn;
+        try {
+            conn = await open(opts.helo);
+        }
+        catch {
+            // The worker opens its own when it has something to run.
+        }
+        await hold;
+        await worker(conn);
     };
-    await pass(first);
+    const pass = async (initial, lead) => {
+        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : lead ? follower() : worker(undefined))));
+    };
+    if (opts.relayedInPlaintext !== undefined) {
+        stoppedAfter = opts.relayedInPlaintext;
+        relaysForAll = `not run: the plain attempt (${stoppedAfter}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server`;
+        for (const j of queue.take(() => true))
+            skipOpen(j);
+    }
+    await pass(first, true);
     if (senderRefused.length > 0) {
         const sender = fallbackSender(acceptedSenders, plainSender);
         for (const job of senderRefused.splice(0)) {
             const refusal = job.senderRefusal;
             if (!refusal)
                 continue;
-            if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+            if (relaysForAll !== undefined) {
+                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
+            }
+            else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
                 job.rendered = { ...job.rendered, mailFrom: sender };
                 job.tries = 0;
                 queue.push(job);
@@ -37340,9 +37423,13 @@ async function runTarget(spec, opts) {
             }
         }
         if (queue.size > 0)
-            await pass(undefined);
+            await pass(undefined, false);
     }
     report.errorBudget = learner.shown;
+    if (stoppedAfter !== undefined)
+        report.stopped = { after: stoppedAfter, notRun: notRunOpen };
+    if (learner.pauses > pausesBefore)
+        report.pauses = learner.pauses - pausesBefore;
     report.controls = [...controls.values()];
     // Before settle: whether an accepted routing form relays depends on the MTA.
     if (report.greeting !== null) {
@@ -37792,6 +37879,7 @@ async function run(settings, services = {}) {
         confirm: settings.strictness === 'relaxed',
         connectTimeoutMs: settings.connectTimeoutMs,
         deadline,
+        stopWhenOpen: services.fullBattery !== true,
     };
     const one = async (p) => {
         if (!p.address)
@@ -37811,7 +37899,8 @@ async function run(settings, services = {}) {
         }
         if (!plain.extensions.includes('STARTTLS'))
             return [plain];
-        const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
+        // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
+        const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
         return [deferToTls(plain, secure), secure];
     };
     const perPlanned = new Array(planned.length);
@@ -39162,6 +39251,9 @@ async function runInstance(settings, services, log, hooks) {
             domain: settings.domain ?? (inst.mydomain || undefined),
         }, {
             ...services,
+            // A private instance: every vector runs even where the plain attempt relayed, so the
+            // fix is proved against all of them and the base comparison sees each one.
+            fullBattery: true,
             tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
             serviceFor: (port) => {
                 const s = byPort.get(port);
@@ -39606,6 +39698,7 @@ function mtaLabel(v) {
 
 
 
+
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
@@ -39706,6 +39799,22 @@ function dataNote(r) {
     if (refused.length === 0)
         return null;
     return `${summary_plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+/** Why vectors did not run where the plain attempt relayed. Plain text with `backticks` for code. */
+function stopNote(r) {
+    const stopped = r.targets.flatMap((t) => (t.stopped && t.stopped.notRun > 0 ? [t.stopped] : []));
+    if (stopped.length === 0)
+        return null;
+    const notRun = stopped.reduce((n, s) => n + s.notRun, 0);
+    const after = [...new Set(stopped.map((s) => `\`${s.after}\``))].join(', ');
+    return `relay-check stopped where the plain attempt (${after}) relayed: ${summary_plural(notRun, 'further vector was', 'further vectors were')} not run, since on an open server every transaction that gets a recipient accepted opens a queue file. Once the relay is closed the whole battery runs.`;
+}
+/** Accepted recipients the server was slow to answer (Postfix in_flow_delay). Plain text with `backticks` for code. */
+function pauseNote(r) {
+    const pauses = r.targets.reduce((n, t) => n + (t.pauses ?? 0), 0);
+    if (pauses === 0)
+        return null;
+    return `The server paused before accepting ${summary_plural(pauses, 'recipient')} (${LIMITS.slowReplyMs / 1000} s or more each): Postfix does this when mail arrives faster than it leaves (\`in_flow_delay\`, once its queue-file tokens are used up), and its real mail waits as long meanwhile.`;
 }
 const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
 const POSTFIX_ADDR_DOC = 'https://www.postfix.org/ADDRESS_REWRITING_README.html';
@@ -39847,7 +39956,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const out = new Budget(limit - 1024);
     const views = addresses(r);
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
-    const notes = [reachNote(r), dataNote(r)].filter((x) => x !== null).map(inlineMd);
+    const notes = [reachNote(r), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
             ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`

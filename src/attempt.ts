@@ -225,6 +225,9 @@ export async function transaction(
       if (overLimit !== undefined) break;
       // The whole batch came at once: no reply in it was slept on.
       if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs) learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
+      // A slow batch was not slept on either (a batch stays below the floor): with an accepted
+      // RCPT in it, that is a pause before a new queue file (Postfix in_flow_delay) or a callout.
+      else if (size > 1 && batch.some((c, b) => c.verb === 'RCPT' && ok(replies[i - batch.length + b]))) learner.slowAccepted('RCPT');
       // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
       // the next one (the relay destination's own reply decides).
       if (mailRefused) break;

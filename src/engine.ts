@@ -18,6 +18,11 @@ export interface EngineServices {
   onTarget?: (t: TargetReport, done: number, total: number) => void;
   /** The TLS mode of one port when it is not the `tls` input's (gate mode: a wrapper-mode service on any port). */
   tlsFor?: (port: number) => Settings['tls'] | undefined;
+  /**
+   * Run every vector even once the plain attempt relayed (gate mode, tests). By default a
+   * server that relays the plain attempt gets no further transactions: see TargetOptions.stopWhenOpen.
+   */
+  fullBattery?: boolean;
   /** What a port stands for (gate mode: the master.cf service, `submission (587)`), set on its targets before anything reads them. */
   serviceFor?: (port: number) => string | undefined;
 }
@@ -63,6 +68,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     confirm: settings.strictness === 'relaxed',
     connectTimeoutMs: settings.connectTimeoutMs,
     deadline,
+    stopWhenOpen: services.fullBattery !== true,
   };
   const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
     if (!p.address) return [unresolved(p)];
@@ -78,7 +84,8 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
       return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
     }
     if (!plain.extensions.includes('STARTTLS')) return [plain];
-    const secure = await runTarget({ ...spec, transport: 'starttls' }, options);
+    // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
+    const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
     return [deferToTls(plain, secure), secure];
   };
   const perPlanned: TargetReport[][] = new Array(planned.length);

@@ -83,6 +83,9 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
       },
       {
         ...services,
+        // A private instance: every vector runs even where the plain attempt relayed, so the
+        // fix is proved against all of them and the base comparison sees each one.
+        fullBattery: true,
         tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
         serviceFor: (port) => {
           const s = byPort.get(port);

@@ -56,6 +56,17 @@ export interface TargetReport {
   service?: string;
   /** Transactions (MAIL FROM) sent to this address on this transport. */
   transactions?: number;
+  /**
+   * Set when the plain attempt relayed and relay-check started nothing further here
+   * (every transaction that gets a recipient accepted makes an open server open a queue
+   * file): the vector that relayed, and how many vectors were therefore not run.
+   */
+  stopped?: { after: string; notRun: number };
+  /**
+   * Accepted recipients whose reply came late (LIMITS.slowReplyMs or more): Postfix's
+   * inflow control (in_flow_delay) pausing before a new queue file, or a callout.
+   */
+  pauses?: number;
   /** `tls: auto` got no plaintext greeting and found implicit TLS here instead. */
   tlsDetected?: boolean;
   /** The address tested (empty when a name did not resolve). */

@@ -20,6 +20,7 @@ import {
   mtaLabel,
 } from './view.js';
 import { describeTls } from '../smtp/session.js';
+import { LIMITS } from '../smtp/limits.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
@@ -124,6 +125,22 @@ export function dataNote(r: Report): string | null {
   const refused = refusedAtData(r);
   if (refused.length === 0) return null;
   return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+
+/** Why vectors did not run where the plain attempt relayed. Plain text with `backticks` for code. */
+export function stopNote(r: Report): string | null {
+  const stopped = r.targets.flatMap((t) => (t.stopped && t.stopped.notRun > 0 ? [t.stopped] : []));
+  if (stopped.length === 0) return null;
+  const notRun = stopped.reduce((n, s) => n + s.notRun, 0);
+  const after = [...new Set(stopped.map((s) => `\`${s.after}\``))].join(', ');
+  return `relay-check stopped where the plain attempt (${after}) relayed: ${plural(notRun, 'further vector was', 'further vectors were')} not run, since on an open server every transaction that gets a recipient accepted opens a queue file. Once the relay is closed the whole battery runs.`;
+}
+
+/** Accepted recipients the server was slow to answer (Postfix in_flow_delay). Plain text with `backticks` for code. */
+export function pauseNote(r: Report): string | null {
+  const pauses = r.targets.reduce((n, t) => n + (t.pauses ?? 0), 0);
+  if (pauses === 0) return null;
+  return `The server paused before accepting ${plural(pauses, 'recipient')} (${LIMITS.slowReplyMs / 1000} s or more each): Postfix does this when mail arrives faster than it leaves (\`in_flow_delay\`, once its queue-file tokens are used up), and its real mail waits as long meanwhile.`;
 }
 
 const POSTFIX_DOC = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
@@ -266,7 +283,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const out = new Budget(limit - 1024);
   const views = addresses(r);
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
-  const notes = [reachNote(r), dataNote(r)].filter((x): x is string => x !== null).map(inlineMd);
+  const notes = [reachNote(r), dataNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
   out.add(
     `**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
       (r.failed

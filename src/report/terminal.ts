@@ -2,7 +2,7 @@ import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
 import { diagnosisText } from './diagnosis.js';
-import { adviceBullets, dataNote, headline, reachNote } from './summary.js';
+import { adviceBullets, dataNote, headline, pauseNote, reachNote, stopNote } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
 export interface TerminalOptions {
@@ -95,8 +95,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   out.push(...wrap(termText(headline(r)), WRAP, '', ''));
   const reach = reachNote(r);
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
-  const data = dataNote(r);
-  if (data) out.push(...wrap(termText(data.replace(/`/g, '')), WRAP, '', ''));
+  for (const note of [dataNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
   for (const d of diagnosisText(r)) {
     const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');

@@ -127,6 +127,20 @@ export class AttemptQueue {
     return Math.min(...this.jobs.map((j) => j.notBefore ?? 0));
   }
 
+  /** Whether every job left would go in `job`'s transaction (false for a job that must run alone). */
+  allShare(job: Job): boolean {
+    const key = groupKey(job);
+    return key !== undefined && this.jobs.every((j) => groupKey(j) === key);
+  }
+
+  /** The jobs that match, removed (in order). */
+  take(match: (j: Job) => boolean): Job[] {
+    const out = this.jobs.filter(match);
+    this.jobs = this.jobs.filter((j) => !match(j));
+    this.removed();
+    return out;
+  }
+
   /** Everything left, removed. */
   drain(): Job[] {
     const all = this.jobs.splice(0);

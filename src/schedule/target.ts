@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mailDomain, renderVector, serverName } from '../battery/render.js';
+import { VECTOR_TRAITS } from '../diagnosis/traits.js';
 import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
 import { transaction, type Conn } from '../attempt.js';
@@ -48,6 +49,27 @@ export interface TargetOptions {
   replyTimeoutMs?: number;
   /** Absolute deadline (Date.now() scale) for the whole run. */
   deadline: number;
+  /**
+   * Once the plain attempt (an outside sender to an outside recipient, relay-check's own
+   * HELO) relayed, start no further transaction but control probes: the server relays for
+   * this client whatever it sends, and every transaction that gets a recipient accepted
+   * makes an open Postfix open a queue file, taking one of its inflow tokens (in_flow_delay
+   * then slows the server's real mail too). The plain attempt runs first and the other
+   * connections wait for its answer.
+   */
+  stopWhenOpen?: boolean;
+  /**
+   * The vector that already relayed in plaintext on this port (the STARTTLS pass after a
+   * plaintext pass that stopped): the session is set up (its TLS is reported) and nothing
+   * is run, since inside TLS the server can only relay too, and each transaction would
+   * cost an open server another queue file.
+   */
+  relayedInPlaintext?: string;
+}
+
+/** The plain attempt: a catalogue vector that varies nothing a server may trust (src/diagnosis/traits.ts). */
+export function isPlainAttempt(v: Vector): boolean {
+  return VECTOR_TRAITS[v.id]?.length === 0 && v.local !== true;
 }
 
 /**
@@ -82,6 +104,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const started = Date.now();
   const state = serverState(spec.address, spec.port);
   const { pool, learner } = state;
+  // The learner is the server's, shared by every run against it: this run's pauses are the difference.
+  const pausesBefore = learner.pauses;
   const report: TargetReport = {
     host: spec.host,
     address: spec.address,
@@ -208,7 +232,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   }
 
   const queue = new AttemptQueue();
-  for (const v of opts.vectors) {
+  // The plain attempts first: with stopWhenOpen their answer decides whether anything else runs.
+  const ordered = opts.stopWhenOpen ? [...opts.vectors.filter(isPlainAttempt), ...opts.vectors.filter((v) => !isPlainAttempt(v))] : opts.vectors;
+  for (const v of ordered) {
     const r = renderVector(v, {
       user: opts.recipient.user,
       domain: opts.recipient.domain,
@@ -245,6 +271,18 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const senderRefused: Job[] = [];
   const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
 
+  // stopWhenOpen: why nothing more runs, once the plain attempt relayed.
+  let relaysForAll: string | undefined;
+  let stoppedAfter: string | undefined;
+  // Until the first transaction (the plain attempt's) is answered, the other connections wait.
+  let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
+  let resolveHold = (): void => undefined;
+  const hold = holding ? new Promise<void>((resolve) => (resolveHold = resolve)) : Promise.resolve();
+  const releaseHold = (): void => {
+    holding = false;
+    resolveHold();
+  };
+
   const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
     const { vector, helo, mailFrom, rcptTo } = job.rendered;
     if (job.control !== undefined) {
@@ -274,6 +312,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       routedVia: job.rendered.routedVia ?? null,
       ...fields,
     });
+  };
+
+  let notRunOpen = 0;
+  const skipOpen = (job: Job): void => {
+    notRunOpen++;
+    record(job, undefined, { outcome: 'skipped', reason: relaysForAll ?? 'not run' }, []);
   };
 
   const notRunAtDeadline = (job: Job): void => {
@@ -324,10 +368,15 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     if (refusal) fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
     record(job, conn, fields, transcript);
     if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia, job.rendered.mailFrom);
+    if (opts.stopWhenOpen && relaysForAll === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+      stoppedAfter = job.rendered.vector.id;
+      relaysForAll = `not run: the plain attempt (${job.rendered.vector.id}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)`;
+      for (const j of queue.take((j) => j.control === undefined)) skipOpen(j);
+    }
     if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
   };
 
-  const worker = async (initial: Conn | undefined): Promise<void> => {
+  const worker = async (initial: Conn | undefined, lead = false): Promise<void> => {
     let conn = initial;
     const retire = async (): Promise<void> => {
       if (conn) await leave(conn);
@@ -350,6 +399,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           notRunAtDeadline(job);
           continue;
         }
+        if (relaysForAll !== undefined && job.control === undefined) {
+          skipOpen(job);
+          continue;
+        }
         if (tlsDemanded) {
           // Every plaintext attempt would get the same 530 and count as an error.
           record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
@@ -359,8 +412,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // Every RCPT of the job may be refused: it goes on a connection with room for all of
         // them, or a fresh one, so none of its replies comes after an error sleep.
         const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-        // Past the floor, a connection goes on only as the learner's explorer (see explore).
-        const capped = conn !== undefined && learner.maySleep(conn.errors) && !learner.explore(conn);
+        // Past the floor, a connection goes on only as the learner's explorer (see explore),
+        // and not even then when this transaction is all that is left: exploring would be given
+        // up at once (see transaction's idle), leaving a command the server sleeps on and a
+        // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
+        const lastWork = queue.size === 0 || queue.allShare(job);
+        const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
         if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed)) await retire();
         if (!conn) {
           try {
@@ -378,7 +435,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // stops starting vectors at the error budget; those it never tried come back.
         // Relaxed mode confirms each accepted vector with its own message: one per transaction.
         const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
-        const txn = transactionOrder([job, ...(opts.confirm ? [] : queue.companions(job, recipients - 1, Date.now()))]);
+        // While the others wait, the plain attempt goes alone: its answer is all they wait for
+        // (a closed server's refusal comes at once, with no companion's reply to sleep on).
+        const alone = opts.confirm || (lead && holding);
+        const txn = transactionOrder([job, ...(alone ? [] : queue.companions(job, recipients - 1, Date.now()))]);
         for (const j of txn) j.tries++;
         const mark = conn.session.transcript.length;
         report.transactions = (report.transactions ?? 0) + 1;
@@ -404,6 +464,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         });
         const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
         queue.unshift(...untried);
+        if (lead) releaseHold();
         if (res.abandoned) {
           // The server began sleeping before its replies: those RCPTs were never answered,
           // so they go again, untried, on a connection with room in the budget.
@@ -442,21 +503,41 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         }
       }
     } finally {
+      if (lead) releaseHold();
       await retire();
     }
   };
 
-  const pass = async (initial: Conn | undefined): Promise<void> => {
-    const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? initial : undefined)));
+  /** A worker that waits for the plain attempt's answer, its connection opened meanwhile so only that transaction is waited for. */
+  const follower = async (): Promise<void> => {
+    let conn: Conn | undefined;
+    try {
+      conn = await open(opts.helo);
+    } catch {
+      // The worker opens its own when it has something to run.
+    }
+    await hold;
+    await worker(conn);
   };
-  await pass(first);
+
+  const pass = async (initial: Conn | undefined, lead: boolean): Promise<void> => {
+    const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+    await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : lead ? follower() : worker(undefined))));
+  };
+  if (opts.relayedInPlaintext !== undefined) {
+    stoppedAfter = opts.relayedInPlaintext;
+    relaysForAll = `not run: the plain attempt (${stoppedAfter}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server`;
+    for (const j of queue.take(() => true)) skipOpen(j);
+  }
+  await pass(first, true);
   if (senderRefused.length > 0) {
     const sender = fallbackSender(acceptedSenders, plainSender);
     for (const job of senderRefused.splice(0)) {
       const refusal = job.senderRefusal;
       if (!refusal) continue;
-      if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
+      if (relaysForAll !== undefined) {
+        record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
+      } else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
         job.rendered = { ...job.rendered, mailFrom: sender };
         job.tries = 0;
         queue.push(job);
@@ -465,10 +546,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
       }
     }
-    if (queue.size > 0) await pass(undefined);
+    if (queue.size > 0) await pass(undefined, false);
   }
 
   report.errorBudget = learner.shown;
+  if (stoppedAfter !== undefined) report.stopped = { after: stoppedAfter, notRun: notRunOpen };
+  if (learner.pauses > pausesBefore) report.pauses = learner.pauses - pausesBefore;
   report.controls = [...controls.values()];
   // Before settle: whether an accepted routing form relays depends on the MTA.
   if (report.greeting !== null) {

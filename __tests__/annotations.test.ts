@@ -30,7 +30,7 @@ describe('annotations', () => {
     const r = report([target(25, [attempt('null-sender', 'relayed'), attempt('a', 'inconclusive', 'greylisted'), attempt('b', 'inconclusive', 'greylisted'), attempt('c', 'denied')])]);
     const a = annotations(r);
     expect(a[0]).toMatchObject({ level: 'error', title: 'relay-check: open relay' });
-    expect(a[0].message).toMatch(/^192\.0\.2\.1:25 relays: 1 of 4 relay attempts were accepted\. /);
+    expect(a[0].message).toMatch(/^192\.0\.2\.1:25 relays: 1 of 4 relay attempts was accepted\. /);
     // A public address, no client-address: what was shown, no more.
     expect(a[0].message).toContain('Anyone who can connect from where this check ran');
     expect(a.filter((x) => x.level === 'error').map((x) => x.title)).toEqual(['relay-check: open relay', 'Open relay: null-sender']);

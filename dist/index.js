@@ -39732,7 +39732,7 @@ function addressClause(v, all) {
         return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
     if (v.verdict === 'open') {
         const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';

@@ -5518,7 +5518,7 @@ function addressClause(v, all) {
         return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
     if (v.verdict === 'open') {
         const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} were accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
@@ -5965,8 +5965,16 @@ function renderTerminal(r, opts) {
         out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${view_whereText(mergeWhere(relayed))}`));
         if (relayed.length <= 10) {
             const idWidth = Math.max(...relayed.map((f) => f.vector.length));
-            for (const f of relayed)
-                out.push(`  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}  ${paint(c, 'dim', termText(f.reply ?? f.reason))}`);
+            for (const f of relayed) {
+                const head = `  ${pad(termText(f.vector), idWidth)}  ${termText(cmds(f))}`;
+                const reply = termText(f.reply ?? f.reason);
+                const painted = `  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}`;
+                // The reply on the same line when it fits, else under the commands.
+                if (head.length + 2 + reply.length <= WRAP)
+                    out.push(`${painted}  ${paint(c, 'dim', reply)}`);
+                else
+                    out.push(painted, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
+            }
         }
         else {
             const groups = view_byFamily(relayed);

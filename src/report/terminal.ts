@@ -145,7 +145,14 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${whereText(mergeWhere(relayed))}`));
     if (relayed.length <= 10) {
       const idWidth = Math.max(...relayed.map((f) => f.vector.length));
-      for (const f of relayed) out.push(`  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}  ${paint(c, 'dim', termText(f.reply ?? f.reason))}`);
+      for (const f of relayed) {
+        const head = `  ${pad(termText(f.vector), idWidth)}  ${termText(cmds(f))}`;
+        const reply = termText(f.reply ?? f.reason);
+        const painted = `  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}`;
+        // The reply on the same line when it fits, else under the commands.
+        if (head.length + 2 + reply.length <= WRAP) out.push(`${painted}  ${paint(c, 'dim', reply)}`);
+        else out.push(painted, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
+      }
     } else {
       const groups = byFamily(relayed);
       const labelWidth = Math.max(...groups.map((g) => FAMILY_LABEL[g.family].length + String(vectorIds(g.findings).length).length + 3));

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedResponder, startFaultServer, type FaultContext } from '../__tests__/support/fault-server.js';
 import { postfixAvailable, startPostfix, type RunningPostfix } from '../__tests__/support/postfix.js';
+import { LIMITS } from '../src/smtp/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** BENCH_CLI: another build of the CLI to measure (an older commit's, for a before/after). */
@@ -161,7 +162,7 @@ function drain(port: number): Promise<number> {
           say('RCPT TO:<bench@example.org>');
         } else {
           sent++;
-          if (Date.now() - asked > 700 || sent >= DRAIN_MAX || !line.startsWith('250')) {
+          if (Date.now() - asked > LIMITS.slowReplyMs || sent >= DRAIN_MAX || !line.startsWith('250')) {
             clearTimeout(stop);
             return done();
           }

@@ -37135,9 +37135,8 @@ async function runTarget(spec, opts) {
     // Attempts whose sender was refused: retried with an accepted sender after the first pass.
     const senderRefused = [];
     const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-    // stopWhenOpen: why nothing more runs, once the plain attempt relayed.
-    let relaysForAll;
-    let stoppedAfter;
+    // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
+    let stop;
     // Until the first transaction (the plain attempt's) is answered, the other connections wait.
     let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
     let resolveHold = () => undefined;
@@ -37179,7 +37178,7 @@ async function runTarget(spec, opts) {
     let notRunOpen = 0;
     const skipOpen = (job) => {
         notRunOpen++;
-        record(job, undefined, { outcome: 'skipped', reason: relaysForAll ?? 'not run' }, []);
+        record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
     };
     const notRunAtDeadline = (job) => {
         const g = job.greylisted;
@@ -37228,9 +37227,9 @@ async function runTarget(spec, opts) {
         record(job, conn, fields, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
             needControl(job.rendered.routedVia, job.rendered.mailFrom);
-        if (opts.stopWhenOpen && relaysForAll === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
-            stoppedAfter = job.rendered.vector.id;
-            relaysForAll = `not run: the plain attempt (${job.rendered.vector.id}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)`;
+        if (opts.stopWhenOpen && stop === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+            const after = job.rendered.vector.id;
+            stop = { after, reason: `not run: the plain attempt (${after}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)` };
             for (const j of queue.take((j) => j.control === undefined))
                 skipOpen(j);
         }
@@ -37265,7 +37264,7 @@ async function runTarget(spec, opts) {
                     notRunAtDeadline(job);
                     continue;
                 }
-                if (relaysForAll !== undefined && job.control === undefined) {
+                if (stop !== undefined && job.control === undefined) {
                     skipOpen(job);
                     continue;
                 }
@@ -37394,12 +37393,14 @@ async function runTarget(spec, opts) {
     };
     const pass = async (initial, lead) => {
         const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : lead ? follower() : worker(undefined))));
+        // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
+        const wait = lead && holding;
+        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));
     };
     if (opts.relayedInPlaintext !== undefined) {
-        stoppedAfter = opts.relayedInPlaintext;
-        relaysForAll = `not run: the plain attempt (${stoppedAfter}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server`;
-        for (const j of queue.take(() => true))
+        const after = opts.relayedInPlaintext;
+        stop = { after, reason: `not run: the plain attempt (${after}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server` };
+        for (const j of queue.drain())
             skipOpen(j);
     }
     await pass(first, true);
@@ -37409,7 +37410,7 @@ async function runTarget(spec, opts) {
             const refusal = job.senderRefusal;
             if (!refusal)
                 continue;
-            if (relaysForAll !== undefined) {
+            if (stop !== undefined) {
                 record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
             }
             else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
@@ -37426,8 +37427,8 @@ async function runTarget(spec, opts) {
             await pass(undefined, false);
     }
     report.errorBudget = learner.shown;
-    if (stoppedAfter !== undefined)
-        report.stopped = { after: stoppedAfter, notRun: notRunOpen };
+    if (stop !== undefined)
+        report.stopped = { after: stop.after, notRun: notRunOpen };
     if (learner.pauses > pausesBefore)
         report.pauses = learner.pauses - pausesBefore;
     report.controls = [...controls.values()];

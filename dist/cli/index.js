@@ -2741,9 +2741,8 @@ async function runTarget(spec, opts) {
     // Attempts whose sender was refused: retried with an accepted sender after the first pass.
     const senderRefused = [];
     const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-    // stopWhenOpen: why nothing more runs, once the plain attempt relayed.
-    let relaysForAll;
-    let stoppedAfter;
+    // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
+    let stop;
     // Until the first transaction (the plain attempt's) is answered, the other connections wait.
     let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
     let resolveHold = () => undefined;
@@ -2785,7 +2784,7 @@ async function runTarget(spec, opts) {
     let notRunOpen = 0;
     const skipOpen = (job) => {
         notRunOpen++;
-        record(job, undefined, { outcome: 'skipped', reason: relaysForAll ?? 'not run' }, []);
+        record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
     };
     const notRunAtDeadline = (job) => {
         const g = job.greylisted;
@@ -2834,9 +2833,9 @@ async function runTarget(spec, opts) {
         record(job, conn, fields, transcript);
         if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
             needControl(job.rendered.routedVia, job.rendered.mailFrom);
-        if (opts.stopWhenOpen && relaysForAll === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
-            stoppedAfter = job.rendered.vector.id;
-            relaysForAll = `not run: the plain attempt (${job.rendered.vector.id}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)`;
+        if (opts.stopWhenOpen && stop === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+            const after = job.rendered.vector.id;
+            stop = { after, reason: `not run: the plain attempt (${after}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)` };
             for (const j of queue.take((j) => j.control === undefined))
                 skipOpen(j);
         }
@@ -2871,7 +2870,7 @@ async function runTarget(spec, opts) {
                     notRunAtDeadline(job);
                     continue;
                 }
-                if (relaysForAll !== undefined && job.control === undefined) {
+                if (stop !== undefined && job.control === undefined) {
                     skipOpen(job);
                     continue;
                 }
@@ -3000,12 +2999,14 @@ async function runTarget(spec, opts) {
     };
     const pass = async (initial, lead) => {
         const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : lead ? follower() : worker(undefined))));
+        // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
+        const wait = lead && holding;
+        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));
     };
     if (opts.relayedInPlaintext !== undefined) {
-        stoppedAfter = opts.relayedInPlaintext;
-        relaysForAll = `not run: the plain attempt (${stoppedAfter}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server`;
-        for (const j of queue.take(() => true))
+        const after = opts.relayedInPlaintext;
+        stop = { after, reason: `not run: the plain attempt (${after}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server` };
+        for (const j of queue.drain())
             skipOpen(j);
     }
     await pass(first, true);
@@ -3015,7 +3016,7 @@ async function runTarget(spec, opts) {
             const refusal = job.senderRefusal;
             if (!refusal)
                 continue;
-            if (relaysForAll !== undefined) {
+            if (stop !== undefined) {
                 record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
             }
             else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
@@ -3032,8 +3033,8 @@ async function runTarget(spec, opts) {
             await pass(undefined, false);
     }
     report.errorBudget = learner.shown;
-    if (stoppedAfter !== undefined)
-        report.stopped = { after: stoppedAfter, notRun: notRunOpen };
+    if (stop !== undefined)
+        report.stopped = { after: stop.after, notRun: notRunOpen };
     if (learner.pauses > pausesBefore)
         report.pauses = learner.pauses - pausesBefore;
     report.controls = [...controls.values()];
@@ -5966,14 +5967,15 @@ function renderTerminal(r, opts) {
         if (relayed.length <= 10) {
             const idWidth = Math.max(...relayed.map((f) => f.vector.length));
             for (const f of relayed) {
-                const head = `  ${pad(termText(f.vector), idWidth)}  ${termText(cmds(f))}`;
+                const id = pad(termText(f.vector), idWidth);
+                const commands = termText(cmds(f));
                 const reply = termText(f.reply ?? f.reason);
-                const painted = `  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}`;
+                const head = `  ${paint(c, 'red', id)}  ${commands}`;
                 // The reply on the same line when it fits, else under the commands.
-                if (head.length + 2 + reply.length <= WRAP)
-                    out.push(`${painted}  ${paint(c, 'dim', reply)}`);
+                if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP)
+                    out.push(`${head}  ${paint(c, 'dim', reply)}`);
                 else
-                    out.push(painted, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
+                    out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
             }
         }
         else {

@@ -146,12 +146,13 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     if (relayed.length <= 10) {
       const idWidth = Math.max(...relayed.map((f) => f.vector.length));
       for (const f of relayed) {
-        const head = `  ${pad(termText(f.vector), idWidth)}  ${termText(cmds(f))}`;
+        const id = pad(termText(f.vector), idWidth);
+        const commands = termText(cmds(f));
         const reply = termText(f.reply ?? f.reason);
-        const painted = `  ${paint(c, 'red', pad(termText(f.vector), idWidth))}  ${termText(cmds(f))}`;
+        const head = `  ${paint(c, 'red', id)}  ${commands}`;
         // The reply on the same line when it fits, else under the commands.
-        if (head.length + 2 + reply.length <= WRAP) out.push(`${painted}  ${paint(c, 'dim', reply)}`);
-        else out.push(painted, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
+        if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP) out.push(`${head}  ${paint(c, 'dim', reply)}`);
+        else out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
       }
     } else {
       const groups = byFamily(relayed);

@@ -271,9 +271,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const senderRefused: Job[] = [];
   const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
 
-  // stopWhenOpen: why nothing more runs, once the plain attempt relayed.
-  let relaysForAll: string | undefined;
-  let stoppedAfter: string | undefined;
+  // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
+  let stop: { after: string; reason: string } | undefined;
   // Until the first transaction (the plain attempt's) is answered, the other connections wait.
   let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
   let resolveHold = (): void => undefined;
@@ -317,7 +316,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   let notRunOpen = 0;
   const skipOpen = (job: Job): void => {
     notRunOpen++;
-    record(job, undefined, { outcome: 'skipped', reason: relaysForAll ?? 'not run' }, []);
+    record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
   };
 
   const notRunAtDeadline = (job: Job): void => {
@@ -368,9 +367,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     if (refusal) fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
     record(job, conn, fields, transcript);
     if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined) needControl(job.rendered.routedVia, job.rendered.mailFrom);
-    if (opts.stopWhenOpen && relaysForAll === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
-      stoppedAfter = job.rendered.vector.id;
-      relaysForAll = `not run: the plain attempt (${job.rendered.vector.id}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)`;
+    if (opts.stopWhenOpen && stop === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+      const after = job.rendered.vector.id;
+      stop = { after, reason: `not run: the plain attempt (${after}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)` };
       for (const j of queue.take((j) => j.control === undefined)) skipOpen(j);
     }
     if (v.rule === 'starttls-required') tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
@@ -399,7 +398,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           notRunAtDeadline(job);
           continue;
         }
-        if (relaysForAll !== undefined && job.control === undefined) {
+        if (stop !== undefined && job.control === undefined) {
           skipOpen(job);
           continue;
         }
@@ -522,12 +521,14 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
 
   const pass = async (initial: Conn | undefined, lead: boolean): Promise<void> => {
     const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
-    await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : lead ? follower() : worker(undefined))));
+    // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
+    const wait = lead && holding;
+    await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));
   };
   if (opts.relayedInPlaintext !== undefined) {
-    stoppedAfter = opts.relayedInPlaintext;
-    relaysForAll = `not run: the plain attempt (${stoppedAfter}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server`;
-    for (const j of queue.take(() => true)) skipOpen(j);
+    const after = opts.relayedInPlaintext;
+    stop = { after, reason: `not run: the plain attempt (${after}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server` };
+    for (const j of queue.drain()) skipOpen(j);
   }
   await pass(first, true);
   if (senderRefused.length > 0) {
@@ -535,7 +536,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     for (const job of senderRefused.splice(0)) {
       const refusal = job.senderRefusal;
       if (!refusal) continue;
-      if (relaysForAll !== undefined) {
+      if (stop !== undefined) {
         record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
       } else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
         job.rendered = { ...job.rendered, mailFrom: sender };
@@ -550,7 +551,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   }
 
   report.errorBudget = learner.shown;
-  if (stoppedAfter !== undefined) report.stopped = { after: stoppedAfter, notRun: notRunOpen };
+  if (stop !== undefined) report.stopped = { after: stop.after, notRun: notRunOpen };
   if (learner.pauses > pausesBefore) report.pauses = learner.pauses - pausesBefore;
   report.controls = [...controls.values()];
   // Before settle: whether an accepted routing form relays depends on the MTA.

@@ -264,17 +264,25 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
   }, 90_000);
 
   test('SIGTERM in the middle of a run: the instance is stopped and removed, no master left', async () => {
+    // The instances beforeAll started in this process build and start with synchronous spawns
+    // (postmap, postfix check, postfix start) that stall this process's timers for seconds: the
+    // poll below then missed the child's whole run. Let them finish first.
+    await Promise.allSettled(started.values());
     const child = spawn(process.execPath, [path.join(ROOT, 'lib', 'src', 'bin.js'), '--postfix-config', fixture('postscreen'), '--timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Wait for its instance's master to be up (the lock file), then end the run.
+    // Wait for its instance's master to be up (the lock file), then end the run. The directory is
+    // read from a whole line: stderr may arrive in pieces, and half a path never gets a lock.
     let dir: string | undefined;
     let exited = false;
-    child.on('exit', () => (exited = true));
+    child.on('exit', (code, signal) => {
+      exited = true;
+      stderr += `[exited before SIGTERM: code ${code}, signal ${signal}]`;
+    });
     const until = Date.now() + 90_000;
     while (Date.now() < until && !exited) {
       await new Promise((r) => setTimeout(r, 100));
-      dir = /private Postfix instance in (\S+)/.exec(stderr)?.[1];
+      dir = /private Postfix instance in (\S+)\n/.exec(stderr)?.[1];
       if (dir && fs.existsSync(path.join(dir, 'data', 'master.lock'))) break;
     }
     expect(dir).toBeDefined();

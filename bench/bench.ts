@@ -114,8 +114,10 @@ const ALL_SERVERS: BenchServer[] = [
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 const SERVERS = ONLY.length ? ALL_SERVERS.filter((s) => ONLY.includes(s.name)) : ALL_SERVERS;
 
-/** Why there is no peer, when there is none: set once in main. */
-let nmapAbsence = '';
+// BENCH_NMAP=0 skips the peer (quick before/after runs; no ratios). Said apart from a
+// missing nmap so a skipped peer is never reported as a package to install.
+const NMAP_SKIPPED = process.env.BENCH_NMAP === '0';
+const NMAP_ABSENCE = NMAP_SKIPPED ? 'nmap skipped (BENCH_NMAP=0)' : 'nmap not installed (apt-get install nmap)';
 
 /** nmap's time on each service, measured once per service (its 16 tests do not depend on tls). */
 const nmapTimes = new Map<string, { ms: number; line: string }>();
@@ -201,7 +203,7 @@ async function compare(s: BenchServer, pf: RunningPostfix, tls: string, datadir:
   const oursText = `relay-check ${fmt(median(ours))} (median of ${s.runs}; ${c?.tests} attempts, ${c?.relayed} relayed, ${c?.denied} denied, ${c?.inconclusive} inconclusive; ${report?.verdict} under strict; ${per})`;
   const label = `${s.label} [tls ${tls}]`;
   if (!haveNmap) {
-    console.log(`${label}: ${oursText} | ${nmapAbsence}: no ratio`);
+    console.log(`${label}: ${oursText} | ${NMAP_ABSENCE}: no ratio`);
     return;
   }
   let theirs = nmapTimes.get(s.name);
@@ -341,11 +343,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  // BENCH_NMAP=0 skips the peer (quick before/after runs; no ratios).
-  const nmapSkipped = process.env.BENCH_NMAP === '0';
-  const haveNmap = !nmapSkipped && spawnSync('nmap', ['--version']).status === 0;
-  // Said apart so a skipped peer is never reported as a missing package.
-  nmapAbsence = nmapSkipped ? 'nmap skipped (BENCH_NMAP=0)' : 'nmap not installed (apt-get install nmap)';
+  const haveNmap = !NMAP_SKIPPED && spawnSync('nmap', ['--version']).status === 0;
   const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-bench-tls-'));
   const tls = certificate(certDir);
   const instances: RunningPostfix[] = [];
@@ -368,7 +366,7 @@ async function main(): Promise<void> {
     }
     if (haveNmap) datadir = nmapDatadir(instances.map((pf, i) => pf.ports[SERVERS[i].name]));
     console.log(
-      `relay-check bench on ${os.cpus().length} cores, node ${process.version}${haveNmap ? '' : ` (${nmapAbsence}: no ratios)`}${tls ? '' : ' (openssl missing: no STARTTLS, tls auto = plaintext only)'}`,
+      `relay-check bench on ${os.cpus().length} cores, node ${process.version}${haveNmap ? '' : ` (${NMAP_ABSENCE}: no ratios)`}${tls ? '' : ' (openssl missing: no STARTTLS, tls auto = plaintext only)'}`,
     );
     for (const [i, s] of SERVERS.entries()) {
       for (const mode of ['none', 'auto']) await compare(s, instances[i], mode, datadir, haveNmap);

@@ -89,6 +89,12 @@ export interface TargetReport {
   /** Greeting and EHLO of the first connection (or what came before it failed). */
   opening: TranscriptLine[];
   connections: number;
+  /**
+   * The positive control (RFC 5321 §4.5.1): mailboxes the server must accept from this client,
+   * asked with the same client and sender as the battery, RCPT only. A refusal that no relay
+   * wording explains counts as a relay denial only next to an accepted one (src/verdict/evidence.ts).
+   */
+  positiveControl?: PositiveControl;
   /** Control probes: does the server accept any mailbox at the names routing tricks were addressed to? */
   controls: { domain: string; mailbox: string; accepted: boolean | null; reply: string | null }[];
   /** Errors allowed per connection at the end of the run (learned from the server). */
@@ -101,6 +107,17 @@ export interface TargetReport {
   verdict: RunVerdict;
   counts: Counts;
   attempts: AttemptReport[];
+}
+
+/** Does the server accept mail for its own domain from this client? */
+export interface PositiveControl {
+  /** true: a mailbox was accepted; false: every one was refused; null: not asked, or no answer. */
+  accepted: boolean | null;
+  /** The sender it was asked with (the battery's plain sender). */
+  sender: string | null;
+  probes: { mailbox: string; accepted: boolean | null; reply: string | null }[];
+  /** Why it was not asked or not decided (no domain known, the plain attempt relayed, …). */
+  note: string | null;
 }
 
 export interface Report {

@@ -174,6 +174,33 @@ describe('workflows', () => {
   });
 });
 
+describe('the repository stands alone', () => {
+  /** Source, tests, scripts and CI: what a clone runs. The fixtures are data, checked below. */
+  const CODE_DIRS = ['src', '__tests__', 'scripts', 'bench', '.ci'];
+  const files = (dir: string): string[] =>
+    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) return rel === path.join('__tests__', 'fixtures') ? [] : files(rel);
+      return [rel];
+    });
+
+  test('no source, test, script, bench or CI file reaches a folder beside the repository', () => {
+    // Built from pieces so this file does not match itself.
+    const outside = new RegExp(['\\.\\./' + 'shared', "'\\.\\.',\\s*'" + 'shared' + "'", 'MTA-' + 'NOTES', '(?<![\\w/])/work' + '/'].join('|'));
+    const hits = CODE_DIRS.flatMap(files).filter((f) => outside.test(read(f)));
+    expect(hits).toEqual([]);
+  });
+
+  test('the six real-world Postfix configurations are in the repository, each with the NOTES.md naming its source', () => {
+    const dir = path.join('__tests__', 'fixtures', 'realworld-postfix');
+    for (const stack of ['debian', 'dms', 'mailcow', 'miab', 'iredmail', 'modoboa']) {
+      expect([stack, fs.existsSync(path.join(ROOT, dir, stack, 'main.cf'))]).toEqual([stack, true]);
+      expect([stack, /^Source: /m.test(read(path.join(dir, stack, 'NOTES.md')))]).toEqual([stack, true]);
+    }
+    expect(fs.existsSync(path.join(ROOT, dir, 'common', 'sasl', 'smtpd.conf'))).toBe(true);
+  });
+});
+
 describe('CHANGELOG.md', () => {
   test('has an entry for the current version', () => {
     const changelog = read('CHANGELOG.md');

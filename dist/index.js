@@ -40584,6 +40584,15 @@ function repoPath(file) {
     const rel = ws && external_node_path_default().isAbsolute(file) ? external_node_path_default().relative(ws, file) : file;
     return external_node_path_default().posix.normalize(rel.split((external_node_path_default()).sep).join('/')).replace(/^\.\//, '');
 }
+/**
+ * Fails the step. process.exitCode is set here and not left to core: under
+ * @github/local-action's stub of @actions/core, setFailed does not set it and
+ * core.ExitCode is undefined, so an open relay exited 0 there.
+ */
+function fail(message) {
+    core/* setFailed */.C1(message);
+    process.exitCode = 1;
+}
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 function post() {
     const dir = core/* getState */.Gu('gate-dir');
@@ -40609,7 +40618,7 @@ async function main_run() {
             core/* setSecret */.Pq(token);
     }
     catch (e) {
-        core/* setFailed */.C1(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
+        fail(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
         return;
     }
     try {
@@ -40631,11 +40640,11 @@ async function main_run() {
             // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
             for (const p of e.problems)
                 core/* error */.z3(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(external_node_path_default().join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
-            core/* setFailed */.C1(e.message);
+            fail(e.message);
             return;
         }
         // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
-        core/* setFailed */.C1(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        fail(`relay-check failed, please report: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
 }
 async function publish(report, settings, token) {
@@ -40688,7 +40697,7 @@ async function publish(report, settings, token) {
         await postComment(report, token);
     core/* info */.pq(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
     if (report.failed)
-        process.exitCode = core/* ExitCode */.yU.Failure;
+        process.exitCode = 1;
 }
 
 
@@ -40910,7 +40919,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  yU: () => (/* binding */ ExitCode),
   N4: () => (/* binding */ endGroup),
   z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
@@ -40926,7 +40934,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);

@@ -9,14 +9,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(469);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
-process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
+process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     isTty: Boolean(process.stdout.isTTY),
     stderrIsTty: Boolean(process.stderr.isTTY),
-}).catch((e) => {
-    process.stderr.write(`relay-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 3;
 });
 
 __webpack_async_result__();
@@ -30,10 +27,10 @@ __webpack_async_result__();
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  iW: () => (/* binding */ main)
+  ak: () => (/* binding */ runCli)
 });
 
-// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, wantsColor
+// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, main, wantsColor
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -6287,9 +6284,10 @@ function mergeWhere(list) {
 
 /**
  * The exit status is the action's pass/fail, under the same --strictness: a
- * script gets the answer the workflow step would give, with one meaning.
+ * script gets the answer the workflow step would give, with one meaning. A bug
+ * in relay-check has a code of its own, so a script never reads it as bad usage.
  */
-const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3 };
+const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3, internal: 4 };
 const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
 usage: relay-check HOST... [options]
@@ -6331,6 +6329,7 @@ exit status follows --strictness, as the action's pass/fail does:
   1  fails because a relay attempt was accepted (an open relay)
   2  fails for another reason (inconclusive under strict, nothing reachable, ...)
   3  bad usage
+  4  relay-check itself failed (a bug: please report it with the message)
 `;
 /** https://no-color.org: a non-empty NO_COLOR turns colours off. */
 function wantsColor(io, env = process.env) {
@@ -6426,6 +6425,20 @@ async function main(argv, io) {
         external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
     return exitCode(report);
+}
+/**
+ * main() with its unexpected exceptions turned into EXIT.internal: everything a
+ * server or the user can do wrong is a verdict or a usage error, so what reaches
+ * here is a bug in relay-check, and the message asks for a report.
+ */
+async function runCli(argv, io) {
+    try {
+        return await main(argv, io);
+    }
+    catch (e) {
+        io.stderr(`relay-check failed, please report (exit ${EXIT.internal}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        return EXIT.internal;
+    }
 }
 function exitCode(r) {
     if (!r.failed)

@@ -52,7 +52,7 @@ describePostfix('the action (dist/index.js) against Postfix', () => {
     // The plain attempt goes first and relays; nothing more is started on an open server.
     expect(accepted).toBe(1);
     const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error '));
-    expect(errors[0]).toMatch(/^::error title=relay-check%3A open relay::127\.0\.0\.1:\d+ relays: 1 of 1 relay attempt was accepted\./);
+    expect(errors[0]).toMatch(/^::error title=relay-check%3A open relay::127\.0\.0\.1:\d+ relays: 1 of 1 vector was accepted\./);
     expect(errors).toHaveLength(2);
     expect(errors[1]).toMatch(/^::error title=Open relay%3A .*external-sender/);
     expect(r.summary).toMatch(/relay-check stopped where the plain attempt &#40;<code>external-sender<\/code>&#41; relayed&#58; \d+ further vectors were not run/);

@@ -30,17 +30,17 @@ describe('annotations', () => {
     const r = report([target(25, [attempt('null-sender', 'relayed'), attempt('a', 'inconclusive', 'greylisted'), attempt('b', 'inconclusive', 'greylisted'), attempt('c', 'denied')])]);
     const a = annotations(r);
     expect(a[0]).toMatchObject({ level: 'error', title: 'relay-check: open relay' });
-    expect(a[0].message).toMatch(/^192\.0\.2\.1:25 relays: 1 of 4 relay attempts was accepted\. /);
+    expect(a[0].message).toMatch(/^192\.0\.2\.1:25 relays: 1 of 4 vectors was accepted\. /);
     // A public address, no client-address: what was shown, no more.
     expect(a[0].message).toContain('Anyone who can connect from where this check ran');
     expect(a.filter((x) => x.level === 'error').map((x) => x.title)).toEqual(['relay-check: open relay', 'Open relay: null-sender']);
-    expect(a.filter((x) => x.level === 'warning').map((x) => x.message)).toEqual(['2 attempt(s) on 192.0.2.1:25 (plaintext): greylisted']);
+    expect(a.filter((x) => x.level === 'warning').map((x) => x.message)).toEqual(['2 vector(s) on 192.0.2.1:25 (plaintext): greylisted']);
     expect(a.filter((x) => x.level === 'notice')).toEqual([]);
   });
 
   test('a clean pass gets one notice, the verdict', () => {
     const a = annotations(report([target(25, [attempt('x', 'denied')])]));
-    expect(a).toEqual([{ level: 'notice', title: 'relay-check: not an open relay', message: 'Not an open relay: 192.0.2.1:25 is closed (its one attempt was refused).' }]);
+    expect(a).toEqual([{ level: 'notice', title: 'relay-check: not an open relay', message: 'Not an open relay: 192.0.2.1:25 is closed (its one vector was refused).' }]);
   });
 
   test('the same vector relayed in plaintext and inside STARTTLS is one annotation', () => {

@@ -66,7 +66,7 @@ describe('the job summary rendered to HTML', () => {
     expect(h3[2]).toMatch(/^Relayed: \d+ vectors/);
     const first = h.slice(0, h.indexOf('<h3', h.indexOf('What to do</h3>') + 1));
     const port = openReport.targets[0].port;
-    expect(first).toMatch(new RegExp(`<strong>127\\.0\\.0\\.1:${port} relays: \\d+ of \\d+ relay attempts were accepted`));
+    expect(first).toMatch(new RegExp(`<strong>127\\.0\\.0\\.1:${port} relays: \\d+ of \\d+ vectors were accepted`));
     // Loopback without client-address: only "this client may relay", never "anyone".
     expect(first).toContain('this proves that this client may relay, not yet that anyone can');
     expect(h).not.toMatch(/Anyone can send mail/);
@@ -104,7 +104,7 @@ describe('the job summary rendered to HTML', () => {
     const both: Report = { ...openReport, targets: [t, { ...t, transport: 'starttls' }] };
     const h = html(renderSummary(both));
     const first = h.slice(0, h.indexOf('<h3'));
-    expect(first).toMatch(/relay attempts were accepted \(plaintext and STARTTLS\)/);
+    expect(first).toMatch(/vectors were accepted \(plaintext and STARTTLS\)/);
     expect(h).toMatch(/<h3>Relayed: \d+ vectors on 127\.0\.0\.1:\d+ \(plaintext, STARTTLS\)<\/h3>/);
     const tables = h.split('<table>').slice(1);
     const rows = tables[2].split('</thead>')[1].split('<tr>').slice(1);
@@ -128,7 +128,7 @@ describe('the job summary rendered to HTML', () => {
   test('closed run: says what was proved, no relayed section, no advice, and still folds the evidence', () => {
     const h = html(renderSummary(closedReport));
     expect(h).toMatch(/^<h2[^>]*>relay-check: ✅ Not an open relay<\/h2>/);
-    expect(h).toContain(`is closed (all ${closedReport.counts.tests} attempts were refused)`);
+    expect(h).toContain(`is closed (all ${closedReport.counts.tests} vectors were refused)`);
     expect(h).not.toContain('Relayed:');
     expect(h).not.toContain('What to do');
     expect(h).toMatch(/<details><summary>All attempts/);

@@ -111,7 +111,7 @@ describe('renderTerminal', () => {
     expect(lines.length).toBeLessThanOrEqual(40);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
     expect(lines[0]).toMatch(/^relay-check \S+: OPEN RELAY \(strictness normal: fails\)$/);
-    expect(lines[1]).toMatch(/^127\.0\.0\.1:\d+ relays: \d+ of \d+ relay attempts? (?:was|were) accepted\.$/);
+    expect(lines[1]).toMatch(/^127\.0\.0\.1:\d+ relays: \d+ of \d+ vectors? (?:was|were) accepted\.$/);
     expect(text).toContain('What to do');
     // Grouped by family with counts that add up to the relayed vectors.
     const relayed = new Set(openReport.targets[0].attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)).size;

@@ -85,7 +85,7 @@ describe('a recipient in the guessed mail domain is not a routing trick', () => 
   test.each([
     [{ host: 'mx.corp.test', recipient: 'me@corp.test' }, /Input 'recipient': "me@corp\.test" is in corp\.test, the domain of host mx\.corp\.test/],
     [{ host: 'mx.corp.test', recipient: 'me@mx.corp.test' }, /Input 'recipient': .* is at mx\.corp\.test, the host under test/],
-    [{ host: '192.0.2.1', domain: 'corp.test', recipient: 'me@corp.test' }, /Input 'recipient': .* is in corp\.test, the mail domain the server serves \(input 'domain'\)/],
+    [{ host: '192.0.2.1', domain: 'corp.test', recipient: 'me@corp.test' }, /Input 'recipient': .* is in corp\.test, the mail domain the server serves \(`domain`\)/],
     [{ host: '192.0.2.1', domain: 'corp.test', recipient: 'me@eu.corp.test' }, /Input 'recipient'/],
     [{ host: '192.0.2.1', domain: 'example.com' }, /Input 'recipient': "relay-check@example\.com" is in example\.com/],
   ] as const)('refused before connecting: %j', (inputs, message) => {

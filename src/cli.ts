@@ -4,7 +4,7 @@ import { check } from './gate/gate.js';
 import { GateError } from './gate/instance.js';
 import type { Report } from './report/model.js';
 import { renderTerminal } from './report/terminal.js';
-import { InputError, parseSettings, type RawInputs } from './settings.js';
+import { ACTION_NAMING, CLI_NAMING, InputError, parseSettings, type RawInputs } from './settings.js';
 import { VERSION } from './version.js';
 
 /**
@@ -148,7 +148,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
     // A configuration the gate refuses fails as the action's step would: it is not a usage error.
-    io.stderr(`relay-check: ${e.message}\n`);
+    io.stderr(`relay-check: ${gateMessage(e)}\n`);
     return EXIT.failed;
   } finally {
     progress?.stop();
@@ -177,13 +177,20 @@ export function exitCode(r: Report): number {
   return r.verdict === 'open' ? EXIT.relayed : EXIT.failed;
 }
 
-/** settings.ts names action inputs; on the command line they are flags (and HOST an argument). */
+/** A settings error as the command line names things: flags, and HOST for the positional argument. */
 export function flagMessage(e: InputError): string {
-  const flag = (input: string): string => (input === 'host' ? 'HOST' : `--${input}`);
-  let detail = e.message.replace(/^Input '[^']*': /, '');
-  if (e.input === 'host' && /^is required unless domain/.test(detail)) return 'name a HOST to test, give --domain to test its MX hosts, or --postfix-config to test a configuration (relay-check --help)';
-  detail = detail.replace(/\(input '([a-z-]+)'\)/g, (_m, n: string) => `(${flag(n)})`).replace(/\bset '([a-z-]+)'/g, (_m, n: string) => `set ${flag(n)}`);
-  return `${flag(e.input)}: ${detail}`;
+  if (e.input === 'host' && /^Input 'host': is required unless/.test(e.message)) return 'name a HOST to test, give --domain to test its MX hosts, or --postfix-config to test a configuration (relay-check --help)';
+  return e.describe(CLI_NAMING);
+}
+
+/**
+ * A configuration the gate refuses. GateError (src/gate) carries its input and
+ * builds the action's "Input '…': " prefix itself; the CLI swaps that prefix,
+ * which GateError defines, for the flag.
+ */
+export function gateMessage(e: GateError): string {
+  const prefix = ACTION_NAMING.error(e.input);
+  return e.message.startsWith(prefix) ? `${CLI_NAMING.error(e.input)}${e.message.slice(prefix.length)}` : e.message;
 }
 
 /**

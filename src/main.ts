@@ -80,6 +80,26 @@ export async function run(): Promise<void> {
   }
 }
 
+/**
+ * One address and transport's attempts for its log group. Vectors skipped for
+ * one reason (a run stopped after the plain attempt relayed: the rest of the
+ * battery) are one line with their count, not a line each saying the same.
+ */
+export function attemptLogLines(t: Report['targets'][number]): string[] {
+  const out: string[] = [];
+  const skipped = new Map<string, string[]>();
+  for (const a of t.attempts) {
+    if (a.outcome === 'skipped' && a.transcript.length === 0) {
+      skipped.set(a.reason, [...(skipped.get(a.reason) ?? []), a.vector]);
+      continue;
+    }
+    out.push(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`);
+    for (const l of a.transcript) out.push(`  ${l.dir}: ${l.text}`);
+  }
+  for (const [reason, ids] of skipped) out.push(ids.length === 1 ? `SKIPPED ${ids[0]}: ${reason}` : `SKIPPED ${ids.length} vectors (${ids.join(', ')}): ${reason}`);
+  return out;
+}
+
 async function publish(report: Report, settings: Settings, token: string): Promise<void> {
   const file = path.resolve(settings.reportPath);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -92,10 +112,7 @@ async function publish(report: Report, settings: Settings, token: string): Promi
     core.startGroup(logLine(`${targetLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
     if (t.error) core.info(logLine(`  ${t.error}`));
     for (const l of t.opening) core.info(logLine(`  ${l.dir}: ${l.text}`));
-    for (const a of t.attempts) {
-      core.info(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`));
-      for (const l of a.transcript) core.info(logLine(`  ${l.dir}: ${l.text}`));
-    }
+    for (const line of attemptLogLines(t)) core.info(logLine(line));
     core.endGroup();
   }
   // The verdict comes first and carries the failure: core.setFailed would add an 11th error

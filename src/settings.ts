@@ -87,17 +87,51 @@ export const DEFAULTS = {
 /** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
 export const GATE_CLIENT_ADDRESS = '203.0.113.10';
 
-/** A bad input: the message names the input and fits on one line. */
-export class InputError extends Error {
-  constructor(
-    readonly input: string,
-    detail: string,
-  ) {
-    super(`Input '${input}': ${detail}`);
-    this.name = 'InputError';
-  }
+/**
+ * How a message names an input, chosen by the entry point: the action says
+ * `client-address: 203.0.113.10` (its workflow's `with:` key), the CLI
+ * --client-address 203.0.113.10. Settings errors and the renderers' advice take
+ * one, so each speaks its reader's language without rewriting text afterwards.
+ */
+export interface InputNaming {
+  /** The input in prose: `client-address` (Markdown code) in the action; --client-address, or HOST, in the CLI. */
+  name(input: InputName): string;
+  /** The input given a value, as the reader would write it. */
+  set(input: InputName, value: string): string;
+  /** What an error about the input starts with. */
+  error(input: InputName): string;
 }
 
+export const ACTION_NAMING: InputNaming = {
+  name: (input) => `\`${input}\``,
+  set: (input, value) => `\`${input}: ${value}\``,
+  error: (input) => `Input '${input}': `,
+};
+
+export const CLI_NAMING: InputNaming = {
+  name: (input) => (input === 'host' ? 'HOST' : `--${input}`),
+  set: (input, value) => (input === 'host' ? value : `--${input} ${value}`),
+  error: (input) => `${CLI_NAMING.name(input)}: `,
+};
+
+/** An error's detail, naming other inputs the way the reader's entry point does. */
+export type InputDetail = string | ((n: InputNaming) => string);
+
+/** A bad input: the message names the input and fits on one line. `message` is the action's wording; describe() any other. */
+export class InputError extends Error {
+  constructor(
+    readonly input: InputName,
+    private readonly detail: InputDetail,
+  ) {
+    super(`${ACTION_NAMING.error(input)}${typeof detail === 'string' ? detail : detail(ACTION_NAMING)}`);
+    this.name = 'InputError';
+  }
+
+  /** The message as `n` names inputs. */
+  describe(n: InputNaming): string {
+    return `${n.error(this.input)}${typeof this.detail === 'string' ? this.detail : this.detail(n)}`;
+  }
+}
 
 const LIST_SEPARATORS = /[\s,]+/;
 // Lists may be written one per line in YAML; every other control character is refused.
@@ -119,7 +153,7 @@ export function isHostName(name: string): boolean {
   return labels.every((l) => LABEL.test(l));
 }
 
-function parsePort(input: string, text: string): number {
+function parsePort(input: InputName, text: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new InputError(input, `"${text}" is not a port number (1-65535)`);
   const port = Number(text);
   if (port < 1 || port > 65535) throw new InputError(input, `port ${port} is outside 1-65535`);
@@ -153,7 +187,7 @@ export function parseHost(token: string): HostSpec {
   return spec;
 }
 
-function parseSeconds(input: string, text: string): number {
+function parseSeconds(input: InputName, text: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new InputError(input, `"${text}" is not a number of seconds`);
   const s = Number(text);
   const ms = Math.round(s * 1000);
@@ -161,7 +195,7 @@ function parseSeconds(input: string, text: string): number {
   return ms;
 }
 
-function oneOf<T extends string>(input: string, text: string, values: readonly T[]): T {
+function oneOf<T extends string>(input: InputName, text: string, values: readonly T[]): T {
   const v = text.toLowerCase() as T;
   if (!values.includes(v)) throw new InputError(input, `"${text}" is not one of ${values.join(', ')}`);
   return v;
@@ -193,16 +227,16 @@ function parseHelo(text: string): string {
  * a host name or the domain it sits in (mx.corp.test serves corp.test). The
  * default recipient is never checked against host names: its domain is reserved.
  */
-export function recipientOwnDomain(rcptDomain: string, domain: string | undefined, hosts: readonly HostSpec[]): string | undefined {
+export function recipientOwnDomain(rcptDomain: string, domain: string | undefined, hosts: readonly HostSpec[], n: InputNaming = ACTION_NAMING): string | undefined {
   const d = rcptDomain.toLowerCase();
   if (domain !== undefined) {
-    return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
+    return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (${n.name('domain')})` : undefined;
   }
   for (const h of hosts) {
     if (h.kind !== 'name') continue;
     const name = h.host.toLowerCase().replace(/\.$/, '');
     if (d === name) return `at ${name}, the host under test`;
-    if (mailDomain(name) === d && d !== name) return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
+    if (mailDomain(name) === d && d !== name) return `in ${d}, the domain of host ${name} (set ${n.name('domain')} if the server does not serve ${d})`;
   }
   return undefined;
 }
@@ -236,13 +270,13 @@ export function parseSettings(raw: RawInputs): Settings {
   // Without host, the domain's MX hosts are tested (the engine resolves them).
   const postfixConfig = get('postfix-config');
   const postfixOverrides = get('postfix-overrides');
-  if (postfixConfig !== '' && hosts.length > 0) throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
-  if (postfixOverrides !== '' && postfixConfig === '') throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+  if (postfixConfig !== '' && hosts.length > 0) throw new InputError('postfix-config', (n) => `tests a configuration on a private Postfix: leave ${n.name('host')} empty`);
+  if (postfixOverrides !== '' && postfixConfig === '') throw new InputError('postfix-overrides', (n) => `applies to a ${n.name('postfix-config')} directory: set that too`);
   const baseRef = get('base-ref');
-  if (baseRef !== '' && postfixConfig === '') throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+  if (baseRef !== '' && postfixConfig === '') throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} directory with that commit: set that too`);
   if (baseRef !== '') parseBaseRef(baseRef);
   if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
-    throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
+    throw new InputError('host', (n) => (hostText === '' ? `is required unless ${n.name('domain')} or ${n.name('postfix-config')} is set: name the mail server(s) to test` : 'names no host: only separators were given'));
   }
 
   const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
@@ -263,8 +297,8 @@ export function parseSettings(raw: RawInputs): Settings {
 
   const recipient = parseRecipient(get('recipient'));
   const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
-  const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== DEFAULTS.recipient ? hosts : []);
-  if (local) throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
+  const own = (n: InputNaming): string | undefined => recipientOwnDomain(recipient.domain, domain, recipient.address !== DEFAULTS.recipient ? hosts : [], n);
+  if (own(ACTION_NAMING)) throw new InputError('recipient', (n) => `"${recipient.address}" is ${own(n)}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
 
   return {
     hosts,

@@ -87,26 +87,32 @@ function detailAnnotations(r: Report): Annotation[] {
       message: `${f.description}, on ${whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
     });
   }
-  const reasons = new Map<string, { n: number; where: ReturnType<typeof findings>[number]['where'] }>();
+  // Vectors, as the summary counts them: the same vector inconclusive on two transports is one.
+  const reasons = new Map<string, { ids: Set<string>; where: ReturnType<typeof findings>[number]['where'] }>();
   for (const f of findings(r, ['inconclusive'])) {
-    const e = reasons.get(f.reason) ?? { n: 0, where: [] };
-    e.n += f.count;
+    const e = reasons.get(f.reason) ?? { ids: new Set<string>(), where: [] };
+    e.ids.add(f.vector);
     for (const w of f.where) if (!e.where.some((x) => x.label === w.label)) e.where.push(w);
     reasons.set(f.reason, e);
   }
   for (const [reason, e] of reasons) {
-    out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${whereText(e.where)}: ${reason}` });
+    out.push({ level: 'warning', title: 'Inconclusive', message: `${e.ids.size} vector(s) on ${whereText(e.where)}: ${reason}` });
   }
   for (const w of r.warnings) out.push({ level: 'warning', title: 'Address not tested', message: w });
-  // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
+  // Gate mode: what could not be tested here, on its line (a gap in what the gate proves).
   const gate = r.gate;
-  for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
+  const dirOf = (gate?.configDir ?? '').replace(/\/+$/, '');
+  for (const c of gate?.changes.filter((x) => !x.tested) ?? []) {
+    out.push({ level: 'warning', title: 'Not tested here', message: `${c.subject}: ${c.change}`, file: `${dirOf}/${c.file}`, ...(c.line !== null ? { line: c.line } : {}) });
+  }
+  // What the gate changed to run on a runner is its own doing, not something wrong in the pull
+  // request's files: one notice listing them, on no file (annotations on files are for findings).
+  const changed = gate?.changes.filter((x) => x.tested) ?? [];
+  if (changed.length > 0) {
     out.push({
-      level: c.tested ? 'notice' : 'warning',
-      title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
-      message: `${c.subject}: ${c.change}`,
-      file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
-      ...(c.line !== null ? { line: c.line } : {}),
+      level: 'notice',
+      title: `Changed to run on a runner (${changed.length})`,
+      message: changed.map((c) => `${c.file}${c.line !== null ? `:${c.line}` : ''} ${c.subject}: ${c.change}`).join('; '),
     });
   }
   return out;

@@ -19,9 +19,12 @@ import {
   type Finding,
   mtaLabel,
   ownMailText,
+  skippedGroups,
+  someIds,
 } from './view.js';
-import { describeTls } from '../smtp/session.js';
+import { describeTls, type TlsInfo } from '../smtp/session.js';
 import { LIMITS } from '../smtp/limits.js';
+import { ACTION_NAMING, GATE_CLIENT_ADDRESS, type InputNaming } from '../settings.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
@@ -63,12 +66,12 @@ function addressClause(v: AddressView, all: readonly AddressView[]): string {
   if (!v.tested) return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
   if (v.verdict === 'open') {
     const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-    return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'relay attempt')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+    return `${name} relays: ${v.relayedVectors} of ${plural(v.vectors, 'vector')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
   }
   const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
   const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
-  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
+  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText})`;
+  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'vector')} proved nothing either way`;
 }
 
 const ORDER = { open: 0, inconclusive: 1, closed: 2 } as const;
@@ -83,7 +86,7 @@ export function headline(r: Report): string {
   if (views.length === 0) return 'Nothing was tested: no address to test.';
   const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
   let clauses: string[];
-  if (views.length <= 4) {
+  if (views.length <= HEADLINE_NAMES_UP_TO) {
     clauses = sorted.map((v) => addressClause(v, views));
   } else {
     // A fleet: name the ones that matter, count the rest.
@@ -132,9 +135,23 @@ export function dataNote(r: Report): string | null {
 export function stopNote(r: Report): string | null {
   const stopped = r.targets.flatMap((t) => (t.stopped && t.stopped.notRun > 0 ? [t.stopped] : []));
   if (stopped.length === 0) return null;
-  const notRun = stopped.reduce((n, s) => n + s.notRun, 0);
+  // Vectors, as the table counts them: one skipped on plaintext and inside STARTTLS is one vector not run.
+  const notRun = notRunVectors(r);
   const after = [...new Set(stopped.map((s) => `\`${s.after}\``))].join(', ');
   return `relay-check stopped where the plain attempt (${after}) relayed: ${plural(notRun, 'further vector was', 'further vectors were')} not run, since on an open server every transaction that gets a recipient accepted opens a queue file. Once the relay is closed the whole battery runs.`;
+}
+
+/** Distinct vectors that ran on no transport of an address where a run stopped early, summed over addresses. */
+function notRunVectors(r: Report): number {
+  return addresses(r).reduce((n, v) => {
+    if (!v.runs.some((t) => t.stopped)) return n;
+    const ran = new Set(v.runs.flatMap((t) => t.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.vector)));
+    // Skipped for the stop (src/schedule/target.ts words each such reason "not run: the plain attempt (ID) …"), not for want of an IPv6 address.
+    const skipped = new Set(
+      v.runs.flatMap((t) => (t.stopped ? t.attempts.filter((a) => a.outcome === 'skipped' && !ran.has(a.vector) && a.reason.startsWith(`not run: the plain attempt (${t.stopped?.after})`)).map((a) => a.vector) : [])),
+    );
+    return n + skipped.size;
+  }, 0);
 }
 
 /** Accepted recipients the server was slow to answer (Postfix in_flow_delay). Plain text with `backticks` for code. */
@@ -161,7 +178,7 @@ const FAMILY_ADVICE: Record<Family, string> = {
 };
 
 /** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
-export function adviceBullets(r: Report): string[] {
+export function adviceBullets(r: Report, n: InputNaming = ACTION_NAMING): string[] {
   const views = addresses(r);
   const out: string[] = [];
   if (r.verdict === 'open') {
@@ -171,7 +188,7 @@ export function adviceBullets(r: Report): string[] {
     // "Why it relays" already says it, with the address the server saw.
     if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
       out.push(
-        `**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`,
+        `**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with ${n.set('client-address', GATE_CLIENT_ADDRESS)} (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`,
       );
     }
     // The diagnosis names cause and fix; advice by family is for what it could not explain.
@@ -186,16 +203,36 @@ export function adviceBullets(r: Report): string[] {
     out.push(
       r.settings.strictness === 'relaxed'
         ? 'Then re-run this check: the tables below name the exact commands that got through.'
-        : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.',
+        : `Relays are counted when \`RCPT TO\` is accepted; ${n.set('strictness', 'relaxed')} also sends a test message through \`DATA\` and counts only what got through. Fix, then re-run this check.`,
     );
   } else if (r.verdict === 'inconclusive') {
-    for (const v of views.filter((x) => !x.tested)) {
-      out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
-    }
-    const reasons = new Map<string, number>();
-    for (const t of r.targets) for (const a of t.attempts) if (a.outcome === 'inconclusive') reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
-    for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3)) out.push(`${plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
+    out.push(...untestedAdvice(views.filter((x) => !x.tested), n));
+    // Vectors, as the table counts them: one inconclusive in plaintext and inside STARTTLS is one.
+    const reasons = new Map<string, Set<string>>();
+    for (const f of findings(r, ['inconclusive'])) reasons.set(f.reason, (reasons.get(f.reason) ?? new Set<string>()).add(f.vector));
+    for (const [reason, ids] of [...reasons].sort((a, b) => b[1].size - a[1].size).slice(0, 3)) out.push(`${plural(ids.size, 'vector')} proved nothing: ${mdText(reason)}.`);
     if (reasons.size > 3) out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+  }
+  return out;
+}
+
+/**
+ * What to do about addresses nothing was tested at. The verdict sentence said why
+ * already: this says only the fix, once per kind of failure, and the IPv6 route
+ * only to an IPv6 address.
+ */
+function untestedAdvice(untested: readonly AddressView[], n: InputNaming): string[] {
+  const out: string[] = [];
+  const xclient = untested.filter((v) => v.runs.some((t) => t.errorKind === 'xclient'));
+  if (xclient.length > 0) {
+    out.push(
+      `Authorize the runner for XCLIENT on ${mdText(xclient.map((v) => v.label).join(', '))}: Postfix \`smtpd_authorized_xclient_hosts\` must list the address the check connects from (\`127.0.0.0/8\` when it runs on the server itself). Or run without ${n.name('client-address')}, as the runner's own address, which the server may trust.`,
+    );
+  }
+  const other = untested.filter((v) => !xclient.includes(v));
+  if (other.length > 0) {
+    const v6 = other.some((v) => v.family === 6);
+    out.push(`Check that the runner can reach ${mdText(other.map((v) => v.label).join(', '))}${v6 ? ' (GitHub-hosted runners have no IPv6 route)' : ''}, or leave ${other.length === 1 ? 'it' : 'them'} out by naming the hosts to test in ${n.name('host')}.`);
   }
   return out;
 }
@@ -252,22 +289,50 @@ class Budget {
   }
 }
 
-/** How each transport of an address went, for the targets table. */
-function transportCell(v: AddressView): string {
+/**
+ * Why a transport of a tested address ran nothing; null when it ran, or when the
+ * run stopped there because plaintext relayed (the stop note says that once).
+ */
+export function transportGap(t: TargetReport): string | null {
+  if (t.stopped) return null;
+  if (!t.reachable) return t.error ?? 'unreachable';
+  if (t.counts.tests === 0) return t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran';
+  return null;
+}
+
+/** TLS as the cell shows it. The gate's certificate is one it made itself: whether it verifies says nothing about production. */
+function tlsText(tls: TlsInfo, gate: boolean): string {
+  return gate ? `${tls.protocol ?? '?'} ${tls.cipher ?? '?'}, the test instance's own certificate` : describeTls(tls);
+}
+
+/** How each transport of an address went, for the targets table: short labels; the reasons go below the table. */
+function transportCell(v: AddressView, gate: boolean): string {
   // The result cell says why nothing was tested; saying it twice hides the rest of the row.
   if (!v.tested) return '—';
   return v.runs
     .map((t) => {
       const name = TRANSPORT_LABEL[t.transport];
-      if (!t.reachable) return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
-      if (t.counts.tests === 0) return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
-      return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+      if (t.stopped && t.counts.tests === 0) return `${name}: not run`;
+      if (transportGap(t) !== null) return `${name}: not tested`;
+      return t.tls ? `${name} <sub>${mdText(tlsText(t.tls, gate))}</sub>` : name;
     })
     .join('<br>');
 }
 
-function resultCell(v: AddressView): string {
-  if (!v.tested) return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+/** The reasons the transport cells left out, one line per address and transport. */
+function transportGapLines(views: readonly AddressView[]): string[] {
+  return views.filter((v) => v.tested).flatMap((v) => v.runs.flatMap((t) => {
+    const gap = transportGap(t);
+    return gap === null ? [] : [`${mdText(`${v.label}, ${TRANSPORT_LABEL[t.transport]}`)} not tested: ${mdText(gap)}`];
+  }));
+}
+
+/** The verdict sentence names each untested address and why up to this many addresses (headline). */
+export const HEADLINE_NAMES_UP_TO = 4;
+
+function resultCell(v: AddressView, all: number): string {
+  // The verdict sentence said why, unless a fleet made it count instead of name.
+  if (!v.tested) return all > HEADLINE_NAMES_UP_TO ? `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}` : '**not tested**';
   return v.verdict === 'open' ? '**open relay**' : v.verdict;
 }
 
@@ -280,7 +345,7 @@ function resultCell(v: AddressView): string {
  * server or an input goes through mdText/code/preText. Sections are added in
  * order of importance and cut to stay under GitHub's limit.
  */
-export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
+export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: InputNaming = ACTION_NAMING): string {
   const out = new Budget(limit - 1024);
   const views = addresses(r);
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
@@ -295,7 +360,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
   for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
-  const why = diagnosisMarkdown(r);
+  const why = diagnosisMarkdown(r, naming);
   if (why) out.add(why);
 
   // Vectors, each counted once per address however many transports ran it (its worst outcome).
@@ -303,15 +368,17 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
     ['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'],
     views.map((v) => {
       const n = (x: number): string => (v.tested ? String(x) : '—');
-      return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+      return [mdText(v.label), mdText(mtaLabel(v, r.gate)), transportCell(v, r.gate !== undefined), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v, views.length)];
     }),
   );
+  const gaps = transportGapLines(views);
+  if (gaps.length > 0) out.add(gaps.map((g) => `- ${g}`).join('\n'));
 
   // The positive control beside the table: what the refusals above are weighed against.
   const own = views.map((v) => [v, ownMailText(v)] as const).filter((x): x is readonly [AddressView, string] => x[1] !== null);
   if (own.length > 0) out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
 
-  const advice = adviceBullets(r);
+  const advice = adviceBullets(r, naming);
   if (advice.length > 0) out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
   if (r.gate) gateSection(out, r.gate);
   if (r.gate?.base) out.add(baseSummaryLines(r.gate).join('\n'));
@@ -351,11 +418,13 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
     );
   }
 
-  const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
+  // Vectors a run did not start share one reason: one row with the count, not a row each.
+  const all = findings(r, ['relayed', 'inconclusive', 'denied']);
+  const skipped = skippedGroups(r).map((g) => [`${plural(g.vectors.length, 'vector')}: ${mdText(someIds(g.vectors))}`, mdText(whereText(g.where)), 'skipped', mdText(g.reason)]);
   out.table(
     ['Attempt', 'Where', 'Result', 'Server reply'],
-    all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]),
-    `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`,
+    [...all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), ...skipped],
+    `<details><summary>All attempts (${plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run together' : ''})</summary>\n\n`,
     '\n\n</details>',
   );
 

@@ -2,14 +2,18 @@ import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
 import { diagnosisText } from './diagnosis.js';
-import { adviceBullets, dataNote, headline, pauseNote, reachNote, stopNote } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
+import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGap } from './summary.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
+import { CLI_NAMING, type InputNaming } from '../settings.js';
 
 export interface TerminalOptions {
   color: boolean;
   /** Show every attempt, not only relayed and inconclusive ones. */
   verbose?: boolean;
+  /** How advice names inputs: the CLI's flags unless told otherwise. */
+  naming?: InputNaming;
 }
+
 
 const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
 
@@ -85,6 +89,7 @@ function cmds(f: Finding): string {
  */
 export function renderTerminal(r: Report, opts: TerminalOptions): string {
   const c = opts.color;
+  const naming = opts.naming ?? CLI_NAMING;
   const out: string[] = [];
   const verdictWord = r.verdict === 'open' ? 'OPEN RELAY' : r.verdict === 'closed' ? 'NOT AN OPEN RELAY' : 'INCONCLUSIVE';
   out.push(
@@ -97,7 +102,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
   for (const note of [dataNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
-  for (const d of diagnosisText(r)) {
+  for (const d of diagnosisText(r, naming)) {
     const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
     out.push(paint(c, 'bold', first), ...more);
     for (const item of d.items) out.push(...wrap(termText(item), WRAP, '  - ', '    '));
@@ -111,8 +116,10 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
   const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
   const rows = views.map((v) => {
-    const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
-    return [termText(v.label), termText(mtaLabel(v)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
+    const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (${t.stopped ? 'not run' : 'not tested'})`)).join(', ');
+    // The verdict sentence above says why, unless a fleet made it count instead of name.
+    const why = views.length > HEADLINE_NAMES_UP_TO ? `: ${termText(v.untestedWhy ?? 'unreachable')}` : '';
+    return [termText(v.label), termText(mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
   out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
@@ -121,24 +128,38 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     const colored = paint(c, VERDICT_COLOR[result as keyof typeof VERDICT_COLOR] ?? 'yellow', result);
     out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
   }
+  for (const v of views.filter((x) => x.tested)) {
+    for (const t of v.runs) {
+      const gap = transportGap(t);
+      if (gap !== null) out.push(...wrap(termText(`${v.label}, ${TRANSPORT_LABEL[t.transport]} not tested: ${gap}`), WRAP, '  ', '    '));
+    }
+  }
   for (const v of views) {
     const own = ownMailText(v);
     if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
   }
 
-  const advice = adviceBullets(r);
+  const advice = adviceBullets(r, naming);
   if (advice.length > 0) {
     out.push('', paint(c, 'bold', 'What to do'));
     for (const a of advice) out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
   }
 
   if (opts.verbose) {
-    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
-    out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports)`));
-    const idWidth = Math.max(...all.map((f) => f.vector.length));
+    const all = findings(r, ['relayed', 'inconclusive', 'denied']);
+    const skipped = skippedGroups(r);
+    const ran = new Set(all.map((f) => f.vector));
+    const notRun = new Set(skipped.flatMap((g) => g.vectors).filter((v) => !ran.has(v))).size;
+    out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports${notRun ? `; ${notRun} vector(s) not run` : ''})`));
+    const idWidth = Math.max(0, ...all.map((f) => f.vector.length));
     for (const f of all) {
       out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
       out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${whereText(f.where)}`))}`);
+    }
+    // Vectors not run for one reason are one entry with their count: the reason is the same for each.
+    for (const g of skipped) {
+      out.push(`  ${paint(c, OUTCOME_COLOR.skipped, pad('skipped', 12))} ${termText(`${g.vectors.length} vector(s): ${someIds(g.vectors)}${g.vectors.length > 3 ? ' (--json lists each)' : ''}`)}`);
+      out.push(...wrap(termText(`${g.reason} on ${whereText(g.where)}`), WRAP, `  ${' '.repeat(12)} `, `  ${' '.repeat(12)} `).map((l) => paint(c, 'dim', l)));
     }
     return `${out.join('\n')}\n`;
   }

@@ -92,11 +92,20 @@ export function familyOf(vector: string): Family {
 }
 
 export function addressLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 'service'>): string {
-  // Gate mode: the master.cf service this loopback port stands for.
-  if (t.service) return `${t.service} → ${formatAddress(t.address, t.port)}`;
+  // Gate mode: the service as the configuration names it; the runner's port is in the gate section.
+  if (t.service) return serviceName(t.service);
   if (!t.address) return `${t.host}:${t.port}`;
   const addr = formatAddress(t.address, t.port);
   return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+
+/**
+ * `smtp (25)` as the gate labels a service; a master.cf listener written as
+ * host:port is its own port, so `127.0.0.1:2801 (127.0.0.1:2801)` says it once.
+ */
+export function serviceName(service: string): string {
+  const m = /^(.*) \((.*)\)$/.exec(service);
+  return m && m[1] === m[2] ? m[1] : service;
 }
 
 function untestedReason(runs: TargetReport[]): string {
@@ -269,11 +278,47 @@ export function replyWithReason(reply: string | null, reason: string): string {
  * transport, which would contradict the per-vector sentence); the rest follow.
  */
 export function otherFailReasons(r: Report): string[] {
-  return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+  const rest = r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+  // The verdict sentence names each untested address with its reason already; verdict/run.ts's
+  // "HOST:PORT: no address could be reached" for it is not even true when XCLIENT was refused.
+  const untested = untestedAddresses(r);
+  const said = new Set(untested.flatMap((v) => v.runs.map((t) => t.error).filter((e): e is string => e !== null)));
+  const keys = untested.map((v) => `${v.host.includes(':') ? `[${v.host}]` : v.host}:${v.port}: `);
+  return rest.filter((reason) => !said.has(reason) && !keys.some((k) => reason.startsWith(k)));
+}
+
+/** One line for many skipped vectors that share a reason: a run stopped early would otherwise list each. */
+export interface SkippedGroup {
+  reason: string;
+  vectors: string[];
+  where: Where[];
+}
+
+/** Skipped findings by reason, in order; each group a single line in every renderer. */
+export function skippedGroups(r: Report): SkippedGroup[] {
+  const by = new Map<string, SkippedGroup>();
+  for (const f of findings(r, ['skipped'])) {
+    const g = by.get(f.reason) ?? { reason: f.reason, vectors: [], where: [] };
+    if (!g.vectors.includes(f.vector)) g.vectors.push(f.vector);
+    for (const w of f.where) {
+      const have = g.where.find((x) => x.label === w.label);
+      if (!have) g.where.push({ label: w.label, transports: [...w.transports] });
+      else for (const t of w.transports) if (!have.transports.includes(t)) have.transports.push(t);
+    }
+    by.set(f.reason, g);
+  }
+  return [...by.values()];
+}
+
+/** "a, b, c and 54 more": a list of vector ids that stays one line. */
+export function someIds(ids: readonly string[], show = 3): string {
+  return ids.length <= show ? ids.join(', ') : `${ids.slice(0, show).join(', ')} and ${ids.length - show} more`;
 }
 
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
-export function mtaLabel(v: AddressView): string {
+export function mtaLabel(v: AddressView, gate?: Report['gate']): string {
+  // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
+  if (gate) return `Postfix ${gate.postfixVersion} (built from the configuration)`;
   const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
   if (!m) return '—';
   if (m.name === 'unknown') return 'unknown';

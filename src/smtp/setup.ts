@@ -14,8 +14,14 @@ export interface SetupOptions extends ConnectOptions {
 
 const ok = (r: Reply): boolean => r.code >= 200 && r.code < 300;
 
+/**
+ * Why a session could not become the client `client`, as one sentence of fact.
+ * It names no input: the report is read by the action and the CLI alike, and
+ * each renderer words the fix (authorize the runner, or drop the client
+ * address) its own way (src/report/summary.ts untestedAdvice).
+ */
 export function xclientAdvice(client: string, why: string): string {
-  return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
+  return `XCLIENT as ${client}: ${why}`;
 }
 
 /**
@@ -55,7 +61,7 @@ export async function openSession(opts: SetupOptions): Promise<{ session: SmtpSe
         // smtpd_delay_reject = no and a client restriction): that is the server's policy answer.
         const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
         if (c.outcome === 'denied' && c.subject === 'client') return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
-        return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+        return await refuse(xclientAdvice(opts.clientAddress, `refused: ${formatReply(r)}`), 'xclient');
       }
       ehlo = await session.hello(opts.helo);
     }

@@ -66,4 +66,25 @@ describe('annotations', () => {
     expect(warnings).toHaveLength(ANNOTATIONS_PER_LEVEL);
     expect(warnings[ANNOTATIONS_PER_LEVEL - 1].message).toMatch(/^11 more warning annotation\(s\) left out/);
   });
+
+  test('gate mode: what the gate changed to run here is one notice on no file; what it could not test stays on its line', () => {
+    const r = report([target(25, [attempt('external-sender', 'denied', 'relay denied')])]);
+    r.gate = {
+      configDir: 'postfix/',
+      commit: null,
+      postfixVersion: '3.7.11',
+      services: [],
+      changes: [
+        ...Array.from({ length: 10 }, (_, i) => ({ file: 'main.cf', line: i + 1, subject: `param_${i}`, change: `set to a runner value ${i}`, tested: true })),
+        { file: 'main.cf', line: 20, subject: 'virtual_mailbox_maps', change: 'uses mysql: not tested here', tested: false },
+      ],
+    };
+    const a = annotations(r);
+    const changed = a.filter((x) => x.title.startsWith('Changed to run on a runner'));
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatchObject({ level: 'notice', title: 'Changed to run on a runner (10)' });
+    expect(changed[0].file).toBeUndefined();
+    for (let i = 0; i < 10; i++) expect(changed[0].message).toContain(`main.cf:${i + 1} param_${i}: set to a runner value ${i}`);
+    expect(a.filter((x) => x.title === 'Not tested here')).toEqual([{ level: 'warning', title: 'Not tested here', message: 'virtual_mailbox_maps: uses mysql: not tested here', file: 'postfix/main.cf', line: 20 }]);
+  });
 });

@@ -181,4 +181,35 @@ describe('the job summary rendered to HTML', () => {
     // The first section survives the cut whole: verdict and targets come before everything else.
     expect(md).toContain('| Target | MTA | Tested over | Vectors |');
   });
+
+  test('"Tested over" holds short labels; why a transport was not tested goes below the table', () => {
+    const r: Report = structuredClone(closedReport);
+    const why = 'STARTTLS refused: 454 4.7.0 TLS not available due to local problem, and a long explanation that used to fill the table cell with sixty words of detail nobody could read there';
+    r.targets = [r.targets[0], { ...structuredClone(r.targets[0]), transport: 'starttls', reachable: false, error: why, errorKind: 'tls', attempts: [], counts: { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 } }];
+    const md = renderSummary(r);
+    const row = md.split('\n').find((l) => l.startsWith('| 127.0.0.1&#58;'));
+    expect(row).toContain('plaintext<br>STARTTLS&#58; not tested |');
+    expect(row).not.toContain('454');
+    // The reason once, after the table.
+    expect(md.split('454 4.7.0').length - 1).toBe(1);
+    expect(md.indexOf('454 4.7.0')).toBeGreaterThan(md.indexOf(row ?? ''));
+  });
+
+  test('gate mode: services named as the configuration does, the Postfix and certificate the gate built not judged', () => {
+    const r: Report = structuredClone(closedReport);
+    const t = r.targets[0];
+    t.tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false, verifyError: 'self-signed certificate', subject: 'mx.relay-check.test' };
+    t.mta = { name: 'Postfix', version: null, confidence: 'low', evidence: [] };
+    const listener = { ...structuredClone(t), port: t.port + 1, service: '127.0.0.1:2801 (127.0.0.1:2801)' };
+    t.service = 'smtp (25)';
+    r.targets = [t, listener];
+    r.gate = { configDir: 'postfix', commit: null, postfixVersion: '3.7.11', services: [], changes: [] };
+    const md = renderSummary(r);
+    const rows = md.split('\n').filter((l) => /^\| (smtp|127)/.test(l));
+    expect(rows[0]).toMatch(/^\| smtp &#40;25&#41; \| Postfix 3\.7\.11 &#40;built from the configuration&#41; \|/);
+    expect(rows[1]).toMatch(/^\| 127\.0\.0\.1&#58;2801 \| /);
+    for (const row of rows) expect(row).not.toContain('→');
+    expect(md).not.toMatch(/would not verify|low confidence/);
+    expect(md).toContain("the test instance's own certificate");
+  });
 });

@@ -188,7 +188,7 @@ describe('the job summary rendered to HTML', () => {
     r.targets = [r.targets[0], { ...structuredClone(r.targets[0]), transport: 'starttls', reachable: false, error: why, errorKind: 'tls', attempts: [], counts: { tests: 0, relayed: 0, denied: 0, inconclusive: 0, skipped: 0 } }];
     const md = renderSummary(r);
     const row = md.split('\n').find((l) => l.startsWith('| 127.0.0.1&#58;'));
-    expect(row).toContain('plaintext<br>STARTTLS&#58; not tested |');
+    expect(row).toContain('plaintext<br>STARTTLS: not tested |');
     expect(row).not.toContain('454');
     // The reason once, after the table.
     expect(md.split('454 4.7.0').length - 1).toBe(1);
@@ -210,6 +210,6 @@ describe('the job summary rendered to HTML', () => {
     expect(rows[1]).toMatch(/^\| 127\.0\.0\.1&#58;2801 \| /);
     for (const row of rows) expect(row).not.toContain('→');
     expect(md).not.toMatch(/would not verify|low confidence/);
-    expect(md).toContain("the test instance's own certificate");
+    expect(md).toContain('the test instance&#39;s own certificate');
   });
 });

@@ -113,11 +113,13 @@ export function headline(r: Report): string {
  * was shown: from a loopback or private address without `client-address`, only
  * that this client may relay. Plain text with `backticks` for code.
  */
-export function reachNote(r: Report): string | null {
+export function reachNote(r: Report, besideDiagnosis = false): string | null {
   if (r.verdict !== 'open') return null;
   const c = clientView(r, addresses(r));
   if (c.clientAddress) return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
   if (c.trustedNetwork) {
+    // "Why it relays" says the same, with the address the server saw, right below.
+    if (besideDiagnosis && (r.diagnosis ?? []).some((d) => d.vantageWarning)) return null;
     const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
     return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
   }
@@ -302,7 +304,7 @@ export function transportGap(t: TargetReport): string | null {
 
 /** TLS as the cell shows it. The gate's certificate is one it made itself: whether it verifies says nothing about production. */
 function tlsText(tls: TlsInfo, gate: boolean): string {
-  return gate ? `${tls.protocol ?? '?'} ${tls.cipher ?? '?'}, the test instance's own certificate` : describeTls(tls);
+  return gate ? `${tls.protocol ?? '?'}, test certificate` : describeTls(tls);
 }
 
 /** How each transport of an address went, for the targets table: short labels; the reasons go below the table. */
@@ -349,7 +351,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: In
   const out = new Budget(limit - 1024);
   const views = addresses(r);
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
-  const notes = [reachNote(r), dataNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
+  const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
   out.add(
     `**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
       (r.failed
@@ -424,7 +426,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: In
   out.table(
     ['Attempt', 'Where', 'Result', 'Server reply'],
     [...all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), ...skipped],
-    `<details><summary>All attempts (${plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run together' : ''})</summary>\n\n`,
+    `<details><summary>All attempts (${plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run one row per reason' : ''})</summary>\n\n`,
     '\n\n</details>',
   );
 

@@ -98,7 +98,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
       ` (strictness ${r.settings.strictness}: ${r.failed ? 'fails' : 'passes'})`,
   );
   out.push(...wrap(termText(headline(r)), WRAP, '', ''));
-  const reach = reachNote(r);
+  const reach = reachNote(r, true);
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
   for (const note of [dataNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));

@@ -318,7 +318,7 @@ export function someIds(ids: readonly string[], show = 3): string {
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
 export function mtaLabel(v: AddressView, gate?: Report['gate']): string {
   // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
-  if (gate) return `Postfix ${gate.postfixVersion} (built from the configuration)`;
+  if (gate) return `Postfix ${gate.postfixVersion}`;
   const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
   if (!m) return '—';
   if (m.name === 'unknown') return 'unknown';

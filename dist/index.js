@@ -29243,7 +29243,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ main_run)
 });
 
-// UNUSED EXPORTS: repoPath
+// UNUSED EXPORTS: attemptLogLines, repoPath
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -36226,8 +36226,14 @@ function testMessage(a, opts) {
 
 
 const setup_ok = (r) => r.code >= 200 && r.code < 300;
+/**
+ * Why a session could not become the client `client`, as one sentence of fact.
+ * It names no input: the report is read by the action and the CLI alike, and
+ * each renderer words the fix (authorize the runner, or drop the client
+ * address) its own way (src/report/summary.ts untestedAdvice).
+ */
 function xclientAdvice(client, why) {
-    return `client-address ${client}: ${why}. Authorize the runner for XCLIENT in Postfix (smtpd_authorized_xclient_hosts = the runner's address, e.g. 127.0.0.0/8 when testing on loopback) or leave client-address empty`;
+    return `XCLIENT as ${client}: ${why}`;
 }
 /**
  * A session ready for MAIL FROM: connected, greeted, EHLO'd, and when asked
@@ -36270,7 +36276,7 @@ async function openSession(opts) {
                 const c = classifyReply(r, 'mail', REPLY_RULES, { auth: ehlo.extensions.has('AUTH') });
                 if (c.outcome === 'denied' && c.subject === 'client')
                     return await refuse(`the outside client ${opts.clientAddress} is refused before any mail command: ${formatReply(r)}`, 'client-refused', r);
-                return await refuse(xclientAdvice(opts.clientAddress, `XCLIENT was refused: ${formatReply(r)}`), 'xclient');
+                return await refuse(xclientAdvice(opts.clientAddress, `refused: ${formatReply(r)}`), 'xclient');
             }
             ehlo = await session.hello(opts.helo);
         }
@@ -37724,13 +37730,29 @@ const settings_DEFAULTS = {
 };
 /** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
 const GATE_CLIENT_ADDRESS = '203.0.113.10';
-/** A bad input: the message names the input and fits on one line. */
+const settings_ACTION_NAMING = {
+    name: (input) => `\`${input}\``,
+    set: (input, value) => `\`${input}: ${value}\``,
+    error: (input) => `Input '${input}': `,
+};
+const CLI_NAMING = {
+    name: (input) => (input === 'host' ? 'HOST' : `--${input}`),
+    set: (input, value) => (input === 'host' ? value : `--${input} ${value}`),
+    error: (input) => `${CLI_NAMING.name(input)}: `,
+};
+/** A bad input: the message names the input and fits on one line. `message` is the action's wording; describe() any other. */
 class InputError extends Error {
     input;
+    detail;
     constructor(input, detail) {
-        super(`Input '${input}': ${detail}`);
+        super(`${settings_ACTION_NAMING.error(input)}${typeof detail === 'string' ? detail : detail(settings_ACTION_NAMING)}`);
         this.input = input;
+        this.detail = detail;
         this.name = 'InputError';
+    }
+    /** The message as `n` names inputs. */
+    describe(n) {
+        return `${n.error(this.input)}${typeof this.detail === 'string' ? this.detail : this.detail(n)}`;
     }
 }
 const LIST_SEPARATORS = /[\s,]+/;
@@ -37831,10 +37853,10 @@ function parseHelo(text) {
  * a host name or the domain it sits in (mx.corp.test serves corp.test). The
  * default recipient is never checked against host names: its domain is reserved.
  */
-function recipientOwnDomain(rcptDomain, domain, hosts) {
+function recipientOwnDomain(rcptDomain, domain, hosts, n = settings_ACTION_NAMING) {
     const d = rcptDomain.toLowerCase();
     if (domain !== undefined) {
-        return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (input 'domain')` : undefined;
+        return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (${n.name('domain')})` : undefined;
     }
     for (const h of hosts) {
         if (h.kind !== 'name')
@@ -37843,7 +37865,7 @@ function recipientOwnDomain(rcptDomain, domain, hosts) {
         if (d === name)
             return `at ${name}, the host under test`;
         if (mailDomain(name) === d && d !== name)
-            return `in ${d}, the domain of host ${name} (set 'domain' if the server does not serve ${d})`;
+            return `in ${d}, the domain of host ${name} (set ${n.name('domain')} if the server does not serve ${d})`;
     }
     return undefined;
 }
@@ -37878,16 +37900,16 @@ function parseSettings(raw) {
     const postfixConfig = get('postfix-config');
     const postfixOverrides = get('postfix-overrides');
     if (postfixConfig !== '' && hosts.length > 0)
-        throw new InputError('postfix-config', 'tests a configuration on a private Postfix: leave `host` empty');
+        throw new InputError('postfix-config', (n) => `tests a configuration on a private Postfix: leave ${n.name('host')} empty`);
     if (postfixOverrides !== '' && postfixConfig === '')
-        throw new InputError('postfix-overrides', 'applies to a `postfix-config` directory: set that too');
+        throw new InputError('postfix-overrides', (n) => `applies to a ${n.name('postfix-config')} directory: set that too`);
     const baseRef = get('base-ref');
     if (baseRef !== '' && postfixConfig === '')
-        throw new InputError('base-ref', 'compares a `postfix-config` directory with that commit: set that too');
+        throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} directory with that commit: set that too`);
     if (baseRef !== '')
         parseBaseRef(baseRef);
     if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
-        throw new InputError('host', hostText === '' ? 'is required unless domain or postfix-config is set: name the mail server(s) to test' : 'names no host: only separators were given');
+        throw new InputError('host', (n) => (hostText === '' ? `is required unless ${n.name('domain')} or ${n.name('postfix-config')} is set: name the mail server(s) to test` : 'names no host: only separators were given'));
     }
     const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
     if (ports.length === 0)
@@ -37906,9 +37928,9 @@ function parseSettings(raw) {
     const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
     const recipient = parseRecipient(get('recipient'));
     const domain = domainText !== '' ? domainText.replace(/\.$/, '').toLowerCase() : undefined;
-    const local = recipientOwnDomain(recipient.domain, domain, recipient.address !== settings_DEFAULTS.recipient ? hosts : []);
-    if (local)
-        throw new InputError('recipient', `"${recipient.address}" is ${local}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
+    const own = (n) => recipientOwnDomain(recipient.domain, domain, recipient.address !== settings_DEFAULTS.recipient ? hosts : [], n);
+    if (own(settings_ACTION_NAMING))
+        throw new InputError('recipient', (n) => `"${recipient.address}" is ${own(n)}: accepting it is local delivery, not a relay; name a mailbox outside the server's domains`);
     return {
         hosts,
         ports,
@@ -39534,6 +39556,7 @@ function logLine(s) {
 
 ;// CONCATENATED MODULE: ./src/report/diagnosis.ts
 
+
 /**
  * "Why it relays": the diagnosis of each host that relayed, for the job
  * summary (Markdown) and the terminal (plain lines). Rows of the diagnosis
@@ -39547,6 +39570,21 @@ function findingMd(d) {
     const either = d.findings.length > 1;
     return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
         `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
+}
+/**
+ * The vantage warning in the reader's words. src/diagnosis decides when it is due
+ * (d.vantageWarning is set) and words it for the action; the sentence is built
+ * here again from d.vantage so the CLI can name --client-address.
+ */
+function vantageText(d, n) {
+    if (!d.vantageWarning)
+        return null;
+    const v = d.vantage;
+    if (!v)
+        return d.vantageWarning;
+    const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network ?? 'trusted'} address`;
+    const where = d.mta === 'Postfix' ? 'Postfix `mynetworks`' : d.mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
+    return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without ${n.name('client-address')}, which a server may simply trust (${where}). To test as an outsider, set ${n.set('client-address', GATE_CLIENT_ADDRESS)} (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
 }
 /** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
 function fixVerdict(f) {
@@ -39563,15 +39601,16 @@ function fixMd(f, configDir) {
     return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
 }
 /** The section's Markdown, or null when nothing relayed. */
-function diagnosisMarkdown(r) {
+function diagnosisMarkdown(r, n = settings_ACTION_NAMING) {
     const ds = r.diagnosis ?? [];
     if (ds.length === 0)
         return null;
     const parts = ['### Why it relays'];
     for (const d of ds) {
         parts.push(`${several(r) ? `${mdText(d.host)}: ` : ''}**${inlineMd(d.summary)}**`);
-        if (d.vantageWarning)
-            parts.push(`> [!IMPORTANT]\n> ${inlineMd(d.vantageWarning)}`);
+        const vantage = vantageText(d, n);
+        if (vantage)
+            parts.push(`> [!IMPORTANT]\n> ${inlineMd(vantage)}`);
         parts.push(findingMd(d).join('\n'));
     }
     for (const f of r.gate?.fixes ?? [])
@@ -39579,12 +39618,12 @@ function diagnosisMarkdown(r) {
     return parts.join('\n\n');
 }
 /** The same for the terminal: plain text, `code` marks dropped, to be wrapped by the caller. */
-function diagnosisText(r) {
+function diagnosisText(r, n = ACTION_NAMING) {
     const plain = (s) => s.replace(/`/g, '');
     return (r.diagnosis ?? []).map((d) => ({
         head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
         items: [
-            ...(d.vantageWarning ? [plain(d.vantageWarning)] : []),
+            ...(d.vantageWarning ? [plain(vantageText(d, n) ?? '')] : []),
             ...(d.findings.length === 0
                 ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
                 : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
@@ -39717,13 +39756,21 @@ function familyOf(vector) {
     return 'other';
 }
 function addressLabel(t) {
-    // Gate mode: the master.cf service this loopback port stands for.
+    // Gate mode: the service as the configuration names it; the runner's port is in the gate section.
     if (t.service)
-        return `${t.service} → ${formatAddress(t.address, t.port)}`;
+        return view_serviceName(t.service);
     if (!t.address)
         return `${t.host}:${t.port}`;
     const addr = formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+/**
+ * `smtp (25)` as the gate labels a service; a master.cf listener written as
+ * host:port is its own port, so `127.0.0.1:2801 (127.0.0.1:2801)` says it once.
+ */
+function view_serviceName(service) {
+    const m = /^(.*) \((.*)\)$/.exec(service);
+    return m && m[1] === m[2] ? m[1] : service;
 }
 function untestedReason(runs) {
     for (const t of runs)
@@ -39890,10 +39937,43 @@ function replyWithReason(reply, reason) {
  * transport, which would contradict the per-vector sentence); the rest follow.
  */
 function otherFailReasons(r) {
-    return r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+    const rest = r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
+    // The verdict sentence names each untested address with its reason already; verdict/run.ts's
+    // "HOST:PORT: no address could be reached" for it is not even true when XCLIENT was refused.
+    const untested = untestedAddresses(r);
+    const said = new Set(untested.flatMap((v) => v.runs.map((t) => t.error).filter((e) => e !== null)));
+    const keys = untested.map((v) => `${v.host.includes(':') ? `[${v.host}]` : v.host}:${v.port}: `);
+    return rest.filter((reason) => !said.has(reason) && !keys.some((k) => reason.startsWith(k)));
+}
+/** Skipped findings by reason, in order; each group a single line in every renderer. */
+function skippedGroups(r) {
+    const by = new Map();
+    for (const f of findings(r, ['skipped'])) {
+        const g = by.get(f.reason) ?? { reason: f.reason, vectors: [], where: [] };
+        if (!g.vectors.includes(f.vector))
+            g.vectors.push(f.vector);
+        for (const w of f.where) {
+            const have = g.where.find((x) => x.label === w.label);
+            if (!have)
+                g.where.push({ label: w.label, transports: [...w.transports] });
+            else
+                for (const t of w.transports)
+                    if (!have.transports.includes(t))
+                        have.transports.push(t);
+        }
+        by.set(f.reason, g);
+    }
+    return [...by.values()];
+}
+/** "a, b, c and 54 more": a list of vector ids that stays one line. */
+function someIds(ids, show = 3) {
+    return ids.length <= show ? ids.join(', ') : `${ids.slice(0, show).join(', ')} and ${ids.length - show} more`;
 }
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
-function mtaLabel(v) {
+function mtaLabel(v, gate) {
+    // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
+    if (gate)
+        return `Postfix ${gate.postfixVersion}`;
     const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
     if (!m)
         return '—';
@@ -39925,6 +40005,7 @@ function ownMailText(v) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
 
 
 
@@ -39964,13 +40045,13 @@ function addressClause(v, all) {
         return `${name} could not be tested (${v.untestedWhy ?? 'unreachable'})`;
     if (v.verdict === 'open') {
         const where = v.runs.filter((t) => t.counts.relayed > 0).map((t) => t.transport);
-        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'relay attempt')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
+        return `${name} relays: ${v.relayedVectors} of ${summary_plural(v.vectors, 'vector')} ${v.relayedVectors === 1 ? 'was' : 'were'} accepted${v.runs.length > 1 || where[0] !== 'plain' ? ` (${transportsText(where)})` : ''}`;
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
     if (v.verdict === 'closed')
-        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way`;
+        return `${name} is closed (${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText})`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'vector')} proved nothing either way`;
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -39984,7 +40065,7 @@ function headline(r) {
         return 'Nothing was tested: no address to test.';
     const sorted = [...views].sort((a, b) => (a.tested === b.tested ? ORDER[a.verdict] - ORDER[b.verdict] : a.tested ? -1 : 1));
     let clauses;
-    if (views.length <= 4) {
+    if (views.length <= HEADLINE_NAMES_UP_TO) {
         clauses = sorted.map((v) => addressClause(v, views));
     }
     else {
@@ -40013,13 +40094,16 @@ function headline(r) {
  * was shown: from a loopback or private address without `client-address`, only
  * that this client may relay. Plain text with `backticks` for code.
  */
-function reachNote(r) {
+function reachNote(r, besideDiagnosis = false) {
     if (r.verdict !== 'open')
         return null;
     const c = clientView(r, addresses(r));
     if (c.clientAddress)
         return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
     if (c.trustedNetwork) {
+        // "Why it relays" says the same, with the address the server saw, right below.
+        if (besideDiagnosis && (r.diagnosis ?? []).some((d) => d.vantageWarning))
+            return null;
         const kind = c.kind === 'loopback' ? 'a loopback address' : 'a private-network address';
         return `Tested from ${kind}, which mail servers often trust by design: this proves that this client may relay, not yet that anyone can.`;
     }
@@ -40037,9 +40121,21 @@ function stopNote(r) {
     const stopped = r.targets.flatMap((t) => (t.stopped && t.stopped.notRun > 0 ? [t.stopped] : []));
     if (stopped.length === 0)
         return null;
-    const notRun = stopped.reduce((n, s) => n + s.notRun, 0);
+    // Vectors, as the table counts them: one skipped on plaintext and inside STARTTLS is one vector not run.
+    const notRun = notRunVectors(r);
     const after = [...new Set(stopped.map((s) => `\`${s.after}\``))].join(', ');
     return `relay-check stopped where the plain attempt (${after}) relayed: ${summary_plural(notRun, 'further vector was', 'further vectors were')} not run, since on an open server every transaction that gets a recipient accepted opens a queue file. Once the relay is closed the whole battery runs.`;
+}
+/** Distinct vectors that ran on no transport of an address where a run stopped early, summed over addresses. */
+function notRunVectors(r) {
+    return addresses(r).reduce((n, v) => {
+        if (!v.runs.some((t) => t.stopped))
+            return n;
+        const ran = new Set(v.runs.flatMap((t) => t.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.vector)));
+        // Skipped for the stop (src/schedule/target.ts words each such reason "not run: the plain attempt (ID) …"), not for want of an IPv6 address.
+        const skipped = new Set(v.runs.flatMap((t) => (t.stopped ? t.attempts.filter((a) => a.outcome === 'skipped' && !ran.has(a.vector) && a.reason.startsWith(`not run: the plain attempt (${t.stopped?.after})`)).map((a) => a.vector) : [])));
+        return n + skipped.size;
+    }, 0);
 }
 /** Accepted recipients the server was slow to answer (Postfix in_flow_delay). Plain text with `backticks` for code. */
 function pauseNote(r) {
@@ -40063,7 +40159,7 @@ const FAMILY_ADVICE = {
     other: '**Other forms relayed**: the table below has the exact commands.',
 };
 /** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
-function adviceBullets(r) {
+function adviceBullets(r, n = settings_ACTION_NAMING) {
     const views = addresses(r);
     const out = [];
     if (r.verdict === 'open') {
@@ -40072,7 +40168,7 @@ function adviceBullets(r) {
         const diagnoses = r.diagnosis ?? [];
         // "Why it relays" already says it, with the address the server saw.
         if (c.trustedNetwork && !diagnoses.some((d) => d.vantageWarning)) {
-            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
+            out.push(`**Test as an outsider first**: ${c.kind === 'loopback' ? 'loopback' : 'a private network'} is trusted by Postfix \`mynetworks\` and Exim \`relay_from_hosts\`. Re-run with ${n.set('client-address', GATE_CLIENT_ADDRESS)} (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or from outside your network.`);
         }
         // The diagnosis names cause and fix; advice by family is for what it could not explain.
         const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
@@ -40085,21 +40181,36 @@ function adviceBullets(r) {
         }
         out.push(r.settings.strictness === 'relaxed'
             ? 'Then re-run this check: the tables below name the exact commands that got through.'
-            : 'Relays are counted when `RCPT TO` is accepted; `strictness: relaxed` also sends a test message through `DATA` and counts only what got through. Fix, then re-run this check.');
+            : `Relays are counted when \`RCPT TO\` is accepted; ${n.set('strictness', 'relaxed')} also sends a test message through \`DATA\` and counts only what got through. Fix, then re-run this check.`);
     }
     else if (r.verdict === 'inconclusive') {
-        for (const v of views.filter((x) => !x.tested)) {
-            out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
-        }
+        out.push(...untestedAdvice(views.filter((x) => !x.tested), n));
+        // Vectors, as the table counts them: one inconclusive in plaintext and inside STARTTLS is one.
         const reasons = new Map();
-        for (const t of r.targets)
-            for (const a of t.attempts)
-                if (a.outcome === 'inconclusive')
-                    reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
-        for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3))
-            out.push(`${summary_plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
+        for (const f of findings(r, ['inconclusive']))
+            reasons.set(f.reason, (reasons.get(f.reason) ?? new Set()).add(f.vector));
+        for (const [reason, ids] of [...reasons].sort((a, b) => b[1].size - a[1].size).slice(0, 3))
+            out.push(`${summary_plural(ids.size, 'vector')} proved nothing: ${mdText(reason)}.`);
         if (reasons.size > 3)
             out.push(`${reasons.size - 3} more reason(s) in the table below.`);
+    }
+    return out;
+}
+/**
+ * What to do about addresses nothing was tested at. The verdict sentence said why
+ * already: this says only the fix, once per kind of failure, and the IPv6 route
+ * only to an IPv6 address.
+ */
+function untestedAdvice(untested, n) {
+    const out = [];
+    const xclient = untested.filter((v) => v.runs.some((t) => t.errorKind === 'xclient'));
+    if (xclient.length > 0) {
+        out.push(`Authorize the runner for XCLIENT on ${mdText(xclient.map((v) => v.label).join(', '))}: Postfix \`smtpd_authorized_xclient_hosts\` must list the address the check connects from (\`127.0.0.0/8\` when it runs on the server itself). Or run without ${n.name('client-address')}, as the runner's own address, which the server may trust.`);
+    }
+    const other = untested.filter((v) => !xclient.includes(v));
+    if (other.length > 0) {
+        const v6 = other.some((v) => v.family === 6);
+        out.push(`Check that the runner can reach ${mdText(other.map((v) => v.label).join(', '))}${v6 ? ' (GitHub-hosted runners have no IPv6 route)' : ''}, or leave ${other.length === 1 ? 'it' : 'them'} out by naming the hosts to test in ${n.name('host')}.`);
     }
     return out;
 }
@@ -40154,25 +40265,52 @@ class Budget {
         this.add(`${prefix}${table(head, kept)}${note}${suffix}`);
     }
 }
-/** How each transport of an address went, for the targets table. */
-function transportCell(v) {
+/**
+ * Why a transport of a tested address ran nothing; null when it ran, or when the
+ * run stopped there because plaintext relayed (the stop note says that once).
+ */
+function transportGap(t) {
+    if (t.stopped)
+        return null;
+    if (!t.reachable)
+        return t.error ?? 'unreachable';
+    if (t.counts.tests === 0)
+        return t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran';
+    return null;
+}
+/** TLS as the cell shows it. The gate's certificate is one it made itself: whether it verifies says nothing about production. */
+function tlsText(tls, gate) {
+    return gate ? `${tls.protocol ?? '?'}, test certificate` : describeTls(tls);
+}
+/** How each transport of an address went, for the targets table: short labels; the reasons go below the table. */
+function transportCell(v, gate) {
     // The result cell says why nothing was tested; saying it twice hides the rest of the row.
     if (!v.tested)
         return '—';
     return v.runs
         .map((t) => {
         const name = TRANSPORT_LABEL[t.transport];
-        if (!t.reachable)
-            return `${name}: not tested (${mdText(t.error ?? 'unreachable')})`;
-        if (t.counts.tests === 0)
-            return `${name}: not tested (${mdText(t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran')})`;
-        return t.tls ? `${name} <sub>${mdText(describeTls(t.tls))}</sub>` : name;
+        if (t.stopped && t.counts.tests === 0)
+            return `${name}: not run`;
+        if (transportGap(t) !== null)
+            return `${name}: not tested`;
+        return t.tls ? `${name} <sub>${mdText(tlsText(t.tls, gate))}</sub>` : name;
     })
         .join('<br>');
 }
-function resultCell(v) {
+/** The reasons the transport cells left out, one line per address and transport. */
+function transportGapLines(views) {
+    return views.filter((v) => v.tested).flatMap((v) => v.runs.flatMap((t) => {
+        const gap = transportGap(t);
+        return gap === null ? [] : [`${mdText(`${v.label}, ${TRANSPORT_LABEL[t.transport]}`)} not tested: ${mdText(gap)}`];
+    }));
+}
+/** The verdict sentence names each untested address and why up to this many addresses (headline). */
+const HEADLINE_NAMES_UP_TO = 4;
+function resultCell(v, all) {
+    // The verdict sentence said why, unless a fleet made it count instead of name.
     if (!v.tested)
-        return `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}`;
+        return all > HEADLINE_NAMES_UP_TO ? `**not tested**: ${mdText(v.untestedWhy ?? 'unreachable')}` : '**not tested**';
     return v.verdict === 'open' ? '**open relay**' : v.verdict;
 }
 /**
@@ -40184,11 +40322,11 @@ function resultCell(v) {
  * server or an input goes through mdText/code/preText. Sections are added in
  * order of importance and cut to stay under GitHub's limit.
  */
-function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
+function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = settings_ACTION_NAMING) {
     const out = new Budget(limit - 1024);
     const views = addresses(r);
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
-    const notes = [reachNote(r), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
+    const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
             ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
@@ -40198,19 +40336,22 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
     const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
-    const why = diagnosisMarkdown(r);
+    const why = diagnosisMarkdown(r, naming);
     if (why)
         out.add(why);
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
     out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
-        return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
+        return [mdText(v.label), mdText(mtaLabel(v, r.gate)), transportCell(v, r.gate !== undefined), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v, views.length)];
     }));
+    const gaps = transportGapLines(views);
+    if (gaps.length > 0)
+        out.add(gaps.map((g) => `- ${g}`).join('\n'));
     // The positive control beside the table: what the refusals above are weighed against.
     const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
     if (own.length > 0)
         out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
-    const advice = adviceBullets(r);
+    const advice = adviceBullets(r, naming);
     if (advice.length > 0)
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
     if (r.gate)
@@ -40246,8 +40387,10 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
             return [`${mdText(reason)}${example}`, mdText(view_whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
         }));
     }
-    const all = findings(r, ['relayed', 'inconclusive', 'denied', 'skipped']);
-    out.table(['Attempt', 'Where', 'Result', 'Server reply'], all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), `<details><summary>All attempts (${all.length} rows, one per vector and answer)</summary>\n\n`, '\n\n</details>');
+    // Vectors a run did not start share one reason: one row with the count, not a row each.
+    const all = findings(r, ['relayed', 'inconclusive', 'denied']);
+    const skipped = skippedGroups(r).map((g) => [`${summary_plural(g.vectors.length, 'vector')}: ${mdText(someIds(g.vectors))}`, mdText(view_whereText(g.where)), 'skipped', mdText(g.reason)]);
+    out.table(['Attempt', 'Where', 'Result', 'Server reply'], [...all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), ...skipped], `<details><summary>All attempts (${summary_plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run one row per reason' : ''})</summary>\n\n`, '\n\n</details>');
     const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
     if (blocks.length > 0 && out.add('### Transcripts')) {
         for (const t of blocks) {
@@ -40358,29 +40501,35 @@ function detailAnnotations(r) {
             message: `${f.description}, on ${view_whereText(f.where)}: ${f.helo !== null ? `HELO ${f.helo}, ` : ''}MAIL FROM:${f.mailFrom ?? ''} RCPT TO:${f.rcptTo.join(' ')} was answered ${f.reply ?? f.reason}`,
         });
     }
+    // Vectors, as the summary counts them: the same vector inconclusive on two transports is one.
     const reasons = new Map();
     for (const f of findings(r, ['inconclusive'])) {
-        const e = reasons.get(f.reason) ?? { n: 0, where: [] };
-        e.n += f.count;
+        const e = reasons.get(f.reason) ?? { ids: new Set(), where: [] };
+        e.ids.add(f.vector);
         for (const w of f.where)
             if (!e.where.some((x) => x.label === w.label))
                 e.where.push(w);
         reasons.set(f.reason, e);
     }
     for (const [reason, e] of reasons) {
-        out.push({ level: 'warning', title: 'Inconclusive', message: `${e.n} attempt(s) on ${view_whereText(e.where)}: ${reason}` });
+        out.push({ level: 'warning', title: 'Inconclusive', message: `${e.ids.size} vector(s) on ${view_whereText(e.where)}: ${reason}` });
     }
     for (const w of r.warnings)
         out.push({ level: 'warning', title: 'Address not tested', message: w });
-    // Gate mode: what could not be tested here, then what was changed to run on a runner, on their lines.
+    // Gate mode: what could not be tested here, on its line (a gap in what the gate proves).
     const gate = r.gate;
-    for (const c of [...(gate?.changes.filter((x) => !x.tested) ?? []), ...(gate?.changes.filter((x) => x.tested) ?? [])]) {
+    const dirOf = (gate?.configDir ?? '').replace(/\/+$/, '');
+    for (const c of gate?.changes.filter((x) => !x.tested) ?? []) {
+        out.push({ level: 'warning', title: 'Not tested here', message: `${c.subject}: ${c.change}`, file: `${dirOf}/${c.file}`, ...(c.line !== null ? { line: c.line } : {}) });
+    }
+    // What the gate changed to run on a runner is its own doing, not something wrong in the pull
+    // request's files: one notice listing them, on no file (annotations on files are for findings).
+    const changed = gate?.changes.filter((x) => x.tested) ?? [];
+    if (changed.length > 0) {
         out.push({
-            level: c.tested ? 'notice' : 'warning',
-            title: c.tested ? 'Changed to run on a runner' : 'Not tested here',
-            message: `${c.subject}: ${c.change}`,
-            file: `${(gate?.configDir ?? '').replace(/\/+$/, '')}/${c.file}`,
-            ...(c.line !== null ? { line: c.line } : {}),
+            level: 'notice',
+            title: `Changed to run on a runner (${changed.length})`,
+            message: changed.map((c) => `${c.file}${c.line !== null ? `:${c.line}` : ''} ${c.subject}: ${c.change}`).join('; '),
         });
     }
     return out;
@@ -40647,6 +40796,27 @@ async function main_run() {
         fail(`relay-check failed, please report: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
 }
+/**
+ * One address and transport's attempts for its log group. Vectors skipped for
+ * one reason (a run stopped after the plain attempt relayed: the rest of the
+ * battery) are one line with their count, not a line each saying the same.
+ */
+function attemptLogLines(t) {
+    const out = [];
+    const skipped = new Map();
+    for (const a of t.attempts) {
+        if (a.outcome === 'skipped' && a.transcript.length === 0) {
+            skipped.set(a.reason, [...(skipped.get(a.reason) ?? []), a.vector]);
+            continue;
+        }
+        out.push(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`);
+        for (const l of a.transcript)
+            out.push(`  ${l.dir}: ${l.text}`);
+    }
+    for (const [reason, ids] of skipped)
+        out.push(ids.length === 1 ? `SKIPPED ${ids[0]}: ${reason}` : `SKIPPED ${ids.length} vectors (${ids.join(', ')}): ${reason}`);
+    return out;
+}
 async function publish(report, settings, token) {
     const file = external_node_path_default().resolve(settings.reportPath);
     external_node_fs_default().mkdirSync(external_node_path_default().dirname(file), { recursive: true });
@@ -40660,11 +40830,8 @@ async function publish(report, settings, token) {
             core/* info */.pq(logLine(`  ${t.error}`));
         for (const l of t.opening)
             core/* info */.pq(logLine(`  ${l.dir}: ${l.text}`));
-        for (const a of t.attempts) {
-            core/* info */.pq(logLine(`${a.outcome.toUpperCase()} ${a.vector}: ${replyWithReason(a.reply, a.reason)}`));
-            for (const l of a.transcript)
-                core/* info */.pq(logLine(`  ${l.dir}: ${l.text}`));
-        }
+        for (const line of attemptLogLines(t))
+            core/* info */.pq(logLine(line));
         core/* endGroup */.N4();
     }
     // The verdict comes first and carries the failure: core.setFailed would add an 11th error

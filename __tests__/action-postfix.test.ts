@@ -60,6 +60,13 @@ describePostfix('the action (dist/index.js) against Postfix', () => {
     expect(r.summary).toMatch(/^## relay-check: ❌ Open relay/);
     expect(r.summary).toContain(`### Relayed: 1 vector on 127.0.0.1&#58;${pf.ports.open} &#40;plaintext&#41;`);
     expect(r.summary).toContain('### What to do');
+    // The log: the vectors the stop left out are one line with their count, not one line each.
+    const report = JSON.parse(fs.readFileSync(r.reportPath, 'utf8')) as { counts: { skipped: number } };
+    const skippedLines = r.stdout.split('\n').filter((l) => l.startsWith('SKIPPED '));
+    expect(skippedLines.length).toBeLessThanOrEqual(2);
+    expect(skippedLines.some((l) => /^SKIPPED \d+ vectors \(null-sender, /.test(l))).toBe(true);
+    const logged = skippedLines.reduce((n, l) => n + Number(/^SKIPPED (\d+) vectors/.exec(l)?.[1] ?? 1), 0);
+    expect(logged).toBe(report.counts.skipped);
   });
 
   test('tls auto against plaintext-only Postfix gives one transport per address', async () => {

@@ -256,11 +256,11 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     fs.rmSync(empty, { recursive: true });
   });
 
-  test('the CLI: a configuration the gate refuses fails as the step would (exit 2), in one line', () => {
+  test('the CLI: a configuration the gate refuses fails as the step would (exit 2), in one line, naming the flag', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'src', 'bin.js'), '--postfix-config', fixture('mysql-map')], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(2);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('relay-check:'));
-    expect(lines).toEqual([expect.stringMatching(/^relay-check: Input 'postfix-config': main\.cf:9: virtual_mailbox_maps uses mysql:/)]);
+    expect(lines).toEqual([expect.stringMatching(/^relay-check: --postfix-config: main\.cf:9: virtual_mailbox_maps uses mysql:/)]);
   }, 90_000);
 
   test('SIGTERM in the middle of a run: the instance is stopped and removed, no master left', async () => {

@@ -9,8 +9,8 @@ import { annotations } from './report/annotations.js';
 import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './report/model.js';
-import { headline, renderSummary, targetLabel } from './report/summary.js';
-import { replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
+import { headline, renderSummary } from './report/summary.js';
+import { detailLabel, replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
 import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 
 /**
@@ -109,7 +109,7 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   // them the log has only the annotations and one closing line.
   for (const t of report.targets) {
     const c = t.counts;
-    core.startGroup(logLine(`${targetLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
+    core.startGroup(logLine(`${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
     if (t.error) core.info(logLine(`  ${t.error}`));
     for (const l of t.opening) core.info(logLine(`  ${l.dir}: ${l.text}`));
     for (const line of attemptLogLines(t)) core.info(logLine(line));

@@ -7,6 +7,7 @@ import {
   addresses,
   byFamily,
   clientView,
+  detailLabel,
   FAMILY_LABEL,
   findings,
   otherFailReasons,
@@ -438,7 +439,7 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: In
         ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
       ];
       const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-      const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+      const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
       const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
       if (!out.add(block)) break;
     }

@@ -99,6 +99,11 @@ export function addressLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' |
   return t.host === t.address ? addr : `${t.host} (${addr})`;
 }
 
+/** The label for details (log groups, transcripts): in gate mode also where the service ran on the runner. */
+export function detailLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 'service'>): string {
+  return t.service ? `${serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : addressLabel(t);
+}
+
 /**
  * `smtp (25)` as the gate labels a service; a master.cf listener written as
  * host:port is its own port, so `127.0.0.1:2801 (127.0.0.1:2801)` says it once.

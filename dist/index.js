@@ -39755,7 +39755,7 @@ function familyOf(vector) {
         return 'senders';
     return 'other';
 }
-function addressLabel(t) {
+function view_addressLabel(t) {
     // Gate mode: the service as the configuration names it; the runner's port is in the gate section.
     if (t.service)
         return view_serviceName(t.service);
@@ -39763,6 +39763,10 @@ function addressLabel(t) {
         return `${t.host}:${t.port}`;
     const addr = formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+/** The label for details (log groups, transcripts): in gate mode also where the service ran on the runner. */
+function detailLabel(t) {
+    return t.service ? `${view_serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : view_addressLabel(t);
 }
 /**
  * `smtp (25)` as the gate labels a service; a master.cf listener written as
@@ -39807,7 +39811,7 @@ function addresses(r) {
             address: t.address,
             port: t.port,
             family: t.family,
-            label: addressLabel(t),
+            label: view_addressLabel(t),
             runs,
             verdict: runVerdict(tallies),
             tested,
@@ -39844,7 +39848,7 @@ function findings(r, outcomes) {
     const helo = usualHelo(r);
     const out = new Map();
     for (const t of r.targets) {
-        const label = addressLabel(t);
+        const label = view_addressLabel(t);
         for (const a of t.attempts) {
             if (!outcomes.includes(a.outcome))
                 continue;
@@ -40022,7 +40026,7 @@ const BANNER = {
     inconclusive: '⚠️ Inconclusive',
 };
 /** Kept for callers outside the report (log groups): one address, port and host name. */
-const targetLabel = addressLabel;
+const targetLabel = (/* unused pure expression or super */ null && (addressLabel));
 function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
@@ -40399,7 +40403,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = settings_ACTION_
                 ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
             ];
             const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
             const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;
@@ -40825,7 +40829,7 @@ async function publish(report, settings, token) {
     // them the log has only the annotations and one closing line.
     for (const t of report.targets) {
         const c = t.counts;
-        core/* startGroup */.Oh(logLine(`${targetLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
+        core/* startGroup */.Oh(logLine(`${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${t.reachable ? t.verdict : 'not tested'} (${c.tests} attempts: ${c.relayed} relayed, ${c.denied} denied, ${c.inconclusive} inconclusive${c.skipped ? `, ${c.skipped} skipped` : ''})`));
         if (t.error)
             core/* info */.pq(logLine(`  ${t.error}`));
         for (const l of t.opening)

@@ -1133,7 +1133,7 @@ class SmtpSession {
         if (socket instanceof (external_node_net_default()).Socket)
             socket.setNoDelay(true);
         const session = new SmtpSession(socket, opts);
-        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
+        session.note(`connect ${session_formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
         let tcpUp = false;
         const connected = new Promise((resolve, reject) => {
             socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
@@ -1360,11 +1360,11 @@ function parseExtensions(reply) {
     }
     return ext;
 }
-function formatAddress(address, port) {
+function session_formatAddress(address, port) {
     return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
 }
 function errorFromSocket(err, opts) {
-    const where = formatAddress(opts.address, opts.port);
+    const where = session_formatAddress(opts.address, opts.port);
     switch (err.code) {
         case 'ECONNREFUSED':
             return new SessionError('connect-refused', `connection to ${where} refused`);
@@ -5544,8 +5544,12 @@ function view_addressLabel(t) {
         return view_serviceName(t.service);
     if (!t.address)
         return `${t.host}:${t.port}`;
-    const addr = formatAddress(t.address, t.port);
+    const addr = session_formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
+}
+/** The label for details (log groups, transcripts): in gate mode also where the service ran on the runner. */
+function view_detailLabel(t) {
+    return t.service ? `${view_serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : view_addressLabel(t);
 }
 /**
  * `smtp (25)` as the gate labels a service; a master.cf listener written as
@@ -6182,7 +6186,7 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = ACTION_NAMING) {
                 ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
             ];
             const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${addressLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+            const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
             const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
             if (!out.add(block))
                 break;

@@ -11,7 +11,7 @@ import { logLine } from './report/escape.js';
 import type { Report } from './report/model.js';
 import { headline, renderSummary } from './report/summary.js';
 import { detailLabel, replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
-import { INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
+import { ACTION_NAMING, INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 
 /**
  * A file as GitHub matches annotations to a pull request's files: relative to the
@@ -129,7 +129,8 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   if (report.gate?.base?.warning) core.warning(logLine(report.gate.base.warning), { title: 'relay-check: base not compared' });
 
   if (process.env.GITHUB_STEP_SUMMARY) {
-    await core.summary.addRaw(renderSummary(report)).write();
+    // The summary's advice names inputs as a workflow writes them (`client-address: …`).
+    await core.summary.addRaw(renderSummary(report, undefined, ACTION_NAMING)).write();
   }
 
   core.setOutput('verdict', report.verdict);

@@ -1656,11 +1656,12 @@ giveUp) {
     const readAlone = async (i, sentAt) => {
         const errors = conn.errors;
         const p = s.next();
-        // Past a vector's first RCPT, its own refusals put it over: another connection would
-        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        // Past the first RCPT of a vector that began on a connection without refusals, its own
+        // refusals put it over: another connection would sleep just the same, so wait the sleep
+        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
         const c = cmds[i];
         const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && firstOfVector;
+        const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
         const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
         if (r === GAVE_UP) {
             // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
@@ -1687,20 +1688,29 @@ giveUp) {
     /** The first vector the server answered "too many recipients". */
     let overLimit;
     const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
+    /** Refusals on the connection when each vector's first RCPT was answered. */
+    const vectorStart = new Map();
+    /**
+     * Refusals this connection would have made by the last RCPT of the vector starting at
+     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+     * refusal short of the limit made its second RCPT wait out the error sleep).
+     */
+    const worstAfter = (i) => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
     try {
         const pipelining = conn.ehlo.extensions.has('PIPELINING');
         let i = 0;
         let mailRefused = false;
         sending: while (i < cmds.length) {
-            // Each RCPT may be refused: a new vector starts only while the budget has room, and
-            // a started one is finished (its own refusals put it over; see readAlone).
-            if (startsVector(i) && conn.errors >= learner.budget)
+            // Each RCPT may be refused: a new vector starts only while the budget has room for all
+            // of its RCPTs (on a connection without refusals it always starts: another connection
+            // would be no better), and a started one is finished (see readAlone).
+            if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget)
                 break;
             // Past the floor only the learner's one explorer goes on; another connection
             // stops where no reply can be slept on, and leaves the rest to a fresh one.
             // Nor when nothing else is left to run: a fresh connection answers at once, while a
             // reply that may be slept on would be given up on at once (see giveUp).
-            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
+            if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn)))
                 break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
@@ -1713,6 +1723,8 @@ giveUp) {
             s.send(batch.map((c) => c.line));
             written = i + batch.length;
             for (let b = 0; b < batch.length; b++, i++) {
+                if (startsVector(i))
+                    vectorStart.set(cmds[i].vector ?? -1, conn.errors);
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
@@ -3042,7 +3054,8 @@ async function runTarget(spec, opts) {
                 // up at once (see transaction's idle), leaving a command the server sleeps on and a
                 // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
                 const lastWork = queue.size === 0 || queue.allShare(job);
-                const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
+                // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+                const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -3092,6 +3105,9 @@ async function runTarget(spec, opts) {
                 queue.unshift(...untried);
                 if (lead)
                     releaseHold();
+                // Nothing could start here (no room left for even the first vector): a fresh connection can.
+                if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
+                    await retire();
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.

@@ -66,8 +66,18 @@ function addressClause(v: AddressView, all: readonly AddressView[]): string {
   }
   const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
   const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
-  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
+  const refused = `${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText}`;
+  if (v.verdict === 'closed') return `${name} is closed (${refused})`;
+  const missed = notEntered(v);
+  if (v.inconclusiveVectors === 0 && missed) return `${name} relayed nothing (${refused}), but ${missed}`;
+  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way${missed ? `, and ${missed}` : ''}`;
+}
+
+/** A transport of a tested address whose session could not be set up (STARTTLS offered, handshake failed): what was not tested and why. */
+function notEntered(v: AddressView): string | null {
+  const missed = v.runs.filter((t) => !t.reachable);
+  if (missed.length === 0) return null;
+  return missed.map((t) => `${TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 
 const ORDER = { open: 0, inconclusive: 1, closed: 2 } as const;

@@ -302,7 +302,8 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   );
   // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-  const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+  // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
+  const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
   for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
   const why = diagnosisMarkdown(r);
   if (why) out.add(why);

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import fs from 'node:fs';
 import { main } from '../src/cli.js';
 import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';
 import { failureReasons, runVerdict, untested, untestedNote, type TargetTally } from '../src/verdict/run.js';
+import { runAction } from './support/action.js';
 import { closedResponder, startFaultServer, type FaultContext, type FaultServer } from './support/fault-server.js';
 
 /**
@@ -129,4 +131,17 @@ describe('STARTTLS offered, 220, then no TLS (fault server)', () => {
     // Said once under strict: as the reason, not again as a warning.
     expect(strict.stdout).not.toMatch(/warning: 127\.0\.0\.1 port \d+: STARTTLS/);
   });
+  test('the action (dist/index.js): verdict inconclusive; the step passes under normal and fails under strict, saying why', async () => {
+    const normal = await runAction({ host: `127.0.0.1:${server.port}`, 'connect-timeout': '5', timeout: '30' });
+    const strict = await runAction({ host: `127.0.0.1:${server.port}`, 'connect-timeout': '5', timeout: '30', strictness: 'strict' });
+    try {
+      expect([normal.code, normal.outputs.verdict, strict.code, strict.outputs.verdict]).toEqual([0, 'inconclusive', 1, 'inconclusive']);
+      expect(normal.stdout).toMatch(/::warning title=Address not tested::127\.0\.0\.1 port \d+: STARTTLS could not be entered/);
+      expect(strict.stdout).toMatch(/::error title=relay-check%3A inconclusive::.*The step fails: 127\.0\.0\.1 port \d+: STARTTLS could not be entered \(TLS handshake failed: wrong version number\)/);
+      // Said once: the reason is in the error, not again as a warning.
+      expect(strict.stdout).not.toMatch(/::warning [^\n]*STARTTLS could not be entered/);
+    } finally {
+      for (const r of [normal, strict]) fs.rmSync(r.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';
+import { tlsReason } from '../src/smtp/session.js';
 import { failureReasons, runVerdict, untested, untestedNote, type TargetTally } from '../src/verdict/run.js';
 import { runAction } from './support/action.js';
 import { closedResponder, startFaultServer, type FaultContext, type FaultServer } from './support/fault-server.js';
@@ -43,6 +44,21 @@ describe('the run verdict over the transports of one address and port', () => {
     expect(failureReasons(tallies, 'strict')).toEqual(strict);
     expect(failureReasons(tallies, 'relaxed')).toEqual(verdict === 'open' ? [expect.stringMatching(/through DATA/)] : []);
     if (notes !== null) expect(untested(tallies).map(untestedNote)).toEqual(notes);
+  });
+});
+
+describe('the reason a handshake failed, without OpenSSL\'s file dump', () => {
+  test.each([
+    // Node 20.20 (OpenSSL 3.0.19) against a TLSv1-only Postfix, Node's defaults.
+    ['80CC852C1D7F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70\n', 'tlsv1 alert protocol version (SSL alert number 70)'],
+    // Node 24.22 (OpenSSL 3.5.9), the same server.
+    ['403DC8973E7F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:918:SSL alert number 70\n', 'tlsv1 alert protocol version (SSL alert number 70)'],
+    // Bytes that are not TLS (the fault server below).
+    ['80CC852C1D7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:354:\n', 'wrong version number'],
+    // Not OpenSSL's: kept as it is.
+    ['Client network socket disconnected before secure TLS connection was established', 'Client network socket disconnected before secure TLS connection was established'],
+  ])('%j', (message, reason) => {
+    expect(tlsReason(new Error(message))).toBe(reason);
   });
 });
 

@@ -40,13 +40,13 @@ const serviceKey = (t: TargetTally): string => `${t.address || t.host}|${t.port}
 
 /**
  * Runs that leave their address and port less than tested. A run whose session
- * was set up but ran nothing stands in for nothing and needs no one to stand in
- * for it when another transport of the same service was tested: the plaintext
- * run of a server that demands STARTTLS (its attempts ran inside TLS), the
- * STARTTLS run after plaintext relayed (inside TLS that cannot change). A run
- * whose session could not be set up always counts, tested service or not: a
- * server that offers STARTTLS and fails the handshake was tested in plaintext
- * only, and whatever it does inside TLS is unknown (issue 21 §2).
+ * was set up but that ran nothing on purpose is covered by a tested run of
+ * another transport on the same address and port: the plaintext run of a server
+ * that demands STARTTLS (its attempts ran inside TLS), the STARTTLS run after
+ * plaintext relayed (inside TLS that cannot change). A run whose session could
+ * not be set up is never covered: a server that offers STARTTLS and fails the
+ * handshake was tested in plaintext only, and what it does inside TLS is
+ * unknown (issue 21 §2).
  */
 export function untested(targets: readonly TargetTally[]): TargetTally[] {
   const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { main } from '../src/cli.js';
 import { run } from '../src/engine.js';
 import type { Report } from '../src/report/model.js';
+import { renderSummary } from '../src/report/summary.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';
 import { tlsReason } from '../src/smtp/session.js';
@@ -131,6 +132,14 @@ describe('STARTTLS offered, 220, then no TLS (fault server)', () => {
     // The verdict sentence is wrapped at the terminal's width.
     expect(text.replace(/\s+/g, ' ')).toMatch(/relayed nothing \(all \d+ attempts were refused\), but STARTTLS could not be entered \(TLS handshake failed: wrong version number\)/);
     expect(text).toMatch(/plaintext, STARTTLS \(not tested\)/);
+    // What to do: the server's TLS, or plaintext only.
+    expect(text.replace(/\s+/g, ' ')).toMatch(/127\.0\.0\.1:\d+ offers STARTTLS, but it could not be entered \(.*wrong version number\), so nothing was tested inside it\. .*fix the server's TLS .* or test plaintext only with tls: none\./);
+  });
+
+  test('the job summary: the advice once, escaped', () => {
+    const md = renderSummary(reports.normal as Report);
+    expect(md.match(/offers STARTTLS, but it could not be entered/g)).toHaveLength(1);
+    expect(md).toMatch(/\n- 127\.0\.0\.1&#58;\d+ offers STARTTLS, but it could not be entered \(TLS handshake failed&#58; wrong version number\), .* test plaintext only with `tls: none`\.\n/);
   });
 
   test('the CLI exit status: 0 under normal, 2 under strict', async () => {

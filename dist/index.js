@@ -39961,6 +39961,11 @@ function adviceBullets(r) {
         for (const v of views.filter((x) => !x.tested)) {
             out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
         }
+        for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
+            const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
+            // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
+            out.push(`${mdText(v.label)} offers STARTTLS, but it could not be entered (${mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with \`tls: none\`.`);
+        }
         const reasons = new Map();
         for (const t of r.targets)
             for (const a of t.attempts)

@@ -1038,6 +1038,24 @@ class SessionError extends Error {
     }
 }
 /**
+ * The client side of every TLS session. A relay test is not a TLS audit: a server
+ * that only speaks TLS 1.0 or 1.1 (with the SHA-1 signatures and short keys that
+ * come with them) still relays or refuses inside it, so it is entered and its
+ * protocol reported as legacy. Node's defaults (minVersion TLSv1.2) end such a
+ * handshake with "tlsv1 alert protocol version", which left the server untested
+ * inside TLS. The ClientHello still offers TLS 1.3 first, so a current server
+ * negotiates as before. OpenSSL's DEFAULT list has no anonymous or NULL ciphers,
+ * so the server still shows its certificate. Measured: a Postfix limited to
+ * TLSv1 or to TLSv1.1 completes the handshake with these settings, and with
+ * Node's defaults does not, on Node 20.20 (OpenSSL 3.0.19) and Node 24.22
+ * (OpenSSL 3.5.9) alike (__tests__/postfix-tls.test.ts; docs/mta-notes.md, "Legacy TLS").
+ * At security level 0 the certificate check no longer refuses short keys or
+ * SHA-1 signatures, so `verified` can be kinder than a default client there.
+ */
+const TEST_TLS = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false };
+/** Protocols RFC 8996 deprecates. */
+const LEGACY_PROTOCOLS = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'];
+/**
  * One SMTP conversation over TCP. It only talks and listens: it records a
  * transcript and returns replies, and never decides what a reply means.
  */
@@ -1092,7 +1110,7 @@ class SmtpSession {
         plain.on('close', () => this.markGone());
         this.queue.length = 0;
         this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
-        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+        const secure = external_node_tls_default().connect({ ...TEST_TLS, socket: plain, servername: this.opts.serverName });
         this.socket = secure;
         this.attach(secure);
         const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
@@ -1116,7 +1134,7 @@ class SmtpSession {
             });
             secure.once('error', (e) => {
                 clearTimeout(t);
-                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+                const err = new SessionError('tls', `TLS handshake failed: ${tlsReason(e)}`);
                 this.fail(err);
                 reject(err);
             });
@@ -1125,7 +1143,7 @@ class SmtpSession {
     /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
     static async connect(opts) {
         const socket = opts.implicitTls
-            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+            ? external_node_tls_default().connect({ ...TEST_TLS, host: opts.address, port: opts.port, servername: opts.serverName })
             : new (external_node_net_default()).Socket();
         // Every command is one write that waits for its reply: Nagle's algorithm would hold a
         // write back until the last one is acknowledged, and the peer's delayed ACK (40 ms on
@@ -1338,8 +1356,10 @@ function tlsInfo(s, serverName) {
         verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
     }
     const subject = cert?.subject?.CN;
+    const protocol = s.getProtocol() ?? null;
     return {
-        protocol: s.getProtocol() ?? null,
+        protocol,
+        legacy: protocol !== null && LEGACY_PROTOCOLS.includes(protocol),
         cipher: s.getCipher()?.name ?? null,
         verified: verifyError === null,
         verifyError,
@@ -1349,7 +1369,7 @@ function tlsInfo(s, serverName) {
 function session_describeTls(t) {
     if (!t)
         return 'none';
-    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+    return `${t.protocol ?? '?'}${t.legacy ? ' (legacy)' : ''} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
 }
 function parseExtensions(reply) {
     const ext = new Map();
@@ -1377,8 +1397,22 @@ function errorFromSocket(err, opts) {
         case 'EPIPE':
             return new SessionError('closed', `connection reset by the server (${err.code})`);
         default:
+            // An implicit-TLS handshake fails here, not in handshake(): the same words as STARTTLS's.
+            if (err.code?.startsWith('ERR_SSL_'))
+                return new SessionError('tls', `${where}: TLS handshake failed: ${tlsReason(err)}`);
             return new SessionError('closed', `${where}: ${err.message}`);
     }
+}
+/**
+ * OpenSSL's reason without its address-and-file dump: "80CC…:error:0A00042E:SSL
+ * routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1601:SSL
+ * alert number 70" says "tlsv1 alert protocol version (SSL alert number 70)".
+ */
+function tlsReason(e) {
+    const m = /:SSL routines:[^:]*:([^:]+):[^\n]*?(SSL alert number \d+)?\s*$/.exec(e.message);
+    if (!m)
+        return e.message.trim();
+    return m[2] ? `${m[1]} (${m[2]})` : m[1];
 }
 function asSessionError(e) {
     return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
@@ -1656,11 +1690,12 @@ giveUp) {
     const readAlone = async (i, sentAt) => {
         const errors = conn.errors;
         const p = s.next();
-        // Past a vector's first RCPT, its own refusals put it over: another connection would
-        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        // Past the first RCPT of a vector that began on a connection without refusals, its own
+        // refusals put it over: another connection would sleep just the same, so wait the sleep
+        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
         const c = cmds[i];
         const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && firstOfVector;
+        const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
         const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
         if (r === GAVE_UP) {
             // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
@@ -1687,20 +1722,29 @@ giveUp) {
     /** The first vector the server answered "too many recipients". */
     let overLimit;
     const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
+    /** Refusals on the connection when each vector's first RCPT was answered. */
+    const vectorStart = new Map();
+    /**
+     * Refusals this connection would have made by the last RCPT of the vector starting at
+     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+     * refusal short of the limit made its second RCPT wait out the error sleep).
+     */
+    const worstAfter = (i) => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
     try {
         const pipelining = conn.ehlo.extensions.has('PIPELINING');
         let i = 0;
         let mailRefused = false;
         sending: while (i < cmds.length) {
-            // Each RCPT may be refused: a new vector starts only while the budget has room, and
-            // a started one is finished (its own refusals put it over; see readAlone).
-            if (startsVector(i) && conn.errors >= learner.budget)
+            // Each RCPT may be refused: a new vector starts only while the budget has room for all
+            // of its RCPTs (on a connection without refusals it always starts: another connection
+            // would be no better), and a started one is finished (see readAlone).
+            if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget)
                 break;
             // Past the floor only the learner's one explorer goes on; another connection
             // stops where no reply can be slept on, and leaves the rest to a fresh one.
             // Nor when nothing else is left to run: a fresh connection answers at once, while a
             // reply that may be slept on would be given up on at once (see giveUp).
-            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
+            if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn)))
                 break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
@@ -1713,6 +1757,8 @@ giveUp) {
             s.send(batch.map((c) => c.line));
             written = i + batch.length;
             for (let b = 0; b < batch.length; b++, i++) {
+                if (startsVector(i))
+                    vectorStart.set(cmds[i].vector ?? -1, conn.errors);
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
@@ -1979,25 +2025,71 @@ function identifyMta(input, rules = EVIDENCE_RULES) {
     const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
     return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
 }
+/**
+ * The evidence for the identified MTA that comes from what the server did (its
+ * EHLO keywords in that MTA's fixed order, its reply shapes) rather than from what
+ * its greeting says: a banner is one setting and can name any MTA, while the order
+ * of EHLO lines and the wording of replies come from the MTA's code. Empty when the
+ * MTA is known from its greeting alone.
+ */
+function behaviouralEvidence(m, rules = EVIDENCE_RULES) {
+    const byId = new Map(rules.map((r) => [r.id, r]));
+    return m.evidence.filter((e) => {
+        const row = byId.get(e.rule);
+        return row !== undefined && row.mta === m.name && row.source !== 'greeting';
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
 function tallyOf(t) {
     const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
-    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
+    return {
+        host: t.host,
+        address: t.address,
+        port: t.port,
+        reachable: t.reachable,
+        tested: t.reachable && ran,
+        relayed: t.counts.relayed,
+        inconclusive: t.counts.inconclusive,
+        transport: t.transport,
+        why: t.error ?? t.attempts[0]?.reason ?? 'no attempt ran',
+    };
 }
 /** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
 const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
-/** Services (address and port) where no attempt ran on any transport. */
+/**
+ * Runs that leave their address and port less than tested. A run whose session
+ * was set up but that ran nothing on purpose is covered by a tested run of
+ * another transport on the same address and port: the plaintext run of a server
+ * that demands STARTTLS (its attempts ran inside TLS), the STARTTLS run after
+ * plaintext relayed (inside TLS that cannot change). A run whose session could
+ * not be set up is never covered: a server that offers STARTTLS and fails the
+ * handshake was tested in plaintext only, and what it does inside TLS is
+ * unknown (issue 21 §2).
+ */
 function untested(targets) {
     const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
     const seen = new Set();
     return targets.filter((t) => {
-        const k = serviceKey(t);
-        if (tested.has(k) || seen.has(k))
+        if (t.tested || (t.reachable && tested.has(serviceKey(t))))
+            return false;
+        const k = `${serviceKey(t)}|${t.transport ?? ''}`;
+        if (seen.has(k))
             return false;
         seen.add(k);
         return true;
     });
+}
+/**
+ * One sentence for a run untested() lists, the same in the warnings and in
+ * `strict`'s reasons, so the two never disagree.
+ */
+function untestedNote(t) {
+    const where = `${t.address || t.host} port ${t.port}`;
+    const why = t.why ?? (t.reachable ? 'no attempt ran' : 'unreachable');
+    if (t.transport === 'starttls' && !t.reachable)
+        return `${where}: STARTTLS could not be entered (${why}), so nothing was tested inside it`;
+    return `${where}${t.reachable && t.transport ? ` (${t.transport})` : ''} was not tested: ${why}`;
 }
 /** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
 function runVerdict(targets) {
@@ -2016,7 +2108,9 @@ function targetVerdict(t) {
 /**
  * Why the step fails under the given strictness; empty when it passes.
  * An untested address is only fatal under `normal` when no address of the
- * same host and port was tested (IPv6 on GitHub-hosted runners).
+ * same host and port was tested (IPv6 on GitHub-hosted runners); a transport
+ * offered but not entered (STARTTLS that failed) beside a tested one is a
+ * warning under `normal` and fatal under `strict`.
  */
 function failureReasons(targets, strictness) {
     const reasons = [];
@@ -2039,7 +2133,7 @@ function failureReasons(targets, strictness) {
         }
         else if (strictness === 'strict') {
             for (const t of untested(group))
-                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
+                reasons.push(strictReason(t));
         }
     }
     if (strictness === 'strict') {
@@ -2048,6 +2142,11 @@ function failureReasons(targets, strictness) {
             reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
     }
     return reasons;
+}
+function strictReason(t) {
+    if (t.transport === 'starttls' && !t.reachable)
+        return untestedNote(t);
+    return `${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`;
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/evidence.ts
@@ -2123,6 +2222,7 @@ function weighService(targets) {
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/routing.ts
+
 const ROUTING_RULES = [
     // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
     // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
@@ -2173,6 +2273,10 @@ function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
     const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
     if (!row)
         return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
+    // Not counting an accepted form makes the verdict milder: that takes more than a banner. Counting it (relayed) does not.
+    if (row.decision === 'skipped' && behaviouralEvidence(mta).length === 0) {
+        return { decision: 'inconclusive', why: `only the greeting says ${mta.name} (a banner is one setting and can name any MTA), and nothing the server did (EHLO keyword order, reply wording) showed it; if it is ${mta.name}: ${row.why}` };
+    }
     return { decision: row.decision, why: row.why };
 }
 
@@ -3048,7 +3152,8 @@ async function runTarget(spec, opts) {
                 // up at once (see transaction's idle), leaving a command the server sleeps on and a
                 // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
                 const lastWork = queue.size === 0 || queue.allShare(job);
-                const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
+                // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+                const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -3098,6 +3203,9 @@ async function runTarget(spec, opts) {
                 queue.unshift(...untried);
                 if (lead)
                     releaseHold();
+                // Nothing could start here (no room left for even the first vector): a fresh connection can.
+                if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
+                    await retire();
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
@@ -3761,10 +3869,8 @@ async function run(settings, services = {}) {
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
         ...(discoveryError ? [discoveryError] : []),
     ];
-    const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
-    const warnings = targets
-        .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
+    // The runs that make the verdict inconclusive for want of a test, said as strict says them.
+    const warnings = untested(tallies).map(untestedNote);
     return {
         schemaVersion: SCHEMA_VERSION,
         tool: { name: 'relay-check', version: VERSION },
@@ -5836,9 +5942,20 @@ function addressClause(v, all) {
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+    const refused = `${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText}`;
     if (v.verdict === 'closed')
-        return `${name} is closed (${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'vector')} proved nothing either way`;
+        return `${name} is closed (${refused})`;
+    const missed = notEntered(v);
+    if (v.inconclusiveVectors === 0 && missed)
+        return `${name} relayed nothing (${refused}), but ${missed}`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'vector')} proved nothing either way${missed ? `, and ${missed}` : ''}`;
+}
+/** A transport of a tested address whose session could not be set up (STARTTLS offered, handshake failed): what was not tested and why. */
+function notEntered(v) {
+    const missed = v.runs.filter((t) => !t.reachable);
+    if (missed.length === 0)
+        return null;
+    return missed.map((t) => `${view_TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -5972,6 +6089,11 @@ function adviceBullets(r, n = settings_ACTION_NAMING) {
     }
     else if (r.verdict === 'inconclusive') {
         out.push(...untestedAdvice(views.filter((x) => !x.tested), n));
+        for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
+            const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
+            // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
+            out.push(`${escape_mdText(v.label)} offers STARTTLS, but it could not be entered (${escape_mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with ${n.set('tls', 'none')}.`);
+        }
         // Vectors, as the table counts them: one inconclusive in plaintext and inside STARTTLS is one.
         const reasons = new Map();
         for (const f of view_findings(r, ['inconclusive']))
@@ -6085,11 +6207,18 @@ function transportCell(v, gate) {
     })
         .join('<br>');
 }
-/** The reasons the transport cells left out, one line per address and transport. */
-function transportGapLines(views) {
-    return views.filter((v) => v.tested).flatMap((v) => v.runs.flatMap((t) => {
+/**
+ * The reasons the transport cells left out, one per address and transport, as
+ * plain text; none the verdict sentence gives already (a transport that could
+ * not be entered, on an inconclusive address it names).
+ */
+function transportGaps(views) {
+    return views
+        .filter((v) => v.tested)
+        .flatMap((v) => v.runs.flatMap((t) => {
         const gap = transportGap(t);
-        return gap === null ? [] : [`${mdText(`${v.label}, ${TRANSPORT_LABEL[t.transport]}`)} not tested: ${mdText(gap)}`];
+        const said = !t.reachable && v.verdict === 'inconclusive' && views.length <= HEADLINE_NAMES_UP_TO;
+        return gap === null || said ? [] : [`${v.label}, ${view_TRANSPORT_LABEL[t.transport]} not tested: ${gap}`];
     }));
 }
 /** The verdict sentence names each untested address and why up to this many addresses (headline). */
@@ -6120,7 +6249,8 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = ACTION_NAMING) {
             : `The step passes (strictness ${code(r.settings.strictness)}).`));
     // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+    // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
+    const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
     const why = diagnosisMarkdown(r, naming);
@@ -6131,9 +6261,9 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = ACTION_NAMING) {
         const n = (x) => (v.tested ? String(x) : '—');
         return [mdText(v.label), mdText(mtaLabel(v, r.gate)), transportCell(v, r.gate !== undefined), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v, views.length)];
     }));
-    const gaps = transportGapLines(views);
+    const gaps = transportGaps(views);
     if (gaps.length > 0)
-        out.add(gaps.map((g) => `- ${g}`).join('\n'));
+        out.add(gaps.map((g) => `- ${mdText(g)}`).join('\n'));
     // The positive control beside the table: what the refusals above are weighed against.
     const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
     if (own.length > 0)
@@ -6307,7 +6437,7 @@ function renderTerminal(r, opts) {
     const views = view_addresses(r);
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)
-        if (![...untested].some((u) => u && w.startsWith(`${u} port`)))
+        if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)))
             out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
     for (const l of baseTerminalLines(r.gate))
         out.push(...wrap(termText(l), WRAP, '', '  '));
@@ -6315,7 +6445,7 @@ function renderTerminal(r, opts) {
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
     const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
     const rows = views.map((v) => {
-        const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? view_TRANSPORT_LABEL[t.transport] : `${view_TRANSPORT_LABEL[t.transport]} (${t.stopped ? 'not run' : 'not tested'})`)).join(', ');
+        const over = v.runs.map(overLabel).join(', ');
         // The verdict sentence above says why, unless a fleet made it count instead of name.
         const why = views.length > HEADLINE_NAMES_UP_TO ? `: ${termText(v.untestedWhy ?? 'unreachable')}` : '';
         return [termText(v.label), termText(view_mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
@@ -6327,13 +6457,8 @@ function renderTerminal(r, opts) {
         const colored = paint(c, VERDICT_COLOR[result] ?? 'yellow', result);
         out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
     }
-    for (const v of views.filter((x) => x.tested)) {
-        for (const t of v.runs) {
-            const gap = transportGap(t);
-            if (gap !== null)
-                out.push(...wrap(termText(`${v.label}, ${view_TRANSPORT_LABEL[t.transport]} not tested: ${gap}`), WRAP, '  ', '    '));
-        }
-    }
+    for (const g of transportGaps(views))
+        out.push(...wrap(termText(g), WRAP, '  ', '    '));
     for (const v of views) {
         const own = view_ownMailText(v);
         if (own)
@@ -6438,6 +6563,14 @@ function mergeWhere(list) {
         }
     }
     return out;
+}
+/** One transport of an address for TESTED OVER: "STARTTLS", "STARTTLS (legacy TLSv1)", "STARTTLS (not tested)". */
+function overLabel(t) {
+    const name = view_TRANSPORT_LABEL[t.transport];
+    if (!t.reachable || t.counts.tests === 0)
+        return `${name} (${t.stopped ? 'not run' : 'not tested'})`;
+    // Server text never reaches here: the protocol is the TLS library's name for it.
+    return t.tls?.legacy ? `${name} (legacy ${t.tls.protocol ?? 'TLS'})` : name;
 }
 
 ;// CONCATENATED MODULE: ./src/cli.ts
@@ -6589,7 +6722,7 @@ async function main(argv, io) {
     }
     if (values['report-path'])
         external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
-    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose, naming: CLI_NAMING }));
     return exitCode(report);
 }
 /**

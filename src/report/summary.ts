@@ -71,8 +71,18 @@ function addressClause(v: AddressView, all: readonly AddressView[]): string {
   }
   const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
   const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
-  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText})`;
-  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'vector')} proved nothing either way`;
+  const refused = `${v.vectors === 1 ? 'its one vector was' : `all ${v.vectors} vectors were`} refused${overText}`;
+  if (v.verdict === 'closed') return `${name} is closed (${refused})`;
+  const missed = notEntered(v);
+  if (v.inconclusiveVectors === 0 && missed) return `${name} relayed nothing (${refused}), but ${missed}`;
+  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'vector')} proved nothing either way${missed ? `, and ${missed}` : ''}`;
+}
+
+/** A transport of a tested address whose session could not be set up (STARTTLS offered, handshake failed): what was not tested and why. */
+function notEntered(v: AddressView): string | null {
+  const missed = v.runs.filter((t) => !t.reachable);
+  if (missed.length === 0) return null;
+  return missed.map((t) => `${TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 
 const ORDER = { open: 0, inconclusive: 1, closed: 2 } as const;
@@ -210,6 +220,13 @@ export function adviceBullets(r: Report, n: InputNaming = ACTION_NAMING): string
     );
   } else if (r.verdict === 'inconclusive') {
     out.push(...untestedAdvice(views.filter((x) => !x.tested), n));
+    for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
+      const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
+      // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
+      out.push(
+        `${mdText(v.label)} offers STARTTLS, but it could not be entered (${mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with ${n.set('tls', 'none')}.`,
+      );
+    }
     // Vectors, as the table counts them: one inconclusive in plaintext and inside STARTTLS is one.
     const reasons = new Map<string, Set<string>>();
     for (const f of findings(r, ['inconclusive'])) reasons.set(f.reason, (reasons.get(f.reason) ?? new Set<string>()).add(f.vector));
@@ -322,12 +339,21 @@ function transportCell(v: AddressView, gate: boolean): string {
     .join('<br>');
 }
 
-/** The reasons the transport cells left out, one line per address and transport. */
-function transportGapLines(views: readonly AddressView[]): string[] {
-  return views.filter((v) => v.tested).flatMap((v) => v.runs.flatMap((t) => {
-    const gap = transportGap(t);
-    return gap === null ? [] : [`${mdText(`${v.label}, ${TRANSPORT_LABEL[t.transport]}`)} not tested: ${mdText(gap)}`];
-  }));
+/**
+ * The reasons the transport cells left out, one per address and transport, as
+ * plain text; none the verdict sentence gives already (a transport that could
+ * not be entered, on an inconclusive address it names).
+ */
+export function transportGaps(views: readonly AddressView[]): string[] {
+  return views
+    .filter((v) => v.tested)
+    .flatMap((v) =>
+      v.runs.flatMap((t) => {
+        const gap = transportGap(t);
+        const said = !t.reachable && v.verdict === 'inconclusive' && views.length <= HEADLINE_NAMES_UP_TO;
+        return gap === null || said ? [] : [`${v.label}, ${TRANSPORT_LABEL[t.transport]} not tested: ${gap}`];
+      }),
+    );
 }
 
 /** The verdict sentence names each untested address and why up to this many addresses (headline). */
@@ -361,7 +387,8 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: In
   );
   // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-  const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+  // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
+  const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
   for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
   const why = diagnosisMarkdown(r, naming);
   if (why) out.add(why);
@@ -374,8 +401,8 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES, naming: In
       return [mdText(v.label), mdText(mtaLabel(v, r.gate)), transportCell(v, r.gate !== undefined), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v, views.length)];
     }),
   );
-  const gaps = transportGapLines(views);
-  if (gaps.length > 0) out.add(gaps.map((g) => `- ${g}`).join('\n'));
+  const gaps = transportGaps(views);
+  if (gaps.length > 0) out.add(gaps.map((g) => `- ${mdText(g)}`).join('\n'));
 
   // The positive control beside the table: what the refusals above are weighed against.
   const own = views.map((v) => [v, ownMailText(v)] as const).filter((x): x is readonly [AddressView, string] => x[1] !== null);

@@ -1,8 +1,8 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
-import type { Report } from './model.js';
+import type { Report, TargetReport } from './model.js';
 import { diagnosisText } from './diagnosis.js';
-import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGap } from './summary.js';
+import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 import { CLI_NAMING, type InputNaming } from '../settings.js';
 
@@ -109,14 +109,14 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   }
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-  for (const w of r.warnings) if (![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+  for (const w of r.warnings) if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
   for (const l of baseTerminalLines(r.gate)) out.push(...wrap(termText(l), WRAP, '', '  '));
   out.push('');
 
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
   const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
   const rows = views.map((v) => {
-    const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (${t.stopped ? 'not run' : 'not tested'})`)).join(', ');
+    const over = v.runs.map(overLabel).join(', ');
     // The verdict sentence above says why, unless a fleet made it count instead of name.
     const why = views.length > HEADLINE_NAMES_UP_TO ? `: ${termText(v.untestedWhy ?? 'unreachable')}` : '';
     return [termText(v.label), termText(mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
@@ -128,12 +128,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     const colored = paint(c, VERDICT_COLOR[result as keyof typeof VERDICT_COLOR] ?? 'yellow', result);
     out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
   }
-  for (const v of views.filter((x) => x.tested)) {
-    for (const t of v.runs) {
-      const gap = transportGap(t);
-      if (gap !== null) out.push(...wrap(termText(`${v.label}, ${TRANSPORT_LABEL[t.transport]} not tested: ${gap}`), WRAP, '  ', '    '));
-    }
-  }
+  for (const g of transportGaps(views)) out.push(...wrap(termText(g), WRAP, '  ', '    '));
   for (const v of views) {
     const own = ownMailText(v);
     if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
@@ -230,4 +225,12 @@ function mergeWhere(list: readonly Finding[]): Where[] {
     }
   }
   return out;
+}
+
+/** One transport of an address for TESTED OVER: "STARTTLS", "STARTTLS (legacy TLSv1)", "STARTTLS (not tested)". */
+function overLabel(t: TargetReport): string {
+  const name = TRANSPORT_LABEL[t.transport];
+  if (!t.reachable || t.counts.tests === 0) return `${name} (${t.stopped ? 'not run' : 'not tested'})`;
+  // Server text never reaches here: the protocol is the TLS library's name for it.
+  return t.tls?.legacy ? `${name} (legacy ${t.tls.protocol ?? 'TLS'})` : name;
 }

@@ -133,7 +133,7 @@ describe('STARTTLS offered, 220, then no TLS (fault server)', () => {
     expect(text.replace(/\s+/g, ' ')).toMatch(/relayed nothing \(all \d+ vectors were refused\), but STARTTLS could not be entered \(TLS handshake failed: wrong version number\)/);
     expect(text).toMatch(/plaintext, STARTTLS \(not tested\)/);
     // What to do: the server's TLS, or plaintext only.
-    expect(text.replace(/\s+/g, ' ')).toMatch(/127\.0\.0\.1:\d+ offers STARTTLS, but it could not be entered \(.*wrong version number\), so nothing was tested inside it\. .*fix the server's TLS .* or test plaintext only with tls: none\./);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/127\.0\.0\.1:\d+ offers STARTTLS, but it could not be entered \(.*wrong version number\), so nothing was tested inside it\. .*fix the server's TLS .* or test plaintext only with --tls none\./);
   });
 
   test('the job summary: the advice once, escaped', () => {

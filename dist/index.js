@@ -35258,6 +35258,12 @@ const DEFAULT_ERROR_BUDGET = 8;
 /** Connections per address that carry attempts at the same time: enough to hide latency, few enough to be polite. */
 const CONNECTIONS_PER_ADDRESS = 4;
 /**
+ * Connections per address and pass at a server that limits new connections per client
+ * (Sendmail's ClientRate: Debian's stock sendmail.mc allows 15 per 10 minutes, counted over
+ * every run in the window): a plaintext and a STARTTLS pass of two runs fit in eight.
+ */
+const FRUGAL_CONNECTIONS = 3;
+/**
  * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
  * address may hold at one smtpd service. It counts sessions the server still
  * holds, including ones the client already left while the server sleeps.
@@ -36834,6 +36840,8 @@ class AttemptQueue {
 
 ;// CONCATENATED MODULE: ./src/schedule/budget.ts
 
+/** Refusals per connection while frugal, until the server shows its hard limit by ending a session: more than any battery needs. */
+const FRUGAL_BUDGET = 1000;
 /**
  * How many refusals one connection to a server may take before its replies
  * slow down, learned from reply timings and shared by every connection to that
@@ -36865,11 +36873,26 @@ class BudgetLearner {
     pauses = 0;
     /** The one connection that may send a command whose reply may be slept on (see explore). */
     explorer;
+    /**
+     * Set when the server limits new connections per client (why, in its words or ours): a
+     * fresh connection is then the dear thing, not a slow reply. Connections are kept until the
+     * server ends them (its hard limit, learned from the drop), and delayed replies are waited
+     * out instead of raced (Sendmail sleeps a second per refused RCPT past confBAD_RCPT_THROTTLE;
+     * Postfix smtpd_error_sleep_time).
+     */
+    frugal;
+    /** Refusals after which the server ended a session (421 or a drop): its hard limit, as far as seen. */
+    hard = Number.POSITIVE_INFINITY;
+    beFrugal(why) {
+        this.frugal ??= why;
+    }
     constructor(initial = DEFAULT_ERROR_BUDGET) {
         this.settled = Math.max(1, initial);
     }
     /** Refusals a connection may take before it is retired. */
     get budget() {
+        if (this.frugal !== undefined)
+            return Math.max(1, Math.min(this.hard - 1, FRUGAL_BUDGET));
         return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
     }
     /** Refusals known to be answered at once: k >= floor. */
@@ -36878,7 +36901,8 @@ class BudgetLearner {
     }
     /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
     maySleep(errors) {
-        return errors >= 1 && errors >= this.floor;
+        // Frugal: a delayed reply is waited for, not raced (see frugal).
+        return this.frugal === undefined && errors >= 1 && errors >= this.floor;
     }
     /** A reply came at once after `errors` refusals on its connection. */
     fast(errors) {
@@ -36976,6 +37000,8 @@ class BudgetLearner {
     }
     /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
     dropped(errors) {
+        if (errors >= 1)
+            this.hard = Math.min(this.hard, errors);
         if (errors >= 1)
             this.settled = Math.min(this.settled, errors);
         if (this.floorValue > this.settled)
@@ -37173,6 +37199,24 @@ function fallbackSender(accepted, plain) {
     const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
     return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
 }
+/** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
+const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
+/** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
+const RATE_LIMIT = /connection rate limit/i;
+/** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
+async function rehello(conn, helo) {
+    try {
+        const ehlo = await conn.session.hello(helo);
+        if (ehlo.reply.code < 200 || ehlo.reply.code >= 300)
+            return;
+        conn.helo = helo;
+        conn.ehlo = ehlo;
+        conn.transactions = 0;
+    }
+    catch {
+        // The caller sees the HELO unchanged (or the session closed) and retires the connection.
+    }
+}
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37220,6 +37264,8 @@ async function runTarget(spec, opts) {
     };
     const results = new Map();
     let tlsDemanded;
+    /** Connections this run holds open now: with a per-client connection rate, they carry the work. */
+    let live = 0;
     /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
     const open = async (helo) => {
         for (let refusals = 1;; refusals++) {
@@ -37250,11 +37296,12 @@ async function runTarget(spec, opts) {
                     report.extensions = [...ehlo.extensions.keys()];
                     report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
                 }
+                live++;
                 return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
             }
             catch (e) {
                 const err = target_asSessionError(e);
-                if (!/too many connections/i.test(err.message)) {
+                if (!CONNECTION_LIMIT.test(err.message)) {
                     slot.release();
                     throw err;
                 }
@@ -37264,7 +37311,13 @@ async function runTarget(spec, opts) {
                 const wait = pool.tooMany(refusals);
                 slot.release();
                 if (wait !== undefined) {
-                    if (Date.now() + wait >= opts.deadline)
+                    // None of ours was held: not a count of our sessions but a rate of new ones (Postfix
+                    // smtpd_client_connection_rate_limit, Sendmail ClientRate). Each try is another
+                    // connection it counts: the ones we hold carry the work; only the last one waits.
+                    learner.beFrugal(`the server limits new connections per client (${err.reply ? formatReply(err.reply) : err.message})`);
+                    if (live > 0)
+                        throw new SessionError('rate-limited', err.message);
+                    if (RATE_LIMIT.test(err.message) || Date.now() + wait >= opts.deadline)
                         throw err;
                     await sleep(wait);
                 }
@@ -37276,6 +37329,7 @@ async function runTarget(spec, opts) {
         // Past the error budget (or with replies still owed) QUIT would be answered after an
         // error sleep: say it, close our side, and let the server end the session in its time.
         const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        live--;
         learner.release(conn);
         await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
         conn.slot.retire(conn.session.gone);
@@ -37312,8 +37366,19 @@ async function runTarget(spec, opts) {
         report.reachable = false;
         report.error = err.message;
         report.errorKind = err.kind;
+        if (CONNECTION_LIMIT.test(err.message) && learner.frugal !== undefined) {
+            // Said once, in the server's words, with when to try again: earlier runs spent the window.
+            report.error = `${err.message}: the server limits new connections per client, and earlier connections (other runs too) used up its window; run again once it has passed (Sendmail: ConnectionRateWindowSize, 60 s by default, 10 minutes in Debian's sendmail.mc; Postfix: anvil_rate_time_unit, 60 s)`;
+            report.errorKind = 'rate-limited';
+        }
         report.opening = err.transcript;
         return finish();
+    }
+    // Sendmail's stock rate control counts every new connection of a client over a window (Debian:
+    // 15 per 10 minutes, all runs together) and it has no error sleep to spread refusals against:
+    // known from its greeting, it gets few connections with more on each.
+    if (identifyMta({ greeting: report.greeting ? [report.greeting] : [], extensions: report.extensions, replies: [] }).name === 'Sendmail') {
+        learner.beFrugal('Sendmail counts new connections per client (ClientRate; Debian\'s stock sendmail.mc allows 15 per 10 minutes)');
     }
     const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
     const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
@@ -37551,6 +37616,12 @@ async function runTarget(spec, opts) {
                 const lastWork = queue.size === 0 || queue.allShare(job);
                 // Every RCPT of the job may be refused: the last one's reply comes after all the others.
                 const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
+                // Where new connections are dear, another HELO is said on the connection at hand.
+                if (conn && conn.helo !== job.rendered.helo && learner.frugal !== undefined && !conn.session.closed && !full && !capped && conn.errors < budget) {
+                    const before = conn.session.transcript.length;
+                    await rehello(conn, job.rendered.helo);
+                    job.earlier.push(...conn.session.transcript.slice(before));
+                }
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -37559,6 +37630,11 @@ async function runTarget(spec, opts) {
                     }
                     catch (e) {
                         const err = target_asSessionError(e);
+                        // Refused for the connection rate while others of ours are open: they take the job.
+                        if (err.kind === 'rate-limited') {
+                            queue.unshift(job);
+                            return;
+                        }
                         job.tries++;
                         if (job.tries < MAX_TRIES && err.kind !== 'deadline')
                             queue.unshift(job);
@@ -37571,7 +37647,9 @@ async function runTarget(spec, opts) {
                 // server opens one queue file for them rather than one each. The transaction itself
                 // stops starting vectors at the error budget; those it never tried come back.
                 // Relaxed mode confirms each accepted vector with its own message: one per transaction.
-                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
+                // Frugal: few connections, so a transaction carries no more than its share, and every
+                // connection has work (Sendmail throttles each refused RCPT past the third per session).
+                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION, learner.frugal !== undefined ? Math.max(1, Math.ceil(queue.size / FRUGAL_CONNECTIONS)) : MAX_RCPTS_PER_TRANSACTION);
                 // While the others wait, the plain attempt goes alone: its answer is all they wait for
                 // (a closed server's refusal comes at once, with no companion's reply to sleep on).
                 const alone = opts.confirm || (lead && holding);
@@ -37663,7 +37741,7 @@ async function runTarget(spec, opts) {
         await worker(conn);
     };
     const pass = async (initial, lead) => {
-        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+        const workers = Math.max(1, Math.min(learner.frugal !== undefined ? FRUGAL_CONNECTIONS : CONNECTIONS_PER_ADDRESS, queue.size));
         // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
         const wait = lead && holding;
         await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));

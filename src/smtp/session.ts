@@ -23,6 +23,8 @@ export type SessionFailure =
   | 'xclient'
   /** The client we speak as (XCLIENT) is refused for everything: a policy answer, not a failure. */
   | 'client-refused'
+  /** The server limits new connections per client and refused this one while others of ours are open: they go on. */
+  | 'rate-limited'
   | 'deadline';
 
 /** Why a session could not go on; carries what the user needs to see. */

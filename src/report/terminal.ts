@@ -1,7 +1,7 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report } from './model.js';
-import { diagnosisText } from './diagnosis.js';
+import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, pauseNote, reachNote, stopNote } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
@@ -101,6 +101,10 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
     out.push(paint(c, 'bold', first), ...more);
     for (const item of d.items) out.push(...wrap(termText(item), WRAP, '  - ', '    '));
+  }
+  for (const f of fixText(r)) {
+    out.push(...wrap(termText(`Fix: ${f.head}`), WRAP, '', '  '));
+    for (const l of f.diff) out.push(paint(c, l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('+') && !l.startsWith('+++') ? 'green' : 'dim', `    ${termText(l)}`));
   }
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Diagnosis } from '../diagnosis/diagnose.js';
 import type { AttemptReport } from '../report/model.js';
-import { causeOf, elementGroups, entryCovers, listEntries, RELAY_CHECKS, type Effective, type EffectiveCause, type Lookup } from './effective.js';
+import { causeOf, elementGroups, entryCovers, listEntries, REFUSE_ALL, RELAY_CHECKS, type Effective, type EffectiveCause, type Lookup } from './effective.js';
 import { editOf, settingFor, unifiedDiff, type ConfigFiles, type ConfigPlace, type ProposedFix } from './fix.js';
 
 /**
@@ -102,12 +102,13 @@ function sameCheck(repo: string, instance: string): boolean {
 
 const isCheck = (g: string): boolean => RELAY_CHECKS.includes(g);
 
-/** A list with `remove` taken out before the relay check, and a relay check appended when it has none. */
+/** A list with `remove` taken out before its relay check (or a `reject` that refuses everything), and a relay check appended when it has none. */
 function withCheck(value: string, remove: (g: string) => boolean): string {
+  const stops = (g: string): boolean => isCheck(g) || REFUSE_ALL.includes(g);
   const groups = elementGroups(value);
-  const at = groups.findIndex(isCheck);
+  const at = groups.findIndex(stops);
   const kept = groups.filter((g, i) => !(remove(g) && (at < 0 || i < at)));
-  return (kept.some(isCheck) ? kept : [...kept, 'reject_unauth_destination']).join(', ');
+  return (kept.some(stops) ? kept : [...kept, 'reject_unauth_destination']).join(', ');
 }
 
 /** A list with the matching access check moved after the relay check. */

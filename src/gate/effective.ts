@@ -19,7 +19,7 @@ const READ = [...RESTRICTION_LISTS, 'mynetworks', 'relay_domains', 'mydestinatio
 /** Elements that refuse a recipient outside the server's domains: what a relay list must reach. */
 export const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
 /** Elements that refuse whatever reaches them. */
-const REFUSE_ALL = ['reject', 'defer', 'defer_all'];
+export const REFUSE_ALL = ['reject', 'defer', 'defer_all'];
 
 export type CauseKind = 'mynetworks' | 'access-map' | 'permit' | 'no-relay-check' | 'relay-domains';
 

@@ -132,7 +132,8 @@ export function editOf(files: ConfigFiles, place: ConfigPlace, name: string, aft
     const text = (files.masterText ?? '').split(/\r?\n/)[place.line - 1] ?? '';
     const opt = name.split('/').pop() ?? name;
     const re = new RegExp(`-o\\s+(\\{\\s*${opt}\\s*=[^}]*\\}|${opt}=\\S*)`);
-    const changed = re.test(text) ? text.replace(re, `-o ${overrideArg(opt, after)}`) : `${text}\n  -o ${overrideArg(opt, after)}`;
+    const arg = masterArg(opt, after);
+    const changed = re.test(text) ? text.replace(re, `-o ${arg}`) : `${text}\n  -o ${arg}`;
     return { file: 'master.cf', line: place.line, remove: [text], add: changed.split('\n') };
   }
   const remove = files.mainText ? logicalLines(files.mainText, place.line) : [`${place.setting} = ${place.value}`];
@@ -143,7 +144,12 @@ export function editOf(files: ConfigFiles, place: ConfigPlace, name: string, aft
 /** A new `-o` for a service that has none of that name: inserted after its master.cf entry's first line. */
 export function insertOption(files: ConfigFiles, service: MasterService, name: string, value: string): FileEdit {
   const head = (files.masterText ?? '').split(/\r?\n/)[service.line - 1] ?? '';
-  return { file: 'master.cf', line: service.line, remove: [head], add: [head, `  -o ${overrideArg(name, value)}`] };
+  return { file: 'master.cf', line: service.line, remove: [head], add: [head, `  -o ${masterArg(name, value)}`] };
+}
+
+/** An `-o` argument as master.cf entries are usually written: commas, no spaces (`-o mynetworks=127.0.0.0/8,[::1]/128`); braced only when it must be. */
+function masterArg(name: string, value: string): string {
+  return value.includes('{') || value.includes('}') ? overrideArg(name, value) : `${name}=${value.trim().replace(/\s*,\s*|\s+/g, ',')}`;
 }
 
 /** Edits as a unified diff, one `---`/`+++` block per file, hunks in line order with their line numbers. */

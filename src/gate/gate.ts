@@ -38,12 +38,17 @@ export async function runGate(settings: Settings, services: EngineServices = {},
   if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
     // The cause points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
     log?.('trying the proposed fix on a copy of the configuration');
-    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }, 'fixed'));
+    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runFixedCopy(s, v, log, { onDir: hooks.onDir }));
     report = { ...report, gate: { ...report.gate, fixes } };
   }
   if (settings.baseRef === undefined || report.gate === undefined) return report;
   const base = await againstBase(report, settings, services, log, hooks);
   return { ...report, gate: { ...report.gate, base } };
+}
+
+/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance, own-domain mail asked on every service. */
+export function runFixedCopy(settings: Settings, services: EngineServices, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
+  return runInstance(settings, services, log, hooks, 'fixed');
 }
 
 /**

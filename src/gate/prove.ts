@@ -117,8 +117,8 @@ function authKept(before: Report, after: Report): string[] {
 /**
  * Proves each fix: the same configuration with the fix as extra
  * postfix-overrides, on a new private instance, running only the vectors that
- * relayed, with the own-mail probe on every service. `rerunGate` is runGate
- * without proving again (it must fill gate.services[].ownMail).
+ * relayed, with the own-mail probe on every service. `rerunGate` runs one fixed
+ * copy (gate.ts runFixedCopy: it fills gate.services[].ownMail).
  */
 export async function proveFixes(
   settings: Settings,
@@ -130,30 +130,32 @@ export async function proveFixes(
   const configDir = settings.postfixConfig;
   if (configDir === undefined) return [];
   const files = configFiles(configDir);
-  const client = settings.clientAddress ?? GATE_CLIENT_ADDRESS;
   const out: VerifiedFix[] = [];
-  for (const fix of fixesFor(report, files, mydomain, client)) {
-    const mine = (t: Target): boolean => fix.services.includes(serviceName(t.service) ?? '');
-    const rerun = [...new Set(report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-fix-'));
-    try {
-      const file = path.join(dir, 'overrides.cf');
-      const before = settings.postfixOverrides ? fs.readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
-      // Later lines win: the fix goes after the team's own overrides.
-      fs.writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
-      const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
-      const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
-      const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
-      const denied = deniedAll(again, mine, rerun);
-      const own = ownMailKept(report, again);
-      const why = [...denied.why, ...own.why, ...authKept(report, again)];
-      const error = ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}`;
-      out.push({ ...fix, rerun, stillRelayed: denied.still, verified: ran && denied.still.length === 0 && why.length === 0, error, notVerified: why, ownMail: own.rows });
-    } catch (e) {
-      out.push({ ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  for (const fix of fixesFor(report, files, mydomain, settings.clientAddress ?? GATE_CLIENT_ADDRESS)) out.push(await proveFix(settings, report, fix, services, rerunGate));
   return out;
+}
+
+/** One proposed change on a fixed copy, judged by the three conditions (see VerifiedFix.verified). */
+export async function proveFix(settings: Settings, report: Report, fix: ProposedFix, services: EngineServices, rerunGate: (s: Settings, v: EngineServices) => Promise<Report>): Promise<VerifiedFix> {
+  const mine = (t: Target): boolean => fix.services.includes(serviceName(t.service) ?? '');
+  const rerun = [...new Set(report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-fix-'));
+  try {
+    const file = path.join(dir, 'overrides.cf');
+    const before = settings.postfixOverrides ? fs.readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
+    // Later lines win: the fix goes after the team's own overrides.
+    fs.writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
+    const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
+    const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
+    const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
+    const denied = deniedAll(again, mine, rerun);
+    const own = ownMailKept(report, again);
+    const why = [...denied.why, ...own.why, ...authKept(report, again)];
+    const error = ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}`;
+    return { ...fix, rerun, stillRelayed: denied.still, verified: ran && denied.still.length === 0 && why.length === 0, error, notVerified: why, ownMail: own.rows };
+  } catch (e) {
+    return { ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

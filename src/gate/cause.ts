@@ -45,7 +45,9 @@ export function serviceCauses(service: string, attempts: readonly AttemptReport[
   return out;
 }
 
-function sentenceOf(c: EffectiveCause, client: string): string {
+function sentenceOf(raw: EffectiveCause, client: string): string {
+  // Configuration text goes inside `code`: a backtick in it would end the span early.
+  const c = { ...raw, detail: raw.detail.replace(/`/g, "'"), element: raw.element.replace(/`/g, "'") };
   const list = `\`${c.list}\``;
   switch (c.kind) {
     case 'mynetworks':

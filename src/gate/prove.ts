@@ -96,6 +96,8 @@ function ownMailKept(before: Report, after: Report): { rows: NonNullable<Verifie
       rows.push({ service: s.name, mailbox: p.mailbox, before: true, after: q?.accepted ?? null, reply: q?.reply ?? now?.ownMail?.note ?? null });
       if (q?.accepted !== true) why.push(`${s.name} (${s.original}) no longer accepts ${p.mailbox} from an outside client${q?.reply ? ` (${q.reply})` : q ? '' : ': not asked on the fixed copy'}`);
     }
+    // Not known before (no session then), refused now: the fix cannot be shown to keep it.
+    if (s.ownMail?.accepted === null && now?.ownMail?.accepted === false) why.push(`${s.name} (${s.original}) refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
   }
   // The engine's own positive control, where it decided: an accepted control must stay accepted.
   for (const t of before.targets.filter((x) => x.positiveControl?.accepted === true)) {

@@ -166,7 +166,7 @@ function fixAdvice(r: Report): string[] {
     const at = f.places[0];
     const where = at ? `${code(`${dir}/${at.file}`)} line ${at.line}` : code(dir);
     const to = f.diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).map((l) => l.slice(1).trim());
-    return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => code(l)).join(', ') || 'the change below'}. ${mdText(fixVerdict(f))} The diff is under "Why it relays".`;
+    return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => code(l)).join(', ') || 'the change below'}. ${mdText(fixVerdict(f))} The diff is shown with the cause.`;
   });
 }
 

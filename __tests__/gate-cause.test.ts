@@ -101,6 +101,40 @@ describe('the smallest change at that line, as a diff of the file (pure)', () =>
   });
 });
 
+describe('what "Verified" requires (pure: the fixed copy is a report given here)', () => {
+  type T = Report['targets'][number];
+  const target = (o: Partial<T>): T => ({ service: 'smtp (25)', transport: 'plain', port: 25, extensions: ['PIPELINING', 'AUTH PLAIN LOGIN'], counts: { tests: 1, relayed: 0, denied: 1, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'denied' }], ...o }) as unknown as T;
+  const own = (accepted: boolean | null) => ({ accepted, probes: [{ mailbox: 'postmaster@example.net', accepted, reply: accepted === true ? '250 2.1.5 Ok' : accepted === false ? '554 5.7.1 denied' : null }], note: null });
+  const report = (t: T, ownMail: ReturnType<typeof own>): Report => ({ targets: [t], gate: { services: [{ name: 'smtp', original: '25', ownMail }] } }) as unknown as Report;
+  const head = report(target({ counts: { tests: 1, relayed: 1, denied: 0, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'relayed' }] as T['attempts'] }), own(true));
+  const fix = { rule: 'r', services: ['smtp'], places: [], overrides: ['mynetworks = 127.0.0.0/8'], diff: '' };
+  const settings = parseSettings({ 'postfix-config': path.join(FIXTURES, 'debian-multi') });
+  const prove = (again: Report, before: Report = head) => proveFix(settings, before, fix, { vectors: [] }, async () => again);
+
+  test('all three hold: verified', async () => {
+    expect(await prove(report(target({}), own(true)))).toMatchObject({ verified: true, notVerified: [], stillRelayed: [] });
+  });
+
+  test('an attempt left inconclusive is not a denial', async () => {
+    const p = await prove(report(target({ attempts: [{ vector: 'external-sender', outcome: 'inconclusive' }] as T['attempts'] }), own(true)));
+    expect(p.verified).toBe(false);
+    expect(p.notVerified).toEqual(['1 of the 1 attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: external-sender)']);
+  });
+
+  test('AUTH no longer offered, and an own-mail probe that was not answered, each fail it', async () => {
+    const p = await prove(report(target({ extensions: ['PIPELINING'] }), own(null)));
+    expect(p.verified).toBe(false);
+    expect(p.notVerified).toEqual(['smtp (25) no longer accepts postmaster@example.net from an outside client', 'smtp (25) no longer offers AUTH (plain)']);
+  });
+
+  test("the engine's positive control, where it decided: accepted before, undecided after, is not verified", async () => {
+    const before = report(target({ ...head.targets[0], positiveControl: { accepted: true, sender: null, probes: [], note: null } }), own(true));
+    const p = await prove(report(target({ positiveControl: { accepted: null, sender: null, probes: [], note: 'no answer' } }), own(true)), before);
+    expect(p.notVerified).toEqual(['smtp (25) (plain): the positive control is not decided on the fixed copy']);
+    expect(p.verified).toBe(false);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Real Postfix, gate mode
 

@@ -214,11 +214,21 @@ export function serviceEffective(e: { main: ReadonlyMap<string, string>; service
 
 /** Access table lookups with postmap -q on the instance's own (built) tables; a failing table is "cannot be judged". */
 export function postmapLookup(conf: string): Lookup {
+  // Every relayed attempt is read: the same table and key come up again and again.
+  const seen = new Map<string, string | null | 'error'>();
+  const one = (table: string, key: string): string | null | 'error' => {
+    const id = `${table}\0${key}`;
+    if (!seen.has(id)) {
+      const r = spawnSync('postmap', ['-c', conf, '-q', key, table], { encoding: 'utf8', timeout: 10_000 });
+      seen.set(id, r.status === 0 ? (r.stdout.trim().split('\n')[0] ?? '') : r.status === 1 ? null : 'error');
+    }
+    return seen.get(id) ?? null;
+  };
   return (table, keys) => {
     for (const key of keys) {
-      const r = spawnSync('postmap', ['-c', conf, '-q', key, table], { encoding: 'utf8', timeout: 10_000 });
-      if (r.status === 0) return { key, value: r.stdout.trim().split('\n')[0] ?? '' };
-      if (r.status !== 1) return 'error';
+      const v = one(table, key);
+      if (v === 'error') return 'error';
+      if (v !== null) return { key, value: v };
     }
     return 'none';
   };

@@ -112,7 +112,7 @@ describe('renderVector', () => {
   test.each(VECTORS.map((v) => [v.id, v] as const))('%s on an IPv4 target: renders, or is skipped only for {untagged6}', (_id, v) => {
     const r = renderVector(v, CTX);
     if (uses(v, 'untagged6')) {
-      expect(r).toEqual({ ok: false, vector: v, reason: 'needs {untagged6}: only meaningful on an IPv6 address' });
+      expect(r).toEqual({ ok: false, vector: v, reason: 'needs {untagged6}: only meaningful on an IPv6 address', missing: 'untagged6' });
     } else {
       expect(r.ok).toBe(true);
       if (r.ok) for (const s of [r.attempt.helo, r.attempt.mailFrom, ...r.attempt.rcptTo]) expect(s).not.toMatch(/[{}]/);

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4323);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8064);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4323:
+/***/ 8064:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35133,10 +35133,16 @@ function fill(template, values) {
     return missing ? { missing } : { text };
 }
 const WHY_MISSING = {
-    srv: 'the server gave no host name in its greeting or EHLO reply',
+    srv: 'the server gave no host name in its greeting, EHLO reply or certificate, and was named by an address: set `host` to its name, or `domain`',
     mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
     untagged6: 'only meaningful on an IPv6 address',
 };
+/**
+ * Placeholders a server may leave unfilled although the vectors that need them apply to it:
+ * its name and mail domain. A vector skipped for want of one is untested, not irrelevant
+ * (unlike {untagged6} on an IPv4 target), so it cannot leave a run closed.
+ */
+const NAME_PLACEHOLDERS = new Set(['srv', 'mydomain']);
 /** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
 function ipv6Literal(address) {
     return external_node_net_default().isIPv6(address) ? `[IPv6:${address}]` : `[IPv6:::ffff:${address}]`;
@@ -35173,7 +35179,7 @@ function renderVector(vector, ctx) {
     const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
     for (const p of parts) {
         if ('missing' in p) {
-            return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
+            return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}`, missing: p.missing };
         }
     }
     const [helo, mailFrom, ...rcptTo] = parts.map((p) => p.text);
@@ -35837,11 +35843,18 @@ const REPLY_RULES = [
     // still relay), or refused for every client it does not trust (a denial) ---
     { id: 'client-blocklisted', outcome: 'inconclusive', subject: 'client', reason: "the runner's address is on a blocklist, so the relay policy was never reached: run from an address that is not listed", text: /\bblocked using\b|\bis in an? (black|block) ?list at\b|\bon our block ?list\b|\bbanned sending ip\b/i, example: '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7', alsoSeen: ['550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org', '554 Service unavailable; Client host [192.0.2.7] blocked using dnsbl.sorbs.net; See: http://www.dnsbl.sorbs.net/lookup.shtml', '550 rejected because 192.0.2.7 is in a black list at zen.spamhaus.org', "550 5.7.1 Unfortunately, messages from [192.0.2.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."], provenance: 'Postfix reject_rbl_client and postscreen_dnsbl_sites (default reply); Exim dnslists default message; Outlook.com S3150' },
     { id: 'client-no-reverse-dns', outcome: 'inconclusive', subject: 'client', reason: 'the runner has no (forward-confirmed) reverse DNS name, so the relay policy was never reached: run from an address with one', text: /cannot find your (reverse )?hostname|reverse (dns|lookup|hostname) (fail|mismatch|required|not found)/i, example: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.7]', alsoSeen: ['450 4.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.7]', '550 Client host rejected: cannot find your hostname, [192.0.2.7]'], provenance: 'Postfix reject_unknown_client_hostname, reject_unknown_reverse_client_hostname (unknown_client_reject_code 450)' },
+    { id: 'client-reputation', outcome: 'inconclusive', subject: 'client', reason: "the runner's address was refused for its reputation, so the relay policy was never reached: run from another address", codes: [400, 599], text: /\b(poor|bad|low) (ip |sender |sending )?reputation\b|\breputation (score|of the sending)\b/i, example: "554 Your access to this mail system has been rejected due to the sending MTA's poor reputation. If you believe that this failure is in error, please contact the intended recipient via alternate means.", provenance: 'GoDaddy (secureserver.net) inbound MX, as quoted in bounce reports (SmarterTools KB a3500 "554 Error - MTA Poor Reputation"); IronPort SenderBase reputation filtering' },
+    // postscreen's enforce action (a client on its access list, or over the DNSBL threshold) lets the
+    // session go on and answers every RCPT so: the smtpd and its relay policy behind it are never asked.
+    { id: 'postscreen-enforce', outcome: 'inconclusive', subject: 'client', reason: "postscreen refuses the runner's address (its access list or DNSBL score, action enforce), so the relay policy behind it was never reached: run from an address postscreen lets through", codes: [500, 599], enhanced: /^5\.3\.2$/, text: /service currently unavailable/i, example: '550 5.3.2 Service currently unavailable', provenance: 'Postfix postscreen(8) postscreen_denylist_action / postscreen_dnsbl_action = enforce ("Reject attempts to deliver mail with a 550 SMTP reply", postconf(5)); measured: Postfix 3.7 with postscreen_access_list = cidr:{ 203.0.113.10 reject } (__tests__/evidence.test.ts)' },
+    // RFC 7372: the sender or client failed an authentication check. About who sends, not where to.
+    { id: 'sender-authentication', outcome: 'inconclusive', subject: 'sender', reason: "the sender failed an authentication check of its domain (SPF, DKIM, DMARC: RFC 7372), so the relay was not tested: set `sender` to an address the server would accept from the runner", enhanced: /^[45]\.7\.2[346]$/, example: '550 5.7.23 <relay-check@example.com>: Recipient address rejected: Message rejected due to: SPF fail - not authorized. Please see http://www.open-spf.org/Why?s=mfrom;id=relay-check@example.com;ip=192.0.2.7;r=<UNKNOWN>', alsoSeen: ['550 5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM.'], provenance: 'RFC 7372 §3.2 (5.7.23 SPF validation failed, 5.7.24 SPF validation error, 5.7.26 multiple authentication checks failed; 5.7.27, null MX, is the sender-verification row\'s); postfix-policyd-spf-python reject text; Gmail bulk-sender requirements (2024)' },
+    { id: 'client-reverse-dns-code', outcome: 'inconclusive', subject: 'client', reason: 'the runner failed a reverse DNS check (RFC 7372 5.7.25), so the relay policy was never reached: run from an address with a reverse DNS name', enhanced: /^[45]\.7\.25$/, example: '550 5.7.25 Reverse DNS validation failed', provenance: 'RFC 7372 §3.2 (5.7.25 reverse DNS validation failed)' },
     { id: 'rate-limited', outcome: 'inconclusive', subject: 'client', reason: 'rate or concurrency limit for the runner: try again later', codes: [400, 499], text: /too many (recipients|connections|messages|errors|sessions)|rate limit|exceeded .*\b(rate|limit)\b|try again later/i, example: '450 4.7.1 Error: too many recipients from 192.0.2.7', alsoSeen: ['452 4.3.2 Too many connections from 192.0.2.7', '450 4.7.1 <relay-check@example.com>: Recipient address rejected: Rate limit exceeded, try again later'], provenance: 'Postfix smtpd_client_recipient_rate_limit / anvil; smtpd_client_connection_count_limit' },
     // Postfix answers `reject` and an access-map REJECT without text with "Access denied":
     // nothing in it names the runner, so it refuses every client it does not trust.
     { id: 'client-refused-auth-only', outcome: 'denied', subject: 'client', when: { auth: true }, reason: 'every unauthenticated client is refused and the service offers AUTH: it relays only for authenticated clients', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix submission/smtps services: -o smtpd_client_restrictions=permit_sasl_authenticated,reject (docker-mailserver, iRedMail, Debian master.cf template)' },
-    { id: 'client-refused', outcome: 'denied', subject: 'client', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
+    { id: 'client-refused', outcome: 'denied', subject: 'client', evidence: 'control', reason: 'every client the server does not trust is refused ("Access denied" names nothing about the runner): it relays for no outside client', codes: [500, 599], text: /client host rejected: access denied/i, example: '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', provenance: 'Postfix smtpd_client_restrictions = permit_mynetworks, reject (iRedMail content-filter re-injection service)' },
     { id: 'client-rejected', outcome: 'inconclusive', subject: 'client', reason: 'the client (the runner) was refused for who it is, not the relay: another client may still relay', text: /client host rejected|client host .* blocked|your (ip|host|address|network|country) .*(blocked|rejected|listed|not (allowed|accepted))/i, example: '554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Your network is not allowed to send mail here', alsoSeen: ['450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied'], provenance: 'Postfix check_client_access with a REJECT text or DEFER (access(5))' },
     { id: 'postscreen-reconnect', outcome: 'inconclusive', reason: 'the server asks the client to reconnect later', enhanced: /^4\.3\.2$/, example: '450 4.3.2 Service currently unavailable', provenance: 'Postfix postscreen after deep protocol tests' },
     // --- the sender: refused for its form or as not valid here (a denial of that form),
@@ -35861,8 +35874,8 @@ const REPLY_RULES = [
     { id: 'recipient-domain-unknown', outcome: 'inconclusive', reason: 'the recipient domain was refused, not the relay: it may still be open to real domains', codes: [400, 499], text: /domain not found/i, stages: ['rcpt'], example: '450 <relay-check@example.com>: Recipient address rejected: Domain not found', provenance: 'Postfix reject_unknown_recipient_domain, smtpd_enhanced_status_codes = no' },
     { id: 'local-problem', outcome: 'inconclusive', reason: 'temporary failure on the server (lookup or configuration), not a relay decision', codes: [400, 499], enhanced: /^4\.3\.[05]$/, example: '451 4.3.0 <relay-check@example.com>: Temporary lookup failure', alsoSeen: ['451 4.3.5 Server configuration problem'], provenance: 'Postfix, missing alias database' },
     // --- authentication required: the server only relays for authenticated users ---
-    { id: 'auth-required', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
-    { id: 'auth-required-530', outcome: 'denied', subject: 'client', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
+    { id: 'auth-required', outcome: 'denied', subject: 'client', evidence: 'control', reason: 'authentication required', codes: [500, 599], enhanced: /^5\.7\.(0|57)$/, text: /auth/i, example: '530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM', provenance: 'Microsoft Exchange' },
+    { id: 'auth-required-530', outcome: 'denied', subject: 'client', evidence: 'control', reason: 'authentication required', codes: [530, 530], example: '530 Authentication required', provenance: 'RFC 4954 §6 (no enhanced code)' },
     // --- refused forms and recipients ---
     { id: 'unknown-user', outcome: 'denied', reason: 'unknown local user', enhanced: /^5\.1\.1$/, example: '550 5.1.1 <relay-check@mx.example.org>: Recipient address rejected: User unknown in local recipient table', provenance: 'Postfix local_recipient_maps' },
     { id: 'bad-syntax', outcome: 'denied', reason: 'address form refused as bad syntax', enhanced: /^5\.(1\.[37]|5\.[24])$/, example: '501 5.1.3 Bad recipient address syntax', provenance: 'Postfix' },
@@ -35870,9 +35883,9 @@ const REPLY_RULES = [
     { id: 'syntax-code', outcome: 'denied', reason: 'address form refused as bad syntax', codes: [500, 501], example: '501 Syntax error in parameters', provenance: 'RFC 5321 §4.2.2' },
     { id: 'opensmtpd-invalid-recipient', outcome: 'denied', reason: 'recipient refused', codes: [500, 599], text: /invalid recipient/i, example: '550 Invalid recipient: <relay-check@example.com>', alsoSeen: ['550 Invalid recipient: <relay-check%example.com@[127.0.0.1]>', '550 Invalid recipient: <someone@opensmtpd.test>'], provenance: 'OpenSMTPD; measured: OpenSMTPD 6.8.0p2 sends it (no enhanced code) when no match rule takes the address, which is how it denies relaying, and for an unknown local user' },
     { id: 'bad-sequence', outcome: 'inconclusive', reason: 'command out of sequence (an earlier command failed)', codes: [503, 503], example: '503 5.5.1 Error: need MAIL command', provenance: 'Postfix after a refused MAIL FROM' },
-    { id: 'policy-5.7', outcome: 'denied', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
+    { id: 'policy-5.7', outcome: 'denied', evidence: 'control', reason: 'refused by policy', codes: [500, 599], enhanced: /^5\.7\.\d+$/, example: '554 5.7.1 <relay-check@example.com>: Recipient address rejected: Access denied', provenance: 'Postfix check_recipient_access REJECT' },
     // --- catch-alls ---
-    { id: 'permanent-other', outcome: 'denied', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
+    { id: 'permanent-other', outcome: 'denied', evidence: 'control', reason: 'refused (permanent failure)', codes: [500, 599], example: '550 Requested action not taken: mailbox unavailable', provenance: 'RFC 5321 §4.2.2' },
     { id: 'temporary-other', outcome: 'inconclusive', reason: 'temporary failure that is not a relay denial', codes: [400, 499], example: '451 Requested action aborted: local error in processing', provenance: 'RFC 5321 §4.2.2' },
     { id: 'unexpected', outcome: 'inconclusive', reason: 'unexpected reply code', example: '354 End data with <CR><LF>.<CR><LF>', provenance: 'RFC 5321 (a reply that answers no RCPT)' },
 ];
@@ -36358,6 +36371,148 @@ function identifyMta(input, rules = EVIDENCE_RULES) {
     return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
 }
 
+;// CONCATENATED MODULE: ./src/verdict/run.ts
+function tallyOf(t) {
+    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
+    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
+}
+/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
+const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
+/** Services (address and port) where no attempt ran on any transport. */
+function untested(targets) {
+    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
+    const seen = new Set();
+    return targets.filter((t) => {
+        const k = serviceKey(t);
+        if (tested.has(k) || seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
+function runVerdict(targets) {
+    // Nothing tested proves nothing.
+    if (targets.length === 0)
+        return 'inconclusive';
+    if (targets.some((t) => t.relayed > 0))
+        return 'open';
+    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
+        return 'inconclusive';
+    return 'closed';
+}
+function targetVerdict(t) {
+    return runVerdict([t]);
+}
+/**
+ * Why the step fails under the given strictness; empty when it passes.
+ * An untested address is only fatal under `normal` when no address of the
+ * same host and port was tested (IPv6 on GitHub-hosted runners).
+ */
+function failureReasons(targets, strictness) {
+    const reasons = [];
+    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
+    if (relayed > 0) {
+        reasons.push(strictness === 'relaxed'
+            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
+            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
+    }
+    if (strictness === 'relaxed')
+        return reasons;
+    const groups = new Map();
+    for (const t of targets) {
+        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
+    for (const [key, group] of groups) {
+        if (group.every((t) => !t.tested)) {
+            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
+        }
+        else if (strictness === 'strict') {
+            for (const t of untested(group))
+                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
+        }
+    }
+    if (strictness === 'strict') {
+        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
+        if (inconclusive > 0)
+            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
+    }
+    return reasons;
+}
+
+;// CONCATENATED MODULE: ./src/verdict/evidence.ts
+
+
+
+/** Rows of the reply table whose refusals need the evidence (ReplyRule.evidence). */
+const NEEDS_EVIDENCE = new Set(REPLY_RULES.filter((r) => r.evidence === 'control').map((r) => r.id));
+/** Rows that refuse a recipient as a relay: a positive control refused so was asked at a domain the server does not serve. */
+const RELAY_DENIALS = new Set(REPLY_RULES.filter((r) => r.outcome === 'denied' && r.reason.startsWith('relay denied')).map((r) => r.id));
+/** The rule id an attempt gets when its refusal proves nothing for want of evidence. */
+const UNPROVEN = 'refusal-without-evidence';
+function needsEvidence(rule) {
+    return rule !== null && NEEDS_EVIDENCE.has(rule);
+}
+/** Why the refusals of this service count as relay denials, or undefined when nothing shows it. */
+function evidenceFor(s) {
+    const accepted = s.controls.find((c) => c?.accepted === true);
+    if (accepted) {
+        const p = accepted.probes.find((x) => x.accepted === true);
+        return `the server accepts mail for its own domain from this client (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'accepted'})`;
+    }
+    if (s.auth)
+        return 'the service offers AUTH and refuses every unauthenticated client: it relays for authenticated clients only';
+    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === false)?.elsewhere;
+    if (elsewhere)
+        return `a second, unrelated outside client (${elsewhere.address}) is refused its postmaster mail too (${elsewhere.reply ?? 'refused'}): the server refuses every outside client`;
+    return undefined;
+}
+/** Why a catch-all refusal proves nothing here, in the server's own words. */
+function missingEvidence(s) {
+    const refused = s.controls.find((c) => c?.accepted === false);
+    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === true)?.elsewhere;
+    if (refused && elsewhere) {
+        return `the server refuses this client everything, its own postmaster included, but accepts that mail from ${elsewhere.address} (${elsewhere.reply ?? 'accepted'}): the refusal is about the address tested from, not about relaying, and other clients may relay`;
+    }
+    if (refused) {
+        const refusals = refused.probes.filter((x) => x.accepted === false);
+        const p = refusals[0] ?? refused.probes[0];
+        if (refusals.length > 0 && refusals.every((x) => RELAY_DENIALS.has(x.rule ?? ''))) {
+            return `the positive control was refused as a relay (${p.mailbox}: ${p.reply ?? 'refused'}): that is not a domain this server serves, so nothing shows it takes mail from this client; set \`domain\` to the mail domain it serves (or \`local-recipient\`)`;
+        }
+        return `the server refuses this client everything, its own postmaster included (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'refused'}): the refusal says nothing about relaying`;
+    }
+    const note = s.controls.find((c) => c?.note)?.note;
+    return `nothing in the reply is about relaying, and whether the server accepts mail for its own domain from this client is unknown${note ? ` (${note})` : ''}: the refusal proves nothing about relaying`;
+}
+/**
+ * An attempt after the evidence rule: a denial by a catch-all row stays a
+ * denial with the evidence named, or becomes inconclusive saying what is missing.
+ */
+function weigh(a, s) {
+    if (a.outcome !== 'denied' || !needsEvidence(a.rule))
+        return a;
+    const why = evidenceFor(s);
+    if (why !== undefined)
+        return a;
+    return { ...a, outcome: 'inconclusive', rule: UNPROVEN, reason: `refused (${a.reason}, by the row ${a.rule ?? '?'}), but ${missingEvidence(s)}` };
+}
+/**
+ * The evidence rule over one service: every transport (plaintext, STARTTLS) of one address and
+ * port, which judge the same client with the same policy. Counts and verdicts follow.
+ */
+function weighService(targets) {
+    const s = { controls: targets.map((t) => t.positiveControl), auth: targets.some((t) => t.extensions.includes('AUTH')) };
+    return targets.map((t) => {
+        const attempts = t.attempts.map((a) => weigh(a, s));
+        if (attempts.every((a, i) => a === t.attempts[i]))
+            return t;
+        const weighed = { ...t, attempts, counts: countAttempts(attempts) };
+        return { ...weighed, verdict: targetVerdict(tallyOf(weighed)) };
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/verdict/routing.ts
 const ROUTING_RULES = [
     // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
@@ -36445,76 +36600,6 @@ function settle(a, controls, mta) {
     return a;
 }
 
-;// CONCATENATED MODULE: ./src/verdict/run.ts
-function tallyOf(t) {
-    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
-    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
-}
-/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
-const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
-/** Services (address and port) where no attempt ran on any transport. */
-function untested(targets) {
-    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
-    const seen = new Set();
-    return targets.filter((t) => {
-        const k = serviceKey(t);
-        if (tested.has(k) || seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
-function runVerdict(targets) {
-    // Nothing tested proves nothing.
-    if (targets.length === 0)
-        return 'inconclusive';
-    if (targets.some((t) => t.relayed > 0))
-        return 'open';
-    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
-        return 'inconclusive';
-    return 'closed';
-}
-function targetVerdict(t) {
-    return runVerdict([t]);
-}
-/**
- * Why the step fails under the given strictness; empty when it passes.
- * An untested address is only fatal under `normal` when no address of the
- * same host and port was tested (IPv6 on GitHub-hosted runners).
- */
-function failureReasons(targets, strictness) {
-    const reasons = [];
-    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
-    if (relayed > 0) {
-        reasons.push(strictness === 'relaxed'
-            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
-            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
-    }
-    if (strictness === 'relaxed')
-        return reasons;
-    const groups = new Map();
-    for (const t of targets) {
-        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
-        groups.set(key, [...(groups.get(key) ?? []), t]);
-    }
-    for (const [key, group] of groups) {
-        if (group.every((t) => !t.tested)) {
-            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
-        }
-        else if (strictness === 'strict') {
-            for (const t of untested(group))
-                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
-        }
-    }
-    if (strictness === 'strict') {
-        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
-        if (inconclusive > 0)
-            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
-    }
-    return reasons;
-}
-
 ;// CONCATENATED MODULE: ./src/schedule/queue.ts
 /** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
 const MAX_TRIES = 2;
@@ -36533,14 +36618,15 @@ function greylistBackoff(n) {
  * accepted local one", whose point is that nothing but that local recipient
  * comes before; a local recipient would put every later RCPT after an
  * accepted local one; a greylist retry repeats the triple the greylist saw,
- * alone. Control probes share only with each other, so no vector's RCPT
- * comes after a mailbox that tests for a catch-all.
+ * alone. Control probes share only with each other (catch-all probes apart
+ * from positive ones), so no vector's RCPT comes after a mailbox that tests
+ * for a catch-all or one the server must accept.
  */
 function groupKey(j) {
     const r = j.rendered;
     if (j.greylisted !== undefined || r.rcptTo.length !== 1 || r.vector.local)
         return undefined;
-    return JSON.stringify([j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
+    return JSON.stringify([j.positive !== undefined ? 'positive' : j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
 }
 /**
  * The order of a shared transaction's RCPTs: plain external recipients first,
@@ -36938,10 +37024,32 @@ function serverState(address, port) {
 
 
 
-/** The plain attempt: a catalogue vector that varies nothing a server may trust (src/diagnosis/traits.ts). */
+/**
+ * The plain attempt: an outside sender to an outside recipient under relay-check's own HELO.
+ * Only this one stops the run when it relays (stopWhenOpen): another vector that trusts nothing
+ * either (recipient-as-sender) may be accepted for its one sender address, which says nothing
+ * of what else the server relays.
+ */
+const PLAIN_ATTEMPT = 'external-sender';
 function isPlainAttempt(v) {
-    return VECTOR_TRAITS[v.id]?.length === 0 && v.local !== true;
+    return v.id === PLAIN_ATTEMPT;
 }
+/**
+ * An outside address no mail server trusts, for the second look at a server that refuses the
+ * client everything (through XCLIENT): k.root-servers.net's, which is in no bogon or
+ * documentation list (a filter of those would refuse it for what it is) and in nobody's mynetworks.
+ */
+const SECOND_OUTSIDER = '193.0.14.129';
+/**
+ * The positive control's mailboxes (RFC 5321 §4.5.1: postmaster at every domain a server
+ * serves must be accepted): postmaster@ the `domain` input and @ the domain of the server's
+ * name where it differs, and the `local-recipient` input.
+ */
+function positiveMailboxes(domain, srv, local) {
+    const domains = [...new Set([domain, mailDomain(srv)].filter((d) => d !== undefined && d.includes('.')).map((d) => d.toLowerCase()))];
+    return [...domains.map((d) => `<postmaster@${d}>`), ...(local ? [`<${local}>`] : [])];
+}
+const POSITIVE_VECTOR = { id: 'positive-control', description: 'Positive control: a mailbox the server must accept', provenance: 'RFC 5321 §4.5.1; CheckTLS relay test', mailFrom: '', rcptTo: [] };
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
  * name, a local recipient first): when its sender is refused, that part was
@@ -37026,7 +37134,9 @@ async function runTarget(spec, opts) {
                 report.tls ??= session.tls ?? null;
                 if (index === 1) {
                     report.opening = [...session.transcript];
-                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+                    // A bare greeting (a container id, a product banner) names nothing: the certificate's
+                    // name or the name the user connected to stand in, so the vectors that need it still run.
+                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, external_node_net_default().isIP(spec.host) ? undefined : spec.host) ?? null;
                     report.extensions = [...ehlo.extensions.keys()];
                     report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
                 }
@@ -37075,6 +37185,16 @@ async function runTarget(spec, opts) {
             report.reachable = true;
             report.opening = err.transcript;
             report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+            // Nothing was asked, and nothing could be: the refusal covers the postmaster too (RFC 5321
+            // §4.5.1's bare <postmaster> when no domain is known).
+            const greeting = err.transcript.find((l) => l.dir === 'S' && /^220[ -]/.test(l.text))?.text.slice(4);
+            const mailboxes = positiveMailboxes(opts.domain, serverName(greeting), opts.localRecipient);
+            if (mailboxes.length === 0)
+                mailboxes.push('<postmaster>');
+            report.positiveControl = { accepted: false, sender: null, probes: mailboxes.map((mailbox) => ({ mailbox, accepted: false, reply, rule: c.rule })), note: 'the client was refused before any mail command' };
+            if (opts.clientAddress !== undefined && !report.opening.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text))) {
+                report.positiveControl.elsewhere = await askElsewhere(spec, opts, mailboxes[0], `<${opts.probe}@${opts.recipient.domain}>`);
+            }
             return finish();
         }
         // No SMTP session, so nothing was tested here: the address counts as not
@@ -37096,9 +37216,25 @@ async function runTarget(spec, opts) {
         return finish();
     }
     const queue = new AttemptQueue();
+    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+    // The positive control: asked early (before refusals can spend the error budget), after the
+    // plain attempt, with the plain sender (a refused sender is retried like a vector's).
+    const mailboxes = positiveMailboxes(opts.domain, report.serverName ?? undefined, opts.localRecipient);
+    const positive = {
+        accepted: null,
+        sender: null,
+        probes: mailboxes.map((mailbox) => ({ mailbox, accepted: null, reply: null, rule: null })),
+        note: mailboxes.length === 0 ? 'not asked: no mail domain is known (the server gave no host name with a domain in it, and `domain` is not set)' : null,
+    };
+    const positiveJobs = mailboxes.map((m) => ({ rendered: { vector: POSITIVE_VECTOR, helo: opts.helo, mailFrom: plainSender, rcptTo: [m] }, tries: 0, earlier: [], positive: m }));
     // The plain attempts first: with stopWhenOpen their answer decides whether anything else runs.
     const ordered = opts.stopWhenOpen ? [...opts.vectors.filter(isPlainAttempt), ...opts.vectors.filter((v) => !isPlainAttempt(v))] : opts.vectors;
+    let positiveQueued = false;
     for (const v of ordered) {
+        if (!positiveQueued && !isPlainAttempt(v)) {
+            queue.push(...positiveJobs);
+            positiveQueued = true;
+        }
         const r = renderVector(v, {
             user: opts.recipient.user,
             domain: opts.recipient.domain,
@@ -37110,9 +37246,14 @@ async function runTarget(spec, opts) {
         });
         if (r.ok)
             queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
+        // Without the server's name these vectors still apply, untested: inconclusive, not skipped.
+        else if (NAME_PLACEHOLDERS.has(r.missing))
+            results.set(v.id, notRun(v, `not tested: ${r.reason}`));
         else
             results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
     }
+    if (!positiveQueued)
+        queue.push(...positiveJobs);
     // A control probe per server name that an accepted routing trick was addressed
     // to: a mailbox that cannot exist there. A server that accepts it accepts
     // anything at that name, so the trick proves nothing about relaying. Only
@@ -37134,7 +37275,6 @@ async function runTarget(spec, opts) {
     const acceptedSenders = new Map();
     // Attempts whose sender was refused: retried with an accepted sender after the first pass.
     const senderRefused = [];
-    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
     // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
     let stop;
     // Until the first transaction (the plain attempt's) is answered, the other connections wait.
@@ -37147,6 +37287,17 @@ async function runTarget(spec, opts) {
     };
     const record = (job, conn, fields, transcript) => {
         const { vector, helo, mailFrom, rcptTo } = job.rendered;
+        if (job.positive !== undefined) {
+            const p = positive.probes.find((x) => x.mailbox === job.positive);
+            if (p) {
+                p.reply = fields.reply ?? fields.reason ?? null;
+                // Any refusal counts, temporary ones too: what matters is whether this client's mail gets in.
+                p.accepted = fields.outcome === 'relayed' ? true : fields.reply ? false : null;
+                p.rule = p.accepted === false ? (fields.rule ?? null) : null;
+                positive.sender = mailFrom;
+            }
+            return;
+        }
         if (job.control !== undefined) {
             const c = controls.get(job.control);
             if (c) {
@@ -37177,6 +37328,10 @@ async function runTarget(spec, opts) {
     };
     let notRunOpen = 0;
     const skipOpen = (job) => {
+        if (job.positive !== undefined) {
+            positive.note = `not asked: the plain attempt (${stop?.after ?? PLAIN_ATTEMPT}) relayed, which needs no control`;
+            return;
+        }
         notRunOpen++;
         record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
     };
@@ -37210,8 +37365,10 @@ async function runTarget(spec, opts) {
         }
         const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
         const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        // An accepted positive control shows the sender is accepted, not that it relays.
+        const relayed = v.outcome === 'relayed' && job.positive === undefined;
         if (v.subject === 'recipient' || v.outcome === 'relayed')
-            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || relayed);
         if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
             // The sender was refused (its form, or checks of its domain), so the recipient form
             // or HELO this vector exists for was never evaluated: retry it once with a sender
@@ -37312,8 +37469,8 @@ async function runTarget(spec, opts) {
                     j.tries++;
                 const mark = conn.session.transcript.length;
                 report.transactions = (report.transactions ?? 0) + 1;
-                // Control probes never send DATA: they only ask whether a mailbox is accepted.
-                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && txn[0].control === undefined, queue.whenEmpty());
+                // Control probes (positive ones too) never send DATA: they only ask whether a mailbox is accepted.
+                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && txn[0].control === undefined && txn[0].positive === undefined, queue.whenEmpty());
                 const transcript = conn.session.transcript.slice(mark);
                 if (res.recipientLimit !== undefined)
                     state.recipientLimit = Math.max(1, Math.min(state.recipientLimit, res.recipientLimit));
@@ -37432,6 +37589,14 @@ async function runTarget(spec, opts) {
     if (learner.pauses > pausesBefore)
         report.pauses = learner.pauses - pausesBefore;
     report.controls = [...controls.values()];
+    positive.accepted = positive.probes.some((p) => p.accepted === true) ? true : positive.probes.some((p) => p.accepted === false) ? false : null;
+    report.positiveControl = positive;
+    // Refused everything, its own postmaster included, while testing as another client: ask as a
+    // second outsider whether that refusal is about the address tested from or about every outsider.
+    const catchAll = [...results.values()].some((a) => a.outcome === 'denied' && needsEvidence(a.rule));
+    if (positive.accepted === false && catchAll && opts.clientAddress !== undefined && !report.extensions.includes('AUTH') && Date.now() < opts.deadline) {
+        positive.elsewhere = await askElsewhere(spec, opts, positive.probes[0].mailbox, positive.sender ?? plainSender);
+    }
     // Before settle: whether an accepted routing form relays depends on the MTA.
     if (report.greeting !== null) {
         report.mta = identifyMta({
@@ -37442,6 +37607,44 @@ async function runTarget(spec, opts) {
     }
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
     return finish();
+}
+/**
+ * The positive control asked as SECOND_OUTSIDER through XCLIENT, on a connection of its own
+ * (RCPT only): refused there too, the server refuses every outside client; accepted, its
+ * refusals were about the address tested from.
+ */
+async function askElsewhere(spec, opts, mailbox, sender) {
+    const address = SECOND_OUTSIDER;
+    let session;
+    try {
+        ({ session } = await openSession({
+            address: spec.address,
+            port: spec.port,
+            connectTimeoutMs: opts.connectTimeoutMs,
+            replyTimeoutMs: opts.replyTimeoutMs,
+            deadline: opts.deadline,
+            implicitTls: spec.transport === 'implicit',
+            serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
+            helo: opts.helo,
+            starttls: spec.transport === 'starttls',
+            clientAddress: address,
+        }));
+        const mail = await session.command(`MAIL FROM:${sender}`);
+        // A refused sender says nothing about the mailbox, unless the refusal is of the client.
+        if (mail.code >= 300)
+            return { address, accepted: classifyReply(mail, 'mail').subject === 'client' ? false : null, reply: formatReply(mail) };
+        const rcpt = await session.command(`RCPT TO:${mailbox}`);
+        return { address, accepted: rcpt.code < 300, reply: formatReply(rcpt) };
+    }
+    catch (e) {
+        const err = target_asSessionError(e);
+        if (err.kind === 'client-refused' && err.reply)
+            return { address, accepted: false, reply: formatReply(err.reply) };
+        return { address, accepted: null, reply: err.message };
+    }
+    finally {
+        await session?.quit();
+    }
 }
 /**
  * Which of the server's own names the recipient's domain is, if any: its host
@@ -37497,6 +37700,7 @@ const INPUT_NAMES = [
     'tls',
     'recipient',
     'sender',
+    'local-recipient',
     'helo',
     'client-address',
     'postfix-config',
@@ -37713,6 +37917,7 @@ function parseSettings(raw) {
         recipient,
         ...(domain !== undefined ? { domain } : {}),
         senders: list('sender').map((x) => parseAddress('sender', x).address),
+        ...(get('local-recipient') !== '' ? { localRecipient: parseAddress('local-recipient', get('local-recipient')).address } : {}),
         helos: list('helo').map(parseHelo),
         ...(client !== '' ? { clientAddress: client } : {}),
         ...(postfixConfig !== '' ? { postfixConfig } : {}),
@@ -37840,6 +38045,7 @@ const src_version_VERSION = '0.1.0';
 
 
 
+
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
 const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
@@ -37881,6 +38087,7 @@ async function run(settings, services = {}) {
         connectTimeoutMs: settings.connectTimeoutMs,
         deadline,
         stopWhenOpen: services.fullBattery !== true,
+        ...(settings.localRecipient !== undefined ? { localRecipient: settings.localRecipient } : {}),
     };
     const one = async (p) => {
         if (!p.address)
@@ -37888,21 +38095,23 @@ async function run(settings, services = {}) {
         const spec = { host: p.host, address: p.address, port: p.port };
         const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
         if (fixed)
-            return [await runTarget({ ...spec, transport: fixed }, options)];
+            return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
         if (p.port === 465)
-            return [await runTarget({ ...spec, transport: 'implicit' }, options)];
+            return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
         // auto: plaintext first; then again inside STARTTLS when the server offers it.
         const plain = await runTarget({ ...spec, transport: 'plain' }, options);
         if (silentGreeting(plain)) {
             // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
             const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-            return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
+            return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
         }
         if (!plain.extensions.includes('STARTTLS'))
-            return [plain];
+            return weighService([plain]);
         // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
         const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
-        return [deferToTls(plain, secure), secure];
+        // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
+        const [weighedPlain, weighedSecure] = weighService([plain, secure]);
+        return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
     };
     const perPlanned = new Array(planned.length);
     const lane = async () => {
@@ -39692,6 +39901,28 @@ function mtaLabel(v) {
         return 'unknown';
     return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
 }
+/**
+ * The positive control over an address's transports, in one sentence of plain text (renderers
+ * escape it): whether the server accepts mail for its own domain from this client, with the reply.
+ * Null when nothing was tested there.
+ */
+function ownMailText(v) {
+    // An open relay needs no control: what relayed is the evidence.
+    if (!v.tested || v.verdict === 'open')
+        return null;
+    const controls = v.runs.map((t) => t.positiveControl).filter((c) => c !== undefined);
+    const probes = controls.flatMap((c) => c.probes);
+    const accepted = probes.find((p) => p.accepted === true);
+    if (accepted)
+        return `accepts mail for its own domain from this client (${accepted.mailbox}: ${accepted.reply ?? 'accepted'})`;
+    const refused = probes.find((p) => p.accepted === false);
+    const elsewhere = controls.find((c) => c.elsewhere)?.elsewhere;
+    const second = elsewhere ? `; as ${elsewhere.address}: ${elsewhere.accepted === true ? 'accepted' : elsewhere.accepted === false ? 'refused' : 'no answer'} (${elsewhere.reply ?? ''})` : '';
+    if (refused)
+        return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
+    const note = controls.find((c) => c.note)?.note;
+    return note ? `own mail ${note}` : null;
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
@@ -39975,6 +40206,10 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
         const n = (x) => (v.tested ? String(x) : '—');
         return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
     }));
+    // The positive control beside the table: what the refusals above are weighed against.
+    const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
+    if (own.length > 0)
+        out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
     const advice = adviceBullets(r);
     if (advice.length > 0)
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);

@@ -29,6 +29,8 @@ usage: relay-check HOST... [options]
       --recipient ADDR   external address relay attempts try to reach
                          (default relay-check@example.com)
       --sender ADDR[,..] extra senders to try
+      --local-recipient ADDR  a mailbox the server must accept (positive control),
+                         where postmaster@ its domain is handled elsewhere
       --helo NAME[,..]   extra HELO names to try
       --client-address IP  test as this client through Postfix XCLIENT
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
@@ -82,6 +84,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         domain: { type: 'string', short: 'd' },
         recipient: { type: 'string' },
         sender: { type: 'string' },
+        'local-recipient': { type: 'string' },
         helo: { type: 'string' },
         'client-address': { type: 'string' },
         'postfix-config': { type: 'string' },
@@ -116,6 +119,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     domain: values.domain,
     recipient: values.recipient,
     sender: values.sender,
+    'local-recipient': values['local-recipient'],
     helo: values.helo,
     'client-address': values['client-address'],
     'postfix-config': values['postfix-config'],

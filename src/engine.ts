@@ -6,6 +6,7 @@ import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
 import type { HostSpec } from './settings.js';
+import { weighService } from './verdict/evidence.js';
 import { failureReasons, runVerdict, tallyOf } from './verdict/run.js';
 import { VERSION } from './version.js';
 
@@ -69,24 +70,27 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     connectTimeoutMs: settings.connectTimeoutMs,
     deadline,
     stopWhenOpen: services.fullBattery !== true,
+    ...(settings.localRecipient !== undefined ? { localRecipient: settings.localRecipient } : {}),
   };
   const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
     if (!p.address) return [unresolved(p)];
     const spec = { host: p.host, address: p.address, port: p.port };
     const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-    if (fixed) return [await runTarget({ ...spec, transport: fixed }, options)];
-    if (p.port === 465) return [await runTarget({ ...spec, transport: 'implicit' }, options)];
+    if (fixed) return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+    if (p.port === 465) return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
     // auto: plaintext first; then again inside STARTTLS when the server offers it.
     const plain = await runTarget({ ...spec, transport: 'plain' }, options);
     if (silentGreeting(plain)) {
       // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
       const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-      return [implicit.reachable ? { ...implicit, tlsDetected: true } : plain];
+      return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
     }
-    if (!plain.extensions.includes('STARTTLS')) return [plain];
+    if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
     // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
     const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
-    return [deferToTls(plain, secure), secure];
+    // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
+    const [weighedPlain, weighedSecure] = weighService([plain, secure]);
+    return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
   };
   const perPlanned: TargetReport[][] = new Array(planned.length);
   const lane = async (): Promise<void> => {

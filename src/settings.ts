@@ -29,6 +29,8 @@ export interface Settings {
   domain?: string;
   /** Extra senders to try (input `sender`). */
   senders: string[];
+  /** A mailbox the server must accept, for the positive control where postmaster@ its domain is elsewhere (input `local-recipient`). */
+  localRecipient?: string;
   /** Extra HELO names to try (input `helo`). */
   helos: string[];
   /** Test as this client address through XCLIENT (input `client-address`). */
@@ -57,6 +59,7 @@ export const INPUT_NAMES = [
   'tls',
   'recipient',
   'sender',
+  'local-recipient',
   'helo',
   'client-address',
   'postfix-config',
@@ -271,6 +274,7 @@ export function parseSettings(raw: RawInputs): Settings {
     recipient,
     ...(domain !== undefined ? { domain } : {}),
     senders: list('sender').map((x) => parseAddress('sender', x).address),
+    ...(get('local-recipient') !== '' ? { localRecipient: parseAddress('local-recipient', get('local-recipient')).address } : {}),
     helos: list('helo').map(parseHelo),
     ...(client !== '' ? { clientAddress: client } : {}),
     ...(postfixConfig !== '' ? { postfixConfig } : {}),

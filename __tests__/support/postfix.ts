@@ -32,6 +32,11 @@ export interface PostfixService {
   overrides: string[];
   /** Loopback address to listen on: 127.0.0.1 (default) or ::1. */
   address?: '127.0.0.1' | '::1';
+  /**
+   * Put postscreen(8) on the port, with these `-o` overrides of its own; `overrides` then go to
+   * the `smtpd pass` service behind it (one postscreen service per instance: they share that smtpd).
+   */
+  postscreen?: string[];
 }
 
 export interface RunningPostfix {
@@ -192,10 +197,17 @@ async function startOnce(services: PostfixService[], ports: Record<string, numbe
         .map(([k, v]) => `${k} = ${v}`)
         .join('\n') + '\n',
     );
-    const smtpds = services.map((s) => {
+    if (services.filter((s) => s.postscreen).length > 1) throw new Error('startPostfix: one postscreen service per instance (they share the smtpd behind it)');
+    const smtpds = services.flatMap((s) => {
       const addr = (s.address ?? '127.0.0.1') === '::1' ? '[::1]' : '127.0.0.1';
       const opts = s.overrides.map((o) => ` -o ${o}`).join('');
-      return `${addr}:${ports[s.name]} inet n - n - - smtpd -o syslog_name=postfix/${s.name}${opts}`;
+      if (!s.postscreen) return [`${addr}:${ports[s.name]} inet n - n - - smtpd -o syslog_name=postfix/${s.name}${opts}`];
+      return [
+        `${addr}:${ports[s.name]} inet n - n - 1 postscreen -o syslog_name=postfix/${s.name}${s.postscreen.map((o) => ` -o ${o}`).join('')}`,
+        `smtpd pass - - n - - smtpd -o syslog_name=postfix/${s.name}${opts}`,
+        'dnsblog unix - - n - 0 dnsblog',
+        'tlsproxy unix - - n - 0 tlsproxy',
+      ];
     });
     fs.writeFileSync(path.join(conf, 'master.cf'), `${smtpds.join('\n')}\n${UNIX_SERVICES}`);
 

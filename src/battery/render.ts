@@ -46,7 +46,7 @@ export function finalDomain(path: string): string {
   return at < 0 ? '' : bare.slice(at + 1).toLowerCase();
 }
 
-export type RenderResult = { ok: true; attempt: RenderedVector } | { ok: false; vector: Vector; reason: string };
+export type RenderResult = { ok: true; attempt: RenderedVector } | { ok: false; vector: Vector; reason: string; missing: string };
 
 /** RFC 5321 §4.1.3 address literal: IPv6 needs the `IPv6:` tag. */
 export function addressLiteral(address: string): string {
@@ -71,10 +71,17 @@ export function fill(template: string, values: Record<string, string | undefined
 }
 
 const WHY_MISSING: Record<string, string> = {
-  srv: 'the server gave no host name in its greeting or EHLO reply',
+  srv: 'the server gave no host name in its greeting, EHLO reply or certificate, and was named by an address: set `host` to its name, or `domain`',
   mydomain: 'the mail domain is unknown: set the `domain` input (the server gave no host name to derive it from)',
   untagged6: 'only meaningful on an IPv6 address',
 };
+
+/**
+ * Placeholders a server may leave unfilled although the vectors that need them apply to it:
+ * its name and mail domain. A vector skipped for want of one is untested, not irrelevant
+ * (unlike {untagged6} on an IPv4 target), so it cannot leave a run closed.
+ */
+export const NAME_PLACEHOLDERS: ReadonlySet<string> = new Set(['srv', 'mydomain']);
 
 /** IPv6 literal for any target: its own address, or the IPv4-mapped form (RFC 4291 §2.5.5.2). */
 export function ipv6Literal(address: string): string {
@@ -112,7 +119,7 @@ export function renderVector(vector: Vector, ctx: RenderContext): RenderResult {
   const parts = [vector.helo ?? '{helo}', vector.mailFrom, ...vector.rcptTo].map((t) => fill(t, values));
   for (const p of parts) {
     if ('missing' in p) {
-      return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}` };
+      return { ok: false, vector, reason: `needs {${p.missing}}: ${WHY_MISSING[p.missing] ?? 'no value for it'}`, missing: p.missing };
     }
   }
   const [helo, mailFrom, ...rcptTo] = parts.map((p) => (p as { text: string }).text);

@@ -117,9 +117,15 @@ export interface PositiveControl {
   accepted: boolean | null;
   /** The sender it was asked with (the battery's plain sender). */
   sender: string | null;
-  probes: { mailbox: string; accepted: boolean | null; reply: string | null }[];
+  /** Each mailbox asked; `rule` is the reply-table row of a refusal (a relay denial: not a domain the server serves). */
+  probes: { mailbox: string; accepted: boolean | null; reply: string | null; rule: string | null }[];
   /** Why it was not asked or not decided (no domain known, the plain attempt relayed, …). */
   note: string | null;
+  /**
+   * The same control asked as a second, unrelated outside client (through XCLIENT), when this
+   * client was refused everything: refused there too, the server refuses every outsider.
+   */
+  elsewhere?: { address: string; accepted: boolean | null; reply: string | null };
 }
 
 export interface Report {

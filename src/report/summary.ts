@@ -18,6 +18,7 @@ import {
   type Family,
   type Finding,
   mtaLabel,
+  ownMailText,
 } from './view.js';
 import { describeTls } from '../smtp/session.js';
 import { LIMITS } from '../smtp/limits.js';
@@ -317,6 +318,10 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
       return [mdText(v.label), mdText(mtaLabel(v)), transportCell(v), n(v.vectors), n(v.relayedVectors), n(v.deniedVectors), n(v.inconclusiveVectors), resultCell(v)];
     }),
   );
+
+  // The positive control beside the table: what the refusals above are weighed against.
+  const own = views.map((v) => [v, ownMailText(v)] as const).filter((x): x is readonly [AddressView, string] => x[1] !== null);
+  if (own.length > 0) out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
 
   const advice = adviceBullets(r);
   if (advice.length > 0) out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);

@@ -3,7 +3,7 @@ import { logLine } from './escape.js';
 import type { Report } from './model.js';
 import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, pauseNote, reachNote, stopNote } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -131,6 +131,10 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     const result = row[row.length - 1];
     const colored = paint(c, VERDICT_COLOR[result as keyof typeof VERDICT_COLOR] ?? 'yellow', result);
     out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
+  }
+  for (const v of views) {
+    const own = ownMailText(v);
+    if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
   }
 
   const advice = adviceBullets(r);

@@ -279,3 +279,23 @@ export function mtaLabel(v: AddressView): string {
   if (m.name === 'unknown') return 'unknown';
   return `${m.name}${m.version ? ` ${m.version}` : ''} (${m.confidence} confidence)`;
 }
+
+/**
+ * The positive control over an address's transports, in one sentence of plain text (renderers
+ * escape it): whether the server accepts mail for its own domain from this client, with the reply.
+ * Null when nothing was tested there.
+ */
+export function ownMailText(v: AddressView): string | null {
+  // An open relay needs no control: what relayed is the evidence.
+  if (!v.tested || v.verdict === 'open') return null;
+  const controls = v.runs.map((t) => t.positiveControl).filter((c): c is NonNullable<TargetReport['positiveControl']> => c !== undefined);
+  const probes = controls.flatMap((c) => c.probes);
+  const accepted = probes.find((p) => p.accepted === true);
+  if (accepted) return `accepts mail for its own domain from this client (${accepted.mailbox}: ${accepted.reply ?? 'accepted'})`;
+  const refused = probes.find((p) => p.accepted === false);
+  const elsewhere = controls.find((c) => c.elsewhere)?.elsewhere;
+  const second = elsewhere ? `; as ${elsewhere.address}: ${elsewhere.accepted === true ? 'accepted' : elsewhere.accepted === false ? 'refused' : 'no answer'} (${elsewhere.reply ?? ''})` : '';
+  if (refused) return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
+  const note = controls.find((c) => c.note)?.note;
+  return note ? `own mail ${note}` : null;
+}

@@ -8,6 +8,8 @@ export interface Job {
   tries: number;
   /** Set on a control probe: the server name whose unknown mailboxes it tests. */
   control?: string;
+  /** Set on a positive control probe: the mailbox the server must accept (postmaster@ its domain). */
+  positive?: string;
   /** Transcript of earlier tries, so a retry does not hide what interrupted the first. */
   earlier: TranscriptLine[];
   /** Not before this time (Date.now() scale): a greylisted attempt waits for its retry. */
@@ -41,13 +43,14 @@ export function greylistBackoff(n: number): number {
  * accepted local one", whose point is that nothing but that local recipient
  * comes before; a local recipient would put every later RCPT after an
  * accepted local one; a greylist retry repeats the triple the greylist saw,
- * alone. Control probes share only with each other, so no vector's RCPT
- * comes after a mailbox that tests for a catch-all.
+ * alone. Control probes share only with each other (catch-all probes apart
+ * from positive ones), so no vector's RCPT comes after a mailbox that tests
+ * for a catch-all or one the server must accept.
  */
 export function groupKey(j: Job): string | undefined {
   const r = j.rendered;
   if (j.greylisted !== undefined || r.rcptTo.length !== 1 || r.vector.local) return undefined;
-  return JSON.stringify([j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
+  return JSON.stringify([j.positive !== undefined ? 'positive' : j.control === undefined ? 'vector' : 'control', r.helo, r.mailFrom]);
 }
 
 /**

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { mailDomain, renderVector, serverName } from '../battery/render.js';
-import { VECTOR_TRAITS } from '../diagnosis/traits.js';
+import { mailDomain, NAME_PLACEHOLDERS, renderVector, serverName } from '../battery/render.js';
 import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
 import { transaction, type Conn } from '../attempt.js';
-import { countAttempts, type AttemptReport, type TargetReport } from '../report/model.js';
+import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../report/model.js';
 import { CONNECTIONS_PER_ADDRESS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
 import { formatReply } from '../smtp/reply.js';
-import { SessionError, type TranscriptLine } from '../smtp/session.js';
+import { SessionError, type SmtpSession, type TranscriptLine } from '../smtp/session.js';
 import { openSession } from '../smtp/setup.js';
 import { identifyMta } from '../mta/identify.js';
 import { classifyReply } from '../verdict/classify.js';
+import { needsEvidence } from '../verdict/evidence.js';
 import { settle, type ControlResult } from '../verdict/controls.js';
 import { REPLY_RULES } from '../verdict/replies.js';
 import { tallyOf, targetVerdict } from '../verdict/run.js';
@@ -65,12 +65,40 @@ export interface TargetOptions {
    * cost an open server another queue file.
    */
   relayedInPlaintext?: string;
+  /** A mailbox the server must accept besides postmaster@ its domain (input `local-recipient`). */
+  localRecipient?: string;
 }
 
-/** The plain attempt: a catalogue vector that varies nothing a server may trust (src/diagnosis/traits.ts). */
+/**
+ * The plain attempt: an outside sender to an outside recipient under relay-check's own HELO.
+ * Only this one stops the run when it relays (stopWhenOpen): another vector that trusts nothing
+ * either (recipient-as-sender) may be accepted for its one sender address, which says nothing
+ * of what else the server relays.
+ */
+export const PLAIN_ATTEMPT = 'external-sender';
+
 export function isPlainAttempt(v: Vector): boolean {
-  return VECTOR_TRAITS[v.id]?.length === 0 && v.local !== true;
+  return v.id === PLAIN_ATTEMPT;
 }
+
+/**
+ * An outside address no mail server trusts, for the second look at a server that refuses the
+ * client everything (through XCLIENT): k.root-servers.net's, which is in no bogon or
+ * documentation list (a filter of those would refuse it for what it is) and in nobody's mynetworks.
+ */
+export const SECOND_OUTSIDER = '193.0.14.129';
+
+/**
+ * The positive control's mailboxes (RFC 5321 §4.5.1: postmaster at every domain a server
+ * serves must be accepted): postmaster@ the `domain` input and @ the domain of the server's
+ * name where it differs, and the `local-recipient` input.
+ */
+export function positiveMailboxes(domain: string | undefined, srv: string | undefined, local: string | undefined): string[] {
+  const domains = [...new Set([domain, mailDomain(srv)].filter((d): d is string => d !== undefined && d.includes('.')).map((d) => d.toLowerCase()))];
+  return [...domains.map((d) => `<postmaster@${d}>`), ...(local ? [`<${local}>`] : [])];
+}
+
+const POSITIVE_VECTOR: Vector = { id: 'positive-control', description: 'Positive control: a mailbox the server must accept', provenance: 'RFC 5321 §4.5.1; CheckTLS relay test', mailFrom: '', rcptTo: [] };
 
 /**
  * Whether a vector exists for more than its sender (a recipient form, a HELO
@@ -161,7 +189,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         report.tls ??= session.tls ?? null;
         if (index === 1) {
           report.opening = [...session.transcript];
-          report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0]) ?? null;
+          // A bare greeting (a container id, a product banner) names nothing: the certificate's
+          // name or the name the user connected to stand in, so the vectors that need it still run.
+          report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, net.isIP(spec.host) ? undefined : spec.host) ?? null;
           report.extensions = [...ehlo.extensions.keys()];
           report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
         }
@@ -209,6 +239,15 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       report.reachable = true;
       report.opening = err.transcript;
       report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied' as const, reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+      // Nothing was asked, and nothing could be: the refusal covers the postmaster too (RFC 5321
+      // §4.5.1's bare <postmaster> when no domain is known).
+      const greeting = err.transcript.find((l) => l.dir === 'S' && /^220[ -]/.test(l.text))?.text.slice(4);
+      const mailboxes = positiveMailboxes(opts.domain, serverName(greeting), opts.localRecipient);
+      if (mailboxes.length === 0) mailboxes.push('<postmaster>');
+      report.positiveControl = { accepted: false, sender: null, probes: mailboxes.map((mailbox) => ({ mailbox, accepted: false, reply, rule: c.rule })), note: 'the client was refused before any mail command' };
+      if (opts.clientAddress !== undefined && !report.opening.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text))) {
+        report.positiveControl.elsewhere = await askElsewhere(spec, opts, mailboxes[0], `<${opts.probe}@${opts.recipient.domain}>`);
+      }
       return finish();
     }
     // No SMTP session, so nothing was tested here: the address counts as not
@@ -232,9 +271,25 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   }
 
   const queue = new AttemptQueue();
+  const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+  // The positive control: asked early (before refusals can spend the error budget), after the
+  // plain attempt, with the plain sender (a refused sender is retried like a vector's).
+  const mailboxes = positiveMailboxes(opts.domain, report.serverName ?? undefined, opts.localRecipient);
+  const positive: PositiveControl = {
+    accepted: null,
+    sender: null,
+    probes: mailboxes.map((mailbox) => ({ mailbox, accepted: null, reply: null, rule: null })),
+    note: mailboxes.length === 0 ? 'not asked: no mail domain is known (the server gave no host name with a domain in it, and `domain` is not set)' : null,
+  };
+  const positiveJobs: Job[] = mailboxes.map((m) => ({ rendered: { vector: POSITIVE_VECTOR, helo: opts.helo, mailFrom: plainSender, rcptTo: [m] }, tries: 0, earlier: [], positive: m }));
   // The plain attempts first: with stopWhenOpen their answer decides whether anything else runs.
   const ordered = opts.stopWhenOpen ? [...opts.vectors.filter(isPlainAttempt), ...opts.vectors.filter((v) => !isPlainAttempt(v))] : opts.vectors;
+  let positiveQueued = false;
   for (const v of ordered) {
+    if (!positiveQueued && !isPlainAttempt(v)) {
+      queue.push(...positiveJobs);
+      positiveQueued = true;
+    }
     const r = renderVector(v, {
       user: opts.recipient.user,
       domain: opts.recipient.domain,
@@ -245,8 +300,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
       mydomain,
     });
     if (r.ok) queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
+    // Without the server's name these vectors still apply, untested: inconclusive, not skipped.
+    else if (NAME_PLACEHOLDERS.has(r.missing)) results.set(v.id, notRun(v, `not tested: ${r.reason}`));
     else results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
   }
+  if (!positiveQueued) queue.push(...positiveJobs);
 
   // A control probe per server name that an accepted routing trick was addressed
   // to: a mailbox that cannot exist there. A server that accepts it accepts
@@ -269,7 +327,6 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   const acceptedSenders = new Map<string, boolean>();
   // Attempts whose sender was refused: retried with an accepted sender after the first pass.
   const senderRefused: Job[] = [];
-  const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
 
   // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
   let stop: { after: string; reason: string } | undefined;
@@ -284,6 +341,17 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
 
   const record = (job: Job, conn: Conn | undefined, fields: Partial<AttemptReport>, transcript: TranscriptLine[]): void => {
     const { vector, helo, mailFrom, rcptTo } = job.rendered;
+    if (job.positive !== undefined) {
+      const p = positive.probes.find((x) => x.mailbox === job.positive);
+      if (p) {
+        p.reply = fields.reply ?? fields.reason ?? null;
+        // Any refusal counts, temporary ones too: what matters is whether this client's mail gets in.
+        p.accepted = fields.outcome === 'relayed' ? true : fields.reply ? false : null;
+        p.rule = p.accepted === false ? (fields.rule ?? null) : null;
+        positive.sender = mailFrom;
+      }
+      return;
+    }
     if (job.control !== undefined) {
       const c = controls.get(job.control);
       if (c) {
@@ -315,6 +383,10 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
 
   let notRunOpen = 0;
   const skipOpen = (job: Job): void => {
+    if (job.positive !== undefined) {
+      positive.note = `not asked: the plain attempt (${stop?.after ?? PLAIN_ATTEMPT}) relayed, which needs no control`;
+      return;
+    }
     notRunOpen++;
     record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
   };
@@ -353,7 +425,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     }
     const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
     const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-    if (v.subject === 'recipient' || v.outcome === 'relayed') acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || v.outcome === 'relayed');
+    // An accepted positive control shows the sender is accepted, not that it relays.
+    const relayed = v.outcome === 'relayed' && job.positive === undefined;
+    if (v.subject === 'recipient' || v.outcome === 'relayed') acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || relayed);
     if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
       // The sender was refused (its form, or checks of its domain), so the recipient form
       // or HELO this vector exists for was never evaluated: retry it once with a sender
@@ -441,13 +515,13 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         for (const j of txn) j.tries++;
         const mark = conn.session.transcript.length;
         report.transactions = (report.transactions ?? 0) + 1;
-        // Control probes never send DATA: they only ask whether a mailbox is accepted.
+        // Control probes (positive ones too) never send DATA: they only ask whether a mailbox is accepted.
         const res = await transaction(
           conn,
           txn.map((j) => j.rendered),
           opts,
           learner,
-          opts.confirm && txn[0].control === undefined,
+          opts.confirm && txn[0].control === undefined && txn[0].positive === undefined,
           queue.whenEmpty(),
         );
         const transcript = conn.session.transcript.slice(mark);
@@ -554,6 +628,14 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   if (stop !== undefined) report.stopped = { after: stop.after, notRun: notRunOpen };
   if (learner.pauses > pausesBefore) report.pauses = learner.pauses - pausesBefore;
   report.controls = [...controls.values()];
+  positive.accepted = positive.probes.some((p) => p.accepted === true) ? true : positive.probes.some((p) => p.accepted === false) ? false : null;
+  report.positiveControl = positive;
+  // Refused everything, its own postmaster included, while testing as another client: ask as a
+  // second outsider whether that refusal is about the address tested from or about every outsider.
+  const catchAll = [...results.values()].some((a) => a.outcome === 'denied' && needsEvidence(a.rule));
+  if (positive.accepted === false && catchAll && opts.clientAddress !== undefined && !report.extensions.includes('AUTH') && Date.now() < opts.deadline) {
+    positive.elsewhere = await askElsewhere(spec, opts, positive.probes[0].mailbox, positive.sender ?? plainSender);
+  }
   // Before settle: whether an accepted routing form relays depends on the MTA.
   if (report.greeting !== null) {
     report.mta = identifyMta({
@@ -564,6 +646,41 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   }
   report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
   return finish();
+}
+
+/**
+ * The positive control asked as SECOND_OUTSIDER through XCLIENT, on a connection of its own
+ * (RCPT only): refused there too, the server refuses every outside client; accepted, its
+ * refusals were about the address tested from.
+ */
+async function askElsewhere(spec: TargetSpec, opts: TargetOptions, mailbox: string, sender: string): Promise<NonNullable<PositiveControl['elsewhere']>> {
+  const address = SECOND_OUTSIDER;
+  let session: SmtpSession | undefined;
+  try {
+    ({ session } = await openSession({
+      address: spec.address,
+      port: spec.port,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      replyTimeoutMs: opts.replyTimeoutMs,
+      deadline: opts.deadline,
+      implicitTls: spec.transport === 'implicit',
+      serverName: net.isIP(spec.host) ? undefined : spec.host,
+      helo: opts.helo,
+      starttls: spec.transport === 'starttls',
+      clientAddress: address,
+    }));
+    const mail = await session.command(`MAIL FROM:${sender}`);
+    // A refused sender says nothing about the mailbox, unless the refusal is of the client.
+    if (mail.code >= 300) return { address, accepted: classifyReply(mail, 'mail').subject === 'client' ? false : null, reply: formatReply(mail) };
+    const rcpt = await session.command(`RCPT TO:${mailbox}`);
+    return { address, accepted: rcpt.code < 300, reply: formatReply(rcpt) };
+  } catch (e) {
+    const err = asSessionError(e);
+    if (err.kind === 'client-refused' && err.reply) return { address, accepted: false, reply: formatReply(err.reply) };
+    return { address, accepted: null, reply: err.message };
+  } finally {
+    await session?.quit();
+  }
 }
 
 /**

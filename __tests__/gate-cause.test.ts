@@ -256,6 +256,26 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     expect(fixVerdict(proved)).toMatch(/^Not verified: smtp \(25\) no longer accepts postmaster@example\.net/);
   }, 300_000);
 
+  test('the client address actually tested decides: mynetworks with 198.51.100.0/24 relays for client-address 198.51.100.7, not for the default outsider', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-client-'));
+    made.push(dir);
+    fs.writeFileSync(path.join(dir, 'main.cf'), 'myhostname = mail.example.org\nmydomain = example.org\nmydestination = $myhostname, $mydomain, localhost\ncompatibility_level = 3.6\nalias_maps =\nalias_database =\nmynetworks = 127.0.0.0/8 198.51.100.0/24\n');
+    const seen = new Map<string, DirectResult>();
+    const run = (client?: string): Promise<Report> =>
+      runGate(parseSettings({ 'postfix-config': dir, timeout: '120', 'connect-timeout': '15', ...(client ? { 'client-address': client } : {}) }), {}, undefined, {
+        beforeRun: async (inst) => {
+          for (const c of ['198.51.100.7', OUTSIDER]) seen.set(c, await direct(inst.services[0].port, { mode: 'plain', client: c }));
+        },
+      });
+    const inside = await run('198.51.100.7');
+    expect([seen.get('198.51.100.7')?.verdict, seen.get(OUTSIDER)?.verdict]).toEqual(['open', 'closed']);
+    expect(inside.gate?.causes?.map((c) => [c.client, c.kind, c.sentence])).toEqual([['198.51.100.7', 'mynetworks', expect.stringContaining('covers the outside client 198.51.100.7 (`198.51.100.0/24`)')]]);
+    expect(inside.gate?.fixes?.map((f) => [f.overrides.join(';'), f.verified])).toEqual([['mynetworks = 127.0.0.0/8', true]]);
+    const outside = await run();
+    expect(outside.verdict).toBe('closed');
+    expect(outside.gate?.causes).toBeUndefined();
+  }, 300_000);
+
   test('(b) the mistake only in a master.cf -o of smtp: that line, changed in place', async () => {
     const { report: r, relay } = await gate(path.join(FIXTURES, 'debian-multi-master'));
     expect([relay.get('smtp')?.verdict, relay.get('submission')?.verdict]).toEqual(['open', 'closed']);

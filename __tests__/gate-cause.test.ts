@@ -217,7 +217,7 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     expect(adviceBullets(r)[0]).toMatch(/^\*\*Change <code>.*debian-multi\/main\.cf<\/code> line 46\*\* to <code>mynetworks = 127\.0\.0\.0\/8 &#91;&#58;&#58;1&#93;\/128<\/code>\. Verified on a copy/);
     expect(annotations(r).find((a) => a.line === 46)?.message).toContain('\n-mynetworks = 0.0.0.0/0\n+mynetworks = 127.0.0.0/8 [::1]/128');
     const term = renderTerminal(r, { color: false });
-    expect(term).toMatch(/Fix: main\.cf:46: Verified on a copy/);
+    expect(term).toMatch(/Change main\.cf:46: Verified on a copy/);
     expect(term).toContain('    -mynetworks = 0.0.0.0/0\n    +mynetworks = 127.0.0.0/8 [::1]/128');
 
     // Applied as a team would commit it: the gate passes, and port 25 still takes postmaster@ from outside.
@@ -291,6 +291,9 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     expect([relay.get('smtp')?.verdict, relay.get('2525')?.verdict, relay.get('submission')?.verdict]).toEqual(['open', 'open', 'closed']);
     expect(r.gate?.causes?.map((c) => `${c.service} ${c.places[0]?.file}:${c.places[0]?.line}`)).toEqual(['smtp main.cf:46', '2525 master.cf:10']);
     expect(errorsAt(r)).toEqual(['main.cf:46', 'master.cf:10']);
+    // Both causes hold at once: neither is offered as an alternative to the other.
+    expect(renderSummary(r)).not.toMatch(/\*\*(Either|Or):\*\*/);
+    expect(fixVerdict(r.gate?.fixes?.[1] as NonNullable<NonNullable<Report['gate']>['fixes']>[number])).toMatch(/the \d+ attempt\(s\) that relayed on 2525 are all denied, and smtp, 2525 still accept postmaster@example\.net and root@example\.net from an outside client\.$/);
     expect(r.gate?.fixes?.map((f) => [f.services.join(','), f.overrides.join(';'), f.verified])).toEqual([
       ['smtp', 'mynetworks = 127.0.0.0/8 [::1]/128', true],
       ['2525', '2525/inet/mynetworks = 127.0.0.0/8 [::1]/128', true],

@@ -17,7 +17,8 @@ function findingMd(d: Diagnosis): string[] {
   const either = d.findings.length > 1;
   return d.findings.map(
     (f, i) =>
-      `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+      // Causes read from the configuration all hold at once; the table's rows are alternatives.
+      `- ${f.rule.startsWith('gate-cause-') ? '**Cause:** ' : either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
       `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`,
   );
 }
@@ -26,8 +27,14 @@ function findingMd(d: Diagnosis): string[] {
 export function fixVerdict(f: VerifiedFix): string {
   const on = f.services.join(', ');
   if (f.error) return `Not verified: ${f.error}.`;
+  // Services grouped by the mailboxes they still take: "smtp, 2525 still accept postmaster@… and root@…".
   const accepted = (f.ownMail ?? []).filter((m) => m.after === true);
-  const kept = [...new Set(accepted.map((m) => m.service))].map((s) => `${s} still accepts ${accepted.filter((m) => m.service === s).map((m) => m.mailbox).join(' and ')}`);
+  const byBoxes = new Map<string, string[]>();
+  for (const svc of [...new Set(accepted.map((m) => m.service))]) {
+    const boxes = accepted.filter((m) => m.service === svc).map((m) => m.mailbox).join(' and ');
+    byBoxes.set(boxes, [...(byBoxes.get(boxes) ?? []), svc]);
+  }
+  const kept = [...byBoxes].map(([boxes, svcs]) => `${svcs.join(', ')} still accept${svcs.length === 1 ? 's' : ''} ${boxes}`);
   if (f.verified) return `Verified on a copy: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied${kept.length > 0 ? `, and ${kept.join(', ')} from an outside client` : ''}.`;
   const why = [
     ...(f.stillRelayed.length > 0 ? [`${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''})`] : []),

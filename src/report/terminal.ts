@@ -66,7 +66,7 @@ function wrap(text: string, width: number, first: string, rest: string): string[
 function fixLines(r: Report, c: boolean): string[] {
   const out: string[] = [];
   for (const f of fixText(r)) {
-    out.push(...wrap(termText(`Fix: ${f.head}`), WRAP, '', '  '));
+    out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
     for (const l of f.diff) out.push(paint(c, l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('+') && !l.startsWith('+++') ? 'green' : 'dim', `    ${termText(l)}`));
   }
   return out;

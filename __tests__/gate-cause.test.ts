@@ -276,6 +276,28 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     expect(outside.gate?.causes).toBeUndefined();
   }, 300_000);
 
+  test('relay_domains naming the recipient domain: named on its main.cf line, annotated, no change proposed', async () => {
+    // (A bare `permit` before the relay check, or no relay check at all, does not get this far on
+    // Postfix 3.x: smtpd stops with "specify at least one working instance of:
+    // reject_unauth_destination, …", measured, and the gate fails naming it.)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-relay-domains-'));
+    made.push(dir);
+    // Line 7: the relay attempts' domain listed as one this server relays to.
+    fs.writeFileSync(path.join(dir, 'main.cf'), 'myhostname = mail.example.org\nmydomain = example.org\nmydestination = $myhostname, $mydomain, localhost\ncompatibility_level = 3.6\nalias_maps =\nalias_database =\nrelay_domains = example.com\n');
+    const seen: DirectResult[] = [];
+    const rd = await runGate(parseSettings({ 'postfix-config': dir, timeout: '120', 'connect-timeout': '15' }), {}, undefined, {
+      beforeRun: async (inst) => {
+        seen.push(await direct(inst.services[0].port, { mode: 'plain', client: OUTSIDER }));
+      },
+    });
+    expectValid(rd);
+    expect(seen[0].verdict).toBe('open');
+    expect(rd.gate?.causes?.map((c) => `${c.kind} ${c.places[0]?.file}:${c.places[0]?.line}`)).toEqual(['relay-domains main.cf:7']);
+    // Which domains a server relays for is the team's to say: no change to prove, but the line is annotated.
+    expect(rd.gate?.fixes ?? []).toEqual([]);
+    expect(annotations(rd).filter((a) => a.level === 'error' && a.file).map((a) => [path.basename(a.file ?? ''), a.line, a.message])).toEqual([['main.cf', 7, expect.stringMatching(/^On smtp: relay_domains names example\.com/)]]);
+  }, 300_000);
+
   test('(b) the mistake only in a master.cf -o of smtp: that line, changed in place', async () => {
     const { report: r, relay } = await gate(path.join(FIXTURES, 'debian-multi-master'));
     expect([relay.get('smtp')?.verdict, relay.get('submission')?.verdict]).toEqual(['open', 'closed']);

@@ -69,7 +69,7 @@ const PLAIN_EXTERNAL = ['null-sender', 'external-sender', 'server-name-sender', 
 
 const CLOSED: { title: string; label: string; options: EximOptions; catchAll: boolean }[] = [
   {
-    // The ACL of ../shared/MTA-NOTES.md: any local part of a local domain is accepted at RCPT (it would bounce later).
+    // The minimal relay ACL of docs/mta-notes.md (Exim): any local part of a local domain is accepted at RCPT (it would bounce later).
     title: 'Exim 4 that relays only for its own domains (closed, no recipient verification)',
     label: 'closed',
     options: {},

@@ -15,13 +15,13 @@ import { expectValid } from './support/schema.js';
 /**
  * Gate mode (`postfix-config`) against real Postfix: configuration directories as
  * teams keep them (__tests__/fixtures/gate/, see its README) and the six published
- * stacks of ../shared/fixtures/realworld-postfix/. For every service the expected
+ * stacks of __tests__/fixtures/realworld-postfix/. For every service the expected
  * verdict is first established by a direct SMTP session on the running instance
  * (as the outside client, through XCLIENT), then relay-check's must equal it.
  */
 
 const FIXTURES = path.join(ROOT, '__tests__', 'fixtures', 'gate');
-const REALWORLD = path.resolve(ROOT, '..', 'shared', 'fixtures', 'realworld-postfix');
+const REALWORLD = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix');
 const fixture = (name: string): string => path.join(FIXTURES, name);
 
 interface Run {

@@ -8,7 +8,7 @@ import { STACKS, fixtureServices, startAll, type RealworldOptions, type Realworl
 
 /**
  * Issue 9 §6, "Prove it on real stacks": relay-check against the published Postfix
- * configurations of six mail stacks (../shared/fixtures/realworld-postfix/, README.md and
+ * configurations of six mail stacks (__tests__/fixtures/realworld-postfix/, README.md and
  * each NOTES.md), each a private instance on loopback, every transport discard:.
  *
  * 1. Every inet service of every stack (25 with or without postscreen, 587, 465, and

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
+import { EXIT } from '../src/cli.js';
 import { DEFAULTS, INPUT_NAMES, parseSettings, type RawInputs } from '../src/settings.js';
+import { LIMITS } from '../src/smtp/limits.js';
 import { VERSION } from '../src/version.js';
 import { ROOT } from './support/action.js';
 
@@ -37,6 +39,9 @@ interface Workflow {
 const read = (f: string): string => fs.readFileSync(path.join(ROOT, f), 'utf8');
 const action = parse(read('action.yml')) as ActionYml;
 const readme = read('README.md');
+const docFiles = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f));
+/** The Markdown a reader follows links through. */
+const markdownFiles = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...docFiles];
 const workflowFiles = fs
   .readdirSync(path.join(ROOT, '.github', 'workflows'))
   .filter((f) => /\.ya?ml$/.test(f))
@@ -96,14 +101,19 @@ describe('README', () => {
     expect(tableNames(section('### Outputs')).sort()).toEqual(Object.keys(action.outputs).sort());
   });
 
-  test('its workflow examples use org/relay-check@v1 with real inputs', () => {
-    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]) as unknown);
+  /** The steps of the YAML blocks of one Markdown file that use relay-check. */
+  function exampleSteps(md: string): Step[] {
+    const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]) as unknown);
     const steps = blocks.flatMap((b) => {
       if (Array.isArray(b)) return b as Step[];
       const wf = b as Workflow;
       return wf.jobs ? Object.values(wf.jobs).flatMap((j) => j.steps) : [];
     });
-    const ours = steps.filter((s) => s.uses?.includes('relay-check'));
+    return steps.filter((s) => s.uses?.includes('relay-check'));
+  }
+
+  test('its workflow examples (and those of docs/) use org/relay-check@v1 with real inputs', () => {
+    const ours = markdownFiles.flatMap((f) => exampleSteps(read(f)));
     expect(ours.length).toBeGreaterThanOrEqual(4);
     for (const s of ours) {
       expect(s.uses).toBe('org/relay-check@v1');
@@ -111,8 +121,64 @@ describe('README', () => {
     }
   });
 
-  test('has the sections a user looks for', () => {
-    for (const h of ['## Example workflows', '### Pull-request comment', '## JSON report', '## Releases']) expect(readme).toContain(`\n${h}\n`);
+  test('the first hour: the demo and the test command open it, then a post-deploy check and the gate', () => {
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme.slice(0, readme.indexOf('## Use it')));
+    expect(firstBlock?.[1]).toMatch(/^npm ci && npm run demo /m);
+    expect(firstBlock?.[1]).toMatch(/^npm ci && npm test /m);
+    const steps = exampleSteps(readme);
+    expect(steps.some((s) => typeof s.with?.host === 'string' && s.with['postfix-config'] === undefined)).toBe(true);
+    expect(steps.some((s) => s.with?.['postfix-config'] !== undefined && s.with.host === undefined)).toBe(true);
+    // Said once: what to write in place of org/relay-check.
+    expect(readme.match(/`org\/relay-check` in the examples stands for/g)).toHaveLength(1);
+    expect(readme.split('\n').length).toBeLessThanOrEqual(280);
+  });
+
+  test('has the sections a user looks for; contributor material and the reference are one link away', () => {
+    for (const h of ['## Try it', '## Use it', '### Inputs', '### Outputs', '## How verdicts are decided', '### Why it relays']) expect(readme).toContain(`\n${h}\n`);
+    const contributing = read('CONTRIBUTING.md');
+    for (const h of ['## Tests', '## Run the action locally', '## Releases']) expect(contributing).toContain(`\n${h}\n`);
+    for (const word of ['RELAY_CHECK_REQUIRE_', '.ci/install-', 'unshare', 'npm run bench', 'npm run screenshots']) {
+      expect([word, readme.includes(word)]).toEqual([word, false]);
+      expect([word, contributing.includes(word)]).toEqual([word, true]);
+    }
+    expect(read('docs/reports.md')).toContain('\n## Pull-request comment\n');
+    expect(read('docs/json-report.md')).toMatch(/^# JSON report\n/);
+    // docs/mta-notes.md is for contributors: linked from CONTRIBUTING.md; every other docs/ page from the README.
+    for (const f of docFiles) expect([f, (f === 'docs/mta-notes.md' ? contributing : readme).includes(`](${f})`)]).toEqual([f, true]);
+  });
+
+  test('its exit-status table lists exactly the CLI\'s codes', () => {
+    const table = readme.slice(readme.indexOf('| exit | meaning |'));
+    const codes = [...table.matchAll(/^\| (\d) \|/gm)].map((m) => Number(m[1]));
+    expect(codes).toEqual(Object.values(EXIT).sort((a, b) => a - b));
+  });
+
+  test('connect-timeout is described as what it bounds, with the reply wait of src/smtp/limits.ts', () => {
+    const minutes = `${LIMITS.replyTimeoutMs / 60_000} minutes`;
+    const row = readme.split('\n').find((l) => l.startsWith('| `connect-timeout` |')) ?? '';
+    for (const text of [row, action.inputs['connect-timeout'].description]) {
+      expect(text).toContain(minutes);
+      expect(text).not.toMatch(/any later reply/);
+    }
+    for (const text of [readme.split('\n').find((l) => l.startsWith('| `host` |')) ?? '', action.inputs.host.description]) expect(text).toMatch(/must be empty with `?postfix-config/);
+  });
+
+  test('every relative link of the README, CONTRIBUTING.md, CHANGELOG.md and docs/ reaches a file, and its #anchor a heading', () => {
+    const slug = (h: string): string => h.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const anchors = (file: string): string[] => [...read(file).replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]));
+    const broken: string[] = [];
+    for (const file of markdownFiles) {
+      const text = read(file).replace(/```[\s\S]*?```/g, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const link = m[1];
+        if (/^[a-z]+:/.test(link)) continue;
+        const [target, anchor] = link.split('#');
+        const resolved = target === '' ? file : path.normalize(path.join(path.dirname(file), target));
+        if (!fs.existsSync(path.join(ROOT, resolved))) broken.push(`${file}: ${link}`);
+        else if (anchor && resolved.endsWith('.md') && !anchors(resolved).includes(anchor)) broken.push(`${file}: ${link} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
 
@@ -171,6 +237,33 @@ describe('workflows', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'lint-actions.mjs')], { cwd: ROOT, encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`).toContain(`${workflowFiles.length + 1} file(s) valid`);
     expect(r.status).toBe(0);
+  });
+});
+
+describe('the repository stands alone', () => {
+  /** Source, tests, scripts and CI: what a clone runs. The fixtures are data, checked below. */
+  const CODE_DIRS = ['src', '__tests__', 'scripts', 'bench', '.ci'];
+  const files = (dir: string): string[] =>
+    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) return rel === path.join('__tests__', 'fixtures') ? [] : files(rel);
+      return [rel];
+    });
+
+  test('no source, test, script, bench or CI file reaches a folder beside the repository', () => {
+    // Built from pieces so this file does not match itself.
+    const outside = new RegExp(['\\.\\./' + 'shared', "'\\.\\.',\\s*'" + 'shared' + "'", 'MTA-' + 'NOTES', '(?<![\\w/])/work' + '/'].join('|'));
+    const hits = CODE_DIRS.flatMap(files).filter((f) => outside.test(read(f)));
+    expect(hits).toEqual([]);
+  });
+
+  test('the six real-world Postfix configurations are in the repository, each with the NOTES.md naming its source', () => {
+    const dir = path.join('__tests__', 'fixtures', 'realworld-postfix');
+    for (const stack of ['debian', 'dms', 'mailcow', 'miab', 'iredmail', 'modoboa']) {
+      expect([stack, fs.existsSync(path.join(ROOT, dir, stack, 'main.cf'))]).toEqual([stack, true]);
+      expect([stack, /^Source: /m.test(read(path.join(dir, stack, 'NOTES.md')))]).toEqual([stack, true]);
+    }
+    expect(fs.existsSync(path.join(ROOT, dir, 'common', 'sasl', 'smtpd.conf'))).toBe(true);
   });
 });
 

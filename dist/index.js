@@ -36053,11 +36053,12 @@ giveUp) {
     const readAlone = async (i, sentAt) => {
         const errors = conn.errors;
         const p = s.next();
-        // Past a vector's first RCPT, its own refusals put it over: another connection would
-        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        // Past the first RCPT of a vector that began on a connection without refusals, its own
+        // refusals put it over: another connection would sleep just the same, so wait the sleep
+        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
         const c = cmds[i];
         const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && firstOfVector;
+        const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
         const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
         if (r === GAVE_UP) {
             // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
@@ -36084,20 +36085,29 @@ giveUp) {
     /** The first vector the server answered "too many recipients". */
     let overLimit;
     const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
+    /** Refusals on the connection when each vector's first RCPT was answered. */
+    const vectorStart = new Map();
+    /**
+     * Refusals this connection would have made by the last RCPT of the vector starting at
+     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+     * refusal short of the limit made its second RCPT wait out the error sleep).
+     */
+    const worstAfter = (i) => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
     try {
         const pipelining = conn.ehlo.extensions.has('PIPELINING');
         let i = 0;
         let mailRefused = false;
         sending: while (i < cmds.length) {
-            // Each RCPT may be refused: a new vector starts only while the budget has room, and
-            // a started one is finished (its own refusals put it over; see readAlone).
-            if (startsVector(i) && conn.errors >= learner.budget)
+            // Each RCPT may be refused: a new vector starts only while the budget has room for all
+            // of its RCPTs (on a connection without refusals it always starts: another connection
+            // would be no better), and a started one is finished (see readAlone).
+            if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget)
                 break;
             // Past the floor only the learner's one explorer goes on; another connection
             // stops where no reply can be slept on, and leaves the rest to a fresh one.
             // Nor when nothing else is left to run: a fresh connection answers at once, while a
             // reply that may be slept on would be given up on at once (see giveUp).
-            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
+            if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn)))
                 break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
@@ -36110,6 +36120,8 @@ giveUp) {
             s.send(batch.map((c) => c.line));
             written = i + batch.length;
             for (let b = 0; b < batch.length; b++, i++) {
+                if (startsVector(i))
+                    vectorStart.set(cmds[i].vector ?? -1, conn.errors);
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
@@ -37439,7 +37451,8 @@ async function runTarget(spec, opts) {
                 // up at once (see transaction's idle), leaving a command the server sleeps on and a
                 // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
                 const lastWork = queue.size === 0 || queue.allShare(job);
-                const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
+                // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+                const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -37489,6 +37502,9 @@ async function runTarget(spec, opts) {
                 queue.unshift(...untried);
                 if (lead)
                     releaseHold();
+                // Nothing could start here (no room left for even the first vector): a fresh connection can.
+                if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
+                    await retire();
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
@@ -40146,7 +40162,9 @@ function findingMd(d) {
     if (d.findings.length === 0)
         return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
     const either = d.findings.length > 1;
-    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+    return d.findings.map((f, i) => 
+    // Causes read from the configuration all hold at once; the table's rows are alternatives.
+    `- ${f.rule.startsWith('gate-cause-') ? '**Cause:** ' : either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
         `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
 }
 /** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
@@ -40154,8 +40172,14 @@ function fixVerdict(f) {
     const on = f.services.join(', ');
     if (f.error)
         return `Not verified: ${f.error}.`;
+    // Services grouped by the mailboxes they still take: "smtp, 2525 still accept postmaster@… and root@…".
     const accepted = (f.ownMail ?? []).filter((m) => m.after === true);
-    const kept = [...new Set(accepted.map((m) => m.service))].map((s) => `${s} still accepts ${accepted.filter((m) => m.service === s).map((m) => m.mailbox).join(' and ')}`);
+    const byBoxes = new Map();
+    for (const svc of [...new Set(accepted.map((m) => m.service))]) {
+        const boxes = accepted.filter((m) => m.service === svc).map((m) => m.mailbox).join(' and ');
+        byBoxes.set(boxes, [...(byBoxes.get(boxes) ?? []), svc]);
+    }
+    const kept = [...byBoxes].map(([boxes, svcs]) => `${svcs.join(', ')} still accept${svcs.length === 1 ? 's' : ''} ${boxes}`);
     if (f.verified)
         return `Verified on a copy: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied${kept.length > 0 ? `, and ${kept.join(', ')} from an outside client` : ''}.`;
     const why = [
@@ -41224,6 +41248,15 @@ function repoPath(file) {
     const rel = ws && external_node_path_default().isAbsolute(file) ? external_node_path_default().relative(ws, file) : file;
     return external_node_path_default().posix.normalize(rel.split((external_node_path_default()).sep).join('/')).replace(/^\.\//, '');
 }
+/**
+ * Fails the step. process.exitCode is set here and not left to core: under
+ * @github/local-action's stub of @actions/core, setFailed does not set it and
+ * core.ExitCode is undefined, so an open relay exited 0 there.
+ */
+function fail(message) {
+    core/* setFailed */.C1(message);
+    process.exitCode = 1;
+}
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 function post() {
     const dir = core/* getState */.Gu('gate-dir');
@@ -41249,7 +41282,7 @@ async function main_run() {
             core/* setSecret */.Pq(token);
     }
     catch (e) {
-        core/* setFailed */.C1(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
+        fail(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
         return;
     }
     try {
@@ -41271,11 +41304,11 @@ async function main_run() {
             // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
             for (const p of e.problems)
                 core/* error */.z3(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(external_node_path_default().join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
-            core/* setFailed */.C1(e.message);
+            fail(e.message);
             return;
         }
         // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
-        core/* setFailed */.C1(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        fail(`relay-check failed, please report: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
 }
 async function publish(report, settings, token) {
@@ -41328,7 +41361,7 @@ async function publish(report, settings, token) {
         await postComment(report, token);
     core/* info */.pq(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
     if (report.failed)
-        process.exitCode = core/* ExitCode */.yU.Failure;
+        process.exitCode = 1;
 }
 
 
@@ -41550,7 +41583,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  yU: () => (/* binding */ ExitCode),
   N4: () => (/* binding */ endGroup),
   z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
@@ -41566,7 +41598,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);

@@ -142,11 +142,12 @@ export async function transaction(
   const readAlone = async (i: number, sentAt: number): Promise<Reply | typeof SLOW> => {
     const errors = conn.errors;
     const p = s.next();
-    // Past a vector's first RCPT, its own refusals put it over: another connection would
-    // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+    // Past the first RCPT of a vector that began on a connection without refusals, its own
+    // refusals put it over: another connection would sleep just the same, so wait the sleep
+    // out (and learn from it). One that began after refusals would not sleep on a fresh one.
     const c = cmds[i];
     const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-    const race = learner.maySleep(errors) && firstOfVector;
+    const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
     const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
     if (r === GAVE_UP) {
       // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
@@ -180,19 +181,28 @@ export async function transaction(
   /** The first vector the server answered "too many recipients". */
   let overLimit: number | undefined;
   const startsVector = (i: number): boolean => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
+  /** Refusals on the connection when each vector's first RCPT was answered. */
+  const vectorStart = new Map<number, number>();
+  /**
+   * Refusals this connection would have made by the last RCPT of the vector starting at
+   * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+   * refusal short of the limit made its second RCPT wait out the error sleep).
+   */
+  const worstAfter = (i: number): number => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
   try {
     const pipelining = conn.ehlo.extensions.has('PIPELINING');
     let i = 0;
     let mailRefused = false;
     sending: while (i < cmds.length) {
-      // Each RCPT may be refused: a new vector starts only while the budget has room, and
-      // a started one is finished (its own refusals put it over; see readAlone).
-      if (startsVector(i) && conn.errors >= learner.budget) break;
+      // Each RCPT may be refused: a new vector starts only while the budget has room for all
+      // of its RCPTs (on a connection without refusals it always starts: another connection
+      // would be no better), and a started one is finished (see readAlone).
+      if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget) break;
       // Past the floor only the learner's one explorer goes on; another connection
       // stops where no reply can be slept on, and leaves the rest to a fresh one.
       // Nor when nothing else is left to run: a fresh connection answers at once, while a
       // reply that may be slept on would be given up on at once (see giveUp).
-      if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn))) break;
+      if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn))) break;
       // Postfix holds pipelined replies back while it sleeps before a later one, so
       // replies inside a batch cannot be timed one by one. A batch carries only commands
       // whose replies cannot be slept on even if each reply before them were a refusal
@@ -204,6 +214,7 @@ export async function transaction(
       s.send(batch.map((c) => c.line));
       written = i + batch.length;
       for (let b = 0; b < batch.length; b++, i++) {
+        if (startsVector(i)) vectorStart.set(cmds[i].vector ?? -1, conn.errors);
         const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
         if (r === SLOW) {
           conn.abandoned = true;

@@ -9,9 +9,10 @@ import { VERSION } from './version.js';
 
 /**
  * The exit status is the action's pass/fail, under the same --strictness: a
- * script gets the answer the workflow step would give, with one meaning.
+ * script gets the answer the workflow step would give, with one meaning. A bug
+ * in relay-check has a code of its own, so a script never reads it as bad usage.
  */
-export const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3 } as const;
+export const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3, internal: 4 } as const;
 
 export const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
@@ -54,6 +55,7 @@ exit status follows --strictness, as the action's pass/fail does:
   1  fails because a relay attempt was accepted (an open relay)
   2  fails for another reason (inconclusive under strict, nothing reachable, ...)
   3  bad usage
+  4  relay-check itself failed (a bug: please report it with the message)
 `;
 
 export interface CliIo {
@@ -154,6 +156,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
   io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
   return exitCode(report);
+}
+
+/**
+ * main() with its unexpected exceptions turned into EXIT.internal: everything a
+ * server or the user can do wrong is a verdict or a usage error, so what reaches
+ * here is a bug in relay-check, and the message asks for a report.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (e) {
+    io.stderr(`relay-check failed, please report (exit ${EXIT.internal}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.internal;
+  }
 }
 
 export function exitCode(r: Report): number {

@@ -23,6 +23,16 @@ export function repoPath(file: string): string {
   return path.posix.normalize(rel.split(path.sep).join('/')).replace(/^\.\//, '');
 }
 
+/**
+ * Fails the step. process.exitCode is set here and not left to core: under
+ * @github/local-action's stub of @actions/core, setFailed does not set it and
+ * core.ExitCode is undefined, so an open relay exited 0 there.
+ */
+function fail(message: string): void {
+  core.setFailed(message);
+  process.exitCode = 1;
+}
+
 /** The action's post step: a gate instance left behind by a killed main step is stopped and removed. */
 export function post(): void {
   const dir = core.getState('gate-dir');
@@ -44,7 +54,7 @@ export async function run(): Promise<void> {
     token = (raw['github-token'] ?? '').trim();
     if (token) core.setSecret(token);
   } catch (e) {
-    core.setFailed(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
+    fail(e instanceof InputError ? e.message : `relay-check: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
   try {
@@ -62,11 +72,11 @@ export async function run(): Promise<void> {
     if (e instanceof GateError) {
       // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
       for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(path.join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
-      core.setFailed(e.message);
+      fail(e.message);
       return;
     }
     // Only a bug in relay-check gets here: servers' misbehaviour is part of the report.
-    core.setFailed(`relay-check failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    fail(`relay-check failed, please report: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
 }
 
@@ -117,5 +127,5 @@ async function publish(report: Report, settings: Settings, token: string): Promi
   if (settings.comment) await postComment(report, token);
 
   core.info(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
-  if (report.failed) process.exitCode = core.ExitCode.Failure;
+  if (report.failed) process.exitCode = 1;
 }

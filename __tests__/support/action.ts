@@ -78,3 +78,53 @@ export async function runAction(inputs: Record<string, string>, timeoutMs = 60_0
     dir,
   };
 }
+
+/** @github/local-action, a devDependency: GitHub's tool for running an action on a workstation. */
+export const LOCAL_ACTION_BIN = path.join(ROOT, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js');
+
+export interface LocalActionRun {
+  code: number | null;
+  stdout: string;
+  summary: string;
+  /** From the stub's `::set-output name=…::value` lines. */
+  outputs: Record<string, string>;
+  reportPath: string;
+  dir: string;
+}
+
+/**
+ * Runs src/main.ts's run() under `local-action run ROOT src/main.ts .env`, as
+ * CONTRIBUTING.md's recipe does: local-action replaces @actions/core with its
+ * stub, which is why it cannot run the bundle (dist/index.js inlines core and
+ * exports no run()). Inputs go in the .env file as INPUT_NAME (hyphens kept).
+ * The runner's own GITHUB_* and INPUT_* variables are not passed on, so a CI
+ * run of this test cannot write to the real step's outputs or summary.
+ */
+export async function runLocalAction(inputs: Record<string, string>, timeoutMs = 120_000): Promise<LocalActionRun> {
+  if (!fs.existsSync(LOCAL_ACTION_BIN)) throw new Error(`${LOCAL_ACTION_BIN} is missing: it is a devDependency (npm install -D @github/local-action), run npm ci`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-local-action-'));
+  const summaryFile = path.join(dir, 'summary.md');
+  const reportPath = path.join(dir, 'report.json');
+  const lines = [`GITHUB_STEP_SUMMARY=${summaryFile}`, 'ACTIONS_STEP_DEBUG=false', `INPUT_REPORT-PATH=${reportPath}`];
+  for (const [k, v] of Object.entries(inputs)) {
+    if (/[\n\r"]/.test(v)) throw new Error(`input ${k}: a .env value here is one line without quotes`);
+    lines.push(`INPUT_${k.toUpperCase()}="${v}"`);
+  }
+  const envFile = path.join(dir, '.env');
+  fs.writeFileSync(envFile, `${lines.join('\n')}\n`);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(GITHUB_|INPUT_|RUNNER_|ACTIONS_)/.test(k)) env[k] = v;
+  const child = spawn(process.execPath, [LOCAL_ACTION_BIN, 'run', ROOT, 'src/main.ts', envFile], { env, cwd: ROOT });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  const outputs = Object.fromEntries([...stdout.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]));
+  return { code, stdout, summary: fs.existsSync(summaryFile) ? fs.readFileSync(summaryFile, 'utf8') : '', outputs, reportPath, dir };
+}

@@ -12,7 +12,7 @@ import path from 'node:path';
  * temporary directory, one smtpd per service on a free loopback port, and
  * every transport a discard (no mail ever leaves the machine).
  *
- * Needs root and the Debian `postfix` package (see ../shared/MTA-NOTES.md).
+ * Needs root and the Debian `postfix` package (see docs/mta-notes.md).
  * Tests use describePostfix(): it runs them when Postfix is there, fails them
  * when RELAY_CHECK_REQUIRE_POSTFIX=1 (CI) and it is not, and otherwise skips
  * them with a loud warning. There is no silent skip.
@@ -63,7 +63,7 @@ export function postfixAvailable(): Availability {
 function check(): Availability {
   if (process.platform !== 'linux') return { ok: false, why: `Postfix tests run on Linux only (this is ${process.platform})` };
   if (!fs.existsSync(POSTFIX)) {
-    return { ok: false, why: `${POSTFIX} not found: install the Debian package "postfix" (see .ci/ or ../shared/MTA-NOTES.md)` };
+    return { ok: false, why: `${POSTFIX} not found: install the Debian package "postfix" (see .ci/run or docs/mta-notes.md)` };
   }
   if (process.getuid?.() !== 0) return { ok: false, why: 'Postfix tests must run as root (the Postfix master needs it)' };
   if (!userExists('postfix')) return { ok: false, why: 'the system user "postfix" does not exist (is the postfix package installed?)' };

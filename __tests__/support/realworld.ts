@@ -8,7 +8,7 @@ import { splitArgs } from '../../src/gate/postfix-files.js';
 import { POSTFIX, freePort, greet, installExitHook, postfixAvailable, running, stopInstance, type Instance } from './postfix.js';
 
 /**
- * The six real-world Postfix configurations of ../shared/fixtures/realworld-postfix/
+ * The six real-world Postfix configurations of __tests__/fixtures/realworld-postfix/
  * (see its README.md and each folder's NOTES.md), each started as a private
  * Postfix instance on loopback:
  *
@@ -36,8 +36,8 @@ import { POSTFIX, freePort, greet, installExitHook, postfixAvailable, running, s
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The fixtures, beside the repository (CI clones the repository with shared/ next to it). */
-export const FIXTURES = path.resolve(ROOT, '../shared/fixtures/realworld-postfix');
+/** The fixtures, in the repository so that a plain clone runs these tests. */
+export const FIXTURES = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix');
 export const STACKS = ['debian', 'dms', 'mailcow', 'miab', 'iredmail', 'modoboa'] as const;
 export type StackName = (typeof STACKS)[number];
 

@@ -9,14 +9,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(538);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
-process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2), {
+process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     isTty: Boolean(process.stdout.isTTY),
     stderrIsTty: Boolean(process.stderr.isTTY),
-}).catch((e) => {
-    process.stderr.write(`relay-check: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 3;
 });
 
 __webpack_async_result__();
@@ -30,10 +27,10 @@ __webpack_async_result__();
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  iW: () => (/* binding */ main)
+  ak: () => (/* binding */ runCli)
 });
 
-// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, wantsColor
+// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, main, wantsColor
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -1662,11 +1659,12 @@ giveUp) {
     const readAlone = async (i, sentAt) => {
         const errors = conn.errors;
         const p = s.next();
-        // Past a vector's first RCPT, its own refusals put it over: another connection would
-        // sleep just the same, so wait the sleep out (and learn from it) rather than retry.
+        // Past the first RCPT of a vector that began on a connection without refusals, its own
+        // refusals put it over: another connection would sleep just the same, so wait the sleep
+        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
         const c = cmds[i];
         const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && firstOfVector;
+        const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
         const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
         if (r === GAVE_UP) {
             // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
@@ -1693,20 +1691,29 @@ giveUp) {
     /** The first vector the server answered "too many recipients". */
     let overLimit;
     const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
+    /** Refusals on the connection when each vector's first RCPT was answered. */
+    const vectorStart = new Map();
+    /**
+     * Refusals this connection would have made by the last RCPT of the vector starting at
+     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+     * refusal short of the limit made its second RCPT wait out the error sleep).
+     */
+    const worstAfter = (i) => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
     try {
         const pipelining = conn.ehlo.extensions.has('PIPELINING');
         let i = 0;
         let mailRefused = false;
         sending: while (i < cmds.length) {
-            // Each RCPT may be refused: a new vector starts only while the budget has room, and
-            // a started one is finished (its own refusals put it over; see readAlone).
-            if (startsVector(i) && conn.errors >= learner.budget)
+            // Each RCPT may be refused: a new vector starts only while the budget has room for all
+            // of its RCPTs (on a connection without refusals it always starts: another connection
+            // would be no better), and a started one is finished (see readAlone).
+            if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget)
                 break;
             // Past the floor only the learner's one explorer goes on; another connection
             // stops where no reply can be slept on, and leaves the rest to a fresh one.
             // Nor when nothing else is left to run: a fresh connection answers at once, while a
             // reply that may be slept on would be given up on at once (see giveUp).
-            if (startsVector(i) && learner.maySleep(conn.errors) && (idle || !learner.explore(conn)))
+            if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn)))
                 break;
             // Postfix holds pipelined replies back while it sleeps before a later one, so
             // replies inside a batch cannot be timed one by one. A batch carries only commands
@@ -1719,6 +1726,8 @@ giveUp) {
             s.send(batch.map((c) => c.line));
             written = i + batch.length;
             for (let b = 0; b < batch.length; b++, i++) {
+                if (startsVector(i))
+                    vectorStart.set(cmds[i].vector ?? -1, conn.errors);
                 const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
                 if (r === SLOW) {
                     conn.abandoned = true;
@@ -3048,7 +3057,8 @@ async function runTarget(spec, opts) {
                 // up at once (see transaction's idle), leaving a command the server sleeps on and a
                 // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
                 const lastWork = queue.size === 0 || queue.allShare(job);
-                const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
+                // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+                const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -3098,6 +3108,9 @@ async function runTarget(spec, opts) {
                 queue.unshift(...untried);
                 if (lead)
                     releaseHold();
+                // Nothing could start here (no room left for even the first vector): a fresh connection can.
+                if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
+                    await retire();
                 if (res.abandoned) {
                     // The server began sleeping before its replies: those RCPTs were never answered,
                     // so they go again, untried, on a connection with room in the budget.
@@ -6016,7 +6029,9 @@ function findingMd(d) {
     if (d.findings.length === 0)
         return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
     const either = d.findings.length > 1;
-    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+    return d.findings.map((f, i) => 
+    // Causes read from the configuration all hold at once; the table's rows are alternatives.
+    `- ${f.rule.startsWith('gate-cause-') ? '**Cause:** ' : either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
         `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
 }
 /** What a verified fix proved, as a sentence (plain; services and vectors are the configuration's and the catalogue's). */
@@ -6024,8 +6039,14 @@ function fixVerdict(f) {
     const on = f.services.join(', ');
     if (f.error)
         return `Not verified: ${f.error}.`;
+    // Services grouped by the mailboxes they still take: "smtp, 2525 still accept postmaster@… and root@…".
     const accepted = (f.ownMail ?? []).filter((m) => m.after === true);
-    const kept = [...new Set(accepted.map((m) => m.service))].map((s) => `${s} still accepts ${accepted.filter((m) => m.service === s).map((m) => m.mailbox).join(' and ')}`);
+    const byBoxes = new Map();
+    for (const svc of [...new Set(accepted.map((m) => m.service))]) {
+        const boxes = accepted.filter((m) => m.service === svc).map((m) => m.mailbox).join(' and ');
+        byBoxes.set(boxes, [...(byBoxes.get(boxes) ?? []), svc]);
+    }
+    const kept = [...byBoxes].map(([boxes, svcs]) => `${svcs.join(', ')} still accept${svcs.length === 1 ? 's' : ''} ${boxes}`);
     if (f.verified)
         return `Verified on a copy: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied${kept.length > 0 ? `, and ${kept.join(', ')} from an outside client` : ''}.`;
     const why = [
@@ -6748,7 +6769,7 @@ function wrap(text, width, first, rest) {
 function fixLines(r, c) {
     const out = [];
     for (const f of fixText(r)) {
-        out.push(...wrap(termText(`Fix: ${f.head}`), WRAP, '', '  '));
+        out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
         for (const l of f.diff)
             out.push(paint(c, l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('+') && !l.startsWith('+++') ? 'green' : 'dim', `    ${termText(l)}`));
     }
@@ -6925,9 +6946,10 @@ function mergeWhere(list) {
 
 /**
  * The exit status is the action's pass/fail, under the same --strictness: a
- * script gets the answer the workflow step would give, with one meaning.
+ * script gets the answer the workflow step would give, with one meaning. A bug
+ * in relay-check has a code of its own, so a script never reads it as bad usage.
  */
-const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3 };
+const EXIT = { pass: 0, relayed: 1, failed: 2, usage: 3, internal: 4 };
 const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 
 usage: relay-check HOST... [options]
@@ -6969,6 +6991,7 @@ exit status follows --strictness, as the action's pass/fail does:
   1  fails because a relay attempt was accepted (an open relay)
   2  fails for another reason (inconclusive under strict, nothing reachable, ...)
   3  bad usage
+  4  relay-check itself failed (a bug: please report it with the message)
 `;
 /** https://no-color.org: a non-empty NO_COLOR turns colours off. */
 function wantsColor(io, env = process.env) {
@@ -7064,6 +7087,20 @@ async function main(argv, io) {
         external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose }));
     return exitCode(report);
+}
+/**
+ * main() with its unexpected exceptions turned into EXIT.internal: everything a
+ * server or the user can do wrong is a verdict or a usage error, so what reaches
+ * here is a bug in relay-check, and the message asks for a report.
+ */
+async function runCli(argv, io) {
+    try {
+        return await main(argv, io);
+    }
+    catch (e) {
+        io.stderr(`relay-check failed, please report (exit ${EXIT.internal}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        return EXIT.internal;
+    }
 }
 function exitCode(r) {
     if (!r.failed)

@@ -490,7 +490,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // up at once (see transaction's idle), leaving a command the server sleeps on and a
         // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
         const lastWork = queue.size === 0 || queue.allShare(job);
-        const capped = conn !== undefined && learner.maySleep(conn.errors) && (lastWork || !learner.explore(conn));
+        // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+        const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
         if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed)) await retire();
         if (!conn) {
           try {
@@ -538,6 +539,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
         queue.unshift(...untried);
         if (lead) releaseHold();
+        // Nothing could start here (no room left for even the first vector): a fresh connection can.
+        if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted) await retire();
         if (res.abandoned) {
           // The server began sleeping before its replies: those RCPTs were never answered,
           // so they go again, untried, on a connection with room in the budget.

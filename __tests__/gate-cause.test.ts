@@ -103,35 +103,49 @@ describe('the smallest change at that line, as a diff of the file (pure)', () =>
 
 describe('what "Verified" requires (pure: the fixed copy is a report given here)', () => {
   type T = Report['targets'][number];
-  const target = (o: Partial<T>): T => ({ service: 'smtp (25)', transport: 'plain', port: 25, extensions: ['PIPELINING', 'AUTH PLAIN LOGIN'], counts: { tests: 1, relayed: 0, denied: 1, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'denied' }], ...o }) as unknown as T;
-  const own = (accepted: boolean | null) => ({ accepted, probes: [{ mailbox: 'postmaster@example.net', accepted, reply: accepted === true ? '250 2.1.5 Ok' : accepted === false ? '554 5.7.1 denied' : null }], note: null });
-  const report = (t: T, ownMail: ReturnType<typeof own>): Report => ({ targets: [t], gate: { services: [{ name: 'smtp', original: '25', ownMail }] } }) as unknown as Report;
-  const head = report(target({ counts: { tests: 1, relayed: 1, denied: 0, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'relayed' }] as T['attempts'] }), own(true));
+  const control = (accepted: boolean | null, note: string | null = null): T['positiveControl'] => ({
+    accepted,
+    sender: '<relay-check@example.com>',
+    probes: accepted === null ? [] : [{ mailbox: '<postmaster@example.net>', accepted, reply: accepted ? '250 2.1.5 Ok' : '554 5.7.1 denied', rule: null }],
+    note,
+  });
+  const target = (o: Partial<T>): T =>
+    ({ service: 'smtp (25)', transport: 'plain', port: 25, extensions: ['PIPELINING', 'AUTH PLAIN LOGIN'], positiveControl: control(true), counts: { tests: 1, relayed: 0, denied: 1, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'denied' }], ...o }) as unknown as T;
+  const report = (t: T): Report => ({ targets: [t] }) as unknown as Report;
+  const head = report(target({ counts: { tests: 1, relayed: 1, denied: 0, inconclusive: 0, skipped: 0 }, attempts: [{ vector: 'external-sender', outcome: 'relayed' }] as T['attempts'] }));
   const fix = { rule: 'r', services: ['smtp'], places: [], overrides: ['mynetworks = 127.0.0.0/8'], diff: '' };
   const settings = parseSettings({ 'postfix-config': path.join(FIXTURES, 'debian-multi') });
   const prove = (again: Report, before: Report = head) => proveFix(settings, before, fix, { vectors: [] }, async () => again);
 
-  test('all three hold: verified', async () => {
-    expect(await prove(report(target({}), own(true)))).toMatchObject({ verified: true, notVerified: [], stillRelayed: [] });
+  test('all three hold: verified, and the mailbox kept is said', async () => {
+    const p = await prove(report(target({})));
+    expect(p).toMatchObject({ verified: true, notVerified: [], stillRelayed: [], ownMail: [{ service: 'smtp', mailbox: 'postmaster@example.net', before: true, after: true, reply: '250 2.1.5 Ok' }] });
+    expect(fixVerdict(p)).toBe('Verified on a copy: with this change, the 1 attempt(s) that relayed on smtp are all denied, and smtp still accepts postmaster@example.net from an outside client.');
   });
 
   test('an attempt left inconclusive is not a denial', async () => {
-    const p = await prove(report(target({ attempts: [{ vector: 'external-sender', outcome: 'inconclusive' }] as T['attempts'] }), own(true)));
+    const p = await prove(report(target({ attempts: [{ vector: 'external-sender', outcome: 'inconclusive' }] as T['attempts'] })));
     expect(p.verified).toBe(false);
     expect(p.notVerified).toEqual(['1 of the 1 attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: external-sender)']);
   });
 
-  test('AUTH no longer offered, and an own-mail probe that was not answered, each fail it', async () => {
-    const p = await prove(report(target({ extensions: ['PIPELINING'] }), own(null)));
+  test('port 25 refusing postmaster@, AUTH no longer offered: each fails it', async () => {
+    const p = await prove(report(target({ extensions: ['PIPELINING'], positiveControl: control(false) })));
     expect(p.verified).toBe(false);
-    expect(p.notVerified).toEqual(['smtp (25) no longer accepts postmaster@example.net from an outside client', 'smtp (25) no longer offers AUTH (plain)']);
+    expect(p.notVerified).toEqual(['smtp (25) (plain) no longer accepts postmaster@example.net from an outside client (554 5.7.1 denied)', 'smtp (25) (plain) no longer offers AUTH']);
   });
 
-  test("the engine's positive control, where it decided: accepted before, undecided after, is not verified", async () => {
-    const before = report(target({ ...head.targets[0], positiveControl: { accepted: true, sender: null, probes: [], note: null } }), own(true));
-    const p = await prove(report(target({ positiveControl: { accepted: null, sender: null, probes: [], note: 'no answer' } }), own(true)), before);
-    expect(p.notVerified).toEqual(['smtp (25) (plain): the positive control is not decided on the fixed copy']);
-    expect(p.verified).toBe(false);
+  test('a positive control not decided counts as unknown: after the fix, and on port 25 before it', async () => {
+    expect((await prove(report(target({ positiveControl: control(null, 'no answer') })))).notVerified).toEqual(['smtp (25) (plain) no longer accepts postmaster@example.net from an outside client: not asked on the fixed copy']);
+    const unknownBefore = report(target({ ...head.targets[0], positiveControl: undefined }));
+    expect((await prove(report(target({})), unknownBefore)).notVerified).toEqual([
+      "whether smtp (25) (plain) takes its own domain's mail from an outside client is not known (no positive control), so the fix cannot be shown to keep it",
+    ]);
+    // A submission port that never took mail from outsiders has nothing to keep.
+    const submission = report(target({ ...head.targets[0], service: 'submission (587)', positiveControl: control(false) }));
+    const fixSub = { ...fix, services: ['submission'] };
+    const p = await proveFix(settings, submission, fixSub, { vectors: [] }, async () => report(target({ service: 'submission (587)', positiveControl: control(false) })));
+    expect(p).toMatchObject({ verified: true, notVerified: [] });
   });
 });
 
@@ -200,14 +214,13 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     const [fix] = r.gate?.fixes ?? [];
     expect(fix.diff).toBe('--- main.cf\n+++ main.cf\n@@ -46 +46 @@\n-mynetworks = 0.0.0.0/0\n+mynetworks = 127.0.0.0/8 [::1]/128');
     expect(fix).toMatchObject({ services: ['smtp'], verified: true, stillRelayed: [], error: null, notVerified: [] });
-    expect(fix.ownMail?.filter((m) => m.service === 'smtp').map((m) => [m.mailbox, m.after])).toEqual([
-      ['postmaster@example.net', true],
-      ['root@example.net', true],
-    ]);
-    // Before: port 25 took its own mail from outside, submission did not (it has nothing to keep).
-    expect(r.gate?.services.map((s) => [s.name, s.ownMail?.accepted])).toEqual([
-      ['smtp', true],
-      ['submission', false],
+    expect(fix.ownMail?.map((m) => [m.service, m.mailbox, m.after])).toEqual([['smtp', 'postmaster@example.net', true]]);
+    // Before, by the engine's positive control: port 25 took its own mail from outside, submission did not (it has nothing to keep).
+    expect(r.targets.map((t) => [t.service, t.transport, t.positiveControl?.accepted])).toEqual([
+      ['smtp (25)', 'plain', true],
+      ['smtp (25)', 'starttls', true],
+      ['submission (587)', 'plain', false],
+      ['submission (587)', 'starttls', false],
     ]);
 
     // Summary, "What to do", annotation and terminal all carry the diff of main.cf, not a "- main.cf / + master.cf" pair.
@@ -252,8 +265,8 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     // It does close the relay, which alone made it "Verified" before.
     expect(proved.stillRelayed).toEqual([]);
     expect(proved.verified).toBe(false);
-    expect(proved.notVerified).toContain('smtp (25) no longer accepts postmaster@example.net from an outside client (554 5.7.1 <postmaster@example.net>: Recipient address rejected: Access denied)');
-    expect(fixVerdict(proved)).toMatch(/^Not verified: smtp \(25\) no longer accepts postmaster@example\.net/);
+    expect(proved.notVerified).toContain('smtp (25) (plain) no longer accepts postmaster@example.net from an outside client (554 5.7.1 <postmaster@example.net>: Recipient address rejected: Access denied)');
+    expect(fixVerdict(proved)).toMatch(/^Not verified: smtp \(25\) \(plain\) no longer accepts postmaster@example\.net/);
   }, 300_000);
 
   test('the client address actually tested decides: mynetworks with 198.51.100.0/24 relays for client-address 198.51.100.7, not for the default outsider', async () => {
@@ -315,7 +328,7 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     expect(errorsAt(r)).toEqual(['main.cf:46', 'master.cf:10']);
     // Both causes hold at once: neither is offered as an alternative to the other.
     expect(renderSummary(r)).not.toMatch(/\*\*(Either|Or):\*\*/);
-    expect(fixVerdict(r.gate?.fixes?.[1] as NonNullable<NonNullable<Report['gate']>['fixes']>[number])).toMatch(/the \d+ attempt\(s\) that relayed on 2525 are all denied, and smtp, 2525 still accept postmaster@example\.net and root@example\.net from an outside client\.$/);
+    expect(fixVerdict(r.gate?.fixes?.[1] as NonNullable<NonNullable<Report['gate']>['fixes']>[number])).toMatch(/the \d+ attempt\(s\) that relayed on 2525 are all denied, and smtp, 2525 still accept postmaster@example\.net from an outside client\.$/);
     expect(r.gate?.fixes?.map((f) => [f.services.join(','), f.overrides.join(';'), f.verified])).toEqual([
       ['smtp', 'mynetworks = 127.0.0.0/8 [::1]/128', true],
       ['2525', '2525/inet/mynetworks = 127.0.0.0/8 [::1]/128', true],

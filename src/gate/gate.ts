@@ -7,7 +7,6 @@ import { baseReport, checkoutBase, compareRuns } from './base.js';
 import { serviceCauses, withCauses, type GateCause } from './cause.js';
 import { postmapLookup, readEffective, serviceEffective } from './effective.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
-import { probeOwnMail } from './ownmail.js';
 import { configFiles, proveFixes } from './prove.js';
 
 export interface GateHooks {
@@ -46,7 +45,7 @@ export async function runGate(settings: Settings, services: EngineServices = {},
   return { ...report, gate: { ...report.gate, base } };
 }
 
-/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance, own-domain mail asked on every service. */
+/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
 export function runFixedCopy(settings: Settings, services: EngineServices, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
   return runInstance(settings, services, log, hooks, 'fixed');
 }
@@ -78,12 +77,7 @@ async function againstBase(head: Report, settings: Settings, services: EngineSer
   }
 }
 
-/**
- * One configuration directory on one private instance. `head`: when something
- * relayed, also why (the effective configuration) and whether each service
- * takes its own mail (the fix proof compares against it); `fixed`: a fixed copy,
- * its own mail asked always; `base`: the battery only.
- */
+/** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
 async function runInstance(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks, role: 'head' | 'fixed' | 'base'): Promise<Report> {
   const configDir = settings.postfixConfig;
   if (configDir === undefined) throw new Error('runGate: no postfix-config');
@@ -112,16 +106,12 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         },
       },
     );
-    const relayed = report.counts.relayed > 0;
-    const client = settings.clientAddress ?? GATE_CLIENT_ADDRESS;
-    const asked = role === 'fixed' || (role === 'head' && relayed);
-    const ownMail = asked ? await Promise.all(inst.services.map((s) => probeOwnMail(s, client, report.settings.domain ?? ''))) : [];
-    const causes = role === 'head' && relayed ? effectiveCauses(inst, report, client, configDir) : [];
+    const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
     const gate: GateReport = {
       configDir,
       commit: commitOf(configDir),
       postfixVersion: inst.postfixVersion,
-      services: inst.services.map((s, i) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line, ...(ownMail[i] ? { ownMail: ownMail[i] } : {}) })),
+      services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
       changes: inst.changes,
       ...(causes.length > 0 ? { causes } : {}),
     };

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { VECTORS } from '../battery/vectors.js';
 import type { EngineServices } from '../engine.js';
 import type { Report } from '../report/model.js';
-import type { Settings } from '../settings.js';
-import { GATE_CLIENT_ADDRESS } from '../settings.js';
+import { GATE_CLIENT_ADDRESS, type Settings } from '../settings.js';
 import { fixForCause } from './cause.js';
 import { proposeFixes, type ConfigFiles, type ProposedFix } from './fix.js';
 import { parseMainCf, parseMasterCf } from './postfix-files.js';
@@ -85,26 +84,42 @@ function deniedAll(again: Report, mine: (t: Target) => boolean, rerun: readonly 
   return { still, why };
 }
 
-/** Condition 2: every service still takes the own-domain mailboxes it took before, from the outside client. */
+const bareBox = (m: string): string => m.replace(/^<|>$/g, '');
+
+/**
+ * Condition 2: every service still takes, from the outside client, the own-domain
+ * mailboxes it took before: the engine's positive control (postmaster@ the domain,
+ * and input local-recipient; RCPT only) on the same service and transport. Port 25
+ * whose control was not decided before cannot be shown to stay open for mail.
+ */
 function ownMailKept(before: Report, after: Report): { rows: NonNullable<VerifiedFix['ownMail']>; why: string[] } {
   const rows: NonNullable<VerifiedFix['ownMail']> = [];
   const why: string[] = [];
-  for (const s of before.gate?.services ?? []) {
-    const now = after.gate?.services.find((x) => x.name === s.name);
-    for (const p of s.ownMail?.probes.filter((x) => x.accepted === true) ?? []) {
-      const q = now?.ownMail?.probes.find((x) => x.mailbox === p.mailbox);
-      rows.push({ service: s.name, mailbox: p.mailbox, before: true, after: q?.accepted ?? null, reply: q?.reply ?? now?.ownMail?.note ?? null });
-      if (q?.accepted !== true) why.push(`${s.name} (${s.original}) no longer accepts ${p.mailbox} from an outside client${q?.reply ? ` (${q.reply})` : q ? '' : ': not asked on the fixed copy'}`);
-    }
-    // Not known before (no session then), refused now: the fix cannot be shown to keep it.
-    if (s.ownMail?.accepted === null && now?.ownMail?.accepted === false) why.push(`${s.name} (${s.original}) refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
-  }
-  // The engine's own positive control, where it decided: an accepted control must stay accepted.
-  for (const t of before.targets.filter((x) => x.positiveControl?.accepted === true)) {
+  for (const t of before.targets) {
     const u = after.targets.find((x) => x.service === t.service && x.transport === t.transport);
-    if (u?.positiveControl?.accepted !== true) why.push(`${t.service ?? t.port} (${t.transport}): the positive control ${u?.positiveControl?.accepted === false ? 'is refused' : 'is not decided'} on the fixed copy`);
+    const label = `${t.service ?? t.port} (${t.transport})`;
+    const control = t.positiveControl;
+    if (control?.accepted !== true) {
+      // Refused before as well (a submission port): nothing to keep.
+      if (control?.accepted === false) continue;
+      if (u?.positiveControl?.accepted === false) why.push(`${label} refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
+      else if (/ \(25\)$/.test(t.service ?? '')) why.push(`whether ${label} takes its own domain's mail from an outside client is not known (${control?.note ?? 'no positive control'}), so the fix cannot be shown to keep it`);
+      continue;
+    }
+    for (const p of control.probes.filter((x) => x.accepted === true)) {
+      const q = u?.positiveControl?.probes.find((x) => x.mailbox === p.mailbox);
+      rows.push({ service: serviceName(t.service) ?? String(t.port), mailbox: bareBox(p.mailbox), before: true, after: q?.accepted ?? null, reply: q?.reply ?? u?.positiveControl?.note ?? null });
+      if (q?.accepted !== true) why.push(`${label} no longer accepts ${bareBox(p.mailbox)} from an outside client${q?.reply ? ` (${q.reply})` : ': not asked on the fixed copy'}`);
+    }
   }
-  return { rows, why: [...new Set(why)] };
+  // One row per service and mailbox: accepted after only where every transport still accepts it.
+  const merged = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) {
+    const k = `${r.service} ${r.mailbox}`;
+    const m = merged.get(k);
+    merged.set(k, m ? { ...m, after: m.after === true && r.after === true ? true : m.after === false || r.after === false ? false : null, reply: m.after === true ? r.reply : m.reply } : r);
+  }
+  return { rows: [...merged.values()], why: [...new Set(why)] };
 }
 
 /** Condition 3: every service and transport that offered AUTH still offers it. */
@@ -113,14 +128,14 @@ function authKept(before: Report, after: Report): string[] {
   return before.targets
     .filter(auth)
     .filter((t) => !after.targets.some((u) => u.service === t.service && u.transport === t.transport && auth(u)))
-    .map((t) => `${t.service ?? t.port} no longer offers AUTH (${t.transport})`);
+    .map((t) => `${t.service ?? t.port} (${t.transport}) no longer offers AUTH`);
 }
 
 /**
  * Proves each fix: the same configuration with the fix as extra
  * postfix-overrides, on a new private instance, running only the vectors that
- * relayed, with the own-mail probe on every service. `rerunGate` runs one fixed
- * copy (gate.ts runFixedCopy: it fills gate.services[].ownMail).
+ * relayed (each target asks its positive control too). `rerunGate` runs one
+ * fixed copy (gate.ts runFixedCopy).
  */
 export async function proveFixes(
   settings: Settings,

@@ -1,7 +1,6 @@
 import type { Diagnosis } from '../diagnosis/diagnose.js';
 import type { Vantage } from '../diagnosis/vantage.js';
 import type { GateCause } from '../gate/cause.js';
-import type { OwnMail } from '../gate/ownmail.js';
 import type { VerifiedFix } from '../gate/prove.js';
 import type { MtaIdentity } from '../mta/identify.js';
 import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
@@ -170,18 +169,7 @@ export interface GateReport {
   commit: string | null;
   postfixVersion: string;
   /** Every smtpd listener of master.cf, where it ran here. */
-  services: {
-    name: string;
-    original: string;
-    command: 'smtpd' | 'postscreen';
-    wrapper: boolean;
-    tlsRequired: boolean;
-    address: string;
-    port: number;
-    line: number;
-    /** Own-domain mail from the outside client, asked directly (RCPT only) when the gate proves a fix: before, and on each fixed copy. */
-    ownMail?: OwnMail;
-  }[];
+  services: { name: string; original: string; command: 'smtpd' | 'postscreen'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
   /** Every change made to run on a runner; `tested: false` marks what could not be tested here. */
   changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
   /** Why each service that relayed relays, read from the instance's effective configuration (postconf -x, postconf -P) for the client address tested. */

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3776);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8633);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3776:
+/***/ 8633:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39777,52 +39777,6 @@ async function stopInstance(i) {
     live.delete(i);
 }
 
-;// CONCATENATED MODULE: ./src/gate/ownmail.ts
-
-
-/** RFC 5321 §4.5.1: every domain that takes mail has postmaster; `root` is the Unix account Debian's aliases map postmaster to. */
-const ownMailboxes = (domain) => (domain ? [`postmaster@${domain}`, `root@${domain}`] : []);
-const OUTSIDE_SENDER = 'relay-check@example.com';
-const TIMEOUT_MS = 15_000;
-async function probeOwnMail(s, client, domain, helo = 'relay-check.example.com') {
-    const mailboxes = ownMailboxes(domain);
-    if (mailboxes.length === 0)
-        return { accepted: null, probes: [], note: 'no domain known' };
-    let opened;
-    try {
-        opened = await openSession({ address: '127.0.0.1', port: s.port, connectTimeoutMs: TIMEOUT_MS, replyTimeoutMs: TIMEOUT_MS, implicitTls: s.wrapper, starttls: s.tlsRequired, clientAddress: client, helo });
-    }
-    catch (e) {
-        return { accepted: null, probes: mailboxes.map((m) => ({ mailbox: m, accepted: null, reply: null })), note: `no session: ${e instanceof Error ? e.message : String(e)}` };
-    }
-    const { session } = opened;
-    const probes = [];
-    try {
-        const mail = await session.command(`MAIL FROM:<${OUTSIDE_SENDER}>`, TIMEOUT_MS);
-        if (mail.code >= 300) {
-            // A refused sender refuses every mailbox: the service takes nothing from this client.
-            for (const m of mailboxes)
-                probes.push({ mailbox: m, accepted: mail.code >= 500 ? false : null, reply: `MAIL: ${formatReply(mail)}` });
-        }
-        else {
-            for (const m of mailboxes) {
-                const r = await session.command(`RCPT TO:<${m}>`, TIMEOUT_MS);
-                probes.push({ mailbox: m, accepted: r.code >= 200 && r.code < 300 ? true : r.code >= 500 ? false : null, reply: formatReply(r) });
-            }
-            await session.command('RSET', TIMEOUT_MS).catch(() => undefined);
-        }
-    }
-    catch (e) {
-        for (const m of mailboxes.slice(probes.length))
-            probes.push({ mailbox: m, accepted: null, reply: `no reply: ${e instanceof Error ? e.message : String(e)}` });
-    }
-    finally {
-        await session.quit().catch(() => undefined);
-    }
-    const accepted = probes.some((p) => p.accepted === true) ? true : probes.every((p) => p.accepted === false) ? false : null;
-    return { accepted, probes, note: null };
-}
-
 ;// CONCATENATED MODULE: ./src/gate/prove.ts
 
 
@@ -39886,29 +39840,45 @@ function deniedAll(again, mine, rerun) {
     }
     return { still, why };
 }
-/** Condition 2: every service still takes the own-domain mailboxes it took before, from the outside client. */
+const bareBox = (m) => m.replace(/^<|>$/g, '');
+/**
+ * Condition 2: every service still takes, from the outside client, the own-domain
+ * mailboxes it took before: the engine's positive control (postmaster@ the domain,
+ * and input local-recipient; RCPT only) on the same service and transport. Port 25
+ * whose control was not decided before cannot be shown to stay open for mail.
+ */
 function ownMailKept(before, after) {
     const rows = [];
     const why = [];
-    for (const s of before.gate?.services ?? []) {
-        const now = after.gate?.services.find((x) => x.name === s.name);
-        for (const p of s.ownMail?.probes.filter((x) => x.accepted === true) ?? []) {
-            const q = now?.ownMail?.probes.find((x) => x.mailbox === p.mailbox);
-            rows.push({ service: s.name, mailbox: p.mailbox, before: true, after: q?.accepted ?? null, reply: q?.reply ?? now?.ownMail?.note ?? null });
-            if (q?.accepted !== true)
-                why.push(`${s.name} (${s.original}) no longer accepts ${p.mailbox} from an outside client${q?.reply ? ` (${q.reply})` : q ? '' : ': not asked on the fixed copy'}`);
-        }
-        // Not known before (no session then), refused now: the fix cannot be shown to keep it.
-        if (s.ownMail?.accepted === null && now?.ownMail?.accepted === false)
-            why.push(`${s.name} (${s.original}) refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
-    }
-    // The engine's own positive control, where it decided: an accepted control must stay accepted.
-    for (const t of before.targets.filter((x) => x.positiveControl?.accepted === true)) {
+    for (const t of before.targets) {
         const u = after.targets.find((x) => x.service === t.service && x.transport === t.transport);
-        if (u?.positiveControl?.accepted !== true)
-            why.push(`${t.service ?? t.port} (${t.transport}): the positive control ${u?.positiveControl?.accepted === false ? 'is refused' : 'is not decided'} on the fixed copy`);
+        const label = `${t.service ?? t.port} (${t.transport})`;
+        const control = t.positiveControl;
+        if (control?.accepted !== true) {
+            // Refused before as well (a submission port): nothing to keep.
+            if (control?.accepted === false)
+                continue;
+            if (u?.positiveControl?.accepted === false)
+                why.push(`${label} refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
+            else if (/ \(25\)$/.test(t.service ?? ''))
+                why.push(`whether ${label} takes its own domain's mail from an outside client is not known (${control?.note ?? 'no positive control'}), so the fix cannot be shown to keep it`);
+            continue;
+        }
+        for (const p of control.probes.filter((x) => x.accepted === true)) {
+            const q = u?.positiveControl?.probes.find((x) => x.mailbox === p.mailbox);
+            rows.push({ service: serviceName(t.service) ?? String(t.port), mailbox: bareBox(p.mailbox), before: true, after: q?.accepted ?? null, reply: q?.reply ?? u?.positiveControl?.note ?? null });
+            if (q?.accepted !== true)
+                why.push(`${label} no longer accepts ${bareBox(p.mailbox)} from an outside client${q?.reply ? ` (${q.reply})` : ': not asked on the fixed copy'}`);
+        }
     }
-    return { rows, why: [...new Set(why)] };
+    // One row per service and mailbox: accepted after only where every transport still accepts it.
+    const merged = new Map();
+    for (const r of rows) {
+        const k = `${r.service} ${r.mailbox}`;
+        const m = merged.get(k);
+        merged.set(k, m ? { ...m, after: m.after === true && r.after === true ? true : m.after === false || r.after === false ? false : null, reply: m.after === true ? r.reply : m.reply } : r);
+    }
+    return { rows: [...merged.values()], why: [...new Set(why)] };
 }
 /** Condition 3: every service and transport that offered AUTH still offers it. */
 function authKept(before, after) {
@@ -39916,13 +39886,13 @@ function authKept(before, after) {
     return before.targets
         .filter(auth)
         .filter((t) => !after.targets.some((u) => u.service === t.service && u.transport === t.transport && auth(u)))
-        .map((t) => `${t.service ?? t.port} no longer offers AUTH (${t.transport})`);
+        .map((t) => `${t.service ?? t.port} (${t.transport}) no longer offers AUTH`);
 }
 /**
  * Proves each fix: the same configuration with the fix as extra
  * postfix-overrides, on a new private instance, running only the vectors that
- * relayed, with the own-mail probe on every service. `rerunGate` runs one fixed
- * copy (gate.ts runFixedCopy: it fills gate.services[].ownMail).
+ * relayed (each target asks its positive control too). `rerunGate` runs one
+ * fixed copy (gate.ts runFixedCopy).
  */
 async function proveFixes(settings, report, mydomain, services, rerunGate) {
     const configDir = settings.postfixConfig;
@@ -39971,7 +39941,6 @@ async function proveFix(settings, report, fix, services, rerunGate) {
 
 
 
-
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 function check(settings, services = {}, log, hooks = {}) {
     return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
@@ -40000,7 +39969,7 @@ async function runGate(settings, services = {}, log, hooks = {}) {
     const base = await againstBase(report, settings, services, log, hooks);
     return { ...report, gate: { ...report.gate, base } };
 }
-/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance, own-domain mail asked on every service. */
+/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
 function runFixedCopy(settings, services, log, hooks = {}) {
     return runInstance(settings, services, log, hooks, 'fixed');
 }
@@ -40035,12 +40004,7 @@ async function againstBase(head, settings, services, log, hooks) {
         at.remove();
     }
 }
-/**
- * One configuration directory on one private instance. `head`: when something
- * relayed, also why (the effective configuration) and whether each service
- * takes its own mail (the fix proof compares against it); `fixed`: a fixed copy,
- * its own mail asked always; `base`: the battery only.
- */
+/** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
 async function runInstance(settings, services, log, hooks, role) {
     const configDir = settings.postfixConfig;
     if (configDir === undefined)
@@ -40067,16 +40031,12 @@ async function runInstance(settings, services, log, hooks, role) {
                 return s ? `${s.name} (${s.original})` : undefined;
             },
         });
-        const relayed = report.counts.relayed > 0;
-        const client = settings.clientAddress ?? GATE_CLIENT_ADDRESS;
-        const asked = role === 'fixed' || (role === 'head' && relayed);
-        const ownMail = asked ? await Promise.all(inst.services.map((s) => probeOwnMail(s, client, report.settings.domain ?? ''))) : [];
-        const causes = role === 'head' && relayed ? effectiveCauses(inst, report, client, configDir) : [];
+        const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
         const gate = {
             configDir,
             commit: commitOf(configDir),
             postfixVersion: inst.postfixVersion,
-            services: inst.services.map((s, i) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line, ...(ownMail[i] ? { ownMail: ownMail[i] } : {}) })),
+            services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
             ...(causes.length > 0 ? { causes } : {}),
         };

@@ -146,4 +146,23 @@ describe('BudgetLearner', () => {
     expect(l.pauses).toBe(1);
     expect(l.budget).toBe(DEFAULT_ERROR_BUDGET);
   });
+
+  test('frugal (a per-client connection rate): no reply is raced, connections go on to the hard limit the server shows', () => {
+    const l = new BudgetLearner();
+    l.late(0, 5, { code: 554, command: 'RCPT' });
+    const id = l.suspect(3);
+    expect(l.budget).toBe(3);
+    l.beFrugal('the server limits new connections per client (421 4.3.2 Connection rate limit exceeded.)');
+    l.beFrugal('a second reason is not kept');
+    expect(l.frugal).toMatch(/^the server limits new connections per client \(421/);
+    // A suspected error sleep no longer retires connections, and no reply may be given up on.
+    expect(l.budget).toBe(1000);
+    expect(l.maySleep(3)).toBe(false);
+    expect(l.maySleep(50)).toBe(false);
+    l.settle(id, { code: 454, command: 'RCPT' });
+    expect(l.budget).toBe(1000);
+    // The server ended a session after 19 refusals: one fewer from now on.
+    l.dropped(19);
+    expect(l.budget).toBe(18);
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { finalDomain, renderVector, type RenderContext } from '../src/battery/render.js';
 import { VECTORS } from '../src/battery/vectors.js';
+import { EVIDENCE_RULES } from '../src/mta/evidence.js';
 import type { AttemptReport } from '../src/report/model.js';
 import { run } from '../src/engine.js';
 import { parseSettings } from '../src/settings.js';
@@ -81,7 +82,9 @@ describe('settle: an accepted trick counts only when the control was refused', (
     expect(s.rule).toBe('accepted-catch-all');
     expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example \(control <relay-check-nx-1@mx\.own\.example> was accepted: 250 Accepted\)/);
   });
-  const mta = (name: string, confidence: 'high' | 'medium' | 'low' | 'none' = 'high') => ({ name, version: null, confidence, evidence: [] });
+  // With one row of what the MTA did (not only its banner): a `skipped` decision needs one (issue 21 §2; __tests__/routing-evidence.test.ts).
+  const behaviour = (name: string) => EVIDENCE_RULES.filter((r) => r.mta === name && r.source === 'reply').slice(0, 1).map((r) => ({ rule: r.id, what: r.what, seen: r.example }));
+  const mta = (name: string, confidence: 'high' | 'medium' | 'low' | 'none' = 'high') => ({ name, version: null, confidence, evidence: behaviour(name) });
   // Expected outcomes written from the MTAs' documentation, not read from ROUTING_RULES.
   test.each([
     // Sendmail hands these unchanged to the catch-all domain's own server (measured on 8.17.1.9,

@@ -4,11 +4,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { main } from '../src/cli.js';
 import { run } from '../src/engine.js';
+import { renderSummary } from '../src/report/summary.js';
+import { renderTerminal } from '../src/report/terminal.js';
 import type { AttemptReport, Report, TargetReport } from '../src/report/model.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { addSmtpd, freePort, startPostfix, type RunningPostfix } from './support/postfix.js';
+import { expectValid } from './support/schema.js';
+import tls from 'node:tls';
 
 /**
  * Issue 4, every way in: STARTTLS demanded and offered, implicit TLS, and
@@ -21,6 +26,11 @@ const CN = 'mx.relay-check.test';
 const OPEN = 'mynetworks=0.0.0.0/0';
 const XCLIENT_LOOPBACK = 'smtpd_authorized_xclient_hosts=127.0.0.0/8';
 const OUTSIDER = '203.0.113.10';
+/** TLS 1.0 and nothing else (Postfix ≥ 3.6 range syntax, postconf(5) smtpd_tls_protocols). */
+const TLS1_ONLY = '{ smtpd_tls_protocols = >=TLSv1, <=TLSv1 }';
+const TLS1_ONLY_MANDATORY = '{ smtpd_tls_mandatory_protocols = >=TLSv1, <=TLSv1 }';
+/** No cipher at all: the handshake fails whatever the client offers. */
+const NO_CIPHER = ['smtpd_tls_ciphers=high', 'smtpd_tls_mandatory_ciphers=high', 'smtpd_tls_exclude_ciphers=ALL', 'smtpd_tls_mandatory_exclude_ciphers=ALL'];
 
 let pf: RunningPostfix;
 let certDir: string | undefined;
@@ -87,6 +97,49 @@ function expectUntested(runs: Record<'normal' | 'strict', Report>, port: number)
   }
 }
 
+/**
+ * A direct STARTTLS session, outside relay-check: EHLO, STARTTLS, then a
+ * handshake with the given client settings. The negotiated protocol, or why
+ * the handshake failed.
+ */
+function directStartTls(port: number, options: tls.ConnectionOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (text: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(() => done('timeout'), 10_000);
+    let buf = '';
+    let step = 0;
+    socket.on('error', (e) => done(`socket error: ${e.message}`));
+    socket.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      if (!/^\d{3} [^\n]*\n/m.test(buf)) return;
+      const last = buf;
+      buf = '';
+      if (step === 0) socket.write('EHLO direct.relay-check.test\r\n');
+      else if (step === 1) socket.write('STARTTLS\r\n');
+      else if (step === 2) {
+        if (!last.startsWith('220')) return done(`STARTTLS refused: ${last.trim()}`);
+        socket.removeAllListeners('data');
+        const secure = tls.connect({ ...options, socket, rejectUnauthorized: false });
+        secure.once('secureConnect', () => done(secure.getProtocol() ?? 'no protocol'));
+        secure.once('error', (e) => done(`handshake failed: ${e.message}`));
+      }
+      step++;
+    });
+  });
+}
+
+/** The CLI as a user runs it: its exit status and what it printed. */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const code = await main(argv, { stdout: (x) => (stdout += x), stderr: () => undefined, isTty: false });
+  return { code, stdout };
+}
+
 /** A self-signed certificate for the test server, made with openssl (fails loudly when openssl is missing). */
 function makeCertificate(): { cert: string; key: string } {
   const probe = spawnSync('openssl', ['version'], { encoding: 'utf8' });
@@ -143,14 +196,20 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
         { name: 'xclient-open', overrides: [OPEN, XCLIENT_LOOPBACK] },
         // No TLS at all (STARTTLS not offered), open.
         { name: 'no-tls-open', overrides: ['smtpd_tls_security_level=none', OPEN] },
-        // Offers STARTTLS but only speaks TLSv1.0, which Node's client refuses: the handshake fails. Open in plaintext.
-        { name: 'bad-tls-open', overrides: ['smtpd_tls_protocols=TLSv1', OPEN] },
-        // Demands STARTTLS (530 5.7.0) and then fails the handshake the same way; relays for anyone inside TLS.
+        // Offers STARTTLS but speaks only TLS 1.0 (Node's defaults refuse it): entered anyway, reported as legacy. Closed.
+        { name: 'legacy-tls-closed', overrides: [TLS1_ONLY, TLS1_ONLY_MANDATORY] },
+        // The same with TLS 1.1 only.
+        { name: 'legacy-tls11-closed', overrides: ['{ smtpd_tls_protocols = >=TLSv1.1, <=TLSv1.1 }'] },
+        // Demands STARTTLS (530 5.7.0), speaks only TLS 1.0, and relays for anyone inside it.
+        { name: 'encrypt-legacy-tls-open', overrides: ['smtpd_tls_security_level=encrypt', TLS1_ONLY, TLS1_ONLY_MANDATORY, OPEN] },
+        // Offers STARTTLS, answers 220, and has no cipher to offer (smtpd logs 'error setting cipher grade: "high"',
+        // 'no cipher match', then 'lost connection after STARTTLS'): no client setting completes this handshake. Closed in plaintext.
+        { name: 'no-cipher-closed', overrides: NO_CIPHER },
+        // Demands STARTTLS and then fails the handshake the same way; relays for anyone inside TLS.
         // Nothing can be tested here: never "closed".
-        {
-          name: 'encrypt-bad-tls-open',
-          overrides: ['smtpd_tls_security_level=encrypt', 'smtpd_tls_mandatory_protocols=TLSv1', 'smtpd_tls_protocols=TLSv1', OPEN],
-        },
+        { name: 'encrypt-no-cipher-open', overrides: ['smtpd_tls_security_level=encrypt', ...NO_CIPHER, OPEN] },
+        // Offers STARTTLS, but its certificate cannot be loaded: "454 4.7.0 TLS not available due to local problem". Closed in plaintext.
+        { name: 'broken-cert-closed', overrides: ['smtpd_tls_cert_file=/nonexistent/relay-check-cert.pem', 'smtpd_tls_key_file=/nonexistent/relay-check-key.pem'] },
       ],
       {
         smtpd_tls_cert_file: cert,
@@ -275,15 +334,16 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
       expect(r.targets.map((t) => t.transport)).toEqual(['implicit']);
       const t = r.targets[0];
       expect(t.reachable).toBe(false);
-      // The reason says it was TLS that failed (errorKind is 'closed' today: an implicit-TLS handshake error is classed as a drop).
-      expect(t.error).toMatch(/TLS|SSL/);
+      // The reason says it was TLS that failed, in the same words as a failed STARTTLS handshake.
+      expect(t.errorKind).toBe('tls');
+      expect(t.error).toMatch(/^127\.0\.0\.1:\d+: TLS handshake failed: wrong version number$/);
       expect(t.tls).toBeNull();
       expect(sentLines(r).filter((l) => /^(MAIL|RCPT|DATA)/i.test(l))).toEqual([]);
     }
   });
 
-  test('STARTTLS demanded (encrypt), then the handshake fails: inconclusive, never closed, and the step fails under normal and strict', async () => {
-    const port = pf.ports['encrypt-bad-tls-open'];
+  test('STARTTLS demanded (encrypt), then no handshake can complete: inconclusive, never closed, and the step fails under normal and strict', async () => {
+    const port = pf.ports['encrypt-no-cipher-open'];
     const runs = { normal: await check(port), strict: await check(port, { strictness: 'strict' }) };
     expectUntested(runs, port);
     for (const r of Object.values(runs)) {
@@ -348,18 +408,8 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     expect(auto.targets.map((x) => x.transport)).toEqual(['plain']);
   });
 
-  test('a failed STARTTLS handshake: that transport is inconclusive with the reason; plaintext still tested', async () => {
-    const r = await check(pf.ports['bad-tls-open']);
-    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
-    expect(byTransport(r, 'plain').verdict).toBe('open');
-    const secure = byTransport(r, 'starttls');
-    expect(secure.verdict).toBe('inconclusive');
-    expect(secure.errorKind).toBe('tls');
-    expect(secure.error).toMatch(/TLS handshake failed/);
-    expect(secure.counts.relayed).toBe(0);
-    expect(r.verdict).toBe('open');
-    // Alone (tls: starttls), the failed handshake makes the run inconclusive, never closed, and fails the step.
-    const port = pf.ports['bad-tls-open'];
+  test('tls: starttls where no handshake can complete: inconclusive, never closed, fails the step; nothing sent in plaintext', async () => {
+    const port = pf.ports['no-cipher-closed'];
     const runs = { normal: await check(port, { tls: 'starttls' }), strict: await check(port, { tls: 'starttls', strictness: 'strict' }) };
     expectUntested(runs, port);
     for (const only of Object.values(runs)) {
@@ -434,5 +484,102 @@ describePostfix('Postfix with TLS and XCLIENT (issue 4)', () => {
     // And Postfix agrees: no MAIL command logged for these sessions.
     const newLog = pf.maillog().split('\n').slice(before - 1).join('\n');
     expect(newLog).not.toMatch(/NOQUEUE|from=</);
+  });
+  // Issue 21 §2: a relay test is not a TLS audit. A server that speaks only TLS 1.0 or 1.1 is entered and tested inside.
+  test('TLS 1.0 only: a direct session shows Node\'s defaults cannot enter it and minVersion TLSv1 with DEFAULT:@SECLEVEL=0 can', async () => {
+    const port = pf.ports['legacy-tls-closed'];
+    // What openssl says (docs/mta-notes.md, "Legacy TLS"), when this machine's openssl can be asked.
+    const s = spawnSync('openssl', ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${port}`, '-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'], { input: '', encoding: 'utf8', timeout: 15_000 });
+    expect(s.stdout).toMatch(/Protocol\s*:\s*TLSv1\n/);
+    expect(await directStartTls(port, {})).toMatch(/^handshake failed: .*(protocol version|unsupported protocol|sigalg)/);
+    expect(await directStartTls(port, { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' })).toBe('TLSv1');
+    // A TLS 1.1-only server the same way.
+    expect(await directStartTls(pf.ports['legacy-tls11-closed'], {})).toMatch(/^handshake failed: /);
+    expect(await directStartTls(pf.ports['legacy-tls11-closed'], { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' })).toBe('TLSv1.1');
+  });
+
+  test('TLS 1.0 only and closed, tls: auto, strict: tested in plaintext and inside STARTTLS, the protocol reported as legacy; closed, passes', async () => {
+    const r = await check(pf.ports['legacy-tls-closed'], { strictness: 'strict' });
+    expect({ verdict: r.verdict, failed: r.failed, failReasons: r.failReasons, warnings: r.warnings }).toEqual({ verdict: 'closed', failed: false, failReasons: [], warnings: [] });
+    expect(r.targets.map((t) => t.transport)).toEqual(['plain', 'starttls']);
+    const secure = byTransport(r, 'starttls');
+    expect(secure.tls).toMatchObject({ protocol: 'TLSv1', legacy: true, subject: CN });
+    // The battery really ran inside the legacy session, and was refused there.
+    expect(secure.counts.tests).toBeGreaterThanOrEqual(45);
+    expect(secure.counts.denied).toBe(secure.counts.tests);
+    expect(secure.opening.some((l) => l.dir === '*' && /^STARTTLS: TLSv1 \(legacy\) /.test(l.text))).toBe(true);
+    expect(byTransport(r, 'plain').tls).toBeNull();
+    expectValid(r);
+    expect(renderTerminal(r, { color: false, verbose: false })).toContain('STARTTLS (legacy TLSv1)');
+    // The summary escapes every character Markdown could read: "(" is &#40;.
+    expect(renderSummary(r)).toMatch(/STARTTLS <sub>TLSv1 &#40;legacy&#41; ECDHE-/);
+  });
+
+  test('TLS 1.1 only and closed, tls: starttls: tested inside it, legacy, closed', async () => {
+    const r = await check(pf.ports['legacy-tls11-closed'], { tls: 'starttls', strictness: 'strict' });
+    expect({ verdict: r.verdict, failed: r.failed }).toEqual({ verdict: 'closed', failed: false });
+    expect(r.targets[0].tls).toMatchObject({ protocol: 'TLSv1.1', legacy: true });
+    expect(r.targets[0].counts.tests).toBeGreaterThanOrEqual(45);
+  });
+
+  test('STARTTLS demanded over TLS 1.0 only, open inside it: open, found inside legacy STARTTLS (was: inconclusive, handshake failed)', async () => {
+    const r = await check(pf.ports['encrypt-legacy-tls-open']);
+    expect({ verdict: r.verdict, failed: r.failed }).toEqual({ verdict: 'open', failed: true });
+    const secure = byTransport(r, 'starttls');
+    expect(secure.tls).toMatchObject({ protocol: 'TLSv1', legacy: true });
+    expect(secure.counts.relayed).toBeGreaterThan(0);
+    expect(byTransport(r, 'plain').counts.relayed).toBe(0);
+    expect(pf.maillog()).toMatch(/encrypt-legacy-tls-open\/smtpd\[\d+\]: Anonymous TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1 with cipher|TLS connection established from localhost\[127\.0\.0\.1\]: TLSv1 with cipher/);
+  });
+
+  // Issue 21 §2: a transport the server offers but the runner could not enter is not tested, and "not tested" never stands beside "closed".
+  test('STARTTLS offered, closed in plaintext, no handshake can complete: inconclusive; normal passes with a warning, strict fails with the same sentence', async () => {
+    const port = pf.ports['no-cipher-closed'];
+    // First, directly: STARTTLS is offered and answered 220, and no client setting completes the handshake.
+    expect(await directStartTls(port, { minVersion: 'TLSv1', ciphers: 'ALL:@SECLEVEL=0' })).toMatch(/^handshake failed: /);
+    const normal = await check(port);
+    const strict = await check(port, { strictness: 'strict' });
+    const sentence = new RegExp(`^127\\.0\\.0\\.1 port ${port}: STARTTLS could not be entered \\(TLS handshake failed: [^)]+\\), so nothing was tested inside it$`);
+    for (const r of [normal, strict]) {
+      expect(r.verdict).toBe('inconclusive');
+      expect(r.targets.map((t) => [t.transport, t.verdict])).toEqual([
+        ['plain', 'closed'],
+        ['starttls', 'inconclusive'],
+      ]);
+      expect(byTransport(r, 'plain').counts.tests).toBeGreaterThanOrEqual(45);
+      expect(byTransport(r, 'starttls').errorKind).toBe('tls');
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0]).toMatch(sentence);
+      // The verdict sentence says what was not tested; never "is closed" beside it.
+      const text = renderTerminal(r, { color: false, verbose: false });
+      expect(text).toMatch(/INCONCLUSIVE/);
+      expect(text).not.toMatch(/NOT AN OPEN RELAY| is closed/);
+      expect(text).toMatch(/but STARTTLS could not be entered \(TLS handshake failed/);
+      expectValid(r);
+    }
+    expect({ failed: normal.failed, failReasons: normal.failReasons }).toEqual({ failed: false, failReasons: [] });
+    expect({ failed: strict.failed, failReasons: strict.failReasons }).toEqual({ failed: true, failReasons: strict.warnings });
+    const summary = renderSummary(strict);
+    expect(summary).toMatch(/The step fails \(strictness <code>strict<\/code>\): 127\.0\.0\.1 port \d+&#58; STARTTLS could not be entered/);
+    // Said once, as the reason: not again as a warning box.
+    expect(summary).not.toMatch(/\[!WARNING\]/);
+    expect(renderSummary(normal)).toMatch(/> \[!WARNING\]\n> 127\.0\.0\.1 port \d+&#58; STARTTLS could not be entered/);
+
+    // The CLI's exit status says the same: 0 under normal, 2 (fails, nothing relayed) under strict.
+    const args = [`127.0.0.1:${port}`, '--connect-timeout', '5', '--timeout', '60'];
+    const cNormal = await cli(args);
+    const cStrict = await cli([...args, '--strictness', 'strict']);
+    expect([cNormal.code, cStrict.code]).toEqual([0, 2]);
+    expect(cStrict.stdout).toMatch(/INCONCLUSIVE \(strictness strict: fails\)/);
+    expect(cStrict.stdout).toMatch(/fails: 127\.0\.0\.1 port \d+: STARTTLS could not be entered/);
+  });
+
+  test('STARTTLS offered but refused (454: the certificate cannot be loaded): the same, with the server\'s reply as the reason', async () => {
+    const port = pf.ports['broken-cert-closed'];
+    expect(await directStartTls(port, {})).toMatch(/^STARTTLS refused: 454 4\.7\.0 TLS not available due to local problem/);
+    const r = await check(port, { strictness: 'strict' });
+    expect(r.verdict).toBe('inconclusive');
+    expect(byTransport(r, 'plain').verdict).toBe('closed');
+    expect(r.failReasons).toEqual([`127.0.0.1 port ${port}: STARTTLS could not be entered (STARTTLS refused: 454 4.7.0 TLS not available due to local problem), so nothing was tested inside it`]);
   });
 });

@@ -7,7 +7,7 @@ import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
 import type { HostSpec } from './settings.js';
 import { weighService } from './verdict/evidence.js';
-import { failureReasons, runVerdict, tallyOf } from './verdict/run.js';
+import { failureReasons, runVerdict, tallyOf, untested, untestedNote } from './verdict/run.js';
 import { VERSION } from './version.js';
 
 export interface EngineServices {
@@ -113,10 +113,8 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
     ...(discoveryError ? [discoveryError] : []),
   ];
-  const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
-  const warnings = targets
-    .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-    .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
+  // The runs that make the verdict inconclusive for want of a test, said as strict says them.
+  const warnings = untested(tallies).map(untestedNote);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'relay-check', version: VERSION },

@@ -103,6 +103,12 @@ export interface SendmailOptions {
   features?: SendmailFeature[];
   /** Access map lines, key and value: `To:example.com RELAY`, `Connect:127.0.0.1 RELAY`. */
   access?: string[];
+  /**
+   * Debian's stock rate control (its sendmail.mc): FEATURE(ratecontrol, nodelay, terminate) with a
+   * 10-minute window, confBAD_RCPT_THROTTLE 3, and `ClientRate:` 15 for every client (the test
+   * client is 127.0.0.1, which Debian exempts; here it stands for an outside client).
+   */
+  rateControl?: boolean;
 }
 
 export interface SendmailServer {
@@ -176,6 +182,14 @@ export function sendmailMc(dir: string, port: number, opts: SendmailOptions = {}
     `dnl A text map: no makemap, no Berkeley DB file; -k0 -v1, else a text map returns the key itself.`,
     `FEATURE(${q('access_db')}, ${q(`text -k0 -v1 -T<TMPF> ${f('access')}`)})dnl`,
     ...features.map((x) => `FEATURE(${q(x)})dnl`),
+    ...(opts.rateControl
+      ? [
+          `define(${q('confCONNECTION_RATE_THROTTLE')}, ${q('15')})dnl`,
+          `define(${q('confCONNECTION_RATE_WINDOW_SIZE')}, ${q('10m')})dnl`,
+          `define(${q('confBAD_RCPT_THROTTLE')}, ${q('3')})dnl`,
+          `FEATURE(${q('ratecontrol')}, ${q('nodelay')}, ${q('terminate')})dnl`,
+        ]
+      : []),
     `MAILER(${q('local')})dnl`,
     `MAILER(${q('smtp')})dnl`,
   ];
@@ -225,7 +239,8 @@ function writeFolder(dir: string, opts: SendmailOptions): void {
   w('service.switch', 'hosts files\naliases files\n');
   w(FILES.cw, (opts.localDomains ?? []).map((d) => `${d}\n`).join(''));
   w(FILES.cr, (opts.relayDomains ?? []).map((d) => `${d}\n`).join(''));
-  w(FILES.access, (opts.access ?? []).map((l) => `${l.trim().replace(/\s+/, '\t')}\n`).join(''));
+  const access = [...(opts.access ?? []), ...(opts.rateControl ? ['ClientRate: 15'] : [])];
+  w(FILES.access, access.map((l) => `${l.trim().replace(/\s+/, '\t')}\n`).join(''));
   // postmaster must exist (RFC 5321 §4.5.1); it is never delivered to (queue only, /bin/true).
   w(FILES.aliases, 'postmaster: root\nMAILER-DAEMON: postmaster\n');
   w(FILES.statistics, '');

@@ -864,6 +864,12 @@ const DEFAULT_ERROR_BUDGET = 8;
 /** Connections per address that carry attempts at the same time: enough to hide latency, few enough to be polite. */
 const CONNECTIONS_PER_ADDRESS = 4;
 /**
+ * Connections per address and pass at a server that limits new connections per client
+ * (Sendmail's ClientRate: Debian's stock sendmail.mc allows 15 per 10 minutes, counted over
+ * every run in the window): a plaintext and a STARTTLS pass of two runs fit in eight.
+ */
+const FRUGAL_CONNECTIONS = 3;
+/**
  * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
  * address may hold at one smtpd service. It counts sessions the server still
  * holds, including ones the client already left while the server sleeps.
@@ -1041,6 +1047,24 @@ class SessionError extends Error {
     }
 }
 /**
+ * The client side of every TLS session. A relay test is not a TLS audit: a server
+ * that only speaks TLS 1.0 or 1.1 (with the SHA-1 signatures and short keys that
+ * come with them) still relays or refuses inside it, so it is entered and its
+ * protocol reported as legacy. Node's defaults (minVersion TLSv1.2) end such a
+ * handshake with "tlsv1 alert protocol version", which left the server untested
+ * inside TLS. The ClientHello still offers TLS 1.3 first, so a current server
+ * negotiates as before. OpenSSL's DEFAULT list has no anonymous or NULL ciphers,
+ * so the server still shows its certificate. Measured: a Postfix limited to
+ * TLSv1 or to TLSv1.1 completes the handshake with these settings, and with
+ * Node's defaults does not, on Node 20.20 (OpenSSL 3.0.19) and Node 24.22
+ * (OpenSSL 3.5.9) alike (__tests__/postfix-tls.test.ts; docs/mta-notes.md, "Legacy TLS").
+ * At security level 0 the certificate check no longer refuses short keys or
+ * SHA-1 signatures, so `verified` can be kinder than a default client there.
+ */
+const TEST_TLS = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false };
+/** Protocols RFC 8996 deprecates. */
+const LEGACY_PROTOCOLS = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'];
+/**
  * One SMTP conversation over TCP. It only talks and listens: it records a
  * transcript and returns replies, and never decides what a reply means.
  */
@@ -1095,7 +1119,7 @@ class SmtpSession {
         plain.on('close', () => this.markGone());
         this.queue.length = 0;
         this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
-        const secure = external_node_tls_default().connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+        const secure = external_node_tls_default().connect({ ...TEST_TLS, socket: plain, servername: this.opts.serverName });
         this.socket = secure;
         this.attach(secure);
         const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
@@ -1119,7 +1143,7 @@ class SmtpSession {
             });
             secure.once('error', (e) => {
                 clearTimeout(t);
-                const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+                const err = new SessionError('tls', `TLS handshake failed: ${tlsReason(e)}`);
                 this.fail(err);
                 reject(err);
             });
@@ -1128,7 +1152,7 @@ class SmtpSession {
     /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
     static async connect(opts) {
         const socket = opts.implicitTls
-            ? external_node_tls_default().connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+            ? external_node_tls_default().connect({ ...TEST_TLS, host: opts.address, port: opts.port, servername: opts.serverName })
             : new (external_node_net_default()).Socket();
         // Every command is one write that waits for its reply: Nagle's algorithm would hold a
         // write back until the last one is acknowledged, and the peer's delayed ACK (40 ms on
@@ -1341,8 +1365,10 @@ function tlsInfo(s, serverName) {
         verifyError = external_node_tls_default().checkServerIdentity(serverName, cert)?.message ?? null;
     }
     const subject = cert?.subject?.CN;
+    const protocol = s.getProtocol() ?? null;
     return {
-        protocol: s.getProtocol() ?? null,
+        protocol,
+        legacy: protocol !== null && LEGACY_PROTOCOLS.includes(protocol),
         cipher: s.getCipher()?.name ?? null,
         verified: verifyError === null,
         verifyError,
@@ -1352,7 +1378,7 @@ function tlsInfo(s, serverName) {
 function session_describeTls(t) {
     if (!t)
         return 'none';
-    return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+    return `${t.protocol ?? '?'}${t.legacy ? ' (legacy)' : ''} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
 }
 function parseExtensions(reply) {
     const ext = new Map();
@@ -1380,8 +1406,22 @@ function errorFromSocket(err, opts) {
         case 'EPIPE':
             return new SessionError('closed', `connection reset by the server (${err.code})`);
         default:
+            // An implicit-TLS handshake fails here, not in handshake(): the same words as STARTTLS's.
+            if (err.code?.startsWith('ERR_SSL_'))
+                return new SessionError('tls', `${where}: TLS handshake failed: ${tlsReason(err)}`);
             return new SessionError('closed', `${where}: ${err.message}`);
     }
+}
+/**
+ * OpenSSL's reason without its address-and-file dump: "80CC…:error:0A00042E:SSL
+ * routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1601:SSL
+ * alert number 70" says "tlsv1 alert protocol version (SSL alert number 70)".
+ */
+function tlsReason(e) {
+    const m = /:SSL routines:[^:]*:([^:]+):[^\n]*?(SSL alert number \d+)?\s*$/.exec(e.message);
+    if (!m)
+        return e.message.trim();
+    return m[2] ? `${m[1]} (${m[2]})` : m[1];
 }
 function asSessionError(e) {
     return e instanceof SessionError ? e : new SessionError('protocol', e instanceof Error ? e.message : String(e));
@@ -1988,25 +2028,71 @@ function identifyMta(input, rules = EVIDENCE_RULES) {
     const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
     return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
 }
+/**
+ * The evidence for the identified MTA that comes from what the server did (its
+ * EHLO keywords in that MTA's fixed order, its reply shapes) rather than from what
+ * its greeting says: a banner is one setting and can name any MTA, while the order
+ * of EHLO lines and the wording of replies come from the MTA's code. Empty when the
+ * MTA is known from its greeting alone.
+ */
+function behaviouralEvidence(m, rules = EVIDENCE_RULES) {
+    const byId = new Map(rules.map((r) => [r.id, r]));
+    return m.evidence.filter((e) => {
+        const row = byId.get(e.rule);
+        return row !== undefined && row.mta === m.name && row.source !== 'greeting';
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
 function tallyOf(t) {
     const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
-    return { host: t.host, address: t.address, port: t.port, reachable: t.reachable, tested: t.reachable && ran, relayed: t.counts.relayed, inconclusive: t.counts.inconclusive };
+    return {
+        host: t.host,
+        address: t.address,
+        port: t.port,
+        reachable: t.reachable,
+        tested: t.reachable && ran,
+        relayed: t.counts.relayed,
+        inconclusive: t.counts.inconclusive,
+        transport: t.transport,
+        why: t.error ?? t.attempts[0]?.reason ?? 'no attempt ran',
+    };
 }
 /** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
 const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
-/** Services (address and port) where no attempt ran on any transport. */
+/**
+ * Runs that leave their address and port less than tested. A run whose session
+ * was set up but that ran nothing on purpose is covered by a tested run of
+ * another transport on the same address and port: the plaintext run of a server
+ * that demands STARTTLS (its attempts ran inside TLS), the STARTTLS run after
+ * plaintext relayed (inside TLS that cannot change). A run whose session could
+ * not be set up is never covered: a server that offers STARTTLS and fails the
+ * handshake was tested in plaintext only, and what it does inside TLS is
+ * unknown (issue 21 §2).
+ */
 function untested(targets) {
     const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
     const seen = new Set();
     return targets.filter((t) => {
-        const k = serviceKey(t);
-        if (tested.has(k) || seen.has(k))
+        if (t.tested || (t.reachable && tested.has(serviceKey(t))))
+            return false;
+        const k = `${serviceKey(t)}|${t.transport ?? ''}`;
+        if (seen.has(k))
             return false;
         seen.add(k);
         return true;
     });
+}
+/**
+ * One sentence for a run untested() lists, the same in the warnings and in
+ * `strict`'s reasons, so the two never disagree.
+ */
+function untestedNote(t) {
+    const where = `${t.address || t.host} port ${t.port}`;
+    const why = t.why ?? (t.reachable ? 'no attempt ran' : 'unreachable');
+    if (t.transport === 'starttls' && !t.reachable)
+        return `${where}: STARTTLS could not be entered (${why}), so nothing was tested inside it`;
+    return `${where}${t.reachable && t.transport ? ` (${t.transport})` : ''} was not tested: ${why}`;
 }
 /** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
 function runVerdict(targets) {
@@ -2025,7 +2111,9 @@ function targetVerdict(t) {
 /**
  * Why the step fails under the given strictness; empty when it passes.
  * An untested address is only fatal under `normal` when no address of the
- * same host and port was tested (IPv6 on GitHub-hosted runners).
+ * same host and port was tested (IPv6 on GitHub-hosted runners); a transport
+ * offered but not entered (STARTTLS that failed) beside a tested one is a
+ * warning under `normal` and fatal under `strict`.
  */
 function failureReasons(targets, strictness) {
     const reasons = [];
@@ -2048,7 +2136,7 @@ function failureReasons(targets, strictness) {
         }
         else if (strictness === 'strict') {
             for (const t of untested(group))
-                reasons.push(`${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`);
+                reasons.push(strictReason(t));
         }
     }
     if (strictness === 'strict') {
@@ -2057,6 +2145,11 @@ function failureReasons(targets, strictness) {
             reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
     }
     return reasons;
+}
+function strictReason(t) {
+    if (t.transport === 'starttls' && !t.reachable)
+        return untestedNote(t);
+    return `${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`;
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/evidence.ts
@@ -2132,6 +2225,7 @@ function weighService(targets) {
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/routing.ts
+
 const ROUTING_RULES = [
     // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
     // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
@@ -2182,6 +2276,10 @@ function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
     const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
     if (!row)
         return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
+    // Not counting an accepted form makes the verdict milder: that takes more than a banner. Counting it (relayed) does not.
+    if (row.decision === 'skipped' && behaviouralEvidence(mta).length === 0) {
+        return { decision: 'inconclusive', why: `only the greeting says ${mta.name} (a banner is one setting and can name any MTA), and nothing the server did (EHLO keyword order, reply wording) showed it; if it is ${mta.name}: ${row.why}` };
+    }
     return { decision: row.decision, why: row.why };
 }
 
@@ -2342,6 +2440,8 @@ class AttemptQueue {
 
 ;// CONCATENATED MODULE: ./src/schedule/budget.ts
 
+/** Refusals per connection while frugal, until the server shows its hard limit by ending a session: more than any battery needs. */
+const FRUGAL_BUDGET = 1000;
 /**
  * How many refusals one connection to a server may take before its replies
  * slow down, learned from reply timings and shared by every connection to that
@@ -2373,11 +2473,26 @@ class BudgetLearner {
     pauses = 0;
     /** The one connection that may send a command whose reply may be slept on (see explore). */
     explorer;
+    /**
+     * Set when the server limits new connections per client (why, in its words or ours): a
+     * fresh connection is then the dear thing, not a slow reply. Connections are kept until the
+     * server ends them (its hard limit, learned from the drop), and delayed replies are waited
+     * out instead of raced (Sendmail sleeps a second per refused RCPT past confBAD_RCPT_THROTTLE;
+     * Postfix smtpd_error_sleep_time).
+     */
+    frugal;
+    /** Refusals after which the server ended a session (421 or a drop): its hard limit, as far as seen. */
+    hard = Number.POSITIVE_INFINITY;
+    beFrugal(why) {
+        this.frugal ??= why;
+    }
     constructor(initial = DEFAULT_ERROR_BUDGET) {
         this.settled = Math.max(1, initial);
     }
     /** Refusals a connection may take before it is retired. */
     get budget() {
+        if (this.frugal !== undefined)
+            return Math.max(1, Math.min(this.hard - 1, FRUGAL_BUDGET));
         return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
     }
     /** Refusals known to be answered at once: k >= floor. */
@@ -2386,7 +2501,8 @@ class BudgetLearner {
     }
     /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
     maySleep(errors) {
-        return errors >= 1 && errors >= this.floor;
+        // Frugal: a delayed reply is waited for, not raced (see frugal).
+        return this.frugal === undefined && errors >= 1 && errors >= this.floor;
     }
     /** A reply came at once after `errors` refusals on its connection. */
     fast(errors) {
@@ -2484,6 +2600,8 @@ class BudgetLearner {
     }
     /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
     dropped(errors) {
+        if (errors >= 1)
+            this.hard = Math.min(this.hard, errors);
         if (errors >= 1)
             this.settled = Math.min(this.settled, errors);
         if (this.floorValue > this.settled)
@@ -2681,6 +2799,24 @@ function fallbackSender(accepted, plain) {
     const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
     return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
 }
+/** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
+const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
+/** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
+const RATE_LIMIT = /connection rate limit/i;
+/** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
+async function rehello(conn, helo) {
+    try {
+        const ehlo = await conn.session.hello(helo);
+        if (ehlo.reply.code < 200 || ehlo.reply.code >= 300)
+            return;
+        conn.helo = helo;
+        conn.ehlo = ehlo;
+        conn.transactions = 0;
+    }
+    catch {
+        // The caller sees the HELO unchanged (or the session closed) and retires the connection.
+    }
+}
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -2728,6 +2864,8 @@ async function runTarget(spec, opts) {
     };
     const results = new Map();
     let tlsDemanded;
+    /** Connections this run holds open now: with a per-client connection rate, they carry the work. */
+    let live = 0;
     /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
     const open = async (helo) => {
         for (let refusals = 1;; refusals++) {
@@ -2758,11 +2896,12 @@ async function runTarget(spec, opts) {
                     report.extensions = [...ehlo.extensions.keys()];
                     report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
                 }
+                live++;
                 return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
             }
             catch (e) {
                 const err = target_asSessionError(e);
-                if (!/too many connections/i.test(err.message)) {
+                if (!CONNECTION_LIMIT.test(err.message)) {
                     slot.release();
                     throw err;
                 }
@@ -2772,7 +2911,13 @@ async function runTarget(spec, opts) {
                 const wait = pool.tooMany(refusals);
                 slot.release();
                 if (wait !== undefined) {
-                    if (Date.now() + wait >= opts.deadline)
+                    // None of ours was held: not a count of our sessions but a rate of new ones (Postfix
+                    // smtpd_client_connection_rate_limit, Sendmail ClientRate). Each try is another
+                    // connection it counts: the ones we hold carry the work; only the last one waits.
+                    learner.beFrugal(`the server limits new connections per client (${err.reply ? formatReply(err.reply) : err.message})`);
+                    if (live > 0)
+                        throw new SessionError('rate-limited', err.message);
+                    if (RATE_LIMIT.test(err.message) || Date.now() + wait >= opts.deadline)
                         throw err;
                     await sleep(wait);
                 }
@@ -2784,6 +2929,7 @@ async function runTarget(spec, opts) {
         // Past the error budget (or with replies still owed) QUIT would be answered after an
         // error sleep: say it, close our side, and let the server end the session in its time.
         const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        live--;
         learner.release(conn);
         await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
         conn.slot.retire(conn.session.gone);
@@ -2820,8 +2966,19 @@ async function runTarget(spec, opts) {
         report.reachable = false;
         report.error = err.message;
         report.errorKind = err.kind;
+        if (CONNECTION_LIMIT.test(err.message) && learner.frugal !== undefined) {
+            // Said once, in the server's words, with when to try again: earlier runs spent the window.
+            report.error = `${err.message}: the server limits new connections per client, and earlier connections (other runs too) used up its window; run again once it has passed (Sendmail: ConnectionRateWindowSize, 60 s by default, 10 minutes in Debian's sendmail.mc; Postfix: anvil_rate_time_unit, 60 s)`;
+            report.errorKind = 'rate-limited';
+        }
         report.opening = err.transcript;
         return finish();
+    }
+    // Sendmail's stock rate control counts every new connection of a client over a window (Debian:
+    // 15 per 10 minutes, all runs together) and it has no error sleep to spread refusals against:
+    // known from its greeting, it gets few connections with more on each.
+    if (identifyMta({ greeting: report.greeting ? [report.greeting] : [], extensions: report.extensions, replies: [] }).name === 'Sendmail') {
+        learner.beFrugal('Sendmail counts new connections per client (ClientRate; Debian\'s stock sendmail.mc allows 15 per 10 minutes)');
     }
     const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
     const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
@@ -3059,6 +3216,12 @@ async function runTarget(spec, opts) {
                 const lastWork = queue.size === 0 || queue.allShare(job);
                 // Every RCPT of the job may be refused: the last one's reply comes after all the others.
                 const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
+                // Where new connections are dear, another HELO is said on the connection at hand.
+                if (conn && conn.helo !== job.rendered.helo && learner.frugal !== undefined && !conn.session.closed && !full && !capped && conn.errors < budget) {
+                    const before = conn.session.transcript.length;
+                    await rehello(conn, job.rendered.helo);
+                    job.earlier.push(...conn.session.transcript.slice(before));
+                }
                 if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
                     await retire();
                 if (!conn) {
@@ -3067,6 +3230,11 @@ async function runTarget(spec, opts) {
                     }
                     catch (e) {
                         const err = target_asSessionError(e);
+                        // Refused for the connection rate while others of ours are open: they take the job.
+                        if (err.kind === 'rate-limited') {
+                            queue.unshift(job);
+                            return;
+                        }
                         job.tries++;
                         if (job.tries < MAX_TRIES && err.kind !== 'deadline')
                             queue.unshift(job);
@@ -3079,7 +3247,9 @@ async function runTarget(spec, opts) {
                 // server opens one queue file for them rather than one each. The transaction itself
                 // stops starting vectors at the error budget; those it never tried come back.
                 // Relaxed mode confirms each accepted vector with its own message: one per transaction.
-                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
+                // Frugal: few connections, so a transaction carries no more than its share, and every
+                // connection has work (Sendmail throttles each refused RCPT past the third per session).
+                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION, learner.frugal !== undefined ? Math.max(1, Math.ceil(queue.size / FRUGAL_CONNECTIONS)) : MAX_RCPTS_PER_TRANSACTION);
                 // While the others wait, the plain attempt goes alone: its answer is all they wait for
                 // (a closed server's refusal comes at once, with no companion's reply to sleep on).
                 const alone = opts.confirm || (lead && holding);
@@ -3171,7 +3341,7 @@ async function runTarget(spec, opts) {
         await worker(conn);
     };
     const pass = async (initial, lead) => {
-        const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+        const workers = Math.max(1, Math.min(learner.frugal !== undefined ? FRUGAL_CONNECTIONS : CONNECTIONS_PER_ADDRESS, queue.size));
         // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
         const wait = lead && holding;
         await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));
@@ -3758,10 +3928,8 @@ async function run(settings, services = {}) {
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
         ...(discoveryError ? [discoveryError] : []),
     ];
-    const tested = new Set(tallies.filter((t) => t.tested).map((t) => `${t.address}|${t.port}`));
-    const warnings = targets
-        .filter((t) => !t.reachable || (!tested.has(`${t.address}|${t.port}`) && t.attempts.length > 0))
-        .map((t) => `${t.address || t.host} port ${t.port}${t.reachable ? ` (${t.transport})` : ''} was not tested: ${t.error ?? t.attempts[0]?.reason ?? 'no attempt ran'}`);
+    // The runs that make the verdict inconclusive for want of a test, said as strict says them.
+    const warnings = untested(tallies).map(untestedNote);
     return {
         schemaVersion: SCHEMA_VERSION,
         tool: { name: 'relay-check', version: VERSION },
@@ -6351,9 +6519,20 @@ function addressClause(v, all) {
     }
     const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
     const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
+    const refused = `${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText}`;
     if (v.verdict === 'closed')
-        return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way`;
+        return `${name} is closed (${refused})`;
+    const missed = notEntered(v);
+    if (v.inconclusiveVectors === 0 && missed)
+        return `${name} relayed nothing (${refused}), but ${missed}`;
+    return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${summary_plural(v.vectors, 'attempt')} proved nothing either way${missed ? `, and ${missed}` : ''}`;
+}
+/** A transport of a tested address whose session could not be set up (STARTTLS offered, handshake failed): what was not tested and why. */
+function notEntered(v) {
+    const missed = v.runs.filter((t) => !t.reachable);
+    if (missed.length === 0)
+        return null;
+    return missed.map((t) => `${view_TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -6485,6 +6664,11 @@ function adviceBullets(r) {
         for (const v of views.filter((x) => !x.tested)) {
             out.push(`${escape_mdText(v.label)} could not be tested: ${escape_mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
         }
+        for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
+            const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
+            // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
+            out.push(`${escape_mdText(v.label)} offers STARTTLS, but it could not be entered (${escape_mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with \`tls: none\`.`);
+        }
         const reasons = new Map();
         for (const t of r.targets)
             for (const a of t.attempts)
@@ -6589,7 +6773,8 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES) {
             : `The step passes (strictness ${code(r.settings.strictness)}).`));
     // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-    const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+    // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
+    const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
     const why = diagnosisMarkdown(r);
@@ -6780,7 +6965,7 @@ function renderTerminal(r, opts) {
     const views = view_addresses(r);
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)
-        if (![...untested].some((u) => u && w.startsWith(`${u} port`)))
+        if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)))
             out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
     for (const l of baseTerminalLines(r.gate))
         out.push(...wrap(termText(l), WRAP, '', '  '));
@@ -6788,7 +6973,7 @@ function renderTerminal(r, opts) {
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
     const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
     const rows = views.map((v) => {
-        const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? view_TRANSPORT_LABEL[t.transport] : `${view_TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
+        const over = v.runs.map(overLabel).join(', ');
         return [termText(v.label), termText(view_mtaLabel(v)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
     });
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
@@ -6894,6 +7079,14 @@ function mergeWhere(list) {
         }
     }
     return out;
+}
+/** One transport of an address for TESTED OVER: "STARTTLS", "STARTTLS (legacy TLSv1)", "STARTTLS (not tested)". */
+function overLabel(t) {
+    const name = view_TRANSPORT_LABEL[t.transport];
+    if (!t.reachable || t.counts.tests === 0)
+        return `${name} (not tested)`;
+    // Server text never reaches here: the protocol is the TLS library's name for it.
+    return t.tls?.legacy ? `${name} (legacy ${t.tls.protocol ?? 'TLS'})` : name;
 }
 
 ;// CONCATENATED MODULE: ./src/cli.ts

@@ -66,3 +66,18 @@ export function identifyMta(input: MtaInput, rules: readonly EvidenceRule[] = EV
   const confidence = named && points >= 4 && !contested ? 'high' : points >= 3 || (named && !contested) ? 'medium' : 'low';
   return { name, version: mine.find((h) => h.version !== null)?.version ?? null, confidence, evidence: evidence(hits) };
 }
+
+/**
+ * The evidence for the identified MTA that comes from what the server did (its
+ * EHLO keywords in that MTA's fixed order, its reply shapes) rather than from what
+ * its greeting says: a banner is one setting and can name any MTA, while the order
+ * of EHLO lines and the wording of replies come from the MTA's code. Empty when the
+ * MTA is known from its greeting alone.
+ */
+export function behaviouralEvidence(m: MtaIdentity, rules: readonly EvidenceRule[] = EVIDENCE_RULES): MtaEvidence[] {
+  const byId = new Map(rules.map((r) => [r.id, r]));
+  return m.evidence.filter((e) => {
+    const row = byId.get(e.rule);
+    return row !== undefined && row.mta === m.name && row.source !== 'greeting';
+  });
+}

@@ -67,8 +67,18 @@ function addressClause(v: AddressView, all: readonly AddressView[]): string {
   }
   const over = v.runs.filter((t) => t.counts.tests > 0).map((t) => t.transport);
   const overText = over.length > 1 || (over[0] && over[0] !== 'plain') ? `, ${transportsText(over)}` : '';
-  if (v.verdict === 'closed') return `${name} is closed (${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText})`;
-  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way`;
+  const refused = `${v.vectors === 1 ? 'its one attempt was' : `all ${v.vectors} attempts were`} refused${overText}`;
+  if (v.verdict === 'closed') return `${name} is closed (${refused})`;
+  const missed = notEntered(v);
+  if (v.inconclusiveVectors === 0 && missed) return `${name} relayed nothing (${refused}), but ${missed}`;
+  return `${name} relayed nothing, but ${v.inconclusiveVectors} of ${plural(v.vectors, 'attempt')} proved nothing either way${missed ? `, and ${missed}` : ''}`;
+}
+
+/** A transport of a tested address whose session could not be set up (STARTTLS offered, handshake failed): what was not tested and why. */
+function notEntered(v: AddressView): string | null {
+  const missed = v.runs.filter((t) => !t.reachable);
+  if (missed.length === 0) return null;
+  return missed.map((t) => `${TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 
 const ORDER = { open: 0, inconclusive: 1, closed: 2 } as const;
@@ -204,6 +214,13 @@ export function adviceBullets(r: Report): string[] {
     for (const v of views.filter((x) => !x.tested)) {
       out.push(`${mdText(v.label)} could not be tested: ${mdText(v.untestedWhy ?? 'unreachable')}. Check that the runner can reach it (GitHub-hosted runners have no IPv6 route), or leave it out with an explicit \`host\`.`);
     }
+    for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
+      const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
+      // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
+      out.push(
+        `${mdText(v.label)} offers STARTTLS, but it could not be entered (${mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with \`tls: none\`.`,
+      );
+    }
     const reasons = new Map<string, number>();
     for (const t of r.targets) for (const a of t.attempts) if (a.outcome === 'inconclusive') reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
     for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3)) out.push(`${plural(n, 'attempt')} proved nothing: ${mdText(reason)}.`);
@@ -305,7 +322,8 @@ export function renderSummary(r: Report, limit = SUMMARY_LIMIT_BYTES): string {
   );
   // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-  const warnings = r.warnings.filter((w) => ![...untested].some((u) => u && w.startsWith(`${u} port`)));
+  // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
+  const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
   for (const w of warnings.slice(0, 20)) out.add(`> [!WARNING]\n> ${mdText(w)}`);
   const why = diagnosisMarkdown(r);
   if (why) out.add(why);

@@ -1,6 +1,6 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
-import type { Report } from './model.js';
+import type { Report, TargetReport } from './model.js';
 import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, pauseNote, reachNote, stopNote } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
@@ -115,14 +115,14 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   out.push(...fixLines(r, c));
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
-  for (const w of r.warnings) if (![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
+  for (const w of r.warnings) if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
   for (const l of baseTerminalLines(r.gate)) out.push(...wrap(termText(l), WRAP, '', '  '));
   out.push('');
 
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
   const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
   const rows = views.map((v) => {
-    const over = v.runs.map((t) => (t.reachable && t.counts.tests > 0 ? TRANSPORT_LABEL[t.transport] : `${TRANSPORT_LABEL[t.transport]} (not tested)`)).join(', ');
+    const over = v.runs.map(overLabel).join(', ');
     return [termText(v.label), termText(mtaLabel(v)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested: ${termText(v.untestedWhy ?? 'unreachable')}`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
@@ -220,4 +220,12 @@ function mergeWhere(list: readonly Finding[]): Where[] {
     }
   }
   return out;
+}
+
+/** One transport of an address for TESTED OVER: "STARTTLS", "STARTTLS (legacy TLSv1)", "STARTTLS (not tested)". */
+function overLabel(t: TargetReport): string {
+  const name = TRANSPORT_LABEL[t.transport];
+  if (!t.reachable || t.counts.tests === 0) return `${name} (not tested)`;
+  // Server text never reaches here: the protocol is the TLS library's name for it.
+  return t.tls?.legacy ? `${name} (legacy ${t.tls.protocol ?? 'TLS'})` : name;
 }

@@ -1,5 +1,8 @@
 import { DEFAULT_ERROR_BUDGET, LIMITS } from '../smtp/limits.js';
 
+/** Refusals per connection while frugal, until the server shows its hard limit by ending a session: more than any battery needs. */
+const FRUGAL_BUDGET = 1000;
+
 /**
  * How many refusals one connection to a server may take before its replies
  * slow down, learned from reply timings and shared by every connection to that
@@ -31,6 +34,20 @@ export class BudgetLearner {
   pauses = 0;
   /** The one connection that may send a command whose reply may be slept on (see explore). */
   private explorer: object | undefined;
+  /**
+   * Set when the server limits new connections per client (why, in its words or ours): a
+   * fresh connection is then the dear thing, not a slow reply. Connections are kept until the
+   * server ends them (its hard limit, learned from the drop), and delayed replies are waited
+   * out instead of raced (Sendmail sleeps a second per refused RCPT past confBAD_RCPT_THROTTLE;
+   * Postfix smtpd_error_sleep_time).
+   */
+  frugal: string | undefined;
+  /** Refusals after which the server ended a session (421 or a drop): its hard limit, as far as seen. */
+  private hard = Number.POSITIVE_INFINITY;
+
+  beFrugal(why: string): void {
+    this.frugal ??= why;
+  }
 
   constructor(initial: number = DEFAULT_ERROR_BUDGET) {
     this.settled = Math.max(1, initial);
@@ -38,6 +55,7 @@ export class BudgetLearner {
 
   /** Refusals a connection may take before it is retired. */
   get budget(): number {
+    if (this.frugal !== undefined) return Math.max(1, Math.min(this.hard - 1, FRUGAL_BUDGET));
     return Math.max(1, Math.min(this.settled, ...this.suspected.values()));
   }
 
@@ -48,7 +66,8 @@ export class BudgetLearner {
 
   /** Whether a reply after `errors` refusals on its connection may be delayed by error sleep. */
   maySleep(errors: number): boolean {
-    return errors >= 1 && errors >= this.floor;
+    // Frugal: a delayed reply is waited for, not raced (see frugal).
+    return this.frugal === undefined && errors >= 1 && errors >= this.floor;
   }
 
   /** A reply came at once after `errors` refusals on its connection. */
@@ -145,6 +164,7 @@ export class BudgetLearner {
 
   /** The server ended the session (421 or a drop) after `errors` refusals: its hard limit is no higher. */
   dropped(errors: number): void {
+    if (errors >= 1) this.hard = Math.min(this.hard, errors);
     if (errors >= 1) this.settled = Math.min(this.settled, errors);
     if (this.floorValue > this.settled) this.floorValue = this.settled;
   }

@@ -5,7 +5,7 @@ import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
 import { transaction, type Conn } from '../attempt.js';
 import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../report/model.js';
-import { CONNECTIONS_PER_ADDRESS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
+import { CONNECTIONS_PER_ADDRESS, FRUGAL_CONNECTIONS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
 import { formatReply } from '../smtp/reply.js';
 import { SessionError, type SmtpSession, type TranscriptLine } from '../smtp/session.js';
 import { openSession } from '../smtp/setup.js';
@@ -115,6 +115,24 @@ function fallbackSender(accepted: ReadonlyMap<string, boolean>, plain: string): 
   return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
 }
 
+/** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
+const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
+/** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
+const RATE_LIMIT = /connection rate limit/i;
+
+/** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
+async function rehello(conn: Conn, helo: string): Promise<void> {
+  try {
+    const ehlo = await conn.session.hello(helo);
+    if (ehlo.reply.code < 200 || ehlo.reply.code >= 300) return;
+    conn.helo = helo;
+    conn.ehlo = ehlo;
+    conn.transactions = 0;
+  } catch {
+    // The caller sees the HELO unchanged (or the session closed) and retires the connection.
+  }
+}
+
 /** A connection idle longer than this while waiting for greylists is closed and reopened later. */
 const IDLE_QUIT_MS = 10_000;
 
@@ -165,6 +183,8 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   };
   const results = new Map<string, AttemptReport>();
   let tlsDemanded: string | undefined;
+  /** Connections this run holds open now: with a per-client connection rate, they carry the work. */
+  let live = 0;
 
   /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
   const open = async (helo: string): Promise<Conn> => {
@@ -195,10 +215,11 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
           report.extensions = [...ehlo.extensions.keys()];
           report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
         }
+        live++;
         return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
       } catch (e) {
         const err = asSessionError(e);
-        if (!/too many connections/i.test(err.message)) {
+        if (!CONNECTION_LIMIT.test(err.message)) {
           slot.release();
           throw err;
         }
@@ -208,7 +229,12 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         const wait = pool.tooMany(refusals);
         slot.release();
         if (wait !== undefined) {
-          if (Date.now() + wait >= opts.deadline) throw err;
+          // None of ours was held: not a count of our sessions but a rate of new ones (Postfix
+          // smtpd_client_connection_rate_limit, Sendmail ClientRate). Each try is another
+          // connection it counts: the ones we hold carry the work; only the last one waits.
+          learner.beFrugal(`the server limits new connections per client (${err.reply ? formatReply(err.reply) : err.message})`);
+          if (live > 0) throw new SessionError('rate-limited', err.message);
+          if (RATE_LIMIT.test(err.message) || Date.now() + wait >= opts.deadline) throw err;
           await sleep(wait);
         }
       }
@@ -220,6 +246,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     // Past the error budget (or with replies still owed) QUIT would be answered after an
     // error sleep: say it, close our side, and let the server end the session in its time.
     const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+    live--;
     learner.release(conn);
     await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
     conn.slot.retire(conn.session.gone);
@@ -255,8 +282,20 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
     report.reachable = false;
     report.error = err.message;
     report.errorKind = err.kind;
+    if (CONNECTION_LIMIT.test(err.message) && learner.frugal !== undefined) {
+      // Said once, in the server's words, with when to try again: earlier runs spent the window.
+      report.error = `${err.message}: the server limits new connections per client, and earlier connections (other runs too) used up its window; run again once it has passed (Sendmail: ConnectionRateWindowSize, 60 s by default, 10 minutes in Debian's sendmail.mc; Postfix: anvil_rate_time_unit, 60 s)`;
+      report.errorKind = 'rate-limited';
+    }
     report.opening = err.transcript;
     return finish();
+  }
+
+  // Sendmail's stock rate control counts every new connection of a client over a window (Debian:
+  // 15 per 10 minutes, all runs together) and it has no error sleep to spread refusals against:
+  // known from its greeting, it gets few connections with more on each.
+  if (identifyMta({ greeting: report.greeting ? [report.greeting] : [], extensions: report.extensions, replies: [] }).name === 'Sendmail') {
+    learner.beFrugal('Sendmail counts new connections per client (ClientRate; Debian\'s stock sendmail.mc allows 15 per 10 minutes)');
   }
 
   const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
@@ -492,12 +531,23 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         const lastWork = queue.size === 0 || queue.allShare(job);
         // Every RCPT of the job may be refused: the last one's reply comes after all the others.
         const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
+        // Where new connections are dear, another HELO is said on the connection at hand.
+        if (conn && conn.helo !== job.rendered.helo && learner.frugal !== undefined && !conn.session.closed && !full && !capped && conn.errors < budget) {
+          const before = conn.session.transcript.length;
+          await rehello(conn, job.rendered.helo);
+          job.earlier.push(...conn.session.transcript.slice(before));
+        }
         if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed)) await retire();
         if (!conn) {
           try {
             conn = await open(job.rendered.helo);
           } catch (e) {
             const err = asSessionError(e);
+            // Refused for the connection rate while others of ours are open: they take the job.
+            if (err.kind === 'rate-limited') {
+              queue.unshift(job);
+              return;
+            }
             job.tries++;
             if (job.tries < MAX_TRIES && err.kind !== 'deadline') queue.unshift(job);
             else record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
@@ -508,7 +558,9 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
         // server opens one queue file for them rather than one each. The transaction itself
         // stops starting vectors at the error budget; those it never tried come back.
         // Relaxed mode confirms each accepted vector with its own message: one per transaction.
-        const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION);
+        // Frugal: few connections, so a transaction carries no more than its share, and every
+        // connection has work (Sendmail throttles each refused RCPT past the third per session).
+        const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION, learner.frugal !== undefined ? Math.max(1, Math.ceil(queue.size / FRUGAL_CONNECTIONS)) : MAX_RCPTS_PER_TRANSACTION);
         // While the others wait, the plain attempt goes alone: its answer is all they wait for
         // (a closed server's refusal comes at once, with no companion's reply to sleep on).
         const alone = opts.confirm || (lead && holding);
@@ -597,7 +649,7 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   };
 
   const pass = async (initial: Conn | undefined, lead: boolean): Promise<void> => {
-    const workers = Math.max(1, Math.min(CONNECTIONS_PER_ADDRESS, queue.size));
+    const workers = Math.max(1, Math.min(learner.frugal !== undefined ? FRUGAL_CONNECTIONS : CONNECTIONS_PER_ADDRESS, queue.size));
     // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
     const wait = lead && holding;
     await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));

@@ -41,6 +41,13 @@ export const DEFAULT_ERROR_BUDGET = 8;
 export const CONNECTIONS_PER_ADDRESS = 4;
 
 /**
+ * Connections per address and pass at a server that limits new connections per client
+ * (Sendmail's ClientRate: Debian's stock sendmail.mc allows 15 per 10 minutes, counted over
+ * every run in the window): a plaintext and a STARTTLS pass of two runs fit in eight.
+ */
+export const FRUGAL_CONNECTIONS = 3;
+
+/**
  * Postfix's `smtpd_client_connection_count_limit` default: sessions one client
  * address may hold at one smtpd service. It counts sessions the server still
  * holds, including ones the client already left while the server sleeps.

@@ -23,6 +23,8 @@ export type SessionFailure =
   | 'xclient'
   /** The client we speak as (XCLIENT) is refused for everything: a policy answer, not a failure. */
   | 'client-refused'
+  /** The server limits new connections per client and refused this one while others of ours are open: they go on. */
+  | 'rate-limited'
   | 'deadline';
 
 /** Why a session could not go on; carries what the user needs to see. */
@@ -60,6 +62,8 @@ export interface ConnectOptions {
 /** What TLS looked like. Certificates are not enforced (a relay test is not a TLS audit), only reported. */
 export interface TlsInfo {
   protocol: string | null;
+  /** TLS 1.1 or older (RFC 8996 deprecates them): entered anyway (see TEST_TLS), and said so. */
+  legacy: boolean;
   cipher: string | null;
   /** Whether the certificate would pass a normal client's check (chain and, for names, identity). */
   verified: boolean;
@@ -67,6 +71,26 @@ export interface TlsInfo {
   verifyError: string | null;
   subject: string | null;
 }
+
+/**
+ * The client side of every TLS session. A relay test is not a TLS audit: a server
+ * that only speaks TLS 1.0 or 1.1 (with the SHA-1 signatures and short keys that
+ * come with them) still relays or refuses inside it, so it is entered and its
+ * protocol reported as legacy. Node's defaults (minVersion TLSv1.2) end such a
+ * handshake with "tlsv1 alert protocol version", which left the server untested
+ * inside TLS. The ClientHello still offers TLS 1.3 first, so a current server
+ * negotiates as before. OpenSSL's DEFAULT list has no anonymous or NULL ciphers,
+ * so the server still shows its certificate. Measured: a Postfix limited to
+ * TLSv1 or to TLSv1.1 completes the handshake with these settings, and with
+ * Node's defaults does not, on Node 20.20 (OpenSSL 3.0.19) and Node 24.22
+ * (OpenSSL 3.5.9) alike (__tests__/postfix-tls.test.ts; docs/mta-notes.md, "Legacy TLS").
+ * At security level 0 the certificate check no longer refuses short keys or
+ * SHA-1 signatures, so `verified` can be kinder than a default client there.
+ */
+export const TEST_TLS = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false } as const satisfies tls.ConnectionOptions;
+
+/** Protocols RFC 8996 deprecates. */
+const LEGACY_PROTOCOLS: readonly string[] = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'];
 
 export interface Ehlo {
   /** 'EHLO' or 'HELO' (when EHLO was refused). */
@@ -132,7 +156,7 @@ export class SmtpSession {
     plain.on('close', () => this.markGone());
     this.queue.length = 0;
     this.reader = new ReplyReader(this.opts.limits ?? LIMITS);
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: this.opts.serverName });
+    const secure = tls.connect({ ...TEST_TLS, socket: plain, servername: this.opts.serverName });
     this.socket = secure;
     this.attach(secure);
     const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
@@ -157,7 +181,7 @@ export class SmtpSession {
       });
       secure.once('error', (e: Error) => {
         clearTimeout(t);
-        const err = new SessionError('tls', `TLS handshake failed: ${e.message}`);
+        const err = new SessionError('tls', `TLS handshake failed: ${tlsReason(e)}`);
         this.fail(err);
         reject(err);
       });
@@ -167,7 +191,7 @@ export class SmtpSession {
   /** Connects and reads the complete greeting before anything is sent (postscreen drops early talkers). */
   static async connect(opts: ConnectOptions): Promise<{ session: SmtpSession; greeting: Reply }> {
     const socket = opts.implicitTls
-      ? tls.connect({ host: opts.address, port: opts.port, rejectUnauthorized: false, servername: opts.serverName })
+      ? tls.connect({ ...TEST_TLS, host: opts.address, port: opts.port, servername: opts.serverName })
       : new net.Socket();
     // Every command is one write that waits for its reply: Nagle's algorithm would hold a
     // write back until the last one is acknowledged, and the peer's delayed ACK (40 ms on
@@ -385,8 +409,10 @@ function tlsInfo(s: tls.TLSSocket, serverName: string | undefined): TlsInfo {
     verifyError = tls.checkServerIdentity(serverName, cert)?.message ?? null;
   }
   const subject = cert?.subject?.CN;
+  const protocol = s.getProtocol() ?? null;
   return {
-    protocol: s.getProtocol() ?? null,
+    protocol,
+    legacy: protocol !== null && LEGACY_PROTOCOLS.includes(protocol),
     cipher: s.getCipher()?.name ?? null,
     verified: verifyError === null,
     verifyError,
@@ -396,7 +422,7 @@ function tlsInfo(s: tls.TLSSocket, serverName: string | undefined): TlsInfo {
 
 export function describeTls(t: TlsInfo | undefined): string {
   if (!t) return 'none';
-  return `${t.protocol ?? '?'} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
+  return `${t.protocol ?? '?'}${t.legacy ? ' (legacy)' : ''} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
 }
 
 export function parseExtensions(reply: Reply): Map<string, string> {
@@ -426,8 +452,21 @@ function errorFromSocket(err: NodeJS.ErrnoException, opts: ConnectOptions): Sess
     case 'EPIPE':
       return new SessionError('closed', `connection reset by the server (${err.code})`);
     default:
+      // An implicit-TLS handshake fails here, not in handshake(): the same words as STARTTLS's.
+      if (err.code?.startsWith('ERR_SSL_')) return new SessionError('tls', `${where}: TLS handshake failed: ${tlsReason(err)}`);
       return new SessionError('closed', `${where}: ${err.message}`);
   }
+}
+
+/**
+ * OpenSSL's reason without its address-and-file dump: "80CC…:error:0A00042E:SSL
+ * routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1601:SSL
+ * alert number 70" says "tlsv1 alert protocol version (SSL alert number 70)".
+ */
+export function tlsReason(e: Error): string {
+  const m = /:SSL routines:[^:]*:([^:]+):[^\n]*?(SSL alert number \d+)?\s*$/.exec(e.message);
+  if (!m) return e.message.trim();
+  return m[2] ? `${m[1]} (${m[2]})` : m[1];
 }
 
 function asSessionError(e: unknown): SessionError {

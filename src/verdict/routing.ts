@@ -1,4 +1,4 @@
-import type { MtaIdentity } from '../mta/identify.js';
+import { behaviouralEvidence, type MtaIdentity } from '../mta/identify.js';
 
 /**
  * What an MTA does with a routing form it accepted at a name where it accepts
@@ -67,5 +67,9 @@ export function routingDecision(rcpt: string, mta: MtaIdentity | undefined, rule
   if (mta.confidence === 'low' || mta.confidence === 'none') return { decision: 'inconclusive', why: `the MTA looks like ${mta.name} on weak evidence only, and whether it routes this form onward depends on the MTA` };
   const row = form === undefined ? undefined : rules.find((r) => r.mta === mta.name && r.form === form);
   if (!row) return { decision: 'inconclusive', why: `whether ${mta.name} routes this ${form ?? 'address'} form onward is not known to relay-check` };
+  // Not counting an accepted form makes the verdict milder: that takes more than a banner. Counting it (relayed) does not.
+  if (row.decision === 'skipped' && behaviouralEvidence(mta).length === 0) {
+    return { decision: 'inconclusive', why: `only the greeting says ${mta.name} (a banner is one setting and can name any MTA), and nothing the server did (EHLO keyword order, reply wording) showed it; if it is ${mta.name}: ${row.why}` };
+  }
   return { decision: row.decision, why: row.why };
 }

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(469);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(445);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 469:
+/***/ 445:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39,6 +39,9 @@ var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/diagnosis/rules.ts
 const PF_ACCESS = 'https://www.postfix.org/SMTPD_ACCESS_README.html';
 const PF_RELAY = 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions';
@@ -4026,9 +4029,6 @@ function unresolved(p) {
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/gate/base.ts
 
 
@@ -4748,6 +4748,611 @@ function parseDefault() {
         .flatMap((l) => parseLine(l));
 }
 
+;// CONCATENATED MODULE: ./src/gate/effective.ts
+
+
+
+/**
+ * Gate mode: why a service relayed, read from the private instance's
+ * *effective* configuration (postconf with defaults and `$name` expanded,
+ * `postconf -P` for the service's master.cf overrides) rather than guessed
+ * from the pattern of what relayed. The restriction lists of the service are
+ * walked as smtpd walks them at RCPT TO (smtpd_delay_reject = yes, Postfix's
+ * default: client, HELO, sender, relay, recipient), for the client address
+ * the gate actually tested as, and the element that let the relay through
+ * is named. Evaluation is pure; reading the instance and its maps is not.
+ */
+/** The lists smtpd applies at RCPT TO, in its order (postconf(5) smtpd_delay_reject). */
+const RESTRICTION_LISTS = ['smtpd_client_restrictions', 'smtpd_helo_restrictions', 'smtpd_sender_restrictions', 'smtpd_relay_restrictions', 'smtpd_recipient_restrictions'];
+const READ = [...RESTRICTION_LISTS, 'mynetworks', 'relay_domains', 'mydestination', 'smtpd_null_access_lookup_key'];
+/** Elements that refuse a recipient outside the server's domains: what a relay list must reach. */
+const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
+/** Elements that refuse whatever reaches them. */
+const REFUSE_ALL = ['reject', 'defer', 'defer_all'];
+/** Elements grouped with the table each check names: `check_sender_access hash:/x` is one. */
+function elementGroups(value) {
+    const out = [];
+    for (const item of restrictionItems(value)) {
+        const last = out[out.length - 1];
+        if (last !== undefined && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$/.test(last.split(' ')[0]))
+            out[out.length - 1] = `${last} ${item}`;
+        else
+            out.push(item);
+    }
+    return out;
+}
+function ipv4(a) {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    return m && m.slice(1).every((x) => Number(x) < 256) ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
+}
+/** Whether one mynetworks entry (`net/len`, `[v6]/len`, an address) covers the client; IPv4 clients only, and the IPv6 "everyone" forms. */
+function entryCovers(entry, client) {
+    const e = entry.replace(/^\[|\]/g, '');
+    if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e))
+        return true;
+    const [net, bits] = e.split('/');
+    const n = ipv4(net);
+    const c = ipv4(client);
+    if (n === null || c === null)
+        return false;
+    const len = bits === undefined ? 32 : Number(bits);
+    if (!Number.isInteger(len) || len < 0 || len > 32)
+        return false;
+    if (len === 0)
+        return true;
+    const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
+    return ((n & mask) >>> 0) === ((c & mask) >>> 0);
+}
+const listEntries = (value) => value.split(/[\s,]+/).filter(Boolean);
+/** Keys smtpd looks up for an address in an access table (access(5)): the address, the domain and its parents, `user@`. */
+function addressKeys(address, nullKey = '<>') {
+    if (address === '')
+        return [nullKey];
+    const at = address.lastIndexOf('@');
+    if (at < 0)
+        return [address];
+    const domain = address.slice(at + 1);
+    const labels = domain.split('.');
+    const parents = labels.slice(1, -1).map((_, i) => labels.slice(i + 1).join('.'));
+    return [address, domain, ...parents.flatMap((p) => [p, `.${p}`]), address.slice(0, at + 1)];
+}
+/** Keys for a client address (access(5) "client address patterns"): the address, then its shorter octet prefixes. */
+function clientKeys(client) {
+    const parts = client.split('.');
+    return parts.length === 4 ? [client, parts.slice(0, 3).join('.'), parts.slice(0, 2).join('.'), parts[0]] : [client];
+}
+function accessKeys(check, ctx, nullKey) {
+    if (check === 'check_client_access')
+        return clientKeys(ctx.client);
+    if (check === 'check_helo_access')
+        return ctx.helo ? addressKeys(ctx.helo).filter((k) => !k.endsWith('@')) : [];
+    if (check === 'check_sender_access')
+        return ctx.sender === null ? [] : addressKeys(ctx.sender, nullKey);
+    if (check === 'check_recipient_access')
+        return addressKeys(ctx.recipient);
+    return [];
+}
+const domainOf = (address) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+/** Whether a domain list (relay_domains, mydestination, expanded) names the domain; a table in it is not read here. */
+function domainListHas(value, domain, parentMatches = true) {
+    return listEntries(value).some((e) => {
+        const x = e.toLowerCase();
+        return x === domain || (parentMatches && x.startsWith('.') ? domain.endsWith(x) : parentMatches && domain.endsWith(`.${x}`));
+    });
+}
+function accessResult(value) {
+    const v = value.trim().split(/\s+/)[0].toUpperCase();
+    if (['OK', 'PERMIT', 'RELAY'].includes(v) || /^2\d\d$/.test(v))
+        return 'permit';
+    if (['REJECT', 'DEFER', 'DEFER_IF_PERMIT', 'DISCARD'].includes(v) || /^[45]\d\d$/.test(v))
+        return 'refuse';
+    if (['DUNNO', 'WARN', 'INFO', 'PREPEND', 'HOLD', 'FILTER', 'REDIRECT', 'BCC'].includes(v))
+        return 'dunno';
+    return 'unknown';
+}
+/** One element, for one attempt: permits, refuses, says nothing, or cannot be judged here. */
+function step(list, element, eff, ctx, lookup) {
+    const [name, table] = element.split(' ');
+    if (name === 'permit')
+        return { result: 'permit', cause: { kind: 'permit', list, element, detail: 'permit' } };
+    if (REFUSE_ALL.includes(name))
+        return { result: 'refuse' };
+    if (name === 'permit_mynetworks') {
+        const wide = listEntries(eff.get('mynetworks') ?? '').filter((e) => entryCovers(e, ctx.client));
+        return wide.length > 0 ? { result: 'permit', cause: { kind: 'mynetworks', list, element, detail: wide.join(' ') } } : { result: 'dunno' };
+    }
+    if (RELAY_CHECKS.includes(name) || name === 'permit_auth_destination') {
+        const d = domainOf(ctx.recipient);
+        const local = domainListHas(eff.get('mydestination') ?? '', d, false);
+        const relay = !local && domainListHas(eff.get('relay_domains') ?? '', d);
+        if (relay)
+            return { result: name === 'permit_auth_destination' ? 'permit' : 'dunno', cause: { kind: 'relay-domains', list, element, detail: d } };
+        if (local)
+            return { result: name === 'permit_auth_destination' ? 'permit' : 'dunno' };
+        return { result: name === 'permit_auth_destination' ? 'dunno' : 'refuse' };
+    }
+    if (/^check_\w+_access$/.test(name) && table !== undefined) {
+        const keys = accessKeys(name, ctx, eff.get('smtpd_null_access_lookup_key') || '<>');
+        const hit = keys.length > 0 ? lookup(table, keys) : 'error';
+        if (hit === 'error')
+            return { result: 'unknown' };
+        if (hit === 'none')
+            return { result: 'dunno' };
+        const result = accessResult(hit.value);
+        return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+    }
+    // Authentication, client certificates, DNS lists, MX checks: the gate's client has none of them.
+    if (/^(permit_sasl_authenticated|permit_tls_clientcerts|permit_tls_all_clientcerts|permit_inet_interfaces|permit_mx_backup|permit_dnswl_client|permit_rhswl_client|check_\w+_(mx|ns|a)_access)$/.test(name))
+        return { result: 'dunno' };
+    if (/^(reject_|warn_if_reject|sleep$|defer_if_|check_policy_service)/.test(name))
+        return { result: 'dunno' };
+    return { result: 'unknown' };
+}
+/**
+ * Why this attempt relayed on a service with these effective values: in the
+ * relay and recipient lists that hold a relay check, the element that permitted
+ * before it (or `relay_domains` naming the recipient's domain); when neither
+ * list holds one, that. null when something on the way cannot be judged here (a
+ * restriction class, a table that cannot be read), or when by this reading the
+ * attempt should have been refused (then the pattern diagnosis speaks instead).
+ */
+function causeOf(eff, ctx, lookup) {
+    const causes = [];
+    let checked = false;
+    for (const list of RESTRICTION_LISTS) {
+        const groups = elementGroups(eff.get(list) ?? '');
+        const relayList = list === 'smtpd_relay_restrictions' || list === 'smtpd_recipient_restrictions';
+        let permitted;
+        for (const g of groups) {
+            const s = step(list, g, eff, ctx, lookup);
+            if (s.result === 'unknown' || s.result === 'refuse')
+                return null;
+            if (s.cause?.kind === 'relay-domains' && !causes.some((c) => c.kind === 'relay-domains'))
+                causes.push(s.cause);
+            if (s.result === 'permit') {
+                permitted = s.cause;
+                break;
+            }
+        }
+        if (!relayList || !groups.some((g) => RELAY_CHECKS.includes(g) || REFUSE_ALL.includes(g)))
+            continue;
+        checked = true;
+        if (permitted && permitted.kind !== 'relay-domains')
+            causes.push(permitted);
+    }
+    if (!checked)
+        causes.push({ kind: 'no-relay-check', list: 'smtpd_relay_restrictions', element: '', detail: 'neither smtpd_relay_restrictions nor smtpd_recipient_restrictions reaches reject_unauth_destination' });
+    return causes.length > 0 ? causes : null;
+}
+/** Reads the effective configuration of an instance's conf directory: main values, and per master.cf service the `-o` overrides. */
+function readEffective(conf) {
+    const main = new Map();
+    const run = (args) => (0,external_node_child_process_namespaceObject.spawnSync)('postconf', ['-c', conf, ...args], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '';
+    for (const line of run(['-x', ...READ]).split('\n')) {
+        const m = /^([a-z0-9_]+) = ?(.*)$/.exec(line);
+        if (m)
+            main.set(m[1], m[2].trim());
+    }
+    const services = new Map();
+    for (const line of run(['-P', '-x']).split('\n')) {
+        const m = /^(.+)\/inet\/([a-z0-9_]+) = ?(.*)$/.exec(line);
+        if (!m)
+            continue;
+        const s = services.get(m[1]) ?? new Map();
+        s.set(m[2], m[3].trim());
+        services.set(m[1], s);
+    }
+    return { main, services };
+}
+/** The effective values of one service: its overrides over main. */
+function serviceEffective(e, service) {
+    return new Map([...e.main, ...(e.services.get(service) ?? new Map())]);
+}
+/** Access table lookups with postmap -q on the instance's own (built) tables; a failing table is "cannot be judged". */
+function postmapLookup(conf) {
+    // Every relayed attempt is read: the same table and key come up again and again.
+    const seen = new Map();
+    const one = (table, key) => {
+        const id = `${table}\0${key}`;
+        if (!seen.has(id)) {
+            const r = (0,external_node_child_process_namespaceObject.spawnSync)('postmap', ['-c', conf, '-q', key, table], { encoding: 'utf8', timeout: 10_000 });
+            seen.set(id, r.status === 0 ? (r.stdout.trim().split('\n')[0] ?? '') : r.status === 1 ? null : 'error');
+        }
+        return seen.get(id) ?? null;
+    };
+    return (table, keys) => {
+        for (const key of keys) {
+            const v = one(table, key);
+            if (v === 'error')
+                return 'error';
+            if (v !== null)
+                return { key, value: v };
+        }
+        return 'none';
+    };
+}
+const confOf = (instanceDir) => path.join(instanceDir, 'conf');
+
+;// CONCATENATED MODULE: ./src/gate/fix.ts
+
+
+
+
+const fix_RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
+function mainParam(files, name) {
+    return [...files.main].reverse().find((p) => p.name === name);
+}
+function optionLine(files, s, name) {
+    const lines = files.masterText?.split(/\r?\n/) ?? [];
+    for (let i = s.line - 1; i < lines.length; i++) {
+        if (i > s.line - 1 && !/^\s/.test(lines[i]) && lines[i].trim() !== '' && !/^\s*#/.test(lines[i]))
+            break;
+        if (new RegExp(`-o\\s*\\{?\\s*${name}\\s*=`).test(lines[i]))
+            return i + 1;
+    }
+    return s.line;
+}
+/**
+ * The effective value of a parameter for a service: its `-o` override (one
+ * `$name` reference followed into main.cf, as Debian's submission entry does),
+ * else main.cf; undefined when neither sets it (Postfix's default applies).
+ */
+function settingFor(files, service, name) {
+    const s = files.master?.find((m) => m.service === service && (m.command === 'smtpd' || m.command === 'postscreen'));
+    const o = s ? serviceOverrides(s).find((x) => x.name === name) : undefined;
+    if (s && o) {
+        const ref = /^\$\{?([A-Za-z0-9_]+)\}?$/.exec(o.value);
+        const target = ref ? mainParam(files, ref[1]) : undefined;
+        if (target)
+            return { value: target.value, place: { file: 'main.cf', line: target.line, setting: target.name, value: target.value }, overrideName: target.name };
+        return { value: o.value, place: { file: 'master.cf', line: optionLine(files, s, name), setting: `${s.service}/${s.type} -o ${name}`, value: o.value }, overrideName: `${s.service}/${s.type}/${name}` };
+    }
+    const p = mainParam(files, name);
+    return p ? { value: p.value, place: { file: 'main.cf', line: p.line, setting: name, value: p.value }, overrideName: name } : undefined;
+}
+/** Restriction items grouped with their table arguments: `check_sender_access hash:/x` is one. */
+function restrictionGroups(value) {
+    const out = [];
+    for (const item of restrictionItems(value)) {
+        if (out.length > 0 && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$|^check_\w+_\w+_access$/.test(out[out.length - 1].split(' ')[0]))
+            out[out.length - 1] += ` ${item}`;
+        else
+            out.push(item);
+    }
+    return out;
+}
+/** The list with the matching groups moved after the relay check (inserted when missing). */
+function moveAfterRelayCheck(value, matches) {
+    const groups = restrictionGroups(value);
+    const check = groups.findIndex((g) => fix_RELAY_CHECKS.includes(g));
+    const before = (check < 0 ? groups : groups.slice(0, check)).filter(matches);
+    if (before.length === 0)
+        return null;
+    const rest = groups.filter((g) => !before.includes(g));
+    const at = rest.findIndex((g) => fix_RELAY_CHECKS.includes(g));
+    const withCheck = at < 0 ? [...rest, 'reject_unauth_destination'] : rest;
+    const i = withCheck.findIndex((g) => fix_RELAY_CHECKS.includes(g));
+    return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
+}
+/** Whether a mynetworks entry covers the client the gate tested as (or every IPv6 client). */
+function coversOutsider(entry, client = GATE_CLIENT_ADDRESS) {
+    return entryCovers(entry, client);
+}
+/** The lines of a logical main.cf or master.cf line starting at `line`: it and its indented continuations. */
+function logicalLines(text, line) {
+    const lines = (text ?? '').split(/\r?\n/);
+    const out = lines[line - 1] === undefined ? [] : [lines[line - 1]];
+    for (let i = line; i < lines.length && /^\s+\S/.test(lines[i]) && !/^\s*#/.test(lines[i]) && !/^\s*-o\b/.test(lines[i]); i++)
+        out.push(lines[i]);
+    return out;
+}
+/** The edit that gives a setting a new value where it is written: the main.cf parameter, or the master.cf `-o` on its line. */
+function editOf(files, place, name, after) {
+    if (place.file === 'master.cf') {
+        const text = (files.masterText ?? '').split(/\r?\n/)[place.line - 1] ?? '';
+        const opt = name.split('/').pop() ?? name;
+        const re = new RegExp(`-o\\s+(\\{\\s*${opt}\\s*=[^}]*\\}|${opt}=\\S*)`);
+        const arg = masterArg(opt, after);
+        const changed = re.test(text) ? text.replace(re, `-o ${arg}`) : `${text}\n  -o ${arg}`;
+        return { file: 'master.cf', line: place.line, remove: [text], add: changed.split('\n') };
+    }
+    const remove = files.mainText ? logicalLines(files.mainText, place.line) : [`${place.setting} = ${place.value}`];
+    const lead = /^(\S+?\s*=\s*)/.exec(remove[0] ?? '')?.[1] ?? `${name} = `;
+    return { file: place.file, line: place.line, remove, add: [`${lead}${after}`] };
+}
+/** A new `-o` for a service that has none of that name: inserted after its master.cf entry's first line. */
+function insertOption(files, service, name, value) {
+    const head = (files.masterText ?? '').split(/\r?\n/)[service.line - 1] ?? '';
+    return { file: 'master.cf', line: service.line, remove: [head], add: [head, `  -o ${masterArg(name, value)}`] };
+}
+/** An `-o` argument as master.cf entries are usually written: commas, no spaces (`-o mynetworks=127.0.0.0/8,[::1]/128`); braced only when it must be. */
+function masterArg(name, value) {
+    return value.includes('{') || value.includes('}') ? overrideArg(name, value) : `${name}=${value.trim().replace(/\s*,\s*|\s+/g, ',')}`;
+}
+/** Edits as a unified diff, one `---`/`+++` block per file, hunks in line order with their line numbers. */
+function unifiedDiff(edits) {
+    const out = [];
+    for (const file of [...new Set(edits.map((e) => e.file))]) {
+        out.push(`--- ${file}`, `+++ ${file}`);
+        let shift = 0;
+        for (const e of edits.filter((x) => x.file === file).sort((a, b) => a.line - b.line)) {
+            const range = (start, n) => (n === 1 ? `${start}` : `${n === 0 ? start - 1 : start},${n}`);
+            out.push(`@@ -${range(e.line, e.remove.length)} +${range(e.line + shift, e.add.length)} @@`);
+            // Lines both sides keep (an entry's head when an option is inserted) are context.
+            const common = e.remove.length > 0 && e.add[0] === e.remove[0] ? 1 : 0;
+            for (let i = 0; i < common; i++)
+                out.push(` ${e.remove[i]}`);
+            for (const l of e.remove.slice(common))
+                out.push(`-${l}`);
+            for (const l of e.add.slice(common))
+                out.push(`+${l}`);
+            shift += e.add.length - e.remove.length;
+        }
+    }
+    return out.join('\n');
+}
+function diffOf(files, place, name, after) {
+    return unifiedDiff([editOf(files, place, name, after)]);
+}
+const ACCESS_OF = {
+    'postfix-sender-access': { check: /^check_sender_access\b/, key: (d) => new RegExp(`^\\s*${d.replace(/\./g, '\\.')}\\s+OK\\b`, 'i') },
+    'postfix-null-sender': { check: /^check_sender_access\b/, key: () => /^\s*<>\s+OK\b/i },
+    'postfix-helo-access': { check: /^check_helo_access\b/, key: () => /^\s*\S+\s+(OK|PERMIT)\b/i },
+    'postfix-role-accounts': { check: /^check_recipient_access\b/, key: () => /^\s*\S*(postmaster|abuse|hostmaster)\S*\s+OK\b/i },
+};
+/** The line of a map file (named by the group's table) that returns OK for what relayed. */
+function mapPlace(files, group, key) {
+    for (const table of group.split(' ').slice(1)) {
+        const name = table.replace(/^[a-z0-9_]+:/, '');
+        const map = files.mapText(name);
+        if (!map)
+            continue;
+        const lines = map.text.split(/\r?\n/);
+        const i = lines.findIndex((l) => key.test(l));
+        if (i >= 0)
+            return { file: map.file, line: i + 1, setting: `${map.file}: ${lines[i].trim().split(/\s+/)[0]}`, value: lines[i].trim() };
+    }
+    return null;
+}
+/** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
+function proposeFix(rule, service, files, mydomain, client = GATE_CLIENT_ADDRESS) {
+    const access = ACCESS_OF[rule];
+    if (access) {
+        for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
+            const s = settingFor(files, service, list);
+            if (!s)
+                continue;
+            const moved = moveAfterRelayCheck(s.value, (g) => access.check.test(g));
+            if (moved === null)
+                continue;
+            const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
+            const map = mapPlace(files, group, access.key(mydomain));
+            return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(files, s.place, list, moved) };
+        }
+        return null;
+    }
+    if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
+        const nets = settingFor(files, service, 'mynetworks');
+        const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => coversOutsider(e, client)) : [];
+        if (rule === 'postfix-service-override') {
+            const name = `${service}/inet/smtpd_relay_restrictions`;
+            const now = settingFor(files, service, 'smtpd_relay_restrictions');
+            const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
+            if (!place)
+                return null;
+            const after = 'permit_sasl_authenticated, reject';
+            const entry = files.master?.find((m) => m.service === service && m.type === 'inet');
+            const own = now?.place.file === 'master.cf' ? now.place : undefined;
+            const edit = own ? editOf(files, own, 'smtpd_relay_restrictions', after) : entry ? insertOption(files, entry, 'smtpd_relay_restrictions', after) : null;
+            if (!edit)
+                return null;
+            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: unifiedDiff([edit]) };
+        }
+        if (nets && wide.length > 0) {
+            const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e, client));
+            const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
+            return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(files, nets.place, 'mynetworks', after) };
+        }
+        const list = settingFor(files, service, 'smtpd_relay_restrictions');
+        if (list && !restrictionGroups(list.value).some((g) => fix_RELAY_CHECKS.includes(g))) {
+            const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
+            return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(files, list.place, 'smtpd_relay_restrictions', after) };
+        }
+    }
+    return null;
+}
+/** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
+function proposeFixes(d, services, files, mydomain, client = GATE_CLIENT_ADDRESS) {
+    const out = [];
+    for (const f of d.findings) {
+        for (const service of services) {
+            const fix = proposeFix(f.rule, service, files, mydomain, client);
+            const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
+            if (same)
+                same.services.push(service);
+            else if (fix)
+                out.push(fix);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/cause.ts
+
+
+
+const bare = (a) => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
+/** The distinct causes of one service's relayed attempts (each attempt read as smtpd reads it). */
+function serviceCauses(service, attempts, eff, client, lookup, files) {
+    const out = [];
+    for (const a of attempts.filter((x) => x.outcome === 'relayed')) {
+        const recipient = bare(a.rcptTo[a.rcptTo.length - 1] ?? null);
+        if (!recipient)
+            continue;
+        const causes = causeOf(eff, { client, helo: a.helo, sender: bare(a.mailFrom), recipient }, lookup);
+        for (const c of causes ?? []) {
+            const placed = placeCause(service, c, client, files, a.vector);
+            if (!out.some((x) => x.kind === placed.kind && x.list === placed.list && x.element === placed.element))
+                out.push(placed);
+        }
+    }
+    return out;
+}
+function sentenceOf(raw, client) {
+    // Configuration text goes inside `code`: a backtick in it would end the span early.
+    const c = { ...raw, detail: raw.detail.replace(/`/g, "'"), element: raw.element.replace(/`/g, "'") };
+    const list = `\`${c.list}\``;
+    switch (c.kind) {
+        case 'mynetworks':
+            return `\`mynetworks\` covers the outside client ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check.`;
+        case 'access-map':
+            return `The access table entry \`${c.detail}\` (\`${c.element.split(' ')[0]}\` in ${list}) permits it before the relay check.`;
+        case 'permit':
+            return `\`permit\` in ${list} comes before the relay check: it permits every client.`;
+        case 'relay-domains':
+            return `\`relay_domains\` names ${c.detail}, the domain the relayed attempt was addressed to: Postfix relays to it for any client.`;
+        case 'no-relay-check':
+            return 'Neither `smtpd_relay_restrictions` nor `smtpd_recipient_restrictions` of this service reaches `reject_unauth_destination`.';
+    }
+}
+/** The line of a map file whose key is the one that matched. */
+function mapLine(files, group, key) {
+    const table = group.split(' ')[1] ?? '';
+    const name = table.replace(/^[a-z0-9_]+:/, '');
+    for (const candidate of [name, `/etc/postfix/${external_node_path_default().basename(name)}`, external_node_path_default().basename(name)]) {
+        const map = files.mapText(candidate);
+        if (!map)
+            continue;
+        const lines = map.text.split(/\r?\n/);
+        const i = lines.findIndex((l) => !/^\s*#/.test(l) && l.trim().split(/\s+/)[0]?.toLowerCase() === key.toLowerCase());
+        if (i >= 0)
+            return { file: map.file, line: i + 1, setting: `${map.file}: ${key}`, value: lines[i].trim() };
+    }
+    return null;
+}
+function placeCause(service, c, client, files, vector) {
+    const base = { service, kind: c.kind, list: c.list, element: c.element, client, sentence: sentenceOf(c, client), vector };
+    const at = (name) => {
+        const s = settingFor(files, service, name);
+        return s ? [s.place] : [];
+    };
+    if (c.kind === 'mynetworks')
+        return { ...base, places: at('mynetworks') };
+    if (c.kind === 'relay-domains')
+        return { ...base, places: at('relay_domains') };
+    if (c.kind === 'access-map') {
+        const key = c.detail.split(' ')[0];
+        const s = settingFor(files, service, c.list);
+        const group = s ? elementGroups(s.value).find((g) => sameCheck(g, c.element)) : undefined;
+        const map = group ? mapLine(files, group, key) : null;
+        return { ...base, places: [...(s ? [s.place] : []), ...(map ? [map] : [])] };
+    }
+    return { ...base, places: at(c.list) };
+}
+/** The same access check in the repository's text and in the instance (whose table paths are the instance's copies). */
+function sameCheck(repo, instance) {
+    const [a, ta = ''] = repo.split(' ');
+    const [b, tb = ''] = instance.split(' ');
+    return a === b && external_node_path_default().basename(ta.replace(/^[a-z0-9_]+:/, '')) === external_node_path_default().basename(tb.replace(/^[a-z0-9_]+:/, ''));
+}
+const isCheck = (g) => RELAY_CHECKS.includes(g);
+/** A list with `remove` taken out before its relay check (or a `reject` that refuses everything), and a relay check appended when it has none. */
+function withCheck(value, remove) {
+    const stops = (g) => isCheck(g) || REFUSE_ALL.includes(g);
+    const groups = elementGroups(value);
+    const at = groups.findIndex(stops);
+    const kept = groups.filter((g, i) => !(remove(g) && (at < 0 || i < at)));
+    return (kept.some(stops) ? kept : [...kept, 'reject_unauth_destination']).join(', ');
+}
+/** A list with the matching access check moved after the relay check. */
+function moved(value, match) {
+    const groups = elementGroups(value);
+    const at = groups.findIndex(isCheck);
+    if (at < 0)
+        return null;
+    const before = groups.slice(0, at).filter(match);
+    if (before.length === 0)
+        return null;
+    const rest = groups.filter((g) => !before.includes(g));
+    const i = rest.findIndex(isCheck);
+    return [...rest.slice(0, i + 1), ...before, ...rest.slice(i + 1)].join(', ');
+}
+/**
+ * The smallest change at the line that causes it: `mynetworks` narrowed to the
+ * entries that do not cover the outside client (loopback when none is left),
+ * the access check moved after the relay check, `permit` taken out, a relay
+ * check added. null when the line cannot be changed as text (a table, a `$name`).
+ */
+function fixForCause(c, files) {
+    const name = c.kind === 'mynetworks' ? 'mynetworks' : c.kind === 'relay-domains' ? null : c.list;
+    if (name === null)
+        return null;
+    const s = settingFor(files, c.service, name);
+    if (!s || s.value.includes('$') || (name === 'mynetworks' && /(^|[\s,])[a-z]+:\//.test(s.value)))
+        return null;
+    let after;
+    if (c.kind === 'mynetworks') {
+        const kept = listEntries(s.value).filter((e) => !entryCovers(e, c.client));
+        after = (kept.length > 0 ? kept : ['127.0.0.0/8', '[::1]/128']).join(s.value.includes(',') ? ', ' : ' ');
+    }
+    else if (c.kind === 'access-map')
+        after = moved(s.value, (g) => sameCheck(g, c.element));
+    else if (c.kind === 'permit')
+        after = withCheck(s.value, (g) => g === 'permit');
+    else
+        after = withCheck(s.value, () => false);
+    if (after === null || after === s.value)
+        return null;
+    const edit = editOf(files, s.place, name, after);
+    return { rule: causeRule(c), services: [c.service], places: c.places.length > 0 ? c.places : [s.place], overrides: [`${s.overrideName} = ${after}`], diff: unifiedDiff([edit]) };
+}
+/** The rule id a cause's finding and fix share (annotations pair them by it). */
+const causeRule = (c) => `gate-cause-${c.kind}`;
+const DOCS = {
+    mynetworks: 'https://www.postfix.org/postconf.5.html#mynetworks',
+    'access-map': 'https://www.postfix.org/SMTPD_ACCESS_README.html',
+    permit: 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
+    'no-relay-check': 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
+    'relay-domains': 'https://www.postfix.org/postconf.5.html#relay_domains',
+};
+const FIX_TEXT = {
+    mynetworks: 'List only the hosts that may relay in `mynetworks` (e.g. `127.0.0.0/8 [::1]/128`) on that line.',
+    'access-map': 'Remove the `OK` entry, or move the check after `reject_unauth_destination`.',
+    permit: 'Take `permit` out of the list before `reject_unauth_destination`.',
+    'no-relay-check': 'End the list in `reject_unauth_destination` (after `permit_mynetworks, permit_sasl_authenticated`).',
+    'relay-domains': 'List in `relay_domains` only the domains this server is a backup MX or gateway for.',
+};
+/**
+ * Gate mode: the diagnosis with the causes the effective configuration showed in
+ * place of the pattern table's guesses. The pattern (only some services relay, …)
+ * stays the summary; the table's rows stay only for services with no cause found.
+ */
+function withCauses(d, causes, relaying) {
+    if (causes.length === 0)
+        return d;
+    const findings = [];
+    const seen = new Set();
+    for (const c of causes) {
+        const key = `${c.kind} ${c.places[0] ? `${c.places[0].file}:${c.places[0].line}` : c.list}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const on = [...new Set(causes.filter((x) => `${x.kind} ${x.places[0] ? `${x.places[0].file}:${x.places[0].line}` : x.list}` === key).map((x) => x.service))];
+        const where = c.places[0] ? ` Set at \`${c.places[0].file}\` line ${c.places[0].line}.` : ' Set by a Postfix default.';
+        findings.push({
+            rule: causeRule(c),
+            mta: 'Postfix',
+            cause: `On ${on.join(', ')}: ${c.sentence}${where}`,
+            settings: [...new Set([c.list, ...(c.kind === 'mynetworks' ? ['mynetworks'] : c.kind === 'relay-domains' ? ['relay_domains'] : [])])],
+            fix: FIX_TEXT[c.kind],
+            docs: DOCS[c.kind],
+            provenance: 'the private instance\'s effective configuration (postconf -x, postconf -P), its restriction lists walked as smtpd walks them at RCPT TO for the client address tested',
+        });
+    }
+    const unexplained = relaying.some((s) => !causes.some((c) => c.service === s));
+    return { ...d, findings: [...findings, ...(unexplained ? d.findings : [])], unmatched: null };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/instance.ts
 
 
@@ -5145,169 +5750,9 @@ async function stopInstance(i) {
     live.delete(i);
 }
 
-;// CONCATENATED MODULE: ./src/gate/fix.ts
-
-
-/** The client the gate tests as (GATE_CLIENT_ADDRESS); a mynetworks entry covering it is what lets it relay. */
-const OUTSIDER = '203.0.113.10';
-const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
-function mainParam(files, name) {
-    return [...files.main].reverse().find((p) => p.name === name);
-}
-function optionLine(files, s, name) {
-    const lines = files.masterText?.split(/\r?\n/) ?? [];
-    for (let i = s.line - 1; i < lines.length; i++) {
-        if (i > s.line - 1 && !/^\s/.test(lines[i]) && lines[i].trim() !== '' && !/^\s*#/.test(lines[i]))
-            break;
-        if (new RegExp(`-o\\s*\\{?\\s*${name}\\s*=`).test(lines[i]))
-            return i + 1;
-    }
-    return s.line;
-}
-/**
- * The effective value of a parameter for a service: its `-o` override (one
- * `$name` reference followed into main.cf, as Debian's submission entry does),
- * else main.cf; undefined when neither sets it (Postfix's default applies).
- */
-function settingFor(files, service, name) {
-    const s = files.master?.find((m) => m.service === service && (m.command === 'smtpd' || m.command === 'postscreen'));
-    const o = s ? serviceOverrides(s).find((x) => x.name === name) : undefined;
-    if (s && o) {
-        const ref = /^\$\{?([A-Za-z0-9_]+)\}?$/.exec(o.value);
-        const target = ref ? mainParam(files, ref[1]) : undefined;
-        if (target)
-            return { value: target.value, place: { file: 'main.cf', line: target.line, setting: target.name, value: target.value }, overrideName: target.name };
-        return { value: o.value, place: { file: 'master.cf', line: optionLine(files, s, name), setting: `${s.service}/${s.type} -o ${name}`, value: o.value }, overrideName: `${s.service}/${s.type}/${name}` };
-    }
-    const p = mainParam(files, name);
-    return p ? { value: p.value, place: { file: 'main.cf', line: p.line, setting: name, value: p.value }, overrideName: name } : undefined;
-}
-/** Restriction items grouped with their table arguments: `check_sender_access hash:/x` is one. */
-function restrictionGroups(value) {
-    const out = [];
-    for (const item of restrictionItems(value)) {
-        if (out.length > 0 && /^[a-z0-9_]+:/.test(item) && /^check_\w+_access$|^check_\w+_\w+_access$/.test(out[out.length - 1].split(' ')[0]))
-            out[out.length - 1] += ` ${item}`;
-        else
-            out.push(item);
-    }
-    return out;
-}
-/** The list with the matching groups moved after the relay check (inserted when missing). */
-function moveAfterRelayCheck(value, matches) {
-    const groups = restrictionGroups(value);
-    const check = groups.findIndex((g) => RELAY_CHECKS.includes(g));
-    const before = (check < 0 ? groups : groups.slice(0, check)).filter(matches);
-    if (before.length === 0)
-        return null;
-    const rest = groups.filter((g) => !before.includes(g));
-    const at = rest.findIndex((g) => RELAY_CHECKS.includes(g));
-    const withCheck = at < 0 ? [...rest, 'reject_unauth_destination'] : rest;
-    const i = withCheck.findIndex((g) => RELAY_CHECKS.includes(g));
-    return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
-}
-function ipv4(a) {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-    return m ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
-}
-/** Whether a mynetworks entry covers the gate's outside client (or every IPv6 client). */
-function coversOutsider(entry) {
-    const e = entry.replace(/^\[|\]/g, '');
-    if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e) || e === '::/0')
-        return true;
-    const [net, bits] = e.split('/');
-    const n = ipv4(net);
-    const o = ipv4(OUTSIDER);
-    if (n === null || o === null)
-        return false;
-    const len = bits === undefined ? 32 : Number(bits);
-    if (len === 0)
-        return true;
-    const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
-    return ((n & mask) >>> 0) === ((o & mask) >>> 0);
-}
-function diffOf(before, after) {
-    return `- ${before}\n+ ${after}`;
-}
-const ACCESS_OF = {
-    'postfix-sender-access': { check: /^check_sender_access\b/, key: (d) => new RegExp(`^\\s*${d.replace(/\./g, '\\.')}\\s+OK\\b`, 'i') },
-    'postfix-null-sender': { check: /^check_sender_access\b/, key: () => /^\s*<>\s+OK\b/i },
-    'postfix-helo-access': { check: /^check_helo_access\b/, key: () => /^\s*\S+\s+(OK|PERMIT)\b/i },
-    'postfix-role-accounts': { check: /^check_recipient_access\b/, key: () => /^\s*\S*(postmaster|abuse|hostmaster)\S*\s+OK\b/i },
-};
-/** The line of a map file (named by the group's table) that returns OK for what relayed. */
-function mapPlace(files, group, key) {
-    for (const table of group.split(' ').slice(1)) {
-        const name = table.replace(/^[a-z0-9_]+:/, '');
-        const map = files.mapText(name);
-        if (!map)
-            continue;
-        const lines = map.text.split(/\r?\n/);
-        const i = lines.findIndex((l) => key.test(l));
-        if (i >= 0)
-            return { file: map.file, line: i + 1, setting: `${map.file}: ${lines[i].trim().split(/\s+/)[0]}`, value: lines[i].trim() };
-    }
-    return null;
-}
-/** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
-function proposeFix(rule, service, files, mydomain) {
-    const access = ACCESS_OF[rule];
-    if (access) {
-        for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
-            const s = settingFor(files, service, list);
-            if (!s)
-                continue;
-            const moved = moveAfterRelayCheck(s.value, (g) => access.check.test(g));
-            if (moved === null)
-                continue;
-            const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
-            const map = mapPlace(files, group, access.key(mydomain));
-            return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(`${s.place.setting} = ${s.value}`, `${s.place.setting} = ${moved}`) };
-        }
-        return null;
-    }
-    if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
-        const nets = settingFor(files, service, 'mynetworks');
-        const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter(coversOutsider) : [];
-        if (rule === 'postfix-service-override') {
-            const name = `${service}/inet/smtpd_relay_restrictions`;
-            const now = settingFor(files, service, 'smtpd_relay_restrictions');
-            const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
-            if (!place)
-                return null;
-            const after = 'permit_sasl_authenticated, reject';
-            return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(now ? `${now.place.setting} = ${now.value}` : 'smtpd_relay_restrictions (Postfix default)', `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
-        }
-        if (nets && wide.length > 0) {
-            const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
-            const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
-            return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(`${nets.place.setting} = ${nets.value}`, `${nets.place.setting} = ${after}`) };
-        }
-        const list = settingFor(files, service, 'smtpd_relay_restrictions');
-        if (list && !restrictionGroups(list.value).some((g) => RELAY_CHECKS.includes(g))) {
-            const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
-            return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(`${list.place.setting} = ${list.value}`, `${list.place.setting} = ${after}`) };
-        }
-    }
-    return null;
-}
-/** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
-function proposeFixes(d, services, files, mydomain) {
-    const out = [];
-    for (const f of d.findings) {
-        for (const service of services) {
-            const fix = proposeFix(f.rule, service, files, mydomain);
-            const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
-            if (same)
-                same.services.push(service);
-            else if (fix)
-                out.push(fix);
-        }
-    }
-    return out;
-}
-
 ;// CONCATENATED MODULE: ./src/gate/prove.ts
+
+
 
 
 
@@ -5318,8 +5763,10 @@ function proposeFixes(d, services, files, mydomain) {
 function configFiles(configDir) {
     const read = (f) => (external_node_fs_default().existsSync(external_node_path_default().join(configDir, f)) ? external_node_fs_default().readFileSync(external_node_path_default().join(configDir, f), 'utf8') : null);
     const masterText = read('master.cf');
+    const mainText = read('main.cf');
     return {
-        main: parseMainCf(read('main.cf') ?? ''),
+        main: parseMainCf(mainText ?? ''),
+        mainText,
         master: masterText === null ? null : parseMasterCf(masterText),
         masterText,
         mapText: (name) => {
@@ -5333,46 +5780,135 @@ function configFiles(configDir) {
     };
 }
 const serviceName = (label) => label?.replace(/ \(.*\)$/, '');
+/** The fixes to prove: each cause's change where the effective configuration named one, else the diagnosis table's. */
+function fixesFor(report, files, mydomain, client) {
+    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => serviceName(t.service)).filter((s) => s !== undefined))];
+    const causes = report.gate?.causes ?? [];
+    const out = [];
+    const add = (fix) => {
+        const same = out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
+        if (same)
+            same.services.push(...fix.services.filter((s) => !same.services.includes(s)));
+        else
+            out.push(fix);
+    };
+    for (const c of causes) {
+        const fix = fixForCause(c, files);
+        if (fix)
+            add(fix);
+    }
+    const unexplained = relaying.filter((s) => !causes.some((c) => c.service === s));
+    for (const fix of (report.diagnosis ?? []).flatMap((d) => proposeFixes(d, unexplained, files, mydomain, client)))
+        add(fix);
+    return out;
+}
+/** Condition 1: every re-run attempt on the fix's services denied; what was not, said. */
+function deniedAll(again, mine, rerun) {
+    const on = again.targets.filter(mine);
+    const still = [...new Set(on.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+    const notDenied = rerun.filter((v) => !still.includes(v) && (!on.some((t) => t.attempts.some((a) => a.vector === v)) || on.some((t) => t.attempts.some((a) => a.vector === v && a.outcome !== 'denied'))));
+    const why = [];
+    if (notDenied.length > 0) {
+        why.push(`${notDenied.length} of the ${rerun.length} attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: ${notDenied.slice(0, 5).join(', ')}${notDenied.length > 5 ? ', …' : ''})`);
+    }
+    return { still, why };
+}
+const bareBox = (m) => m.replace(/^<|>$/g, '');
 /**
- * Proves each fix the diagnosis proposes: the same configuration with the fix
- * as extra postfix-overrides, on a new private instance, running only the
- * vectors that relayed. `rerunGate` is runGate without proving again.
+ * Condition 2: every service still takes, from the outside client, the own-domain
+ * mailboxes it took before: the engine's positive control (postmaster@ the domain,
+ * and input local-recipient; RCPT only) on the same service and transport. Port 25
+ * whose control was not decided before cannot be shown to stay open for mail.
+ */
+function ownMailKept(before, after) {
+    const rows = [];
+    const why = [];
+    for (const t of before.targets) {
+        const u = after.targets.find((x) => x.service === t.service && x.transport === t.transport);
+        const label = `${t.service ?? t.port} (${t.transport})`;
+        const control = t.positiveControl;
+        if (control?.accepted !== true) {
+            // Refused before as well (a submission port): nothing to keep.
+            if (control?.accepted === false)
+                continue;
+            if (u?.positiveControl?.accepted === false)
+                why.push(`${label} refuses its own domain's mail from an outside client on the fixed copy, and whether it took it before is not known`);
+            else if (/ \(25\)$/.test(t.service ?? ''))
+                why.push(`whether ${label} takes its own domain's mail from an outside client is not known (${control?.note ?? 'no positive control'}), so the fix cannot be shown to keep it`);
+            continue;
+        }
+        for (const p of control.probes.filter((x) => x.accepted === true)) {
+            const q = u?.positiveControl?.probes.find((x) => x.mailbox === p.mailbox);
+            rows.push({ service: serviceName(t.service) ?? String(t.port), mailbox: bareBox(p.mailbox), before: true, after: q?.accepted ?? null, reply: q?.reply ?? u?.positiveControl?.note ?? null });
+            if (q?.accepted !== true)
+                why.push(`${label} no longer accepts ${bareBox(p.mailbox)} from an outside client${q?.reply ? ` (${q.reply})` : ': not asked on the fixed copy'}`);
+        }
+    }
+    // One row per service and mailbox: accepted after only where every transport still accepts it.
+    const merged = new Map();
+    for (const r of rows) {
+        const k = `${r.service} ${r.mailbox}`;
+        const m = merged.get(k);
+        merged.set(k, m ? { ...m, after: m.after === true && r.after === true ? true : m.after === false || r.after === false ? false : null, reply: m.after === true ? r.reply : m.reply } : r);
+    }
+    return { rows: [...merged.values()], why: [...new Set(why)] };
+}
+/** Condition 3: every service and transport that offered AUTH still offers it. */
+function authKept(before, after) {
+    const auth = (t) => t.extensions.some((e) => /^AUTH\b/i.test(e));
+    return before.targets
+        .filter(auth)
+        .filter((t) => !after.targets.some((u) => u.service === t.service && u.transport === t.transport && auth(u)))
+        .map((t) => `${t.service ?? t.port} (${t.transport}) no longer offers AUTH`);
+}
+/**
+ * Proves each fix: the same configuration with the fix as extra
+ * postfix-overrides, on a new private instance, running only the vectors that
+ * relayed (each target asks its positive control too). `rerunGate` runs one
+ * fixed copy (gate.ts runFixedCopy).
  */
 async function proveFixes(settings, report, mydomain, services, rerunGate) {
     const configDir = settings.postfixConfig;
     if (configDir === undefined)
         return [];
     const files = configFiles(configDir);
-    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => serviceName(t.service)).filter((s) => s !== undefined))];
-    const fixes = (report.diagnosis ?? []).flatMap((d) => proposeFixes(d, relaying, files, mydomain));
     const out = [];
-    for (const fix of fixes) {
-        const mine = (t) => fix.services.includes(serviceName(t.service) ?? '');
-        const relayedHere = report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector));
-        const rerun = [...new Set(relayedHere)];
-        const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-fix-'));
-        try {
-            const file = external_node_path_default().join(dir, 'overrides.cf');
-            const before = settings.postfixOverrides ? external_node_fs_default().readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
-            // Later lines win: the fix goes after the team's own overrides.
-            external_node_fs_default().writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
-            const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
-            const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
-            const still = [...new Set(again.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
-            const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
-            out.push({ ...fix, rerun, stillRelayed: still, verified: ran && still.length === 0, error: ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}` });
-        }
-        catch (e) {
-            out.push({ ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` });
-        }
-        finally {
-            external_node_fs_default().rmSync(dir, { recursive: true, force: true });
-        }
-    }
+    for (const fix of fixesFor(report, files, mydomain, settings.clientAddress ?? GATE_CLIENT_ADDRESS))
+        out.push(await proveFix(settings, report, fix, services, rerunGate));
     return out;
+}
+/** One proposed change on a fixed copy, judged by the three conditions (see VerifiedFix.verified). */
+async function proveFix(settings, report, fix, services, rerunGate) {
+    const mine = (t) => fix.services.includes(serviceName(t.service) ?? '');
+    const rerun = [...new Set(report.targets.filter(mine).flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-fix-'));
+    try {
+        const file = external_node_path_default().join(dir, 'overrides.cf');
+        const before = settings.postfixOverrides ? external_node_fs_default().readFileSync(settings.postfixOverrides, 'utf8').replace(/\n?$/, '\n') : '';
+        // Later lines win: the fix goes after the team's own overrides.
+        external_node_fs_default().writeFileSync(file, `${before}${fix.overrides.join('\n')}\n`);
+        const vectors = (services.vectors ?? VECTORS).filter((v) => rerun.includes(v.id));
+        const again = await rerunGate({ ...settings, postfixOverrides: file }, { ...services, vectors, onTarget: undefined });
+        const ran = again.targets.some((t) => mine(t) && t.counts.tests > 0);
+        const denied = deniedAll(again, mine, rerun);
+        const own = ownMailKept(report, again);
+        const why = [...denied.why, ...own.why, ...authKept(report, again)];
+        const error = ran ? null : `the fixed copy could not be tested: ${again.targets.find(mine)?.error ?? 'no attempt ran'}`;
+        return { ...fix, rerun, stillRelayed: denied.still, verified: ran && denied.still.length === 0 && why.length === 0, error, notVerified: why, ownMail: own.rows };
+    }
+    catch (e) {
+        return { ...fix, rerun, stillRelayed: [], verified: false, error: `the fixed copy did not start: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    finally {
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
+
+
+
+
 
 
 
@@ -5389,17 +5925,26 @@ function check(settings, services = {}, log, hooks = {}) {
  * stopped and removed afterwards, whatever happened.
  */
 async function runGate(settings, services = {}, log, hooks = {}) {
-    let report = await runInstance(settings, services, log, hooks);
+    let report = await runInstance(settings, services, log, hooks, 'head');
+    const causes = report.gate?.causes ?? [];
+    if (causes.length > 0) {
+        const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => t.service?.replace(/ \(.*\)$/, '') ?? ''))];
+        report = { ...report, diagnosis: (report.diagnosis ?? []).map((d) => withCauses(d, causes, relaying)) };
+    }
     if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
-        // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+        // The cause points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
         log?.('trying the proposed fix on a copy of the configuration');
-        const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+        const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runFixedCopy(s, v, log, { onDir: hooks.onDir }));
         report = { ...report, gate: { ...report.gate, fixes } };
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
     const base = await againstBase(report, settings, services, log, hooks);
     return { ...report, gate: { ...report.gate, base } };
+}
+/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
+function runFixedCopy(settings, services, log, hooks = {}) {
+    return runInstance(settings, services, log, hooks, 'fixed');
 }
 /**
  * The same directory at the base commit, on a second private instance. It runs
@@ -5419,7 +5964,7 @@ async function againstBase(head, settings, services, log, hooks) {
         return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
     try {
         say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
-        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base');
         return compareRuns(at.commit, configDir, head, base);
     }
     catch (e) {
@@ -5432,8 +5977,8 @@ async function againstBase(head, settings, services, log, hooks) {
         at.remove();
     }
 }
-/** One configuration directory on one private instance. */
-async function runInstance(settings, services, log, hooks) {
+/** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
+async function runInstance(settings, services, log, hooks, role) {
     const configDir = settings.postfixConfig;
     if (configDir === undefined)
         throw new Error('runGate: no postfix-config');
@@ -5459,18 +6004,34 @@ async function runInstance(settings, services, log, hooks) {
                 return s ? `${s.name} (${s.original})` : undefined;
             },
         });
+        const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
         const gate = {
             configDir,
             commit: commitOf(configDir),
             postfixVersion: inst.postfixVersion,
             services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
+            ...(causes.length > 0 ? { causes } : {}),
         };
         return { ...report, settings: { ...report.settings, hosts: [] }, gate };
     }
     finally {
         await inst.stop();
     }
+}
+/** Why each service that relayed relays, from the running instance's effective configuration (its maps looked up with postmap). */
+function effectiveCauses(inst, report, client, configDir) {
+    const conf = external_node_path_default().join(inst.dir, 'conf');
+    const eff = readEffective(conf);
+    const lookup = postmapLookup(conf);
+    const files = configFiles(configDir);
+    return inst.services.flatMap((s) => {
+        const attempts = report.targets.filter((t) => t.port === s.port).flatMap((t) => t.attempts);
+        if (!attempts.some((a) => a.outcome === 'relayed'))
+            return [];
+        // The instance's master.cf names each listener by its loopback address and port.
+        return serviceCauses(s.name, attempts, serviceEffective(eff, `127.0.0.1:${s.port}`), client, lookup, files);
+    });
 }
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */
 function commitOf(dir) {
@@ -5619,7 +6180,9 @@ function findingMd(d) {
     if (d.findings.length === 0)
         return [inlineMd(d.unmatched ?? 'No known cause fits this pattern.')];
     const either = d.findings.length > 1;
-    return d.findings.map((f, i) => `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+    return d.findings.map((f, i) => 
+    // Causes read from the configuration all hold at once; the table's rows are alternatives.
+    `- ${f.rule.startsWith('gate-cause-') ? '**Cause:** ' : either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
         `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`);
 }
 /**
@@ -5642,14 +6205,32 @@ function fixVerdict(f) {
     const on = f.services.join(', ');
     if (f.error)
         return `Not verified: ${f.error}.`;
+    // Services grouped by the mailboxes they still take: "smtp, 2525 still accept postmaster@… and root@…".
+    const accepted = (f.ownMail ?? []).filter((m) => m.after === true);
+    const byBoxes = new Map();
+    for (const svc of [...new Set(accepted.map((m) => m.service))]) {
+        const boxes = accepted.filter((m) => m.service === svc).map((m) => m.mailbox).join(' and ');
+        byBoxes.set(boxes, [...(byBoxes.get(boxes) ?? []), svc]);
+    }
+    const kept = [...byBoxes].map(([boxes, svcs]) => `${svcs.join(', ')} still accept${svcs.length === 1 ? 's' : ''} ${boxes}`);
     if (f.verified)
-        return `Verified: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied.`;
-    return `Not enough: with this change ${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''}).`;
+        return `Verified on a copy: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied${kept.length > 0 ? `, and ${kept.join(', ')} from an outside client` : ''}.`;
+    const why = [
+        ...(f.stillRelayed.length > 0 ? [`${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''})`] : []),
+        ...(f.notVerified ?? []),
+    ];
+    return `Not verified: ${why.length > 0 ? why.join('; ') : 'the fixed copy proved nothing'}.`;
 }
-/** Gate mode: where in the configuration, the change as a diff, and what the fixed copy showed. Configuration text is escaped. */
+/** A unified diff in a fenced block: a fence longer than any run of backticks in it, so configuration text cannot close it. */
+function diffBlock(diff) {
+    const longest = Math.max(0, ...(diff.match(/`+/g) ?? []).map((m) => m.length));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return `${fence}diff\n${diff}\n${fence}`;
+}
+/** Gate mode: where in the configuration, what the fixed copy showed, and the change as a diff. Configuration text is escaped. */
 function fixMd(f, configDir) {
     const where = f.places.map((p) => `${code(`${configDir.replace(/\/+$/, '')}/${p.file}:${p.line}`)} (${code(p.setting)})`).join(', ');
-    return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
+    return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n${diffBlock(f.diff)}`;
 }
 /** The section's Markdown, or null when nothing relayed. */
 function diagnosis_diagnosisMarkdown(r, n = ACTION_NAMING) {
@@ -5678,9 +6259,12 @@ function diagnosisText(r, n = settings_ACTION_NAMING) {
             ...(d.findings.length === 0
                 ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
                 : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
-            ...(r.gate?.fixes ?? []).map((f) => `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${f.diff.replace(/\n/g, '  ')}. ${fixVerdict(f)}`),
         ],
     }));
+}
+/** Gate mode, for the terminal: each fix's places and verdict as a line, then its diff as it is (not wrapped). */
+function fixText(r) {
+    return (r.gate?.fixes ?? []).map((f) => ({ head: `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${fixVerdict(f)}`, diff: f.diff.split('\n') }));
 }
 
 ;// CONCATENATED MODULE: ./src/report/view.ts
@@ -6140,6 +6724,16 @@ const FAMILY_ADVICE = {
     local: '**A local-delivery check was accepted**: see the reply below.',
     other: '**Other forms relayed**: the table below has the exact commands.',
 };
+/** Gate mode: the change proved on a copy, as the first thing to do; a change that is not verified, with why. */
+function fixAdvice(r) {
+    const dir = (r.gate?.configDir ?? '.').replace(/\/+$/, '');
+    return (r.gate?.fixes ?? []).map((f) => {
+        const at = f.places[0];
+        const where = at ? `${escape_code(`${dir}/${at.file}`)} line ${at.line}` : escape_code(dir);
+        const to = f.diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).map((l) => l.slice(1).trim());
+        return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => escape_code(l)).join(', ') || 'the change below'}. ${escape_mdText(fixVerdict(f))} The diff is shown with the cause.`;
+    });
+}
 /** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
 function adviceBullets(r, n = settings_ACTION_NAMING) {
     const views = view_addresses(r);
@@ -6157,6 +6751,7 @@ function adviceBullets(r, n = settings_ACTION_NAMING) {
         const families = new Set(relayed.map((f) => f.family));
         // A plain outside-to-outside relay explains every other family: one fix, not seven.
         const fits = explained ? [] : families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
+        out.push(...fixAdvice(r));
         for (const f of fits) {
             const ids = view_vectorIds(relayed.filter((x) => x.family === f));
             out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => escape_code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
@@ -6470,6 +7065,16 @@ function wrap(text, width, first, rest) {
     return out;
 }
 /** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
+/** Gate mode: each proposed change, its verdict wrapped, its diff as it is (removed lines red, added green). */
+function fixLines(r, c) {
+    const out = [];
+    for (const f of fixText(r)) {
+        out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
+        for (const l of f.diff)
+            out.push(paint(c, l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('+') && !l.startsWith('+++') ? 'green' : 'dim', `    ${termText(l)}`));
+    }
+    return out;
+}
 function plainAdvice(md) {
     return md
         .replace(/<code>([^<]*)<\/code>/g, '$1')
@@ -6512,6 +7117,7 @@ function renderTerminal(r, opts) {
         for (const item of d.items)
             out.push(...wrap(termText(item), WRAP, '  - ', '    '));
     }
+    out.push(...fixLines(r, c));
     const views = view_addresses(r);
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)

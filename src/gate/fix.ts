@@ -1,5 +1,7 @@
 import type { Diagnosis } from '../diagnosis/diagnose.js';
-import { serviceOverrides, type MainParam, type MasterService } from './postfix-files.js';
+import { overrideArg, serviceOverrides, type MainParam, type MasterService } from './postfix-files.js';
+import { GATE_CLIENT_ADDRESS } from '../settings.js';
+import { entryCovers } from './effective.js';
 import { restrictionItems } from './sandbox.js';
 
 /**
@@ -25,12 +27,22 @@ export interface ProposedFix {
   places: ConfigPlace[];
   /** The change as `postfix-overrides` lines (`name = value`, `service/type/name = value`). */
   overrides: string[];
-  /** The change as a diff of the setting: `- old` / `+ new`. */
+  /** The change as a unified diff of the files it changes (`--- main.cf` / `+++ main.cf`, `@@ -55 +55 @@`), one block per file. */
   diff: string;
+}
+
+/** One change to one file: `remove` (the lines as written, from `line` on) becomes `add`. */
+export interface FileEdit {
+  file: string;
+  line: number;
+  remove: string[];
+  add: string[];
 }
 
 export interface ConfigFiles {
   main: readonly MainParam[];
+  /** main.cf's text (the lines a diff removes); absent: the diff is built from the parsed value. */
+  mainText?: string | null;
   master: readonly MasterService[] | null;
   /** master.cf's text (to find the line of a `-o` continuation). */
   masterText: string | null;
@@ -38,8 +50,6 @@ export interface ConfigFiles {
   mapText: (name: string) => { file: string; text: string } | null;
 }
 
-/** The client the gate tests as (GATE_CLIENT_ADDRESS); a mynetworks entry covering it is what lets it relay. */
-const OUTSIDER = '203.0.113.10';
 const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
 
 interface Setting {
@@ -103,27 +113,67 @@ export function moveAfterRelayCheck(value: string, matches: (group: string) => b
   return [...withCheck.slice(0, i + 1), ...before, ...withCheck.slice(i + 1)].join(', ');
 }
 
-function ipv4(a: string): number | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-  return m ? m.slice(1).reduce((n, x) => n * 256 + Number(x), 0) : null;
+/** Whether a mynetworks entry covers the client the gate tested as (or every IPv6 client). */
+export function coversOutsider(entry: string, client: string = GATE_CLIENT_ADDRESS): boolean {
+  return entryCovers(entry, client);
 }
 
-/** Whether a mynetworks entry covers the gate's outside client (or every IPv6 client). */
-export function coversOutsider(entry: string): boolean {
-  const e = entry.replace(/^\[|\]/g, '');
-  if (/^(::|::ffff:0\.0\.0\.0|::ffff:0:0)\/(0|96)$/.test(e) || e === '::/0') return true;
-  const [net, bits] = e.split('/');
-  const n = ipv4(net);
-  const o = ipv4(OUTSIDER);
-  if (n === null || o === null) return false;
-  const len = bits === undefined ? 32 : Number(bits);
-  if (len === 0) return true;
-  const mask = len >= 32 ? 0xffffffff : ~((1 << (32 - len)) - 1) >>> 0;
-  return ((n & mask) >>> 0) === ((o & mask) >>> 0);
+/** The lines of a logical main.cf or master.cf line starting at `line`: it and its indented continuations. */
+function logicalLines(text: string | null | undefined, line: number): string[] {
+  const lines = (text ?? '').split(/\r?\n/);
+  const out = lines[line - 1] === undefined ? [] : [lines[line - 1]];
+  for (let i = line; i < lines.length && /^\s+\S/.test(lines[i]) && !/^\s*#/.test(lines[i]) && !/^\s*-o\b/.test(lines[i]); i++) out.push(lines[i]);
+  return out;
 }
 
-function diffOf(before: string, after: string): string {
-  return `- ${before}\n+ ${after}`;
+/** The edit that gives a setting a new value where it is written: the main.cf parameter, or the master.cf `-o` on its line. */
+export function editOf(files: ConfigFiles, place: ConfigPlace, name: string, after: string): FileEdit {
+  if (place.file === 'master.cf') {
+    const text = (files.masterText ?? '').split(/\r?\n/)[place.line - 1] ?? '';
+    const opt = name.split('/').pop() ?? name;
+    const re = new RegExp(`-o\\s+(\\{\\s*${opt}\\s*=[^}]*\\}|${opt}=\\S*)`);
+    const arg = masterArg(opt, after);
+    const changed = re.test(text) ? text.replace(re, `-o ${arg}`) : `${text}\n  -o ${arg}`;
+    return { file: 'master.cf', line: place.line, remove: [text], add: changed.split('\n') };
+  }
+  const remove = files.mainText ? logicalLines(files.mainText, place.line) : [`${place.setting} = ${place.value}`];
+  const lead = /^(\S+?\s*=\s*)/.exec(remove[0] ?? '')?.[1] ?? `${name} = `;
+  return { file: place.file, line: place.line, remove, add: [`${lead}${after}`] };
+}
+
+/** A new `-o` for a service that has none of that name: inserted after its master.cf entry's first line. */
+export function insertOption(files: ConfigFiles, service: MasterService, name: string, value: string): FileEdit {
+  const head = (files.masterText ?? '').split(/\r?\n/)[service.line - 1] ?? '';
+  return { file: 'master.cf', line: service.line, remove: [head], add: [head, `  -o ${masterArg(name, value)}`] };
+}
+
+/** An `-o` argument as master.cf entries are usually written: commas, no spaces (`-o mynetworks=127.0.0.0/8,[::1]/128`); braced only when it must be. */
+function masterArg(name: string, value: string): string {
+  return value.includes('{') || value.includes('}') ? overrideArg(name, value) : `${name}=${value.trim().replace(/\s*,\s*|\s+/g, ',')}`;
+}
+
+/** Edits as a unified diff, one `---`/`+++` block per file, hunks in line order with their line numbers. */
+export function unifiedDiff(edits: readonly FileEdit[]): string {
+  const out: string[] = [];
+  for (const file of [...new Set(edits.map((e) => e.file))]) {
+    out.push(`--- ${file}`, `+++ ${file}`);
+    let shift = 0;
+    for (const e of edits.filter((x) => x.file === file).sort((a, b) => a.line - b.line)) {
+      const range = (start: number, n: number): string => (n === 1 ? `${start}` : `${n === 0 ? start - 1 : start},${n}`);
+      out.push(`@@ -${range(e.line, e.remove.length)} +${range(e.line + shift, e.add.length)} @@`);
+      // Lines both sides keep (an entry's head when an option is inserted) are context.
+      const common = e.remove.length > 0 && e.add[0] === e.remove[0] ? 1 : 0;
+      for (let i = 0; i < common; i++) out.push(` ${e.remove[i]}`);
+      for (const l of e.remove.slice(common)) out.push(`-${l}`);
+      for (const l of e.add.slice(common)) out.push(`+${l}`);
+      shift += e.add.length - e.remove.length;
+    }
+  }
+  return out.join('\n');
+}
+
+function diffOf(files: ConfigFiles, place: ConfigPlace, name: string, after: string): string {
+  return unifiedDiff([editOf(files, place, name, after)]);
 }
 
 const ACCESS_OF: Record<string, { check: RegExp; key: (mydomain: string) => RegExp }> = {
@@ -147,7 +197,7 @@ function mapPlace(files: ConfigFiles, group: string, key: RegExp): ConfigPlace |
 }
 
 /** What to change for one finding of a diagnosis, on one service; null when relay-check cannot say. */
-export function proposeFix(rule: string, service: string, files: ConfigFiles, mydomain: string): ProposedFix | null {
+export function proposeFix(rule: string, service: string, files: ConfigFiles, mydomain: string, client: string = GATE_CLIENT_ADDRESS): ProposedFix | null {
   const access = ACCESS_OF[rule];
   if (access) {
     for (const list of ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions']) {
@@ -157,41 +207,45 @@ export function proposeFix(rule: string, service: string, files: ConfigFiles, my
       if (moved === null) continue;
       const group = restrictionGroups(s.value).find((g) => access.check.test(g)) ?? '';
       const map = mapPlace(files, group, access.key(mydomain));
-      return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(`${s.place.setting} = ${s.value}`, `${s.place.setting} = ${moved}`) };
+      return { rule, services: [service], places: [s.place, ...(map ? [map] : [])], overrides: [`${s.overrideName} = ${moved}`], diff: diffOf(files, s.place, list, moved) };
     }
     return null;
   }
   if (rule === 'postfix-no-relay-check' || rule === 'postfix-ipv6-mynetworks' || rule === 'postfix-service-override') {
     const nets = settingFor(files, service, 'mynetworks');
-    const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter(coversOutsider) : [];
+    const wide = nets ? nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => coversOutsider(e, client)) : [];
     if (rule === 'postfix-service-override') {
       const name = `${service}/inet/smtpd_relay_restrictions`;
       const now = settingFor(files, service, 'smtpd_relay_restrictions');
       const place = nets && wide.length > 0 && nets.place.file === 'master.cf' ? nets.place : now?.place ?? nets?.place;
       if (!place) return null;
       const after = 'permit_sasl_authenticated, reject';
-      return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: diffOf(now ? `${now.place.setting} = ${now.value}` : 'smtpd_relay_restrictions (Postfix default)', `${service}/inet -o smtpd_relay_restrictions = ${after}`) };
+      const entry = files.master?.find((m) => m.service === service && m.type === 'inet');
+      const own = now?.place.file === 'master.cf' ? now.place : undefined;
+      const edit = own ? editOf(files, own, 'smtpd_relay_restrictions', after) : entry ? insertOption(files, entry, 'smtpd_relay_restrictions', after) : null;
+      if (!edit) return null;
+      return { rule, services: [service], places: [place], overrides: [`${name} = ${after}`], diff: unifiedDiff([edit]) };
     }
     if (nets && wide.length > 0) {
-      const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e));
+      const kept = nets.value.split(/[\s,]+/).filter(Boolean).filter((e) => !coversOutsider(e, client));
       const after = kept.length > 0 ? kept.join(', ') : '127.0.0.0/8, [::1]/128';
-      return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(`${nets.place.setting} = ${nets.value}`, `${nets.place.setting} = ${after}`) };
+      return { rule, services: [service], places: [nets.place], overrides: [`${nets.overrideName} = ${after}`], diff: diffOf(files, nets.place, 'mynetworks', after) };
     }
     const list = settingFor(files, service, 'smtpd_relay_restrictions');
     if (list && !restrictionGroups(list.value).some((g) => RELAY_CHECKS.includes(g))) {
       const after = `${restrictionGroups(list.value).filter((g) => g !== 'permit').join(', ')}, reject_unauth_destination`.replace(/^, /, '');
-      return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(`${list.place.setting} = ${list.value}`, `${list.place.setting} = ${after}`) };
+      return { rule, services: [service], places: [list.place], overrides: [`${list.overrideName} = ${after}`], diff: diffOf(files, list.place, 'smtpd_relay_restrictions', after) };
     }
   }
   return null;
 }
 
 /** The fixes a diagnosis proposes, one per finding and relaying service, in order. */
-export function proposeFixes(d: Diagnosis, services: readonly string[], files: ConfigFiles, mydomain: string): ProposedFix[] {
+export function proposeFixes(d: Diagnosis, services: readonly string[], files: ConfigFiles, mydomain: string, client: string = GATE_CLIENT_ADDRESS): ProposedFix[] {
   const out: ProposedFix[] = [];
   for (const f of d.findings) {
     for (const service of services) {
-      const fix = proposeFix(f.rule, service, files, mydomain);
+      const fix = proposeFix(f.rule, service, files, mydomain, client);
       const same = fix && out.find((x) => x.overrides.join('\n') === fix.overrides.join('\n'));
       if (same) same.services.push(service);
       else if (fix) out.push(fix);

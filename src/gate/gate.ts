@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { run, type EngineServices } from '../engine.js';
 import type { BaseReport, GateReport, Report } from '../report/model.js';
-import type { Settings } from '../settings.js';
+import { GATE_CLIENT_ADDRESS, type Settings } from '../settings.js';
 import { baseReport, checkoutBase, compareRuns } from './base.js';
+import { serviceCauses, withCauses, type GateCause } from './cause.js';
+import { postmapLookup, readEffective, serviceEffective } from './effective.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
-import { proveFixes } from './prove.js';
+import { configFiles, proveFixes } from './prove.js';
 
 export interface GateHooks {
   /** Called once the instance is up and before the battery runs (tests establish expected verdicts here). */
@@ -25,16 +28,26 @@ export function check(settings: Settings, services: EngineServices = {}, log?: G
  * stopped and removed afterwards, whatever happened.
  */
 export async function runGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
-  let report = await runInstance(settings, services, log, hooks);
+  let report = await runInstance(settings, services, log, hooks, 'head');
+  const causes = report.gate?.causes ?? [];
+  if (causes.length > 0) {
+    const relaying = [...new Set(report.targets.filter((t) => t.counts.relayed > 0).map((t) => t.service?.replace(/ \(.*\)$/, '') ?? ''))];
+    report = { ...report, diagnosis: (report.diagnosis ?? []).map((d) => withCauses(d, causes, relaying)) };
+  }
   if (report.gate !== undefined && (report.diagnosis ?? []).some((d) => d.findings.length > 0)) {
-    // The diagnosis points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
+    // The cause points at a setting: try its fix on a fixed copy, with only the attempts that relayed.
     log?.('trying the proposed fix on a copy of the configuration');
-    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runInstance(s, v, log, { onDir: hooks.onDir }));
+    const fixes = await proveFixes(settings, report, report.settings.domain ?? '', services, (s, v) => runFixedCopy(s, v, log, { onDir: hooks.onDir }));
     report = { ...report, gate: { ...report.gate, fixes } };
   }
   if (settings.baseRef === undefined || report.gate === undefined) return report;
   const base = await againstBase(report, settings, services, log, hooks);
   return { ...report, gate: { ...report.gate, base } };
+}
+
+/** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
+export function runFixedCopy(settings: Settings, services: EngineServices, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
+  return runInstance(settings, services, log, hooks, 'fixed');
 }
 
 /**
@@ -53,7 +66,7 @@ async function againstBase(head: Report, settings: Settings, services: EngineSer
   if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
   try {
     say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
-    const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+    const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base');
     return compareRuns(at.commit, configDir, head, base);
   } catch (e) {
     // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
@@ -64,8 +77,8 @@ async function againstBase(head: Report, settings: Settings, services: EngineSer
   }
 }
 
-/** One configuration directory on one private instance. */
-async function runInstance(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<Report> {
+/** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
+async function runInstance(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks, role: 'head' | 'fixed' | 'base'): Promise<Report> {
   const configDir = settings.postfixConfig;
   if (configDir === undefined) throw new Error('runGate: no postfix-config');
   const inst = await startGate({ configDir, overridesFile: settings.postfixOverrides, log, onDir: hooks.onDir });
@@ -93,17 +106,33 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         },
       },
     );
+    const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
     const gate: GateReport = {
       configDir,
       commit: commitOf(configDir),
       postfixVersion: inst.postfixVersion,
       services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
       changes: inst.changes,
+      ...(causes.length > 0 ? { causes } : {}),
     };
     return { ...report, settings: { ...report.settings, hosts: [] }, gate };
   } finally {
     await inst.stop();
   }
+}
+
+/** Why each service that relayed relays, from the running instance's effective configuration (its maps looked up with postmap). */
+function effectiveCauses(inst: GateInstance, report: Report, client: string, configDir: string): GateCause[] {
+  const conf = path.join(inst.dir, 'conf');
+  const eff = readEffective(conf);
+  const lookup = postmapLookup(conf);
+  const files = configFiles(configDir);
+  return inst.services.flatMap((s) => {
+    const attempts = report.targets.filter((t) => t.port === s.port).flatMap((t) => t.attempts);
+    if (!attempts.some((a) => a.outcome === 'relayed')) return [];
+    // The instance's master.cf names each listener by its loopback address and port.
+    return serviceCauses(s.name, attempts, serviceEffective(eff, `127.0.0.1:${s.port}`), client, lookup, files);
+  });
 }
 
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */

@@ -68,17 +68,29 @@ function detailAnnotations(r: Report): Annotation[] {
   const out: Annotation[] = [];
   // Gate mode, first of the errors: the lines the diagnosis points at, so they show on the pull request's files.
   const dir = (r.gate?.configDir ?? '').replace(/\/+$/, '');
+  const placed = new Set<string>();
   for (const fix of r.gate?.fixes ?? []) {
+    // The cause the effective configuration named at this line, else the diagnosis row the fix came from.
+    const cause = (r.gate?.causes ?? []).find((c) => c.places[0] && c.places[0].file === fix.places[0]?.file && c.places[0].line === fix.places[0]?.line);
     const finding = (r.diagnosis ?? []).flatMap((d) => d.findings).find((f) => f.rule === fix.rule);
+    const why = cause ? `On ${cause.service}: ${cause.sentence}` : finding?.cause ?? '';
     for (const p of fix.places) {
+      placed.add(`${p.file}:${p.line}`);
       out.push({
         level: 'error',
         title: `Why it relays: ${p.setting}`,
-        message: `${(finding?.cause ?? '').replace(/`/g, '')} Change: ${fix.diff.replace(/\n/g, '  ')}. ${fixVerdict(fix)}`,
+        message: `${why.replace(/`/g, '')}\n${fixVerdict(fix)}\n${fix.diff}`,
         file: `${dir}/${p.file}`,
         line: p.line,
       });
     }
+  }
+  // Causes with no change to prove (relay_domains, a table in mynetworks) still point at their line.
+  for (const c of r.gate?.causes ?? []) {
+    const p = c.places[0];
+    if (!p || placed.has(`${p.file}:${p.line}`)) continue;
+    placed.add(`${p.file}:${p.line}`);
+    out.push({ level: 'error', title: `Why it relays: ${p.setting}`, message: `On ${c.service}: ${c.sentence.replace(/`/g, '')}`, file: `${dir}/${p.file}`, line: p.line });
   }
   for (const f of findings(r, ['relayed'])) {
     out.push({

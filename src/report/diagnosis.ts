@@ -1,6 +1,6 @@
 import type { Diagnosis } from '../diagnosis/diagnose.js';
 import type { VerifiedFix } from '../gate/prove.js';
-import { code, inlineMd, mdText, preText } from './escape.js';
+import { code, inlineMd, mdText } from './escape.js';
 import type { Report } from './model.js';
 import { ACTION_NAMING, GATE_CLIENT_ADDRESS, type InputNaming } from '../settings.js';
 
@@ -18,7 +18,8 @@ function findingMd(d: Diagnosis): string[] {
   const either = d.findings.length > 1;
   return d.findings.map(
     (f, i) =>
-      `- ${either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
+      // Causes read from the configuration all hold at once; the table's rows are alternatives.
+      `- ${f.rule.startsWith('gate-cause-') ? '**Cause:** ' : either ? `**${i === 0 ? 'Either' : 'Or'}:** ` : '**Likely cause:** '}${inlineMd(f.cause)}\n  **Fix:** ${inlineMd(f.fix)}` +
       `${f.settings.length > 0 ? ` Settings: ${f.settings.map((s) => inlineMd(`\`${s}\``)).join(', ')}.` : ''} See <${f.docs}>.`,
   );
 }
@@ -41,14 +42,33 @@ function vantageText(d: Diagnosis, n: InputNaming): string | null {
 export function fixVerdict(f: VerifiedFix): string {
   const on = f.services.join(', ');
   if (f.error) return `Not verified: ${f.error}.`;
-  if (f.verified) return `Verified: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied.`;
-  return `Not enough: with this change ${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''}).`;
+  // Services grouped by the mailboxes they still take: "smtp, 2525 still accept postmaster@… and root@…".
+  const accepted = (f.ownMail ?? []).filter((m) => m.after === true);
+  const byBoxes = new Map<string, string[]>();
+  for (const svc of [...new Set(accepted.map((m) => m.service))]) {
+    const boxes = accepted.filter((m) => m.service === svc).map((m) => m.mailbox).join(' and ');
+    byBoxes.set(boxes, [...(byBoxes.get(boxes) ?? []), svc]);
+  }
+  const kept = [...byBoxes].map(([boxes, svcs]) => `${svcs.join(', ')} still accept${svcs.length === 1 ? 's' : ''} ${boxes}`);
+  if (f.verified) return `Verified on a copy: with this change, the ${f.rerun.length} attempt(s) that relayed on ${on} are all denied${kept.length > 0 ? `, and ${kept.join(', ')} from an outside client` : ''}.`;
+  const why = [
+    ...(f.stillRelayed.length > 0 ? [`${f.stillRelayed.length} of ${f.rerun.length} still relay on ${on} (${f.stillRelayed.slice(0, 5).join(', ')}${f.stillRelayed.length > 5 ? ', …' : ''})`] : []),
+    ...(f.notVerified ?? []),
+  ];
+  return `Not verified: ${why.length > 0 ? why.join('; ') : 'the fixed copy proved nothing'}.`;
 }
 
-/** Gate mode: where in the configuration, the change as a diff, and what the fixed copy showed. Configuration text is escaped. */
+/** A unified diff in a fenced block: a fence longer than any run of backticks in it, so configuration text cannot close it. */
+export function diffBlock(diff: string): string {
+  const longest = Math.max(0, ...(diff.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}diff\n${diff}\n${fence}`;
+}
+
+/** Gate mode: where in the configuration, what the fixed copy showed, and the change as a diff. Configuration text is escaped. */
 function fixMd(f: VerifiedFix, configDir: string): string {
   const where = f.places.map((p) => `${code(`${configDir.replace(/\/+$/, '')}/${p.file}:${p.line}`)} (${code(p.setting)})`).join(', ');
-  return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n<pre>${preText(f.diff)}</pre>`;
+  return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n${diffBlock(f.diff)}`;
 }
 
 /** The section's Markdown, or null when nothing relayed. */
@@ -76,7 +96,11 @@ export function diagnosisText(r: Report, n: InputNaming = ACTION_NAMING): { head
       ...(d.findings.length === 0
         ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
         : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
-      ...(r.gate?.fixes ?? []).map((f) => `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${f.diff.replace(/\n/g, '  ')}. ${fixVerdict(f)}`),
     ],
   }));
+}
+
+/** Gate mode, for the terminal: each fix's places and verdict as a line, then its diff as it is (not wrapped). */
+export function fixText(r: Report): { head: string; diff: string[] }[] {
+  return (r.gate?.fixes ?? []).map((f) => ({ head: `${f.places.map((p) => `${p.file}:${p.line}`).join(', ')}: ${fixVerdict(f)}`, diff: f.diff.split('\n') }));
 }

@@ -1,5 +1,6 @@
 import type { Diagnosis } from '../diagnosis/diagnose.js';
 import type { Vantage } from '../diagnosis/vantage.js';
+import type { GateCause } from '../gate/cause.js';
 import type { VerifiedFix } from '../gate/prove.js';
 import type { MtaIdentity } from '../mta/identify.js';
 import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
@@ -171,7 +172,9 @@ export interface GateReport {
   services: { name: string; original: string; command: 'smtpd' | 'postscreen'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
   /** Every change made to run on a runner; `tested: false` marks what could not be tested here. */
   changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
-  /** The fixes the diagnosis proposed, each tried on a fixed copy with the attempts that relayed. */
+  /** Why each service that relayed relays, read from the instance's effective configuration (postconf -x, postconf -P) for the client address tested. */
+  causes?: GateCause[];
+  /** The fixes proposed (for each cause, else by the diagnosis), each tried on a fixed copy with the attempts that relayed. */
   fixes?: VerifiedFix[];
   /** The same directory at the pull request's base commit (or input `base-ref`), tested on a second private Postfix. */
   base?: BaseReport;

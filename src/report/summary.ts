@@ -1,5 +1,5 @@
 import { baseSummaryLines } from './base.js';
-import { diagnosisMarkdown } from './diagnosis.js';
+import { diagnosisMarkdown, fixVerdict } from './diagnosis.js';
 import { code, inlineMd, mdText, preText } from './escape.js';
 import type { Report, TargetReport } from './model.js';
 import {
@@ -190,6 +190,17 @@ const FAMILY_ADVICE: Record<Family, string> = {
   other: '**Other forms relayed**: the table below has the exact commands.',
 };
 
+/** Gate mode: the change proved on a copy, as the first thing to do; a change that is not verified, with why. */
+function fixAdvice(r: Report): string[] {
+  const dir = (r.gate?.configDir ?? '.').replace(/\/+$/, '');
+  return (r.gate?.fixes ?? []).map((f) => {
+    const at = f.places[0];
+    const where = at ? `${code(`${dir}/${at.file}`)} line ${at.line}` : code(dir);
+    const to = f.diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).map((l) => l.slice(1).trim());
+    return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => code(l)).join(', ') || 'the change below'}. ${mdText(fixVerdict(f))} The diff is shown with the cause.`;
+  });
+}
+
 /** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
 export function adviceBullets(r: Report, n: InputNaming = ACTION_NAMING): string[] {
   const views = addresses(r);
@@ -209,6 +220,7 @@ export function adviceBullets(r: Report, n: InputNaming = ACTION_NAMING): string
     const families = new Set(relayed.map((f) => f.family));
     // A plain outside-to-outside relay explains every other family: one fix, not seven.
     const fits: Family[] = explained ? [] : families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
+    out.push(...fixAdvice(r));
     for (const f of fits) {
       const ids = vectorIds(relayed.filter((x) => x.family === f));
       out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);

@@ -1,7 +1,7 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report, TargetReport } from './model.js';
-import { diagnosisText } from './diagnosis.js';
+import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
 import { CLI_NAMING, type InputNaming } from '../settings.js';
@@ -66,6 +66,16 @@ function wrap(text: string, width: number, first: string, rest: string): string[
 }
 
 /** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
+/** Gate mode: each proposed change, its verdict wrapped, its diff as it is (removed lines red, added green). */
+function fixLines(r: Report, c: boolean): string[] {
+  const out: string[] = [];
+  for (const f of fixText(r)) {
+    out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
+    for (const l of f.diff) out.push(paint(c, l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('+') && !l.startsWith('+++') ? 'green' : 'dim', `    ${termText(l)}`));
+  }
+  return out;
+}
+
 function plainAdvice(md: string): string {
   return md
     .replace(/<code>([^<]*)<\/code>/g, '$1')
@@ -107,6 +117,7 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     out.push(paint(c, 'bold', first), ...more);
     for (const item of d.items) out.push(...wrap(termText(item), WRAP, '  - ', '    '));
   }
+  out.push(...fixLines(r, c));
   const views = addresses(r);
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   for (const w of r.warnings) if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));

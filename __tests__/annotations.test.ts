@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { annotations, ANNOTATIONS_PER_LEVEL } from '../src/report/annotations.js';
-import type { AttemptReport, Report, TargetReport } from '../src/report/model.js';
-import { countAttempts } from '../src/report/model.js';
+import type { AttemptReport, Report, TargetReport } from '../src/model/report.js';
+import { countAttempts } from '../src/model/report.js';
 
 function attempt(vector: string, outcome: AttemptReport['outcome'], reason = 'RCPT TO accepted (250)'): AttemptReport {
   return { vector, description: vector, provenance: 'test', helo: 'h', mailFrom: '<a@b.example>', rcptTo: ['<c@d.example>'], outcome, reason, rule: null, reply: '250 ok', stage: 'rcpt', connection: 1, routedVia: null, tries: 1, transcript: [] };

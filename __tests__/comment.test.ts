@@ -8,7 +8,7 @@ import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { run as runEngine } from '../src/engine.js';
 import { run } from '../src/main.js';
 import { COMMENT_LIMIT_CHARS, commentBody, commentMarker, type CommentContext } from '../src/report/comment.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
 import { parseOutputs } from './support/action.js';
 

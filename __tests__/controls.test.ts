@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { finalDomain, renderVector, type RenderContext } from '../src/battery/render.js';
 import { VECTORS } from '../src/battery/vectors.js';
 import { EVIDENCE_RULES } from '../src/mta/evidence.js';
-import type { AttemptReport } from '../src/report/model.js';
+import type { AttemptReport } from '../src/model/report.js';
 import { run } from '../src/engine.js';
 import { parseSettings } from '../src/settings.js';
 import { settle, type ControlResult } from '../src/verdict/controls.js';

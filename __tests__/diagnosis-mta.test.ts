@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
 import { describeExim, startExim, type EximServer } from './support/exim.js';
 import { describeOpenSmtpd, OPENSMTPD_RULES, startOpenSmtpd, type OpenSmtpdServer } from './support/opensmtpd.js';

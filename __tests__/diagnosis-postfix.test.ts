@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { renderSummary } from '../src/report/summary.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';

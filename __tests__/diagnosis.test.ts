@@ -7,9 +7,9 @@ import { DIAGNOSIS_RULES } from '../src/diagnosis/rules.js';
 import { traitsOf, VECTOR_TRAITS } from '../src/diagnosis/traits.js';
 import { addressInEhlo, networkKind, vantageOf } from '../src/diagnosis/vantage.js';
 import { EVIDENCE_RULES } from '../src/mta/evidence.js';
-import type { AttemptReport } from '../src/report/model.js';
+import type { AttemptReport } from '../src/model/report.js';
 import { diagnosisMarkdown } from '../src/report/diagnosis.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 
 /** Pure tests of the diagnosis: the table's shape, the pattern reader and the vantage. Real MTAs: diagnosis-postfix/-mta tests. */
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { AttemptReport, PositiveControl, Report, TargetReport } from '../src/report/model.js';
+import type { AttemptReport, PositiveControl, Report, TargetReport } from '../src/model/report.js';
 import { SECOND_OUTSIDER } from '../src/schedule/target.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { REPLY_RULES } from '../src/verdict/replies.js';

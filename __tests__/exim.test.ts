@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
 import { run } from '../src/engine.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { describeExim, EXIM_HOSTNAME, EXIM_LOCAL_DOMAINS, eximConfig, startExim, type EximKind, type EximOptions, type EximServer } from './support/exim.js';
 
 /**

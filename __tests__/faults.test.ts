@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
 import { startDemoServer } from '../src/demo.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
 import { closedResponder, startFaultServer, type FaultContext, type FaultServer } from './support/fault-server.js';
 

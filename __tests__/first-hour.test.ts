@@ -6,7 +6,7 @@ import path from 'node:path';
 import { VECTORS } from '../src/battery/vectors.js';
 import { EXIT, runCli, type CliIo } from '../src/cli.js';
 import { attemptLogLines } from '../src/main.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { renderSummary } from '../src/report/summary.js';
 import { describePostfix } from './support/describe-mta.js';
 import { direct, OUTSIDER } from './support/direct-smtp.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { changeOf, checkoutBase, compareOutcomes, compareRuns, outcomesByService, parseLsTree, pullRequestBase, baseReport } from '../src/gate/base.js';
 import { runGate } from '../src/gate/gate.js';
 import { baseSummaryLines, baseTerminalLines } from '../src/report/base.js';
-import type { AttemptOutcome, AttemptReport, BaseReport, GateReport, Report, TargetReport } from '../src/report/model.js';
+import type { AttemptOutcome, AttemptReport, BaseReport, GateReport, Report, TargetReport } from '../src/model/report.js';
 import { renderSummary } from '../src/report/summary.js';
 import { parseSettings } from '../src/settings.js';
 import { parseOutputs, ROOT } from './support/action.js';

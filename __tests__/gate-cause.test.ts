@@ -11,7 +11,7 @@ import { parseMainCf, parseMasterCf } from '../src/gate/postfix-files.js';
 import { proveFix } from '../src/gate/prove.js';
 import { annotations } from '../src/report/annotations.js';
 import { fixVerdict } from '../src/report/diagnosis.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { adviceBullets, renderSummary } from '../src/report/summary.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';

@@ -5,7 +5,7 @@ import { runGate } from '../src/gate/gate.js';
 import { parseMainCf, parseMasterCf } from '../src/gate/postfix-files.js';
 import { proveFixes } from '../src/gate/prove.js';
 import { annotations } from '../src/report/annotations.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { renderSummary } from '../src/report/summary.js';
 import { parseSettings } from '../src/settings.js';
 import { ROOT } from './support/action.js';

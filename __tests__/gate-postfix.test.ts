@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runGate } from '../src/gate/gate.js';
 import { GateError, postfixPlan, startGate, type GateInstance } from '../src/gate/instance.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
 import { ROOT, runAction } from './support/action.js';
 import { describePostfix } from './support/describe-mta.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
 import { run } from '../src/engine.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { direct, PROBE_FROM, PROBE_TO, Wire } from './support/direct-smtp.js';
 import {
   describeOpenSmtpd,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/engine.js';
 import { pauseNote } from '../src/report/summary.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { DEFAULT_ERROR_BUDGET } from '../src/smtp/limits.js';
 import { describePostfix } from './support/describe-mta.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startPostfix, type RunningPostfix } from './support/postfix.js';

@@ -8,7 +8,7 @@ import { main } from '../src/cli.js';
 import { run } from '../src/engine.js';
 import { renderSummary } from '../src/report/summary.js';
 import { renderTerminal } from '../src/report/terminal.js';
-import type { AttemptReport, Report, TargetReport } from '../src/report/model.js';
+import type { AttemptReport, Report, TargetReport } from '../src/model/report.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { addSmtpd, freePort, startPostfix, type RunningPostfix } from './support/postfix.js';

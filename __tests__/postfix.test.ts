@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { VECTORS } from '../src/battery/vectors.js';
 import { run, type EngineServices } from '../src/engine.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { stopNote } from '../src/report/summary.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
 import { DEFAULT_ERROR_BUDGET } from '../src/smtp/limits.js';

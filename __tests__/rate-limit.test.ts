@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startPostfix, type RunningPostfix } from './support/postfix.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { parseSettings, type RawInputs, type Strictness } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { direct, expectedVerdict, OUTSIDER, type DirectResult, type Verdict } from './support/direct-smtp.js';

@@ -7,7 +7,7 @@ import { main } from '../src/cli.js';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { baseReport, compareRuns } from '../src/gate/base.js';
 import { run } from '../src/engine.js';
-import { SCHEMA_VERSION, type Counts, type Report } from '../src/report/model.js';
+import { SCHEMA_VERSION, type Counts, type Report } from '../src/model/report.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { ajv, errorsOf, expectValid, schema } from './support/schema.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';

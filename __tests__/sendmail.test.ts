@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test, expect, beforeAll, afterAll } from '@jest/globals';
 import { run } from '../src/engine.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
-import type { AttemptReport, Report } from '../src/report/model.js';
+import type { AttemptReport, Report } from '../src/model/report.js';
 import { direct, PROBE_FROM, PROBE_TO, type DirectResult } from './support/direct-smtp.js';
 import { describeSendmail, SENDMAIL_HOSTNAME, sendmailConfig, sendmailMc, startSendmail, type SendmailOptions, type SendmailServer } from './support/sendmail.js';
 

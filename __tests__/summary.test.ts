@@ -3,7 +3,7 @@ import { marked } from 'marked';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { DIAGNOSIS_RULES } from '../src/diagnosis/rules.js';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { renderSummary, SUMMARY_LIMIT_BYTES } from '../src/report/summary.js';
 import { parseSettings } from '../src/settings.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';
@@ -201,7 +201,7 @@ describe('the job summary rendered to HTML', () => {
   test('gate mode: services named as the configuration does, the Postfix and certificate the gate built not judged', () => {
     const r: Report = structuredClone(closedReport);
     const t = r.targets[0];
-    t.tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false, verifyError: 'self-signed certificate', subject: 'mx.relay-check.test' };
+    t.tls = { protocol: 'TLSv1.3', legacy: false, cipher: 'TLS_AES_256_GCM_SHA384', verified: false, verifyError: 'self-signed certificate', subject: 'mx.relay-check.test' };
     t.mta = { name: 'Postfix', version: null, confidence: 'low', evidence: [] };
     const listener = { ...structuredClone(t), port: t.port + 1, service: '127.0.0.1:2801 (127.0.0.1:2801)' };
     t.service = 'smtp (25)';

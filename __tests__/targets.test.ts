@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { resolverAt, systemLookup } from '../src/targets.js';
 import { describePostfix } from './support/describe-mta.js';

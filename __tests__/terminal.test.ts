@@ -3,7 +3,7 @@ import net from 'node:net';
 import { main, type CliIo } from '../src/cli.js';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { renderTerminal, termText } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';

@@ -3,7 +3,7 @@ import { tooManyRecipients } from '../src/attempt.js';
 import type { RenderedVector } from '../src/battery/render.js';
 import { VECTORS, type Vector } from '../src/battery/vectors.js';
 import { run } from '../src/engine.js';
-import type { Report, TargetReport } from '../src/report/model.js';
+import type { Report, TargetReport } from '../src/model/report.js';
 import { AttemptQueue, groupKey, transactionOrder, type Job } from '../src/schedule/queue.js';
 import { isPlainAttempt } from '../src/schedule/target.js';
 import { parseSettings } from '../src/settings.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
-import type { Report } from '../src/report/model.js';
+import type { Report } from '../src/model/report.js';
 import { InputError, parseSettings, type RawInputs } from '../src/settings.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startFaultServer, type FaultContext, type FaultServer } from './support/fault-server.js';

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8633);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9040);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8633:
+/***/ 9040:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35069,7 +35069,7 @@ function inputVectors(opts) {
     ];
 }
 
-;// CONCATENATED MODULE: ./src/report/model.ts
+;// CONCATENATED MODULE: ./src/model/report.ts
 /**
  * The Report: plain data, the same object the JSON file holds. Every renderer
  * (job summary, annotations, terminal) reads this and nothing else, so they
@@ -39398,6 +39398,11 @@ function proposeFixes(d, services, files, mydomain, client = GATE_CLIENT_ADDRESS
 
 
 
+/**
+ * Gate mode: the cause of a service's relaying as the effective configuration
+ * shows it (src/gate/effective.ts), placed on the line of the repository that
+ * sets it, with the smallest change at that line.
+ */
 const bare = (a) => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
 /** The distinct causes of one service's relayed attempts (each attempt read as smtpd reads it). */
 function serviceCauses(service, attempts, eff, client, lookup, files) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { check } from './gate/gate.js';
 import { GateError } from './gate/instance.js';
-import type { Report } from './report/model.js';
+import type { Report } from './model/report.js';
 import { renderTerminal } from './report/terminal.js';
 import { ACTION_NAMING, CLI_NAMING, InputError, parseSettings, type RawInputs } from './settings.js';
 import { VERSION } from './version.js';

@@ -1,6 +1,6 @@
 import { diagnose } from './diagnosis/diagnose.js';
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
-import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './report/model.js';
+import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './model/report.js';
 import { runTarget, silentGreeting, type TargetOptions, type Transport } from './schedule/target.js';
 import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';

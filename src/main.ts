@@ -8,7 +8,7 @@ import { GateError, killNow } from './gate/instance.js';
 import { annotations } from './report/annotations.js';
 import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
-import type { Report } from './report/model.js';
+import type { Report } from './model/report.js';
 import { headline, renderSummary } from './report/summary.js';
 import { detailLabel, replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
 import { ACTION_NAMING, INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';

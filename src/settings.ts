@@ -1,13 +1,7 @@
 import net from 'node:net';
 import { mailDomain } from './battery/render.js';
-
-/**
- * Settings: the validated form of the action's inputs and the CLI's flags.
- * Both entry points hand raw strings keyed by input name to parseSettings,
- * so the two cannot disagree on what is valid.
- */
-export type Strictness = 'relaxed' | 'normal' | 'strict';
-export type TlsMode = 'auto' | 'none' | 'starttls' | 'implicit';
+import type { Strictness, TlsMode } from './model/verdict.js';
+export type { Strictness, TlsMode } from './model/verdict.js';
 
 export interface HostSpec {
   /** The token as the user wrote it, for messages. */

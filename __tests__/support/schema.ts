@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { Report } from '../../src/report/model.js';
+import type { Report } from '../../src/model/report.js';
 import { ROOT } from './action.js';
 
 /** schema/report.schema.json, compiled strictly, for every test that checks a real report against it. */

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(445);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(949);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 445:
+/***/ 949:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -675,7 +675,7 @@ function inputVectors(opts) {
     ];
 }
 
-;// CONCATENATED MODULE: ./src/report/model.ts
+;// CONCATENATED MODULE: ./src/model/report.ts
 /**
  * The Report: plain data, the same object the JSON file holds. Every renderer
  * (job summary, annotations, terminal) reads this and nothing else, so they
@@ -5181,6 +5181,11 @@ function proposeFixes(d, services, files, mydomain, client = GATE_CLIENT_ADDRESS
 
 
 
+/**
+ * Gate mode: the cause of a service's relaying as the effective configuration
+ * shows it (src/gate/effective.ts), placed on the line of the repository that
+ * sets it, with the smallest change at that line.
+ */
 const bare = (a) => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
 /** The distinct causes of one service's relayed attempts (each attempt read as smtpd reads it). */
 function serviceCauses(service, attempts, eff, client, lookup, files) {

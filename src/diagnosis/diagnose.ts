@@ -1,51 +1,10 @@
 import type { MtaIdentity } from '../mta/identify.js';
-import type { TargetReport } from '../report/model.js';
+import type { TargetReport } from '../model/report.js';
 import { DIAGNOSIS_RULES, type DiagnosisRule, type Where } from './rules.js';
 import { TRAIT_TEXT, traitsOf, type Trait } from './traits.js';
 import { trustedByDefault, type Vantage } from './vantage.js';
-
-/** The pattern of one host's run: what relayed, what it shares, where. */
-export interface RelayPattern {
-  /** Vectors that relayed on any address, port or transport of the host. */
-  relayed: string[];
-  /** A plain attempt relayed: the server relays for this client whatever it says. */
-  everything: boolean;
-  /** Traits every relayed vector has (empty when `everything`, or when nothing is shared). */
-  shared: Trait[];
-  where: Where[];
-  /** Where it relayed and where the same attempts were refused: `127.0.0.1:587 (starttls)`. */
-  relayedOn: string[];
-  refusedOn: string[];
-}
-
-export interface DiagnosisFinding {
-  rule: string;
-  /** The MTA whose settings it names; null for a cause any MTA may have. */
-  mta: string | null;
-  cause: string;
-  settings: readonly string[];
-  fix: string;
-  docs: string;
-  provenance: string;
-}
-
-/** Why one host relays. */
-export interface Diagnosis {
-  host: string;
-  /** The MTA it answered as ("unknown" when it could not be told). */
-  mta: string;
-  pattern: RelayPattern;
-  /** One sentence: "Postfix relays only for senders in the server's own domain, on 127.0.0.1:587". */
-  summary: string;
-  /** The causes that fit, most specific first; empty when no row of the table fits. */
-  findings: DiagnosisFinding[];
-  /** Said instead of a guess when no row fits. */
-  unmatched: string | null;
-  /** The client the server judged, on the address that relayed. */
-  vantage: Vantage | null;
-  /** Set when relaying was accepted from a network servers trust by design, without `client-address`. */
-  vantageWarning: string | null;
-}
+import type { RelayPattern, Diagnosis } from '../model/diagnosis.js';
+export type { RelayPattern, DiagnosisFinding, Diagnosis } from '../model/diagnosis.js';
 
 type Placed = Pick<TargetReport, 'host' | 'address' | 'port' | 'family' | 'transport' | 'service' | 'attempts' | 'mta'> & { vantage?: Vantage };
 

@@ -1,4 +1,6 @@
 import type { Trait } from './traits.js';
+import type { Where } from '../model/diagnosis.js';
+export type { Where } from '../model/diagnosis.js';
 
 /**
  * The diagnosis table: one row per known cause of a relay pattern. A row
@@ -11,15 +13,6 @@ import type { Trait } from './traits.js';
  * Text is Markdown-safe plain text written here, with `backticks` for code; no
  * server text ever goes into a row.
  */
-
-/** Where the relay was accepted, against where the same attempts were refused. */
-export type Where =
-  /** Only inside TLS (STARTTLS or implicit); the same attempts in plaintext were refused. */
-  | 'tls-only'
-  /** Only over IPv6; the same attempts over IPv4 were refused. */
-  | 'ipv6-only'
-  /** Only on some ports (services) of a host; other ports of the same host refused them. */
-  | 'some-services';
 
 export interface DiagnosisMatch {
   /**

@@ -1,35 +1,5 @@
-/**
- * What each vector of the catalogue varies against the plain relay attempt
- * (an outside sender, relay-check's own HELO, an outside recipient): the
- * traits a server may trust. The diagnosis reads the pattern of a run through
- * them: when every vector that relayed shares a trait and the plain attempt was
- * refused, that trait is what the server trusts.
- *
- * A vector with no trait is a plain outside-to-outside attempt: its relaying
- * means the server relays for this client whatever it says.
- */
-export type Trait =
-  /** MAIL FROM:<> (bounces). */
-  | 'null-sender'
-  /** A sender in the server's mail domain, at its host name, or unqualified (the server completes it with its own domain). */
-  | 'own-sender'
-  /** A sender at localhost or at the server's address literal. */
-  | 'host-sender'
-  /** The HELO name is one a server may trust (localhost, its own name, its literal). */
-  | 'helo'
-  /** The destination hidden in the local part or a route: percent hack, bang path, source route, quoted address. */
-  | 'routing'
-  /** Path syntax a lax parser gets wrong (no brackets, spaces, case, trailing dot). */
-  | 'syntax'
-  /** An RFC 2142 role mailbox (postmaster@, abuse@, hostmaster@) of the outside domain. */
-  | 'role'
-  /** The outside recipient comes after an accepted local one in the same transaction. */
-  | 'after-local'
-  /** A sender from the `sender` input. */
-  | 'input-sender'
-  /** The recipient is the server's own (local delivery; never a relay by itself). */
-  | 'local';
-
+import type { Trait } from '../model/diagnosis.js';
+export type { Trait } from '../model/diagnosis.js';
 const NMAP_ROUTING: Trait[] = ['routing', 'host-sender'];
 
 /** Traits by vector id (src/battery/vectors.ts); the ids are a public contract. */

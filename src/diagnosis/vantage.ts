@@ -1,25 +1,7 @@
 import net from 'node:net';
 import type { TranscriptLine } from '../smtp/session.js';
-
-/**
- * Where the test ran from, as the server saw it. A server judges relaying by
- * the client's address first (Postfix `mynetworks`, Exim `relay_from_hosts`,
- * Sendmail class R, OpenSMTPD `from local`): a relay accepted from a network
- * the server trusts by design says little about what a stranger may do.
- */
-export type NetworkKind = 'loopback' | 'private' | 'cgnat' | 'link-local' | 'documentation' | 'public';
-
-export interface Vantage {
-  /** Our end of the first connection (the socket's local address). */
-  connectedFrom: string | null;
-  /** The address the server named in its EHLO reply (Exim, Sendmail: "Hello name [192.0.2.1]"), when it names one. */
-  seenAs: string | null;
-  /** The client address XCLIENT made us, when it was accepted. */
-  xclient: string | null;
-  /** The address the server judged: XCLIENT's, else what it said it saw, else ours. */
-  effective: string | null;
-  network: NetworkKind | null;
-}
+import type { NetworkKind, Vantage } from '../model/diagnosis.js';
+export type { NetworkKind, Vantage } from '../model/diagnosis.js';
 
 /** What kind of network an address is in; null for what is not an address. */
 export function networkKind(address: string): NetworkKind | null {

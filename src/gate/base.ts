@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AttemptOutcome, BaseChange, BaseReport, Report } from '../report/model.js';
+import type { AttemptOutcome, BaseChange, BaseReport, Report } from '../model/report.js';
 
 /**
  * Base against head: the configuration directory as it was at the pull

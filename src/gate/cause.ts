@@ -1,32 +1,16 @@
 import path from 'node:path';
 import type { Diagnosis } from '../diagnosis/diagnose.js';
-import type { AttemptReport } from '../report/model.js';
+import type { AttemptReport } from '../model/report.js';
 import { causeOf, elementGroups, entryCovers, listEntries, REFUSE_ALL, RELAY_CHECKS, type Effective, type EffectiveCause, type Lookup } from './effective.js';
 import { editOf, settingFor, unifiedDiff, type ConfigFiles, type ConfigPlace, type ProposedFix } from './fix.js';
+import type { GateCause } from '../model/gate.js';
+export type { GateCause } from '../model/gate.js';
 
 /**
  * Gate mode: the cause of a service's relaying as the effective configuration
  * shows it (src/gate/effective.ts), placed on the line of the repository that
  * sets it, with the smallest change at that line.
  */
-
-/** Why one service relayed, from its effective configuration. */
-export interface GateCause {
-  /** The master.cf service. */
-  service: string;
-  kind: EffectiveCause['kind'];
-  /** The restriction list that let the relay through, and the element in it. */
-  list: string;
-  element: string;
-  /** The client address it was evaluated for (the gate's client address). */
-  client: string;
-  /** relay-check's sentence, `backticks` for configuration text. */
-  sentence: string;
-  /** The line that causes it first; then other lines involved (the map entry). Empty: set by a Postfix default. */
-  places: ConfigPlace[];
-  /** The relayed attempt it was evaluated for. */
-  vector: string;
-}
 
 const bare = (a: string | null): string | null => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
 

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { restrictionItems } from './sandbox.js';
+import type { CauseKind } from '../model/gate.js';
+export type { CauseKind } from '../model/gate.js';
 
 /**
  * Gate mode: why a service relayed, read from the private instance's
@@ -20,8 +22,6 @@ const READ = [...RESTRICTION_LISTS, 'mynetworks', 'relay_domains', 'mydestinatio
 export const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
 /** Elements that refuse whatever reaches them. */
 export const REFUSE_ALL = ['reject', 'defer', 'defer_all'];
-
-export type CauseKind = 'mynetworks' | 'access-map' | 'permit' | 'no-relay-check' | 'relay-domains';
 
 /** What one relayed attempt looked like to smtpd. */
 export interface AttemptContext {

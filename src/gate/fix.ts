@@ -3,33 +3,14 @@ import { overrideArg, serviceOverrides, type MainParam, type MasterService } fro
 import { GATE_CLIENT_ADDRESS } from '../settings.js';
 import { entryCovers } from './effective.js';
 import { restrictionItems } from './sandbox.js';
+import type { ConfigPlace, ProposedFix } from '../model/gate.js';
+export type { ConfigPlace, ProposedFix } from '../model/gate.js';
 
 /**
  * Gate mode: the line of the configuration a diagnosis points at, and the
  * change that should close the relay, as `postfix-overrides` lines so that the
  * gate can prove it on a fixed copy. Pure: parsed files in, places and lines out.
  */
-
-export interface ConfigPlace {
-  /** Relative to the configuration directory: `main.cf`, `master.cf`, or a map file. */
-  file: string;
-  line: number;
-  /** What is set there: `smtpd_relay_restrictions`, `submission/inet -o mynetworks`, `sender_access: example.org`. */
-  setting: string;
-  value: string;
-}
-
-export interface ProposedFix {
-  rule: string;
-  /** The master.cf services it concerns (one fix in main.cf may close several). */
-  services: string[];
-  /** Where the cause is set; the first is the line to change. */
-  places: ConfigPlace[];
-  /** The change as `postfix-overrides` lines (`name = value`, `service/type/name = value`). */
-  overrides: string[];
-  /** The change as a unified diff of the files it changes (`--- main.cf` / `+++ main.cf`, `@@ -55 +55 @@`), one block per file. */
-  diff: string;
-}
 
 /** One change to one file: `remove` (the lines as written, from `line` on) becomes `add`. */
 export interface FileEdit {

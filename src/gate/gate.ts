@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { run, type EngineServices } from '../engine.js';
-import type { BaseReport, GateReport, Report } from '../report/model.js';
+import type { BaseReport, GateReport, Report } from '../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../settings.js';
 import { baseReport, checkoutBase, compareRuns } from './base.js';
 import { serviceCauses, withCauses, type GateCause } from './cause.js';

@@ -3,32 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { VECTORS } from '../battery/vectors.js';
 import type { EngineServices } from '../engine.js';
-import type { Report } from '../report/model.js';
+import type { Report } from '../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../settings.js';
 import { fixForCause } from './cause.js';
 import { proposeFixes, type ConfigFiles, type ProposedFix } from './fix.js';
 import { parseMainCf, parseMasterCf } from './postfix-files.js';
-
-/** A proposed fix, tried on a fixed copy of the configuration with only the attempts that relayed. */
-export interface VerifiedFix extends ProposedFix {
-  /** The relayed vectors re-run on the fixed copy. */
-  rerun: string[];
-  /** Of those, the ones that still relayed. */
-  stillRelayed: string[];
-  /**
-   * True only when the fixed copy denies every re-run attempt on the services it concerns
-   * (not inconclusive, not left unrun), every service still accepts the own-domain
-   * mailboxes it accepted before from the outside client, and every service that offered
-   * AUTH still offers it.
-   */
-  verified: boolean;
-  /** Why it could not be tried (the fixed copy did not start, …). */
-  error: string | null;
-  /** Why it is not verified though it was tried, one sentence each (empty when verified or not tried). */
-  notVerified?: string[];
-  /** Own-domain mail from the outside client, per service and mailbox that took it before: does the fixed copy still take it? */
-  ownMail?: { service: string; mailbox: string; before: boolean; after: boolean | null; reply: string | null }[];
-}
+import type { VerifiedFix } from '../model/gate.js';
+export type { VerifiedFix } from '../model/gate.js';
 
 /** The configuration's files as the fix finder reads them. */
 export function configFiles(configDir: string): ConfigFiles {

@@ -1,4 +1,4 @@
-import type { Report } from './model.js';
+import type { Report } from '../model/report.js';
 import { fixVerdict } from './diagnosis.js';
 import { headline, reachNote } from './summary.js';
 import { findings, otherFailReasons, whereText } from './view.js';

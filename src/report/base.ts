@@ -1,5 +1,5 @@
 import { code, mdText } from './escape.js';
-import type { BaseChange, BaseReport, GateReport } from './model.js';
+import type { BaseChange, BaseReport, GateReport } from '../model/report.js';
 
 /**
  * "Against the base": what the pull request did to the relay, per master.cf

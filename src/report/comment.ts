@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { code, mdText } from './escape.js';
-import type { Report } from './model.js';
+import type { Report } from '../model/report.js';
 import { renderSummary } from './summary.js';
 
 /**

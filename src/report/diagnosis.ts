@@ -1,7 +1,7 @@
 import type { Diagnosis } from '../diagnosis/diagnose.js';
 import type { VerifiedFix } from '../gate/prove.js';
 import { code, inlineMd, mdText } from './escape.js';
-import type { Report } from './model.js';
+import type { Report } from '../model/report.js';
 import { ACTION_NAMING, GATE_CLIENT_ADDRESS, type InputNaming } from '../settings.js';
 
 /**

@@ -1,7 +1,7 @@
 import { baseSummaryLines } from './base.js';
 import { diagnosisMarkdown, fixVerdict } from './diagnosis.js';
 import { code, inlineMd, mdText, preText } from './escape.js';
-import type { Report, TargetReport } from './model.js';
+import type { Report, TargetReport } from '../model/report.js';
 import {
   addressLabel,
   addresses,

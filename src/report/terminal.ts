@@ -1,6 +1,6 @@
 import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
-import type { Report, TargetReport } from './model.js';
+import type { Report, TargetReport } from '../model/report.js';
 import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
 import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';

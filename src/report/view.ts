@@ -1,5 +1,5 @@
 import { networkKind, trustedByDefault } from '../diagnosis/vantage.js';
-import type { AttemptOutcome, AttemptReport, Report, TargetReport } from './model.js';
+import type { AttemptOutcome, AttemptReport, Report, TargetReport } from '../model/report.js';
 import { formatAddress } from '../smtp/session.js';
 import { runVerdict, tallyOf, type RunVerdict } from '../verdict/run.js';
 

@@ -1,6 +1,6 @@
 import type { RenderedVector } from '../battery/render.js';
 import type { TranscriptLine } from '../smtp/session.js';
-import type { AttemptReport } from '../report/model.js';
+import type { AttemptReport } from '../model/report.js';
 
 /** One vector waiting to run, with what earlier tries left behind. */
 export interface Job {

@@ -4,7 +4,7 @@ import { mailDomain, NAME_PLACEHOLDERS, renderVector, serverName } from '../batt
 import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
 import { transaction, type Conn } from '../attempt.js';
-import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../report/model.js';
+import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../model/report.js';
 import { CONNECTIONS_PER_ADDRESS, FRUGAL_CONNECTIONS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
 import { formatReply } from '../smtp/reply.js';
 import { SessionError, type SmtpSession, type TranscriptLine } from '../smtp/session.js';

@@ -2,15 +2,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { LIMITS } from './limits.js';
 import { ProtocolError, ReplyReader, sanitizeLine, type Reply } from './reply.js';
-
-/** One line of the conversation, as the report shows it. */
-export interface TranscriptLine {
-  /** C: we sent it; S: the server sent it; *: an event (connect, close, error). */
-  dir: 'C' | 'S' | '*';
-  text: string;
-  /** Milliseconds since the session started. */
-  at: number;
-}
+import type { TlsInfo, TranscriptLine } from '../model/session.js';
+export type { TlsInfo, TranscriptLine } from '../model/session.js';
 
 export type SessionFailure =
   | 'connect-refused'
@@ -57,19 +50,6 @@ export interface ConnectOptions {
   implicitTls?: boolean;
   /** Host name for SNI and the certificate check; absent when the target is an address. */
   serverName?: string;
-}
-
-/** What TLS looked like. Certificates are not enforced (a relay test is not a TLS audit), only reported. */
-export interface TlsInfo {
-  protocol: string | null;
-  /** TLS 1.1 or older (RFC 8996 deprecates them): entered anyway (see TEST_TLS), and said so. */
-  legacy: boolean;
-  cipher: string | null;
-  /** Whether the certificate would pass a normal client's check (chain and, for names, identity). */
-  verified: boolean;
-  /** Why it would not. */
-  verifyError: string | null;
-  subject: string | null;
 }
 
 /**

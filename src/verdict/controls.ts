@@ -1,5 +1,5 @@
 import type { MtaIdentity } from '../mta/identify.js';
-import type { AttemptReport } from '../report/model.js';
+import type { AttemptReport } from '../model/report.js';
 import { routingDecision } from './routing.js';
 
 export interface ControlResult {

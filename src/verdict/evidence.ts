@@ -1,4 +1,4 @@
-import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../report/model.js';
+import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../model/report.js';
 import { REPLY_RULES } from './replies.js';
 import { tallyOf, targetVerdict } from './run.js';
 

@@ -1,7 +1,7 @@
-import type { TargetReport } from '../report/model.js';
+import type { TargetReport } from '../model/report.js';
 import type { Strictness } from '../settings.js';
-
-export type RunVerdict = 'open' | 'closed' | 'inconclusive';
+import type { RunVerdict } from '../model/verdict.js';
+export type { RunVerdict } from '../model/verdict.js';
 
 /** What the run-level decision needs to know about each tested address. */
 export interface TargetTally {

@@ -1,12 +1,8 @@
-import type { Diagnosis } from '../diagnosis/diagnose.js';
-import type { Vantage } from '../diagnosis/vantage.js';
-import type { GateCause } from '../gate/cause.js';
-import type { VerifiedFix } from '../gate/prove.js';
-import type { MtaIdentity } from '../mta/identify.js';
-import type { TlsInfo, TranscriptLine } from '../smtp/session.js';
-import type { Outcome, Stage } from '../verdict/replies.js';
-import type { RunVerdict } from '../verdict/run.js';
-import type { Strictness, TlsMode } from '../settings.js';
+import type { Diagnosis, Vantage } from './diagnosis.js';
+import type { GateCause, VerifiedFix } from './gate.js';
+import type { MtaIdentity } from './mta.js';
+import type { TlsInfo, TranscriptLine } from './session.js';
+import type { Outcome, RunVerdict, Stage, Strictness, TlsMode } from './verdict.js';
 
 /**
  * The Report: plain data, the same object the JSON file holds. Every renderer

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { mailDomain, NAME_PLACEHOLDERS, renderVector, serverName } from '../battery/render.js';
 import { vantageOf } from '../diagnosis/vantage.js';
 import type { Vector } from '../battery/vectors.js';
-import { transaction, type Conn } from '../attempt.js';
+import { transaction, type Conn } from './transaction.js';
 import { countAttempts, type AttemptReport, type PositiveControl, type TargetReport } from '../report/model.js';
 import { CONNECTIONS_PER_ADDRESS, FRUGAL_CONNECTIONS, MAX_RCPTS_PER_TRANSACTION, RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
 import { formatReply } from '../smtp/reply.js';

@@ -28,7 +28,7 @@ interface Lane {
  */
 export class TargetRun {
   readonly queue = new AttemptQueue();
-  results = new Map<string, AttemptReport>();
+  readonly results = new Map<string, AttemptReport>();
   readonly positive: PositiveControl;
   /**
    * A control probe per server name that an accepted routing trick was addressed
@@ -82,7 +82,7 @@ export class TargetRun {
       plainSender: this.plainSender,
     };
     const { jobs, results } = planJobs(input);
-    this.results = results;
+    for (const [id, r] of results) this.results.set(id, r);
     this.queue.push(...jobs);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { testMessage } from '../src/attempt.js';
+import { testMessage } from '../src/schedule/transaction.js';
 import type { RenderedVector } from '../src/battery/render.js';
 
 const opts = { recipient: { address: 'me@example.com', domain: 'example.com' }, probe: 'relay-check' };

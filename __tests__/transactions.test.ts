@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { tooManyRecipients } from '../src/attempt.js';
+import { tooManyRecipients } from '../src/schedule/transaction.js';
 import type { RenderedVector } from '../src/battery/render.js';
 import { VECTORS, type Vector } from '../src/battery/vectors.js';
 import { run } from '../src/engine.js';

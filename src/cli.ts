@@ -68,7 +68,7 @@ export interface CliIo {
 }
 
 /** https://no-color.org: a non-empty NO_COLOR turns colours off. */
-export function wantsColor(io: CliIo, env: NodeJS.ProcessEnv = process.env): boolean {
+function wantsColor(io: CliIo, env: NodeJS.ProcessEnv = process.env): boolean {
   return io.isTty && !env.NO_COLOR;
 }
 
@@ -172,13 +172,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-export function exitCode(r: Report): number {
+function exitCode(r: Report): number {
   if (!r.failed) return EXIT.pass;
   return r.verdict === 'open' ? EXIT.relayed : EXIT.failed;
 }
 
 /** A settings error as the command line names things: flags, and HOST for the positional argument. */
-export function flagMessage(e: InputError): string {
+function flagMessage(e: InputError): string {
   if (e.input === 'host' && /^Input 'host': is required unless/.test(e.message)) return 'name a HOST to test, give --domain to test its MX hosts, or --postfix-config to test a configuration (relay-check --help)';
   return e.describe(CLI_NAMING);
 }
@@ -188,7 +188,7 @@ export function flagMessage(e: InputError): string {
  * builds the action's "Input '…': " prefix itself; the CLI swaps that prefix,
  * which GateError defines, for the flag.
  */
-export function gateMessage(e: GateError): string {
+function gateMessage(e: GateError): string {
   const prefix = ACTION_NAMING.error(e.input);
   return e.message.startsWith(prefix) ? `${CLI_NAMING.error(e.input)}${e.message.slice(prefix.length)}` : e.message;
 }

@@ -29,37 +29,48 @@ export interface EngineServices {
 }
 
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
-export const DEFAULT_HELO = 'relay-check.example.net';
-export const PROBE_USER = 'relay-check';
+const DEFAULT_HELO = 'relay-check.example.net';
+const PROBE_USER = 'relay-check';
 
 /**
  * The engine: settings in, Report out. It knows nothing of GitHub, terminals
  * or Markdown, and never throws for anything a server does.
+ *
+ * In order: discover the hosts (MX), plan the targets (addresses and ports), run them in
+ * lanes, assemble the report.
  */
 export async function run(settings: Settings, services: EngineServices = {}): Promise<Report> {
   const started = Date.now();
-  const deadline = started + settings.timeoutMs;
   const resolver = services.resolver ?? systemResolver;
-  let discovery: MxDiscovery | null = null;
-  let hosts: HostSpec[] = settings.hosts;
-  let discoveryError: string | null = null;
-  if (hosts.length === 0 && settings.domain) {
-    try {
-      discovery = await mxHosts(settings.domain, resolver);
-      const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
-      hosts = names.map((n) => ({ input: n, host: n, kind: 'name' as const }));
-    } catch (e) {
-      discoveryError = e instanceof Error ? e.message : String(e);
-    }
-  }
-  const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
-  const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
+  const found = await discoverHosts(settings, resolver);
+  const planned = await planTargets({ hosts: found.hosts, ports: settings.ports }, resolver.lookup);
+  const options = targetOptions(settings, services, started + settings.timeoutMs);
+  const targets = await runLanes(planned, options, settings, services);
+  return assembleReport(settings, started, targets, found);
+}
 
-  const targets: TargetReport[] = [];
-  let next = 0;
-  let done = 0;
-  const options: TargetOptions = {
-    vectors,
+interface Discovered {
+  hosts: HostSpec[];
+  discovery: MxDiscovery | null;
+  error: string | null;
+}
+
+/** The hosts to test: those given, or the domain's MX hosts (the domain itself when it has none). */
+async function discoverHosts(settings: Settings, resolver: Resolver): Promise<Discovered> {
+  const found: Discovered = { hosts: settings.hosts, discovery: null, error: null };
+  if (found.hosts.length > 0 || !settings.domain) return found;
+  try {
+    const discovery = await mxHosts(settings.domain, resolver);
+    const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
+    return { ...found, discovery, hosts: names.map((n) => ({ input: n, host: n, kind: 'name' as const })) };
+  } catch (e) {
+    return { ...found, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function targetOptions(settings: Settings, services: EngineServices, deadline: number): TargetOptions {
+  return {
+    vectors: [...(services.vectors ?? VECTORS), ...inputVectors(settings)],
     recipient: settings.recipient,
     probe: PROBE_USER,
     domain: settings.domain,
@@ -72,31 +83,17 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     stopWhenOpen: services.fullBattery !== true,
     ...(settings.localRecipient !== undefined ? { localRecipient: settings.localRecipient } : {}),
   };
-  const one = async (p: PlannedTarget): Promise<TargetReport[]> => {
-    if (!p.address) return [unresolved(p)];
-    const spec = { host: p.host, address: p.address, port: p.port };
-    const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-    if (fixed) return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
-    if (p.port === 465) return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
-    // auto: plaintext first; then again inside STARTTLS when the server offers it.
-    const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-    if (silentGreeting(plain)) {
-      // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
-      const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-      return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
-    }
-    if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
-    // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-    const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
-    // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
-    const [weighedPlain, weighedSecure] = weighService([plain, secure]);
-    return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
-  };
+}
+
+/** Every planned target, TARGET_CONCURRENCY at a time; the reports in the planned order. */
+async function runLanes(planned: readonly PlannedTarget[], options: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
+  let next = 0;
+  let done = 0;
   const perPlanned: TargetReport[][] = new Array(planned.length);
   const lane = async (): Promise<void> => {
     while (next < planned.length) {
       const i = next++;
-      perPlanned[i] = await one(planned[i]);
+      perPlanned[i] = await testPlanned(planned[i], options, settings, services);
       const service = services.serviceFor?.(planned[i].port);
       if (service !== undefined) for (const t of perPlanned[i]) t.service = service;
       done++;
@@ -104,14 +101,38 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
     }
   };
   await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
-  targets.push(...perPlanned.flat());
+  return perPlanned.flat();
+}
 
+/** One planned address and port: one report per transport tested on it. */
+async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
+  if (!p.address) return [unresolved(p)];
+  const spec = { host: p.host, address: p.address, port: p.port };
+  const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
+  if (fixed) return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+  if (p.port === 465) return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
+  // auto: plaintext first; then again inside STARTTLS when the server offers it.
+  const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+  if (silentGreeting(plain)) {
+    // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+    const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
+    return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
+  }
+  if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
+  // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
+  const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+  // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
+  const [weighedPlain, weighedSecure] = weighService([plain, secure]);
+  return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
+}
+
+function assembleReport(settings: Settings, started: number, targets: TargetReport[], found: Discovered): Report {
   const tallies = targets.map(tallyOf);
   // Asked to test as another client and could not: the whole premise of the run is gone.
   const failReasons = [
     ...failureReasons(tallies, settings.strictness),
     ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
-    ...(discoveryError ? [discoveryError] : []),
+    ...(found.error ? [found.error] : []),
   ];
   // The runs that make the verdict inconclusive for want of a test, said as strict says them.
   const warnings = untested(tallies).map(untestedNote);
@@ -133,7 +154,7 @@ export async function run(settings: Settings, services: EngineServices = {}): Pr
       timeoutMs: settings.timeoutMs,
       connectTimeoutMs: settings.connectTimeoutMs,
     },
-    discovery,
+    discovery: found.discovery,
     verdict: runVerdict(tallies),
     failed: failReasons.length > 0,
     failReasons,

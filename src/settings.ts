@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { mailDomain } from './battery/render.js';
 import type { Strictness, TlsMode } from './model/verdict.js';
-export type { Strictness, TlsMode } from './model/verdict.js';
+export type { Strictness } from './model/verdict.js';
 
 export interface HostSpec {
   /** The token as the user wrote it, for messages. */
@@ -196,7 +196,7 @@ function oneOf<T extends string>(input: InputName, text: string, values: readonl
 }
 
 /** A plain address (dot-atom local part; no braces, which the templates use). */
-export function parseAddress(input: InputName, text: string): Settings['recipient'] {
+function parseAddress(input: InputName, text: string): Settings['recipient'] {
   const m = /^([A-Za-z0-9!#$%&'*+/=?^_`|~.-]{1,64})@([^@]+)$/.exec(text);
   if (!m || m[1].startsWith('.') || m[1].endsWith('.') || m[1].includes('..') || !isHostName(m[2])) {
     throw new InputError(input, `"${text}" is not a plain mail address like user@example.com`);
@@ -221,7 +221,7 @@ function parseHelo(text: string): string {
  * a host name or the domain it sits in (mx.corp.test serves corp.test). The
  * default recipient is never checked against host names: its domain is reserved.
  */
-export function recipientOwnDomain(rcptDomain: string, domain: string | undefined, hosts: readonly HostSpec[], n: InputNaming = ACTION_NAMING): string | undefined {
+function recipientOwnDomain(rcptDomain: string, domain: string | undefined, hosts: readonly HostSpec[], n: InputNaming = ACTION_NAMING): string | undefined {
   const d = rcptDomain.toLowerCase();
   if (domain !== undefined) {
     return d === domain || d.endsWith(`.${domain}`) ? `in ${domain}, the mail domain the server serves (${n.name('domain')})` : undefined;
@@ -240,7 +240,7 @@ export function recipientOwnDomain(rcptDomain: string, domain: string | undefine
  * leading `-` (git would read an option), `:` (it is joined as `<ref>:<path>`),
  * `..` (a range), `@{` (reflog syntax) or whitespace.
  */
-export function parseBaseRef(text: string): string {
+function parseBaseRef(text: string): string {
   if (text.length > 255 || !/^[A-Za-z0-9_][A-Za-z0-9._/~^@-]*$/.test(text) || text.includes('..') || text.includes('@{') || /(^|\/)\.|\.lock(\/|$)|\/$/.test(text)) {
     throw new InputError('base-ref', `"${text}" is not a commit or ref (a branch, tag or commit id like main, v1.2 or 3f2c1ab)`);
   }

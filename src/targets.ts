@@ -2,7 +2,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Settings } from './settings.js';
 
-export interface ResolvedAddress {
+interface ResolvedAddress {
   address: string;
   family: 4 | 6;
 }
@@ -15,7 +15,7 @@ export const systemLookup: Lookup = async (name) => {
   return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
 
-export interface MxRecord {
+interface MxRecord {
   exchange: string;
   priority: number;
 }

@@ -80,7 +80,7 @@ export async function runAction(inputs: Record<string, string>, timeoutMs = 60_0
 }
 
 /** @github/local-action, a devDependency: GitHub's tool for running an action on a workstation. */
-export const LOCAL_ACTION_BIN = path.join(ROOT, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js');
+const LOCAL_ACTION_BIN = path.join(ROOT, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js');
 
 export interface LocalActionRun {
   code: number | null;

@@ -8,7 +8,7 @@ import net from 'node:net';
  */
 
 /** How long a daemon may take to greet on its port. */
-export const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 15_000;
 
 /** SIGTERM to the daemon's process group, SIGKILL if it lingers. */
 export async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<void> {
@@ -33,7 +33,7 @@ export async function killGroup(child: ChildProcess, exited: Promise<string>): P
   signal('SIGKILL');
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Polls until the port answers with a 220 greeting (bounded), failing early if the daemon exits. */
 export async function waitForGreeting(port: number, exited: Promise<string>): Promise<void> {
@@ -52,7 +52,7 @@ export async function waitForGreeting(port: number, exited: Promise<string>): Pr
 }
 
 /** The first line a server sends, then QUIT. */
-export function greeting(port: number): Promise<string> {
+function greeting(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = '';

@@ -16,7 +16,7 @@ const DIRECT_HELO = 'client.example.org';
 const REPLY_TIMEOUT_MS = 20_000;
 
 export type Verdict = 'open' | 'closed';
-export type Mode = 'plain' | 'starttls' | 'implicit';
+type Mode = 'plain' | 'starttls' | 'implicit';
 
 // ---------------------------------------------------------------------------
 // A tiny raw SMTP client, independent of relay-check's, for the expected verdicts

@@ -16,15 +16,15 @@ import { freePort } from './postfix.js';
  */
 
 /** Where .ci/install-exim unpacks Exim; the same variable overrides both. */
-export const EXIM_DIR = process.env.RELAY_CHECK_EXIM_DIR || '/opt/relay-check-exim';
+const EXIM_DIR = process.env.RELAY_CHECK_EXIM_DIR || '/opt/relay-check-exim';
 const EXIM_BIN = path.join(EXIM_DIR, 'usr/sbin/exim4');
 
-export type EximAvailability = { ok: true; bin: string; libDir: string } | { ok: false; why: string };
+type EximAvailability = { ok: true; bin: string; libDir: string } | { ok: false; why: string };
 
 let availability: EximAvailability | undefined;
 
 /** Whether the unpacked Exim is there and runs (cached: describeExim calls it at collection time). */
-export function eximAvailable(): EximAvailability {
+function eximAvailable(): EximAvailability {
   availability ??= probe();
   return availability;
 }

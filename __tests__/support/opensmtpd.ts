@@ -33,19 +33,19 @@ import { freePort } from './postfix.js';
  */
 
 /** Where .ci/install-opensmtpd unpacks OpenSMTPD; the same variable overrides both. */
-export const OPENSMTPD_DIR = process.env.RELAY_CHECK_OPENSMTPD_DIR || '/opt/relay-check-opensmtpd';
+const OPENSMTPD_DIR = process.env.RELAY_CHECK_OPENSMTPD_DIR || '/opt/relay-check-opensmtpd';
 const SMTPD_BIN = path.join(OPENSMTPD_DIR, 'usr/sbin/smtpd');
 /** Debian builds smtpd with these privilege-separation users (upstream: _smtpd, _smtpq). */
 const SMTPD_USERS = ['opensmtpd', 'opensmtpq'];
 /** smtpd's own log is kept for failure messages and rule traces; a runaway one is cut. */
 const MAX_LOG = 4 * 1024 * 1024;
 
-export type OpenSmtpdAvailability = { ok: true; bin: string; libDir: string; version: string } | { ok: false; why: string };
+type OpenSmtpdAvailability = { ok: true; bin: string; libDir: string; version: string } | { ok: false; why: string };
 
 let availability: OpenSmtpdAvailability | undefined;
 
 /** Whether the unpacked OpenSMTPD is there and can run here (cached: describeOpenSmtpd calls it at collection time). */
-export function openSmtpdAvailable(): OpenSmtpdAvailability {
+function openSmtpdAvailable(): OpenSmtpdAvailability {
   availability ??= probe();
   return availability;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { freePort, type Availability } from './postfix.js';
 
 /** Debian's postgrey, run in the foreground on a loopback port with its own database. */
-export const POSTGREY = '/usr/sbin/postgrey';
+const POSTGREY = '/usr/sbin/postgrey';
 
 export function postgreyAvailable(): Availability {
   if (!fs.existsSync(POSTGREY)) return { ok: false, why: `${POSTGREY} not found: install the Debian package "postgrey"` };

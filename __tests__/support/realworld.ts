@@ -37,12 +37,12 @@ import { POSTFIX, freePort, greet, installExitHook, postfixAvailable, running, s
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The fixtures, in the repository so that a plain clone runs these tests. */
-export const FIXTURES = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix');
+const FIXTURES = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix');
 export const STACKS = ['debian', 'dms', 'mailcow', 'miab', 'iredmail', 'modoboa'] as const;
 export type StackName = (typeof STACKS)[number];
 
 /** The host name every fixture gives itself (myhostname); the certificate's CN. */
-export const FIXTURE_HOSTNAME = 'mail.example.net';
+const FIXTURE_HOSTNAME = 'mail.example.net';
 
 /** Longest wait for all services of a stack to greet (postscreen without a whitelist waits greet_wait first). */
 const READY_TIMEOUT_MS = 40_000;
@@ -67,7 +67,7 @@ export interface FixtureService {
 }
 
 /** A started service: the fixture's service and the free port it listens on now. */
-export interface RealworldService extends FixtureService {
+interface RealworldService extends FixtureService {
   address: '127.0.0.1';
   port: number;
 }
@@ -480,7 +480,7 @@ function watchdog(dir: string): void {
  * Starts one fixture folder as a private instance. A port taken between our probe and
  * Postfix's bind (other instances and parallel test files): try again with new ports.
  */
-export async function startRealworld(stack: StackName, opts: RealworldOptions = {}): Promise<RealworldStack> {
+async function startRealworld(stack: StackName, opts: RealworldOptions = {}): Promise<RealworldStack> {
   const a = postfixAvailable();
   if (!a.ok) throw new Error(`cannot start Postfix: ${a.why}`);
   const label = opts.label ?? stack;

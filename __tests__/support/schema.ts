@@ -11,7 +11,7 @@ import { ROOT } from './action.js';
 // ajv-formats is CommonJS: under ESM its default export is module.exports (the plugin), typed as the namespace.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-export const schemaPath = path.join(ROOT, 'schema', 'report.schema.json');
+const schemaPath = path.join(ROOT, 'schema', 'report.schema.json');
 export const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
 export const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
 const validate = ajv.compile(schema);

@@ -40,21 +40,21 @@ import { freePort } from './postfix.js';
  */
 
 /** Where .ci/install-sendmail unpacks Sendmail; the same variable overrides both. */
-export const SENDMAIL_DIR = process.env.RELAY_CHECK_SENDMAIL_DIR || '/opt/relay-check-sendmail';
+const SENDMAIL_DIR = process.env.RELAY_CHECK_SENDMAIL_DIR || '/opt/relay-check-sendmail';
 const SENDMAIL_BIN = path.join(SENDMAIL_DIR, 'usr/libexec/sendmail/sendmail');
 const M4_BIN = path.join(SENDMAIL_DIR, 'usr/bin/m4');
 const CF_M4 = path.join(SENDMAIL_DIR, 'usr/share/sendmail/cf/m4/cf.m4');
 
 /** The server's name (greeting, $j) and the name 127.0.0.1 has inside its namespace. */
 export const SENDMAIL_HOSTNAME = 'mx.sendmail.test';
-export const SENDMAIL_CLIENT_NAME = 'client.outside.test';
+const SENDMAIL_CLIENT_NAME = 'client.outside.test';
 
-export type SendmailAvailability = { ok: true; bin: string; libDir: string; version: string } | { ok: false; why: string };
+type SendmailAvailability = { ok: true; bin: string; libDir: string; version: string } | { ok: false; why: string };
 
 let availability: SendmailAvailability | undefined;
 
 /** Whether the unpacked Sendmail is there and runs in a namespace of its own (cached: describeSendmail calls it at collection time). */
-export function sendmailAvailable(): SendmailAvailability {
+function sendmailAvailable(): SendmailAvailability {
   availability ??= probe();
   return availability;
 }
@@ -93,7 +93,7 @@ function probe(): SendmailAvailability {
 }
 
 /** The cf/README features the tests configure (each one turns a relay rule on). */
-export type SendmailFeature = 'loose_relay_check' | 'promiscuous_relay' | 'relay_local_from' | 'relay_based_on_MX' | 'relay_entire_domain' | 'relay_hosts_only';
+type SendmailFeature = 'loose_relay_check' | 'promiscuous_relay' | 'relay_local_from' | 'relay_based_on_MX' | 'relay_entire_domain' | 'relay_hosts_only';
 
 export interface SendmailOptions {
   /** Class w besides the host name: domains delivered locally (local users are checked at RCPT: "User unknown"). */

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(949);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(915);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 949:
+/***/ 915:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30,7 +30,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   ak: () => (/* binding */ runCli)
 });
 
-// UNUSED EXPORTS: EXIT, USAGE, exitCode, flagMessage, gateMessage, main, wantsColor
+// UNUSED EXPORTS: EXIT, USAGE, main
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
@@ -699,8 +699,115 @@ function sumCounts(all) {
     return c;
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./src/verdict/run.ts
+function tallyOf(t) {
+    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
+    return {
+        host: t.host,
+        address: t.address,
+        port: t.port,
+        reachable: t.reachable,
+        tested: t.reachable && ran,
+        relayed: t.counts.relayed,
+        inconclusive: t.counts.inconclusive,
+        transport: t.transport,
+        why: t.error ?? t.attempts[0]?.reason ?? 'no attempt ran',
+    };
+}
+/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
+const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
+/**
+ * Runs that leave their address and port less than tested. A run whose session
+ * was set up but that ran nothing on purpose is covered by a tested run of
+ * another transport on the same address and port: the plaintext run of a server
+ * that demands STARTTLS (its attempts ran inside TLS), the STARTTLS run after
+ * plaintext relayed (inside TLS that cannot change). A run whose session could
+ * not be set up is never covered: a server that offers STARTTLS and fails the
+ * handshake was tested in plaintext only, and what it does inside TLS is
+ * unknown (issue 21 §2).
+ */
+function untested(targets) {
+    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
+    const seen = new Set();
+    return targets.filter((t) => {
+        if (t.tested || (t.reachable && tested.has(serviceKey(t))))
+            return false;
+        const k = `${serviceKey(t)}|${t.transport ?? ''}`;
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+/**
+ * One sentence for a run untested() lists, the same in the warnings and in
+ * `strict`'s reasons, so the two never disagree.
+ */
+function untestedNote(t) {
+    const where = `${t.address || t.host} port ${t.port}`;
+    const why = t.why ?? (t.reachable ? 'no attempt ran' : 'unreachable');
+    if (t.transport === 'starttls' && !t.reachable)
+        return `${where}: STARTTLS could not be entered (${why}), so nothing was tested inside it`;
+    return `${where}${t.reachable && t.transport ? ` (${t.transport})` : ''} was not tested: ${why}`;
+}
+/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
+function runVerdict(targets) {
+    // Nothing tested proves nothing.
+    if (targets.length === 0)
+        return 'inconclusive';
+    if (targets.some((t) => t.relayed > 0))
+        return 'open';
+    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
+        return 'inconclusive';
+    return 'closed';
+}
+function targetVerdict(t) {
+    return runVerdict([t]);
+}
+/**
+ * Why the step fails under the given strictness; empty when it passes.
+ * An untested address is only fatal under `normal` when no address of the
+ * same host and port was tested (IPv6 on GitHub-hosted runners); a transport
+ * offered but not entered (STARTTLS that failed) beside a tested one is a
+ * warning under `normal` and fatal under `strict`.
+ */
+function failureReasons(targets, strictness) {
+    const reasons = [];
+    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
+    if (relayed > 0) {
+        reasons.push(strictness === 'relaxed'
+            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
+            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
+    }
+    if (strictness === 'relaxed')
+        return reasons;
+    const groups = new Map();
+    for (const t of targets) {
+        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+    }
+    for (const [key, group] of groups) {
+        if (group.every((t) => !t.tested)) {
+            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
+        }
+        else if (strictness === 'strict') {
+            for (const t of untested(group))
+                reasons.push(strictReason(t));
+        }
+    }
+    if (strictness === 'strict') {
+        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
+        if (inconclusive > 0)
+            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
+    }
+    return reasons;
+}
+function strictReason(t) {
+    if (t.transport === 'starttls' && !t.reachable)
+        return untestedNote(t);
+    return `${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`;
+}
+
 ;// CONCATENATED MODULE: ./src/battery/render.ts
 
 /**
@@ -911,9 +1018,6 @@ const MAX_RCPTS_PER_TRANSACTION = 100;
 /** Addresses tested at the same time in one run. */
 const TARGET_CONCURRENCY = 32;
 
-;// CONCATENATED MODULE: external "node:tls"
-const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
 ;// CONCATENATED MODULE: ./src/smtp/reply.ts
 
 class ProtocolError extends Error {
@@ -1028,6 +1132,9 @@ function parseReply(text) {
     return replies[0];
 }
 
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
 ;// CONCATENATED MODULE: ./src/smtp/session.ts
 
 
@@ -1616,274 +1723,13 @@ function classifyAttempt(r, confirm, seen = {}) {
     return { ...c, outcome, reason: `RCPT accepted but the message was refused: ${c.reason}`, decisive: dataReply, stage: 'data' };
 }
 
-;// CONCATENATED MODULE: ./src/attempt.ts
-
-
-
-const ok = (r) => r.code >= 200 && r.code < 300;
-/**
- * RFC 5321 §4.5.3.1.10: "452 Too many recipients" (Postfix: "452 4.5.3 Error:
- * too many recipients", past smtpd_recipient_limit) is no answer about the
- * recipient: the client sends it again in a new transaction.
- */
-function tooManyRecipients(r) {
-    return r.code === 452 && (r.enhanced === '4.5.3' || /too many recipients/i.test(r.lines.join(' ')));
-}
-const SLOW = Symbol('slow');
-const GAVE_UP = Symbol('gave up');
-/** The reply; SLOW when it has not come within ms; GAVE_UP when `giveUp` settles first. */
-function within(p, ms, giveUp) {
-    return new Promise((resolve, reject) => {
-        const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
-        void giveUp?.then(() => {
-            clearTimeout(t);
-            resolve(GAVE_UP);
-        });
-        p.then((r) => {
-            clearTimeout(t);
-            resolve(r);
-        }, (e) => {
-            clearTimeout(t);
-            reject(e);
-        });
-    });
-}
-/**
- * One transaction on an open connection: RSET (after the first), one MAIL
- * FROM, then the RCPTs of every vector given (they share the HELO and the
- * sender), and in `relaxed` DATA with a labelled test message (one vector
- * only). Each vector is decided by its own RCPT replies. Pipelined when the
- * server offers it (RFC 2920), as far as the budget learner says no reply in
- * the batch can be slept on; one command at a time otherwise.
- *
- * A vector's first RCPT is not sent once the connection made as many
- * refusals as the learner's budget: the rest are left untried (untriedFrom)
- * for a fresh connection, so no connection takes more refusals than the
- * budget however many vectors share the transaction.
- *
- * A reply that could be delayed by error sleep is waited for only until it is
- * overdue: then the connection is abandoned, since every later reply would
- * come one error sleep apart.
- */
-async function transaction(conn, vectors, opts, learner, confirm, 
-/**
- * Settles when waiting for a reply that may be slept on is no longer worth
- * it (nothing else is left to run): the connection is then given up at once,
- * and the reply, should it come, still teaches the learner.
- */
-giveUp) {
-    const s = conn.session;
-    const verdicts = vectors.map(() => undefined);
-    let idle = false;
-    void giveUp?.then(() => (idle = true));
-    let gaveUp = false;
-    if (vectors.length === 0)
-        return { verdicts };
-    if (confirm && vectors.length !== 1)
-        throw new Error('transaction: DATA confirmation takes one vector per transaction');
-    const cmds = [];
-    if (conn.transactions > 0)
-        cmds.push({ line: 'RSET', verb: 'RSET' });
-    cmds.push({ line: `MAIL FROM:${vectors[0].mailFrom}`, verb: 'MAIL' });
-    vectors.forEach((v, i) => {
-        for (const r of v.rcptTo)
-            cmds.push({ line: `RCPT TO:${r}`, verb: 'RCPT', vector: i });
-    });
-    conn.transactions++;
-    const replies = [];
-    /**
-     * Reads the reply to cmds[i], sent alone at sentAt, racing the error sleep
-     * when the refusals before it could have started one: SLOW when it is
-     * overdue. Its timing is exact, so a fast one raises the learner's floor.
-     */
-    const readAlone = async (i, sentAt) => {
-        const errors = conn.errors;
-        const p = s.next();
-        // Past the first RCPT of a vector that began on a connection without refusals, its own
-        // refusals put it over: another connection would sleep just the same, so wait the sleep
-        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
-        const c = cmds[i];
-        const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
-        const race = learner.maySleep(errors) && (firstOfVector || (vectorStart.get(c.vector ?? -1) ?? 0) > 0);
-        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), giveUp) : await p;
-        if (r === GAVE_UP) {
-            // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
-            gaveUp = true;
-            learner.gaveUp();
-            p.then((late) => {
-                learner.answered();
-                learner.late(errors, Date.now() - sentAt, { code: late.code, command: c.verb });
-            }, () => undefined);
-            return SLOW;
-        }
-        if (r === SLOW) {
-            const id = learner.suspect(errors);
-            // Settle the suspicion when the reply finally comes on the session we leave.
-            p.then((late) => learner.settle(id, { code: late.code, command: c.verb }), () => learner.settle(id, undefined));
-            return SLOW;
-        }
-        learner.late(errors, Date.now() - sentAt, { code: r.code, command: c.verb });
-        return r;
-    };
-    let outcome = { verdicts };
-    /** Commands written so far: a vector whose first RCPT is not among them was never tried. */
-    let written = 0;
-    /** The first vector the server answered "too many recipients". */
-    let overLimit;
-    const startsVector = (i) => cmds[i].vector !== undefined && cmds[i - 1]?.vector !== cmds[i].vector;
-    /** Refusals on the connection when each vector's first RCPT was answered. */
-    const vectorStart = new Map();
-    /**
-     * Refusals this connection would have made by the last RCPT of the vector starting at
-     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
-     * refusal short of the limit made its second RCPT wait out the error sleep).
-     */
-    const worstAfter = (i) => conn.errors + vectors[cmds[i].vector ?? 0].rcptTo.length;
-    try {
-        const pipelining = conn.ehlo.extensions.has('PIPELINING');
-        let i = 0;
-        let mailRefused = false;
-        sending: while (i < cmds.length) {
-            // Each RCPT may be refused: a new vector starts only while the budget has room for all
-            // of its RCPTs (on a connection without refusals it always starts: another connection
-            // would be no better), and a started one is finished (see readAlone).
-            if (startsVector(i) && conn.errors > 0 && worstAfter(i) > learner.budget)
-                break;
-            // Past the floor only the learner's one explorer goes on; another connection
-            // stops where no reply can be slept on, and leaves the rest to a fresh one.
-            // Nor when nothing else is left to run: a fresh connection answers at once, while a
-            // reply that may be slept on would be given up on at once (see giveUp).
-            if (startsVector(i) && conn.errors > 0 && learner.maySleep(worstAfter(i) - 1) && (idle || !learner.explore(conn)))
-                break;
-            // Postfix holds pipelined replies back while it sleeps before a later one, so
-            // replies inside a batch cannot be timed one by one. A batch carries only commands
-            // whose replies cannot be slept on even if each reply before them were a refusal
-            // (errors before them below the learner's floor); a command that might be slept on
-            // goes alone, and is timed exactly.
-            const size = pipelining ? Math.max(1, Math.min(cmds.length - i, learner.floor - conn.errors)) : 1;
-            const batch = cmds.slice(i, i + size);
-            const sentAt = Date.now();
-            s.send(batch.map((c) => c.line));
-            written = i + batch.length;
-            for (let b = 0; b < batch.length; b++, i++) {
-                if (startsVector(i))
-                    vectorStart.set(cmds[i].vector ?? -1, conn.errors);
-                const r = size === 1 ? await readAlone(i, sentAt) : await s.next();
-                if (r === SLOW) {
-                    conn.abandoned = true;
-                    outcome = { verdicts, abandoned: true, ...(gaveUp ? { gaveUp } : {}) };
-                    break sending;
-                }
-                replies.push(r);
-                if (r.code === 421) {
-                    outcome = { verdicts, interrupted: r };
-                    break sending;
-                }
-                if (r.code >= 400)
-                    conn.errors++;
-                if (cmds[i].verb === 'MAIL' && !ok(r))
-                    mailRefused = true;
-                // Past the server's recipient limit: this vector and the rest go in another
-                // transaction (a vector alone is decided by the reply like any other).
-                const v = cmds[i].vector;
-                if (v !== undefined && v > 0 && overLimit === undefined && tooManyRecipients(r))
-                    overLimit = v;
-            }
-            if (overLimit !== undefined)
-                break;
-            // The whole batch came at once: no reply in it was slept on.
-            if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
-                learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
-            // A slow batch was not slept on either (a batch stays below the floor): with an accepted
-            // RCPT in it, that is a pause before a new queue file (Postfix in_flow_delay) or a callout.
-            else if (size > 1 && batch.some((c, b) => c.verb === 'RCPT' && ok(replies[i - batch.length + b])))
-                learner.slowAccepted('RCPT');
-            // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
-            // the next one (the relay destination's own reply decides).
-            if (mailRefused)
-                break;
-        }
-    }
-    catch (e) {
-        if (!(e instanceof SessionError))
-            throw e;
-        outcome = { verdicts, interrupted: e };
-    }
-    const mailAt = cmds.findIndex((c) => c.verb === 'MAIL');
-    const mail = replies[mailAt];
-    // Vectors from here on were never tried: their first RCPT was not written, or hit the limit.
-    const firstUnwritten = cmds.findIndex((_, i) => i >= written && startsVector(i));
-    const untried = Math.min(firstUnwritten < 0 ? vectors.length : (cmds[firstUnwritten].vector ?? vectors.length), overLimit ?? vectors.length);
-    if (mail !== undefined && ok(mail) && untried < vectors.length) {
-        outcome.untriedFrom = untried;
-        if (overLimit !== undefined)
-            outcome.recipientLimit = cmds.slice(0, cmds.findIndex((c) => c.vector === overLimit)).filter((c) => c.verb === 'RCPT').length;
-    }
-    if (mail === undefined || mail.code === 421)
-        return outcome;
-    const seen = { auth: conn.ehlo.extensions.has('AUTH') };
-    for (let v = 0; v < (outcome.untriedFrom ?? vectors.length); v++) {
-        const a = vectors[v];
-        if (!ok(mail)) {
-            verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
-            continue;
-        }
-        const rcpt = cmds.flatMap((c, i) => (c.vector === v ? [replies[i]] : [])).filter((r) => r !== undefined);
-        if (rcpt.length !== a.rcptTo.length || rcpt.some((r) => r.code === 421))
-            continue;
-        let data;
-        let dataCommand;
-        const lastRcpt = rcpt[rcpt.length - 1];
-        if (confirm && rcpt.every(ok) && lastRcpt !== undefined && !a.vector.local && outcome.interrupted === undefined && !outcome.abandoned) {
-            try {
-                const d = await s.command('DATA');
-                if (d.code === 354)
-                    data = await s.command(testMessage(a, opts));
-                else
-                    dataCommand = d;
-                const decisive = data ?? d;
-                if (decisive.code >= 400 && decisive.code !== 421)
-                    conn.errors++;
-                if (decisive.code === 421)
-                    return { verdicts, interrupted: decisive };
-            }
-            catch (e) {
-                if (e instanceof SessionError)
-                    return { verdicts, interrupted: e };
-                throw e;
-            }
-        }
-        verdicts[v] = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, seen);
-    }
-    return outcome;
-}
-/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
-function testMessage(a, opts) {
-    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
-    // The null sender or a bare user makes no From address: use the probe's own.
-    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
-    const lines = [
-        `From: relay-check <${from}>`,
-        `To: <${opts.recipient.address}>`,
-        `Subject: relay-check open relay test (${a.vector.id})`,
-        `Date: ${new Date().toUTCString()}`,
-        `X-Relay-Check-Vector: ${a.vector.id}`,
-        '',
-        'This message was sent by relay-check, an open relay test.',
-        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
-        `${a.vector.description}.`,
-        'If you received it, the server that relayed it is an open relay.',
-    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
-    return [...lines, '.'].join('\r\n');
-}
-
 ;// CONCATENATED MODULE: ./src/smtp/setup.ts
 
 
 
 
 
-const setup_ok = (r) => r.code >= 200 && r.code < 300;
+const ok = (r) => r.code >= 200 && r.code < 300;
 /**
  * Why a session could not become the client `client`, as one sentence of fact.
  * It names no input: the report is read by the action and the CLI alike, and
@@ -1908,12 +1754,12 @@ async function openSession(opts) {
         err.reply = reply;
         throw err;
     };
-    if (!setup_ok(greeting))
+    if (!ok(greeting))
         await refuse(`the server refused the session: ${formatReply(greeting)}`);
     let ehlo;
     try {
         ehlo = await session.hello(opts.helo);
-        if (setup_ok(ehlo.reply) && opts.starttls) {
+        if (ok(ehlo.reply) && opts.starttls) {
             if (!ehlo.extensions.has('STARTTLS'))
                 return await refuse('the server does not offer STARTTLS', 'tls');
             const r = await session.startTls();
@@ -1921,7 +1767,7 @@ async function openSession(opts) {
                 return await refuse(`STARTTLS refused: ${formatReply(r)}`, 'tls');
             ehlo = await session.hello(opts.helo);
         }
-        if (setup_ok(ehlo.reply) && opts.clientAddress) {
+        if (ok(ehlo.reply) && opts.clientAddress) {
             // Postfix XCLIENT: the server applies the policy it would apply to that client.
             if (!ehlo.extensions.has('XCLIENT')) {
                 return await refuse(xclientAdvice(opts.clientAddress, 'the server does not offer XCLIENT to this client'), 'xclient');
@@ -1944,9 +1790,136 @@ async function openSession(opts) {
             e.transcript = session.transcript;
         throw e;
     }
-    if (!setup_ok(ehlo.reply))
+    if (!ok(ehlo.reply))
         await refuse(`${ehlo.verb} ${opts.helo} refused: ${formatReply(ehlo.reply)}`);
     return { session, greeting, ehlo };
+}
+
+;// CONCATENATED MODULE: ./src/schedule/connect.ts
+
+
+
+
+
+
+
+/** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
+const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
+/** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
+const RATE_LIMIT = /connection rate limit/i;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const connect_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
+/** How to open a session on the target (greeting, EHLO, STARTTLS, XCLIENT) as `clientAddress`. */
+function setupFor(spec, opts, helo, clientAddress) {
+    return {
+        address: spec.address,
+        port: spec.port,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        replyTimeoutMs: opts.replyTimeoutMs,
+        deadline: opts.deadline,
+        implicitTls: spec.transport === 'implicit',
+        serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
+        helo,
+        starttls: spec.transport === 'starttls',
+        clientAddress,
+    };
+}
+/** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
+async function rehello(conn, helo) {
+    try {
+        const ehlo = await conn.session.hello(helo);
+        if (ehlo.reply.code < 200 || ehlo.reply.code >= 300)
+            return;
+        conn.helo = helo;
+        conn.ehlo = ehlo;
+        conn.transactions = 0;
+    }
+    catch {
+        // The caller sees the HELO unchanged (or the session closed) and retires the connection.
+    }
+}
+/** One run's connections to the target, taken from the server's pool. */
+class Connections {
+    spec;
+    opts;
+    report;
+    state;
+    /** Connections this run holds open now: with a per-client connection rate, they carry the work. */
+    live = 0;
+    constructor(spec, opts, report, state) {
+        this.spec = spec;
+        this.opts = opts;
+        this.report = report;
+        this.state = state;
+    }
+    /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
+    async open(helo) {
+        const { pool } = this.state;
+        for (let refusals = 1;; refusals++) {
+            const slot = await pool.acquire(this.opts.deadline);
+            if (!slot)
+                throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
+            const index = ++this.report.connections;
+            try {
+                const { session, greeting, ehlo } = await openSession(setupFor(this.spec, this.opts, helo, this.opts.clientAddress));
+                this.noteSession(index, session, greeting, ehlo);
+                this.live++;
+                return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
+            }
+            catch (e) {
+                const err = connect_asSessionError(e);
+                if (!CONNECTION_LIMIT.test(err.message)) {
+                    slot.release();
+                    throw err;
+                }
+                // Postfix counts sessions we left while it sleeps out its error delay
+                // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
+                // when none of ours is there, and try again.
+                const wait = pool.tooMany(refusals);
+                slot.release();
+                if (wait !== undefined)
+                    await this.waitOutRate(err, wait);
+            }
+        }
+    }
+    /**
+     * None of ours was held: not a count of our sessions but a rate of new ones (Postfix
+     * smtpd_client_connection_rate_limit, Sendmail ClientRate). Each try is another
+     * connection it counts: the ones we hold carry the work; only the last one waits.
+     */
+    async waitOutRate(err, wait) {
+        this.state.learner.beFrugal(`the server limits new connections per client (${err.reply ? formatReply(err.reply) : err.message})`);
+        if (this.live > 0)
+            throw new SessionError('rate-limited', err.message);
+        if (RATE_LIMIT.test(err.message) || Date.now() + wait >= this.opts.deadline)
+            throw err;
+        await sleep(wait);
+    }
+    /** What a new session tells the report: the greeting and TLS of the first one, and all the first connection says. */
+    noteSession(index, session, greeting, ehlo) {
+        const { report, spec } = this;
+        report.greeting ??= formatReply(greeting);
+        report.tls ??= session.tls ?? null;
+        if (index !== 1)
+            return;
+        report.opening = [...session.transcript];
+        // A bare greeting (a container id, a product banner) names nothing: the certificate's
+        // name or the name the user connected to stand in, so the vectors that need it still run.
+        report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, external_node_net_default().isIP(spec.host) ? undefined : spec.host) ?? null;
+        report.extensions = [...ehlo.extensions.keys()];
+        report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, this.opts.clientAddress ?? null);
+    }
+    /** Leaves a connection; its slot stays taken until the server lets the session go. */
+    async leave(conn) {
+        const { learner } = this.state;
+        // Past the error budget (or with replies still owed) QUIT would be answered after an
+        // error sleep: say it, close our side, and let the server end the session in its time.
+        const wait = !conn.abandoned && !learner.maySleep(conn.errors);
+        this.live--;
+        learner.release(conn);
+        await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
+        conn.slot.retire(conn.session.gone);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/mta/evidence.ts
@@ -2049,185 +2022,119 @@ function behaviouralEvidence(m, rules = EVIDENCE_RULES) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/verdict/run.ts
-function tallyOf(t) {
-    const ran = t.attempts.some((a) => a.outcome !== 'skipped' && a.reply !== null);
+;// CONCATENATED MODULE: ./src/schedule/plan.ts
+
+/**
+ * The plain attempt: an outside sender to an outside recipient under relay-check's own HELO.
+ * Only this one stops the run when it relays (stopWhenOpen): another vector that trusts nothing
+ * either (recipient-as-sender) may be accepted for its one sender address, which says nothing
+ * of what else the server relays.
+ */
+const PLAIN_ATTEMPT = 'external-sender';
+function isPlainAttempt(v) {
+    return v.id === PLAIN_ATTEMPT;
+}
+/**
+ * The positive control's mailboxes (RFC 5321 §4.5.1: postmaster at every domain a server
+ * serves must be accepted): postmaster@ the `domain` input and @ the domain of the server's
+ * name where it differs, and the `local-recipient` input.
+ */
+function positiveMailboxes(domain, srv, local) {
+    const domains = [...new Set([domain, mailDomain(srv)].filter((d) => d !== undefined && d.includes('.')).map((d) => d.toLowerCase()))];
+    return [...domains.map((d) => `<postmaster@${d}>`), ...(local ? [`<${local}>`] : [])];
+}
+const POSITIVE_VECTOR = { id: 'positive-control', description: 'Positive control: a mailbox the server must accept', provenance: 'RFC 5321 §4.5.1; CheckTLS relay test', mailFrom: '', rcptTo: [] };
+/** The positive control before anything is asked: one unanswered probe per mailbox. */
+function newPositiveControl(mailboxes) {
     return {
-        host: t.host,
-        address: t.address,
-        port: t.port,
-        reachable: t.reachable,
-        tested: t.reachable && ran,
-        relayed: t.counts.relayed,
-        inconclusive: t.counts.inconclusive,
-        transport: t.transport,
-        why: t.error ?? t.attempts[0]?.reason ?? 'no attempt ran',
+        accepted: null,
+        sender: null,
+        probes: mailboxes.map((mailbox) => ({ mailbox, accepted: null, reply: null, rule: null })),
+        note: mailboxes.length === 0 ? 'not asked: no mail domain is known (the server gave no host name with a domain in it, and `domain` is not set)' : null,
     };
 }
-/** One address and port, whatever the transport: plaintext and STARTTLS runs test the same service. */
-const serviceKey = (t) => `${t.address || t.host}|${t.port}`;
 /**
- * Runs that leave their address and port less than tested. A run whose session
- * was set up but that ran nothing on purpose is covered by a tested run of
- * another transport on the same address and port: the plaintext run of a server
- * that demands STARTTLS (its attempts ran inside TLS), the STARTTLS run after
- * plaintext relayed (inside TLS that cannot change). A run whose session could
- * not be set up is never covered: a server that offers STARTTLS and fails the
- * handshake was tested in plaintext only, and what it does inside TLS is
- * unknown (issue 21 §2).
+ * Vectors into jobs, in the order they run: the plain attempts, then the positive control
+ * (asked early, before refusals can spend the error budget, with the plain sender; a refused
+ * sender is retried like a vector's), then the rest. A vector that cannot be rendered for this
+ * server gets its result at once.
  */
-function untested(targets) {
-    const tested = new Set(targets.filter((t) => t.tested).map(serviceKey));
-    const seen = new Set();
-    return targets.filter((t) => {
-        if (t.tested || (t.reachable && tested.has(serviceKey(t))))
-            return false;
-        const k = `${serviceKey(t)}|${t.transport ?? ''}`;
-        if (seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-/**
- * One sentence for a run untested() lists, the same in the warnings and in
- * `strict`'s reasons, so the two never disagree.
- */
-function untestedNote(t) {
-    const where = `${t.address || t.host} port ${t.port}`;
-    const why = t.why ?? (t.reachable ? 'no attempt ran' : 'unreachable');
-    if (t.transport === 'starttls' && !t.reachable)
-        return `${where}: STARTTLS could not be entered (${why}), so nothing was tested inside it`;
-    return `${where}${t.reachable && t.transport ? ` (${t.transport})` : ''} was not tested: ${why}`;
-}
-/** SPEC §3: open when anything relayed; inconclusive when nothing did but something is unknown or untested. */
-function runVerdict(targets) {
-    // Nothing tested proves nothing.
-    if (targets.length === 0)
-        return 'inconclusive';
-    if (targets.some((t) => t.relayed > 0))
-        return 'open';
-    if (targets.some((t) => t.inconclusive > 0) || untested(targets).length > 0)
-        return 'inconclusive';
-    return 'closed';
-}
-function targetVerdict(t) {
-    return runVerdict([t]);
-}
-/**
- * Why the step fails under the given strictness; empty when it passes.
- * An untested address is only fatal under `normal` when no address of the
- * same host and port was tested (IPv6 on GitHub-hosted runners); a transport
- * offered but not entered (STARTTLS that failed) beside a tested one is a
- * warning under `normal` and fatal under `strict`.
- */
-function failureReasons(targets, strictness) {
-    const reasons = [];
-    const relayed = targets.reduce((n, t) => n + t.relayed, 0);
-    if (relayed > 0) {
-        reasons.push(strictness === 'relaxed'
-            ? `${relayed} relay attempt(s) were accepted through DATA: the server is an open relay`
-            : `${relayed} relay attempt(s) were accepted: the server is an open relay`);
-    }
-    if (strictness === 'relaxed')
-        return reasons;
-    const groups = new Map();
-    for (const t of targets) {
-        const key = t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
-        groups.set(key, [...(groups.get(key) ?? []), t]);
-    }
-    for (const [key, group] of groups) {
-        if (group.every((t) => !t.tested)) {
-            reasons.push(group.some((t) => t.reachable) ? `${key}: no relay attempt could be run on any address` : `${key}: no address could be reached`);
+function planJobs(p) {
+    const jobs = [];
+    const results = new Map();
+    const positiveJobs = p.mailboxes.map((m) => ({ rendered: { vector: POSITIVE_VECTOR, helo: p.helo, mailFrom: p.plainSender, rcptTo: [m] }, tries: 0, earlier: [], positive: m }));
+    const ordered = p.plainFirst ? [...p.vectors.filter(isPlainAttempt), ...p.vectors.filter((v) => !isPlainAttempt(v))] : p.vectors;
+    let positiveQueued = false;
+    for (const v of ordered) {
+        if (!positiveQueued && !isPlainAttempt(v)) {
+            jobs.push(...positiveJobs);
+            positiveQueued = true;
         }
-        else if (strictness === 'strict') {
-            for (const t of untested(group))
-                reasons.push(strictReason(t));
-        }
+        const r = renderVector(v, { user: p.recipient.user, domain: p.recipient.domain, probe: p.probe, helo: p.helo, address: p.address, srv: p.srv, mydomain: p.mydomain });
+        if (r.ok)
+            jobs.push({ rendered: r.attempt, tries: 0, earlier: [] });
+        // Without the server's name these vectors still apply, untested: inconclusive, not skipped.
+        else if (NAME_PLACEHOLDERS.has(r.missing))
+            results.set(v.id, notRun(v, `not tested: ${r.reason}`));
+        else
+            results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
     }
-    if (strictness === 'strict') {
-        const inconclusive = targets.reduce((n, t) => n + t.inconclusive, 0);
-        if (inconclusive > 0)
-            reasons.push(`${inconclusive} attempt(s) were inconclusive (strictness: strict)`);
-    }
-    return reasons;
+    if (!positiveQueued)
+        jobs.push(...positiveJobs);
+    return { jobs, results };
 }
-function strictReason(t) {
-    if (t.transport === 'starttls' && !t.reachable)
-        return untestedNote(t);
-    return `${t.address || t.host} port ${t.port} ${t.reachable ? 'was reached but not tested' : 'could not be reached'}`;
+/**
+ * A control probe for a server name an accepted routing trick was addressed to: a mailbox
+ * that cannot exist there. It is sent with the sender the trick was accepted with: a server
+ * that refuses relay-check's plain sender (a DNS check on it, say) would refuse the control
+ * at MAIL and prove nothing about the mailbox.
+ */
+function controlJob(d, sender, nonce, helo) {
+    const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
+    const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
+    return { control: { domain: d, mailbox, accepted: null, reply: null }, job: { rendered: { vector, helo, mailFrom: sender, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d } };
 }
-
-;// CONCATENATED MODULE: ./src/verdict/evidence.ts
-
-
-
-/** Rows of the reply table whose refusals need the evidence (ReplyRule.evidence). */
-const NEEDS_EVIDENCE = new Set(REPLY_RULES.filter((r) => r.evidence === 'control').map((r) => r.id));
-/** Rows that refuse a recipient as a relay: a positive control refused so was asked at a domain the server does not serve. */
-const RELAY_DENIALS = new Set(REPLY_RULES.filter((r) => r.outcome === 'denied' && r.reason.startsWith('relay denied')).map((r) => r.id));
-/** The rule id an attempt gets when its refusal proves nothing for want of evidence. */
-const UNPROVEN = 'refusal-without-evidence';
-function needsEvidence(rule) {
-    return rule !== null && NEEDS_EVIDENCE.has(rule);
-}
-/** Why the refusals of this service count as relay denials, or undefined when nothing shows it. */
-function evidenceFor(s) {
-    const accepted = s.controls.find((c) => c?.accepted === true);
-    if (accepted) {
-        const p = accepted.probes.find((x) => x.accepted === true);
-        return `the server accepts mail for its own domain from this client (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'accepted'})`;
-    }
-    if (s.auth)
-        return 'the service offers AUTH and refuses every unauthenticated client: it relays for authenticated clients only';
-    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === false)?.elsewhere;
-    if (elsewhere)
-        return `a second, unrelated outside client (${elsewhere.address}) is refused its postmaster mail too (${elsewhere.reply ?? 'refused'}): the server refuses every outside client`;
+/**
+ * Which of the server's own names the recipient's domain is, if any: its host
+ * name, the `domain` input, or the mail domain guessed from its name when the
+ * user chose the recipient (the default's reserved domain is never a server's).
+ */
+function ownDomain(rcptDomain, srv, domain, guessed) {
+    const d = rcptDomain.toLowerCase();
+    if (srv !== undefined && d === srv.toLowerCase())
+        return `at ${srv}, the name the server gives itself`;
+    if (domain !== undefined && d === domain)
+        return `in ${domain}, the mail domain the server serves`;
+    if (guessed !== undefined && d === guessed.toLowerCase())
+        return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
     return undefined;
 }
-/** Why a catch-all refusal proves nothing here, in the server's own words. */
-function missingEvidence(s) {
-    const refused = s.controls.find((c) => c?.accepted === false);
-    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === true)?.elsewhere;
-    if (refused && elsewhere) {
-        return `the server refuses this client everything, its own postmaster included, but accepts that mail from ${elsewhere.address} (${elsewhere.reply ?? 'accepted'}): the refusal is about the address tested from, not about relaying, and other clients may relay`;
-    }
-    if (refused) {
-        const refusals = refused.probes.filter((x) => x.accepted === false);
-        const p = refusals[0] ?? refused.probes[0];
-        if (refusals.length > 0 && refusals.every((x) => RELAY_DENIALS.has(x.rule ?? ''))) {
-            return `the positive control was refused as a relay (${p.mailbox}: ${p.reply ?? 'refused'}): that is not a domain this server serves, so nothing shows it takes mail from this client; set \`domain\` to the mail domain it serves (or \`local-recipient\`)`;
-        }
-        return `the server refuses this client everything, its own postmaster included (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'refused'}): the refusal says nothing about relaying`;
-    }
-    const note = s.controls.find((c) => c?.note)?.note;
-    return `nothing in the reply is about relaying, and whether the server accepts mail for its own domain from this client is unknown${note ? ` (${note})` : ''}: the refusal proves nothing about relaying`;
-}
 /**
- * An attempt after the evidence rule: a denial by a catch-all row stays a
- * denial with the evidence named, or becomes inconclusive saying what is missing.
+ * Whether a vector exists for more than its sender (a recipient form, a HELO
+ * name, a local recipient first): when its sender is refused, that part was
+ * never evaluated and is worth a retry with a sender the server accepts.
  */
-function weigh(a, s) {
-    if (a.outcome !== 'denied' || !needsEvidence(a.rule))
-        return a;
-    const why = evidenceFor(s);
-    if (why !== undefined)
-        return a;
-    return { ...a, outcome: 'inconclusive', rule: UNPROVEN, reason: `refused (${a.reason}, by the row ${a.rule ?? '?'}), but ${missingEvidence(s)}` };
+function testsMoreThanSender(v) {
+    return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
 }
-/**
- * The evidence rule over one service: every transport (plaintext, STARTTLS) of one address and
- * port, which judge the same client with the same policy. Counts and verdicts follow.
- */
-function weighService(targets) {
-    const s = { controls: targets.map((t) => t.positiveControl), auth: targets.some((t) => t.extensions.includes('AUTH')) };
-    return targets.map((t) => {
-        const attempts = t.attempts.map((a) => weigh(a, s));
-        if (attempts.every((a, i) => a === t.attempts[i]))
-            return t;
-        const weighed = { ...t, attempts, counts: countAttempts(attempts) };
-        return { ...weighed, verdict: targetVerdict(tallyOf(weighed)) };
-    });
+function notRun(v, reason) {
+    return {
+        routedVia: null,
+        vector: v.id,
+        description: v.description,
+        provenance: v.provenance,
+        helo: null,
+        mailFrom: null,
+        rcptTo: [],
+        outcome: 'inconclusive',
+        reason,
+        rule: null,
+        reply: null,
+        stage: null,
+        connection: null,
+        tries: 0,
+        transcript: [],
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/routing.ts
@@ -2322,6 +2229,260 @@ function settle(a, controls, mta) {
     return a;
 }
 
+;// CONCATENATED MODULE: ./src/verdict/evidence.ts
+
+
+
+/** Rows of the reply table whose refusals need the evidence (ReplyRule.evidence). */
+const NEEDS_EVIDENCE = new Set(REPLY_RULES.filter((r) => r.evidence === 'control').map((r) => r.id));
+/** Rows that refuse a recipient as a relay: a positive control refused so was asked at a domain the server does not serve. */
+const RELAY_DENIALS = new Set(REPLY_RULES.filter((r) => r.outcome === 'denied' && r.reason.startsWith('relay denied')).map((r) => r.id));
+/** The rule id an attempt gets when its refusal proves nothing for want of evidence. */
+const UNPROVEN = 'refusal-without-evidence';
+function needsEvidence(rule) {
+    return rule !== null && NEEDS_EVIDENCE.has(rule);
+}
+/** Why the refusals of this service count as relay denials, or undefined when nothing shows it. */
+function evidenceFor(s) {
+    const accepted = s.controls.find((c) => c?.accepted === true);
+    if (accepted) {
+        const p = accepted.probes.find((x) => x.accepted === true);
+        return `the server accepts mail for its own domain from this client (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'accepted'})`;
+    }
+    if (s.auth)
+        return 'the service offers AUTH and refuses every unauthenticated client: it relays for authenticated clients only';
+    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === false)?.elsewhere;
+    if (elsewhere)
+        return `a second, unrelated outside client (${elsewhere.address}) is refused its postmaster mail too (${elsewhere.reply ?? 'refused'}): the server refuses every outside client`;
+    return undefined;
+}
+/** Why a catch-all refusal proves nothing here, in the server's own words. */
+function missingEvidence(s) {
+    const refused = s.controls.find((c) => c?.accepted === false);
+    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === true)?.elsewhere;
+    if (refused && elsewhere) {
+        return `the server refuses this client everything, its own postmaster included, but accepts that mail from ${elsewhere.address} (${elsewhere.reply ?? 'accepted'}): the refusal is about the address tested from, not about relaying, and other clients may relay`;
+    }
+    if (refused) {
+        const refusals = refused.probes.filter((x) => x.accepted === false);
+        const p = refusals[0] ?? refused.probes[0];
+        if (refusals.length > 0 && refusals.every((x) => RELAY_DENIALS.has(x.rule ?? ''))) {
+            return `the positive control was refused as a relay (${p.mailbox}: ${p.reply ?? 'refused'}): that is not a domain this server serves, so nothing shows it takes mail from this client; set \`domain\` to the mail domain it serves (or \`local-recipient\`)`;
+        }
+        return `the server refuses this client everything, its own postmaster included (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'refused'}): the refusal says nothing about relaying`;
+    }
+    const note = s.controls.find((c) => c?.note)?.note;
+    return `nothing in the reply is about relaying, and whether the server accepts mail for its own domain from this client is unknown${note ? ` (${note})` : ''}: the refusal proves nothing about relaying`;
+}
+/**
+ * An attempt after the evidence rule: a denial by a catch-all row stays a
+ * denial with the evidence named, or becomes inconclusive saying what is missing.
+ */
+function weigh(a, s) {
+    if (a.outcome !== 'denied' || !needsEvidence(a.rule))
+        return a;
+    const why = evidenceFor(s);
+    if (why !== undefined)
+        return a;
+    return { ...a, outcome: 'inconclusive', rule: UNPROVEN, reason: `refused (${a.reason}, by the row ${a.rule ?? '?'}), but ${missingEvidence(s)}` };
+}
+/**
+ * The evidence rule over one service: every transport (plaintext, STARTTLS) of one address and
+ * port, which judge the same client with the same policy. Counts and verdicts follow.
+ */
+function weighService(targets) {
+    const s = { controls: targets.map((t) => t.positiveControl), auth: targets.some((t) => t.extensions.includes('AUTH')) };
+    return targets.map((t) => {
+        const attempts = t.attempts.map((a) => weigh(a, s));
+        if (attempts.every((a, i) => a === t.attempts[i]))
+            return t;
+        const weighed = { ...t, attempts, counts: countAttempts(attempts) };
+        return { ...weighed, verdict: targetVerdict(tallyOf(weighed)) };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/schedule/settle.ts
+
+
+
+
+
+
+
+
+/**
+ * An outside address no mail server trusts, for the second look at a server that refuses the
+ * client everything (through XCLIENT): k.root-servers.net's, which is in no bogon or
+ * documentation list (a filter of those would refuse it for what it is) and in nobody's mynetworks.
+ */
+const SECOND_OUTSIDER = '193.0.14.129';
+/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
+function fallbackSender(accepted, plain) {
+    const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
+    return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
+}
+/**
+ * The vectors whose sender was refused go back on the queue with a sender the server
+ * accepted (their recipient form or HELO was never evaluated), or are recorded with why not.
+ * True when any went back, for a second pass.
+ */
+function retryRefusedSenders(run) {
+    if (run.senderRefused.length === 0)
+        return false;
+    const sender = fallbackSender(run.acceptedSenders, run.plainSender);
+    for (const job of run.senderRefused.splice(0)) {
+        const refusal = job.senderRefusal;
+        if (!refusal)
+            continue;
+        if (run.stop !== undefined) {
+            run.record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
+        }
+        else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < run.opts.deadline) {
+            job.rendered = { ...job.rendered, mailFrom: sender };
+            job.tries = 0;
+            run.queue.push(job);
+        }
+        else {
+            const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
+            run.record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
+        }
+    }
+    return run.queue.size > 0;
+}
+/**
+ * The run's answers into the report: the controls, the positive control (and the second
+ * outsider's look where it refused everything), the MTA, and each vector settled by them.
+ */
+async function settleTarget(run, pausesBefore) {
+    const { report, positive, results, controls, opts, spec } = run;
+    const { learner } = run.state;
+    report.errorBudget = learner.shown;
+    if (run.stop !== undefined)
+        report.stopped = { after: run.stop.after, notRun: run.notRunOpen };
+    if (learner.pauses > pausesBefore)
+        report.pauses = learner.pauses - pausesBefore;
+    report.controls = [...controls.values()];
+    positive.accepted = positive.probes.some((p) => p.accepted === true) ? true : positive.probes.some((p) => p.accepted === false) ? false : null;
+    report.positiveControl = positive;
+    // Refused everything, its own postmaster included, while testing as another client: ask as a
+    // second outsider whether that refusal is about the address tested from or about every outsider.
+    const catchAll = [...results.values()].some((a) => a.outcome === 'denied' && needsEvidence(a.rule));
+    if (positive.accepted === false && catchAll && opts.clientAddress !== undefined && !report.extensions.includes('AUTH') && Date.now() < opts.deadline) {
+        positive.elsewhere = await askElsewhere(spec, opts, positive.probes[0].mailbox, positive.sender ?? run.plainSender);
+    }
+    // Before settle: whether an accepted routing form relays depends on the MTA.
+    if (report.greeting !== null) {
+        report.mta = identifyMta({
+            greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
+            extensions: report.extensions,
+            replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
+        });
+    }
+    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
+}
+/**
+ * The positive control asked as SECOND_OUTSIDER through XCLIENT, on a connection of its own
+ * (RCPT only): refused there too, the server refuses every outside client; accepted, its
+ * refusals were about the address tested from.
+ */
+async function askElsewhere(spec, opts, mailbox, sender) {
+    const address = SECOND_OUTSIDER;
+    let session;
+    try {
+        ({ session } = await openSession(setupFor(spec, opts, opts.helo, address)));
+        const mail = await session.command(`MAIL FROM:${sender}`);
+        // A refused sender says nothing about the mailbox, unless the refusal is of the client.
+        if (mail.code >= 300)
+            return { address, accepted: classifyReply(mail, 'mail').subject === 'client' ? false : null, reply: formatReply(mail) };
+        const rcpt = await session.command(`RCPT TO:${mailbox}`);
+        return { address, accepted: rcpt.code < 300, reply: formatReply(rcpt) };
+    }
+    catch (e) {
+        const err = connect_asSessionError(e);
+        if (err.kind === 'client-refused' && err.reply)
+            return { address, accepted: false, reply: formatReply(err.reply) };
+        return { address, accepted: null, reply: err.message };
+    }
+    finally {
+        await session?.quit();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/first.ts
+
+
+
+
+
+
+
+
+// The first connection tells us the server's name, which the templates need: what follows
+// reads what it said, or says why there was none.
+/** The outside client is refused for everything: every vector is denied by that one answer. */
+async function clientRefused(report, err, refusal, spec, opts) {
+    const auth = err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text));
+    const c = classifyReply(refusal, 'mail', REPLY_RULES, { auth });
+    const reply = formatReply(refusal);
+    report.reachable = true;
+    report.opening = err.transcript;
+    report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
+    // Nothing was asked, and nothing could be: the refusal covers the postmaster too (RFC 5321
+    // §4.5.1's bare <postmaster> when no domain is known).
+    const greeting = err.transcript.find((l) => l.dir === 'S' && /^220[ -]/.test(l.text))?.text.slice(4);
+    const mailboxes = positiveMailboxes(opts.domain, serverName(greeting), opts.localRecipient);
+    if (mailboxes.length === 0)
+        mailboxes.push('<postmaster>');
+    report.positiveControl = { accepted: false, sender: null, probes: mailboxes.map((mailbox) => ({ mailbox, accepted: false, reply, rule: c.rule })), note: 'the client was refused before any mail command' };
+    if (opts.clientAddress !== undefined && !report.opening.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text))) {
+        report.positiveControl.elsewhere = await askElsewhere(spec, opts, mailboxes[0], `<${opts.probe}@${opts.recipient.domain}>`);
+    }
+}
+/**
+ * No SMTP session, so nothing was tested here: the address counts as not
+ * reached whether TCP failed or the server would not talk (errorKind says which).
+ */
+function unreached(report, err, learner) {
+    report.reachable = false;
+    report.error = err.message;
+    report.errorKind = err.kind;
+    if (CONNECTION_LIMIT.test(err.message) && learner.frugal !== undefined) {
+        // Said once, in the server's words, with when to try again: earlier runs spent the window.
+        report.error = `${err.message}: the server limits new connections per client, and earlier connections (other runs too) used up its window; run again once it has passed (Sendmail: ConnectionRateWindowSize, 60 s by default, 10 minutes in Debian's sendmail.mc; Postfix: anvil_rate_time_unit, 60 s)`;
+        report.errorKind = 'rate-limited';
+    }
+    report.opening = err.transcript;
+}
+/**
+ * Sendmail's stock rate control counts every new connection of a client over a window (Debian:
+ * 15 per 10 minutes, all runs together) and it has no error sleep to spread refusals against:
+ * known from its greeting, it gets few connections with more on each.
+ */
+function frugalForSendmail(report, learner) {
+    if (identifyMta({ greeting: report.greeting ? [report.greeting] : [], extensions: report.extensions, replies: [] }).name === 'Sendmail') {
+        learner.beFrugal('Sendmail counts new connections per client (ClientRate; Debian\'s stock sendmail.mc allows 15 per 10 minutes)');
+    }
+}
+/** The server's mail domain: the `domain` input, or guessed from the server's name. */
+function mydomainOf(report, opts) {
+    return opts.domain ?? mailDomain(report.serverName ?? undefined);
+}
+/**
+ * The recipient is one of the server's own: every "relay" here would be local delivery, so
+ * say so rather than report an open relay. True when the run stops here.
+ */
+function recipientIsLocal(report, opts, mydomain) {
+    const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
+    if (!own)
+        return false;
+    report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
+    report.errorKind = 'recipient-local';
+    report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
+    return true;
+}
+
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./src/schedule/queue.ts
 /** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
 const MAX_TRIES = 2;
@@ -2441,6 +2602,773 @@ class AttemptQueue {
         const all = this.jobs.splice(0);
         this.removed();
         return all;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/schedule/transaction.ts
+
+
+
+const transaction_ok = (r) => r.code >= 200 && r.code < 300;
+/**
+ * RFC 5321 §4.5.3.1.10: "452 Too many recipients" (Postfix: "452 4.5.3 Error:
+ * too many recipients", past smtpd_recipient_limit) is no answer about the
+ * recipient: the client sends it again in a new transaction.
+ */
+function tooManyRecipients(r) {
+    return r.code === 452 && (r.enhanced === '4.5.3' || /too many recipients/i.test(r.lines.join(' ')));
+}
+const SLOW = Symbol('slow');
+const GAVE_UP = Symbol('gave up');
+/** The reply; SLOW when it has not come within ms; GAVE_UP when `giveUp` settles first. */
+function within(p, ms, giveUp) {
+    return new Promise((resolve, reject) => {
+        const t = setTimeout(() => resolve(SLOW), Math.max(0, ms));
+        void giveUp?.then(() => {
+            clearTimeout(t);
+            resolve(GAVE_UP);
+        });
+        p.then((r) => {
+            clearTimeout(t);
+            resolve(r);
+        }, (e) => {
+            clearTimeout(t);
+            reject(e);
+        });
+    });
+}
+/** RSET (after the first transaction on the connection), one MAIL FROM, then every vector's RCPTs. */
+function buildCommands(conn, vectors) {
+    const cmds = [];
+    if (conn.transactions > 0)
+        cmds.push({ line: 'RSET', verb: 'RSET' });
+    cmds.push({ line: `MAIL FROM:${vectors[0].mailFrom}`, verb: 'MAIL' });
+    vectors.forEach((v, i) => {
+        for (const r of v.rcptTo)
+            cmds.push({ line: `RCPT TO:${r}`, verb: 'RCPT', vector: i });
+    });
+    return cmds;
+}
+/**
+ * One transaction on an open connection: RSET (after the first), one MAIL
+ * FROM, then the RCPTs of every vector given (they share the HELO and the
+ * sender), and in `relaxed` DATA with a labelled test message (one vector
+ * only). Each vector is decided by its own RCPT replies. Pipelined when the
+ * server offers it (RFC 2920), as far as the budget learner says no reply in
+ * the batch can be slept on; one command at a time otherwise.
+ *
+ * A vector's first RCPT is not sent once the connection made as many
+ * refusals as the learner's budget: the rest are left untried (untriedFrom)
+ * for a fresh connection, so no connection takes more refusals than the
+ * budget however many vectors share the transaction.
+ *
+ * A reply that could be delayed by error sleep is waited for only until it is
+ * overdue: then the connection is abandoned, since every later reply would
+ * come one error sleep apart.
+ */
+async function transaction(conn, vectors, opts, learner, confirm, 
+/**
+ * Settles when waiting for a reply that may be slept on is no longer worth
+ * it (nothing else is left to run): the connection is then given up at once,
+ * and the reply, should it come, still teaches the learner.
+ */
+giveUp) {
+    const exchange = new Exchange(conn, vectors, learner, giveUp);
+    if (vectors.length === 0)
+        return { verdicts: exchange.verdicts };
+    if (confirm && vectors.length !== 1)
+        throw new Error('transaction: DATA confirmation takes one vector per transaction');
+    const cmds = buildCommands(conn, vectors);
+    conn.transactions++;
+    await exchange.send(cmds);
+    const mail = exchange.markUntried();
+    if (mail === undefined || mail.code === 421)
+        return exchange.outcome;
+    return exchange.classify(mail, confirm, opts);
+}
+/** The state of one transaction on the wire: the commands, the replies so far, and how it ended. */
+class Exchange {
+    conn;
+    vectors;
+    learner;
+    giveUp;
+    verdicts;
+    outcome;
+    cmds = [];
+    replies = [];
+    idle = false;
+    gaveUp = false;
+    /** The next command to send or read. */
+    i = 0;
+    mailRefused = false;
+    /** Commands written so far: a vector whose first RCPT is not among them was never tried. */
+    written = 0;
+    /** The first vector the server answered "too many recipients". */
+    overLimit;
+    /** Refusals on the connection when each vector's first RCPT was answered. */
+    vectorStart = new Map();
+    constructor(conn, vectors, learner, giveUp) {
+        this.conn = conn;
+        this.vectors = vectors;
+        this.learner = learner;
+        this.giveUp = giveUp;
+        this.verdicts = vectors.map(() => undefined);
+        this.outcome = { verdicts: this.verdicts };
+        void giveUp?.then(() => (this.idle = true));
+    }
+    startsVector(i) {
+        return this.cmds[i].vector !== undefined && this.cmds[i - 1]?.vector !== this.cmds[i].vector;
+    }
+    /**
+     * Refusals this connection would have made by the last RCPT of the vector starting at
+     * cmds[i], were every one of its RCPTs refused (issue 25: a two-RCPT vector started one
+     * refusal short of the limit made its second RCPT wait out the error sleep).
+     */
+    worstAfter(i) {
+        return this.conn.errors + this.vectors[this.cmds[i].vector ?? 0].rcptTo.length;
+    }
+    /** Whether the command at i may be sent on this connection (only a vector's first RCPT may not). */
+    mayStart(i) {
+        const { conn, learner } = this;
+        // Each RCPT may be refused: a new vector starts only while the budget has room for all
+        // of its RCPTs (on a connection without refusals it always starts: another connection
+        // would be no better), and a started one is finished (see readAlone).
+        if (this.startsVector(i) && conn.errors > 0 && this.worstAfter(i) > learner.budget)
+            return false;
+        // Past the floor only the learner's one explorer goes on; another connection
+        // stops where no reply can be slept on, and leaves the rest to a fresh one.
+        // Nor when nothing else is left to run: a fresh connection answers at once, while a
+        // reply that may be slept on would be given up on at once (see giveUp).
+        if (this.startsVector(i) && conn.errors > 0 && learner.maySleep(this.worstAfter(i) - 1) && (this.idle || !learner.explore(conn)))
+            return false;
+        return true;
+    }
+    /** Sends the commands in batches and reads their replies, until all are answered or something stops the transaction. */
+    async send(cmds) {
+        this.cmds = cmds;
+        try {
+            while (this.i < cmds.length && this.mayStart(this.i)) {
+                if (!(await this.sendBatch()))
+                    break;
+            }
+        }
+        catch (e) {
+            if (!(e instanceof SessionError))
+                throw e;
+            this.outcome = { verdicts: this.verdicts, interrupted: e };
+        }
+    }
+    /** One batch out, its replies in; false when the transaction goes no further on this connection. */
+    async sendBatch() {
+        const { conn, learner, cmds, replies } = this;
+        // Postfix holds pipelined replies back while it sleeps before a later one, so
+        // replies inside a batch cannot be timed one by one. A batch carries only commands
+        // whose replies cannot be slept on even if each reply before them were a refusal
+        // (errors before them below the learner's floor); a command that might be slept on
+        // goes alone, and is timed exactly.
+        const pipelining = conn.ehlo.extensions.has('PIPELINING');
+        const size = pipelining ? Math.max(1, Math.min(cmds.length - this.i, learner.floor - conn.errors)) : 1;
+        const batch = cmds.slice(this.i, this.i + size);
+        const sentAt = Date.now();
+        conn.session.send(batch.map((c) => c.line));
+        this.written = this.i + batch.length;
+        for (let b = 0; b < batch.length; b++, this.i++) {
+            if (!(await this.readReply(size, sentAt)))
+                return false;
+        }
+        if (this.overLimit !== undefined)
+            return false;
+        const i = this.i;
+        // The whole batch came at once: no reply in it was slept on.
+        if (size > 1 && Date.now() - sentAt <= LIMITS.slowReplyMs)
+            learner.fast(conn.errors - (replies[i - 1].code >= 400 ? 1 : 0));
+        // A slow batch was not slept on either (a batch stays below the floor): with an accepted
+        // RCPT in it, that is a pause before a new queue file (Postfix in_flow_delay) or a callout.
+        else if (size > 1 && batch.some((c, b) => c.verb === 'RCPT' && transaction_ok(replies[i - batch.length + b])))
+            learner.slowAccepted('RCPT');
+        // A refused MAIL makes every RCPT a pointless error; a refused RCPT does not stop
+        // the next one (the relay destination's own reply decides).
+        return !this.mailRefused;
+    }
+    /** The reply to cmds[i], counted; false when it ends the transaction (overdue, or 421). */
+    async readReply(size, sentAt) {
+        const { conn, cmds, i } = this;
+        if (this.startsVector(i))
+            this.vectorStart.set(cmds[i].vector ?? -1, conn.errors);
+        const r = size === 1 ? await this.readAlone(i, sentAt) : await conn.session.next();
+        if (r === SLOW) {
+            conn.abandoned = true;
+            this.outcome = { verdicts: this.verdicts, abandoned: true, ...(this.gaveUp ? { gaveUp: this.gaveUp } : {}) };
+            return false;
+        }
+        this.replies.push(r);
+        if (r.code === 421) {
+            this.outcome = { verdicts: this.verdicts, interrupted: r };
+            return false;
+        }
+        if (r.code >= 400)
+            conn.errors++;
+        if (cmds[i].verb === 'MAIL' && !transaction_ok(r))
+            this.mailRefused = true;
+        // Past the server's recipient limit: this vector and the rest go in another
+        // transaction (a vector alone is decided by the reply like any other).
+        const v = cmds[i].vector;
+        if (v !== undefined && v > 0 && this.overLimit === undefined && tooManyRecipients(r))
+            this.overLimit = v;
+        return true;
+    }
+    /**
+     * Reads the reply to cmds[i], sent alone at sentAt, racing the error sleep
+     * when the refusals before it could have started one: SLOW when it is
+     * overdue. Its timing is exact, so a fast one raises the learner's floor.
+     */
+    async readAlone(i, sentAt) {
+        const { conn, learner, cmds } = this;
+        const errors = conn.errors;
+        const p = conn.session.next();
+        // Past the first RCPT of a vector that began on a connection without refusals, its own
+        // refusals put it over: another connection would sleep just the same, so wait the sleep
+        // out (and learn from it). One that began after refusals would not sleep on a fresh one.
+        const c = cmds[i];
+        const firstOfVector = c.vector === undefined || cmds[i - 1]?.vector !== c.vector;
+        const race = learner.maySleep(errors) && (firstOfVector || (this.vectorStart.get(c.vector ?? -1) ?? 0) > 0);
+        const r = race ? await within(p, LIMITS.slowReplyMs - (Date.now() - sentAt), this.giveUp) : await p;
+        if (r === GAVE_UP) {
+            // Not overdue yet, so no suspicion: the reply's timing, if it comes, says what it was.
+            this.gaveUp = true;
+            learner.gaveUp();
+            p.then((late) => {
+                learner.answered();
+                learner.late(errors, Date.now() - sentAt, { code: late.code, command: c.verb });
+            }, () => undefined);
+            return SLOW;
+        }
+        if (r === SLOW) {
+            const id = learner.suspect(errors);
+            // Settle the suspicion when the reply finally comes on the session we leave.
+            p.then((late) => learner.settle(id, { code: late.code, command: c.verb }), () => learner.settle(id, undefined));
+            return SLOW;
+        }
+        learner.late(errors, Date.now() - sentAt, { code: r.code, command: c.verb });
+        return r;
+    }
+    /** Marks the vectors never tried (untriedFrom, recipientLimit); returns the reply to MAIL, if any came. */
+    markUntried() {
+        const { cmds, vectors, outcome, overLimit } = this;
+        const mail = this.replies[cmds.findIndex((c) => c.verb === 'MAIL')];
+        // Vectors from here on were never tried: their first RCPT was not written, or hit the limit.
+        const firstUnwritten = cmds.findIndex((_, i) => i >= this.written && this.startsVector(i));
+        const untried = Math.min(firstUnwritten < 0 ? vectors.length : (cmds[firstUnwritten].vector ?? vectors.length), overLimit ?? vectors.length);
+        if (mail !== undefined && transaction_ok(mail) && untried < vectors.length) {
+            outcome.untriedFrom = untried;
+            if (overLimit !== undefined)
+                outcome.recipientLimit = cmds.slice(0, cmds.findIndex((c) => c.vector === overLimit)).filter((c) => c.verb === 'RCPT').length;
+        }
+        return mail;
+    }
+    /** Each tried vector's verdict from its own replies (and, in relaxed mode, DATA's). */
+    async classify(mail, confirm, opts) {
+        const { conn, vectors, verdicts, outcome } = this;
+        const seen = { auth: conn.ehlo.extensions.has('AUTH') };
+        for (let v = 0; v < (outcome.untriedFrom ?? vectors.length); v++) {
+            const a = vectors[v];
+            if (!transaction_ok(mail)) {
+                verdicts[v] = classifyAttempt({ mail, rcpt: [], rcptCount: a.rcptTo.length, localDestination: a.vector.local }, false, seen);
+                continue;
+            }
+            const rcpt = this.cmds.flatMap((c, i) => (c.vector === v ? [this.replies[i]] : [])).filter((r) => r !== undefined);
+            if (rcpt.length !== a.rcptTo.length || rcpt.some((r) => r.code === 421))
+                continue;
+            let data;
+            let dataCommand;
+            if (confirm && rcpt.length > 0 && rcpt.every(transaction_ok) && !a.vector.local && outcome.interrupted === undefined && !outcome.abandoned) {
+                const sent = await this.confirmData(a, opts);
+                if ('verdicts' in sent)
+                    return sent;
+                ({ data, dataCommand } = sent);
+            }
+            verdicts[v] = classifyAttempt({ mail, rcpt, rcptCount: a.rcptTo.length, data, dataCommand, localDestination: a.vector.local }, confirm, seen);
+        }
+        return outcome;
+    }
+    /** DATA and the test message (relaxed mode): the replies, or the outcome when the server ended the session. */
+    async confirmData(a, opts) {
+        const s = this.conn.session;
+        try {
+            const d = await s.command('DATA');
+            const data = d.code === 354 ? await s.command(testMessage(a, opts)) : undefined;
+            const decisive = data ?? d;
+            if (decisive.code >= 400 && decisive.code !== 421)
+                this.conn.errors++;
+            if (decisive.code === 421)
+                return { verdicts: this.verdicts, interrupted: decisive };
+            return d.code === 354 ? { data } : { dataCommand: d };
+        }
+        catch (e) {
+            if (e instanceof SessionError)
+                return { verdicts: this.verdicts, interrupted: e };
+            throw e;
+        }
+    }
+}
+/** The classic manual test's message: clearly labelled, dot-stuffed, ended by "." alone. */
+function testMessage(a, opts) {
+    const envelope = a.mailFrom.replace(/^\s*<?|>?\s*$/g, '');
+    // The null sender or a bare user makes no From address: use the probe's own.
+    const from = envelope.includes('@') ? envelope : `${opts.probe}@${opts.recipient.domain}`;
+    const lines = [
+        `From: relay-check <${from}>`,
+        `To: <${opts.recipient.address}>`,
+        `Subject: relay-check open relay test (${a.vector.id})`,
+        `Date: ${new Date().toUTCString()}`,
+        `X-Relay-Check-Vector: ${a.vector.id}`,
+        '',
+        'This message was sent by relay-check, an open relay test.',
+        `The server accepted it for an outside recipient using the vector "${a.vector.id}":`,
+        `${a.vector.description}.`,
+        'If you received it, the server that relayed it is an open relay.',
+    ].map((l) => (l.startsWith('.') ? `.${l}` : l));
+    return [...lines, '.'].join('\r\n');
+}
+
+;// CONCATENATED MODULE: ./src/schedule/run.ts
+
+
+
+
+
+
+
+
+/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
+const IDLE_QUIT_MS = 10_000;
+/**
+ * The state one run against an address shares between its workers: the queue of jobs,
+ * what each vector and control got, and what stops or holds the run.
+ */
+class TargetRun {
+    spec;
+    opts;
+    report;
+    state;
+    connections;
+    mailboxes;
+    queue = new AttemptQueue();
+    results = new Map();
+    positive;
+    /**
+     * A control probe per server name that an accepted routing trick was addressed
+     * to: a mailbox that cannot exist there. A server that accepts it accepts
+     * anything at that name, so the trick proves nothing about relaying. Only
+     * run when needed, so a closed server never pays for them.
+     */
+    controls = new Map();
+    nonce = (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
+    /** Senders the server let through to a recipient decision, and whether that relayed. */
+    acceptedSenders = new Map();
+    /** Attempts whose sender was refused: retried with an accepted sender after the first pass. */
+    senderRefused = [];
+    plainSender;
+    /** stopWhenOpen: the plain attempt that relayed, and why nothing more runs. */
+    stop;
+    notRunOpen = 0;
+    tlsDemanded;
+    /** Until the first transaction (the plain attempt's) is answered, the other connections wait. */
+    holding;
+    resolveHold = () => undefined;
+    hold;
+    constructor(spec, opts, report, state, connections, mailboxes) {
+        this.spec = spec;
+        this.opts = opts;
+        this.report = report;
+        this.state = state;
+        this.connections = connections;
+        this.mailboxes = mailboxes;
+        this.plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
+        this.positive = newPositiveControl(mailboxes);
+        this.holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
+        this.hold = this.holding ? new Promise((resolve) => (this.resolveHold = resolve)) : Promise.resolve();
+    }
+    /** Vectors into the queue (see planJobs). */
+    plan(mydomain) {
+        const { opts } = this;
+        const input = {
+            vectors: opts.vectors,
+            recipient: opts.recipient,
+            probe: opts.probe,
+            helo: opts.helo,
+            address: this.spec.address,
+            srv: this.report.serverName ?? undefined,
+            mydomain,
+            plainFirst: opts.stopWhenOpen === true,
+            mailboxes: this.mailboxes,
+            plainSender: this.plainSender,
+        };
+        const { jobs, results } = planJobs(input);
+        for (const [id, r] of results)
+            this.results.set(id, r);
+        this.queue.push(...jobs);
+    }
+    /** The first pass over the queue, on the first connection; nothing runs when plaintext already relayed. */
+    async firstPass(first) {
+        if (this.opts.relayedInPlaintext !== undefined) {
+            const after = this.opts.relayedInPlaintext;
+            this.stop = { after, reason: `not run: the plain attempt (${after}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server` };
+            for (const j of this.queue.drain())
+                this.skipOpen(j);
+        }
+        await this.pass(first, true);
+    }
+    /** Workers over the queue until it is empty. */
+    async pass(initial, lead) {
+        const { learner } = this.state;
+        const workers = Math.max(1, Math.min(learner.frugal !== undefined ? FRUGAL_CONNECTIONS : CONNECTIONS_PER_ADDRESS, this.queue.size));
+        // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
+        const wait = lead && this.holding;
+        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? this.worker(initial, lead) : wait ? this.follower() : this.worker(undefined))));
+    }
+    releaseHold() {
+        this.holding = false;
+        this.resolveHold();
+    }
+    /** A worker that waits for the plain attempt's answer, its connection opened meanwhile so only that transaction is waited for. */
+    async follower() {
+        let conn;
+        try {
+            conn = await this.connections.open(this.opts.helo);
+        }
+        catch {
+            // The worker opens its own when it has something to run.
+        }
+        await this.hold;
+        await this.worker(conn);
+    }
+    async worker(initial, lead = false) {
+        const lane = { conn: initial, lead };
+        try {
+            for (let more = true; more;)
+                more = await this.step(lane);
+        }
+        finally {
+            if (lead)
+                this.releaseHold();
+            await this.retire(lane);
+        }
+    }
+    async retire(lane) {
+        if (lane.conn)
+            await this.connections.leave(lane.conn);
+        lane.conn = undefined;
+    }
+    /** One job taken and run (or set aside); false when this worker has nothing more to do. */
+    async step(lane) {
+        if (this.queue.size === 0)
+            return false;
+        const now = Date.now();
+        const job = this.queue.next(lane.conn?.helo, now);
+        if (!job) {
+            await this.awaitGreylists(lane, now);
+            return true;
+        }
+        if (this.setAside(job))
+            return true;
+        await this.fitConnection(lane, job);
+        if (!lane.conn) {
+            const opened = await this.openFor(lane, job);
+            if (opened !== true)
+                return opened === false;
+        }
+        await this.runTransaction(lane, job);
+        return true;
+    }
+    /** Only greylisted attempts are left, waiting for their retry time. */
+    async awaitGreylists(lane, now) {
+        const wake = this.queue.nextWake();
+        if (lane.conn && wake - now > IDLE_QUIT_MS)
+            await this.retire(lane);
+        await sleep(Math.max(0, Math.min(wake, this.opts.deadline) - now));
+        if (Date.now() >= this.opts.deadline)
+            for (const j of this.queue.drain())
+                this.notRunAtDeadline(j);
+    }
+    /** A job that is not to run: past the deadline, after the plain attempt relayed, or in plaintext where TLS is demanded. */
+    setAside(job) {
+        if (Date.now() >= this.opts.deadline) {
+            this.notRunAtDeadline(job);
+            return true;
+        }
+        if (this.stop !== undefined && job.control === undefined) {
+            this.skipOpen(job);
+            return true;
+        }
+        if (this.tlsDemanded) {
+            // Every plaintext attempt would get the same 530 and count as an error.
+            this.record(job, undefined, { reason: `not run: ${this.tlsDemanded}`, rule: 'starttls-required' }, []);
+            return true;
+        }
+        return false;
+    }
+    /** Keeps the lane's connection for this job, says another HELO on it, or retires it. */
+    async fitConnection(lane, job) {
+        const conn = lane.conn;
+        const { learner } = this.state;
+        const budget = learner.budget;
+        // Every RCPT of the job may be refused: it goes on a connection with room for all of
+        // them, or a fresh one, so none of its replies comes after an error sleep.
+        const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
+        // Past the floor, a connection goes on only as the learner's explorer (see explore),
+        // and not even then when this transaction is all that is left: exploring would be given
+        // up at once (see transaction's idle), leaving a command the server sleeps on and a
+        // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
+        const lastWork = this.queue.size === 0 || this.queue.allShare(job);
+        // Every RCPT of the job may be refused: the last one's reply comes after all the others.
+        const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
+        // Where new connections are dear, another HELO is said on the connection at hand.
+        if (conn && conn.helo !== job.rendered.helo && learner.frugal !== undefined && !conn.session.closed && !full && !capped && conn.errors < budget) {
+            const before = conn.session.transcript.length;
+            await rehello(conn, job.rendered.helo);
+            job.earlier.push(...conn.session.transcript.slice(before));
+        }
+        if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
+            await this.retire(lane);
+    }
+    /** A new connection for the job: true when open; false to take the next job; undefined when this worker stops. */
+    async openFor(lane, job) {
+        try {
+            lane.conn = await this.connections.open(job.rendered.helo);
+            return true;
+        }
+        catch (e) {
+            const err = connect_asSessionError(e);
+            // Refused for the connection rate while others of ours are open: they take the job.
+            if (err.kind === 'rate-limited') {
+                this.queue.unshift(job);
+                return undefined;
+            }
+            job.tries++;
+            if (job.tries < MAX_TRIES && err.kind !== 'deadline')
+                this.queue.unshift(job);
+            else
+                this.record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
+            return false;
+        }
+    }
+    /** The job and the companions that share its transaction, run on the lane's connection, and what came of it. */
+    async runTransaction(lane, job) {
+        const conn = lane.conn;
+        if (!conn)
+            return;
+        const { opts, queue, state, report } = this;
+        const { learner } = state;
+        // Vectors sharing the HELO and the sender share one transaction, so an accepting
+        // server opens one queue file for them rather than one each. The transaction itself
+        // stops starting vectors at the error budget; those it never tried come back.
+        // Relaxed mode confirms each accepted vector with its own message: one per transaction.
+        // Frugal: few connections, so a transaction carries no more than its share, and every
+        // connection has work (Sendmail throttles each refused RCPT past the third per session).
+        const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION, learner.frugal !== undefined ? Math.max(1, Math.ceil(queue.size / FRUGAL_CONNECTIONS)) : MAX_RCPTS_PER_TRANSACTION);
+        // While the others wait, the plain attempt goes alone: its answer is all they wait for
+        // (a closed server's refusal comes at once, with no companion's reply to sleep on).
+        const alone = opts.confirm || (lane.lead && this.holding);
+        const txn = transactionOrder([job, ...(alone ? [] : queue.companions(job, recipients - 1, Date.now()))]);
+        for (const j of txn)
+            j.tries++;
+        const mark = conn.session.transcript.length;
+        report.transactions = (report.transactions ?? 0) + 1;
+        // Control probes (positive ones too) never send DATA: they only ask whether a mailbox is accepted.
+        const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && txn[0].control === undefined && txn[0].positive === undefined, queue.whenEmpty());
+        await this.afterTransaction(lane, conn, txn, res, conn.session.transcript.slice(mark));
+    }
+    /** Each tried job decided; the untried and the unanswered back on the queue. */
+    async afterTransaction(lane, conn, txn, res, transcript) {
+        const { state, queue } = this;
+        if (res.recipientLimit !== undefined)
+            state.recipientLimit = Math.max(1, Math.min(state.recipientLimit, res.recipientLimit));
+        // Never tried (budget reached, session gone before their RCPT, over the recipient
+        // limit): back to the front, with no try spent.
+        const untried = txn.slice(res.untriedFrom ?? txn.length);
+        for (const j of untried)
+            j.tries--;
+        const tried = txn.slice(0, res.untriedFrom ?? txn.length);
+        tried.forEach((j, i) => {
+            const v = res.verdicts[i];
+            if (v)
+                this.decide(j, conn, v, transcript);
+        });
+        const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
+        queue.unshift(...untried);
+        if (lane.lead)
+            this.releaseHold();
+        // Nothing could start here (no room left for even the first vector): a fresh connection can.
+        if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
+            await this.retire(lane);
+        if (res.abandoned) {
+            this.requeueAbandoned(undecided, conn, res, transcript);
+            await this.retire(lane);
+            return;
+        }
+        if (res.interrupted) {
+            // A drop after refusals means the server's limit is lower than our budget.
+            state.learner.dropped(conn.errors);
+            await this.retire(lane);
+            this.requeueInterrupted(undecided, res.interrupted, transcript);
+        }
+    }
+    /**
+     * The server began sleeping before its replies: those RCPTs were never answered,
+     * so they go again, untried, on a connection with room in the budget.
+     */
+    requeueAbandoned(undecided, conn, res, transcript) {
+        for (const j of undecided) {
+            // Given up on by our choice (nothing else was left to run), not for the server's
+            // delay: no try spent and no abandon counted.
+            const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
+            if (free)
+                j.tries--;
+            const why = res.gaveUp
+                ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
+                : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
+            j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
+        }
+        const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
+        for (const j of spent)
+            this.record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
+        this.queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
+    }
+    /** The server ended the session: each undecided job tried once more on a new connection, or recorded as interrupted. */
+    requeueInterrupted(undecided, interrupted, transcript) {
+        const why = interrupted instanceof SessionError ? interrupted.message : `server closing: ${formatReply(interrupted)}`;
+        const deadline = interrupted instanceof SessionError && interrupted.kind === 'deadline';
+        const again = [];
+        for (const j of undecided) {
+            if (j.tries < MAX_TRIES && !deadline) {
+                j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
+                again.push(j);
+            }
+            else {
+                this.record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
+            }
+        }
+        this.queue.unshift(...again);
+    }
+    /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
+    decide(job, conn, v, transcript) {
+        if (v.rule === 'greylisted' || v.rule === 'greylisted-code')
+            return this.retryGreylisted(job, conn, v, transcript);
+        const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
+        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        // An accepted positive control shows the sender is accepted, not that it relays.
+        const relayed = v.outcome === 'relayed' && job.positive === undefined;
+        if (v.subject === 'recipient' || v.outcome === 'relayed')
+            this.acceptedSenders.set(job.rendered.mailFrom, (this.acceptedSenders.get(job.rendered.mailFrom) ?? false) || relayed);
+        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
+            // The sender was refused (its form, or checks of its domain), so the recipient form
+            // or HELO this vector exists for was never evaluated: retry it once with a sender
+            // the server accepted, when one is known after the first pass.
+            job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
+            job.earlier.push(...transcript);
+            this.senderRefused.push(job);
+            return;
+        }
+        const refusal = job.senderRefusal;
+        if (refusal)
+            fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
+        this.record(job, conn, fields, transcript);
+        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
+            this.needControl(job.rendered.routedVia, job.rendered.mailFrom);
+        if (this.opts.stopWhenOpen && this.stop === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
+            const after = job.rendered.vector.id;
+            this.stop = { after, reason: `not run: the plain attempt (${after}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)` };
+            for (const j of this.queue.take((j) => j.control === undefined))
+                this.skipOpen(j);
+        }
+        if (v.rule === 'starttls-required')
+            this.tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
+    }
+    /**
+     * A greylist defers a (client, sender, recipient) triple it has not seen: the same
+     * triple retried after the delay goes through, so retry while the deadline allows.
+     */
+    retryGreylisted(job, conn, v, transcript) {
+        const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
+        g.tries++;
+        g.fields = fields;
+        g.connection = conn.index;
+        job.earlier.push(...transcript);
+        const backoff = greylistBackoff(g.tries);
+        if (Date.now() + backoff < this.opts.deadline) {
+            job.notBefore = Date.now() + backoff;
+            job.tries = 0;
+            this.queue.push(job);
+        }
+        else {
+            this.notRunAtDeadline(job);
+        }
+    }
+    /** A control probe for a name a routing trick relayed to, once per name (see controls). */
+    needControl(d, sender) {
+        if (this.controls.has(d))
+            return;
+        const { control, job } = controlJob(d, sender, this.nonce, this.opts.helo);
+        this.controls.set(d, control);
+        this.queue.push(job);
+    }
+    /** One job's result: a positive or a catch-all control's answer, or a vector's attempt. */
+    record(job, conn, fields, transcript) {
+        const { vector, helo, mailFrom, rcptTo } = job.rendered;
+        if (job.positive !== undefined) {
+            const p = this.positive.probes.find((x) => x.mailbox === job.positive);
+            if (p) {
+                p.reply = fields.reply ?? fields.reason ?? null;
+                // Any refusal counts, temporary ones too: what matters is whether this client's mail gets in.
+                p.accepted = fields.outcome === 'relayed' ? true : fields.reply ? false : null;
+                p.rule = p.accepted === false ? (fields.rule ?? null) : null;
+                this.positive.sender = mailFrom;
+            }
+            return;
+        }
+        if (job.control !== undefined) {
+            const c = this.controls.get(job.control);
+            if (c) {
+                c.reply = fields.reply ?? fields.reason ?? null;
+                // Only a refusal of the mailbox itself (at RCPT) says the name does not take any mailbox.
+                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' && fields.stage === 'rcpt' ? false : null;
+            }
+            return;
+        }
+        this.results.set(vector.id, {
+            vector: vector.id,
+            description: vector.description,
+            provenance: vector.provenance,
+            helo,
+            mailFrom,
+            rcptTo,
+            outcome: 'inconclusive',
+            reason: '',
+            rule: null,
+            reply: null,
+            stage: null,
+            connection: conn?.index ?? null,
+            tries: job.tries,
+            transcript: [...job.earlier, ...transcript],
+            routedVia: job.rendered.routedVia ?? null,
+            ...fields,
+        });
+    }
+    skipOpen(job) {
+        if (job.positive !== undefined) {
+            this.positive.note = `not asked: the plain attempt (${this.stop?.after ?? PLAIN_ATTEMPT}) relayed, which needs no control`;
+            return;
+        }
+        this.notRunOpen++;
+        this.record(job, undefined, { outcome: 'skipped', reason: this.stop?.reason ?? 'not run' }, []);
+    }
+    notRunAtDeadline(job) {
+        const g = job.greylisted;
+        if (!g)
+            return this.record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
+        this.record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
     }
 }
 
@@ -2759,87 +3687,61 @@ function serverState(address, port) {
 
 
 
-
-
-
-
-
-
-
-/**
- * The plain attempt: an outside sender to an outside recipient under relay-check's own HELO.
- * Only this one stops the run when it relays (stopWhenOpen): another vector that trusts nothing
- * either (recipient-as-sender) may be accepted for its one sender address, which says nothing
- * of what else the server relays.
- */
-const PLAIN_ATTEMPT = 'external-sender';
-function isPlainAttempt(v) {
-    return v.id === PLAIN_ATTEMPT;
-}
-/**
- * An outside address no mail server trusts, for the second look at a server that refuses the
- * client everything (through XCLIENT): k.root-servers.net's, which is in no bogon or
- * documentation list (a filter of those would refuse it for what it is) and in nobody's mynetworks.
- */
-const SECOND_OUTSIDER = '193.0.14.129';
-/**
- * The positive control's mailboxes (RFC 5321 §4.5.1: postmaster at every domain a server
- * serves must be accepted): postmaster@ the `domain` input and @ the domain of the server's
- * name where it differs, and the `local-recipient` input.
- */
-function positiveMailboxes(domain, srv, local) {
-    const domains = [...new Set([domain, mailDomain(srv)].filter((d) => d !== undefined && d.includes('.')).map((d) => d.toLowerCase()))];
-    return [...domains.map((d) => `<postmaster@${d}>`), ...(local ? [`<${local}>`] : [])];
-}
-const POSITIVE_VECTOR = { id: 'positive-control', description: 'Positive control: a mailbox the server must accept', provenance: 'RFC 5321 §4.5.1; CheckTLS relay test', mailFrom: '', rcptTo: [] };
-/**
- * Whether a vector exists for more than its sender (a recipient form, a HELO
- * name, a local recipient first): when its sender is refused, that part was
- * never evaluated and is worth a retry with a sender the server accepts.
- */
-function testsMoreThanSender(v) {
-    return v.helo !== undefined || v.rcptTo.length !== 1 || v.rcptTo[0] !== '<{user}@{domain}>';
-}
-/** The sender to retry a recipient form with: one the server accepted and that did not relay by itself. */
-function fallbackSender(accepted, plain) {
-    const neutral = [...accepted].filter(([, relayed]) => !relayed).map(([s]) => s);
-    return neutral.find((s) => s === plain) ?? neutral.find((s) => s !== '<>') ?? neutral[0] ?? [...accepted.keys()][0];
-}
-/** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
-const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
-/** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
-const RATE_LIMIT = /connection rate limit/i;
-/** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
-async function rehello(conn, helo) {
-    try {
-        const ehlo = await conn.session.hello(helo);
-        if (ehlo.reply.code < 200 || ehlo.reply.code >= 300)
-            return;
-        conn.helo = helo;
-        conn.ehlo = ehlo;
-        conn.transactions = 0;
-    }
-    catch {
-        // The caller sees the HELO unchanged (or the session closed) and retires the connection.
-    }
-}
-/** A connection idle longer than this while waiting for greylists is closed and reopened later. */
-const IDLE_QUIT_MS = 10_000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const target_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
 /**
  * Runs the battery against one address: takes connections from the server's
  * pool, spreads transactions over them, keeps each under the error budget the
  * learner has for the server, resumes after drops, and returns one result per
  * vector. Never throws for anything the server does.
+ *
+ * In order: open a session (the first connection names the server), plan (vectors into
+ * jobs), run (workers over the queue, then the sender-fallback pass), settle (controls,
+ * the MTA, each vector's result).
  */
 async function runTarget(spec, opts) {
     const started = Date.now();
     const state = serverState(spec.address, spec.port);
-    const { pool, learner } = state;
+    const { learner } = state;
     // The learner is the server's, shared by every run against it: this run's pauses are the difference.
     const pausesBefore = learner.pauses;
-    const report = {
+    const report = emptyReport(spec, learner.budget);
+    const connections = new Connections(spec, opts, report, state);
+    // Open a session: the first connection tells us the server's name, which the templates need.
+    let first;
+    try {
+        first = await connections.open(opts.helo);
+        report.reachable = true;
+    }
+    catch (e) {
+        const err = connect_asSessionError(e);
+        if (err.kind === 'client-refused' && err.reply)
+            await clientRefused(report, err, err.reply, spec, opts);
+        else
+            unreached(report, err, learner);
+        return finish(report, started);
+    }
+    frugalForSendmail(report, learner);
+    const mydomain = mydomainOf(report, opts);
+    if (recipientIsLocal(report, opts, mydomain)) {
+        await connections.leave(first);
+        return finish(report, started);
+    }
+    // Plan, run, settle.
+    const run = new TargetRun(spec, opts, report, state, connections, positiveMailboxes(opts.domain, report.serverName ?? undefined, opts.localRecipient));
+    run.plan(mydomain);
+    await run.firstPass(first);
+    if (retryRefusedSenders(run))
+        await run.pass(undefined, false);
+    await settleTarget(run, pausesBefore);
+    return finish(report, started);
+}
+function finish(report, started) {
+    report.counts = countAttempts(report.attempts);
+    report.durationMs = Date.now() - started;
+    report.verdict = targetVerdict(tallyOf(report));
+    return report;
+}
+function emptyReport(spec, errorBudget) {
+    return {
         host: spec.host,
         address: spec.address,
         family: external_node_net_default().isIPv6(spec.address) ? 6 : 4,
@@ -2856,608 +3758,12 @@ async function runTarget(spec, opts) {
         connections: 0,
         transactions: 0,
         controls: [],
-        errorBudget: learner.budget,
+        errorBudget,
         durationMs: 0,
         verdict: 'inconclusive',
         counts: countAttempts([]),
         attempts: [],
     };
-    const finish = () => {
-        report.counts = countAttempts(report.attempts);
-        report.durationMs = Date.now() - started;
-        report.verdict = targetVerdict(tallyOf(report));
-        return report;
-    };
-    const results = new Map();
-    let tlsDemanded;
-    /** Connections this run holds open now: with a per-client connection rate, they carry the work. */
-    let live = 0;
-    /** A session from the pool: waits for a free slot, and for another one after "421 too many connections". */
-    const open = async (helo) => {
-        for (let refusals = 1;; refusals++) {
-            const slot = await pool.acquire(opts.deadline);
-            if (!slot)
-                throw new SessionError('deadline', 'the run deadline was reached while waiting for a free connection slot');
-            const index = ++report.connections;
-            try {
-                const { session, greeting, ehlo } = await openSession({
-                    address: spec.address,
-                    port: spec.port,
-                    connectTimeoutMs: opts.connectTimeoutMs,
-                    replyTimeoutMs: opts.replyTimeoutMs,
-                    deadline: opts.deadline,
-                    implicitTls: spec.transport === 'implicit',
-                    serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
-                    helo,
-                    starttls: spec.transport === 'starttls',
-                    clientAddress: opts.clientAddress,
-                });
-                report.greeting ??= formatReply(greeting);
-                report.tls ??= session.tls ?? null;
-                if (index === 1) {
-                    report.opening = [...session.transcript];
-                    // A bare greeting (a container id, a product banner) names nothing: the certificate's
-                    // name or the name the user connected to stand in, so the vectors that need it still run.
-                    report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, external_node_net_default().isIP(spec.host) ? undefined : spec.host) ?? null;
-                    report.extensions = [...ehlo.extensions.keys()];
-                    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, opts.clientAddress ?? null);
-                }
-                live++;
-                return { session, index, helo, ehlo, errors: 0, transactions: 0, slot, abandoned: false };
-            }
-            catch (e) {
-                const err = target_asSessionError(e);
-                if (!CONNECTION_LIMIT.test(err.message)) {
-                    slot.release();
-                    throw err;
-                }
-                // Postfix counts sessions we left while it sleeps out its error delay
-                // (smtpd_client_connection_count_limit): wait for one of ours to end, or a while
-                // when none of ours is there, and try again.
-                const wait = pool.tooMany(refusals);
-                slot.release();
-                if (wait !== undefined) {
-                    // None of ours was held: not a count of our sessions but a rate of new ones (Postfix
-                    // smtpd_client_connection_rate_limit, Sendmail ClientRate). Each try is another
-                    // connection it counts: the ones we hold carry the work; only the last one waits.
-                    learner.beFrugal(`the server limits new connections per client (${err.reply ? formatReply(err.reply) : err.message})`);
-                    if (live > 0)
-                        throw new SessionError('rate-limited', err.message);
-                    if (RATE_LIMIT.test(err.message) || Date.now() + wait >= opts.deadline)
-                        throw err;
-                    await sleep(wait);
-                }
-            }
-        }
-    };
-    /** Leaves a connection; its slot stays taken until the server lets the session go. */
-    const leave = async (conn) => {
-        // Past the error budget (or with replies still owed) QUIT would be answered after an
-        // error sleep: say it, close our side, and let the server end the session in its time.
-        const wait = !conn.abandoned && !learner.maySleep(conn.errors);
-        live--;
-        learner.release(conn);
-        await conn.session.quit({ wait, lingerMs: RETIRED_SESSION_LIFETIME_MS });
-        conn.slot.retire(conn.session.gone);
-    };
-    // The first connection tells us the server's name, which the templates need.
-    let first;
-    try {
-        first = await open(opts.helo);
-        report.reachable = true;
-    }
-    catch (e) {
-        const err = target_asSessionError(e);
-        if (err.kind === 'client-refused' && err.reply) {
-            // The outside client is refused for everything: every vector is denied by that one answer.
-            const c = classifyReply(err.reply, 'mail', REPLY_RULES, { auth: err.transcript.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text)) });
-            const reply = formatReply(err.reply);
-            report.reachable = true;
-            report.opening = err.transcript;
-            report.attempts = opts.vectors.map((v) => ({ ...notRun(v, ''), outcome: 'denied', reason: `${c.reason} (${err.message.replace(/:.*$/, '')})`, rule: c.rule, reply, tries: 1, connection: 1 }));
-            // Nothing was asked, and nothing could be: the refusal covers the postmaster too (RFC 5321
-            // §4.5.1's bare <postmaster> when no domain is known).
-            const greeting = err.transcript.find((l) => l.dir === 'S' && /^220[ -]/.test(l.text))?.text.slice(4);
-            const mailboxes = positiveMailboxes(opts.domain, serverName(greeting), opts.localRecipient);
-            if (mailboxes.length === 0)
-                mailboxes.push('<postmaster>');
-            report.positiveControl = { accepted: false, sender: null, probes: mailboxes.map((mailbox) => ({ mailbox, accepted: false, reply, rule: c.rule })), note: 'the client was refused before any mail command' };
-            if (opts.clientAddress !== undefined && !report.opening.some((l) => l.dir === 'S' && /^250[- ]AUTH\b/i.test(l.text))) {
-                report.positiveControl.elsewhere = await askElsewhere(spec, opts, mailboxes[0], `<${opts.probe}@${opts.recipient.domain}>`);
-            }
-            return finish();
-        }
-        // No SMTP session, so nothing was tested here: the address counts as not
-        // reached whether TCP failed or the server would not talk (errorKind says which).
-        report.reachable = false;
-        report.error = err.message;
-        report.errorKind = err.kind;
-        if (CONNECTION_LIMIT.test(err.message) && learner.frugal !== undefined) {
-            // Said once, in the server's words, with when to try again: earlier runs spent the window.
-            report.error = `${err.message}: the server limits new connections per client, and earlier connections (other runs too) used up its window; run again once it has passed (Sendmail: ConnectionRateWindowSize, 60 s by default, 10 minutes in Debian's sendmail.mc; Postfix: anvil_rate_time_unit, 60 s)`;
-            report.errorKind = 'rate-limited';
-        }
-        report.opening = err.transcript;
-        return finish();
-    }
-    // Sendmail's stock rate control counts every new connection of a client over a window (Debian:
-    // 15 per 10 minutes, all runs together) and it has no error sleep to spread refusals against:
-    // known from its greeting, it gets few connections with more on each.
-    if (identifyMta({ greeting: report.greeting ? [report.greeting] : [], extensions: report.extensions, replies: [] }).name === 'Sendmail') {
-        learner.beFrugal('Sendmail counts new connections per client (ClientRate; Debian\'s stock sendmail.mc allows 15 per 10 minutes)');
-    }
-    const mydomain = opts.domain ?? mailDomain(report.serverName ?? undefined);
-    const own = ownDomain(opts.recipient.domain, report.serverName ?? undefined, opts.domain, opts.recipientGiven ? mydomain : undefined);
-    if (own) {
-        // Every "relay" here would be local delivery: say so rather than report an open relay.
-        await leave(first);
-        report.error = `cannot test: the recipient ${opts.recipient.address} is ${own}, so accepting it is local delivery; set \`recipient\` to a mailbox outside the server's domains`;
-        report.errorKind = 'recipient-local';
-        report.attempts = opts.vectors.map((v) => ({ ...notRun(v, report.error ?? ''), outcome: 'skipped' }));
-        return finish();
-    }
-    const queue = new AttemptQueue();
-    const plainSender = `<${opts.probe}@${opts.recipient.domain}>`;
-    // The positive control: asked early (before refusals can spend the error budget), after the
-    // plain attempt, with the plain sender (a refused sender is retried like a vector's).
-    const mailboxes = positiveMailboxes(opts.domain, report.serverName ?? undefined, opts.localRecipient);
-    const positive = {
-        accepted: null,
-        sender: null,
-        probes: mailboxes.map((mailbox) => ({ mailbox, accepted: null, reply: null, rule: null })),
-        note: mailboxes.length === 0 ? 'not asked: no mail domain is known (the server gave no host name with a domain in it, and `domain` is not set)' : null,
-    };
-    const positiveJobs = mailboxes.map((m) => ({ rendered: { vector: POSITIVE_VECTOR, helo: opts.helo, mailFrom: plainSender, rcptTo: [m] }, tries: 0, earlier: [], positive: m }));
-    // The plain attempts first: with stopWhenOpen their answer decides whether anything else runs.
-    const ordered = opts.stopWhenOpen ? [...opts.vectors.filter(isPlainAttempt), ...opts.vectors.filter((v) => !isPlainAttempt(v))] : opts.vectors;
-    let positiveQueued = false;
-    for (const v of ordered) {
-        if (!positiveQueued && !isPlainAttempt(v)) {
-            queue.push(...positiveJobs);
-            positiveQueued = true;
-        }
-        const r = renderVector(v, {
-            user: opts.recipient.user,
-            domain: opts.recipient.domain,
-            probe: opts.probe,
-            helo: opts.helo,
-            address: spec.address,
-            srv: report.serverName ?? undefined,
-            mydomain,
-        });
-        if (r.ok)
-            queue.push({ rendered: r.attempt, tries: 0, earlier: [] });
-        // Without the server's name these vectors still apply, untested: inconclusive, not skipped.
-        else if (NAME_PLACEHOLDERS.has(r.missing))
-            results.set(v.id, notRun(v, `not tested: ${r.reason}`));
-        else
-            results.set(v.id, { ...notRun(v, r.reason), outcome: 'skipped' });
-    }
-    if (!positiveQueued)
-        queue.push(...positiveJobs);
-    // A control probe per server name that an accepted routing trick was addressed
-    // to: a mailbox that cannot exist there. A server that accepts it accepts
-    // anything at that name, so the trick proves nothing about relaying. Only
-    // run when needed, so a closed server never pays for them.
-    const controls = new Map();
-    const nonce = (0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex');
-    // The control is sent with the sender the trick was accepted with: a server that refuses
-    // relay-check's plain sender (a DNS check on it, say) would refuse the control at MAIL and
-    // prove nothing about the mailbox.
-    const needControl = (d, sender) => {
-        if (controls.has(d))
-            return;
-        const mailbox = d === '' ? `<relay-check-nx-${nonce}>` : `<relay-check-nx-${nonce}@${d}>`;
-        const vector = { id: `control:${d || 'unqualified'}`, description: 'Control: a mailbox that does not exist', provenance: 'relay-check control probe', mailFrom: '', rcptTo: [] };
-        controls.set(d, { domain: d, mailbox, accepted: null, reply: null });
-        queue.push({ rendered: { vector, helo: opts.helo, mailFrom: sender, rcptTo: [mailbox] }, tries: 0, earlier: [], control: d });
-    };
-    // Senders the server let through to a recipient decision, and whether that relayed.
-    const acceptedSenders = new Map();
-    // Attempts whose sender was refused: retried with an accepted sender after the first pass.
-    const senderRefused = [];
-    // stopWhenOpen: the plain attempt that relayed, and why nothing more runs.
-    let stop;
-    // Until the first transaction (the plain attempt's) is answered, the other connections wait.
-    let holding = opts.stopWhenOpen === true && opts.vectors.some(isPlainAttempt);
-    let resolveHold = () => undefined;
-    const hold = holding ? new Promise((resolve) => (resolveHold = resolve)) : Promise.resolve();
-    const releaseHold = () => {
-        holding = false;
-        resolveHold();
-    };
-    const record = (job, conn, fields, transcript) => {
-        const { vector, helo, mailFrom, rcptTo } = job.rendered;
-        if (job.positive !== undefined) {
-            const p = positive.probes.find((x) => x.mailbox === job.positive);
-            if (p) {
-                p.reply = fields.reply ?? fields.reason ?? null;
-                // Any refusal counts, temporary ones too: what matters is whether this client's mail gets in.
-                p.accepted = fields.outcome === 'relayed' ? true : fields.reply ? false : null;
-                p.rule = p.accepted === false ? (fields.rule ?? null) : null;
-                positive.sender = mailFrom;
-            }
-            return;
-        }
-        if (job.control !== undefined) {
-            const c = controls.get(job.control);
-            if (c) {
-                c.reply = fields.reply ?? fields.reason ?? null;
-                // Only a refusal of the mailbox itself (at RCPT) says the name does not take any mailbox.
-                c.accepted = fields.outcome === 'relayed' ? true : fields.outcome === 'denied' && fields.stage === 'rcpt' ? false : null;
-            }
-            return;
-        }
-        results.set(vector.id, {
-            vector: vector.id,
-            description: vector.description,
-            provenance: vector.provenance,
-            helo,
-            mailFrom,
-            rcptTo,
-            outcome: 'inconclusive',
-            reason: '',
-            rule: null,
-            reply: null,
-            stage: null,
-            connection: conn?.index ?? null,
-            tries: job.tries,
-            transcript: [...job.earlier, ...transcript],
-            routedVia: job.rendered.routedVia ?? null,
-            ...fields,
-        });
-    };
-    let notRunOpen = 0;
-    const skipOpen = (job) => {
-        if (job.positive !== undefined) {
-            positive.note = `not asked: the plain attempt (${stop?.after ?? PLAIN_ATTEMPT}) relayed, which needs no control`;
-            return;
-        }
-        notRunOpen++;
-        record(job, undefined, { outcome: 'skipped', reason: stop?.reason ?? 'not run' }, []);
-    };
-    const notRunAtDeadline = (job) => {
-        const g = job.greylisted;
-        if (!g)
-            return record(job, undefined, { reason: 'not run: the run deadline was reached' }, []);
-        record(job, undefined, { ...g.fields, connection: g.connection, reason: `greylisted: still deferred after ${g.tries} tries when the run's deadline came (raise \`timeout\` above the greylist delay)` }, []);
-    };
-    /** What one vector's answer means for it: recorded, retried after a greylist, or kept for the sender-fallback pass. */
-    const decide = (job, conn, v, transcript) => {
-        if (v.rule === 'greylisted' || v.rule === 'greylisted-code') {
-            // A greylist defers a (client, sender, recipient) triple it has not seen: the same
-            // triple retried after the delay goes through, so retry while the deadline allows.
-            const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-            const g = (job.greylisted ??= { tries: 0, fields, connection: conn.index });
-            g.tries++;
-            g.fields = fields;
-            g.connection = conn.index;
-            job.earlier.push(...transcript);
-            const backoff = greylistBackoff(g.tries);
-            if (Date.now() + backoff < opts.deadline) {
-                job.notBefore = Date.now() + backoff;
-                job.tries = 0;
-                queue.push(job);
-            }
-            else {
-                notRunAtDeadline(job);
-            }
-            return;
-        }
-        const reason = job.greylisted ? `${v.reason}, after ${job.greylisted.tries} greylist deferral(s)` : v.reason;
-        const fields = { outcome: v.outcome, reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
-        // An accepted positive control shows the sender is accepted, not that it relays.
-        const relayed = v.outcome === 'relayed' && job.positive === undefined;
-        if (v.subject === 'recipient' || v.outcome === 'relayed')
-            acceptedSenders.set(job.rendered.mailFrom, (acceptedSenders.get(job.rendered.mailFrom) ?? false) || relayed);
-        if (v.subject === 'sender' && v.outcome !== 'relayed' && !job.senderRefusal && job.control === undefined && testsMoreThanSender(job.rendered.vector)) {
-            // The sender was refused (its form, or checks of its domain), so the recipient form
-            // or HELO this vector exists for was never evaluated: retry it once with a sender
-            // the server accepted, when one is known after the first pass.
-            job.senderRefusal = { mailFrom: job.rendered.mailFrom, fields: { ...fields, connection: conn.index } };
-            job.earlier.push(...transcript);
-            senderRefused.push(job);
-            return;
-        }
-        const refusal = job.senderRefusal;
-        if (refusal)
-            fields.reason += ` (the vector's sender ${refusal.mailFrom} was refused: ${refusal.fields.reply}; the recipient form was then tried with ${job.rendered.mailFrom}, a sender this server accepted)`;
-        record(job, conn, fields, transcript);
-        if (v.outcome === 'relayed' && job.control === undefined && job.rendered.routedVia !== undefined)
-            needControl(job.rendered.routedVia, job.rendered.mailFrom);
-        if (opts.stopWhenOpen && stop === undefined && v.outcome === 'relayed' && job.control === undefined && isPlainAttempt(job.rendered.vector)) {
-            const after = job.rendered.vector.id;
-            stop = { after, reason: `not run: the plain attempt (${after}) relayed, so this server relays for this client whatever it sends; no further transaction was started, since on an open server each one opens a queue file (and Postfix's in_flow_delay then slows its real mail)` };
-            for (const j of queue.take((j) => j.control === undefined))
-                skipOpen(j);
-        }
-        if (v.rule === 'starttls-required')
-            tlsDemanded = `the server demands STARTTLS (${formatReply(v.decisive)})`;
-    };
-    const worker = async (initial, lead = false) => {
-        let conn = initial;
-        const retire = async () => {
-            if (conn)
-                await leave(conn);
-            conn = undefined;
-        };
-        try {
-            for (;;) {
-                if (queue.size === 0)
-                    return;
-                const now = Date.now();
-                const job = queue.next(conn?.helo, now);
-                if (!job) {
-                    // Only greylisted attempts are left, waiting for their retry time.
-                    const wake = queue.nextWake();
-                    if (conn && wake - now > IDLE_QUIT_MS)
-                        await retire();
-                    await sleep(Math.max(0, Math.min(wake, opts.deadline) - now));
-                    if (Date.now() >= opts.deadline)
-                        for (const j of queue.drain())
-                            notRunAtDeadline(j);
-                    continue;
-                }
-                if (Date.now() >= opts.deadline) {
-                    notRunAtDeadline(job);
-                    continue;
-                }
-                if (stop !== undefined && job.control === undefined) {
-                    skipOpen(job);
-                    continue;
-                }
-                if (tlsDemanded) {
-                    // Every plaintext attempt would get the same 530 and count as an error.
-                    record(job, undefined, { reason: `not run: ${tlsDemanded}`, rule: 'starttls-required' }, []);
-                    continue;
-                }
-                const budget = learner.budget;
-                // Every RCPT of the job may be refused: it goes on a connection with room for all of
-                // them, or a fresh one, so none of its replies comes after an error sleep.
-                const full = conn !== undefined && conn.errors > 0 && conn.errors + job.rendered.rcptTo.length > budget;
-                // Past the floor, a connection goes on only as the learner's explorer (see explore),
-                // and not even then when this transaction is all that is left: exploring would be given
-                // up at once (see transaction's idle), leaving a command the server sleeps on and a
-                // session it holds, with its slot, for the whole error sleep. A fresh one answers at once.
-                const lastWork = queue.size === 0 || queue.allShare(job);
-                // Every RCPT of the job may be refused: the last one's reply comes after all the others.
-                const capped = conn !== undefined && conn.errors > 0 && learner.maySleep(conn.errors + job.rendered.rcptTo.length - 1) && (lastWork || !learner.explore(conn));
-                // Where new connections are dear, another HELO is said on the connection at hand.
-                if (conn && conn.helo !== job.rendered.helo && learner.frugal !== undefined && !conn.session.closed && !full && !capped && conn.errors < budget) {
-                    const before = conn.session.transcript.length;
-                    await rehello(conn, job.rendered.helo);
-                    job.earlier.push(...conn.session.transcript.slice(before));
-                }
-                if (conn && (conn.helo !== job.rendered.helo || conn.errors >= budget || full || capped || conn.session.closed))
-                    await retire();
-                if (!conn) {
-                    try {
-                        conn = await open(job.rendered.helo);
-                    }
-                    catch (e) {
-                        const err = target_asSessionError(e);
-                        // Refused for the connection rate while others of ours are open: they take the job.
-                        if (err.kind === 'rate-limited') {
-                            queue.unshift(job);
-                            return;
-                        }
-                        job.tries++;
-                        if (job.tries < MAX_TRIES && err.kind !== 'deadline')
-                            queue.unshift(job);
-                        else
-                            record(job, undefined, { reason: err.kind === 'deadline' ? 'not run: the run deadline was reached' : `not run: ${err.message}` }, []);
-                        continue;
-                    }
-                }
-                // Vectors sharing the HELO and the sender share one transaction, so an accepting
-                // server opens one queue file for them rather than one each. The transaction itself
-                // stops starting vectors at the error budget; those it never tried come back.
-                // Relaxed mode confirms each accepted vector with its own message: one per transaction.
-                // Frugal: few connections, so a transaction carries no more than its share, and every
-                // connection has work (Sendmail throttles each refused RCPT past the third per session).
-                const recipients = Math.min(state.recipientLimit, MAX_RCPTS_PER_TRANSACTION, learner.frugal !== undefined ? Math.max(1, Math.ceil(queue.size / FRUGAL_CONNECTIONS)) : MAX_RCPTS_PER_TRANSACTION);
-                // While the others wait, the plain attempt goes alone: its answer is all they wait for
-                // (a closed server's refusal comes at once, with no companion's reply to sleep on).
-                const alone = opts.confirm || (lead && holding);
-                const txn = transactionOrder([job, ...(alone ? [] : queue.companions(job, recipients - 1, Date.now()))]);
-                for (const j of txn)
-                    j.tries++;
-                const mark = conn.session.transcript.length;
-                report.transactions = (report.transactions ?? 0) + 1;
-                // Control probes (positive ones too) never send DATA: they only ask whether a mailbox is accepted.
-                const res = await transaction(conn, txn.map((j) => j.rendered), opts, learner, opts.confirm && txn[0].control === undefined && txn[0].positive === undefined, queue.whenEmpty());
-                const transcript = conn.session.transcript.slice(mark);
-                if (res.recipientLimit !== undefined)
-                    state.recipientLimit = Math.max(1, Math.min(state.recipientLimit, res.recipientLimit));
-                // Never tried (budget reached, session gone before their RCPT, over the recipient
-                // limit): back to the front, with no try spent.
-                const untried = txn.slice(res.untriedFrom ?? txn.length);
-                for (const j of untried)
-                    j.tries--;
-                const tried = txn.slice(0, res.untriedFrom ?? txn.length);
-                tried.forEach((j, i) => {
-                    const v = res.verdicts[i];
-                    if (v && conn)
-                        decide(j, conn, v, transcript);
-                });
-                const undecided = [...tried.filter((_, i) => res.verdicts[i] === undefined)];
-                queue.unshift(...untried);
-                if (lead)
-                    releaseHold();
-                // Nothing could start here (no room left for even the first vector): a fresh connection can.
-                if (res.untriedFrom === 0 && !res.abandoned && !res.interrupted)
-                    await retire();
-                if (res.abandoned) {
-                    // The server began sleeping before its replies: those RCPTs were never answered,
-                    // so they go again, untried, on a connection with room in the budget.
-                    for (const j of undecided) {
-                        // Given up on by our choice (nothing else was left to run), not for the server's
-                        // delay: no try spent and no abandon counted.
-                        const free = res.gaveUp === true || (j.abandons = (j.abandons ?? 0) + 1) <= FREE_ABANDONS;
-                        if (free)
-                            j.tries--;
-                        const why = res.gaveUp
-                            ? `reply not waited for after ${conn.errors} refusal(s) on this connection (it might be slept on, and nothing else was left to run); tried again on a new connection`
-                            : `reply overdue after ${conn.errors} refusal(s) on this connection (the server's error sleep); not answered, tried again on a new connection`;
-                        j.earlier.push(...transcript, { dir: '*', text: why, at: transcript[transcript.length - 1]?.at ?? 0 });
-                    }
-                    const spent = undecided.filter((j) => j.tries >= MAX_TRIES);
-                    for (const j of spent)
-                        record(j, undefined, { reason: `interrupted: the server kept delaying its reply after ${conn.errors} refusal(s) (error sleep)` }, transcript);
-                    queue.unshift(...undecided.filter((j) => j.tries < MAX_TRIES));
-                    await retire();
-                    continue;
-                }
-                if (res.interrupted) {
-                    const why = res.interrupted instanceof SessionError ? res.interrupted.message : `server closing: ${formatReply(res.interrupted)}`;
-                    // A drop after refusals means the server's limit is lower than our budget.
-                    learner.dropped(conn.errors);
-                    await retire();
-                    const deadline = res.interrupted instanceof SessionError && res.interrupted.kind === 'deadline';
-                    const again = [];
-                    for (const j of undecided) {
-                        if (j.tries < MAX_TRIES && !deadline) {
-                            j.earlier.push(...transcript, { dir: '*', text: `interrupted (${why}); retrying on a new connection`, at: transcript[transcript.length - 1]?.at ?? 0 });
-                            again.push(j);
-                        }
-                        else {
-                            record(j, undefined, { reason: deadline ? 'not run: the run deadline was reached' : `interrupted twice: ${why}`, stage: null }, transcript);
-                        }
-                    }
-                    queue.unshift(...again);
-                }
-            }
-        }
-        finally {
-            if (lead)
-                releaseHold();
-            await retire();
-        }
-    };
-    /** A worker that waits for the plain attempt's answer, its connection opened meanwhile so only that transaction is waited for. */
-    const follower = async () => {
-        let conn;
-        try {
-            conn = await open(opts.helo);
-        }
-        catch {
-            // The worker opens its own when it has something to run.
-        }
-        await hold;
-        await worker(conn);
-    };
-    const pass = async (initial, lead) => {
-        const workers = Math.max(1, Math.min(learner.frugal !== undefined ? FRUGAL_CONNECTIONS : CONNECTIONS_PER_ADDRESS, queue.size));
-        // Followers only while there is a plain attempt to wait for (not with fullBattery, nor in the sender-fallback pass).
-        const wait = lead && holding;
-        await Promise.all(Array.from({ length: workers }, (_, i) => (i === 0 ? worker(initial, lead) : wait ? follower() : worker(undefined))));
-    };
-    if (opts.relayedInPlaintext !== undefined) {
-        const after = opts.relayedInPlaintext;
-        stop = { after, reason: `not run: the plain attempt (${after}) already relayed in plaintext on this port, so the server relays for this client whatever it sends; inside STARTTLS that cannot change, and each transaction would open another queue file on an open server` };
-        for (const j of queue.drain())
-            skipOpen(j);
-    }
-    await pass(first, true);
-    if (senderRefused.length > 0) {
-        const sender = fallbackSender(acceptedSenders, plainSender);
-        for (const job of senderRefused.splice(0)) {
-            const refusal = job.senderRefusal;
-            if (!refusal)
-                continue;
-            if (stop !== undefined) {
-                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not retried with another sender: the plain attempt relayed` }, []);
-            }
-            else if (sender !== undefined && sender !== refusal.mailFrom && Date.now() < opts.deadline) {
-                job.rendered = { ...job.rendered, mailFrom: sender };
-                job.tries = 0;
-                queue.push(job);
-            }
-            else {
-                const why = sender === undefined ? 'no sender got as far as a recipient decision on this server in this run' : 'the run deadline was reached';
-                record(job, undefined, { ...refusal.fields, reason: `${refusal.fields.reason}; the recipient form was not tried: ${why} (set \`sender\` to an address the server accepts)` }, []);
-            }
-        }
-        if (queue.size > 0)
-            await pass(undefined, false);
-    }
-    report.errorBudget = learner.shown;
-    if (stop !== undefined)
-        report.stopped = { after: stop.after, notRun: notRunOpen };
-    if (learner.pauses > pausesBefore)
-        report.pauses = learner.pauses - pausesBefore;
-    report.controls = [...controls.values()];
-    positive.accepted = positive.probes.some((p) => p.accepted === true) ? true : positive.probes.some((p) => p.accepted === false) ? false : null;
-    report.positiveControl = positive;
-    // Refused everything, its own postmaster included, while testing as another client: ask as a
-    // second outsider whether that refusal is about the address tested from or about every outsider.
-    const catchAll = [...results.values()].some((a) => a.outcome === 'denied' && needsEvidence(a.rule));
-    if (positive.accepted === false && catchAll && opts.clientAddress !== undefined && !report.extensions.includes('AUTH') && Date.now() < opts.deadline) {
-        positive.elsewhere = await askElsewhere(spec, opts, positive.probes[0].mailbox, positive.sender ?? plainSender);
-    }
-    // Before settle: whether an accepted routing form relays depends on the MTA.
-    if (report.greeting !== null) {
-        report.mta = identifyMta({
-            greeting: report.opening.filter((l) => l.dir === 'S' && /^220[ -]/.test(l.text)).map((l) => l.text),
-            extensions: report.extensions,
-            replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
-        });
-    }
-    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
-    return finish();
-}
-/**
- * The positive control asked as SECOND_OUTSIDER through XCLIENT, on a connection of its own
- * (RCPT only): refused there too, the server refuses every outside client; accepted, its
- * refusals were about the address tested from.
- */
-async function askElsewhere(spec, opts, mailbox, sender) {
-    const address = SECOND_OUTSIDER;
-    let session;
-    try {
-        ({ session } = await openSession({
-            address: spec.address,
-            port: spec.port,
-            connectTimeoutMs: opts.connectTimeoutMs,
-            replyTimeoutMs: opts.replyTimeoutMs,
-            deadline: opts.deadline,
-            implicitTls: spec.transport === 'implicit',
-            serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
-            helo: opts.helo,
-            starttls: spec.transport === 'starttls',
-            clientAddress: address,
-        }));
-        const mail = await session.command(`MAIL FROM:${sender}`);
-        // A refused sender says nothing about the mailbox, unless the refusal is of the client.
-        if (mail.code >= 300)
-            return { address, accepted: classifyReply(mail, 'mail').subject === 'client' ? false : null, reply: formatReply(mail) };
-        const rcpt = await session.command(`RCPT TO:${mailbox}`);
-        return { address, accepted: rcpt.code < 300, reply: formatReply(rcpt) };
-    }
-    catch (e) {
-        const err = target_asSessionError(e);
-        if (err.kind === 'client-refused' && err.reply)
-            return { address, accepted: false, reply: formatReply(err.reply) };
-        return { address, accepted: null, reply: err.message };
-    }
-    finally {
-        await session?.quit();
-    }
-}
-/**
- * Which of the server's own names the recipient's domain is, if any: its host
- * name, the `domain` input, or the mail domain guessed from its name when the
- * user chose the recipient (the default's reserved domain is never a server's).
- */
-function ownDomain(rcptDomain, srv, domain, guessed) {
-    const d = rcptDomain.toLowerCase();
-    if (srv !== undefined && d === srv.toLowerCase())
-        return `at ${srv}, the name the server gives itself`;
-    if (domain !== undefined && d === domain)
-        return `in ${domain}, the mail domain the server serves`;
-    if (guessed !== undefined && d === guessed.toLowerCase())
-        return `in ${guessed}, the domain of the server's name ${srv ?? ''} (set \`domain\` if it does not serve ${guessed})`;
-    return undefined;
 }
 /**
  * `tls: auto` on a port other than 465: the plaintext connection got no byte of
@@ -3466,25 +3772,6 @@ function ownDomain(rcptDomain, srv, domain, guessed) {
  */
 function silentGreeting(t) {
     return !t.reachable && t.errorKind === 'timeout' && t.greeting === null && !t.opening.some((l) => l.dir === 'S');
-}
-function notRun(v, reason) {
-    return {
-        routedVia: null,
-        vector: v.id,
-        description: v.description,
-        provenance: v.provenance,
-        helo: null,
-        mailFrom: null,
-        rcptTo: [],
-        outcome: 'inconclusive',
-        reason,
-        rule: null,
-        reply: null,
-        stage: null,
-        connection: null,
-        tries: 0,
-        transcript: [],
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/settings.ts
@@ -3866,31 +4153,36 @@ const PROBE_USER = 'relay-check';
 /**
  * The engine: settings in, Report out. It knows nothing of GitHub, terminals
  * or Markdown, and never throws for anything a server does.
+ *
+ * In order: discover the hosts (MX), plan the targets (addresses and ports), run them in
+ * lanes, assemble the report.
  */
 async function run(settings, services = {}) {
     const started = Date.now();
-    const deadline = started + settings.timeoutMs;
     const resolver = services.resolver ?? systemResolver;
-    let discovery = null;
-    let hosts = settings.hosts;
-    let discoveryError = null;
-    if (hosts.length === 0 && settings.domain) {
-        try {
-            discovery = await mxHosts(settings.domain, resolver);
-            const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
-            hosts = names.map((n) => ({ input: n, host: n, kind: 'name' }));
-        }
-        catch (e) {
-            discoveryError = e instanceof Error ? e.message : String(e);
-        }
+    const found = await discoverHosts(settings, resolver);
+    const planned = await planTargets({ hosts: found.hosts, ports: settings.ports }, resolver.lookup);
+    const options = targetOptions(settings, services, started + settings.timeoutMs);
+    const targets = await runLanes(planned, options, settings, services);
+    return assembleReport(settings, started, targets, found);
+}
+/** The hosts to test: those given, or the domain's MX hosts (the domain itself when it has none). */
+async function discoverHosts(settings, resolver) {
+    const found = { hosts: settings.hosts, discovery: null, error: null };
+    if (found.hosts.length > 0 || !settings.domain)
+        return found;
+    try {
+        const discovery = await mxHosts(settings.domain, resolver);
+        const names = discovery.implicit ? [settings.domain] : discovery.mx.map((m) => m.exchange);
+        return { ...found, discovery, hosts: names.map((n) => ({ input: n, host: n, kind: 'name' })) };
     }
-    const planned = await planTargets({ hosts, ports: settings.ports }, resolver.lookup);
-    const vectors = [...(services.vectors ?? VECTORS), ...inputVectors(settings)];
-    const targets = [];
-    let next = 0;
-    let done = 0;
-    const options = {
-        vectors,
+    catch (e) {
+        return { ...found, error: e instanceof Error ? e.message : String(e) };
+    }
+}
+function targetOptions(settings, services, deadline) {
+    return {
+        vectors: [...(services.vectors ?? VECTORS), ...inputVectors(settings)],
         recipient: settings.recipient,
         probe: PROBE_USER,
         domain: settings.domain,
@@ -3903,35 +4195,16 @@ async function run(settings, services = {}) {
         stopWhenOpen: services.fullBattery !== true,
         ...(settings.localRecipient !== undefined ? { localRecipient: settings.localRecipient } : {}),
     };
-    const one = async (p) => {
-        if (!p.address)
-            return [unresolved(p)];
-        const spec = { host: p.host, address: p.address, port: p.port };
-        const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-        if (fixed)
-            return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
-        if (p.port === 465)
-            return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
-        // auto: plaintext first; then again inside STARTTLS when the server offers it.
-        const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-        if (silentGreeting(plain)) {
-            // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
-            const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-            return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
-        }
-        if (!plain.extensions.includes('STARTTLS'))
-            return weighService([plain]);
-        // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-        const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
-        // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
-        const [weighedPlain, weighedSecure] = weighService([plain, secure]);
-        return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
-    };
+}
+/** Every planned target, TARGET_CONCURRENCY at a time; the reports in the planned order. */
+async function runLanes(planned, options, settings, services) {
+    let next = 0;
+    let done = 0;
     const perPlanned = new Array(planned.length);
     const lane = async () => {
         while (next < planned.length) {
             const i = next++;
-            perPlanned[i] = await one(planned[i]);
+            perPlanned[i] = await testPlanned(planned[i], options, settings, services);
             const service = services.serviceFor?.(planned[i].port);
             if (service !== undefined)
                 for (const t of perPlanned[i])
@@ -3942,13 +4215,40 @@ async function run(settings, services = {}) {
         }
     };
     await Promise.all(Array.from({ length: Math.min(TARGET_CONCURRENCY, planned.length) }, lane));
-    targets.push(...perPlanned.flat());
+    return perPlanned.flat();
+}
+/** One planned address and port: one report per transport tested on it. */
+async function testPlanned(p, options, settings, services) {
+    if (!p.address)
+        return [unresolved(p)];
+    const spec = { host: p.host, address: p.address, port: p.port };
+    const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
+    if (fixed)
+        return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+    if (p.port === 465)
+        return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
+    // auto: plaintext first; then again inside STARTTLS when the server offers it.
+    const plain = await runTarget({ ...spec, transport: 'plain' }, options);
+    if (silentGreeting(plain)) {
+        // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+        const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
+        return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
+    }
+    if (!plain.extensions.includes('STARTTLS'))
+        return weighService([plain]);
+    // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
+    const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+    // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
+    const [weighedPlain, weighedSecure] = weighService([plain, secure]);
+    return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
+}
+function assembleReport(settings, started, targets, found) {
     const tallies = targets.map(tallyOf);
     // Asked to test as another client and could not: the whole premise of the run is gone.
     const failReasons = [
         ...failureReasons(tallies, settings.strictness),
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
-        ...(discoveryError ? [discoveryError] : []),
+        ...(found.error ? [found.error] : []),
     ];
     // The runs that make the verdict inconclusive for want of a test, said as strict says them.
     const warnings = untested(tallies).map(untestedNote);
@@ -3970,7 +4270,7 @@ async function run(settings, services = {}) {
             timeoutMs: settings.timeoutMs,
             connectTimeoutMs: settings.connectTimeoutMs,
         },
-        discovery,
+        discovery: found.discovery,
         verdict: runVerdict(tallies),
         failed: failReasons.length > 0,
         failReasons,
@@ -4751,7 +5051,6 @@ function parseDefault() {
 ;// CONCATENATED MODULE: ./src/gate/effective.ts
 
 
-
 /**
  * Gate mode: why a service relayed, read from the private instance's
  * *effective* configuration (postconf with defaults and `$name` expanded,
@@ -4971,7 +5270,6 @@ function postmapLookup(conf) {
         return 'none';
     };
 }
-const confOf = (instanceDir) => path.join(instanceDir, 'conf');
 
 ;// CONCATENATED MODULE: ./src/gate/fix.ts
 
@@ -6311,7 +6609,7 @@ function familyOf(vector) {
         return 'senders';
     return 'other';
 }
-function view_addressLabel(t) {
+function addressLabel(t) {
     // Gate mode: the service as the configuration names it; the runner's port is in the gate section.
     if (t.service)
         return view_serviceName(t.service);
@@ -6322,7 +6620,7 @@ function view_addressLabel(t) {
 }
 /** The label for details (log groups, transcripts): in gate mode also where the service ran on the runner. */
 function view_detailLabel(t) {
-    return t.service ? `${view_serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : view_addressLabel(t);
+    return t.service ? `${view_serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : addressLabel(t);
 }
 /**
  * `smtp (25)` as the gate labels a service; a master.cf listener written as
@@ -6367,7 +6665,7 @@ function view_addresses(r) {
             address: t.address,
             port: t.port,
             family: t.family,
-            label: view_addressLabel(t),
+            label: addressLabel(t),
             runs,
             verdict: runVerdict(tallies),
             tested,
@@ -6404,7 +6702,7 @@ function view_findings(r, outcomes) {
     const helo = usualHelo(r);
     const out = new Map();
     for (const t of r.targets) {
-        const label = view_addressLabel(t);
+        const label = addressLabel(t);
         for (const a of t.attempts) {
             if (!outcomes.includes(a.outcome))
                 continue;
@@ -6581,8 +6879,6 @@ const BANNER = {
     closed: '✅ Not an open relay',
     inconclusive: '⚠️ Inconclusive',
 };
-/** Kept for callers outside the report (log groups): one address, port and host name. */
-const targetLabel = (/* unused pure expression or super */ null && (addressLabel));
 function table(head, rows) {
     const line = (cells) => `| ${cells.join(' | ')} |`;
     return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');

@@ -138,7 +138,7 @@ const SERVER_PLACEHOLDERS = /^\{(srv|mydomain|literal|literal6|untagged6)\}$/;
  * destination even when the server's guessed mail domain happens to equal it.
  * Returns the placeholder it is addressed to ('' for an unqualified local part).
  */
-export function routedVia(template: string): string | undefined {
+function routedVia(template: string): string | undefined {
   const d = finalDomain(template);
   if (d === '') return '';
   return SERVER_PLACEHOLDERS.test(d) ? d : undefined;

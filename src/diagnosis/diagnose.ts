@@ -4,7 +4,7 @@ import { DIAGNOSIS_RULES, type DiagnosisRule, type Where } from './rules.js';
 import { TRAIT_TEXT, traitsOf, type Trait } from './traits.js';
 import { trustedByDefault, type Vantage } from './vantage.js';
 import type { RelayPattern, Diagnosis } from '../model/diagnosis.js';
-export type { RelayPattern, DiagnosisFinding, Diagnosis } from '../model/diagnosis.js';
+export type { RelayPattern, Diagnosis } from '../model/diagnosis.js';
 
 type Placed = Pick<TargetReport, 'host' | 'address' | 'port' | 'family' | 'transport' | 'service' | 'attempts' | 'mta'> & { vantage?: Vantage };
 
@@ -34,7 +34,7 @@ export function relayPattern(targets: readonly Placed[]): RelayPattern {
 }
 
 /** Whether a row fits a pattern and vantage. */
-export function ruleFits(rule: DiagnosisRule, p: RelayPattern, trusted: boolean): boolean {
+function ruleFits(rule: DiagnosisRule, p: RelayPattern, trusted: boolean): boolean {
   const m = rule.match;
   if (p.relayed.length === 0) return false;
   if (m.where !== undefined && !p.where.includes(m.where)) return false;
@@ -67,7 +67,7 @@ export function matchRules(p: RelayPattern, mta: string, trusted: boolean, rules
 }
 
 /** The MTA a host answered as: the best-evidenced identification among its targets; weak evidence counts as unknown. */
-export function hostMta(targets: readonly Pick<TargetReport, 'mta'>[]): string {
+function hostMta(targets: readonly Pick<TargetReport, 'mta'>[]): string {
   const rank = { high: 3, medium: 2, low: 1, none: 0 } as const;
   const known = targets.map((t) => t.mta).filter((m): m is MtaIdentity => m !== undefined && m.name !== 'unknown' && rank[m.confidence] >= 2);
   known.sort((a, b) => rank[b.confidence] - rank[a.confidence]);

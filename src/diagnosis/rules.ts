@@ -14,7 +14,7 @@ export type { Where } from '../model/diagnosis.js';
  * server text ever goes into a row.
  */
 
-export interface DiagnosisMatch {
+interface DiagnosisMatch {
   /**
    * `everything`: a plain attempt (outside sender, own HELO, outside recipient) relayed.
    * A trait list: nothing plain relayed, and every vector that relayed has one of these traits.

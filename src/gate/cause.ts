@@ -133,7 +133,7 @@ export function fixForCause(c: GateCause, files: ConfigFiles): ProposedFix | nul
 }
 
 /** The rule id a cause's finding and fix share (annotations pair them by it). */
-export const causeRule = (c: Pick<GateCause, 'kind'>): string => `gate-cause-${c.kind}`;
+const causeRule = (c: Pick<GateCause, 'kind'>): string => `gate-cause-${c.kind}`;
 
 const DOCS: Record<GateCause['kind'], string> = {
   mynetworks: 'https://www.postfix.org/postconf.5.html#mynetworks',

@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { restrictionItems } from './sandbox.js';
 import type { CauseKind } from '../model/gate.js';
-export type { CauseKind } from '../model/gate.js';
 
 /**
  * Gate mode: why a service relayed, read from the private instance's
@@ -16,7 +14,7 @@ export type { CauseKind } from '../model/gate.js';
  */
 
 /** The lists smtpd applies at RCPT TO, in its order (postconf(5) smtpd_delay_reject). */
-export const RESTRICTION_LISTS = ['smtpd_client_restrictions', 'smtpd_helo_restrictions', 'smtpd_sender_restrictions', 'smtpd_relay_restrictions', 'smtpd_recipient_restrictions'] as const;
+const RESTRICTION_LISTS = ['smtpd_client_restrictions', 'smtpd_helo_restrictions', 'smtpd_sender_restrictions', 'smtpd_relay_restrictions', 'smtpd_recipient_restrictions'] as const;
 const READ = [...RESTRICTION_LISTS, 'mynetworks', 'relay_domains', 'mydestination', 'smtpd_null_access_lookup_key'] as const;
 /** Elements that refuse a recipient outside the server's domains: what a relay list must reach. */
 export const RELAY_CHECKS = ['reject_unauth_destination', 'defer_unauth_destination'];
@@ -108,7 +106,7 @@ function accessKeys(check: string, ctx: AttemptContext, nullKey: string): string
 const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /** Whether a domain list (relay_domains, mydestination, expanded) names the domain; a table in it is not read here. */
-export function domainListHas(value: string, domain: string, parentMatches = true): boolean {
+function domainListHas(value: string, domain: string, parentMatches = true): boolean {
   return listEntries(value).some((e) => {
     const x = e.toLowerCase();
     return x === domain || (parentMatches && x.startsWith('.') ? domain.endsWith(x) : parentMatches && domain.endsWith(`.${x}`));
@@ -234,4 +232,3 @@ export function postmapLookup(conf: string): Lookup {
   };
 }
 
-export const confOf = (instanceDir: string): string => path.join(instanceDir, 'conf');

@@ -123,7 +123,7 @@ export function editOf(files: ConfigFiles, place: ConfigPlace, name: string, aft
 }
 
 /** A new `-o` for a service that has none of that name: inserted after its master.cf entry's first line. */
-export function insertOption(files: ConfigFiles, service: MasterService, name: string, value: string): FileEdit {
+function insertOption(files: ConfigFiles, service: MasterService, name: string, value: string): FileEdit {
   const head = (files.masterText ?? '').split(/\r?\n/)[service.line - 1] ?? '';
   return { file: 'master.cf', line: service.line, remove: [head], add: [head, `  -o ${masterArg(name, value)}`] };
 }

@@ -80,7 +80,7 @@ export function postfixPlan(m: { postfix: boolean; debian: boolean; aptGet: bool
 }
 
 /** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-export function ensurePostfix(r: Runner, log: GateLog): void {
+function ensurePostfix(r: Runner, log: GateLog): void {
   const plan = postfixPlan({ postfix: fs.existsSync(POSTFIX_BIN), debian: fs.existsSync('/etc/debian_version'), aptGet: fs.existsSync('/usr/bin/apt-get') });
   if (plan === 'present') return;
   if (plan instanceof GateError) throw plan;
@@ -127,7 +127,7 @@ function readParams(file: string, input: 'postfix-config' | 'postfix-overrides')
 }
 
 /** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
-export function checkGateInputs(o: GateOptions): void {
+function checkGateInputs(o: GateOptions): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(o.configDir);

@@ -131,7 +131,7 @@ const REQUIRED_SERVICES: Record<string, string> = {
   discard: 'discard   unix  -       -       n       -       -       discard',
 };
 
-export function isListener(s: MasterService): boolean {
+function isListener(s: MasterService): boolean {
   return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
 }
 

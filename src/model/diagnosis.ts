@@ -73,7 +73,7 @@ export interface RelayPattern {
   refusedOn: string[];
 }
 
-export interface DiagnosisFinding {
+interface DiagnosisFinding {
   rule: string;
   /** The MTA whose settings it names; null for a cause any MTA may have. */
   mta: string | null;

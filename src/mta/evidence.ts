@@ -7,7 +7,7 @@
  */
 
 /** Where in the session the pattern is looked for. */
-export type EvidenceSource = 'greeting' | 'ehlo' | 'reply';
+type EvidenceSource = 'greeting' | 'ehlo' | 'reply';
 
 export interface EvidenceRule {
   id: string;

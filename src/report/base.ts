@@ -16,7 +16,7 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
  * what `esc` makes of the commit and the directory, the only parts not written
  * by relay-check (the summary passes mdText).
  */
-export function baseSentence(b: BaseReport, esc: (s: string) => string = (s) => s): string {
+function baseSentence(b: BaseReport, esc: (s: string) => string = (s) => s): string {
   const at = `commit ${esc(short(b.commit))}`;
   if (b.status === 'new') return `new configuration: ${esc(b.configDir)} does not exist at the base (${at}), nothing to compare`;
   if (b.status === 'unavailable') return esc(b.warning ?? `base not compared (commit ${short(b.commit)})`);

@@ -25,9 +25,9 @@ import { renderSummary } from './summary.js';
 /** GitHub refuses an issue or pull-request comment body over 65,536 characters. */
 export const COMMENT_LIMIT_CHARS = 65_536;
 /** The summary's budget in a comment: UTF-8 bytes ≥ UTF-16 units, so this leaves room for the marker and footer. */
-export const COMMENT_SUMMARY_BYTES = 60_000;
-export const PR_EVENTS: readonly string[] = ['pull_request', 'pull_request_target'];
-export const MARKER_PREFIX = '<!-- relay-check';
+const COMMENT_SUMMARY_BYTES = 60_000;
+const PR_EVENTS: readonly string[] = ['pull_request', 'pull_request_target'];
+const MARKER_PREFIX = '<!-- relay-check';
 
 /** How long one GitHub API call may take before the comment is given up (with a warning). */
 const API_TIMEOUT_MS = 30_000;
@@ -52,7 +52,7 @@ export interface CommentContext {
  * variables here, at call time, keeps the comment correct for whatever
  * environment run() is called in (the action runs once per process, tests many times).
  */
-export function commentContext(env: NodeJS.ProcessEnv = process.env): CommentContext {
+function commentContext(env: NodeJS.ProcessEnv = process.env): CommentContext {
   let payload: Record<string, unknown> = {};
   const eventPath = env.GITHUB_EVENT_PATH;
   if (eventPath && fs.existsSync(eventPath)) {

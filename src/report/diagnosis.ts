@@ -59,7 +59,7 @@ export function fixVerdict(f: VerifiedFix): string {
 }
 
 /** A unified diff in a fenced block: a fence longer than any run of backticks in it, so configuration text cannot close it. */
-export function diffBlock(diff: string): string {
+function diffBlock(diff: string): string {
   const longest = Math.max(0, ...(diff.match(/`+/g) ?? []).map((m) => m.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}diff\n${diff}\n${fence}`;

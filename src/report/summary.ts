@@ -3,7 +3,6 @@ import { diagnosisMarkdown, fixVerdict } from './diagnosis.js';
 import { code, inlineMd, mdText, preText } from './escape.js';
 import type { Report, TargetReport } from '../model/report.js';
 import {
-  addressLabel,
   addresses,
   byFamily,
   clientView,
@@ -31,16 +30,13 @@ import { ACTION_NAMING, GATE_CLIENT_ADDRESS, type InputNaming } from '../setting
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
 
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
-export const FOLD_FINDINGS_OVER = 10;
+const FOLD_FINDINGS_OVER = 10;
 
 const BANNER = {
   open: '❌ Open relay',
   closed: '✅ Not an open relay',
   inconclusive: '⚠️ Inconclusive',
 } as const;
-
-/** Kept for callers outside the report (log groups): one address, port and host name. */
-export const targetLabel = addressLabel;
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -325,7 +321,7 @@ class Budget {
  * Why a transport of a tested address ran nothing; null when it ran, or when the
  * run stopped there because plaintext relayed (the stop note says that once).
  */
-export function transportGap(t: TargetReport): string | null {
+function transportGap(t: TargetReport): string | null {
   if (t.stopped) return null;
   if (!t.reachable) return t.error ?? 'unreachable';
   if (t.counts.tests === 0) return t.attempts.find((a) => a.outcome === 'skipped')?.reason ?? 'no attempt ran';

@@ -79,7 +79,7 @@ export const FAMILY_LABEL: Record<Family, string> = {
  * The family of a vector, from its stable id (src/battery/vectors.ts names
  * them by family; the ids are a public contract, so this mapping stays valid).
  */
-export function familyOf(vector: string): Family {
+function familyOf(vector: string): Family {
   if (vector === 'null-sender' || vector === 'external-sender') return 'plain';
   if (/^(helo-|input-helo-)/.test(vector)) return 'helo';
   if (vector.startsWith('external-after-')) return 'after-local';
@@ -91,7 +91,7 @@ export function familyOf(vector: string): Family {
   return 'other';
 }
 
-export function addressLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 'service'>): string {
+function addressLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 'service'>): string {
   // Gate mode: the service as the configuration names it; the runner's port is in the gate section.
   if (t.service) return serviceName(t.service);
   if (!t.address) return `${t.host}:${t.port}`;
@@ -108,7 +108,7 @@ export function detailLabel(t: Pick<TargetReport, 'host' | 'address' | 'port' | 
  * `smtp (25)` as the gate labels a service; a master.cf listener written as
  * host:port is its own port, so `127.0.0.1:2801 (127.0.0.1:2801)` says it once.
  */
-export function serviceName(service: string): string {
+function serviceName(service: string): string {
   const m = /^(.*) \((.*)\)$/.exec(service);
   return m && m[1] === m[2] ? m[1] : service;
 }

@@ -29,8 +29,8 @@ export const MAX_TRIES = 2;
 export const FREE_ABANDONS = 2;
 
 /** First wait before retrying a greylisted attempt; doubles up to the maximum. */
-export const GREYLIST_BACKOFF_MS = 5_000;
-export const GREYLIST_BACKOFF_MAX_MS = 60_000;
+const GREYLIST_BACKOFF_MS = 5_000;
+const GREYLIST_BACKOFF_MAX_MS = 60_000;
 
 /** Wait before the n-th retry (1-based) of a greylisted attempt. */
 export function greylistBackoff(n: number): number {

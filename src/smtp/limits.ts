@@ -52,13 +52,13 @@ export const FRUGAL_CONNECTIONS = 3;
  * address may hold at one smtpd service. It counts sessions the server still
  * holds, including ones the client already left while the server sleeps.
  */
-export const POSTFIX_CONNECTION_COUNT_LIMIT = 50;
+const POSTFIX_CONNECTION_COUNT_LIMIT = 50;
 
 /**
  * Of those, the share relay-check keeps free: the runner may share its address
  * with other clients (NAT, other jobs), and many servers set the limit lower.
  */
-export const CONNECTION_SLOT_MARGIN = 40;
+const CONNECTION_SLOT_MARGIN = 40;
 
 /**
  * Sessions relay-check holds at one server (address and port) at any time,

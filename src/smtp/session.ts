@@ -67,7 +67,7 @@ export interface ConnectOptions {
  * At security level 0 the certificate check no longer refuses short keys or
  * SHA-1 signatures, so `verified` can be kinder than a default client there.
  */
-export const TEST_TLS = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false } as const satisfies tls.ConnectionOptions;
+const TEST_TLS = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false } as const satisfies tls.ConnectionOptions;
 
 /** Protocols RFC 8996 deprecates. */
 const LEGACY_PROTOCOLS: readonly string[] = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'];
@@ -405,7 +405,7 @@ export function describeTls(t: TlsInfo | undefined): string {
   return `${t.protocol ?? '?'}${t.legacy ? ' (legacy)' : ''} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
 }
 
-export function parseExtensions(reply: Reply): Map<string, string> {
+function parseExtensions(reply: Reply): Map<string, string> {
   const ext = new Map<string, string>();
   for (const line of reply.lines.slice(1)) {
     const [kw, ...params] = line.trim().split(/\s+/);
@@ -476,7 +476,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => SessionError
  * Nagle's algorithm on (Postfix) then holds its reply until the client's
  * delayed ACK: 40 ms on Linux, on every STARTTLS session.
  */
-export const TLS_TICKET_WAIT_MS = 20;
+const TLS_TICKET_WAIT_MS = 20;
 
 /** Resolves once the first session ticket came (its ACK then rides on our next command), or after TLS_TICKET_WAIT_MS. */
 function ticketsOrSoon(secure: tls.TLSSocket): Promise<void> {

@@ -20,7 +20,7 @@ const ok = (r: Reply): boolean => r.code >= 200 && r.code < 300;
  * each renderer words the fix (authorize the runner, or drop the client
  * address) its own way (src/report/summary.ts untestedAdvice).
  */
-export function xclientAdvice(client: string, why: string): string {
+function xclientAdvice(client: string, why: string): string {
   return `XCLIENT as ${client}: ${why}`;
 }
 

@@ -30,7 +30,7 @@ export function ruleMatches(rule: ReplyRule, reply: Reply, stage: Stage, seen: S
  * ("Sender address rejected", "Client host rejected": with smtpd_delay_reject
  * both come at RCPT); else the command it answered.
  */
-export function subjectOf(rule: ReplyRule | undefined, reply: Reply, stage: Stage): Subject {
+function subjectOf(rule: ReplyRule | undefined, reply: Reply, stage: Stage): Subject {
   if (rule?.subject) return rule.subject;
   const text = replyText(reply);
   if (/sender address rejected/i.test(text)) return 'sender';

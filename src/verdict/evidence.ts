@@ -36,7 +36,7 @@ export function needsEvidence(rule: string | null): boolean {
 }
 
 /** Why the refusals of this service count as relay denials, or undefined when nothing shows it. */
-export function evidenceFor(s: ServiceEvidence): string | undefined {
+function evidenceFor(s: ServiceEvidence): string | undefined {
   const accepted = s.controls.find((c) => c?.accepted === true);
   if (accepted) {
     const p = accepted.probes.find((x) => x.accepted === true);
@@ -49,7 +49,7 @@ export function evidenceFor(s: ServiceEvidence): string | undefined {
 }
 
 /** Why a catch-all refusal proves nothing here, in the server's own words. */
-export function missingEvidence(s: ServiceEvidence): string {
+function missingEvidence(s: ServiceEvidence): string {
   const refused = s.controls.find((c) => c?.accepted === false);
   const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === true)?.elsewhere;
   if (refused && elsewhere) {

@@ -6,7 +6,7 @@ import { behaviouralEvidence, type MtaIdentity } from '../mta/identify.js';
  * delivery from relaying; what the MTA is known to do with the form can.
  * A form and MTA with no row stay inconclusive, saying so.
  */
-export type RoutingForm = 'percent' | 'bang' | 'source-route' | 'quoted';
+type RoutingForm = 'percent' | 'bang' | 'source-route' | 'quoted';
 
 export interface RoutingRule {
   mta: string;
@@ -20,7 +20,7 @@ export interface RoutingRule {
   provenance: string;
 }
 
-export const ROUTING_RULES: readonly RoutingRule[] = [
+const ROUTING_RULES: readonly RoutingRule[] = [
   // Sendmail accepts these forms at a name where any mailbox goes only at a domain it relays to
   // (class R, with FEATURE(loose_relay_check); or any domain under promiscuous_relay or an access
   // To: RELAY), and there it does not route them itself: it hands the address unchanged to that
@@ -47,7 +47,7 @@ export const ROUTING_RULES: readonly RoutingRule[] = [
 ];
 
 /** The routing form of a recipient path, if it has one. */
-export function routingForm(rcpt: string): RoutingForm | undefined {
+function routingForm(rcpt: string): RoutingForm | undefined {
   const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
   if (/^@[^:]*:/.test(path)) return 'source-route';
   if (path.startsWith('"')) return 'quoted';

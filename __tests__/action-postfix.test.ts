@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import fs from 'node:fs';
+import path from 'node:path';
 import { ANNOTATIONS_PER_LEVEL } from '../src/report/annotations.js';
-import { runAction, type ActionRun } from './support/action.js';
+import { ROOT, runAction, type ActionRun } from './support/action.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startPostfix, type RunningPostfix } from './support/postfix.js';
 
@@ -75,4 +76,14 @@ describePostfix('the action (dist/index.js) against Postfix', () => {
     const report = JSON.parse(fs.readFileSync(r.reportPath, 'utf8'));
     expect(report.targets.map((t: { transport: string }) => t.transport)).toEqual(['plain']);
   });
+
+  test('a configuration Postfix refuses: exit 1, the annotation at its file and line, and a job summary that says what failed, where and what to do (issue 22: it was empty)', async () => {
+    const config = path.join(ROOT, '__tests__', 'fixtures', 'gate', 'broken');
+    const r = await action({ 'postfix-config': config });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/::error title=relay-check%3A postfix-config,file=[^,]*master\.cf,line=3::invalid type field/);
+    expect(r.summary).toMatch(/^## relay-check: ⚠️ The configuration could not be tested\n/);
+    expect(r.summary).toMatch(/\| <code>master\.cf<\/code> \| 3 \| invalid type field/);
+    expect(r.summary).toContain('### What to do');
+  }, 120_000);
 });

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7574);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9663);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7574:
+/***/ 9663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41833,7 +41833,30 @@ async function postComment(report, token, ctx = commentContext()) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/report/gate-failure.ts
+
+/**
+ * The job summary of a gate that could not test the configuration (Postfix refused it, the
+ * sandbox could not stand in for something it names): never an empty page. What failed, where
+ * (file and line when known), and what to do. Everything from Postfix or the configuration
+ * is escaped: a pull request writes it.
+ */
+function gateFailureSummary(f, configDir) {
+    const rows = f.problems.map((p) => `| ${code(p.file)} | ${p.line === null ? '—' : String(p.line)} | ${mdText(p.change)} |`);
+    return [
+        '## relay-check: ⚠️ The configuration could not be tested',
+        `**${mdText(f.message)}** The step fails: nothing was tested, so nothing is known about relaying.`,
+        ...(rows.length > 0 ? ['| File | Line | Problem |\n| --- | --- | --- |\n' + rows.join('\n')] : []),
+        '### What to do',
+        [
+            `- Fix what is named above in ${code(configDir)}${rows.length > 0 ? ' (the annotations point at the lines)' : ''}, or run \`postfix -c DIR check\` on a copy to see Postfix's own words.`,
+            '- What only your servers have (an SQL or LDAP map, a file outside the directory) can be stood in for with `postfix-overrides`: a file of `name = value` lines applied over the configuration.',
+        ].join('\n'),
+    ].join('\n\n') + '\n';
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -41912,6 +41935,8 @@ async function main_run() {
             // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
             for (const p of e.problems)
                 core/* error */.z3(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(external_node_path_default().join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
+            // Never an empty job summary: what failed, where, and what to do.
+            await core/* summary */.z.addRaw(gateFailureSummary(e, settings.postfixConfig ?? '')).write();
             fail(e.message);
             return;
         }

@@ -10,6 +10,7 @@ import { postComment } from './report/comment.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './model/report.js';
 import { headline, renderSummary } from './report/summary.js';
+import { gateFailureSummary } from './report/gate-failure.js';
 import { detailLabel, replyWithReason, TRANSPORT_LABEL, untestedAddresses } from './report/view.js';
 import { ACTION_NAMING, INPUT_NAMES, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 
@@ -72,6 +73,8 @@ export async function run(): Promise<void> {
     if (e instanceof GateError) {
       // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
       for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(path.join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
+      // Never an empty job summary: what failed, where, and what to do.
+      await core.summary.addRaw(gateFailureSummary(e, settings.postfixConfig ?? '')).write();
       fail(e.message);
       return;
     }

@@ -41431,22 +41431,52 @@ function resultCell(v, all) {
  */
 function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = settings_ACTION_NAMING) {
     const out = new Budget(limit - 1024);
-    const views = addresses(r);
+    const run = { r, views: addresses(r), naming };
+    for (const section of SUMMARY_SECTIONS)
+        section(out, run);
+    let body = out.parts.join('\n\n');
+    if (out.cut)
+        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
+    return `${body}\n`;
+}
+/** The summary's sections in the order they are read, and in which the budget is spent. */
+const SUMMARY_SECTIONS = [
+    verdictSection,
+    warningsSection,
+    whyItRelaysSection,
+    targetsSection,
+    ownMailSection,
+    whatToDoSection,
+    gateSections,
+    relayedSection,
+    inconclusiveSection,
+    allAttemptsSection,
+    transcriptsSection,
+];
+/** The banner, and the verdict sentence with its notes and whether the step passes. */
+function verdictSection(out, { r }) {
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
     const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
             ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
             : `The step passes (strictness ${code(r.settings.strictness)}).`));
+}
+function warningsSection(out, { r, views }) {
     // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
     const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
+}
+function whyItRelaysSection(out, { r, naming }) {
     const why = diagnosisMarkdown(r, naming);
     if (why)
         out.add(why);
+}
+/** One row per address, and below it why a transport ran nothing. */
+function targetsSection(out, { r, views }) {
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
     out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
@@ -41455,68 +41485,81 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = settings_ACTION_
     const gaps = transportGaps(views);
     if (gaps.length > 0)
         out.add(gaps.map((g) => `- ${mdText(g)}`).join('\n'));
+}
+function ownMailSection(out, { views }) {
     // The positive control beside the table: what the refusals above are weighed against.
     const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
     if (own.length > 0)
         out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
+}
+function whatToDoSection(out, { r, naming }) {
     const advice = adviceBullets(r, naming);
     if (advice.length > 0)
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+}
+/** Gate mode: the configuration tested, and what its base commit did. */
+function gateSections(out, { r }) {
     if (r.gate)
         gateSection(out, r.gate);
     if (r.gate?.base)
         out.add(baseSummaryLines(r.gate).join('\n'));
+}
+function relayedSection(out, { r }) {
     const relayed = findings(r, ['relayed']);
-    if (relayed.length > 0) {
-        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
-        const places = new Set(relayed.map((f) => view_whereText(f.where)));
-        const one = places.size === 1 ? [...places][0] : null;
-        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
-        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
-        out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
-        if (relayed.length > FOLD_FINDINGS_OVER) {
-            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
-            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
-        }
-        else {
-            out.table(head, rows);
-        }
+    if (relayed.length === 0)
+        return;
+    // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+    const places = new Set(relayed.map((f) => view_whereText(f.where)));
+    const one = places.size === 1 ? [...places][0] : null;
+    const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+    const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+    out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+    if (relayed.length > FOLD_FINDINGS_OVER) {
+        out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
+        out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
     }
+    else {
+        out.table(head, rows);
+    }
+}
+function inconclusiveSection(out, { r }) {
     const inconclusive = findings(r, ['inconclusive']);
-    if (inconclusive.length > 0) {
-        const byReason = new Map();
-        for (const f of inconclusive)
-            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
-        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
-            const ids = vectorIds(list);
-            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
-            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
-            return [`${mdText(reason)}${example}`, mdText(view_whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
-        }));
-    }
+    if (inconclusive.length === 0)
+        return;
+    const byReason = new Map();
+    for (const f of inconclusive)
+        byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+    out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
+    out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
+        const ids = vectorIds(list);
+        const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+        const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+        return [`${mdText(reason)}${example}`, mdText(view_whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+    }));
+}
+function allAttemptsSection(out, { r }) {
     // Vectors a run did not start share one reason: one row with the count, not a row each.
     const all = findings(r, ['relayed', 'inconclusive', 'denied']);
     const skipped = skippedGroups(r).map((g) => [`${summary_plural(g.vectors.length, 'vector')}: ${mdText(someIds(g.vectors))}`, mdText(view_whereText(g.where)), 'skipped', mdText(g.reason)]);
     out.table(['Attempt', 'Where', 'Result', 'Server reply'], [...all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), ...skipped], `<details><summary>All attempts (${summary_plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run one row per reason' : ''})</summary>\n\n`, '\n\n</details>');
+}
+/** One folded transcript per address and transport, while they fit. */
+function transcriptsSection(out, { r }) {
     const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
-    if (blocks.length > 0 && out.add('### Transcripts')) {
-        for (const t of blocks) {
-            const lines = [
-                ...t.opening.map((l) => `${l.dir} ${l.text}`),
-                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
-            ];
-            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
-            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
-            if (!out.add(block))
-                break;
-        }
-    }
-    let body = out.parts.join('\n\n');
-    if (out.cut)
-        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
-    return `${body}\n`;
+    if (blocks.length === 0 || !out.add('### Transcripts'))
+        return;
+    for (const t of blocks)
+        if (!out.add(transcriptBlock(t)))
+            break;
+}
+function transcriptBlock(t) {
+    const lines = [
+        ...t.opening.map((l) => `${l.dir} ${l.text}`),
+        ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+    ];
+    const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+    const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+    return `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
 }
 /** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
 function gateSection(out, g) {

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { check } from './gate/gate.js';
 import { GateError } from './gate/instance.js';
 import type { Report } from './model/report.js';
 import { renderTerminal } from './report/terminal.js';
-import { ACTION_NAMING, CLI_NAMING, InputError, parseSettings, type RawInputs } from './settings.js';
+import { ACTION_NAMING, CLI_NAMING, InputError, parseSettings, type RawInputs, type Settings } from './settings.js';
 import { VERSION } from './version.js';
 
 /**
@@ -72,40 +72,59 @@ function wantsColor(io: CliIo, env: NodeJS.ProcessEnv = process.env): boolean {
   return io.isTty && !env.NO_COLOR;
 }
 
+/** The command line's flags; HOST arguments are positionals. */
+const FLAGS = {
+  port: { type: 'string', short: 'p' },
+  strictness: { type: 'string', short: 's' },
+  tls: { type: 'string' },
+  domain: { type: 'string', short: 'd' },
+  recipient: { type: 'string' },
+  sender: { type: 'string' },
+  'local-recipient': { type: 'string' },
+  helo: { type: 'string' },
+  'client-address': { type: 'string' },
+  'postfix-config': { type: 'string' },
+  'postfix-overrides': { type: 'string' },
+  'base-ref': { type: 'string' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'report-path': { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+
+// No return type written: node:util does not export the one parseArgs infers; Flags names it.
+function parseFlags(args: string[]) {
+  return parseArgs({ args, allowPositionals: true, options: FLAGS });
+}
+
+type Flags = ReturnType<typeof parseFlags>;
+
 /** Parses argv, runs the engine, prints, and returns the exit status. Never calls process.exit. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
+  const flags = readFlags(argv, io);
+  if (typeof flags === 'number') return flags;
+  const settings = settingsFrom(flags, io);
+  if (settings === null) return EXIT.usage;
+  const report = await runCheck(settings, io, flags.values.json === true);
+  if (report === null) return EXIT.failed;
+  const { values } = flags;
+  if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
+  io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose, naming: CLI_NAMING }));
+  return exitCode(report);
+}
+
+/** The flags, or the exit status when there is nothing to run: bad flags, --help, or no arguments at all. */
+function readFlags(argv: string[], io: CliIo): Flags | number {
+  let flags: Flags;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string', short: 'p' },
-        strictness: { type: 'string', short: 's' },
-        tls: { type: 'string' },
-        domain: { type: 'string', short: 'd' },
-        recipient: { type: 'string' },
-        sender: { type: 'string' },
-        'local-recipient': { type: 'string' },
-        helo: { type: 'string' },
-        'client-address': { type: 'string' },
-        'postfix-config': { type: 'string' },
-        'postfix-overrides': { type: 'string' },
-        'base-ref': { type: 'string' },
-        timeout: { type: 'string' },
-        'connect-timeout': { type: 'string' },
-        'report-path': { type: 'string' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    flags = parseFlags(argv);
   } catch (e) {
     io.stderr(`relay-check: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     return EXIT.usage;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  if (flags.values.help) {
     io.stdout(USAGE);
     return EXIT.pass;
   }
@@ -113,6 +132,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(USAGE);
     return EXIT.usage;
   }
+  return flags;
+}
+
+/** The flags as the action's inputs, parsed as the action parses them; null (said on stderr) when one is wrong. */
+function settingsFrom({ values, positionals }: Flags, io: CliIo): Settings | null {
   const raw: RawInputs = {
     host: positionals.join(','),
     port: values.port,
@@ -130,32 +154,31 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     timeout: values.timeout,
     'connect-timeout': values['connect-timeout'],
   };
-  let settings;
   try {
-    settings = parseSettings(raw);
+    return parseSettings(raw);
   } catch (e) {
     if (e instanceof InputError) {
       io.stderr(`relay-check: ${flagMessage(e)}\n`);
-      return EXIT.usage;
+      return null;
     }
     throw e;
   }
+}
+
+/** Runs the check with a progress line; null (said on stderr) when the gate refuses the configuration. */
+async function runCheck(settings: Settings, io: CliIo, json: boolean): Promise<Report | null> {
   // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
-  const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
-  let report: Report;
+  const progress = (io.stderrIsTty ?? io.isTty) && !json ? startProgress(io) : null;
   try {
-    report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
+    return await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
     // A configuration the gate refuses fails as the action's step would: it is not a usage error.
     io.stderr(`relay-check: ${gateMessage(e)}\n`);
-    return EXIT.failed;
+    return null;
   } finally {
     progress?.stop();
   }
-  if (values['report-path']) fs.writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
-  io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose, naming: CLI_NAMING }));
-  return exitCode(report);
 }
 
 /**

@@ -17,77 +17,12 @@ export interface DemoServer {
 
 /** A minimal SMTP responder, enough to show both verdicts without a real MTA. */
 export async function startDemoServer(kind: 'open' | 'closed', name: string, where: { address?: '127.0.0.1' | '::1'; port?: number } = {}): Promise<DemoServer> {
-  const localDomain = name.split('.').slice(1).join('.');
+  const own = [name, name.split('.').slice(1).join('.'), '[127.0.0.1]'];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.setEncoding('latin1');
-    let buffer = '';
-    let inData = false;
-    let mail = false;
-    const say = (line: string): boolean => socket.write(`${line}\r\n`);
-    say(`220 ${name} ESMTP relay-check demo (${kind})`);
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (buffer.length > 65536) return socket.destroy();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, '');
-        buffer = buffer.slice(nl + 1);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            mail = false;
-            say('250 2.0.0 Ok: queued as DEMO (and thrown away)');
-          }
-          continue;
-        }
-        const verb = line.split(/[\s:]/)[0].toUpperCase();
-        switch (verb) {
-          case 'EHLO':
-            say(`250-${name}`);
-            say('250-PIPELINING');
-            say('250 8BITMIME');
-            break;
-          case 'HELO':
-            say(`250 ${name}`);
-            break;
-          case 'MAIL':
-            mail = true;
-            say('250 2.1.0 Ok');
-            break;
-          case 'RCPT': {
-            if (!mail) {
-              say('503 5.5.1 Error: need MAIL command');
-              break;
-            }
-            const addr = line.slice(line.indexOf(':') + 1).trim();
-            const verdict = demoRecipient(kind, addr, [name, localDomain, '[127.0.0.1]']);
-            say(verdict === 'accept' ? '250 2.1.5 Ok' : verdict === 'unknown' ? `550 5.1.1 ${addr}: Recipient address rejected: User unknown` : `554 5.7.1 ${addr}: Relay access denied`);
-            break;
-          }
-          case 'DATA':
-            inData = true;
-            say('354 End data with <CR><LF>.<CR><LF>');
-            break;
-          case 'RSET':
-            mail = false;
-            say('250 2.0.0 Ok');
-            break;
-          case 'NOOP':
-            say('250 2.0.0 Ok');
-            break;
-          case 'QUIT':
-            say('221 2.0.0 Bye');
-            socket.end();
-            return;
-          default:
-            say('502 5.5.2 Error: command not recognized');
-        }
-      }
-    });
-    socket.on('error', () => socket.destroy());
+    serveDemoSession(socket, { kind, name, own, inData: false, mail: false, say: (line) => socket.write(`${line}\r\n`) });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -103,6 +38,92 @@ export async function startDemoServer(kind: 'open' | 'closed', name: string, whe
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/** One demo connection: who answers, and where its transaction stands. */
+interface DemoSession {
+  kind: 'open' | 'closed';
+  name: string;
+  /** The domains it takes mail for (demoRecipient's `own`). */
+  own: string[];
+  inData: boolean;
+  mail: boolean;
+  say: (line: string) => void;
+}
+
+/** The greeting, then one answer per line received; a line longer than 64 KiB ends the connection. */
+function serveDemoSession(socket: net.Socket, s: DemoSession): void {
+  socket.setEncoding('latin1');
+  let buffer = '';
+  s.say(`220 ${s.name} ESMTP relay-check demo (${s.kind})`);
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    if (buffer.length > 65536) return socket.destroy();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).replace(/\r$/, '');
+      buffer = buffer.slice(nl + 1);
+      if (demoLine(s, line) === 'quit') {
+        socket.end();
+        return;
+      }
+    }
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+/** Answers one line: message text until the lone dot, else a command. */
+function demoLine(s: DemoSession, line: string): 'quit' | null {
+  if (s.inData) {
+    if (line === '.') {
+      s.inData = false;
+      s.mail = false;
+      s.say('250 2.0.0 Ok: queued as DEMO (and thrown away)');
+    }
+    return null;
+  }
+  const verb = line.split(/[\s:]/)[0].toUpperCase();
+  switch (verb) {
+    case 'EHLO':
+      s.say(`250-${s.name}`);
+      s.say('250-PIPELINING');
+      s.say('250 8BITMIME');
+      break;
+    case 'HELO':
+      s.say(`250 ${s.name}`);
+      break;
+    case 'MAIL':
+      s.mail = true;
+      s.say('250 2.1.0 Ok');
+      break;
+    case 'RCPT':
+      s.say(rcptAnswer(s, line));
+      break;
+    case 'DATA':
+      s.inData = true;
+      s.say('354 End data with <CR><LF>.<CR><LF>');
+      break;
+    case 'RSET':
+      s.mail = false;
+      s.say('250 2.0.0 Ok');
+      break;
+    case 'NOOP':
+      s.say('250 2.0.0 Ok');
+      break;
+    case 'QUIT':
+      s.say('221 2.0.0 Bye');
+      return 'quit';
+    default:
+      s.say('502 5.5.2 Error: command not recognized');
+  }
+  return null;
+}
+
+function rcptAnswer(s: DemoSession, line: string): string {
+  if (!s.mail) return '503 5.5.1 Error: need MAIL command';
+  const addr = line.slice(line.indexOf(':') + 1).trim();
+  const verdict = demoRecipient(s.kind, addr, s.own);
+  return verdict === 'accept' ? '250 2.1.5 Ok' : verdict === 'unknown' ? `550 5.1.1 ${addr}: Recipient address rejected: User unknown` : `554 5.7.1 ${addr}: Relay access denied`;
 }
 
 /**

@@ -511,7 +511,7 @@ function hostMta(targets) {
     known.sort((a, b) => rank[b.confidence] - rank[a.confidence]);
     return known[0]?.name ?? 'unknown';
 }
-function diagnose_whereText(p) {
+function whereText(p) {
     if (p.where.includes('tls-only'))
         return ', only inside TLS (the same attempts in plaintext were refused)';
     if (p.where.includes('ipv6-only'))
@@ -526,10 +526,10 @@ function diagnose_whereText(p) {
 function summaryOf(mta, p) {
     const who = mta === 'unknown' ? 'The server' : mta;
     if (p.everything)
-        return `${who} relays for this client whatever it sends${diagnose_whereText(p)}.`;
+        return `${who} relays for this client whatever it sends${whereText(p)}.`;
     if (p.shared.length > 0)
-        return `${who} relays only for ${p.shared.map((t) => TRAIT_TEXT[t]).join(' and ')}${diagnose_whereText(p)}.`;
-    return `${who} relays some forms and refuses the plain attempt${diagnose_whereText(p)}: ${p.relayed.slice(0, 6).join(', ')}${p.relayed.length > 6 ? `, ${p.relayed.length - 6} more` : ''}.`;
+        return `${who} relays only for ${p.shared.map((t) => TRAIT_TEXT[t]).join(' and ')}${whereText(p)}.`;
+    return `${who} relays some forms and refuses the plain attempt${whereText(p)}: ${p.relayed.slice(0, 6).join(', ')}${p.relayed.length > 6 ? `, ${p.relayed.length - 6} more` : ''}.`;
 }
 function vantageWarning(v, mta) {
     if (!v || v.xclient !== null || !trustedByDefault(v.network))
@@ -1232,7 +1232,7 @@ class SmtpSession {
         const limit = this.limitTo(timeoutMs ?? this.opts.connectTimeoutMs);
         await this.handshake(secure, limit);
         await ticketsOrSoon(secure);
-        this.note(`STARTTLS: ${session_describeTls(this.tls)}`);
+        this.note(`STARTTLS: ${describeTls(this.tls)}`);
         return reply;
     }
     handshake(secure, limit) {
@@ -1267,14 +1267,14 @@ class SmtpSession {
         if (socket instanceof (external_node_net_default()).Socket)
             socket.setNoDelay(true);
         const session = new SmtpSession(socket, opts);
-        session.note(`connect ${session_formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
+        session.note(`connect ${formatAddress(opts.address, opts.port)}${opts.implicitTls ? ' (implicit TLS)' : ''}`);
         let tcpUp = false;
         const connected = new Promise((resolve, reject) => {
             socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
                 tcpUp = true;
                 if (socket instanceof (external_node_tls_default()).TLSSocket) {
                     session.tls = tlsInfo(socket, opts.serverName);
-                    session.note(`TLS: ${session_describeTls(session.tls)}`);
+                    session.note(`TLS: ${describeTls(session.tls)}`);
                 }
                 resolve();
             });
@@ -1482,7 +1482,7 @@ function tlsInfo(s, serverName) {
         subject: typeof subject === 'string' ? subject : Array.isArray(subject) ? subject.join(', ') : null,
     };
 }
-function session_describeTls(t) {
+function describeTls(t) {
     if (!t)
         return 'none';
     return `${t.protocol ?? '?'}${t.legacy ? ' (legacy)' : ''} ${t.cipher ?? '?'}, certificate ${t.subject ? `CN=${t.subject} ` : ''}${t.verified ? 'verifies' : `would not verify (${t.verifyError})`}`;
@@ -1496,11 +1496,11 @@ function parseExtensions(reply) {
     }
     return ext;
 }
-function session_formatAddress(address, port) {
+function formatAddress(address, port) {
     return external_node_net_default().isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
 }
 function errorFromSocket(err, opts) {
-    const where = session_formatAddress(opts.address, opts.port);
+    const where = formatAddress(opts.address, opts.port);
     switch (err.code) {
         case 'ECONNREFUSED':
             return new SessionError('connect-refused', `connection to ${where} refused`);
@@ -6344,6 +6344,47 @@ function commitOf(dir) {
     return r.status === 0 ? r.stdout.trim() : null;
 }
 
+;// CONCATENATED MODULE: ./src/report/escape.ts
+/**
+ * Escaping for every place server text ends up. A banner is attacker-chosen:
+ * in the job summary it must not open a tag, a link, a table cell or a code
+ * span; in the log it must not start a workflow command (`::error::…`).
+ */
+// Characters that mean something to HTML or to GitHub-flavoured Markdown
+// (tables, links, emphasis, code spans, headings, images, autolinks, mentions).
+const MARKDOWN_ACTIVE = /[&<>"'|`[\]()*_~\\#!@{}:$]/g;
+/** Text safe in Markdown and HTML, including inside a table cell. One line. */
+function mdText(s) {
+    return s
+        .replace(/\r?\n/g, ' ')
+        .replace(MARKDOWN_ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Text for a <pre> block: HTML-escaped, newlines kept. */
+function preText(s) {
+    return s.replace(/[&<>"'`|[\]()*_~\\#!@{}:$]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** Inline code that survives any content. */
+function code(s) {
+    return `<code>${mdText(s)}</code>`;
+}
+/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
+function inlineMd(s) {
+    return s
+        .split('`')
+        .map((part, i) => (i % 2 === 1 ? code(part) : mdText(part)))
+        .join('');
+}
+/**
+ * A line for the runner's log. The runner reads a line as a workflow command
+ * when it starts with `::` after leading whitespace; control characters could
+ * start a new line. Both are defused; everything else stays readable.
+ */
+function logLine(s) {
+    // eslint-disable-next-line no-control-regex
+    const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
+}
+
 ;// CONCATENATED MODULE: ./src/report/base.ts
 
 /**
@@ -6390,7 +6431,7 @@ const CHANGE_LABEL = {
 /** At most this many vector ids in one cell; the JSON report has every row. */
 const IDS_PER_CELL = 6;
 /** Markdown lines for the job summary; none without a base comparison. */
-function base_baseSummaryLines(g) {
+function baseSummaryLines(g) {
     const b = g?.base;
     if (b === undefined)
         return [];
@@ -6426,47 +6467,6 @@ function base_baseSummaryLines(g) {
 function baseTerminalLines(g) {
     const b = g?.base;
     return b === undefined ? [] : [`against the base: ${baseSentence(b)}`];
-}
-
-;// CONCATENATED MODULE: ./src/report/escape.ts
-/**
- * Escaping for every place server text ends up. A banner is attacker-chosen:
- * in the job summary it must not open a tag, a link, a table cell or a code
- * span; in the log it must not start a workflow command (`::error::…`).
- */
-// Characters that mean something to HTML or to GitHub-flavoured Markdown
-// (tables, links, emphasis, code spans, headings, images, autolinks, mentions).
-const MARKDOWN_ACTIVE = /[&<>"'|`[\]()*_~\\#!@{}:$]/g;
-/** Text safe in Markdown and HTML, including inside a table cell. One line. */
-function escape_mdText(s) {
-    return s
-        .replace(/\r?\n/g, ' ')
-        .replace(MARKDOWN_ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
-}
-/** Text for a <pre> block: HTML-escaped, newlines kept. */
-function escape_preText(s) {
-    return s.replace(/[&<>"'`|[\]()*_~\\#!@{}:$]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-/** Inline code that survives any content. */
-function escape_code(s) {
-    return `<code>${escape_mdText(s)}</code>`;
-}
-/** relay-check's own sentences with `backticks`: code spans become <code>, the rest is escaped. */
-function escape_inlineMd(s) {
-    return s
-        .split('`')
-        .map((part, i) => (i % 2 === 1 ? escape_code(part) : escape_mdText(part)))
-        .join('');
-}
-/**
- * A line for the runner's log. The runner reads a line as a workflow command
- * when it starts with `::` after leading whitespace; control characters could
- * start a new line. Both are defused; everything else stays readable.
- */
-function logLine(s) {
-    // eslint-disable-next-line no-control-regex
-    const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-    return /^\s*::/.test(flat) ? `\u2024${flat.replace(/^\s*/, '')}` : flat;
 }
 
 ;// CONCATENATED MODULE: ./src/report/diagnosis.ts
@@ -6536,7 +6536,7 @@ function fixMd(f, configDir) {
     return `**In the configuration:** ${where}. **${mdText(fixVerdict(f))}**\n\n${diffBlock(f.diff)}`;
 }
 /** The section's Markdown, or null when nothing relayed. */
-function diagnosis_diagnosisMarkdown(r, n = ACTION_NAMING) {
+function diagnosisMarkdown(r, n = settings_ACTION_NAMING) {
     const ds = r.diagnosis ?? [];
     if (ds.length === 0)
         return null;
@@ -6574,8 +6574,8 @@ function fixText(r) {
 
 
 
-const view_TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
-const view_FAMILY_LABEL = {
+const TRANSPORT_LABEL = { plain: 'plaintext', starttls: 'STARTTLS', implicit: 'implicit TLS' };
+const FAMILY_LABEL = {
     plain: 'plain senders (outside, null)',
     senders: 'trusted-looking senders',
     helo: 'HELO names',
@@ -6615,11 +6615,11 @@ function addressLabel(t) {
         return view_serviceName(t.service);
     if (!t.address)
         return `${t.host}:${t.port}`;
-    const addr = session_formatAddress(t.address, t.port);
+    const addr = formatAddress(t.address, t.port);
     return t.host === t.address ? addr : `${t.host} (${addr})`;
 }
 /** The label for details (log groups, transcripts): in gate mode also where the service ran on the runner. */
-function view_detailLabel(t) {
+function detailLabel(t) {
     return t.service ? `${view_serviceName(t.service)}, run on ${formatAddress(t.address, t.port)}` : addressLabel(t);
 }
 /**
@@ -6698,7 +6698,7 @@ function sameReason(reason) {
     return reason.replace(/relay-check-nx-[0-9a-f]+/g, 'relay-check-nx-…');
 }
 /** Findings of the given outcomes, merged: same vector, commands, reply and reason → one finding. */
-function view_findings(r, outcomes) {
+function findings(r, outcomes) {
     const helo = usualHelo(r);
     const out = new Map();
     for (const t of r.targets) {
@@ -6742,21 +6742,21 @@ function view_findings(r, outcomes) {
 }
 /** "127.0.0.1:25 (plaintext, STARTTLS)"; several addresses joined, at most `max` named. */
 function view_whereText(where, max = 3) {
-    const one = (w) => `${w.label} (${w.transports.map((x) => view_TRANSPORT_LABEL[x]).join(', ')})`;
+    const one = (w) => `${w.label} (${w.transports.map((x) => TRANSPORT_LABEL[x]).join(', ')})`;
     const named = where.slice(0, max).map(one);
     if (where.length > max)
         named.push(`${where.length - max} more address(es)`);
     return named.join('; ');
 }
 /** Findings grouped by family, largest first. */
-function view_byFamily(list) {
+function byFamily(list) {
     const m = new Map();
     for (const f of list)
         m.set(f.family, [...(m.get(f.family) ?? []), f]);
     return [...m.entries()].map(([family, findings]) => ({ family, findings })).sort((a, b) => b.findings.length - a.findings.length);
 }
 /** Distinct vector ids of a list, in order. */
-function view_vectorIds(list) {
+function vectorIds(list) {
     return [...new Set(list.map((f) => f.vector))];
 }
 function clientView(r, views) {
@@ -6794,7 +6794,7 @@ function replyWithReason(reply, reason) {
  * verdict/run.ts puts the relayed count first when anything relayed (counted per
  * transport, which would contradict the per-vector sentence); the rest follow.
  */
-function view_otherFailReasons(r) {
+function otherFailReasons(r) {
     const rest = r.counts.relayed > 0 ? r.failReasons.slice(1) : r.failReasons;
     // The verdict sentence names each untested address with its reason already; verdict/run.ts's
     // "HOST:PORT: no address could be reached" for it is not even true when XCLIENT was refused.
@@ -6804,9 +6804,9 @@ function view_otherFailReasons(r) {
     return rest.filter((reason) => !said.has(reason) && !keys.some((k) => reason.startsWith(k)));
 }
 /** Skipped findings by reason, in order; each group a single line in every renderer. */
-function view_skippedGroups(r) {
+function skippedGroups(r) {
     const by = new Map();
-    for (const f of view_findings(r, ['skipped'])) {
+    for (const f of findings(r, ['skipped'])) {
         const g = by.get(f.reason) ?? { reason: f.reason, vectors: [], where: [] };
         if (!g.vectors.includes(f.vector))
             g.vectors.push(f.vector);
@@ -6824,11 +6824,11 @@ function view_skippedGroups(r) {
     return [...by.values()];
 }
 /** "a, b, c and 54 more": a list of vector ids that stays one line. */
-function view_someIds(ids, show = 3) {
+function someIds(ids, show = 3) {
     return ids.length <= show ? ids.join(', ') : `${ids.slice(0, show).join(', ')} and ${ids.length - show} more`;
 }
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
-function view_mtaLabel(v, gate) {
+function mtaLabel(v, gate) {
     // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
     if (gate)
         return `Postfix ${gate.postfixVersion}`;
@@ -6844,7 +6844,7 @@ function view_mtaLabel(v, gate) {
  * escape it): whether the server accepts mail for its own domain from this client, with the reply.
  * Null when nothing was tested there.
  */
-function view_ownMailText(v) {
+function ownMailText(v) {
     // An open relay needs no control: what relayed is the evidence.
     if (!v.tested || v.verdict === 'open')
         return null;
@@ -6886,7 +6886,7 @@ function table(head, rows) {
 const summary_plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** "plaintext and STARTTLS": the transports of an address that gave a given answer. */
 function transportsText(ts) {
-    const names = ts.map((t) => view_TRANSPORT_LABEL[t]);
+    const names = ts.map((t) => TRANSPORT_LABEL[t]);
     return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 /** The label, with the address family named when the same host was tested over both. */
@@ -6918,7 +6918,7 @@ function notEntered(v) {
     const missed = v.runs.filter((t) => !t.reachable);
     if (missed.length === 0)
         return null;
-    return missed.map((t) => `${view_TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
+    return missed.map((t) => `${TRANSPORT_LABEL[t.transport]} could not be entered (${t.error ?? 'no session'}), so nothing was tested inside it`).join('; ');
 }
 const ORDER = { open: 0, inconclusive: 1, closed: 2 };
 /**
@@ -7030,9 +7030,9 @@ function fixAdvice(r) {
     const dir = (r.gate?.configDir ?? '.').replace(/\/+$/, '');
     return (r.gate?.fixes ?? []).map((f) => {
         const at = f.places[0];
-        const where = at ? `${escape_code(`${dir}/${at.file}`)} line ${at.line}` : escape_code(dir);
+        const where = at ? `${code(`${dir}/${at.file}`)} line ${at.line}` : code(dir);
         const to = f.diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).map((l) => l.slice(1).trim());
-        return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => escape_code(l)).join(', ') || 'the change below'}. ${escape_mdText(fixVerdict(f))} The diff is shown with the cause.`;
+        return `${f.verified ? '**Change' : '**Not verified, do not apply as is: change'} ${where}** to ${to.map((l) => code(l)).join(', ') || 'the change below'}. ${mdText(fixVerdict(f))} The diff is shown with the cause.`;
     });
 }
 /** The "What to do" bullets that fit this run. Markdown from relay-check; inputs escaped. */
@@ -7040,7 +7040,7 @@ function adviceBullets(r, n = settings_ACTION_NAMING) {
     const views = view_addresses(r);
     const out = [];
     if (r.verdict === 'open') {
-        const relayed = view_findings(r, ['relayed']);
+        const relayed = findings(r, ['relayed']);
         const c = clientView(r, views);
         const diagnoses = r.diagnosis ?? [];
         // "Why it relays" already says it, with the address the server saw.
@@ -7051,11 +7051,11 @@ function adviceBullets(r, n = settings_ACTION_NAMING) {
         const explained = diagnoses.length > 0 && diagnoses.every((d) => d.findings.length > 0);
         const families = new Set(relayed.map((f) => f.family));
         // A plain outside-to-outside relay explains every other family: one fix, not seven.
-        const fits = explained ? [] : families.has('plain') ? ['plain'] : view_byFamily(relayed).map((g) => g.family);
+        const fits = explained ? [] : families.has('plain') ? ['plain'] : byFamily(relayed).map((g) => g.family);
         out.push(...fixAdvice(r));
         for (const f of fits) {
-            const ids = view_vectorIds(relayed.filter((x) => x.family === f));
-            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => escape_code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
+            const ids = vectorIds(relayed.filter((x) => x.family === f));
+            out.push(`${FAMILY_ADVICE[f]}${f === 'plain' ? '' : ` (${ids.slice(0, 4).map((i) => code(i)).join(', ')}${ids.length > 4 ? `, ${ids.length - 4} more` : ''})`}`);
         }
         out.push(r.settings.strictness === 'relaxed'
             ? 'Then re-run this check: the tables below name the exact commands that got through.'
@@ -7066,14 +7066,14 @@ function adviceBullets(r, n = settings_ACTION_NAMING) {
         for (const v of views.filter((x) => x.tested && x.runs.some((t) => t.transport === 'starttls' && !t.reachable))) {
             const why = v.runs.find((t) => t.transport === 'starttls' && !t.reachable)?.error ?? 'no session';
             // relay-check offers TLS 1.0 to 1.3 at any cipher strength (TEST_TLS): what fails here fails for most clients.
-            out.push(`${escape_mdText(v.label)} offers STARTTLS, but it could not be entered (${escape_mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with ${n.set('tls', 'none')}.`);
+            out.push(`${mdText(v.label)} offers STARTTLS, but it could not be entered (${mdText(why)}), so nothing was tested inside it. relay-check accepts TLS 1.0 to 1.3 and weak ciphers, so most clients fail there too: fix the server's TLS (certificate, protocols, ciphers) or stop offering STARTTLS, or test plaintext only with ${n.set('tls', 'none')}.`);
         }
         // Vectors, as the table counts them: one inconclusive in plaintext and inside STARTTLS is one.
         const reasons = new Map();
-        for (const f of view_findings(r, ['inconclusive']))
+        for (const f of findings(r, ['inconclusive']))
             reasons.set(f.reason, (reasons.get(f.reason) ?? new Set()).add(f.vector));
         for (const [reason, ids] of [...reasons].sort((a, b) => b[1].size - a[1].size).slice(0, 3))
-            out.push(`${summary_plural(ids.size, 'vector')} proved nothing: ${escape_mdText(reason)}.`);
+            out.push(`${summary_plural(ids.size, 'vector')} proved nothing: ${mdText(reason)}.`);
         if (reasons.size > 3)
             out.push(`${reasons.size - 3} more reason(s) in the table below.`);
     }
@@ -7088,12 +7088,12 @@ function untestedAdvice(untested, n) {
     const out = [];
     const xclient = untested.filter((v) => v.runs.some((t) => t.errorKind === 'xclient'));
     if (xclient.length > 0) {
-        out.push(`Authorize the runner for XCLIENT on ${escape_mdText(xclient.map((v) => v.label).join(', '))}: Postfix \`smtpd_authorized_xclient_hosts\` must list the address the check connects from (\`127.0.0.0/8\` when it runs on the server itself). Or run without ${n.name('client-address')}, as the runner's own address, which the server may trust.`);
+        out.push(`Authorize the runner for XCLIENT on ${mdText(xclient.map((v) => v.label).join(', '))}: Postfix \`smtpd_authorized_xclient_hosts\` must list the address the check connects from (\`127.0.0.0/8\` when it runs on the server itself). Or run without ${n.name('client-address')}, as the runner's own address, which the server may trust.`);
     }
     const other = untested.filter((v) => !xclient.includes(v));
     if (other.length > 0) {
         const v6 = other.some((v) => v.family === 6);
-        out.push(`Check that the runner can reach ${escape_mdText(other.map((v) => v.label).join(', '))}${v6 ? ' (GitHub-hosted runners have no IPv6 route)' : ''}, or leave ${other.length === 1 ? 'it' : 'them'} out by naming the hosts to test in ${n.name('host')}.`);
+        out.push(`Check that the runner can reach ${mdText(other.map((v) => v.label).join(', '))}${v6 ? ' (GitHub-hosted runners have no IPv6 route)' : ''}, or leave ${other.length === 1 ? 'it' : 'them'} out by naming the hosts to test in ${n.name('host')}.`);
     }
     return out;
 }
@@ -7103,7 +7103,7 @@ function attemptCell(f) {
     return `**${code(f.vector)}**${cmds ? `<br>${code(cmds)}` : ''}`;
 }
 function whereCell(f) {
-    return mdText(whereText(f.where));
+    return mdText(view_whereText(f.where));
 }
 function replyCell(f, withReason) {
     if (f.reply === null)
@@ -7192,7 +7192,7 @@ function transportGaps(views) {
         .flatMap((v) => v.runs.flatMap((t) => {
         const gap = transportGap(t);
         const said = !t.reachable && v.verdict === 'inconclusive' && views.length <= HEADLINE_NAMES_UP_TO;
-        return gap === null || said ? [] : [`${v.label}, ${view_TRANSPORT_LABEL[t.transport]} not tested: ${gap}`];
+        return gap === null || said ? [] : [`${v.label}, ${TRANSPORT_LABEL[t.transport]} not tested: ${gap}`];
     }));
 }
 /** The verdict sentence names each untested address and why up to this many addresses (headline). */
@@ -7214,22 +7214,52 @@ function resultCell(v, all) {
  */
 function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = ACTION_NAMING) {
     const out = new Budget(limit - 1024);
-    const views = addresses(r);
+    const run = { r, views: addresses(r), naming };
+    for (const section of SUMMARY_SECTIONS)
+        section(out, run);
+    let body = out.parts.join('\n\n');
+    if (out.cut)
+        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
+    return `${body}\n`;
+}
+/** The summary's sections in the order they are read, and in which the budget is spent. */
+const SUMMARY_SECTIONS = [
+    verdictSection,
+    warningsSection,
+    whyItRelaysSection,
+    targetsSection,
+    ownMailSection,
+    whatToDoSection,
+    gateSections,
+    relayedSection,
+    inconclusiveSection,
+    allAttemptsSection,
+    transcriptsSection,
+];
+/** The banner, and the verdict sentence with its notes and whether the step passes. */
+function verdictSection(out, { r }) {
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
     const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
             ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
             : `The step passes (strictness ${code(r.settings.strictness)}).`));
+}
+function warningsSection(out, { r, views }) {
     // Untested addresses are in the verdict sentence and the table; other warnings get a line each.
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     // A warning that is also why the step fails (strict: STARTTLS not entered) is said once, as the reason.
     const warnings = r.warnings.filter((w) => !r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)));
     for (const w of warnings.slice(0, 20))
         out.add(`> [!WARNING]\n> ${mdText(w)}`);
+}
+function whyItRelaysSection(out, { r, naming }) {
     const why = diagnosisMarkdown(r, naming);
     if (why)
         out.add(why);
+}
+/** One row per address, and below it why a transport ran nothing. */
+function targetsSection(out, { r, views }) {
     // Vectors, each counted once per address however many transports ran it (its worst outcome).
     out.table(['Target', 'MTA', 'Tested over', 'Vectors', 'Relayed', 'Denied', 'Inconclusive', 'Result'], views.map((v) => {
         const n = (x) => (v.tested ? String(x) : '—');
@@ -7238,68 +7268,81 @@ function renderSummary(r, limit = SUMMARY_LIMIT_BYTES, naming = ACTION_NAMING) {
     const gaps = transportGaps(views);
     if (gaps.length > 0)
         out.add(gaps.map((g) => `- ${mdText(g)}`).join('\n'));
+}
+function ownMailSection(out, { views }) {
     // The positive control beside the table: what the refusals above are weighed against.
     const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
     if (own.length > 0)
         out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
+}
+function whatToDoSection(out, { r, naming }) {
     const advice = adviceBullets(r, naming);
     if (advice.length > 0)
         out.add(`### What to do\n\n${advice.map((a) => `- ${a}`).join('\n')}`);
+}
+/** Gate mode: the configuration tested, and what its base commit did. */
+function gateSections(out, { r }) {
     if (r.gate)
         gateSection(out, r.gate);
     if (r.gate?.base)
         out.add(baseSummaryLines(r.gate).join('\n'));
+}
+function relayedSection(out, { r }) {
     const relayed = findings(r, ['relayed']);
-    if (relayed.length > 0) {
-        // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
-        const places = new Set(relayed.map((f) => whereText(f.where)));
-        const one = places.size === 1 ? [...places][0] : null;
-        const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
-        const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
-        out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
-        if (relayed.length > FOLD_FINDINGS_OVER) {
-            out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
-            out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
-        }
-        else {
-            out.table(head, rows);
-        }
+    if (relayed.length === 0)
+        return;
+    // Seen at one place only (the common case): say where once, in the heading, and give the reply the room.
+    const places = new Set(relayed.map((f) => view_whereText(f.where)));
+    const one = places.size === 1 ? [...places][0] : null;
+    const head = one ? ['Attempt', 'Server reply'] : ['Attempt', 'Where', 'Server reply'];
+    const rows = relayed.map((f) => (one ? [attemptCell(f), replyCell(f, f.stage === 'data')] : [attemptCell(f), whereCell(f), replyCell(f, f.stage === 'data')]));
+    out.add(`### Relayed: ${summary_plural(vectorIds(relayed).length, 'vector')}${one ? ` on ${mdText(one)}` : ''}`);
+    if (relayed.length > FOLD_FINDINGS_OVER) {
+        out.table(['Family', 'Relayed', 'For example'], byFamily(relayed).map((g) => [mdText(FAMILY_LABEL[g.family]), String(vectorIds(g.findings).length), vectorIds(g.findings).slice(0, 3).map(code).join(', ')]));
+        out.table(head, rows, `<details><summary>Every relayed attempt (${relayed.length})</summary>\n\n`, '\n\n</details>');
     }
+    else {
+        out.table(head, rows);
+    }
+}
+function inconclusiveSection(out, { r }) {
     const inconclusive = findings(r, ['inconclusive']);
-    if (inconclusive.length > 0) {
-        const byReason = new Map();
-        for (const f of inconclusive)
-            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
-        out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
-            const ids = vectorIds(list);
-            const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
-            const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
-            return [`${mdText(reason)}${example}`, mdText(whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
-        }));
-    }
+    if (inconclusive.length === 0)
+        return;
+    const byReason = new Map();
+    for (const f of inconclusive)
+        byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+    out.add(`### Inconclusive: ${summary_plural(vectorIds(inconclusive).length, 'vector')}`);
+    out.table(['Why nothing was proved', 'Where', 'Vectors'], [...byReason].map(([reason, list]) => {
+        const ids = vectorIds(list);
+        const where = list.flatMap((f) => f.where).filter((w, i, all) => all.findIndex((x) => x.label === w.label) === i);
+        const example = list[0].reply !== null ? `<br>e.g. ${code(list[0].reply)}` : '';
+        return [`${mdText(reason)}${example}`, mdText(view_whereText(where)), `${ids.length}: ${ids.slice(0, 4).map(code).join(', ')}${ids.length > 4 ? ', …' : ''}`];
+    }));
+}
+function allAttemptsSection(out, { r }) {
     // Vectors a run did not start share one reason: one row with the count, not a row each.
     const all = findings(r, ['relayed', 'inconclusive', 'denied']);
-    const skipped = skippedGroups(r).map((g) => [`${summary_plural(g.vectors.length, 'vector')}: ${mdText(someIds(g.vectors))}`, mdText(whereText(g.where)), 'skipped', mdText(g.reason)]);
+    const skipped = skippedGroups(r).map((g) => [`${summary_plural(g.vectors.length, 'vector')}: ${mdText(someIds(g.vectors))}`, mdText(view_whereText(g.where)), 'skipped', mdText(g.reason)]);
     out.table(['Attempt', 'Where', 'Result', 'Server reply'], [...all.map((f) => [attemptCell(f), whereCell(f), f.outcome, replyCell(f, true)]), ...skipped], `<details><summary>All attempts (${summary_plural(all.length + skipped.length, 'row')}: one per vector and answer${skipped.length ? ', vectors not run one row per reason' : ''})</summary>\n\n`, '\n\n</details>');
+}
+/** One folded transcript per address and transport, while they fit. */
+function transcriptsSection(out, { r }) {
     const blocks = r.targets.filter((t) => t.opening.length > 0 || t.attempts.some((a) => a.transcript.length > 0));
-    if (blocks.length > 0 && out.add('### Transcripts')) {
-        for (const t of blocks) {
-            const lines = [
-                ...t.opening.map((l) => `${l.dir} ${l.text}`),
-                ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
-            ];
-            const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
-            const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
-            const block = `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
-            if (!out.add(block))
-                break;
-        }
-    }
-    let body = out.parts.join('\n\n');
-    if (out.cut)
-        body += `\n\n_This summary was cut to stay under GitHub's 1 MiB limit; the JSON report holds every attempt and transcript._`;
-    return `${body}\n`;
+    if (blocks.length === 0 || !out.add('### Transcripts'))
+        return;
+    for (const t of blocks)
+        if (!out.add(transcriptBlock(t)))
+            break;
+}
+function transcriptBlock(t) {
+    const lines = [
+        ...t.opening.map((l) => `${l.dir} ${l.text}`),
+        ...t.attempts.filter((a) => a.transcript.length > 0).flatMap((a) => ['', `# ${a.vector}: ${a.outcome}`, ...a.transcript.map((l) => `${l.dir} ${l.text}`)]),
+    ];
+    const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
+    const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
+    return `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
 }
 /** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
 function gateSection(out, g) {
@@ -7365,9 +7408,8 @@ function wrap(text, width, first, rest) {
         out.push(line);
     return out;
 }
-/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
 /** Gate mode: each proposed change, its verdict wrapped, its diff as it is (removed lines red, added green). */
-function fixLines(r, c) {
+function fixLines({ r, c }) {
     const out = [];
     for (const f of fixText(r)) {
         out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
@@ -7376,6 +7418,7 @@ function fixLines(r, c) {
     }
     return out;
 }
+/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
 function plainAdvice(md) {
     return md
         .replace(/<code>([^<]*)<\/code>/g, '$1')
@@ -7396,8 +7439,14 @@ function cmds(f) {
  * clear the screen or recolour the terminal.
  */
 function renderTerminal(r, opts) {
-    const c = opts.color;
-    const naming = opts.naming ?? CLI_NAMING;
+    const run = { r, c: opts.color, naming: opts.naming ?? CLI_NAMING, views: view_addresses(r) };
+    const parts = opts.verbose ? [...TERMINAL_HEAD, everyAttemptLines] : [...TERMINAL_HEAD, relayedLines, inconclusiveLines, footerLines];
+    return `${parts.flatMap((part) => part(run)).join('\n')}\n`;
+}
+/** The first screen, verbose or not: the answer, why, the targets and what to do. */
+const TERMINAL_HEAD = [verdictLines, whyLines, fixLines, warningLines, targetTableLines, targetNoteLines, adviceLines];
+/** The verdict line, the sentence of what was found where, its notes, and why the run fails. */
+function verdictLines({ r, c }) {
     const out = [];
     const verdictWord = r.verdict === 'open' ? 'OPEN RELAY' : r.verdict === 'closed' ? 'NOT AN OPEN RELAY' : 'INCONCLUSIVE';
     out.push(paint(c, 'bold', `relay-check ${termText(r.tool.version)}: `) +
@@ -7410,16 +7459,23 @@ function renderTerminal(r, opts) {
     for (const note of [dataNote(r), stopNote(r), pauseNote(r)])
         if (note)
             out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
-    for (const reason of view_otherFailReasons(r))
+    for (const reason of otherFailReasons(r))
         out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+    return out;
+}
+function whyLines({ r, c, naming }) {
+    const out = [];
     for (const d of diagnosisText(r, naming)) {
         const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
         out.push(paint(c, 'bold', first), ...more);
         for (const item of d.items)
             out.push(...wrap(termText(item), WRAP, '  - ', '    '));
     }
-    out.push(...fixLines(r, c));
-    const views = view_addresses(r);
+    return out;
+}
+/** Warnings not said elsewhere, what the gate's base commit did, and the blank line before the table. */
+function warningLines({ r, c, views }) {
+    const out = [];
     const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
     for (const w of r.warnings)
         if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`)))
@@ -7427,111 +7483,141 @@ function renderTerminal(r, opts) {
     for (const l of baseTerminalLines(r.gate))
         out.push(...wrap(termText(l), WRAP, '', '  '));
     out.push('');
+    return out;
+}
+function targetTableLines({ r, c, views }) {
     // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
     const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
     const rows = views.map((v) => {
         const over = v.runs.map(overLabel).join(', ');
         // The verdict sentence above says why, unless a fleet made it count instead of name.
         const why = views.length > HEADLINE_NAMES_UP_TO ? `: ${termText(v.untestedWhy ?? 'unreachable')}` : '';
-        return [termText(v.label), termText(view_mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
+        return [termText(v.label), termText(mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
     });
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
-    out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
+    const out = [head.map((h, i) => pad(h, widths[i])).join('  ')];
     for (const row of rows) {
         const result = row[row.length - 1];
         const colored = paint(c, VERDICT_COLOR[result] ?? 'yellow', result);
         out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
     }
+    return out;
+}
+/** Under the table: why a transport ran nothing, and the positive control. */
+function targetNoteLines({ views }) {
+    const out = [];
     for (const g of transportGaps(views))
         out.push(...wrap(termText(g), WRAP, '  ', '    '));
     for (const v of views) {
-        const own = view_ownMailText(v);
+        const own = ownMailText(v);
         if (own)
             out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
     }
+    return out;
+}
+function adviceLines({ r, c, naming }) {
     const advice = adviceBullets(r, naming);
-    if (advice.length > 0) {
-        out.push('', paint(c, 'bold', 'What to do'));
-        for (const a of advice)
-            out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
+    if (advice.length === 0)
+        return [];
+    const out = ['', paint(c, 'bold', 'What to do')];
+    for (const a of advice)
+        out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
+    return out;
+}
+/** `verbose`: every attempt merged across transports, and the vectors not run, one entry per reason. */
+function everyAttemptLines({ r, c }) {
+    const all = findings(r, ['relayed', 'inconclusive', 'denied']);
+    const skipped = skippedGroups(r);
+    const ran = new Set(all.map((f) => f.vector));
+    const notRun = new Set(skipped.flatMap((g) => g.vectors).filter((v) => !ran.has(v))).size;
+    const out = ['', paint(c, 'bold', `Every attempt (${all.length}, merged across transports${notRun ? `; ${notRun} vector(s) not run` : ''})`)];
+    const idWidth = Math.max(0, ...all.map((f) => f.vector.length));
+    for (const f of all) {
+        out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
+        out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${view_whereText(f.where)}`))}`);
     }
-    if (opts.verbose) {
-        const all = view_findings(r, ['relayed', 'inconclusive', 'denied']);
-        const skipped = view_skippedGroups(r);
-        const ran = new Set(all.map((f) => f.vector));
-        const notRun = new Set(skipped.flatMap((g) => g.vectors).filter((v) => !ran.has(v))).size;
-        out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports${notRun ? `; ${notRun} vector(s) not run` : ''})`));
-        const idWidth = Math.max(0, ...all.map((f) => f.vector.length));
-        for (const f of all) {
-            out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
-            out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${view_whereText(f.where)}`))}`);
-        }
-        // Vectors not run for one reason are one entry with their count: the reason is the same for each.
-        for (const g of skipped) {
-            out.push(`  ${paint(c, OUTCOME_COLOR.skipped, pad('skipped', 12))} ${termText(`${g.vectors.length} vector(s): ${view_someIds(g.vectors)}${g.vectors.length > 3 ? ' (--json lists each)' : ''}`)}`);
-            out.push(...wrap(termText(`${g.reason} on ${view_whereText(g.where)}`), WRAP, `  ${' '.repeat(12)} `, `  ${' '.repeat(12)} `).map((l) => paint(c, 'dim', l)));
-        }
-        return `${out.join('\n')}\n`;
+    // Vectors not run for one reason are one entry with their count: the reason is the same for each.
+    for (const g of skipped) {
+        out.push(`  ${paint(c, OUTCOME_COLOR.skipped, pad('skipped', 12))} ${termText(`${g.vectors.length} vector(s): ${someIds(g.vectors)}${g.vectors.length > 3 ? ' (--json lists each)' : ''}`)}`);
+        out.push(...wrap(termText(`${g.reason} on ${view_whereText(g.where)}`), WRAP, `  ${' '.repeat(12)} `, `  ${' '.repeat(12)} `).map((l) => paint(c, 'dim', l)));
     }
-    const relayed = view_findings(r, ['relayed']);
-    if (relayed.length > 0) {
-        const ids = view_vectorIds(relayed);
-        out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${view_whereText(mergeWhere(relayed))}`));
-        if (relayed.length <= 10) {
-            const idWidth = Math.max(...relayed.map((f) => f.vector.length));
-            for (const f of relayed) {
-                const id = pad(termText(f.vector), idWidth);
-                const commands = termText(cmds(f));
-                const reply = termText(f.reply ?? f.reason);
-                const head = `  ${paint(c, 'red', id)}  ${commands}`;
-                // The reply on the same line when it fits, else under the commands.
-                if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP)
-                    out.push(`${head}  ${paint(c, 'dim', reply)}`);
-                else
-                    out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
-            }
-        }
-        else {
-            const groups = view_byFamily(relayed);
-            const labelWidth = Math.max(...groups.map((g) => view_FAMILY_LABEL[g.family].length + String(view_vectorIds(g.findings).length).length + 3));
-            for (const g of groups) {
-                const gids = view_vectorIds(g.findings);
-                const label = pad(`${view_FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
-                // As many ids as fit on one line, then how many more.
-                let shown = 0;
-                let text = '';
-                for (const id of gids) {
-                    const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
-                    const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
-                    if (shown > 0 && 3 + label.length + next.length + more.length > WRAP)
-                        break;
-                    text = next;
-                    shown++;
-                }
-                out.push(`  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`);
-            }
-            const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
-            out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
-        }
+    return out;
+}
+/** The relayed vectors: each with its commands and reply when few, by family when many. */
+function relayedLines({ r, c }) {
+    const relayed = findings(r, ['relayed']);
+    if (relayed.length === 0)
+        return [];
+    const ids = vectorIds(relayed);
+    const heading = paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${view_whereText(mergeWhere(relayed))}`);
+    return ['', heading, ...(relayed.length <= 10 ? relayedEach(relayed, c) : relayedByFamily(relayed, c))];
+}
+function relayedEach(relayed, c) {
+    const out = [];
+    const idWidth = Math.max(...relayed.map((f) => f.vector.length));
+    for (const f of relayed) {
+        const id = pad(termText(f.vector), idWidth);
+        const commands = termText(cmds(f));
+        const reply = termText(f.reply ?? f.reason);
+        const head = `  ${paint(c, 'red', id)}  ${commands}`;
+        // The reply on the same line when it fits, else under the commands.
+        if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP)
+            out.push(`${head}  ${paint(c, 'dim', reply)}`);
+        else
+            out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
     }
-    const inconclusive = view_findings(r, ['inconclusive']);
-    if (inconclusive.length > 0) {
-        const byReason = new Map();
-        for (const f of inconclusive)
-            byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-        out.push('', paint(c, 'bold', `Inconclusive: ${view_vectorIds(inconclusive).length} vector(s)`));
-        for (const [reason, list] of byReason) {
-            const ids = view_vectorIds(list);
-            const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
-            out.push(`  ${paint(c, 'yellow', termText(shown))}`);
-            // At most two lines per reason: the full text is in -v and --json.
-            const lines = wrap(termText(reason), WRAP, '      ', '      ');
-            out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
-        }
+    return out;
+}
+function relayedByFamily(relayed, c) {
+    const groups = byFamily(relayed);
+    const labelWidth = Math.max(...groups.map((g) => FAMILY_LABEL[g.family].length + String(vectorIds(g.findings).length).length + 3));
+    const out = groups.map((g) => {
+        const gids = vectorIds(g.findings);
+        const label = pad(`${FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
+        const { text, shown } = idsThatFit(gids, label.length);
+        return `  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`;
+    });
+    const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
+    out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
+    return out;
+}
+/** As many ids as fit on one line after a label, leaving room to say how many more. */
+function idsThatFit(gids, labelLength) {
+    let shown = 0;
+    let text = '';
+    for (const id of gids) {
+        const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
+        const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
+        if (shown > 0 && 3 + labelLength + next.length + more.length > WRAP)
+            break;
+        text = next;
+        shown++;
     }
-    if (relayed.length + inconclusive.length > 0)
-        out.push('', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts'));
-    return `${out.join('\n')}\n`;
+    return { text, shown };
+}
+/** The inconclusive vectors by reason, at most two lines of reason each. */
+function inconclusiveLines({ r, c }) {
+    const inconclusive = findings(r, ['inconclusive']);
+    if (inconclusive.length === 0)
+        return [];
+    const byReason = new Map();
+    for (const f of inconclusive)
+        byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+    const out = ['', paint(c, 'bold', `Inconclusive: ${vectorIds(inconclusive).length} vector(s)`)];
+    for (const [reason, list] of byReason) {
+        const ids = vectorIds(list);
+        const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
+        out.push(`  ${paint(c, 'yellow', termText(shown))}`);
+        // At most two lines per reason: the full text is in -v and --json.
+        const lines = wrap(termText(reason), WRAP, '      ', '      ');
+        out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
+    }
+    return out;
+}
+function footerLines({ r, c }) {
+    if (findings(r, ['relayed']).length + findings(r, ['inconclusive']).length === 0)
+        return [];
+    return ['', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts')];
 }
 /** Every address a list of findings was seen at, each once, with all its transports. */
 function mergeWhere(list) {
@@ -7551,7 +7637,7 @@ function mergeWhere(list) {
 }
 /** One transport of an address for TESTED OVER: "STARTTLS", "STARTTLS (legacy TLSv1)", "STARTTLS (not tested)". */
 function overLabel(t) {
-    const name = view_TRANSPORT_LABEL[t.transport];
+    const name = TRANSPORT_LABEL[t.transport];
     if (!t.reachable || t.counts.tests === 0)
         return `${name} (${t.stopped ? 'not run' : 'not tested'})`;
     // Server text never reaches here: the protocol is the TLS library's name for it.
@@ -7619,41 +7705,59 @@ exit status follows --strictness, as the action's pass/fail does:
 function wantsColor(io, env = process.env) {
     return io.isTty && !env.NO_COLOR;
 }
+/** The command line's flags; HOST arguments are positionals. */
+const FLAGS = {
+    port: { type: 'string', short: 'p' },
+    strictness: { type: 'string', short: 's' },
+    tls: { type: 'string' },
+    domain: { type: 'string', short: 'd' },
+    recipient: { type: 'string' },
+    sender: { type: 'string' },
+    'local-recipient': { type: 'string' },
+    helo: { type: 'string' },
+    'client-address': { type: 'string' },
+    'postfix-config': { type: 'string' },
+    'postfix-overrides': { type: 'string' },
+    'base-ref': { type: 'string' },
+    timeout: { type: 'string' },
+    'connect-timeout': { type: 'string' },
+    'report-path': { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
+    help: { type: 'boolean', short: 'h' },
+};
+// No return type written: node:util does not export the one parseArgs infers; Flags names it.
+function parseFlags(args) {
+    return (0,external_node_util_namespaceObject.parseArgs)({ args, allowPositionals: true, options: FLAGS });
+}
 /** Parses argv, runs the engine, prints, and returns the exit status. Never calls process.exit. */
 async function main(argv, io) {
-    let parsed;
+    const flags = readFlags(argv, io);
+    if (typeof flags === 'number')
+        return flags;
+    const settings = settingsFrom(flags, io);
+    if (settings === null)
+        return EXIT.usage;
+    const report = await runCheck(settings, io, flags.values.json === true);
+    if (report === null)
+        return EXIT.failed;
+    const { values } = flags;
+    if (values['report-path'])
+        external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose, naming: CLI_NAMING }));
+    return exitCode(report);
+}
+/** The flags, or the exit status when there is nothing to run: bad flags, --help, or no arguments at all. */
+function readFlags(argv, io) {
+    let flags;
     try {
-        parsed = (0,external_node_util_namespaceObject.parseArgs)({
-            args: argv,
-            allowPositionals: true,
-            options: {
-                port: { type: 'string', short: 'p' },
-                strictness: { type: 'string', short: 's' },
-                tls: { type: 'string' },
-                domain: { type: 'string', short: 'd' },
-                recipient: { type: 'string' },
-                sender: { type: 'string' },
-                'local-recipient': { type: 'string' },
-                helo: { type: 'string' },
-                'client-address': { type: 'string' },
-                'postfix-config': { type: 'string' },
-                'postfix-overrides': { type: 'string' },
-                'base-ref': { type: 'string' },
-                timeout: { type: 'string' },
-                'connect-timeout': { type: 'string' },
-                'report-path': { type: 'string' },
-                json: { type: 'boolean' },
-                verbose: { type: 'boolean', short: 'v' },
-                help: { type: 'boolean', short: 'h' },
-            },
-        });
+        flags = parseFlags(argv);
     }
     catch (e) {
         io.stderr(`relay-check: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
         return EXIT.usage;
     }
-    const { values, positionals } = parsed;
-    if (values.help) {
+    if (flags.values.help) {
         io.stdout(USAGE);
         return EXIT.pass;
     }
@@ -7661,6 +7765,10 @@ async function main(argv, io) {
         io.stderr(USAGE);
         return EXIT.usage;
     }
+    return flags;
+}
+/** The flags as the action's inputs, parsed as the action parses them; null (said on stderr) when one is wrong. */
+function settingsFrom({ values, positionals }, io) {
     const raw = {
         host: positionals.join(','),
         port: values.port,
@@ -7678,37 +7786,34 @@ async function main(argv, io) {
         timeout: values.timeout,
         'connect-timeout': values['connect-timeout'],
     };
-    let settings;
     try {
-        settings = parseSettings(raw);
+        return parseSettings(raw);
     }
     catch (e) {
         if (e instanceof InputError) {
             io.stderr(`relay-check: ${flagMessage(e)}\n`);
-            return EXIT.usage;
+            return null;
         }
         throw e;
     }
+}
+/** Runs the check with a progress line; null (said on stderr) when the gate refuses the configuration. */
+async function runCheck(settings, io, json) {
     // Progress on stderr, and only when stderr is a terminal: stdout stays the table or the JSON, and a log file gets no \r lines.
-    const progress = (io.stderrIsTty ?? io.isTty) && !values.json ? startProgress(io) : null;
-    let report;
+    const progress = (io.stderrIsTty ?? io.isTty) && !json ? startProgress(io) : null;
     try {
-        report = await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
+        return await check(settings, { onTarget: (_t, done, all) => progress?.update(done, all) }, (line, body) => io.stderr(`${[line, ...(body ?? []).map((l) => `  ${l}`)].join('\n')}\n`));
     }
     catch (e) {
         if (!(e instanceof GateError))
             throw e;
         // A configuration the gate refuses fails as the action's step would: it is not a usage error.
         io.stderr(`relay-check: ${gateMessage(e)}\n`);
-        return EXIT.failed;
+        return null;
     }
     finally {
         progress?.stop();
     }
-    if (values['report-path'])
-        external_node_fs_default().writeFileSync(values['report-path'], `${JSON.stringify(report, null, 2)}\n`);
-    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report, { color: wantsColor(io), verbose: values.verbose, naming: CLI_NAMING }));
-    return exitCode(report);
 }
 /**
  * main() with its unexpected exceptions turned into EXIT.internal: everything a

@@ -3,7 +3,7 @@ import { logLine } from './escape.js';
 import type { Report, TargetReport } from '../model/report.js';
 import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type Finding, type Where } from './view.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type AddressView, type Finding, type Where } from './view.js';
 import { CLI_NAMING, type InputNaming } from '../settings.js';
 
 export interface TerminalOptions {
@@ -65,9 +65,8 @@ function wrap(text: string, width: number, first: string, rest: string): string[
   return out;
 }
 
-/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
 /** Gate mode: each proposed change, its verdict wrapped, its diff as it is (removed lines red, added green). */
-function fixLines(r: Report, c: boolean): string[] {
+function fixLines({ r, c }: TermRun): string[] {
   const out: string[] = [];
   for (const f of fixText(r)) {
     out.push(...wrap(termText(`Change ${f.head}`), WRAP, '', '  '));
@@ -76,6 +75,7 @@ function fixLines(r: Report, c: boolean): string[] {
   return out;
 }
 
+/** relay-check's own Markdown advice for a terminal: no `backticks`, **bold**, <links> or entities. */
 function plainAdvice(md: string): string {
   return md
     .replace(/<code>([^<]*)<\/code>/g, '$1')
@@ -89,6 +89,15 @@ function cmds(f: Finding): string {
   return f.mailFrom === null ? '' : `${f.helo !== null ? `HELO ${f.helo}  ` : ''}MAIL FROM:${f.mailFrom}  RCPT TO:${f.rcptTo.join(' ')}`;
 }
 
+/** What every part of the terminal report reads. */
+interface TermRun {
+  r: Report;
+  /** Colour on. */
+  c: boolean;
+  naming: InputNaming;
+  views: AddressView[];
+}
+
 /**
  * The CLI's readable report: the verdict, what to do, the targets, then the
  * relayed and inconclusive attempts merged across transports (by family when
@@ -98,8 +107,16 @@ function cmds(f: Finding): string {
  * clear the screen or recolour the terminal.
  */
 export function renderTerminal(r: Report, opts: TerminalOptions): string {
-  const c = opts.color;
-  const naming = opts.naming ?? CLI_NAMING;
+  const run: TermRun = { r, c: opts.color, naming: opts.naming ?? CLI_NAMING, views: addresses(r) };
+  const parts = opts.verbose ? [...TERMINAL_HEAD, everyAttemptLines] : [...TERMINAL_HEAD, relayedLines, inconclusiveLines, footerLines];
+  return `${parts.flatMap((part) => part(run)).join('\n')}\n`;
+}
+
+/** The first screen, verbose or not: the answer, why, the targets and what to do. */
+const TERMINAL_HEAD: readonly ((run: TermRun) => string[])[] = [verdictLines, whyLines, fixLines, warningLines, targetTableLines, targetNoteLines, adviceLines];
+
+/** The verdict line, the sentence of what was found where, its notes, and why the run fails. */
+function verdictLines({ r, c }: TermRun): string[] {
   const out: string[] = [];
   const verdictWord = r.verdict === 'open' ? 'OPEN RELAY' : r.verdict === 'closed' ? 'NOT AN OPEN RELAY' : 'INCONCLUSIVE';
   out.push(
@@ -112,18 +129,30 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
   for (const note of [dataNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
+  return out;
+}
+
+function whyLines({ r, c, naming }: TermRun): string[] {
+  const out: string[] = [];
   for (const d of diagnosisText(r, naming)) {
     const [first, ...more] = wrap(termText(`Why: ${d.head}`), WRAP, '', '  ');
     out.push(paint(c, 'bold', first), ...more);
     for (const item of d.items) out.push(...wrap(termText(item), WRAP, '  - ', '    '));
   }
-  out.push(...fixLines(r, c));
-  const views = addresses(r);
+  return out;
+}
+
+/** Warnings not said elsewhere, what the gate's base commit did, and the blank line before the table. */
+function warningLines({ r, c, views }: TermRun): string[] {
+  const out: string[] = [];
   const untested = new Set(views.filter((v) => !v.tested).map((v) => v.address || v.host));
   for (const w of r.warnings) if (!r.failReasons.includes(w) && ![...untested].some((u) => u && w.startsWith(`${u} port`))) out.push(paint(c, 'yellow', `  warning: ${termText(w)}`));
   for (const l of baseTerminalLines(r.gate)) out.push(...wrap(termText(l), WRAP, '', '  '));
   out.push('');
+  return out;
+}
 
+function targetTableLines({ r, c, views }: TermRun): string[] {
   // Vectors, each counted once per address (its worst outcome over the transports), as in the job summary.
   const head = ['TARGET', 'MTA', 'TESTED OVER', 'VECTORS', 'RELAYED', 'DENIED', 'INCONCL', 'RESULT'];
   const rows = views.map((v) => {
@@ -133,96 +162,127 @@ export function renderTerminal(r: Report, opts: TerminalOptions): string {
     return [termText(v.label), termText(mtaLabel(v, r.gate)), over, String(v.vectors), String(v.relayedVectors), String(v.deniedVectors), String(v.inconclusiveVectors), v.tested ? v.verdict : `not tested${why}`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === head.length - 1 ? 0 : row[i].length))));
-  out.push(head.map((h, i) => pad(h, widths[i])).join('  '));
+  const out = [head.map((h, i) => pad(h, widths[i])).join('  ')];
   for (const row of rows) {
     const result = row[row.length - 1];
     const colored = paint(c, VERDICT_COLOR[result as keyof typeof VERDICT_COLOR] ?? 'yellow', result);
     out.push([...row.slice(0, -1).map((x, i) => pad(x, widths[i])), colored].join('  '));
   }
+  return out;
+}
+
+/** Under the table: why a transport ran nothing, and the positive control. */
+function targetNoteLines({ views }: TermRun): string[] {
+  const out: string[] = [];
   for (const g of transportGaps(views)) out.push(...wrap(termText(g), WRAP, '  ', '    '));
   for (const v of views) {
     const own = ownMailText(v);
     if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
   }
+  return out;
+}
 
+function adviceLines({ r, c, naming }: TermRun): string[] {
   const advice = adviceBullets(r, naming);
-  if (advice.length > 0) {
-    out.push('', paint(c, 'bold', 'What to do'));
-    for (const a of advice) out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
-  }
+  if (advice.length === 0) return [];
+  const out = ['', paint(c, 'bold', 'What to do')];
+  for (const a of advice) out.push(...wrap(termText(plainAdvice(a)), WRAP, '  - ', '    '));
+  return out;
+}
 
-  if (opts.verbose) {
-    const all = findings(r, ['relayed', 'inconclusive', 'denied']);
-    const skipped = skippedGroups(r);
-    const ran = new Set(all.map((f) => f.vector));
-    const notRun = new Set(skipped.flatMap((g) => g.vectors).filter((v) => !ran.has(v))).size;
-    out.push('', paint(c, 'bold', `Every attempt (${all.length}, merged across transports${notRun ? `; ${notRun} vector(s) not run` : ''})`));
-    const idWidth = Math.max(0, ...all.map((f) => f.vector.length));
-    for (const f of all) {
-      out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
-      out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${whereText(f.where)}`))}`);
-    }
-    // Vectors not run for one reason are one entry with their count: the reason is the same for each.
-    for (const g of skipped) {
-      out.push(`  ${paint(c, OUTCOME_COLOR.skipped, pad('skipped', 12))} ${termText(`${g.vectors.length} vector(s): ${someIds(g.vectors)}${g.vectors.length > 3 ? ' (--json lists each)' : ''}`)}`);
-      out.push(...wrap(termText(`${g.reason} on ${whereText(g.where)}`), WRAP, `  ${' '.repeat(12)} `, `  ${' '.repeat(12)} `).map((l) => paint(c, 'dim', l)));
-    }
-    return `${out.join('\n')}\n`;
+/** `verbose`: every attempt merged across transports, and the vectors not run, one entry per reason. */
+function everyAttemptLines({ r, c }: TermRun): string[] {
+  const all = findings(r, ['relayed', 'inconclusive', 'denied']);
+  const skipped = skippedGroups(r);
+  const ran = new Set(all.map((f) => f.vector));
+  const notRun = new Set(skipped.flatMap((g) => g.vectors).filter((v) => !ran.has(v))).size;
+  const out = ['', paint(c, 'bold', `Every attempt (${all.length}, merged across transports${notRun ? `; ${notRun} vector(s) not run` : ''})`)];
+  const idWidth = Math.max(0, ...all.map((f) => f.vector.length));
+  for (const f of all) {
+    out.push(`  ${paint(c, OUTCOME_COLOR[f.outcome], pad(f.outcome, 12))} ${pad(termText(f.vector), idWidth)} ${termText(cmds(f))}`);
+    out.push(`  ${' '.repeat(12)} ${paint(c, 'dim', termText(`${replyWithReason(f.reply, f.reason)} on ${whereText(f.where)}`))}`);
   }
+  // Vectors not run for one reason are one entry with their count: the reason is the same for each.
+  for (const g of skipped) {
+    out.push(`  ${paint(c, OUTCOME_COLOR.skipped, pad('skipped', 12))} ${termText(`${g.vectors.length} vector(s): ${someIds(g.vectors)}${g.vectors.length > 3 ? ' (--json lists each)' : ''}`)}`);
+    out.push(...wrap(termText(`${g.reason} on ${whereText(g.where)}`), WRAP, `  ${' '.repeat(12)} `, `  ${' '.repeat(12)} `).map((l) => paint(c, 'dim', l)));
+  }
+  return out;
+}
 
+/** The relayed vectors: each with its commands and reply when few, by family when many. */
+function relayedLines({ r, c }: TermRun): string[] {
   const relayed = findings(r, ['relayed']);
-  if (relayed.length > 0) {
-    const ids = vectorIds(relayed);
-    out.push('', paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${whereText(mergeWhere(relayed))}`));
-    if (relayed.length <= 10) {
-      const idWidth = Math.max(...relayed.map((f) => f.vector.length));
-      for (const f of relayed) {
-        const id = pad(termText(f.vector), idWidth);
-        const commands = termText(cmds(f));
-        const reply = termText(f.reply ?? f.reason);
-        const head = `  ${paint(c, 'red', id)}  ${commands}`;
-        // The reply on the same line when it fits, else under the commands.
-        if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP) out.push(`${head}  ${paint(c, 'dim', reply)}`);
-        else out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
-      }
-    } else {
-      const groups = byFamily(relayed);
-      const labelWidth = Math.max(...groups.map((g) => FAMILY_LABEL[g.family].length + String(vectorIds(g.findings).length).length + 3));
-      for (const g of groups) {
-        const gids = vectorIds(g.findings);
-        const label = pad(`${FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
-        // As many ids as fit on one line, then how many more.
-        let shown = 0;
-        let text = '';
-        for (const id of gids) {
-          const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
-          const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
-          if (shown > 0 && 3 + label.length + next.length + more.length > WRAP) break;
-          text = next;
-          shown++;
-        }
-        out.push(`  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`);
-      }
-      const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
-      out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
-    }
+  if (relayed.length === 0) return [];
+  const ids = vectorIds(relayed);
+  const heading = paint(c, 'bold', `Relayed: ${ids.length} vector${ids.length === 1 ? '' : 's'}`) + termText(` on ${whereText(mergeWhere(relayed))}`);
+  return ['', heading, ...(relayed.length <= 10 ? relayedEach(relayed, c) : relayedByFamily(relayed, c))];
+}
+
+function relayedEach(relayed: readonly Finding[], c: boolean): string[] {
+  const out: string[] = [];
+  const idWidth = Math.max(...relayed.map((f) => f.vector.length));
+  for (const f of relayed) {
+    const id = pad(termText(f.vector), idWidth);
+    const commands = termText(cmds(f));
+    const reply = termText(f.reply ?? f.reason);
+    const head = `  ${paint(c, 'red', id)}  ${commands}`;
+    // The reply on the same line when it fits, else under the commands.
+    if (2 + id.length + 2 + commands.length + 2 + reply.length <= WRAP) out.push(`${head}  ${paint(c, 'dim', reply)}`);
+    else out.push(head, ...wrap(reply, WRAP, ' '.repeat(idWidth + 4), ' '.repeat(idWidth + 4)).map((l) => paint(c, 'dim', l)));
   }
+  return out;
+}
+
+function relayedByFamily(relayed: readonly Finding[], c: boolean): string[] {
+  const groups = byFamily(relayed);
+  const labelWidth = Math.max(...groups.map((g) => FAMILY_LABEL[g.family].length + String(vectorIds(g.findings).length).length + 3));
+  const out = groups.map((g) => {
+    const gids = vectorIds(g.findings);
+    const label = pad(`${FAMILY_LABEL[g.family]} (${gids.length})`, labelWidth);
+    const { text, shown } = idsThatFit(gids, label.length);
+    return `  ${paint(c, 'red', label)} ${text}${gids.length > shown ? `, +${gids.length - shown} more` : ''}`;
+  });
+  const replies = [...new Set(relayed.map((f) => f.reply ?? f.reason))];
+  out.push(paint(c, 'dim', `  every one answered ${termText(replies.slice(0, 2).join(' / '))}${replies.length > 2 ? ' / …' : ''}; -v lists each with its commands`));
+  return out;
+}
+
+/** As many ids as fit on one line after a label, leaving room to say how many more. */
+function idsThatFit(gids: readonly string[], labelLength: number): { text: string; shown: number } {
+  let shown = 0;
+  let text = '';
+  for (const id of gids) {
+    const next = `${text}${shown ? ', ' : ''}${termText(id)}`;
+    const more = gids.length - shown - 1 > 0 ? `, +${gids.length - shown - 1} more` : '';
+    if (shown > 0 && 3 + labelLength + next.length + more.length > WRAP) break;
+    text = next;
+    shown++;
+  }
+  return { text, shown };
+}
+
+/** The inconclusive vectors by reason, at most two lines of reason each. */
+function inconclusiveLines({ r, c }: TermRun): string[] {
   const inconclusive = findings(r, ['inconclusive']);
-  if (inconclusive.length > 0) {
-    const byReason = new Map<string, Finding[]>();
-    for (const f of inconclusive) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
-    out.push('', paint(c, 'bold', `Inconclusive: ${vectorIds(inconclusive).length} vector(s)`));
-    for (const [reason, list] of byReason) {
-      const ids = vectorIds(list);
-      const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
-      out.push(`  ${paint(c, 'yellow', termText(shown))}`);
-      // At most two lines per reason: the full text is in -v and --json.
-      const lines = wrap(termText(reason), WRAP, '      ', '      ');
-      out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
-    }
+  if (inconclusive.length === 0) return [];
+  const byReason = new Map<string, Finding[]>();
+  for (const f of inconclusive) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+  const out = ['', paint(c, 'bold', `Inconclusive: ${vectorIds(inconclusive).length} vector(s)`)];
+  for (const [reason, list] of byReason) {
+    const ids = vectorIds(list);
+    const shown = ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, +${ids.length - 3} more` : '');
+    out.push(`  ${paint(c, 'yellow', termText(shown))}`);
+    // At most two lines per reason: the full text is in -v and --json.
+    const lines = wrap(termText(reason), WRAP, '      ', '      ');
+    out.push(...(lines.length > 2 ? [...lines.slice(0, 1), `${lines[1].slice(0, WRAP - 1)}…`] : lines));
   }
-  if (relayed.length + inconclusive.length > 0) out.push('', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts'));
-  return `${out.join('\n')}\n`;
+  return out;
+}
+
+function footerLines({ r, c }: TermRun): string[] {
+  if (findings(r, ['relayed']).length + findings(r, ['inconclusive']).length === 0) return [];
+  return ['', paint(c, 'dim', '-v lists every attempt; --json prints the full report with transcripts')];
 }
 
 /** Every address a list of findings was seen at, each once, with all its transports. */

@@ -247,6 +247,7 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   // The battery runs as an outside client through XCLIENT from loopback.
   d.set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${d.values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
   withoutUnreachableChecks(d);
+  filesOutside(d);
   saslStandIn(d);
   for (const [name, value] of [...d.values]) d.values.set(name, fixMaps(d, name, value, d.at(name)));
   certificates(d);
@@ -321,6 +322,37 @@ function nothingDelivered(d: Draft): void {
       d.values.set(name, '');
       d.changes.push({ ...d.at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
     }
+  }
+}
+
+/**
+ * Parameters whose value may be read from a file (`/file/name`): Debian's stock
+ * `myorigin = /etc/mailname`, lists such as `mydestination = /etc/postfix/local-domains`.
+ * A file outside the configuration directory is not on the runner: the directory's own
+ * copy stands in when it has one; for myorigin, Postfix's default ($myhostname) does
+ * (it decides no relaying). Either way the change is reported. Left alone, Postfix
+ * stops the gate with "/etc/mailname: cannot open file" and no line to look at.
+ */
+const FILE_VALUED = ['myorigin', 'mydestination', 'mynetworks', 'relay_domains', 'permit_mx_backup_networks', 'virtual_alias_domains', 'virtual_mailbox_domains'];
+
+function filesOutside(d: Draft): void {
+  for (const name of FILE_VALUED) {
+    const value = d.values.get(name);
+    if (value === undefined) continue;
+    const tokens = value.split(/[\s,]+/).filter((t) => t.startsWith('/'));
+    let next = value;
+    const said: string[] = [];
+    for (const t of tokens) {
+      const copy = d.resolveFile(t);
+      if (copy !== undefined) {
+        next = next.replace(t, copy);
+        said.push(`${t} → the copy in the configuration directory (${path.basename(copy)})`);
+      } else if (name === 'myorigin') {
+        next = '$myhostname';
+        said.push(`${t} is not in the configuration directory → $myhostname, Postfix's default (myorigin decides no relaying)`);
+      }
+    }
+    if (next !== value) d.set(name, next, said.join('; '));
   }
 }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parseMainCf, parseMasterCf, serviceOverrides, splitArgs } from '../src/gate/postfix-files.js';
 import { buildSandbox, listenerCount, mapRefs, restrictionItems, withoutPolicyServices, type SandboxInput } from '../src/gate/sandbox.js';
@@ -255,5 +256,22 @@ describe('runner: the Postfix master starts as root', () => {
     expect(runner(1000, () => true)).toEqual({ prefix: ['sudo', '-n'] });
     expect(() => runner(1000, () => false)).toThrow(GateError);
     expect(() => runner(1000, () => false)).toThrow("Input 'postfix-config': the Postfix master must start as root: run as root or where `sudo -n` works");
+  });
+});
+
+describe('files a configuration names outside its directory', () => {
+  test("Debian's myorigin = /etc/mailname: the directory's copy stands in, or Postfix's default; reported either way", () => {
+    const withCopy = sandbox('myhostname = mail.example.net\nmyorigin = /etc/mailname\n', null, { files: new Set(['mailname']) });
+    expect(withCopy.main.get('myorigin')).toBe(path.join(INSTANCE.conf, 'mailname'));
+    expect(withCopy.changes.find((c) => c.subject === 'myorigin')).toMatchObject({ file: 'main.cf', line: 2, change: '/etc/mailname → the copy in the configuration directory (mailname)', tested: true });
+    const without = sandbox('myhostname = mail.example.net\nmyorigin = /etc/mailname\n', null);
+    expect(without.main.get('myorigin')).toBe('$myhostname');
+    expect(without.changes.find((c) => c.subject === 'myorigin')?.change).toMatch(/^\/etc\/mailname is not in the configuration directory → \$myhostname/);
+  });
+
+  test('a list read from a file: the copy stands in; one the directory lacks is left for Postfix to refuse, with its line', () => {
+    const s = sandbox('mydestination = $myhostname, /etc/postfix/local-domains, localhost\nrelay_domains = /etc/relay-domains\n', null, { files: new Set(['local-domains']) });
+    expect(s.main.get('mydestination')).toBe(`$myhostname, ${path.join(INSTANCE.conf, 'local-domains')}, localhost`);
+    expect(s.main.get('relay_domains')).toBe('/etc/relay-domains');
   });
 });

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(915);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(615);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 915:
+/***/ 615:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37,8 +37,6 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_namespaceObject);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -4326,6 +4324,8 @@ function unresolved(p) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
@@ -4501,6 +4501,43 @@ function compareRuns(commit, configDir, head, base) {
 function baseReport(commit, configDir, status, changes = [], warning) {
     const n = (c) => changes.filter((x) => x.change === c).length;
     return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+
+;// CONCATENATED MODULE: ./src/gate/run.ts
+
+/**
+ * A command run without blocking the event loop: spawnSync of `postfix start` once
+ * stalled a caller's timers for the child's whole run (the SIGTERM gate test's flake).
+ * Like spawnSync with a timeout: SIGTERM at `timeout` ms, `input` written to stdin.
+ */
+function run_run(cmd, args, opts) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        let error;
+        let started = true;
+        child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+        const timer = setTimeout(() => {
+            error = new Error(`${cmd} timed out after ${opts.timeout} ms`);
+            child.kill('SIGTERM');
+            // A daemon it started may hold the pipes open: stop reading so that 'close' comes.
+            child.stdout.destroy();
+            child.stderr.destroy();
+        }, opts.timeout);
+        child.on('error', (e) => {
+            started = false;
+            error ??= e;
+        });
+        // A command that exits without reading its input must not fail the write (EPIPE).
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(opts.input);
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ status: started ? code : null, stdout, stderr, ...(error ? { error } : {}) });
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
@@ -4745,39 +4782,87 @@ function restrictionItems(value) {
         out.push(cur);
     return out;
 }
-function buildSandbox(input) {
-    const changes = [];
-    const refusals = [];
-    const build = [];
-    const create = [];
-    const { conf } = input.instance;
-    // main.cf with line numbers, then the team's overrides on top (as postconf -e would).
-    const values = new Map();
-    const where = new Map();
-    for (const p of input.main) {
-        values.set(p.name, p.value);
-        where.set(p.name, { file: 'main.cf', line: p.line });
+/** Parameters that name certificate and key files. */
+const TLS_FILES = [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL];
+/** The sandbox as it is being built: main.cf's values, where each came from, and what was changed or refused. */
+class Draft {
+    input;
+    values = new Map();
+    where = new Map();
+    changes = [];
+    refusals = [];
+    build = [];
+    create = [];
+    constructor(input) {
+        this.input = input;
     }
-    const serviceOverridesFromFile = [];
-    for (const o of input.overrides) {
+    at(name) {
+        return this.where.get(name) ?? { file: 'main.cf', line: null };
+    }
+    /** Sets a main.cf value and lists the change, unless the value is already that. */
+    set(name, value, change, tested = true) {
+        if (this.values.get(name) === value)
+            return;
+        this.values.set(name, value);
+        this.changes.push({ ...this.at(name), subject: name, change, tested });
+    }
+    /** The instance's copy of a file the configuration names, if the configuration directory has it. */
+    resolveFile(file) {
+        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
+        if (this.input.files.has(rel))
+            return external_node_path_default().join(this.input.instance.conf, rel);
+        const base = external_node_path_default().basename(file);
+        if (this.input.files.has(base))
+            return external_node_path_default().join(this.input.instance.conf, base);
+        return undefined;
+    }
+}
+function buildSandbox(input) {
+    const d = new Draft(input);
+    const forServices = readParameters(d);
+    ownPlaces(d);
+    nothingDelivered(d);
+    // The battery runs as an outside client through XCLIENT from loopback.
+    d.set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${d.values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+    withoutUnreachableChecks(d);
+    filesOutside(d);
+    saslStandIn(d);
+    for (const [name, value] of [...d.values])
+        d.values.set(name, fixMaps(d, name, value, d.at(name)));
+    certificates(d);
+    const { master, services } = sandboxMaster(d, forServices);
+    // SAFETY: whatever the files and overrides said, nothing can be delivered.
+    for (const t of TRANSPORTS)
+        if (d.values.get(t) !== 'discard:')
+            throw new Error(`sandbox: ${t} is not discard:`);
+    for (const s of master)
+        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
+            throw new Error(`sandbox: ${s.service} still delivers`);
+    return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
+}
+/** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
+function readParameters(d) {
+    for (const p of d.input.main) {
+        d.values.set(p.name, p.value);
+        d.where.set(p.name, { file: 'main.cf', line: p.line });
+    }
+    const forServices = [];
+    const file = d.input.overridesFile;
+    for (const o of d.input.overrides) {
         const parts = o.name.split('/');
         if (parts.length === 3) {
-            serviceOverridesFromFile.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
+            forServices.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
             continue;
         }
-        values.set(o.name, o.value);
-        where.set(o.name, { file: input.overridesFile, line: o.line });
-        changes.push({ file: input.overridesFile, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
+        d.values.set(o.name, o.value);
+        d.where.set(o.name, { file, line: o.line });
+        d.changes.push({ file, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
     }
-    const at = (name) => where.get(name) ?? { file: 'main.cf', line: null };
-    const set = (name, value, change, tested = true) => {
-        const before = values.get(name);
-        if (before === value)
-            return;
-        values.set(name, value);
-        changes.push({ ...at(name), subject: name, change, tested });
-    };
-    // --- the instance's own places -------------------------------------------------------
+    return forServices;
+}
+/** The instance's own queue, data and log; this machine's installation and accounts; loopback only. */
+function ownPlaces(d) {
+    const { values, input } = d;
     for (const [name, value] of [
         ['queue_directory', input.instance.queue],
         ['data_directory', input.instance.data],
@@ -4786,156 +4871,192 @@ function buildSandbox(input) {
         const before = values.get(name);
         values.set(name, value);
         if (before !== undefined)
-            changes.push({ ...at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
+            d.changes.push({ ...d.at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
     }
     values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
     for (const name of INSTALL_PATHS) {
         if (values.has(name)) {
-            changes.push({ ...at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
+            d.changes.push({ ...d.at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
             values.delete(name);
         }
     }
     for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
         if (values.has(name) && values.get(name) !== v)
-            set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
+            d.set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
     }
-    set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
-    set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
-    // --- SAFETY: nothing is delivered -----------------------------------------------------
+    d.set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
+    d.set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+}
+/** SAFETY: every transport a discard, every other route emptied. */
+function nothingDelivered(d) {
     for (const t of TRANSPORTS) {
-        const before = values.get(t);
-        values.set(t, 'discard:');
+        const before = d.values.get(t);
+        d.values.set(t, 'discard:');
         if (before !== undefined && before !== 'discard:')
-            changes.push({ ...at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+            d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
     }
-    const defaulted = TRANSPORTS.filter((t) => !input.main.some((p) => p.name === t));
+    const defaulted = TRANSPORTS.filter((t) => !d.input.main.some((p) => p.name === t));
     if (defaulted.length)
-        changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+        d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
     for (const name of ROUTING) {
-        const before = values.get(name);
+        const before = d.values.get(name);
         if (before !== undefined && before !== '') {
-            values.set(name, '');
-            changes.push({ ...at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
+            d.values.set(name, '');
+            d.changes.push({ ...d.at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
         }
     }
-    // --- XCLIENT from loopback: the battery runs as an outside client --------------------
-    set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
-    // --- milters and policy services cannot be reached from a runner ---------------------
+}
+/**
+ * Parameters whose value may be read from a file (`/file/name`): Debian's stock
+ * `myorigin = /etc/mailname`, lists such as `mydestination = /etc/postfix/local-domains`.
+ * A file outside the configuration directory is not on the runner: the directory's own
+ * copy stands in when it has one; for myorigin, Postfix's default ($myhostname) does
+ * (it decides no relaying). Either way the change is reported. Left alone, Postfix
+ * stops the gate with "/etc/mailname: cannot open file" and no line to look at.
+ */
+const FILE_VALUED = ['myorigin', 'mydestination', 'mynetworks', 'relay_domains', 'permit_mx_backup_networks', 'virtual_alias_domains', 'virtual_mailbox_domains'];
+function filesOutside(d) {
+    for (const name of FILE_VALUED) {
+        const value = d.values.get(name);
+        if (value === undefined)
+            continue;
+        const tokens = value.split(/[\s,]+/).filter((t) => t.startsWith('/'));
+        let next = value;
+        const said = [];
+        for (const t of tokens) {
+            const copy = d.resolveFile(t);
+            if (copy !== undefined) {
+                next = next.replace(t, copy);
+                said.push(`${t} → the copy in the configuration directory (${external_node_path_default().basename(copy)})`);
+            }
+            else if (name === 'myorigin') {
+                next = '$myhostname';
+                said.push(`${t} is not in the configuration directory → $myhostname, Postfix's default (myorigin decides no relaying)`);
+            }
+        }
+        if (next !== value)
+            d.set(name, next, said.join('; '));
+    }
+}
+/** Milters, DNS blocklists and policy services cannot be reached from a runner: taken out, listed as not tested. */
+function withoutUnreachableChecks(d) {
+    const { values } = d;
     for (const m of MILTERS) {
         const v = values.get(m);
         if (v)
-            set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
+            d.set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
     }
-    if (MILTERS.some((m) => input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
-        set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
+    if (MILTERS.some((m) => d.input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
+        d.set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
     }
     if (values.get('postscreen_dnsbl_sites'))
-        set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
+        d.set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
     for (const [name, value] of [...values]) {
         const { value: next, removed } = withoutPolicyServices(value);
         if (removed.length === 0)
             continue;
         values.set(name, next);
         for (const r of removed)
-            changes.push({ ...at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+            d.changes.push({ ...d.at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
     }
-    // --- SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in -------
-    const saslInUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
-    if (saslInUse) {
-        if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
-            set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
-            set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
+}
+/** SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in. */
+function saslStandIn(d) {
+    const { values } = d;
+    const inUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (d.input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
+    if (!inUse)
+        return;
+    if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
+        d.set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
+        d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
+    }
+    values.set('cyrus_sasl_config_path', external_node_path_default().join(d.input.instance.conf, 'sasl'));
+    d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+}
+/** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
+function fixMaps(d, name, value, origin) {
+    let out = value;
+    for (const ref of mapRefs(value)) {
+        if (SERVER_MAPS.has(ref.type)) {
+            d.refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
+            continue;
         }
-        values.set('cyrus_sasl_config_path', external_node_path_default().join(conf, 'sasl'));
-        create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+        if (!d.input.mapTypes.has(ref.type)) {
+            d.refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
+            continue;
+        }
+        const file = d.resolveFile(ref.name);
+        if (!file) {
+            if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name))
+                out = out.replace(ref.whole, aliasesStandIn(d, name, ref, origin));
+            else
+                d.refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
+            continue;
+        }
+        const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
+        if (next !== ref.whole) {
+            out = out.replace(ref.whole, next);
+            if (!/^\$\{?config_directory/.test(ref.name))
+                d.changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
+        }
+        if (INDEXED_MAPS.has(ref.type) && !d.build.some((b) => b.map === `${ref.type}:${file}`)) {
+            d.build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
+        }
     }
-    // --- maps and files --------------------------------------------------------------------
-    const resolveFile = (file) => {
-        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
-        if (input.files.has(rel))
-            return external_node_path_default().join(conf, rel);
-        const base = external_node_path_default().basename(file);
-        if (input.files.has(base))
-            return external_node_path_default().join(conf, base);
+    return out;
+}
+/** Local recipient validation reads the aliases; Debian's default holds postmaster only. Returns the reference to write. */
+function aliasesStandIn(d, name, ref, origin) {
+    const stand = external_node_path_default().join(d.input.instance.conf, 'aliases');
+    if (!d.create.some((c) => c.file === 'aliases'))
+        d.create.push({ file: 'aliases', content: 'postmaster: root\n' });
+    d.changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
+    if (INDEXED_MAPS.has(ref.type))
+        d.build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
+    return `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`;
+}
+/** Certificates name files of the production host: the directory's copy, else a throwaway pair stands in. */
+function tlsStandIn(d, name, value) {
+    if (value === '')
         return undefined;
-    };
-    const fixValue = (name, value, origin) => {
-        let out = value;
-        for (const ref of mapRefs(value)) {
-            if (SERVER_MAPS.has(ref.type)) {
-                refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
-                continue;
-            }
-            if (!input.mapTypes.has(ref.type)) {
-                refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
-                continue;
-            }
-            const file = resolveFile(ref.name);
-            if (!file) {
-                if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) {
-                    // Local recipient validation reads the aliases; Debian's default holds postmaster only.
-                    const stand = external_node_path_default().join(conf, 'aliases');
-                    if (!create.some((c) => c.file === 'aliases'))
-                        create.push({ file: 'aliases', content: 'postmaster: root\n' });
-                    out = out.replace(ref.whole, `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`);
-                    changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
-                    if (INDEXED_MAPS.has(ref.type))
-                        build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
-                    continue;
-                }
-                refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
-                continue;
-            }
-            const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
-            if (next !== ref.whole) {
-                out = out.replace(ref.whole, next);
-                if (!/^\$\{?config_directory/.test(ref.name))
-                    changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
-            }
-            if (INDEXED_MAPS.has(ref.type) && !build.some((b) => b.map === `${ref.type}:${file}`)) {
-                build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
-            }
-        }
-        return out;
-    };
-    for (const [name, value] of [...values])
-        values.set(name, fixValue(name, value, at(name)));
-    // Certificates name files of the production host: a throwaway pair stands in.
-    const tlsFix = (name, value, note) => {
-        if (value === '')
-            return;
-        if (name === 'smtpd_tls_chain_files') {
-            const files = value.split(/[\s,]+/).filter(Boolean);
-            if (files.every((f) => resolveFile(f)))
-                return note(name, files.map((f) => resolveFile(f)).join(', '), `${value} → the copies in the configuration directory`);
-            return note(name, `${input.instance.key}, ${input.instance.cert}`, `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)`);
-        }
-        const local = resolveFile(value);
-        if (local)
-            return note(name, local, `${value} → the copy in the configuration directory`);
-        if (TLS_PAIR.cert.includes(name))
-            return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
-        if (TLS_PAIR.key.includes(name))
-            return note(name, input.instance.key, `${value} → the throwaway key`);
-        if (TLS_OPTIONAL.includes(name))
-            return note(name, '', `${value} is not on a runner: left out`);
-    };
-    for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
-        const v = values.get(name);
-        if (v !== undefined)
-            tlsFix(name, v, (n, next, c) => set(n, next, c));
+    const { cert, key } = d.input.instance;
+    if (name === 'smtpd_tls_chain_files') {
+        const files = value.split(/[\s,]+/).filter(Boolean);
+        if (files.every((f) => d.resolveFile(f)))
+            return { value: files.map((f) => d.resolveFile(f)).join(', '), change: `${value} → the copies in the configuration directory` };
+        return { value: `${key}, ${cert}`, change: `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)` };
+    }
+    const local = d.resolveFile(value);
+    if (local)
+        return { value: local, change: `${value} → the copy in the configuration directory` };
+    if (TLS_PAIR.cert.includes(name))
+        return { value: cert, change: `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)` };
+    if (TLS_PAIR.key.includes(name))
+        return { value: key, change: `${value} → the throwaway key` };
+    if (TLS_OPTIONAL.includes(name))
+        return { value: '', change: `${value} is not on a runner: left out` };
+    return undefined;
+}
+function certificates(d) {
+    for (const name of TLS_FILES) {
+        const v = d.values.get(name);
+        const t = v === undefined ? undefined : tlsStandIn(d, name, v);
+        if (t)
+            d.set(name, t.value, t.change);
     }
     // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
-    if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
-        values.set('smtpd_tls_cert_file', input.instance.cert);
-        values.set('smtpd_tls_key_file', input.instance.key);
+    if (!TLS_PAIR.cert.some((n) => d.values.get(n)) && !d.values.get('smtpd_tls_chain_files')) {
+        d.values.set('smtpd_tls_cert_file', d.input.instance.cert);
+        d.values.set('smtpd_tls_key_file', d.input.instance.key);
     }
-    // --- master.cf --------------------------------------------------------------------------
+}
+/** master.cf for the instance: chroot off, overrides made safe, listeners on their loopback ports, delivery agents discard(8). */
+function sandboxMaster(d, forServices) {
+    const { input } = d;
     const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
     if (input.master === null)
-        changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
+        d.changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
     const services = [];
-    let next = 0;
     const chrooted = [];
     const replaced = [];
     const disabled = [];
@@ -4946,61 +5067,13 @@ function buildSandbox(input) {
             s.chroot = 'n';
         }
         const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-        for (const o of serviceOverrides(s)) {
-            let v = fixValue(`${s.service}/${s.type} -o ${o.name}`, o.value, origin);
-            if (MILTERS.includes(o.name) && v !== '') {
-                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `milters ${v} not tested here`, tested: false });
-                v = '';
-            }
-            const policy = withoutPolicyServices(v);
-            for (const r of policy.removed)
-                changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-            v = policy.value;
-            if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
-                tlsFix(o.name, v, (_n, nv, c) => {
-                    changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
-                    v = nv;
-                });
-            }
-            if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
-                changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
-                v = 'cyrus';
-            }
-            if (o.name === 'smtpd_sasl_path' && values.get('smtpd_sasl_type') === 'cyrus')
-                v = 'smtpd';
-            if (o.name === 'smtpd_authorized_xclient_hosts')
-                v = '127.0.0.0/8';
-            if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
-                v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
-            if (v !== o.value)
-                s.args[o.index] = overrideArg(o.name, v);
-        }
-        for (const f of serviceOverridesFromFile.filter((x) => x.service === s.service && x.type === s.type)) {
-            const existing = serviceOverrides(s).find((o) => o.name === f.name);
-            if (existing)
-                s.args[existing.index] = overrideArg(f.name, f.value);
-            else
-                s.args.push('-o', overrideArg(f.name, f.value));
-            changes.push({ file: input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
-        }
-        if (isListener(s)) {
-            const port = input.ports[next++];
-            if (port === undefined)
-                throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
-            const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? values.get(n);
-            const wrapper = own('smtpd_tls_wrappermode') === 'yes';
-            const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
-            const original = SERVICE_PORTS[s.service] ?? s.service;
-            // A listener written as host:port is best known by its syslog name (postfix/submission).
-            const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
-            const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
-            services.push({ name, original, command: s.command, wrapper, tlsRequired, port, line: s.line });
-            changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
-            s.service = `127.0.0.1:${port}`;
-        }
+        safeServiceOverrides(d, s, origin);
+        applyFileOverrides(d, s, forServices);
+        if (isListener(s))
+            services.push(placeListener(d, s, origin, services.length));
         else if (s.type === 'inet') {
             disabled.push(s);
-            changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
+            d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
         }
         else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
             replaced.push(s.service);
@@ -5009,27 +5082,82 @@ function buildSandbox(input) {
         }
     }
     if (chrooted.length)
-        changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
+        d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
     if (replaced.length)
-        changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
-    const kept = master.filter((s) => !disabled.includes(s));
+        d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+    const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
+    if (services.length === 0)
+        d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
+    return { master: kept, services };
+}
+/** A service's own `-o` overrides, made safe as main.cf's values are. */
+function safeServiceOverrides(d, s, origin) {
+    for (const o of serviceOverrides(s)) {
+        const subject = `${s.service} -o ${o.name}`;
+        let v = fixMaps(d, `${s.service}/${s.type} -o ${o.name}`, o.value, origin);
+        if (MILTERS.includes(o.name) && v !== '') {
+            d.changes.push({ ...origin, subject, change: `milters ${v} not tested here`, tested: false });
+            v = '';
+        }
+        const policy = withoutPolicyServices(v);
+        for (const r of policy.removed)
+            d.changes.push({ ...origin, subject, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+        v = policy.value;
+        const tls = TLS_FILES.includes(o.name) ? tlsStandIn(d, o.name, v) : undefined;
+        if (tls) {
+            d.changes.push({ ...origin, subject, change: tls.change, tested: true });
+            v = tls.value;
+        }
+        if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
+            d.changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
+            v = 'cyrus';
+        }
+        if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus')
+            v = 'smtpd';
+        if (o.name === 'smtpd_authorized_xclient_hosts')
+            v = '127.0.0.0/8';
+        if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
+            v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
+        if (v !== o.value)
+            s.args[o.index] = overrideArg(o.name, v);
+    }
+}
+/** postfix-overrides' `service/type/name` lines for this service, replacing or adding `-o`. */
+function applyFileOverrides(d, s, forServices) {
+    for (const f of forServices.filter((x) => x.service === s.service && x.type === s.type)) {
+        const existing = serviceOverrides(s).find((o) => o.name === f.name);
+        if (existing)
+            s.args[existing.index] = overrideArg(f.name, f.value);
+        else
+            s.args.push('-o', overrideArg(f.name, f.value));
+        d.changes.push({ file: d.input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
+    }
+}
+/** An smtpd or postscreen listener moved to the nth free loopback port, described as it was in production. */
+function placeListener(d, s, origin, nth) {
+    const port = d.input.ports[nth];
+    if (port === undefined)
+        throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
+    const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
+    const wrapper = own('smtpd_tls_wrappermode') === 'yes';
+    const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+    const original = SERVICE_PORTS[s.service] ?? s.service;
+    // A listener written as host:port is best known by its syslog name (postfix/submission).
+    const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
+    const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
+    d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
+    s.service = `127.0.0.1:${port}`;
+    return { name, original, command: s.command, wrapper, tlsRequired, port, line: s.line };
+}
+function withRequiredServices(d, kept) {
     for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
         if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
             const [svc] = parseLine(line);
             kept.push(svc);
-            changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
+            d.changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
         }
     }
-    if (services.length === 0)
-        refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
-    // SAFETY: whatever the files and overrides said, nothing can be delivered.
-    for (const t of TRANSPORTS)
-        if (values.get(t) !== 'discard:')
-            throw new Error(`sandbox: ${t} is not discard:`);
-    for (const s of kept)
-        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
-            throw new Error(`sandbox: ${s.service} still delivers`);
-    return { main: values, master: kept, services, changes, refusals, build, create, origins: where };
+    return kept;
 }
 function keepOverrides(args) {
     const out = [];
@@ -5049,6 +5177,7 @@ function parseDefault() {
 }
 
 ;// CONCATENATED MODULE: ./src/gate/effective.ts
+
 
 
 /**
@@ -5224,16 +5353,16 @@ function causeOf(eff, ctx, lookup) {
     return causes.length > 0 ? causes : null;
 }
 /** Reads the effective configuration of an instance's conf directory: main values, and per master.cf service the `-o` overrides. */
-function readEffective(conf) {
+async function readEffective(conf) {
     const main = new Map();
-    const run = (args) => (0,external_node_child_process_namespaceObject.spawnSync)('postconf', ['-c', conf, ...args], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '';
-    for (const line of run(['-x', ...READ]).split('\n')) {
+    const postconf = async (args) => (await run_run('postconf', ['-c', conf, ...args], { timeout: 30_000 })).stdout;
+    for (const line of (await postconf(['-x', ...READ])).split('\n')) {
         const m = /^([a-z0-9_]+) = ?(.*)$/.exec(line);
         if (m)
             main.set(m[1], m[2].trim());
     }
     const services = new Map();
-    for (const line of run(['-P', '-x']).split('\n')) {
+    for (const line of (await postconf(['-P', '-x'])).split('\n')) {
         const m = /^(.+)\/inet\/([a-z0-9_]+) = ?(.*)$/.exec(line);
         if (!m)
             continue;
@@ -5665,6 +5794,7 @@ function withCauses(d, causes, relaying) {
 
 
 
+
 /**
  * A private Postfix built from a configuration directory of the repository:
  * its own config, queue, data and log in a temporary directory, every smtpd
@@ -5687,9 +5817,15 @@ class GateError extends Error {
 const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
 const CMD_TIMEOUT_MS = 60_000;
 const READY_TIMEOUT_MS = 30_000;
+/** A command as root, without blocking the event loop (see run.ts). */
 function exec(r, cmd, args, input) {
     const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    return (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
+    return run_run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
+}
+/** The same, blocking: only for exit hooks, which cannot wait. */
+function execNow(r, cmd, args) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
 }
 /** Root, or a working `sudo -n`: the Postfix master must start as root. */
 function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
@@ -5708,17 +5844,17 @@ function postfixPlan(m, bin = POSTFIX_BIN) {
     return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
 }
 /** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-function ensurePostfix(r, log) {
+async function ensurePostfix(r, log) {
     const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
     if (plan === 'present')
         return;
     if (plan instanceof GateError)
         throw plan;
-    const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+    const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
     const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
-    const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
-    const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''));
+    const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+    const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''));
     if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
         throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
     }
@@ -5767,14 +5903,14 @@ function checkGateInputs(o) {
     if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
         throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
     if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
-        throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
+        throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
 }
 /** Builds, checks and starts the private instance; stops it again on any failure. */
 async function startGate(o) {
     const log = o.log ?? (() => undefined);
     checkGateInputs(o);
     const r = runner();
-    ensurePostfix(r, log);
+    await ensurePostfix(r, log);
     const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
     const inst = { dir, stopped: false, r };
     live.add(inst);
@@ -5782,121 +5918,147 @@ async function startGate(o) {
     o.onDir?.(dir);
     log(`private Postfix instance in ${dir}`);
     try {
-        external_node_fs_default().chmodSync(dir, 0o755);
-        const conf = external_node_path_default().join(dir, 'conf');
-        const queue = external_node_path_default().join(dir, 'queue');
-        const data = external_node_path_default().join(dir, 'data');
-        const log_ = external_node_path_default().join(dir, 'maillog');
-        for (const d of [conf, queue, data])
-            external_node_fs_default().mkdirSync(d, { mode: 0o755 });
-        const chown = exec(r, 'chown', ['postfix:postfix', data]);
-        if (chown.status !== 0)
-            throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
-        // The repository's files, as they are; main.cf and master.cf are written below.
-        const files = listFiles(o.configDir);
-        for (const f of files) {
-            const to = external_node_path_default().join(conf, f);
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
-            external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
-        }
-        const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
-        const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
-        const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
-        const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
-        // A stand-in map named by a relative path may live beside the overrides file or in the
-        // checkout rather than in the configuration directory: copy it into the instance.
-        for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
-            if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
-                continue;
-            const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
-            if (!from)
-                continue;
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
-            external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
-            files.push(ref.name);
-        }
-        // postconf -m needs some main.cf in the directory it is pointed at.
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), '');
-        const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
-        const cert = external_node_path_default().join(dir, 'tls-cert.pem');
-        const key = external_node_path_default().join(dir, 'tls-key.pem');
-        const ports = [];
-        for (let i = 0; i < listenerCount(master); i++)
-            ports.push(await freePort(ports));
-        const sb = buildSandbox({
-            main,
-            master,
-            overrides,
-            overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
-            files: new Set(files),
-            mapTypes,
-            instance: { conf, queue, data, log: log_, cert, key },
-            ports,
-        });
-        if (sb.refusals.length > 0) {
-            throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
-        }
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
-        const masterText = sb.master.map(formatMasterService);
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
-        // Written line → the repository's line, for Postfix's complaints about the instance's files.
-        const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
-        sb.master.forEach((s, i) => {
-            for (let n = 0; n < masterText[i].split('\n').length; n++)
-                lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
-        });
-        for (const c of sb.create) {
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
-            external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
-        }
-        // Postfix waits for a configuration file written in the last second to settle before
-        // reading it; the files are complete, so date them back and start at once.
-        const past = new Date(Date.now() - 60_000);
-        for (const f of ['main.cf', 'master.cf'])
-            external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
-        const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
-        const [myhostname, mydomain] = host.stdout.trim().split('\n');
-        makePair(r, cert, key, myhostname || 'localhost');
-        for (const b of sb.build) {
-            const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
-            if (made.status !== 0)
-                throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
-        }
-        const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
-        const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
-        if (check.status !== 0 || complaints.length > 0) {
-            const problems = problemsOf(complaints, conf, lines, sb.master);
-            const at = problems.find((p) => p.line !== null);
-            throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
-        }
-        const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
-        if (started.status !== 0)
-            throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
-        for (const s of sb.services)
-            await waitForGreeting(s, log_, conf, o.configDir);
-        // A greeting proves that a server listens on the port, not that it is ours: had another
-        // process taken a port between freePort and Postfix's bind, our master would have died
-        // on it and the battery would test that other server.
-        const pid = masterPid(dir);
-        const bind = readOr(log_).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
-        if (bind || pid === undefined || !alive(pid)) {
-            throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), conf, o.configDir) : 'its master is not running'}); another process took one of them: run the check again`);
-        }
-        const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
+        const at = await instancePlaces(r, dir);
+        const config = copyConfiguration(o, at.conf);
+        const sb = await sandboxFor(r, o, config, at);
+        const lines = writeInstance(sb, at.conf);
+        const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
+        const [myhostname, mydomain] = host.split('\n');
+        await makePair(r, at.cert, at.key, myhostname || 'localhost');
+        await buildMaps(r, sb.build, at.conf);
+        await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
+        await startPostfix(r, at, o.configDir, sb.services);
         return {
             dir,
-            postfixVersion: version,
+            postfixVersion: await postconf(r, at.conf, ['mail_version']),
             services: sb.services,
             changes: sb.changes,
             mydomain: mydomain ?? '',
             myhostname: myhostname ?? '',
-            maillog: () => readOr(log_),
+            maillog: () => readOr(at.log),
             stop: () => stopInstance(inst),
         };
     }
     catch (e) {
         await stopInstance(inst);
         throw e;
+    }
+}
+async function instancePlaces(r, dir) {
+    external_node_fs_default().chmodSync(dir, 0o755);
+    const at = { conf: external_node_path_default().join(dir, 'conf'), queue: external_node_path_default().join(dir, 'queue'), data: external_node_path_default().join(dir, 'data'), log: external_node_path_default().join(dir, 'maillog'), cert: external_node_path_default().join(dir, 'tls-cert.pem'), key: external_node_path_default().join(dir, 'tls-key.pem') };
+    for (const d of [at.conf, at.queue, at.data])
+        external_node_fs_default().mkdirSync(d, { mode: 0o755 });
+    const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
+    if (chown.status !== 0)
+        throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
+    return at;
+}
+/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
+function copyConfiguration(o, conf) {
+    const files = listFiles(o.configDir);
+    for (const f of files) {
+        const to = external_node_path_default().join(conf, f);
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+        external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
+    }
+    const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
+    const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
+    const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
+    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+    // A stand-in map named by a relative path may live beside the overrides file or in the
+    // checkout rather than in the configuration directory: copy it into the instance.
+    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+        if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
+            continue;
+        const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
+        if (!from)
+            continue;
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
+        external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
+        files.push(ref.name);
+    }
+    return { files, main, master, overrides };
+}
+/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
+async function sandboxFor(r, o, c, at) {
+    // postconf -m needs some main.cf in the directory it is pointed at.
+    external_node_fs_default().writeFileSync(external_node_path_default().join(at.conf, 'main.cf'), '');
+    const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+    const ports = [];
+    for (let i = 0; i < listenerCount(c.master); i++)
+        ports.push(await freePort(ports));
+    const sb = buildSandbox({
+        main: c.main,
+        master: c.master,
+        overrides: c.overrides,
+        overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
+        files: new Set(c.files),
+        mapTypes,
+        instance: at,
+        ports,
+    });
+    if (sb.refusals.length > 0) {
+        throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+    }
+    return sb;
+}
+/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
+function writeInstance(sb, conf) {
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
+    const masterText = sb.master.map(formatMasterService);
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
+    const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+    sb.master.forEach((s, i) => {
+        for (let n = 0; n < masterText[i].split('\n').length; n++)
+            lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+    });
+    for (const c of sb.create) {
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
+    }
+    // Postfix waits for a configuration file written in the last second to settle before
+    // reading it; the files are complete, so date them back and start at once.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['main.cf', 'master.cf'])
+        external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
+    return lines;
+}
+/** Values as this Postfix computes them for the instance, one a line. */
+async function postconf(r, conf, names) {
+    return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
+}
+async function buildMaps(r, build, conf) {
+    for (const b of build) {
+        const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+        if (made.status !== 0)
+            throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+    }
+}
+/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
+async function postfixCheck(r, conf, configDir, lines, master) {
+    const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+    if (check.status === 0 && complaints.length === 0)
+        return;
+    const problems = problemsOf(complaints, conf, lines, master);
+    const at = problems.find((p) => p.line !== null);
+    throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
+}
+/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
+async function startPostfix(r, at, configDir, services) {
+    const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
+    if (started.status !== 0)
+        throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
+    for (const s of services)
+        await waitForGreeting(s, at.log, at.conf, configDir);
+    // A greeting proves that a server listens on the port, not that it is ours: had another
+    // process taken a port between freePort and Postfix's bind, our master would have died
+    // on it and the battery would test that other server.
+    const pid = masterPid(external_node_path_default().dirname(at.conf));
+    const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
+    if (bind || pid === undefined || !alive(pid)) {
+        throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
     }
 }
 function firstLine(s) {
@@ -5921,8 +6083,8 @@ function problemsOf(complaints, conf, lines, master) {
         return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
     });
 }
-function makePair(r, cert, key, cn) {
-    const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+async function makePair(r, cert, key, cn) {
+    const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
     if (made.status !== 0)
         throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
 }
@@ -6029,9 +6191,9 @@ function alive(pid) {
 function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
     const pid = masterPid(dir);
     if (pid !== undefined && alive(pid))
-        exec(r, 'kill', ['-KILL', String(pid)]);
+        execNow(r, 'kill', ['-KILL', String(pid)]);
     // Its children follow the master; give them a moment, then remove the instance.
-    exec(r, 'rm', ['-rf', dir]);
+    execNow(r, 'rm', ['-rf', dir]);
 }
 async function stopInstance(i) {
     if (i.stopped)
@@ -6041,15 +6203,15 @@ async function stopInstance(i) {
     const pid = masterPid(i.dir);
     // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
     if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
-        exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+        await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
     if (pid !== undefined) {
         const until = Date.now() + 5_000;
         while (alive(pid) && Date.now() < until)
             await new Promise((res) => setTimeout(res, 100));
         if (alive(pid))
-            exec(i.r, 'kill', ['-KILL', String(pid)]);
+            await exec(i.r, 'kill', ['-KILL', String(pid)]);
     }
-    exec(i.r, 'rm', ['-rf', i.dir]);
+    await exec(i.r, 'rm', ['-rf', i.dir]);
     live.delete(i);
 }
 
@@ -6307,10 +6469,10 @@ async function runInstance(settings, services, log, hooks, role) {
                 return s ? `${s.name} (${s.original})` : undefined;
             },
         });
-        const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
+        const causes = role === 'head' && report.counts.relayed > 0 ? await effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
         const gate = {
             configDir,
-            commit: commitOf(configDir),
+            commit: await commitOf(configDir),
             postfixVersion: inst.postfixVersion,
             services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
@@ -6323,9 +6485,9 @@ async function runInstance(settings, services, log, hooks, role) {
     }
 }
 /** Why each service that relayed relays, from the running instance's effective configuration (its maps looked up with postmap). */
-function effectiveCauses(inst, report, client, configDir) {
+async function effectiveCauses(inst, report, client, configDir) {
     const conf = external_node_path_default().join(inst.dir, 'conf');
-    const eff = readEffective(conf);
+    const eff = await readEffective(conf);
     const lookup = postmapLookup(conf);
     const files = configFiles(configDir);
     return inst.services.flatMap((s) => {
@@ -6337,10 +6499,10 @@ function effectiveCauses(inst, report, client, configDir) {
     });
 }
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */
-function commitOf(dir) {
+async function commitOf(dir) {
     if (process.env.GITHUB_SHA)
         return process.env.GITHUB_SHA;
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+    const r = await run_run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
     return r.status === 0 ? r.stdout.trim() : null;
 }
 

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { run } from './run.js';
 import { restrictionItems } from './sandbox.js';
 import type { CauseKind } from '../model/gate.js';
 
@@ -187,15 +188,15 @@ export function causeOf(eff: Effective, ctx: AttemptContext, lookup: Lookup): Ef
 }
 
 /** Reads the effective configuration of an instance's conf directory: main values, and per master.cf service the `-o` overrides. */
-export function readEffective(conf: string): { main: Map<string, string>; services: Map<string, Map<string, string>> } {
+export async function readEffective(conf: string): Promise<{ main: Map<string, string>; services: Map<string, Map<string, string>> }> {
   const main = new Map<string, string>();
-  const run = (args: string[]): string => spawnSync('postconf', ['-c', conf, ...args], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '';
-  for (const line of run(['-x', ...READ]).split('\n')) {
+  const postconf = async (args: string[]): Promise<string> => (await run('postconf', ['-c', conf, ...args], { timeout: 30_000 })).stdout;
+  for (const line of (await postconf(['-x', ...READ])).split('\n')) {
     const m = /^([a-z0-9_]+) = ?(.*)$/.exec(line);
     if (m) main.set(m[1], m[2].trim());
   }
   const services = new Map<string, Map<string, string>>();
-  for (const line of run(['-P', '-x']).split('\n')) {
+  for (const line of (await postconf(['-P', '-x'])).split('\n')) {
     const m = /^(.+)\/inet\/([a-z0-9_]+) = ?(.*)$/.exec(line);
     if (!m) continue;
     const s = services.get(m[1]) ?? new Map<string, string>();

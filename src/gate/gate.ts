@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { run, type EngineServices } from '../engine.js';
 import type { BaseReport, GateReport, Report } from '../model/report.js';
@@ -8,6 +7,7 @@ import { serviceCauses, withCauses, type GateCause } from './cause.js';
 import { postmapLookup, readEffective, serviceEffective } from './effective.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
 import { configFiles, proveFixes } from './prove.js';
+import { run as runCommand } from './run.js';
 
 export interface GateHooks {
   /** Called once the instance is up and before the battery runs (tests establish expected verdicts here). */
@@ -106,10 +106,10 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         },
       },
     );
-    const causes = role === 'head' && report.counts.relayed > 0 ? effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
+    const causes = role === 'head' && report.counts.relayed > 0 ? await effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
     const gate: GateReport = {
       configDir,
-      commit: commitOf(configDir),
+      commit: await commitOf(configDir),
       postfixVersion: inst.postfixVersion,
       services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
       changes: inst.changes,
@@ -122,9 +122,9 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
 }
 
 /** Why each service that relayed relays, from the running instance's effective configuration (its maps looked up with postmap). */
-function effectiveCauses(inst: GateInstance, report: Report, client: string, configDir: string): GateCause[] {
+async function effectiveCauses(inst: GateInstance, report: Report, client: string, configDir: string): Promise<GateCause[]> {
   const conf = path.join(inst.dir, 'conf');
-  const eff = readEffective(conf);
+  const eff = await readEffective(conf);
   const lookup = postmapLookup(conf);
   const files = configFiles(configDir);
   return inst.services.flatMap((s) => {
@@ -136,8 +136,8 @@ function effectiveCauses(inst: GateInstance, report: Report, client: string, con
 }
 
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */
-function commitOf(dir: string): string | null {
+async function commitOf(dir: string): Promise<string | null> {
   if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
-  const r = spawnSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+  const r = await runCommand('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
   return r.status === 0 ? r.stdout.trim() : null;
 }

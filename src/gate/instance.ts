@@ -1,11 +1,12 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { formatMainCf, formatMasterService, parseMainCf, parseMasterCf, type MainParam, type MasterService } from './postfix-files.js';
-import { buildSandbox, listenerCount, mapRefs, type GateChange, type GateService } from './sandbox.js';
+import { run, type RunResult } from './run.js';
+import { buildSandbox, listenerCount, mapRefs, type GateChange, type GateService, type Sandbox, type SandboxInput } from './sandbox.js';
 
 /**
  * A private Postfix built from a configuration directory of the repository:
@@ -60,9 +61,16 @@ interface Runner {
   prefix: string[];
 }
 
-function exec(r: Runner, cmd: string, args: readonly string[], input?: string): SpawnSyncReturns<string> {
+/** A command as root, without blocking the event loop (see run.ts). */
+function exec(r: Runner, cmd: string, args: readonly string[], input?: string): Promise<RunResult> {
   const [bin, ...rest] = [...r.prefix, cmd, ...args];
-  return spawnSync(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS, input });
+  return run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
+}
+
+/** The same, blocking: only for exit hooks, which cannot wait. */
+function execNow(r: Runner, cmd: string, args: readonly string[]): void {
+  const [bin, ...rest] = [...r.prefix, cmd, ...args];
+  spawnSync(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
 }
 
 /** Root, or a working `sudo -n`: the Postfix master must start as root. */
@@ -80,17 +88,17 @@ export function postfixPlan(m: { postfix: boolean; debian: boolean; aptGet: bool
 }
 
 /** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-function ensurePostfix(r: Runner, log: GateLog): void {
+async function ensurePostfix(r: Runner, log: GateLog): Promise<void> {
   const plan = postfixPlan({ postfix: fs.existsSync(POSTFIX_BIN), debian: fs.existsSync('/etc/debian_version'), aptGet: fs.existsSync('/usr/bin/apt-get') });
   if (plan === 'present') return;
   if (plan instanceof GateError) throw plan;
-  const preset = exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+  const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
   const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
-  const update = preset.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
-  const install = update.status === 0 ? exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+  const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+  const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
   log(
     'Installing Postfix (Debian package "postfix", debconf "No configuration")',
-    [preset, update, install].flatMap((s) => `${s.stdout ?? ''}${s.stderr ?? ''}`.split('\n')).filter((l) => l.trim() !== ''),
+    [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''),
   );
   if (install.status !== 0 || !fs.existsSync(POSTFIX_BIN)) {
     throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
@@ -136,7 +144,7 @@ function checkGateInputs(o: GateOptions): void {
   }
   if (!st.isDirectory()) throw new GateError('postfix-config', `${o.configDir} is not a directory`);
   if (!fs.existsSync(path.join(o.configDir, 'main.cf'))) throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
-  if (o.overridesFile !== undefined && !fs.existsSync(o.overridesFile)) throw new GateError('postfix-overrides', `${o.overridesFile} does not exist`);
+  if (o.overridesFile !== undefined && !fs.existsSync(o.overridesFile)) throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
 }
 
 /** Builds, checks and starts the private instance; stops it again on any failure. */
@@ -144,7 +152,7 @@ export async function startGate(o: GateOptions): Promise<GateInstance> {
   const log = o.log ?? ((): void => undefined);
   checkGateInputs(o);
   const r = runner();
-  ensurePostfix(r, log);
+  await ensurePostfix(r, log);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-gate-'));
   const inst = { dir, stopped: false, r };
@@ -153,112 +161,157 @@ export async function startGate(o: GateOptions): Promise<GateInstance> {
   o.onDir?.(dir);
   log(`private Postfix instance in ${dir}`);
   try {
-    fs.chmodSync(dir, 0o755);
-    const conf = path.join(dir, 'conf');
-    const queue = path.join(dir, 'queue');
-    const data = path.join(dir, 'data');
-    const log_ = path.join(dir, 'maillog');
-    for (const d of [conf, queue, data]) fs.mkdirSync(d, { mode: 0o755 });
-    const chown = exec(r, 'chown', ['postfix:postfix', data]);
-    if (chown.status !== 0) throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${data}): ${chown.stderr.trim()}`);
-
-    // The repository's files, as they are; main.cf and master.cf are written below.
-    const files = listFiles(o.configDir);
-    for (const f of files) {
-      const to = path.join(conf, f);
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.copyFileSync(path.join(o.configDir, f), to);
-    }
-    const main = readParams(path.join(o.configDir, 'main.cf'), 'postfix-config');
-    const masterFile = path.join(o.configDir, 'master.cf');
-    const master = fs.existsSync(masterFile) ? parseMasterCf(fs.readFileSync(masterFile, 'utf8')) : null;
-    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
-    // A stand-in map named by a relative path may live beside the overrides file or in the
-    // checkout rather than in the configuration directory: copy it into the instance.
-    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
-      if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name)) continue;
-      const from = [path.resolve(path.dirname(o.overridesFile ?? '.'), ref.name), path.resolve(ref.name)].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
-      if (!from) continue;
-      fs.mkdirSync(path.dirname(path.join(conf, ref.name)), { recursive: true });
-      fs.copyFileSync(from, path.join(conf, ref.name));
-      files.push(ref.name);
-    }
-
-    // postconf -m needs some main.cf in the directory it is pointed at.
-    fs.writeFileSync(path.join(conf, 'main.cf'), '');
-    const mapTypes = new Set(exec(r, 'postconf', ['-c', conf, '-m']).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
-    const cert = path.join(dir, 'tls-cert.pem');
-    const key = path.join(dir, 'tls-key.pem');
-    const ports: number[] = [];
-    for (let i = 0; i < listenerCount(master); i++) ports.push(await freePort(ports));
-    const sb = buildSandbox({
-      main,
-      master,
-      overrides,
-      overridesFile: o.overridesFile ? path.basename(o.overridesFile) : 'postfix-overrides',
-      files: new Set(files),
-      mapTypes,
-      instance: { conf, queue, data, log: log_, cert, key },
-      ports,
-    });
-    if (sb.refusals.length > 0) {
-      throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
-    }
-    fs.writeFileSync(path.join(conf, 'main.cf'), formatMainCf(sb.main));
-    const masterText = sb.master.map(formatMasterService);
-    fs.writeFileSync(path.join(conf, 'master.cf'), masterText.join('\n') + '\n');
-    // Written line → the repository's line, for Postfix's complaints about the instance's files.
-    const lines: Record<string, { file: string; line: number | null }[]> = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
-    sb.master.forEach((s, i) => {
-      for (let n = 0; n < masterText[i].split('\n').length; n++) lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
-    });
-    for (const c of sb.create) {
-      fs.mkdirSync(path.dirname(path.join(conf, c.file)), { recursive: true });
-      fs.writeFileSync(path.join(conf, c.file), c.content);
-    }
-    // Postfix waits for a configuration file written in the last second to settle before
-    // reading it; the files are complete, so date them back and start at once.
-    const past = new Date(Date.now() - 60_000);
-    for (const f of ['main.cf', 'master.cf']) fs.utimesSync(path.join(conf, f), past, past);
-    const host = exec(r, 'postconf', ['-c', conf, '-h', 'myhostname', 'mydomain']);
-    const [myhostname, mydomain] = host.stdout.trim().split('\n');
-    makePair(r, cert, key, myhostname || 'localhost');
-    for (const b of sb.build) {
-      const made = exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
-      if (made.status !== 0) throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
-    }
-    const check = exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
-    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
-    if (check.status !== 0 || complaints.length > 0) {
-      const problems = problemsOf(complaints, conf, lines, sb.master);
-      const at = problems.find((p) => p.line !== null);
-      throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, o.configDir)}`, problems);
-    }
-    const started = exec(r, POSTFIX_BIN, ['-c', conf, 'start']);
-    if (started.status !== 0) throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(log_)}`, conf, o.configDir)}`);
-    for (const s of sb.services) await waitForGreeting(s, log_, conf, o.configDir);
-    // A greeting proves that a server listens on the port, not that it is ours: had another
-    // process taken a port between freePort and Postfix's bind, our master would have died
-    // on it and the battery would test that other server.
-    const pid = masterPid(dir);
-    const bind = readOr(log_).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
-    if (bind || pid === undefined || !alive(pid)) {
-      throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), conf, o.configDir) : 'its master is not running'}); another process took one of them: run the check again`);
-    }
-    const version = exec(r, 'postconf', ['-c', conf, '-h', 'mail_version']).stdout.trim();
+    const at = await instancePlaces(r, dir);
+    const config = copyConfiguration(o, at.conf);
+    const sb = await sandboxFor(r, o, config, at);
+    const lines = writeInstance(sb, at.conf);
+    const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
+    const [myhostname, mydomain] = host.split('\n');
+    await makePair(r, at.cert, at.key, myhostname || 'localhost');
+    await buildMaps(r, sb.build, at.conf);
+    await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
+    await startPostfix(r, at, o.configDir, sb.services);
     return {
       dir,
-      postfixVersion: version,
+      postfixVersion: await postconf(r, at.conf, ['mail_version']),
       services: sb.services,
       changes: sb.changes,
       mydomain: mydomain ?? '',
       myhostname: myhostname ?? '',
-      maillog: () => readOr(log_),
+      maillog: () => readOr(at.log),
       stop: () => stopInstance(inst),
     };
   } catch (e) {
     await stopInstance(inst);
     throw e;
+  }
+}
+
+/** Where the instance keeps its configuration, queue, data, log and throwaway TLS pair. */
+type Places = SandboxInput['instance'];
+
+async function instancePlaces(r: Runner, dir: string): Promise<Places> {
+  fs.chmodSync(dir, 0o755);
+  const at = { conf: path.join(dir, 'conf'), queue: path.join(dir, 'queue'), data: path.join(dir, 'data'), log: path.join(dir, 'maillog'), cert: path.join(dir, 'tls-cert.pem'), key: path.join(dir, 'tls-key.pem') };
+  for (const d of [at.conf, at.queue, at.data]) fs.mkdirSync(d, { mode: 0o755 });
+  const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
+  if (chown.status !== 0) throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
+  return at;
+}
+
+interface Configuration {
+  /** Files now in the instance's conf, relative paths. */
+  files: string[];
+  main: MainParam[];
+  master: MasterService[] | null;
+  overrides: MainParam[];
+}
+
+/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
+function copyConfiguration(o: GateOptions, conf: string): Configuration {
+  const files = listFiles(o.configDir);
+  for (const f of files) {
+    const to = path.join(conf, f);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(path.join(o.configDir, f), to);
+  }
+  const main = readParams(path.join(o.configDir, 'main.cf'), 'postfix-config');
+  const masterFile = path.join(o.configDir, 'master.cf');
+  const master = fs.existsSync(masterFile) ? parseMasterCf(fs.readFileSync(masterFile, 'utf8')) : null;
+  const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+  // A stand-in map named by a relative path may live beside the overrides file or in the
+  // checkout rather than in the configuration directory: copy it into the instance.
+  for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+    if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name)) continue;
+    const from = [path.resolve(path.dirname(o.overridesFile ?? '.'), ref.name), path.resolve(ref.name)].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+    if (!from) continue;
+    fs.mkdirSync(path.dirname(path.join(conf, ref.name)), { recursive: true });
+    fs.copyFileSync(from, path.join(conf, ref.name));
+    files.push(ref.name);
+  }
+  return { files, main, master, overrides };
+}
+
+/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
+async function sandboxFor(r: Runner, o: GateOptions, c: Configuration, at: Places): Promise<Sandbox> {
+  // postconf -m needs some main.cf in the directory it is pointed at.
+  fs.writeFileSync(path.join(at.conf, 'main.cf'), '');
+  const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+  const ports: number[] = [];
+  for (let i = 0; i < listenerCount(c.master); i++) ports.push(await freePort(ports));
+  const sb = buildSandbox({
+    main: c.main,
+    master: c.master,
+    overrides: c.overrides,
+    overridesFile: o.overridesFile ? path.basename(o.overridesFile) : 'postfix-overrides',
+    files: new Set(c.files),
+    mapTypes,
+    instance: at,
+    ports,
+  });
+  if (sb.refusals.length > 0) {
+    throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+  }
+  return sb;
+}
+
+/** Written line → the repository's line, per file, for Postfix's complaints about the instance's files. */
+type LineMap = Record<string, { file: string; line: number | null }[]>;
+
+/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
+function writeInstance(sb: Sandbox, conf: string): LineMap {
+  fs.writeFileSync(path.join(conf, 'main.cf'), formatMainCf(sb.main));
+  const masterText = sb.master.map(formatMasterService);
+  fs.writeFileSync(path.join(conf, 'master.cf'), masterText.join('\n') + '\n');
+  const lines: LineMap = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+  sb.master.forEach((s, i) => {
+    for (let n = 0; n < masterText[i].split('\n').length; n++) lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+  });
+  for (const c of sb.create) {
+    fs.mkdirSync(path.dirname(path.join(conf, c.file)), { recursive: true });
+    fs.writeFileSync(path.join(conf, c.file), c.content);
+  }
+  // Postfix waits for a configuration file written in the last second to settle before
+  // reading it; the files are complete, so date them back and start at once.
+  const past = new Date(Date.now() - 60_000);
+  for (const f of ['main.cf', 'master.cf']) fs.utimesSync(path.join(conf, f), past, past);
+  return lines;
+}
+
+/** Values as this Postfix computes them for the instance, one a line. */
+async function postconf(r: Runner, conf: string, names: readonly string[]): Promise<string> {
+  return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
+}
+
+async function buildMaps(r: Runner, build: Sandbox['build'], conf: string): Promise<void> {
+  for (const b of build) {
+    const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+    if (made.status !== 0) throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+  }
+}
+
+/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
+async function postfixCheck(r: Runner, conf: string, configDir: string, lines: LineMap, master: readonly MasterService[]): Promise<void> {
+  const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+  const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+  if (check.status === 0 && complaints.length === 0) return;
+  const problems = problemsOf(complaints, conf, lines, master);
+  const at = problems.find((p) => p.line !== null);
+  throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
+}
+
+/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
+async function startPostfix(r: Runner, at: Places, configDir: string, services: readonly GateService[]): Promise<void> {
+  const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
+  if (started.status !== 0) throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
+  for (const s of services) await waitForGreeting(s, at.log, at.conf, configDir);
+  // A greeting proves that a server listens on the port, not that it is ours: had another
+  // process taken a port between freePort and Postfix's bind, our master would have died
+  // on it and the battery would test that other server.
+  const pid = masterPid(path.dirname(at.conf));
+  const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
+  if (bind || pid === undefined || !alive(pid)) {
+    throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
   }
 }
 
@@ -287,8 +340,8 @@ function problemsOf(complaints: readonly string[], conf: string, lines: Record<s
   });
 }
 
-function makePair(r: Runner, cert: string, key: string, cn: string): void {
-  const made = exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+async function makePair(r: Runner, cert: string, key: string, cn: string): Promise<void> {
+  const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
   if (made.status !== 0) throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
 }
 
@@ -400,9 +453,9 @@ function alive(pid: number): boolean {
 /** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
 export function killNow(dir: string, r: Runner = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }): void {
   const pid = masterPid(dir);
-  if (pid !== undefined && alive(pid)) exec(r, 'kill', ['-KILL', String(pid)]);
+  if (pid !== undefined && alive(pid)) execNow(r, 'kill', ['-KILL', String(pid)]);
   // Its children follow the master; give them a moment, then remove the instance.
-  exec(r, 'rm', ['-rf', dir]);
+  execNow(r, 'rm', ['-rf', dir]);
 }
 
 async function stopInstance(i: Live): Promise<void> {
@@ -411,12 +464,12 @@ async function stopInstance(i: Live): Promise<void> {
   const conf = path.join(i.dir, 'conf');
   const pid = masterPid(i.dir);
   // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
-  if (fs.existsSync(path.join(conf, 'main.cf')) && pid !== undefined) exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+  if (fs.existsSync(path.join(conf, 'main.cf')) && pid !== undefined) await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
   if (pid !== undefined) {
     const until = Date.now() + 5_000;
     while (alive(pid) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
-    if (alive(pid)) exec(i.r, 'kill', ['-KILL', String(pid)]);
+    if (alive(pid)) await exec(i.r, 'kill', ['-KILL', String(pid)]);
   }
-  exec(i.r, 'rm', ['-rf', i.dir]);
+  await exec(i.r, 'rm', ['-rf', i.dir]);
   live.delete(i);
 }

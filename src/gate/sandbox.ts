@@ -193,40 +193,97 @@ export function restrictionItems(value: string): string[] {
   return out;
 }
 
-export function buildSandbox(input: SandboxInput): Sandbox {
-  const changes: GateChange[] = [];
-  const refusals: GateChange[] = [];
-  const build: Sandbox['build'] = [];
-  const create: Sandbox['create'] = [];
-  const { conf } = input.instance;
+type Origin = { file: string; line: number | null };
 
-  // main.cf with line numbers, then the team's overrides on top (as postconf -e would).
-  const values = new Map<string, string>();
-  const where = new Map<string, { file: string; line: number | null }>();
-  for (const p of input.main) {
-    values.set(p.name, p.value);
-    where.set(p.name, { file: 'main.cf', line: p.line });
+/** A `service/type/name = value` line of postfix-overrides: an override for one master.cf service. */
+interface FileServiceOverride {
+  service: string;
+  type: string;
+  name: string;
+  value: string;
+  line: number;
+}
+
+/** Parameters that name certificate and key files. */
+const TLS_FILES = [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL];
+
+/** The sandbox as it is being built: main.cf's values, where each came from, and what was changed or refused. */
+class Draft {
+  readonly values = new Map<string, string>();
+  readonly where = new Map<string, Origin>();
+  readonly changes: GateChange[] = [];
+  readonly refusals: GateChange[] = [];
+  readonly build: Sandbox['build'] = [];
+  readonly create: Sandbox['create'] = [];
+
+  constructor(readonly input: SandboxInput) {}
+
+  at(name: string): Origin {
+    return this.where.get(name) ?? { file: 'main.cf', line: null };
   }
-  const serviceOverridesFromFile: { service: string; type: string; name: string; value: string; line: number }[] = [];
-  for (const o of input.overrides) {
+
+  /** Sets a main.cf value and lists the change, unless the value is already that. */
+  set(name: string, value: string, change: string, tested = true): void {
+    if (this.values.get(name) === value) return;
+    this.values.set(name, value);
+    this.changes.push({ ...this.at(name), subject: name, change, tested });
+  }
+
+  /** The instance's copy of a file the configuration names, if the configuration directory has it. */
+  resolveFile(file: string): string | undefined {
+    const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
+    if (this.input.files.has(rel)) return path.join(this.input.instance.conf, rel);
+    const base = path.basename(file);
+    if (this.input.files.has(base)) return path.join(this.input.instance.conf, base);
+    return undefined;
+  }
+}
+
+export function buildSandbox(input: SandboxInput): Sandbox {
+  const d = new Draft(input);
+  const forServices = readParameters(d);
+  ownPlaces(d);
+  nothingDelivered(d);
+  // The battery runs as an outside client through XCLIENT from loopback.
+  d.set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${d.values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+  withoutUnreachableChecks(d);
+  filesOutside(d);
+  saslStandIn(d);
+  for (const [name, value] of [...d.values]) d.values.set(name, fixMaps(d, name, value, d.at(name)));
+  certificates(d);
+  const { master, services } = sandboxMaster(d, forServices);
+
+  // SAFETY: whatever the files and overrides said, nothing can be delivered.
+  for (const t of TRANSPORTS) if (d.values.get(t) !== 'discard:') throw new Error(`sandbox: ${t} is not discard:`);
+  for (const s of master) if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) throw new Error(`sandbox: ${s.service} still delivers`);
+
+  return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
+}
+
+/** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
+function readParameters(d: Draft): FileServiceOverride[] {
+  for (const p of d.input.main) {
+    d.values.set(p.name, p.value);
+    d.where.set(p.name, { file: 'main.cf', line: p.line });
+  }
+  const forServices: FileServiceOverride[] = [];
+  const file = d.input.overridesFile;
+  for (const o of d.input.overrides) {
     const parts = o.name.split('/');
     if (parts.length === 3) {
-      serviceOverridesFromFile.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
+      forServices.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
       continue;
     }
-    values.set(o.name, o.value);
-    where.set(o.name, { file: input.overridesFile, line: o.line });
-    changes.push({ file: input.overridesFile, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
+    d.values.set(o.name, o.value);
+    d.where.set(o.name, { file, line: o.line });
+    d.changes.push({ file, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
   }
-  const at = (name: string): { file: string; line: number | null } => where.get(name) ?? { file: 'main.cf', line: null };
-  const set = (name: string, value: string, change: string, tested = true): void => {
-    const before = values.get(name);
-    if (before === value) return;
-    values.set(name, value);
-    changes.push({ ...at(name), subject: name, change, tested });
-  };
+  return forServices;
+}
 
-  // --- the instance's own places -------------------------------------------------------
+/** The instance's own queue, data and log; this machine's installation and accounts; loopback only. */
+function ownPlaces(d: Draft): void {
+  const { values, input } = d;
   for (const [name, value] of [
     ['queue_directory', input.instance.queue],
     ['data_directory', input.instance.data],
@@ -234,142 +291,178 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   ] as const) {
     const before = values.get(name);
     values.set(name, value);
-    if (before !== undefined) changes.push({ ...at(name), subject: name, change: `${before} → the private instance's own (${path.basename(value)})`, tested: true });
+    if (before !== undefined) d.changes.push({ ...d.at(name), subject: name, change: `${before} → the private instance's own (${path.basename(value)})`, tested: true });
   }
   values.set('maillog_file_prefixes', `/var, /dev/stdout, ${path.dirname(input.instance.log)}`);
   for (const name of INSTALL_PATHS) {
     if (values.has(name)) {
-      changes.push({ ...at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
+      d.changes.push({ ...d.at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
       values.delete(name);
     }
   }
   for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']] as const) {
-    if (values.has(name) && values.get(name) !== v) set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
+    if (values.has(name) && values.get(name) !== v) d.set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
   }
-  set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
-  set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+  d.set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
+  d.set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+}
 
-  // --- SAFETY: nothing is delivered -----------------------------------------------------
+/** SAFETY: every transport a discard, every other route emptied. */
+function nothingDelivered(d: Draft): void {
   for (const t of TRANSPORTS) {
-    const before = values.get(t);
-    values.set(t, 'discard:');
-    if (before !== undefined && before !== 'discard:') changes.push({ ...at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+    const before = d.values.get(t);
+    d.values.set(t, 'discard:');
+    if (before !== undefined && before !== 'discard:') d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
   }
-  const defaulted = TRANSPORTS.filter((t) => !input.main.some((p) => p.name === t));
-  if (defaulted.length) changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+  const defaulted = TRANSPORTS.filter((t) => !d.input.main.some((p) => p.name === t));
+  if (defaulted.length) d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
   for (const name of ROUTING) {
-    const before = values.get(name);
+    const before = d.values.get(name);
     if (before !== undefined && before !== '') {
-      values.set(name, '');
-      changes.push({ ...at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
+      d.values.set(name, '');
+      d.changes.push({ ...d.at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
     }
   }
+}
 
-  // --- XCLIENT from loopback: the battery runs as an outside client --------------------
-  set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+/**
+ * Parameters whose value may be read from a file (`/file/name`): Debian's stock
+ * `myorigin = /etc/mailname`, lists such as `mydestination = /etc/postfix/local-domains`.
+ * A file outside the configuration directory is not on the runner: the directory's own
+ * copy stands in when it has one; for myorigin, Postfix's default ($myhostname) does
+ * (it decides no relaying). Either way the change is reported. Left alone, Postfix
+ * stops the gate with "/etc/mailname: cannot open file" and no line to look at.
+ */
+const FILE_VALUED = ['myorigin', 'mydestination', 'mynetworks', 'relay_domains', 'permit_mx_backup_networks', 'virtual_alias_domains', 'virtual_mailbox_domains'];
 
-  // --- milters and policy services cannot be reached from a runner ---------------------
+function filesOutside(d: Draft): void {
+  for (const name of FILE_VALUED) {
+    const value = d.values.get(name);
+    if (value === undefined) continue;
+    const tokens = value.split(/[\s,]+/).filter((t) => t.startsWith('/'));
+    let next = value;
+    const said: string[] = [];
+    for (const t of tokens) {
+      const copy = d.resolveFile(t);
+      if (copy !== undefined) {
+        next = next.replace(t, copy);
+        said.push(`${t} → the copy in the configuration directory (${path.basename(copy)})`);
+      } else if (name === 'myorigin') {
+        next = '$myhostname';
+        said.push(`${t} is not in the configuration directory → $myhostname, Postfix's default (myorigin decides no relaying)`);
+      }
+    }
+    if (next !== value) d.set(name, next, said.join('; '));
+  }
+}
+
+/** Milters, DNS blocklists and policy services cannot be reached from a runner: taken out, listed as not tested. */
+function withoutUnreachableChecks(d: Draft): void {
+  const { values } = d;
   for (const m of MILTERS) {
     const v = values.get(m);
-    if (v) set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
+    if (v) d.set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
   }
-  if (MILTERS.some((m) => input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
-    set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
+  if (MILTERS.some((m) => d.input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
+    d.set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
   }
-  if (values.get('postscreen_dnsbl_sites')) set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
+  if (values.get('postscreen_dnsbl_sites')) d.set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
   for (const [name, value] of [...values]) {
     const { value: next, removed } = withoutPolicyServices(value);
     if (removed.length === 0) continue;
     values.set(name, next);
-    for (const r of removed) changes.push({ ...at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+    for (const r of removed) d.changes.push({ ...d.at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
   }
+}
 
-  // --- SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in -------
-  const saslInUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
-  if (saslInUse) {
-    if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
-      set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
-      set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
-    }
-    values.set('cyrus_sasl_config_path', path.join(conf, 'sasl'));
-    create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+/** SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in. */
+function saslStandIn(d: Draft): void {
+  const { values } = d;
+  const inUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (d.input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
+  if (!inUse) return;
+  if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
+    d.set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
+    d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
   }
+  values.set('cyrus_sasl_config_path', path.join(d.input.instance.conf, 'sasl'));
+  d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+}
 
-  // --- maps and files --------------------------------------------------------------------
-  const resolveFile = (file: string): string | undefined => {
-    const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
-    if (input.files.has(rel)) return path.join(conf, rel);
-    const base = path.basename(file);
-    if (input.files.has(base)) return path.join(conf, base);
-    return undefined;
-  };
-  const fixValue = (name: string, value: string, origin: { file: string; line: number | null }): string => {
-    let out = value;
-    for (const ref of mapRefs(value)) {
-      if (SERVER_MAPS.has(ref.type)) {
-        refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
-        continue;
-      }
-      if (!input.mapTypes.has(ref.type)) {
-        refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
-        continue;
-      }
-      const file = resolveFile(ref.name);
-      if (!file) {
-        if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) {
-          // Local recipient validation reads the aliases; Debian's default holds postmaster only.
-          const stand = path.join(conf, 'aliases');
-          if (!create.some((c) => c.file === 'aliases')) create.push({ file: 'aliases', content: 'postmaster: root\n' });
-          out = out.replace(ref.whole, `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`);
-          changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
-          if (INDEXED_MAPS.has(ref.type)) build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
-          continue;
-        }
-        refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
-        continue;
-      }
-      const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
-      if (next !== ref.whole) {
-        out = out.replace(ref.whole, next);
-        if (!/^\$\{?config_directory/.test(ref.name)) changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
-      }
-      if (INDEXED_MAPS.has(ref.type) && !build.some((b) => b.map === `${ref.type}:${file}`)) {
-        build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
-      }
+/** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
+function fixMaps(d: Draft, name: string, value: string, origin: Origin): string {
+  let out = value;
+  for (const ref of mapRefs(value)) {
+    if (SERVER_MAPS.has(ref.type)) {
+      d.refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
+      continue;
     }
-    return out;
-  };
-  for (const [name, value] of [...values]) values.set(name, fixValue(name, value, at(name)));
+    if (!d.input.mapTypes.has(ref.type)) {
+      d.refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
+      continue;
+    }
+    const file = d.resolveFile(ref.name);
+    if (!file) {
+      if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name)) out = out.replace(ref.whole, aliasesStandIn(d, name, ref, origin));
+      else d.refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
+      continue;
+    }
+    const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
+    if (next !== ref.whole) {
+      out = out.replace(ref.whole, next);
+      if (!/^\$\{?config_directory/.test(ref.name)) d.changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
+    }
+    if (INDEXED_MAPS.has(ref.type) && !d.build.some((b) => b.map === `${ref.type}:${file}`)) {
+      d.build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
+    }
+  }
+  return out;
+}
 
-  // Certificates name files of the production host: a throwaway pair stands in.
-  const tlsFix = (name: string, value: string, note: (n: string, v: string, c: string) => void): void => {
-    if (value === '') return;
-    if (name === 'smtpd_tls_chain_files') {
-      const files = value.split(/[\s,]+/).filter(Boolean);
-      if (files.every((f) => resolveFile(f))) return note(name, files.map((f) => resolveFile(f) as string).join(', '), `${value} → the copies in the configuration directory`);
-      return note(name, `${input.instance.key}, ${input.instance.cert}`, `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)`);
-    }
-    const local = resolveFile(value);
-    if (local) return note(name, local, `${value} → the copy in the configuration directory`);
-    if (TLS_PAIR.cert.includes(name)) return note(name, input.instance.cert, `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)`);
-    if (TLS_PAIR.key.includes(name)) return note(name, input.instance.key, `${value} → the throwaway key`);
-    if (TLS_OPTIONAL.includes(name)) return note(name, '', `${value} is not on a runner: left out`);
-  };
-  for (const name of [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL]) {
-    const v = values.get(name);
-    if (v !== undefined) tlsFix(name, v, (n, next, c) => set(n, next, c));
+/** Local recipient validation reads the aliases; Debian's default holds postmaster only. Returns the reference to write. */
+function aliasesStandIn(d: Draft, name: string, ref: MapRef, origin: Origin): string {
+  const stand = path.join(d.input.instance.conf, 'aliases');
+  if (!d.create.some((c) => c.file === 'aliases')) d.create.push({ file: 'aliases', content: 'postmaster: root\n' });
+  d.changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
+  if (INDEXED_MAPS.has(ref.type)) d.build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
+  return `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`;
+}
+
+/** Certificates name files of the production host: the directory's copy, else a throwaway pair stands in. */
+function tlsStandIn(d: Draft, name: string, value: string): { value: string; change: string } | undefined {
+  if (value === '') return undefined;
+  const { cert, key } = d.input.instance;
+  if (name === 'smtpd_tls_chain_files') {
+    const files = value.split(/[\s,]+/).filter(Boolean);
+    if (files.every((f) => d.resolveFile(f))) return { value: files.map((f) => d.resolveFile(f) as string).join(', '), change: `${value} → the copies in the configuration directory` };
+    return { value: `${key}, ${cert}`, change: `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)` };
+  }
+  const local = d.resolveFile(value);
+  if (local) return { value: local, change: `${value} → the copy in the configuration directory` };
+  if (TLS_PAIR.cert.includes(name)) return { value: cert, change: `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)` };
+  if (TLS_PAIR.key.includes(name)) return { value: key, change: `${value} → the throwaway key` };
+  if (TLS_OPTIONAL.includes(name)) return { value: '', change: `${value} is not on a runner: left out` };
+  return undefined;
+}
+
+function certificates(d: Draft): void {
+  for (const name of TLS_FILES) {
+    const v = d.values.get(name);
+    const t = v === undefined ? undefined : tlsStandIn(d, name, v);
+    if (t) d.set(name, t.value, t.change);
   }
   // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
-  if (!TLS_PAIR.cert.some((n) => values.get(n)) && !values.get('smtpd_tls_chain_files')) {
-    values.set('smtpd_tls_cert_file', input.instance.cert);
-    values.set('smtpd_tls_key_file', input.instance.key);
+  if (!TLS_PAIR.cert.some((n) => d.values.get(n)) && !d.values.get('smtpd_tls_chain_files')) {
+    d.values.set('smtpd_tls_cert_file', d.input.instance.cert);
+    d.values.set('smtpd_tls_key_file', d.input.instance.key);
   }
+}
 
-  // --- master.cf --------------------------------------------------------------------------
+/** master.cf for the instance: chroot off, overrides made safe, listeners on their loopback ports, delivery agents discard(8). */
+function sandboxMaster(d: Draft, forServices: readonly FileServiceOverride[]): { master: MasterService[]; services: GateService[] } {
+  const { input } = d;
   const master: MasterService[] = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
-  if (input.master === null) changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
+  if (input.master === null) d.changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
   const services: GateService[] = [];
-  let next = 0;
   const chrooted: string[] = [];
   const replaced: string[] = [];
   const disabled: MasterService[] = [];
@@ -379,76 +472,90 @@ export function buildSandbox(input: SandboxInput): Sandbox {
       s.chroot = 'n';
     }
     const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-    for (const o of serviceOverrides(s)) {
-      let v = fixValue(`${s.service}/${s.type} -o ${o.name}`, o.value, origin);
-      if (MILTERS.includes(o.name) && v !== '') {
-        changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `milters ${v} not tested here`, tested: false });
-        v = '';
-      }
-      const policy = withoutPolicyServices(v);
-      for (const r of policy.removed) changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-      v = policy.value;
-      if ([...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL].includes(o.name)) {
-        tlsFix(o.name, v, (_n, nv, c) => {
-          changes.push({ ...origin, subject: `${s.service} -o ${o.name}`, change: c, tested: true });
-          v = nv;
-        });
-      }
-      if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
-        changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
-        v = 'cyrus';
-      }
-      if (o.name === 'smtpd_sasl_path' && values.get('smtpd_sasl_type') === 'cyrus') v = 'smtpd';
-      if (o.name === 'smtpd_authorized_xclient_hosts') v = '127.0.0.0/8';
-      if ((TRANSPORTS as readonly string[]).includes(o.name) || (ROUTING as readonly string[]).includes(o.name)) v = (TRANSPORTS as readonly string[]).includes(o.name) ? 'discard:' : '';
-      if (v !== o.value) s.args[o.index] = overrideArg(o.name, v);
-    }
-    for (const f of serviceOverridesFromFile.filter((x) => x.service === s.service && x.type === s.type)) {
-      const existing = serviceOverrides(s).find((o) => o.name === f.name);
-      if (existing) s.args[existing.index] = overrideArg(f.name, f.value);
-      else s.args.push('-o', overrideArg(f.name, f.value));
-      changes.push({ file: input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
-    }
-    if (isListener(s)) {
-      const port = input.ports[next++];
-      if (port === undefined) throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
-      const own = (n: string): string | undefined => serviceOverrides(s).find((o) => o.name === n)?.value ?? values.get(n);
-      const wrapper = own('smtpd_tls_wrappermode') === 'yes';
-      const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
-      const original = SERVICE_PORTS[s.service] ?? s.service;
-      // A listener written as host:port is best known by its syslog name (postfix/submission).
-      const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
-      const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
-      services.push({ name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, port, line: s.line });
-      changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
-      s.service = `127.0.0.1:${port}`;
-    } else if (s.type === 'inet') {
+    safeServiceOverrides(d, s, origin);
+    applyFileOverrides(d, s, forServices);
+    if (isListener(s)) services.push(placeListener(d, s, origin, services.length));
+    else if (s.type === 'inet') {
       disabled.push(s);
-      changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
+      d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
     } else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
       replaced.push(s.service);
       s.command = 'discard';
       s.args = keepOverrides(s.args);
     }
   }
-  if (chrooted.length) changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
-  if (replaced.length) changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
-  const kept = master.filter((s) => !disabled.includes(s));
+  if (chrooted.length) d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
+  if (replaced.length) d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+  const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
+  if (services.length === 0) d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
+  return { master: kept, services };
+}
+
+/** A service's own `-o` overrides, made safe as main.cf's values are. */
+function safeServiceOverrides(d: Draft, s: MasterService, origin: Origin): void {
+  for (const o of serviceOverrides(s)) {
+    const subject = `${s.service} -o ${o.name}`;
+    let v = fixMaps(d, `${s.service}/${s.type} -o ${o.name}`, o.value, origin);
+    if (MILTERS.includes(o.name) && v !== '') {
+      d.changes.push({ ...origin, subject, change: `milters ${v} not tested here`, tested: false });
+      v = '';
+    }
+    const policy = withoutPolicyServices(v);
+    for (const r of policy.removed) d.changes.push({ ...origin, subject, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+    v = policy.value;
+    const tls = TLS_FILES.includes(o.name) ? tlsStandIn(d, o.name, v) : undefined;
+    if (tls) {
+      d.changes.push({ ...origin, subject, change: tls.change, tested: true });
+      v = tls.value;
+    }
+    if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
+      d.changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
+      v = 'cyrus';
+    }
+    if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus') v = 'smtpd';
+    if (o.name === 'smtpd_authorized_xclient_hosts') v = '127.0.0.0/8';
+    if ((TRANSPORTS as readonly string[]).includes(o.name) || (ROUTING as readonly string[]).includes(o.name)) v = (TRANSPORTS as readonly string[]).includes(o.name) ? 'discard:' : '';
+    if (v !== o.value) s.args[o.index] = overrideArg(o.name, v);
+  }
+}
+
+/** postfix-overrides' `service/type/name` lines for this service, replacing or adding `-o`. */
+function applyFileOverrides(d: Draft, s: MasterService, forServices: readonly FileServiceOverride[]): void {
+  for (const f of forServices.filter((x) => x.service === s.service && x.type === s.type)) {
+    const existing = serviceOverrides(s).find((o) => o.name === f.name);
+    if (existing) s.args[existing.index] = overrideArg(f.name, f.value);
+    else s.args.push('-o', overrideArg(f.name, f.value));
+    d.changes.push({ file: d.input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
+  }
+}
+
+/** An smtpd or postscreen listener moved to the nth free loopback port, described as it was in production. */
+function placeListener(d: Draft, s: MasterService, origin: Origin, nth: number): GateService {
+  const port = d.input.ports[nth];
+  if (port === undefined) throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
+  const own = (n: string): string | undefined => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
+  const wrapper = own('smtpd_tls_wrappermode') === 'yes';
+  const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+  const original = SERVICE_PORTS[s.service] ?? s.service;
+  // A listener written as host:port is best known by its syslog name (postfix/submission).
+  const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
+  const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
+  d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
+  s.service = `127.0.0.1:${port}`;
+  return { name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, port, line: s.line };
+}
+
+function withRequiredServices(d: Draft, kept: MasterService[]): MasterService[] {
   for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
     if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
       const [svc] = parseLine(line);
       kept.push(svc);
-      changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
+      d.changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
     }
   }
-  if (services.length === 0) refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
-
-  // SAFETY: whatever the files and overrides said, nothing can be delivered.
-  for (const t of TRANSPORTS) if (values.get(t) !== 'discard:') throw new Error(`sandbox: ${t} is not discard:`);
-  for (const s of kept) if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) throw new Error(`sandbox: ${s.service} still delivers`);
-
-  return { main: values, master: kept, services, changes, refusals, build, create, origins: where };
+  return kept;
 }
+
 
 function keepOverrides(args: readonly string[]): string[] {
   const out: string[] = [];

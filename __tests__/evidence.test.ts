@@ -108,6 +108,9 @@ describePostfix('the evidence rule against real Postfix services', () => {
         { name: 'reinjection', overrides: [XCLIENT, '{ smtpd_client_restrictions = permit_mynetworks, reject }'] },
         // A closed MX whose refusal of outside recipients is a custom text with no word of relaying.
         { name: 'custom-text', overrides: [XCLIENT, '{ smtpd_relay_restrictions = check_recipient_access inline:{ { example.com = 554 5.7.1 Not here } }, reject_unauth_destination }'] },
+        // An open relay behind a reverse-DNS check of the client: XCLIENT NAME=[UNAVAILABLE] is a
+        // client without a name, which reject_unknown_client_hostname refuses before the relay policy.
+        { name: 'rdns-open', overrides: [XCLIENT, 'mynetworks=0.0.0.0/0', '{ smtpd_client_restrictions = reject_unknown_client_hostname }'] },
         // A container's Postfix: its name is the container id (no domain in greeting or EHLO), and it
         // relays for any sender in its mail domain (a published Docker image's "allowed domains").
         { name: 'container', overrides: ['myhostname=3f2a1b9c0d4e', '{ smtpd_relay_restrictions = check_sender_access inline:{ example.net=OK }, reject_unauth_destination }'] },
@@ -186,5 +189,15 @@ describePostfix('the evidence rule against real Postfix services', () => {
     const named = await check('container', { domain: 'example.net' });
     expect(named.verdict).toBe('open');
     expect(named.targets[0].attempts.find((a) => a.vector === 'own-domain-sender')?.outcome).toBe('relayed');
+  }, 120_000);
+
+  test('an open relay behind a reverse-DNS refusal of the runner is inconclusive, never closed; strict fails it', async () => {
+    // First, by hand: as 203.0.113.10 with no name, refused for the name; the policy behind it relays.
+    const d = await direct(pf.ports['rdns-open'], { mode: 'plain', client: OUTSIDER }).catch((e: Error) => e.message);
+    expect(String(typeof d === 'string' ? d : d.reply)).toMatch(/4\.7\.25 .*Client host rejected: cannot find your hostname/);
+    const r = await check('rdns-open', { 'client-address': OUTSIDER, strictness: 'strict' });
+    expect({ verdict: r.verdict, relayed: r.counts.relayed, denied: r.counts.denied, failed: r.failed }).toEqual({ verdict: 'inconclusive', relayed: 0, denied: 0, failed: true });
+    expect(rules(r)).toContain('client-no-reverse-dns');
+    expect(r.targets[0].positiveControl?.accepted).toBe(false);
   }, 120_000);
 });

@@ -342,7 +342,8 @@ export function ownMailText(v: AddressView): string | null {
   const probes = controls.flatMap((c) => c.probes);
   const accepted = probes.find((p) => p.accepted === true);
   if (accepted) return `accepts mail for its own domain from this client (${accepted.mailbox}: ${accepted.reply ?? 'accepted'})`;
-  const refused = probes.find((p) => p.accepted === false);
+  // A plaintext "530 Must issue a STARTTLS command first" says less than the refusal inside TLS.
+  const refused = probes.find((p) => p.accepted === false && p.rule !== 'starttls-required') ?? probes.find((p) => p.accepted === false);
   const elsewhere = controls.find((c) => c.elsewhere)?.elsewhere;
   const second = elsewhere ? `; as ${elsewhere.address}: ${elsewhere.accepted === true ? 'accepted' : elsewhere.accepted === false ? 'refused' : 'no answer'} (${elsewhere.reply ?? ''})` : '';
   if (refused) return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;

@@ -335,3 +335,18 @@ describePostfix('gate mode names the line that relays, and proves a fix that kee
     ]);
   }, 300_000);
 });
+
+describe('a check naming several tables (pure)', () => {
+  test('Postfix asks them in order: a miss in the first, an OK in the second is the cause; an unreadable one decides nothing', () => {
+    const asked: string[] = [];
+    const lookup: Lookup = (table, keys) => {
+      asked.push(table);
+      return table === 'texthash:/c/roles' && keys.includes('postmaster@') ? { key: 'postmaster@', value: 'OK' } : 'none';
+    };
+    const e = eff({ smtpd_relay_restrictions: '', smtpd_recipient_restrictions: 'permit_mynetworks, check_recipient_access texthash:/c/maintain texthash:/c/roles, reject_unauth_destination' });
+    const c = { ...ctx, recipient: 'postmaster@example.com' };
+    expect(causeOf(e, c, lookup)).toEqual([{ kind: 'access-map', list: 'smtpd_recipient_restrictions', element: 'check_recipient_access texthash:/c/maintain texthash:/c/roles', detail: 'postmaster@ OK' }]);
+    expect(asked).toEqual(['texthash:/c/maintain', 'texthash:/c/roles']);
+    expect(causeOf(e, c, (t) => (t === 'texthash:/c/maintain' ? 'none' : 'error'))).toBeNull();
+  });
+});

@@ -39497,7 +39497,8 @@ function accessResult(value) {
 }
 /** One element, for one attempt: permits, refuses, says nothing, or cannot be judged here. */
 function step(list, element, eff, ctx, lookup) {
-    const [name, table] = element.split(' ');
+    // A check may name several tables (`check_recipient_access texthash:a texthash:b`): Postfix asks them in order.
+    const [name, ...tables] = element.split(' ');
     if (name === 'permit')
         return { result: 'permit', cause: { kind: 'permit', list, element, detail: 'permit' } };
     if (REFUSE_ALL.includes(name))
@@ -39516,15 +39517,20 @@ function step(list, element, eff, ctx, lookup) {
             return { result: name === 'permit_auth_destination' ? 'permit' : 'dunno' };
         return { result: name === 'permit_auth_destination' ? 'dunno' : 'refuse' };
     }
-    if (/^check_\w+_access$/.test(name) && table !== undefined) {
+    if (/^check_\w+_access$/.test(name) && tables.length > 0) {
         const keys = accessKeys(name, ctx, eff.get('smtpd_null_access_lookup_key') || '<>');
-        const hit = keys.length > 0 ? lookup(table, keys) : 'error';
-        if (hit === 'error')
+        if (keys.length === 0)
             return { result: 'unknown' };
-        if (hit === 'none')
-            return { result: 'dunno' };
-        const result = accessResult(hit.value);
-        return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+        for (const table of tables) {
+            const hit = lookup(table, keys);
+            if (hit === 'error')
+                return { result: 'unknown' };
+            if (hit === 'none')
+                continue;
+            const result = accessResult(hit.value);
+            return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+        }
+        return { result: 'dunno' };
     }
     // Authentication, client certificates, DNS lists, MX checks: the gate's client has none of them.
     if (/^(permit_sasl_authenticated|permit_tls_clientcerts|permit_tls_all_clientcerts|permit_inet_interfaces|permit_mx_backup|permit_dnswl_client|permit_rhswl_client|check_\w+_(mx|ns|a)_access)$/.test(name))
@@ -40488,7 +40494,9 @@ function fixesFor(report, files, mydomain, client) {
 function deniedAll(again, mine, rerun) {
     const on = again.targets.filter(mine);
     const still = [...new Set(on.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
-    const notDenied = rerun.filter((v) => !still.includes(v) && (!on.some((t) => t.attempts.some((a) => a.vector === v)) || on.some((t) => t.attempts.some((a) => a.vector === v && a.outcome !== 'denied'))));
+    // Where it ran: a plaintext attempt skipped because the service demands STARTTLS ran inside it.
+    const ran = (v) => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && a.outcome !== 'skipped'));
+    const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied')));
     const why = [];
     if (notDenied.length > 0) {
         why.push(`${notDenied.length} of the ${rerun.length} attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: ${notDenied.slice(0, 5).join(', ')}${notDenied.length > 5 ? ', …' : ''})`);
@@ -40509,6 +40517,10 @@ function ownMailKept(before, after) {
         const u = after.targets.find((x) => x.service === t.service && x.transport === t.transport);
         const label = `${t.service ?? t.port} (${t.transport})`;
         const control = t.positiveControl;
+        // A submission service (AUTH offered, not the MX) that took the outsider's mail only because it
+        // relayed for it: refusing that client on the fixed copy is the fix, not a deaf server.
+        if (t.counts.relayed > 0 && offersAuth(t) && !isMx(before, t))
+            continue;
         if (control?.accepted !== true) {
             // Refused before as well (a submission port): nothing to keep.
             if (control?.accepted === false)
@@ -40535,9 +40547,16 @@ function ownMailKept(before, after) {
     }
     return { rows: [...merged.values()], why: [...new Set(why)] };
 }
+const offersAuth = (t) => t.extensions.some((e) => /^AUTH\b/i.test(e));
+/** The service that receives the domain's mail: port 25 in master.cf, the `smtp` service, or postscreen in front of an smtpd. */
+function isMx(report, t) {
+    const name = serviceName(t.service);
+    const s = report.gate?.services.find((x) => x.name === name);
+    return name === 'smtp' || / \(25\)$/.test(t.service ?? '') || s?.command === 'postscreen' || /(^|:)25$/.test(s?.original ?? '');
+}
 /** Condition 3: every service and transport that offered AUTH still offers it. */
 function authKept(before, after) {
-    const auth = (t) => t.extensions.some((e) => /^AUTH\b/i.test(e));
+    const auth = offersAuth;
     return before.targets
         .filter(auth)
         .filter((t) => !after.targets.some((u) => u.service === t.service && u.transport === t.transport && auth(u)))

@@ -126,7 +126,8 @@ function accessResult(value: string): Step['result'] {
 
 /** One element, for one attempt: permits, refuses, says nothing, or cannot be judged here. */
 function step(list: string, element: string, eff: Effective, ctx: AttemptContext, lookup: Lookup): Step {
-  const [name, table] = element.split(' ');
+  // A check may name several tables (`check_recipient_access texthash:a texthash:b`): Postfix asks them in order.
+  const [name, ...tables] = element.split(' ');
   if (name === 'permit') return { result: 'permit', cause: { kind: 'permit', list, element, detail: 'permit' } };
   if (REFUSE_ALL.includes(name)) return { result: 'refuse' };
   if (name === 'permit_mynetworks') {
@@ -141,13 +142,17 @@ function step(list: string, element: string, eff: Effective, ctx: AttemptContext
     if (local) return { result: name === 'permit_auth_destination' ? 'permit' : 'dunno' };
     return { result: name === 'permit_auth_destination' ? 'dunno' : 'refuse' };
   }
-  if (/^check_\w+_access$/.test(name) && table !== undefined) {
+  if (/^check_\w+_access$/.test(name) && tables.length > 0) {
     const keys = accessKeys(name, ctx, eff.get('smtpd_null_access_lookup_key') || '<>');
-    const hit = keys.length > 0 ? lookup(table, keys) : 'error';
-    if (hit === 'error') return { result: 'unknown' };
-    if (hit === 'none') return { result: 'dunno' };
-    const result = accessResult(hit.value);
-    return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+    if (keys.length === 0) return { result: 'unknown' };
+    for (const table of tables) {
+      const hit = lookup(table, keys);
+      if (hit === 'error') return { result: 'unknown' };
+      if (hit === 'none') continue;
+      const result = accessResult(hit.value);
+      return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+    }
+    return { result: 'dunno' };
   }
   // Authentication, client certificates, DNS lists, MX checks: the gate's client has none of them.
   if (/^(permit_sasl_authenticated|permit_tls_clientcerts|permit_tls_all_clientcerts|permit_inet_interfaces|permit_mx_backup|permit_dnswl_client|permit_rhswl_client|check_\w+_(mx|ns|a)_access)$/.test(name)) return { result: 'dunno' };

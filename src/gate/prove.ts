@@ -57,7 +57,9 @@ function fixesFor(report: Report, files: ConfigFiles, mydomain: string, client: 
 function deniedAll(again: Report, mine: (t: Target) => boolean, rerun: readonly string[]): { still: string[]; why: string[] } {
   const on = again.targets.filter(mine);
   const still = [...new Set(on.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
-  const notDenied = rerun.filter((v) => !still.includes(v) && (!on.some((t) => t.attempts.some((a) => a.vector === v)) || on.some((t) => t.attempts.some((a) => a.vector === v && a.outcome !== 'denied'))));
+  // Where it ran: a plaintext attempt skipped because the service demands STARTTLS ran inside it.
+  const ran = (v: string): Target['attempts'] => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && a.outcome !== 'skipped'));
+  const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied')));
   const why: string[] = [];
   if (notDenied.length > 0) {
     why.push(`${notDenied.length} of the ${rerun.length} attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: ${notDenied.slice(0, 5).join(', ')}${notDenied.length > 5 ? ', …' : ''})`);
@@ -80,6 +82,9 @@ function ownMailKept(before: Report, after: Report): { rows: NonNullable<Verifie
     const u = after.targets.find((x) => x.service === t.service && x.transport === t.transport);
     const label = `${t.service ?? t.port} (${t.transport})`;
     const control = t.positiveControl;
+    // A submission service (AUTH offered, not the MX) that took the outsider's mail only because it
+    // relayed for it: refusing that client on the fixed copy is the fix, not a deaf server.
+    if (t.counts.relayed > 0 && offersAuth(t) && !isMx(before, t)) continue;
     if (control?.accepted !== true) {
       // Refused before as well (a submission port): nothing to keep.
       if (control?.accepted === false) continue;
@@ -103,9 +108,18 @@ function ownMailKept(before: Report, after: Report): { rows: NonNullable<Verifie
   return { rows: [...merged.values()], why: [...new Set(why)] };
 }
 
+const offersAuth = (t: Target): boolean => t.extensions.some((e) => /^AUTH\b/i.test(e));
+
+/** The service that receives the domain's mail: port 25 in master.cf, the `smtp` service, or postscreen in front of an smtpd. */
+function isMx(report: Report, t: Target): boolean {
+  const name = serviceName(t.service);
+  const s = report.gate?.services.find((x) => x.name === name);
+  return name === 'smtp' || / \(25\)$/.test(t.service ?? '') || s?.command === 'postscreen' || /(^|:)25$/.test(s?.original ?? '');
+}
+
 /** Condition 3: every service and transport that offered AUTH still offers it. */
 function authKept(before: Report, after: Report): string[] {
-  const auth = (t: Target): boolean => t.extensions.some((e) => /^AUTH\b/i.test(e));
+  const auth = offersAuth;
   return before.targets
     .filter(auth)
     .filter((t) => !after.targets.some((u) => u.service === t.service && u.transport === t.transport && auth(u)))

@@ -36636,19 +36636,9 @@ const UNPROVEN = 'refusal-without-evidence';
 function needsEvidence(rule) {
     return rule !== null && NEEDS_EVIDENCE.has(rule);
 }
-/** Why the refusals of this service count as relay denials, or undefined when nothing shows it. */
-function evidenceFor(s) {
-    const accepted = s.controls.find((c) => c?.accepted === true);
-    if (accepted) {
-        const p = accepted.probes.find((x) => x.accepted === true);
-        return `the server accepts mail for its own domain from this client (${p?.mailbox ?? 'postmaster'}: ${p?.reply ?? 'accepted'})`;
-    }
-    if (s.auth)
-        return 'the service offers AUTH and refuses every unauthenticated client: it relays for authenticated clients only';
-    const elsewhere = s.controls.find((c) => c?.elsewhere?.accepted === false)?.elsewhere;
-    if (elsewhere)
-        return `a second, unrelated outside client (${elsewhere.address}) is refused its postmaster mail too (${elsewhere.reply ?? 'refused'}): the server refuses every outside client`;
-    return undefined;
+/** Whether the refusals of this service count as relay denials: its own mail gets in, it offers AUTH, or every outsider is refused. */
+function hasEvidence(s) {
+    return s.controls.some((c) => c?.accepted === true) || s.auth || s.controls.some((c) => c?.elsewhere?.accepted === false);
 }
 /** Why a catch-all refusal proves nothing here, in the server's own words. */
 function missingEvidence(s) {
@@ -36670,13 +36660,10 @@ function missingEvidence(s) {
 }
 /**
  * An attempt after the evidence rule: a denial by a catch-all row stays a
- * denial with the evidence named, or becomes inconclusive saying what is missing.
+ * denial where the service shows evidence, or becomes inconclusive saying what is missing.
  */
 function weigh(a, s) {
-    if (a.outcome !== 'denied' || !needsEvidence(a.rule))
-        return a;
-    const why = evidenceFor(s);
-    if (why !== undefined)
+    if (a.outcome !== 'denied' || !needsEvidence(a.rule) || hasEvidence(s))
         return a;
     return { ...a, outcome: 'inconclusive', rule: UNPROVEN, reason: `refused (${a.reason}, by the row ${a.rule ?? '?'}), but ${missingEvidence(s)}` };
 }

@@ -41245,7 +41245,7 @@ function ownMailText(v) {
     if (refused)
         return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
     const note = controls.find((c) => c.note)?.note;
-    return note ? `own mail ${note}` : null;
+    return note ?? null;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts

@@ -7028,7 +7028,7 @@ function ownMailText(v) {
     if (refused)
         return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
     const note = controls.find((c) => c.note)?.note;
-    return note ? `own mail ${note}` : null;
+    return note ?? null;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -7680,7 +7680,7 @@ function targetNoteLines({ views }) {
     for (const v of views) {
         const own = ownMailText(v);
         if (own)
-            out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
+            out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own}`), WRAP, '  ', '    '));
     }
     return out;
 }

@@ -177,7 +177,7 @@ function targetNoteLines({ views }: TermRun): string[] {
   for (const g of transportGaps(views)) out.push(...wrap(termText(g), WRAP, '  ', '    '));
   for (const v of views) {
     const own = ownMailText(v);
-    if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own.replace(/^own mail /, '')}`), WRAP, '  ', '    '));
+    if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own}`), WRAP, '  ', '    '));
   }
   return out;
 }

@@ -348,5 +348,5 @@ export function ownMailText(v: AddressView): string | null {
   const second = elsewhere ? `; as ${elsewhere.address}: ${elsewhere.accepted === true ? 'accepted' : elsewhere.accepted === false ? 'refused' : 'no answer'} (${elsewhere.reply ?? ''})` : '';
   if (refused) return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
   const note = controls.find((c) => c.note)?.note;
-  return note ? `own mail ${note}` : null;
+  return note ?? null;
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { run } from '../src/engine.js';
 import type { AttemptReport, PositiveControl, Report, TargetReport } from '../src/model/report.js';
@@ -89,8 +90,36 @@ async function check(service: string, extra: RawInputs = {}): Promise<Report> {
 
 const rules = (r: Report): string[] => [...new Set(r.targets.flatMap((t) => t.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.rule ?? '')))].sort();
 
+/**
+ * An SPF policy service as Postfix talks to it (SMTPD_POLICY_README: attribute lines, a blank line;
+ * one `action=` line back). Its answer is postfix-policyd-spf-python's on an SPF fail for the
+ * runner's address; the SPF decision itself needs DNS, which the tests may not reach.
+ */
+async function spfPolicy(): Promise<{ port: number; asked: () => number; close: () => Promise<void> }> {
+  let asked = 0;
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.setTimeout(10_000, () => sock.destroy());
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      while (buf.includes('\n\n')) {
+        const req = buf.slice(0, buf.indexOf('\n\n'));
+        buf = buf.slice(buf.indexOf('\n\n') + 2);
+        asked += 1;
+        const attr = (n: string): string => req.split('\n').find((l) => l.startsWith(`${n}=`))?.slice(n.length + 1) ?? '';
+        sock.write(`action=550 5.7.23 Message rejected due to: SPF fail - not authorized. Please see http://www.open-spf.org/Why?s=mfrom;id=${attr('sender')};ip=${attr('client_address')};r=<UNKNOWN>\n\n`);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, asked: () => asked, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+let spf: Awaited<ReturnType<typeof spfPolicy>> | undefined;
+
 describePostfix('the evidence rule against real Postfix services', () => {
   beforeAll(async () => {
+    spf = await spfPolicy();
     pf = await startPostfix(
       [
         // An open relay (mynetworks covers everybody) behind postscreen, whose access list refuses
@@ -111,6 +140,9 @@ describePostfix('the evidence rule against real Postfix services', () => {
         // An open relay behind a reverse-DNS check of the client: XCLIENT NAME=[UNAVAILABLE] is a
         // client without a name, which reject_unknown_client_hostname refuses before the relay policy.
         { name: 'rdns-open', overrides: [XCLIENT, 'mynetworks=0.0.0.0/0', '{ smtpd_client_restrictions = reject_unknown_client_hostname }'] },
+        // An open relay behind an SPF policy service (after the relay restrictions, as the SPF
+        // policy's documentation places it) that fails every sender from the runner's address.
+        { name: 'spf-open', overrides: [XCLIENT, 'mynetworks=0.0.0.0/0', `{ smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:${spf.port} }`] },
         // A container's Postfix: its name is the container id (no domain in greeting or EHLO), and it
         // relays for any sender in its mail domain (a published Docker image's "allowed domains").
         { name: 'container', overrides: ['myhostname=3f2a1b9c0d4e', '{ smtpd_relay_restrictions = check_sender_access inline:{ example.net=OK }, reject_unauth_destination }'] },
@@ -118,7 +150,10 @@ describePostfix('the evidence rule against real Postfix services', () => {
       { mydestination: '$myhostname, localhost, $mydomain' },
     );
   }, 60_000);
-  afterAll(async () => pf?.stop());
+  afterAll(async () => {
+    await pf?.stop();
+    await spf?.close();
+  });
 
   test('an open relay behind a postscreen access list that refuses the runner is inconclusive, never closed; strict fails it', async () => {
     // First, by hand: postscreen answers the relay attempt with 550 5.3.2, the smtpd behind it relays.
@@ -199,5 +234,15 @@ describePostfix('the evidence rule against real Postfix services', () => {
     expect({ verdict: r.verdict, relayed: r.counts.relayed, denied: r.counts.denied, failed: r.failed }).toEqual({ verdict: 'inconclusive', relayed: 0, denied: 0, failed: true });
     expect(rules(r)).toContain('client-no-reverse-dns');
     expect(r.targets[0].positiveControl?.accepted).toBe(false);
+  }, 120_000);
+
+  test('an open relay behind an SPF refusal of the runner is inconclusive, never closed; strict fails it', async () => {
+    // First, by hand: as 203.0.113.10, the SPF policy refuses the sender (5.7.23); the policy before it relays.
+    const d = await direct(pf.ports['spf-open'], { mode: 'plain', client: OUTSIDER }).catch((e: Error) => e.message);
+    expect(String(typeof d === 'string' ? d : d.reply)).toMatch(/^550 (550 )?5\.7\.23 .*SPF fail/);
+    const r = await check('spf-open', { 'client-address': OUTSIDER, strictness: 'strict' });
+    expect({ verdict: r.verdict, relayed: r.counts.relayed, denied: r.counts.denied, failed: r.failed }).toEqual({ verdict: 'inconclusive', relayed: 0, denied: 0, failed: true });
+    expect(rules(r)).toContain('sender-authentication');
+    expect(spf?.asked()).toBeGreaterThan(0);
   }, 120_000);
 });

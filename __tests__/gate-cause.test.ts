@@ -56,7 +56,7 @@ describe('the cause, from effective values (pure)', () => {
       return keys.includes('example.org') ? { key: 'example.org', value: 'OK' } : 'none';
     };
     const e = eff({ smtpd_relay_restrictions: 'permit_mynetworks, check_sender_access hash:/tmp/i/conf/sender_access, reject_unauth_destination' });
-    expect(causeOf(e, ctx, lookup)).toEqual([{ kind: 'access-map', list: 'smtpd_relay_restrictions', element: 'check_sender_access hash:/tmp/i/conf/sender_access', detail: 'example.org OK' }]);
+    expect(causeOf(e, ctx, lookup)).toEqual([{ kind: 'access-map', list: 'smtpd_relay_restrictions', element: 'check_sender_access hash:/tmp/i/conf/sender_access', detail: 'example.org OK', table: 'hash:/tmp/i/conf/sender_access' }]);
     expect(seen[0]).toEqual(['hash:/tmp/i/conf/sender_access', 'someone@example.org', 'example.org', 'someone@']);
     expect(causeOf(e, ctx, () => 'error')).toBeNull();
     expect(addressKeys('a@mx.example.org')).toEqual(['a@mx.example.org', 'mx.example.org', 'example.org', '.example.org', 'a@']);
@@ -345,7 +345,7 @@ describe('a check naming several tables (pure)', () => {
     };
     const e = eff({ smtpd_relay_restrictions: '', smtpd_recipient_restrictions: 'permit_mynetworks, check_recipient_access texthash:/c/maintain texthash:/c/roles, reject_unauth_destination' });
     const c = { ...ctx, recipient: 'postmaster@example.com' };
-    expect(causeOf(e, c, lookup)).toEqual([{ kind: 'access-map', list: 'smtpd_recipient_restrictions', element: 'check_recipient_access texthash:/c/maintain texthash:/c/roles', detail: 'postmaster@ OK' }]);
+    expect(causeOf(e, c, lookup)).toEqual([{ kind: 'access-map', list: 'smtpd_recipient_restrictions', element: 'check_recipient_access texthash:/c/maintain texthash:/c/roles', detail: 'postmaster@ OK', table: 'texthash:/c/roles' }]);
     expect(asked).toEqual(['texthash:/c/maintain', 'texthash:/c/roles']);
     expect(causeOf(e, c, (t) => (t === 'texthash:/c/maintain' ? 'none' : 'error'))).toBeNull();
   });

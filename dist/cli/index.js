@@ -5298,7 +5298,7 @@ function step(list, element, eff, ctx, lookup) {
             if (hit === 'none')
                 continue;
             const result = accessResult(hit.value);
-            return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+            return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}`, table } } : { result };
         }
         return { result: 'dunno' };
     }
@@ -5601,6 +5601,7 @@ function proposeFixes(d, services, files, mydomain, client = GATE_CLIENT_ADDRESS
 
 
 
+
 /**
  * Gate mode: the cause of a service's relaying as the effective configuration
  * shows it (src/gate/effective.ts), placed on the line of the repository that
@@ -5629,7 +5630,9 @@ function sentenceOf(raw, client) {
     const list = `\`${c.list}\``;
     switch (c.kind) {
         case 'mynetworks':
-            return `\`mynetworks\` covers the outside client ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check.`;
+            return loopbackClient(client)
+                ? `\`mynetworks\` covers ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check. ${client} is loopback, trusted by design (local programs submit through it): the relay is open only if outside clients arrive as ${client}, which is a forwarder in front of Postfix hiding their address.`
+                : `\`mynetworks\` covers the outside client ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check.`;
         case 'access-map':
             return `The access table entry \`${c.detail}\` (\`${c.element.split(' ')[0]}\` in ${list}) permits it before the relay check.`;
         case 'permit':
@@ -5641,8 +5644,7 @@ function sentenceOf(raw, client) {
     }
 }
 /** The line of a map file whose key is the one that matched. */
-function mapLine(files, group, key) {
-    const table = group.split(' ')[1] ?? '';
+function mapLine(files, table, key) {
     const name = table.replace(/^[a-z0-9_]+:/, '');
     for (const candidate of [name, `/etc/postfix/${external_node_path_default().basename(name)}`, external_node_path_default().basename(name)]) {
         const map = files.mapText(candidate);
@@ -5656,7 +5658,7 @@ function mapLine(files, group, key) {
     return null;
 }
 function placeCause(service, c, client, files, vector) {
-    const base = { service, kind: c.kind, list: c.list, element: c.element, client, sentence: sentenceOf(c, client), vector };
+    const base = { service, kind: c.kind, list: c.list, element: c.element, ...(c.table ? { table: c.table } : {}), client, sentence: sentenceOf(c, client), vector };
     const at = (name) => {
         const s = settingFor(files, service, name);
         return s ? [s.place] : [];
@@ -5669,16 +5671,19 @@ function placeCause(service, c, client, files, vector) {
         const key = c.detail.split(' ')[0];
         const s = settingFor(files, service, c.list);
         const group = s ? elementGroups(s.value).find((g) => sameCheck(g, c.element)) : undefined;
-        const map = group ? mapLine(files, group, key) : null;
+        const table = group ? (group.split(' ').slice(1).find((t) => sameTable(t, c.table ?? '')) ?? group.split(' ')[1] ?? '') : '';
+        const map = group ? mapLine(files, table, key) : null;
         return { ...base, places: [...(s ? [s.place] : []), ...(map ? [map] : [])] };
     }
     return { ...base, places: at(c.list) };
 }
-/** The same access check in the repository's text and in the instance (whose table paths are the instance's copies). */
+/** The same table in the repository's text and in the instance (whose table paths are the instance's copies). */
+const sameTable = (repo, instance) => external_node_path_default().basename(repo.replace(/^[a-z0-9_]+:/, '')) === external_node_path_default().basename(instance.replace(/^[a-z0-9_]+:/, ''));
+/** The same access check in the repository's text and in the instance. */
 function sameCheck(repo, instance) {
     const [a, ta = ''] = repo.split(' ');
     const [b, tb = ''] = instance.split(' ');
-    return a === b && external_node_path_default().basename(ta.replace(/^[a-z0-9_]+:/, '')) === external_node_path_default().basename(tb.replace(/^[a-z0-9_]+:/, ''));
+    return a === b && sameTable(ta, tb);
 }
 const isCheck = (g) => RELAY_CHECKS.includes(g);
 /** A list with `remove` taken out before its relay check (or a `reject` that refuses everything), and a relay check appended when it has none. */
@@ -5689,8 +5694,12 @@ function withCheck(value, remove) {
     const kept = groups.filter((g, i) => !(remove(g) && (at < 0 || i < at)));
     return (kept.some(stops) ? kept : [...kept, 'reject_unauth_destination']).join(', ');
 }
-/** A list with the matching access check moved after the relay check. */
-function moved(value, match) {
+/**
+ * A list with the matching access check moved after the relay check. Of a check
+ * that names several tables only the one that answered moves (the others keep
+ * their place: a maintenance REJECT table must still come first).
+ */
+function moved(value, match, table) {
     const groups = elementGroups(value);
     const at = groups.findIndex(isCheck);
     if (at < 0)
@@ -5698,22 +5707,42 @@ function moved(value, match) {
     const before = groups.slice(0, at).filter(match);
     if (before.length === 0)
         return null;
-    const rest = groups.filter((g) => !before.includes(g));
+    const split = (g) => {
+        const [check, ...tables] = g.split(' ');
+        const hit = table === undefined ? undefined : tables.find((t) => sameTable(t, table));
+        if (tables.length < 2 || hit === undefined)
+            return { stay: null, go: g };
+        return { stay: [check, ...tables.filter((t) => t !== hit)].join(' '), go: `${check} ${hit}` };
+    };
+    const rest = groups.flatMap((g) => (before.includes(g) ? (split(g).stay === null ? [] : [split(g).stay]) : [g]));
     const i = rest.findIndex(isCheck);
-    return [...rest.slice(0, i + 1), ...before, ...rest.slice(i + 1)].join(', ');
+    return [...rest.slice(0, i + 1), ...before.map((g) => split(g).go), ...rest.slice(i + 1)].join(', ');
 }
+/** A `$name` standing for a whole element (a list kept in another parameter): the text at this line is not the list. */
+const hasListReference = (value) => elementGroups(value).some((g) => g.startsWith('$'));
 /**
  * The smallest change at the line that causes it: `mynetworks` narrowed to the
  * entries that do not cover the outside client (loopback when none is left),
  * the access check moved after the relay check, `permit` taken out, a relay
  * check added. null when the line cannot be changed as text (a table, a `$name`).
  */
+/**
+ * Mail-in-a-Box #1586: a box behind LXC port forwarding saw every client as 127.0.0.1. Taking
+ * loopback out of mynetworks there would cut off the box's own programs and still leave the
+ * forwarder lying about every client: the fix belongs in front of Postfix, so none is proposed here.
+ */
+const loopbackClient = (client) => networkKind(client) === 'loopback';
+const LOOPBACK_FIX = 'Keep the client\'s real address in front of Postfix: a port forward or proxy that re-originates connections from loopback (LXC proxy devices without `nat=true`, Docker\'s userland proxy, a TCP forwarder) makes every outside client look local; forward with the address kept (NAT, or the PROXY protocol with `smtpd_upstream_proxy_protocol`/`postscreen_upstream_proxy_protocol`). No main.cf change is proposed: loopback belongs in `mynetworks`.';
 function fixForCause(c, files) {
+    if (c.kind === 'mynetworks' && loopbackClient(c.client))
+        return null;
     const name = c.kind === 'mynetworks' ? 'mynetworks' : c.kind === 'relay-domains' ? null : c.list;
     if (name === null)
         return null;
     const s = settingFor(files, c.service, name);
-    if (!s || s.value.includes('$') || (name === 'mynetworks' && /(^|[\s,])[a-z]+:\//.test(s.value)))
+    // A `$name` inside a table path (`texthash:$config_directory/x`) moves with its element unchanged; a `$name` that is itself
+    // an element, or any in mynetworks (whose entries are matched as addresses here), cannot be edited as text.
+    if (!s || hasListReference(s.value) || (name === 'mynetworks' && (s.value.includes('$') || /(^|[\s,])[a-z]+:\//.test(s.value))))
         return null;
     let after;
     if (c.kind === 'mynetworks') {
@@ -5721,7 +5750,7 @@ function fixForCause(c, files) {
         after = (kept.length > 0 ? kept : ['127.0.0.0/8', '[::1]/128']).join(s.value.includes(',') ? ', ' : ' ');
     }
     else if (c.kind === 'access-map')
-        after = moved(s.value, (g) => sameCheck(g, c.element));
+        after = moved(s.value, (g) => sameCheck(g, c.element), c.table);
     else if (c.kind === 'permit')
         after = withCheck(s.value, (g) => g === 'permit');
     else
@@ -5769,7 +5798,7 @@ function withCauses(d, causes, relaying) {
             mta: 'Postfix',
             cause: `On ${on.join(', ')}: ${c.sentence}${where}`,
             settings: [...new Set([c.list, ...(c.kind === 'mynetworks' ? ['mynetworks'] : c.kind === 'relay-domains' ? ['relay_domains'] : [])])],
-            fix: FIX_TEXT[c.kind],
+            fix: c.kind === 'mynetworks' && loopbackClient(c.client) ? LOOPBACK_FIX : FIX_TEXT[c.kind],
             docs: DOCS[c.kind],
             provenance: 'the private instance\'s effective configuration (postconf -x, postconf -P), its restriction lists walked as smtpd walks them at RCPT TO for the client address tested',
         });
@@ -7039,6 +7068,7 @@ function ownMailText(v) {
 
 
 
+
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 const SUMMARY_LIMIT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024 - 64 * 1024));
 /** Past this many relayed vectors the relayed section shows families, and the full list folded. */
@@ -7134,6 +7164,9 @@ function reachNote(r, besideDiagnosis = false) {
     if (r.verdict !== 'open')
         return null;
     const c = clientView(r, view_addresses(r));
+    if (c.clientAddress && networkKind(c.clientAddress) === 'loopback') {
+        return `It relayed for the client ${c.clientAddress} (loopback, tested through XCLIENT): anyone can send mail through this server if outside clients reach it as ${c.clientAddress} (a forwarder in front of it that does not keep their address).`;
+    }
     if (c.clientAddress)
         return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
     if (c.trustedNetwork) {

@@ -4,6 +4,7 @@ import type { AttemptReport } from '../model/report.js';
 import { causeOf, elementGroups, entryCovers, listEntries, REFUSE_ALL, RELAY_CHECKS, type Effective, type EffectiveCause, type Lookup } from './effective.js';
 import { editOf, settingFor, unifiedDiff, type ConfigFiles, type ConfigPlace, type ProposedFix } from './fix.js';
 import type { GateCause } from '../model/gate.js';
+import { networkKind } from '../diagnosis/vantage.js';
 export type { GateCause } from '../model/gate.js';
 
 /**
@@ -35,7 +36,9 @@ function sentenceOf(raw: EffectiveCause, client: string): string {
   const list = `\`${c.list}\``;
   switch (c.kind) {
     case 'mynetworks':
-      return `\`mynetworks\` covers the outside client ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check.`;
+      return loopbackClient(client)
+        ? `\`mynetworks\` covers ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check. ${client} is loopback, trusted by design (local programs submit through it): the relay is open only if outside clients arrive as ${client}, which is a forwarder in front of Postfix hiding their address.`
+        : `\`mynetworks\` covers the outside client ${client} (\`${c.detail}\`), so \`permit_mynetworks\` in ${list} permits it before the relay check.`;
     case 'access-map':
       return `The access table entry \`${c.detail}\` (\`${c.element.split(' ')[0]}\` in ${list}) permits it before the relay check.`;
     case 'permit':
@@ -48,8 +51,7 @@ function sentenceOf(raw: EffectiveCause, client: string): string {
 }
 
 /** The line of a map file whose key is the one that matched. */
-function mapLine(files: ConfigFiles, group: string, key: string): ConfigPlace | null {
-  const table = group.split(' ')[1] ?? '';
+function mapLine(files: ConfigFiles, table: string, key: string): ConfigPlace | null {
   const name = table.replace(/^[a-z0-9_]+:/, '');
   for (const candidate of [name, `/etc/postfix/${path.basename(name)}`, path.basename(name)]) {
     const map = files.mapText(candidate);
@@ -62,7 +64,7 @@ function mapLine(files: ConfigFiles, group: string, key: string): ConfigPlace | 
 }
 
 function placeCause(service: string, c: EffectiveCause, client: string, files: ConfigFiles, vector: string): GateCause {
-  const base = { service, kind: c.kind, list: c.list, element: c.element, client, sentence: sentenceOf(c, client), vector };
+  const base = { service, kind: c.kind, list: c.list, element: c.element, ...(c.table ? { table: c.table } : {}), client, sentence: sentenceOf(c, client), vector };
   const at = (name: string): ConfigPlace[] => {
     const s = settingFor(files, service, name);
     return s ? [s.place] : [];
@@ -73,17 +75,21 @@ function placeCause(service: string, c: EffectiveCause, client: string, files: C
     const key = c.detail.split(' ')[0];
     const s = settingFor(files, service, c.list);
     const group = s ? elementGroups(s.value).find((g) => sameCheck(g, c.element)) : undefined;
-    const map = group ? mapLine(files, group, key) : null;
+    const table = group ? (group.split(' ').slice(1).find((t) => sameTable(t, c.table ?? '')) ?? group.split(' ')[1] ?? '') : '';
+    const map = group ? mapLine(files, table, key) : null;
     return { ...base, places: [...(s ? [s.place] : []), ...(map ? [map] : [])] };
   }
   return { ...base, places: at(c.list) };
 }
 
-/** The same access check in the repository's text and in the instance (whose table paths are the instance's copies). */
+/** The same table in the repository's text and in the instance (whose table paths are the instance's copies). */
+const sameTable = (repo: string, instance: string): boolean => path.basename(repo.replace(/^[a-z0-9_]+:/, '')) === path.basename(instance.replace(/^[a-z0-9_]+:/, ''));
+
+/** The same access check in the repository's text and in the instance. */
 function sameCheck(repo: string, instance: string): boolean {
   const [a, ta = ''] = repo.split(' ');
   const [b, tb = ''] = instance.split(' ');
-  return a === b && path.basename(ta.replace(/^[a-z0-9_]+:/, '')) === path.basename(tb.replace(/^[a-z0-9_]+:/, ''));
+  return a === b && sameTable(ta, tb);
 }
 
 const isCheck = (g: string): boolean => RELAY_CHECKS.includes(g);
@@ -97,17 +103,30 @@ function withCheck(value: string, remove: (g: string) => boolean): string {
   return (kept.some(stops) ? kept : [...kept, 'reject_unauth_destination']).join(', ');
 }
 
-/** A list with the matching access check moved after the relay check. */
-function moved(value: string, match: (g: string) => boolean): string | null {
+/**
+ * A list with the matching access check moved after the relay check. Of a check
+ * that names several tables only the one that answered moves (the others keep
+ * their place: a maintenance REJECT table must still come first).
+ */
+function moved(value: string, match: (g: string) => boolean, table: string | undefined): string | null {
   const groups = elementGroups(value);
   const at = groups.findIndex(isCheck);
   if (at < 0) return null;
   const before = groups.slice(0, at).filter(match);
   if (before.length === 0) return null;
-  const rest = groups.filter((g) => !before.includes(g));
+  const split = (g: string): { stay: string | null; go: string } => {
+    const [check, ...tables] = g.split(' ');
+    const hit = table === undefined ? undefined : tables.find((t) => sameTable(t, table));
+    if (tables.length < 2 || hit === undefined) return { stay: null, go: g };
+    return { stay: [check, ...tables.filter((t) => t !== hit)].join(' '), go: `${check} ${hit}` };
+  };
+  const rest = groups.flatMap((g) => (before.includes(g) ? (split(g).stay === null ? [] : [split(g).stay as string]) : [g]));
   const i = rest.findIndex(isCheck);
-  return [...rest.slice(0, i + 1), ...before, ...rest.slice(i + 1)].join(', ');
+  return [...rest.slice(0, i + 1), ...before.map((g) => split(g).go), ...rest.slice(i + 1)].join(', ');
 }
+
+/** A `$name` standing for a whole element (a list kept in another parameter): the text at this line is not the list. */
+const hasListReference = (value: string): boolean => elementGroups(value).some((g) => g.startsWith('$'));
 
 /**
  * The smallest change at the line that causes it: `mynetworks` narrowed to the
@@ -115,16 +134,28 @@ function moved(value: string, match: (g: string) => boolean): string | null {
  * the access check moved after the relay check, `permit` taken out, a relay
  * check added. null when the line cannot be changed as text (a table, a `$name`).
  */
+/**
+ * Mail-in-a-Box #1586: a box behind LXC port forwarding saw every client as 127.0.0.1. Taking
+ * loopback out of mynetworks there would cut off the box's own programs and still leave the
+ * forwarder lying about every client: the fix belongs in front of Postfix, so none is proposed here.
+ */
+const loopbackClient = (client: string): boolean => networkKind(client) === 'loopback';
+const LOOPBACK_FIX =
+  'Keep the client\'s real address in front of Postfix: a port forward or proxy that re-originates connections from loopback (LXC proxy devices without `nat=true`, Docker\'s userland proxy, a TCP forwarder) makes every outside client look local; forward with the address kept (NAT, or the PROXY protocol with `smtpd_upstream_proxy_protocol`/`postscreen_upstream_proxy_protocol`). No main.cf change is proposed: loopback belongs in `mynetworks`.';
+
 export function fixForCause(c: GateCause, files: ConfigFiles): ProposedFix | null {
+  if (c.kind === 'mynetworks' && loopbackClient(c.client)) return null;
   const name = c.kind === 'mynetworks' ? 'mynetworks' : c.kind === 'relay-domains' ? null : c.list;
   if (name === null) return null;
   const s = settingFor(files, c.service, name);
-  if (!s || s.value.includes('$') || (name === 'mynetworks' && /(^|[\s,])[a-z]+:\//.test(s.value))) return null;
+  // A `$name` inside a table path (`texthash:$config_directory/x`) moves with its element unchanged; a `$name` that is itself
+  // an element, or any in mynetworks (whose entries are matched as addresses here), cannot be edited as text.
+  if (!s || hasListReference(s.value) || (name === 'mynetworks' && (s.value.includes('$') || /(^|[\s,])[a-z]+:\//.test(s.value)))) return null;
   let after: string | null;
   if (c.kind === 'mynetworks') {
     const kept = listEntries(s.value).filter((e) => !entryCovers(e, c.client));
     after = (kept.length > 0 ? kept : ['127.0.0.0/8', '[::1]/128']).join(s.value.includes(',') ? ', ' : ' ');
-  } else if (c.kind === 'access-map') after = moved(s.value, (g) => sameCheck(g, c.element));
+  } else if (c.kind === 'access-map') after = moved(s.value, (g) => sameCheck(g, c.element), c.table);
   else if (c.kind === 'permit') after = withCheck(s.value, (g) => g === 'permit');
   else after = withCheck(s.value, () => false);
   if (after === null || after === s.value) return null;
@@ -170,7 +201,7 @@ export function withCauses(d: Diagnosis, causes: readonly GateCause[], relaying:
       mta: 'Postfix',
       cause: `On ${on.join(', ')}: ${c.sentence}${where}`,
       settings: [...new Set([c.list, ...(c.kind === 'mynetworks' ? ['mynetworks'] : c.kind === 'relay-domains' ? ['relay_domains'] : [])])],
-      fix: FIX_TEXT[c.kind],
+      fix: c.kind === 'mynetworks' && loopbackClient(c.client) ? LOOPBACK_FIX : FIX_TEXT[c.kind],
       docs: DOCS[c.kind],
       provenance: 'the private instance\'s effective configuration (postconf -x, postconf -P), its restriction lists walked as smtpd walks them at RCPT TO for the client address tested',
     });

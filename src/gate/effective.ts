@@ -44,6 +44,8 @@ export interface EffectiveCause {
   element: string;
   /** mynetworks: the entries that cover the client; access-map: the key that matched and its result; relay-domains: the domain. */
   detail: string;
+  /** access-map: the one table of the check that answered (a check may name several). */
+  table?: string;
 }
 
 /** Elements grouped with the table each check names: `check_sender_access hash:/x` is one. */
@@ -150,7 +152,7 @@ function step(list: string, element: string, eff: Effective, ctx: AttemptContext
       if (hit === 'error') return { result: 'unknown' };
       if (hit === 'none') continue;
       const result = accessResult(hit.value);
-      return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}` } } : { result };
+      return result === 'permit' ? { result, cause: { kind: 'access-map', list, element, detail: `${hit.key} ${hit.value}`, table } } : { result };
     }
     return { result: 'dunno' };
   }

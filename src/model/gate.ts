@@ -50,6 +50,8 @@ export interface GateCause {
   /** The restriction list that let the relay through, and the element in it. */
   list: string;
   element: string;
+  /** access-map: the one table of the check that answered, as the instance names it. */
+  table?: string;
   /** The client address it was evaluated for (the gate's client address). */
   client: string;
   /** relay-check's sentence, `backticks` for configuration text. */

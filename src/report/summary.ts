@@ -25,6 +25,7 @@ import {
 import { describeTls, type TlsInfo } from '../smtp/session.js';
 import { LIMITS } from '../smtp/limits.js';
 import { ACTION_NAMING, GATE_CLIENT_ADDRESS, type InputNaming } from '../settings.js';
+import { networkKind } from '../diagnosis/vantage.js';
 
 /** GitHub refuses a step summary over 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
@@ -123,6 +124,9 @@ export function headline(r: Report): string {
 export function reachNote(r: Report, besideDiagnosis = false): string | null {
   if (r.verdict !== 'open') return null;
   const c = clientView(r, addresses(r));
+  if (c.clientAddress && networkKind(c.clientAddress) === 'loopback') {
+    return `It relayed for the client ${c.clientAddress} (loopback, tested through XCLIENT): anyone can send mail through this server if outside clients reach it as ${c.clientAddress} (a forwarder in front of it that does not keep their address).`;
+  }
   if (c.clientAddress) return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
   if (c.trustedNetwork) {
     // "Why it relays" says the same, with the address the server saw, right below.

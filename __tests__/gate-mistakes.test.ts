@@ -44,6 +44,21 @@ const MISTAKES: Mistake[] = [
   { id: 'dms-permit-docker', stack: 'dms', main: { mynetworks: '127.0.0.0/8 [::1]/128 [fe80::]/64 172.16.0.0/12' }, client: '172.17.0.1', at: 'mynetworks' },
   // mailcow as shipped, IPv6 disabled in docker (issues #5242, #4220): clients arrive from 172.22.1.1.
   { id: 'mailcow-ipv6-docker-proxy-gateway', stack: 'mailcow', main: {}, client: '172.22.1.1', at: 'mynetworks' },
+  // SMTPD_ACCESS_README's "Dangerous use of smtpd_recipient_restrictions" (realworld.test.ts, debian-helo-permit):
+  // a HELO access table that PERMITs localhost.localdomain before reject_unauth_destination, relay restrictions emptied.
+  {
+    id: 'debian-helo-permit',
+    stack: 'debian',
+    main: {
+      smtpd_relay_restrictions: '',
+      smtpd_recipient_restrictions: 'permit_mynetworks, check_helo_access texthash:$config_directory/helo_access, reject_unauth_destination',
+    },
+    files: { helo_access: 'localhost.localdomain PERMIT\n' },
+    client: OUTSIDER,
+    at: 'smtpd_recipient_restrictions',
+    diffHas: ['+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, check_helo_access texthash:$config_directory/helo_access'],
+    alsoAt: ['helo_access:1'],
+  },
   // iRedMail's sender white-list (realworld.test.ts, iredmail-sender-whitelist) written in main.cf: the own domain
   // OK in a sender access table before reject_unauth_destination, smtpd_relay_restrictions emptied in main.cf.
   // Submission (587/465) keeps permit_sasl_authenticated,reject in its master.cf client restrictions: closed.

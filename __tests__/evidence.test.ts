@@ -51,6 +51,15 @@ describe('the evidence rule, as a table', () => {
     for (const id of ['postfix-relay-denied', 'exim-relay-not-permitted', 'sendmail-relaying-denied', 'qmail-rcpthosts', 'exchange-online-relay', 'bad-syntax', 'client-refused-auth-only']) expect(needsEvidence(id)).toBe(false);
   });
 
+  test('the rows that name a relay decision say so in their own examples, deny, and never need evidence', () => {
+    const relay = REPLY_RULES.filter((r) => r.relayDecision);
+    expect(relay.map((r) => r.id)).toEqual(['exchange-online-relay', 'postfix-relay-denied', 'exim-relay-not-permitted', 'sendmail-relaying-denied', 'qmail-rcpthosts', 'exchange-unable-to-relay', 'generic-relay-wording', 'haraka-cannot-deliver']);
+    for (const r of relay) {
+      expect({ id: r.id, outcome: r.outcome, evidence: r.evidence }).toEqual({ id: r.id, outcome: 'denied', evidence: undefined });
+      expect({ id: r.id, example: r.example }).toEqual({ id: r.id, example: expect.stringMatching(/relay|rcpthosts|5\.7\.(54|64)|cannot deliver mail for/i) });
+    }
+  });
+
   const refused = control(false, '554 5.7.1 <unknown[203.0.113.10]>: Client host rejected: Access denied', 'client-refused');
   const cases: [string, AttemptReport, Parameters<typeof weigh>[1], 'denied' | 'inconclusive', RegExp | null][] = [
     ['a relay denial stands alone', attempt('postfix-relay-denied'), { controls: [refused], auth: false }, 'denied', null],

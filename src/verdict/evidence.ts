@@ -26,7 +26,7 @@ export interface ServiceEvidence {
 const NEEDS_EVIDENCE = new Set(REPLY_RULES.filter((r) => r.evidence === 'control').map((r) => r.id));
 
 /** Rows that refuse a recipient as a relay: a positive control refused so was asked at a domain the server does not serve. */
-const RELAY_DENIALS = new Set(REPLY_RULES.filter((r) => r.outcome === 'denied' && r.reason.startsWith('relay denied')).map((r) => r.id));
+const RELAY_DENIALS = new Set(REPLY_RULES.filter((r) => r.relayDecision === true).map((r) => r.id));
 
 /** The rule id an attempt gets when its refusal proves nothing for want of evidence. */
 export const UNPROVEN = 'refusal-without-evidence';

@@ -35,6 +35,12 @@ export interface ReplyRule {
    * it the attempt is inconclusive.
    */
   evidence?: 'control';
+  /**
+   * The reply names a relay decision in its own words (relay access denied, rcpthosts, 5.7.54,
+   * 5.7.64): a denial on its own, and a positive control refused by it was asked at a domain the
+   * server does not serve (src/verdict/evidence.ts).
+   */
+  relayDecision?: true;
   provenance: string;
 }
 
@@ -51,16 +57,16 @@ export const REPLY_RULES: readonly ReplyRule[] = [
   { id: 'starttls-required', outcome: 'inconclusive', subject: 'client', reason: 'the server demands STARTTLS before it will talk about mail', codes: [530, 530], text: /starttls/i, example: '530 5.7.0 Must issue a STARTTLS command first', provenance: 'Postfix smtpd_tls_security_level=encrypt' },
   // --- relay denials by wording (work with or without enhanced codes); before the
   // rate-limit and blocklist rows, whose words also appear in relay denials ---
-  { id: 'exchange-online-relay', outcome: 'denied', reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
-  { id: 'postfix-relay-denied', outcome: 'denied', reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
-  { id: 'exim-relay-not-permitted', outcome: 'denied', reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
-  { id: 'sendmail-relaying-denied', outcome: 'denied', reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', alsoSeen: ['550 5.7.1 <relay-check@example.com>... Relaying denied'], provenance: 'Sendmail (confRELAY_MSG; the stock text is "Relaying denied", measured: Sendmail 8.17.1.9, __tests__/sendmail.test.ts)' },
-  { id: 'qmail-rcpthosts', outcome: 'denied', reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
-  { id: 'exchange-unable-to-relay', outcome: 'denied', reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
-  { id: 'generic-relay-wording', outcome: 'denied', reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
+  { id: 'exchange-online-relay', outcome: 'denied', relayDecision: true, reason: 'relay denied', enhanced: /^5\.7\.64$/, example: '550 5.7.64 TenantAttribution; Relay Access Denied [SN1NAM02FT0.eop-nam02.prod.protection.outlook.com]', provenance: 'Exchange Online' },
+  { id: 'postfix-relay-denied', outcome: 'denied', relayDecision: true, reason: 'relay denied', text: /relay access denied/i, example: '454 4.7.1 <relay-check@example.com>: Relay access denied', alsoSeen: ['554 5.7.1 <relay-check@example.com>: Relay access denied'], provenance: 'Postfix defer_unauth_destination (stock), reject_unauth_destination' },
+  { id: 'exim-relay-not-permitted', outcome: 'denied', relayDecision: true, reason: 'relay denied', text: /relay(ing)? not permitted/i, example: '550 relay not permitted', provenance: 'Exim default ACL' },
+  { id: 'sendmail-relaying-denied', outcome: 'denied', relayDecision: true, reason: 'relay denied', text: /relaying denied/i, example: '550 5.7.1 <relay-check@example.com>... Relaying denied. Proper authentication required.', alsoSeen: ['550 5.7.1 <relay-check@example.com>... Relaying denied'], provenance: 'Sendmail (confRELAY_MSG; the stock text is "Relaying denied", measured: Sendmail 8.17.1.9, __tests__/sendmail.test.ts)' },
+  { id: 'qmail-rcpthosts', outcome: 'denied', relayDecision: true, reason: 'relay denied (qmail rcpthosts)', text: /rcpthosts/i, example: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", provenance: 'qmail-smtpd' },
+  { id: 'exchange-unable-to-relay', outcome: 'denied', relayDecision: true, reason: 'relay denied', text: /unable to relay/i, example: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain', alsoSeen: ['550 5.7.1 Unable to relay'], provenance: 'Microsoft Exchange 2013+' },
+  { id: 'generic-relay-wording', outcome: 'denied', relayDecision: true, reason: 'relay denied', text: /we do not relay|relaying (is )?not allowed|no relaying|not (allowed|authorized) to relay|relay(ing)? (is )?(prohibited|refused|forbidden)/i, example: '550 we do not relay', provenance: 'various (mailradar transcripts)' },
   // Haraka sends it when no rcpt plugin took the recipient and the client may not relay: its
   // relay denial, with no enhanced code and no word of relaying (else "refused (permanent failure)").
-  { id: 'haraka-cannot-deliver', outcome: 'denied', reason: 'relay denied', codes: [500, 599], text: /^I cannot deliver mail for </i, example: '550 I cannot deliver mail for <relay-check@example.com>', alsoSeen: ['550 I cannot deliver mail for <relay-check%example.com@[127.0.0.1]>', '550 I cannot deliver mail for <postmaster>'], provenance: 'Haraka connection.js rcpt_respond (rcpt_to.in_host_list passes over a domain not in host_list, the relay plugin did not set relaying); measured once by hand: Haraka 3.3.4 (npm), default plugins, on loopback, for outside domains, an outside domain behind a source route, [127.0.0.1] and a bare local part (not a CI test)' },
+  { id: 'haraka-cannot-deliver', outcome: 'denied', relayDecision: true, reason: 'relay denied', codes: [500, 599], text: /^I cannot deliver mail for </i, example: '550 I cannot deliver mail for <relay-check@example.com>', alsoSeen: ['550 I cannot deliver mail for <relay-check%example.com@[127.0.0.1]>', '550 I cannot deliver mail for <postmaster>'], provenance: 'Haraka connection.js rcpt_respond (rcpt_to.in_host_list passes over a domain not in host_list, the relay plugin did not set relaying); measured once by hand: Haraka 3.3.4 (npm), default plugins, on loopback, for outside domains, an outside domain behind a source route, [127.0.0.1] and a bare local part (not a CI test)' },
 
   // --- the client: refused for who the runner is (inconclusive: another client may
   // still relay), or refused for every client it does not trust (a denial) ---

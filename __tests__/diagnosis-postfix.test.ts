@@ -128,6 +128,8 @@ describePostfix('diagnosis against real Postfix, one mistake per service', () =>
     expect(d.pattern.refusedOn).toEqual([`127.0.0.1:${closed}`]);
     expect(rules(r)).toEqual(['postfix-service-override']);
     expect(d.summary).toContain(`only on 127.0.0.1:${open} (refused on 127.0.0.1:${closed})`);
+    // The AUTH-only override is offered for submission, and ruled out for the MX (issue 21: it would refuse its own mail).
+    expect(d.findings[0].fix).toMatch(/On a submission service.*permit_sasl_authenticated,reject.*On the MX service \(port 25\) never that.*reject_unauth_destination/);
   });
 
   test('nothing relayed: no diagnosis, no section', async () => {

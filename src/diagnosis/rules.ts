@@ -54,7 +54,8 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     match: { where: 'some-services' },
     cause: 'Only some services of this Postfix relay: the master.cf entry of the service overrides the restrictions (`-o smtpd_relay_restrictions=…` or `-o smtpd_recipient_restrictions=…`) without ending in `reject` for unauthenticated clients, or the service trusts more clients (`-o mynetworks=…`).',
     settings: [...RESTRICTIONS, 'mynetworks', 'smtpd_client_restrictions'],
-    fix: 'A submission service relays only for authenticated clients: `-o smtpd_relay_restrictions=permit_sasl_authenticated,reject` (and `-o smtpd_client_restrictions=permit_sasl_authenticated,reject`) on its master.cf line.',
+    // Issue 21: the AUTH-only override is right for submission and wrong for the MX, which it would make refuse its own mail.
+    fix: 'On a submission service (587, 465): relay only for authenticated clients, `-o smtpd_relay_restrictions=permit_sasl_authenticated,reject` (and `-o smtpd_client_restrictions=permit_sasl_authenticated,reject`) on its master.cf line. On the MX service (port 25) never that: it must keep accepting mail for its own domains from anyone; end its relay restrictions in `reject_unauth_destination` and narrow `mynetworks` (or its `-o mynetworks=`) to the hosts that may relay.',
     docs: 'https://www.postfix.org/master.5.html',
     provenance: 'Postfix master.cf as shipped (submission: -o smtpd_relay_restrictions=permit_sasl_authenticated,reject); master(5) "-o name=value"',
   },

@@ -319,6 +319,19 @@ describePostfix('the scheduled watch: one issue per host and port', () => {
     expect(mine[0].comments).toEqual([]);
   }, 120_000);
 
+  test('past 1,000 open issues a target whose issue was not among them gets a warning, not a possible duplicate', async () => {
+    for (let i = 0; i < 1001; i++) api.add(`unrelated ${i}`, `body ${i}`);
+    const r = await run(`127.0.0.1:${pf.ports.open}`, 203);
+    expect(r.failed).toBe(true);
+    expect(api.calls()).toEqual(Array.from({ length: 10 }, () => 'GET /repos/octo/mail/issues'));
+    expect(commands(r.log, 'warning').some((l) => l.includes('more than 1000 open issues'))).toBe(true);
+    // Exactly 1,000 (no next page): every one was read, so the issue is opened.
+    api.issues.length = 1000;
+    api.requests.length = 0;
+    await run(`127.0.0.1:${pf.ports.open}`, 204);
+    expect(api.calls().filter((c) => c.startsWith('POST'))).toEqual(['POST /repos/octo/mail/issues']);
+  }, 60_000);
+
   test.each([
     [403, 'issues: write'],
     [500, 'HTTP 500'],

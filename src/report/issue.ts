@@ -41,7 +41,7 @@ export interface WatchState {
 }
 
 /** One host and port of the run, judged alone. */
-export interface Watched {
+interface Watched {
   key: string;
   /** The run's report cut down to this target's addresses and transports. */
   report: Report;
@@ -64,7 +64,7 @@ export function issueMarker(key: string): string {
   return `${MARKER_PREFIX}${key} -->`;
 }
 
-export function issueTitle(w: Pick<Watched, 'key' | 'state'>): string {
+function issueTitle(w: Pick<Watched, 'key' | 'state'>): string {
   return w.state.verdict === 'open' ? `relay-check: ${w.key} is an open relay` : `relay-check: could not tell whether ${w.key} is an open relay`;
 }
 
@@ -87,7 +87,7 @@ function targetReport(r: Report, targets: TargetReport[]): Report {
 }
 
 /** Every host and port of the run, in the report's order. */
-export function watchedTargets(r: Report, runUrl: string | null): Watched[] {
+function watchedTargets(r: Report, runUrl: string | null): Watched[] {
   const groups = new Map<string, TargetReport[]>();
   for (const t of r.targets) {
     const key = targetKey(t.host, t.port);
@@ -121,7 +121,7 @@ export function parseState(body: string): WatchState | null {
 }
 
 /** The issue body: marker, state, the target's summary cut to fit, and a footer saying how the watch treats it. */
-export function issueBody(w: Watched): string {
+function issueBody(w: Watched): string {
   const link = w.state.run ? `[job summary](${w.state.run})` : 'job summary';
   const last = `${mdText(w.state.at)}${w.state.run ? ` ([run](${w.state.run}))` : ''}`;
   const footer =
@@ -145,7 +145,7 @@ function outcomes(report: Report): Map<string, AttemptOutcome> {
 const ids = (list: readonly string[]): string => list.map(code).join(', ');
 
 /** What changed since the state the issue recorded, one Markdown bullet each; empty when nothing did. */
-export function changes(prev: WatchState | null, w: Watched): string[] {
+function changes(prev: WatchState | null, w: Watched): string[] {
   if (prev === null) return [`This issue recorded no earlier result: now ${code(w.state.verdict)}${w.state.relayed.length ? `, relayed: ${ids(w.state.relayed)}` : ''}.`];
   const out: string[] = [];
   if (prev.verdict !== w.state.verdict) out.push(`Verdict: ${code(prev.verdict)} → ${code(w.state.verdict)}`);
@@ -164,12 +164,12 @@ function since(prev: WatchState | null): string {
   return prev ? ` since the run of ${mdText(prev.at)}${prev.run ? ` ([run](${prev.run}))` : ''}` : '';
 }
 
-export function changeComment(prev: WatchState | null, w: Watched): string {
+function changeComment(prev: WatchState | null, w: Watched): string {
   const run = w.state.run ? `[This run](${w.state.run})` : 'This run';
   return `**What changed${since(prev)}**\n\n${changes(prev, w).map((c) => `- ${c}`).join('\n')}\n\n${run} (${mdText(w.state.at)}): ${mdText(headline(w.report))}\n`;
 }
 
-export function closeComment(prev: WatchState | null, w: Watched): string {
+function closeComment(prev: WatchState | null, w: Watched): string {
   const run = w.state.run ? `[this run](${w.state.run})` : 'this run';
   const what = changes(prev, w);
   return (
@@ -213,7 +213,7 @@ async function findOpen(api: Api): Promise<{ mine: Map<string, OpenIssue>; compl
       const known = mine.get(first);
       if (!known || i.number < known.number) mine.set(first, { number: i.number, title: i.title, body: i.body ?? '' });
     }
-    if (++pages >= MAX_ISSUE_PAGES) return { mine, complete: page.data.length < 100 };
+    if (++pages >= MAX_ISSUE_PAGES) return { mine, complete: !/rel="next"/.test(page.headers.link ?? '') };
   }
   return { mine, complete: true };
 }

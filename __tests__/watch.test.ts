@@ -265,6 +265,8 @@ describePostfix('the scheduled watch: one issue per host and port', () => {
     expect(parseState(issue.body)?.relayed).toContain('null-sender');
     expect(parseState(issue.body)?.run).toBe('https://github.test/octo/mail/actions/runs/102');
 
+    // Someone adds a note in the web page, which sends the body back with CRLF line ends: still the same issue, still its state.
+    issue.body = `${issue.body.replace(/\n/g, '\r\n')}\r\nNote: the DNS change is pending.`;
     // Nothing new: the body is refreshed (its last run), nobody is notified.
     api.requests.length = 0;
     await run(target, 103);

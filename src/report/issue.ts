@@ -106,7 +106,7 @@ function stateLine(s: WatchState): string {
 
 /** The state a body records, or null when it records none (or one this version cannot read). */
 export function parseState(body: string): WatchState | null {
-  const line = body.split('\n').find((l) => l.startsWith(STATE_PREFIX));
+  const line = body.split(/\r?\n/).find((l) => l.startsWith(STATE_PREFIX))?.trimEnd();
   const m = line ? /^<!-- relay-check watch state ([A-Za-z0-9_-]+) -->$/.exec(line) : null;
   if (!m) return null;
   try {
@@ -208,7 +208,8 @@ async function findOpen(api: Api): Promise<{ mine: Map<string, OpenIssue>; compl
   for await (const page of iterator) {
     for (const i of page.data) {
       // The list holds pull requests too; only a body that starts with the marker is ours (quoting it does not make it so).
-      const first = (i.body ?? '').split('\n', 1)[0];
+      // A body edited in the web page comes back with CRLF line ends.
+      const first = (i.body ?? '').split(/\r?\n/, 1)[0].trimEnd();
       if (i.pull_request || !first.startsWith(MARKER_PREFIX)) continue;
       const known = mine.get(first);
       if (!known || i.number < known.number) mine.set(first, { number: i.number, title: i.title, body: i.body ?? '' });

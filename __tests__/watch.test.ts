@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { code } from '../src/report/escape.js';
 import { issueMarker, parseState, targetKey } from '../src/report/issue.js';
+import { runAction } from './support/action.js';
 import { direct } from './support/direct-smtp.js';
 import { describePostfix } from './support/describe-mta.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';
@@ -366,6 +367,18 @@ describePostfix('the scheduled watch: one issue per host and port', () => {
     const r = await runMain(dir, summaryFile, watch(`127.0.0.1:${pf.ports.closed}`), { ...scheduled(303), GITHUB_API_URL: 'http://127.0.0.1:1' });
     expect([r.outputs.verdict, r.failed]).toEqual(['closed', false]);
     expect(commands(r.log, 'warning').some((l) => l.includes('could not list the open issues of octo/mail'))).toBe(true);
+  }, 60_000);
+
+  test('the committed bundle (node dist/index.js, as GitHub runs it) opens the issue too', async () => {
+    const key = targetKey('127.0.0.1', pf.ports.open);
+    const r = await runAction(watch(`127.0.0.1:${pf.ports.open}`), 60_000, scheduled(305));
+    try {
+      expect([r.code, r.outputs.verdict]).toEqual([1, 'open']);
+      expect(api.calls()).toEqual(['GET /repos/octo/mail/issues', 'POST /repos/octo/mail/issues']);
+      expect(api.open().map((i) => i.title)).toEqual([`relay-check: ${key} is an open relay`]);
+    } finally {
+      fs.rmSync(r.dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   test('issue false (the default) makes no request, even on an open relay', async () => {

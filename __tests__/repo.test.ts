@@ -213,12 +213,14 @@ describe('workflows', () => {
     }
   });
 
-  test('every workflow sets least-privilege permissions; commenting ones ask for pull-requests: write', () => {
+  test('every workflow sets least-privilege permissions; commenting ones ask for pull-requests: write, watching ones for issues: write', () => {
     for (const { file, wf } of workflows) {
       expect([file, wf.permissions?.contents]).toEqual([file, 'read']);
-      const comments = Object.values(wf.jobs).some((j) => j.steps.some((s) => s.uses === './' && String(s.with?.comment) === 'true'));
-      if (comments) expect([file, wf.permissions?.['pull-requests']]).toEqual([file, 'write']);
+      const asks = (input: string): boolean => Object.values(wf.jobs).some((j) => j.steps.some((s) => s.uses === './' && String(s.with?.[input]) === 'true'));
+      if (asks('comment')) expect([file, wf.permissions?.['pull-requests']]).toEqual([file, 'write']);
+      expect([file, 'issues: write', wf.permissions?.issues === 'write']).toEqual([file, 'issues: write', asks('issue')]);
     }
+    expect(workflows.some(({ wf }) => wf.permissions?.issues === 'write')).toBe(true);
   });
 
   test('the Postfix gate is one step: postfix-config names the repository config, no hand-written setup', () => {

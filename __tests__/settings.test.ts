@@ -50,6 +50,7 @@ describe('defaults', () => {
       connectTimeoutMs: 10_000,
       reportPath: 'relay-check-report.json',
       comment: false,
+      issue: false,
     };
     expect(s).toEqual(expected);
     expect('domain' in s).toBe(false);
@@ -71,6 +72,7 @@ describe('defaults', () => {
       'connect-timeout': '10',
       'report-path': 'relay-check-report.json',
       comment: 'false',
+      issue: 'false',
     });
   });
 
@@ -246,6 +248,19 @@ describe('comment', () => {
     expect(parseSettings({ ...HOST, comment: 'TRUE' }).comment).toBe(true);
     expect(parseSettings({ ...HOST, comment: 'false' }).comment).toBe(false);
     expect(parseSettings(HOST).comment).toBe(false);
+  });
+});
+
+describe('issue', () => {
+  test('true/false in any case become a boolean; false by default; anything else refused naming the input', () => {
+    expect(parseSettings({ ...HOST, issue: 'TRUE' }).issue).toBe(true);
+    expect(parseSettings({ ...HOST, issue: 'false' }).issue).toBe(false);
+    expect(parseSettings(HOST).issue).toBe(false);
+    expect(refused({ ...HOST, issue: 'maybe' }, 'issue')).toBe('Input \'issue\': "maybe" is not one of true, false');
+  });
+  test('refused with postfix-config (no server to watch), allowed with domain', () => {
+    expect(refused({ issue: 'true', 'postfix-config': 'postfix/' }, 'issue')).toMatch(/a `postfix-config` gate has none/);
+    expect(parseSettings({ issue: 'true', domain: 'example.org' }).issue).toBe(true);
   });
 });
 

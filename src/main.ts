@@ -7,6 +7,7 @@ import { check } from './gate/gate.js';
 import { GateError, killNow } from './gate/instance.js';
 import { annotations } from './report/annotations.js';
 import { postComment } from './report/comment.js';
+import { postIssues } from './report/issue.js';
 import { logLine } from './report/escape.js';
 import type { Report } from './model/report.js';
 import { headline, renderSummary } from './report/summary.js';
@@ -51,7 +52,7 @@ export async function run(): Promise<void> {
     // On a pull request the gate also tests the configuration at its base, unless base-ref names another commit.
     const prBase = settings.postfixConfig !== undefined && settings.baseRef === undefined ? pullRequestBase(github.context.eventName, github.context.payload) : undefined;
     if (prBase !== undefined) settings = { ...settings, baseRef: prBase };
-    // The token is used for the comment only and never enters Settings or the report.
+    // The token is used for the comment and the watch issues only, and never enters Settings or the report.
     token = (raw['github-token'] ?? '').trim();
     if (token) core.setSecret(token);
   } catch (e) {
@@ -146,6 +147,8 @@ async function publish(report: Report, settings: Settings, token: string): Promi
 
   // Before the verdict fails the step: an open relay is what a reviewer most needs to see. Never throws.
   if (settings.comment) await postComment(report, token);
+  // The scheduled watch: one issue per failing host and port, closed when it passes. Never throws.
+  if (settings.issue) await postIssues(report, token);
 
   core.info(logLine(`relay-check: ${report.verdict}: ${headline(report)} (${report.counts.tests} attempts; the job summary has the details)`));
   if (report.failed) process.exitCode = 1;

@@ -40,6 +40,8 @@ export interface Settings {
   reportPath: string;
   /** Post the summary as a pull-request comment (input `comment`; the token stays out of Settings). */
   comment: boolean;
+  /** The scheduled watch: one GitHub issue per failing host and port, closed when it passes (input `issue`). */
+  issue: boolean;
 }
 
 /** Inputs as action.yml names them; values as strings, empty or absent when unset. */
@@ -63,6 +65,7 @@ export const INPUT_NAMES = [
   'connect-timeout',
   'report-path',
   'comment',
+  'issue',
   'github-token',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
@@ -76,6 +79,7 @@ export const DEFAULTS = {
   'connect-timeout': '10',
   'report-path': 'relay-check-report.json',
   comment: 'false',
+  issue: 'false',
 } as const satisfies RawInputs;
 
 /** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
@@ -280,6 +284,9 @@ export function parseSettings(raw: RawInputs): Settings {
   const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit'] as const);
 
   const comment = oneOf('comment', get('comment'), ['true', 'false'] as const) === 'true';
+  const issue = oneOf('issue', get('issue'), ['true', 'false'] as const) === 'true';
+  // The gate's instance lives on random loopback ports for one run: there is no server to keep watching.
+  if (issue && postfixConfig !== '') throw new InputError('issue', (n) => `watches the servers named in ${n.name('host')} or ${n.name('domain')}; a ${n.name('postfix-config')} gate has none (use ${n.name('comment')} on its pull request)`);
 
   const reportPath = get('report-path');
   const domainText = get('domain');
@@ -312,5 +319,6 @@ export function parseSettings(raw: RawInputs): Settings {
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
     reportPath,
     comment,
+    issue,
   };
 }

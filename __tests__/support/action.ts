@@ -36,7 +36,7 @@ export function parseOutputs(text: string): Record<string, string> {
  * Runs the committed action bundle the way the runner does: `node dist/index.js`
  * with INPUT_* variables and temp GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files.
  */
-export async function runAction(inputs: Record<string, string>, timeoutMs = 60_000): Promise<ActionRun> {
+export async function runAction(inputs: Record<string, string>, timeoutMs = 60_000, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-action-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
@@ -53,6 +53,8 @@ export async function runAction(inputs: Record<string, string>, timeoutMs = 60_0
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_STATE: stateFile,
     'INPUT_REPORT-PATH': reportPath,
+    // The runner's GITHUB_* variables where a test stands in for GitHub (GITHUB_API_URL at a fake API).
+    ...extraEnv,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'index.js')], { env, cwd: dir });

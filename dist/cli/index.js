@@ -3781,6 +3781,7 @@ const INPUT_NAMES = [
     'connect-timeout',
     'report-path',
     'comment',
+    'issue',
     'github-token',
 ];
 const DEFAULTS = {
@@ -3792,6 +3793,7 @@ const DEFAULTS = {
     'connect-timeout': '10',
     'report-path': 'relay-check-report.json',
     comment: 'false',
+    issue: 'false',
 };
 /** `client-address` in gate mode when none is given: TEST-NET-3, which no real mynetworks holds. */
 const GATE_CLIENT_ADDRESS = '203.0.113.10';
@@ -3982,6 +3984,10 @@ function parseSettings(raw) {
     const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
     const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
     const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
+    const issue = oneOf('issue', get('issue'), ['true', 'false']) === 'true';
+    // The gate's instance lives on random loopback ports for one run: there is no server to keep watching.
+    if (issue && postfixConfig !== '')
+        throw new InputError('issue', (n) => `watches the servers named in ${n.name('host')} or ${n.name('domain')}; a ${n.name('postfix-config')} gate has none (use ${n.name('comment')} on its pull request)`);
     const reportPath = get('report-path');
     const domainText = get('domain');
     if (domainText !== '' && !isHostName(domainText))
@@ -4014,6 +4020,7 @@ function parseSettings(raw) {
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
         reportPath,
         comment,
+        issue,
     };
 }
 

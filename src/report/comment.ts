@@ -29,8 +29,8 @@ const COMMENT_SUMMARY_BYTES = 60_000;
 const PR_EVENTS: readonly string[] = ['pull_request', 'pull_request_target'];
 const MARKER_PREFIX = '<!-- relay-check';
 
-/** How long one GitHub API call may take before the comment is given up (with a warning). */
-const API_TIMEOUT_MS = 30_000;
+/** How long one GitHub API call may take before the comment (or a watch issue) is given up, with a warning. */
+export const API_TIMEOUT_MS = 30_000;
 
 /** What the comment needs from the runner, read from the environment when called (as @actions/github's Context reads it). */
 export interface CommentContext {
@@ -52,7 +52,7 @@ export interface CommentContext {
  * variables here, at call time, keeps the comment correct for whatever
  * environment run() is called in (the action runs once per process, tests many times).
  */
-function commentContext(env: NodeJS.ProcessEnv = process.env): CommentContext {
+export function commentContext(env: NodeJS.ProcessEnv = process.env): CommentContext {
   let payload: Record<string, unknown> = {};
   const eventPath = env.GITHUB_EVENT_PATH;
   if (eventPath && fs.existsSync(eventPath)) {
@@ -95,7 +95,6 @@ export function commentMarker(ctx: Pick<CommentContext, 'workflow' | 'job'>, rep
 /** The comment body: marker, the summary cut to fit, and a footer saying which check wrote it. */
 export function commentBody(report: Report, ctx: CommentContext): string {
   const marker = commentMarker(ctx, report);
-  const full = renderSummary(report);
   const link = ctx.runUrl ? `[job summary](${ctx.runUrl})` : 'job summary';
   const who = [
     ctx.workflow ? `workflow ${code(ctx.workflow.slice(0, 200))}` : '',
@@ -103,13 +102,22 @@ export function commentBody(report: Report, ctx: CommentContext): string {
     ctx.runUrl ? `[run](${ctx.runUrl})` : '',
   ].filter(Boolean);
   const footer = `<sub>relay-check ${mdText(report.tool.version)}${who.length ? ` · ${who.join(' · ')}` : ''} · this comment is updated in place on every run of this check.</sub>`;
+  return fitSummary(report, (summary) => `${marker}\n${summary}\n${footer}\n`, { limit: 'comment size limit', into: 'a pull-request comment', link });
+}
+
+/**
+ * The job summary cut until `wrap(summary)` fits GitHub's limit for an issue
+ * or comment body, with a note saying where the rest is.
+ */
+export function fitSummary(report: Report, wrap: (summary: string) => string, words: { limit: string; into: string; link: string }): string {
+  const full = renderSummary(report);
   for (let budget = COMMENT_SUMMARY_BYTES; ; budget = Math.floor(budget * 0.8)) {
     let summary = renderSummary(report, budget);
     if (summary !== full) {
-      summary = summary.replace(/GitHub's 1 MiB (summary )?limit/g, "GitHub's comment size limit");
-      summary += `\n_Cut to fit a pull-request comment: the ${link} and the JSON report hold every attempt._\n`;
+      summary = summary.replace(/GitHub's 1 MiB (summary )?limit/g, `GitHub's ${words.limit}`);
+      summary += `\n_Cut to fit ${words.into}: the ${words.link} and the JSON report hold every attempt._\n`;
     }
-    const body = `${marker}\n${summary}\n${footer}\n`;
+    const body = wrap(summary);
     if (body.length <= COMMENT_LIMIT_CHARS || budget < 4096) return body;
   }
 }
@@ -121,12 +129,12 @@ export interface CommentResult {
   why?: string;
 }
 
-function httpStatus(e: unknown): number | null {
+export function httpStatus(e: unknown): number | null {
   const s = (e as { status?: unknown } | null)?.status;
   return typeof s === 'number' ? s : null;
 }
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 

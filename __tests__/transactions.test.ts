@@ -212,7 +212,8 @@ describePostfix('shared transactions against Postfix with the default in_flow_de
     // transactions by the error budget the server's timing teaches (measured 27–30 of 58), so its bound is looser.
     // The positive control (postmaster@ the server's domain, RCPT only) is a transaction of its own: not counted.
     const control = t.positiveControl?.probes.length ? 1 : 0;
-    expect(t.transactions - control).toBeLessThan(t.attempts.length * (name === 'mixed' ? 0.75 : 0.5));
+    // Not counted at all would be no proof: it fails the bound.
+    expect((t.transactions ?? Number.POSITIVE_INFINITY) - control).toBeLessThan(t.attempts.length * (name === 'mixed' ? 0.75 : 0.5));
     // The comparison means something: this server refused some vectors and relayed others.
     expect(Object.values(want)).toContain('relayed');
     if (name === 'mixed') expect(Object.values(want)).toContain('denied');

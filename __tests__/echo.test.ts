@@ -5,6 +5,7 @@ import { run } from '../src/engine.js';
 import { ECHO_RULES, echoedAddress, silentRow } from '../src/mta/echo.js';
 import { EVIDENCE_RULES } from '../src/mta/evidence.js';
 import type { Report } from '../src/model/report.js';
+import { annotations } from '../src/report/annotations.js';
 import { renderSummary } from '../src/report/summary.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { parseSettings } from '../src/settings.js';
@@ -163,6 +164,10 @@ describe('the report says it first', () => {
     expect(md.split('The server saw you as').length).toBe(2);
     expect(md).toContain('<code>mynetworks</code>');
     expect(md).toContain('<code>externalTrafficPolicy&#58; Local</code>');
+  });
+
+  test('annotations: the verdict annotation opens with it', () => {
+    expect(annotations(report)[0].message).toMatch(/^The server saw you as 172\.17\.0\.1 \(a container bridge gateway\): every outside client arrives as this address; if it is trusted \(mynetworks, /);
   });
 
   test('terminal: the sentence on the second line, before the verdict sentence', () => {

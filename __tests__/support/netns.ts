@@ -74,9 +74,9 @@ function wire(a: string, aIf: string, aAddr: string, b: string, bIf: string, bAd
   ip(['-n', b, 'link', 'set', bIf, 'up']);
 }
 
-/** Makes the three namespaces above; names carry the pid, so parallel test files do not meet. */
-export function makeNamespaces(): Namespaces {
-  const tag = `rc-seen-${process.pid}`;
+/** Makes the three namespaces above; names carry the pid and `label`, so parallel test files and blocks do not meet. */
+export function makeNamespaces(label: string): Namespaces {
+  const tag = `rc-${label}-${process.pid}`;
   const names = { client: `${tag}-client`, host: `${tag}-host`, box: `${tag}-box` };
   const remove = (): void => {
     for (const n of Object.values(names)) spawnSync(IP, ['netns', 'del', n], { timeout: CMD_TIMEOUT_MS });

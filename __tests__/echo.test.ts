@@ -65,6 +65,8 @@ describe('a proxied view', () => {
     // The Docker gateway, a swarm ingress, a proxy on the host, CGNAT, link-local, a ULA.
     for (const seen of ['172.17.0.1', '10.0.0.2', '127.0.0.1', '100.64.1.1', '169.254.0.1', 'fd00::1', '::ffff:172.17.0.1'])
       expect({ seen, proxied: proxiedView('198.51.100.25', '192.0.2.99', seen) }).toEqual({ seen, proxied: true });
+    // Docker with IPv6 on the host but not in the containers: an IPv6 client arrives as the IPv4 gateway (anonaddy/docker #205).
+    expect(proxiedView('2a01:4f8::25', '2a01:4f8::99', '172.17.0.1')).toBe(true);
     // Seen as ourselves, as a public address, or nothing seen: nothing in between.
     expect(proxiedView('198.51.100.25', '10.0.0.5', '10.0.0.5')).toBe(false);
     expect(proxiedView('198.51.100.25', '10.0.0.5', '::ffff:10.0.0.5')).toBe(false);

@@ -34906,9 +34906,10 @@ const bare = (a) => a.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1
  * that connects to the container's bridge address is seen as the gateway, and rightly).
  */
 function proxiedView(target, connectedFrom, seenAs) {
-    if (seenAs === null || target === null || trustedByDefault(networkKind(target)))
+    if (seenAs === null || target === null)
         return false;
-    if (networkKind(target) === null || !trustedByDefault(networkKind(seenAs)))
+    const to = networkKind(target);
+    if (to === null || trustedByDefault(to) || !trustedByDefault(networkKind(seenAs)))
         return false;
     return connectedFrom === null || bare(connectedFrom) !== bare(seenAs);
 }

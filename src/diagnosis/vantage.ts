@@ -57,8 +57,9 @@ const bare = (a: string): string => a.toLowerCase().replace(/^::ffff:(\d+\.\d+\.
  * that connects to the container's bridge address is seen as the gateway, and rightly).
  */
 export function proxiedView(target: string | null, connectedFrom: string | null, seenAs: string | null): boolean {
-  if (seenAs === null || target === null || trustedByDefault(networkKind(target))) return false;
-  if (networkKind(target) === null || !trustedByDefault(networkKind(seenAs))) return false;
+  if (seenAs === null || target === null) return false;
+  const to = networkKind(target);
+  if (to === null || trustedByDefault(to) || !trustedByDefault(networkKind(seenAs))) return false;
   return connectedFrom === null || bare(connectedFrom) !== bare(seenAs);
 }
 

@@ -55,7 +55,7 @@ describePostfix('diagnosis against real Postfix, one mistake per service', () =>
     expect(d.mta).toBe('Postfix');
     expect(d.pattern.everything).toBe(true);
     expect(rules(r)).toEqual(['postfix-trusted-network']);
-    expect(d.vantage).toMatchObject({ connectedFrom: '127.0.0.1', xclient: null, effective: '127.0.0.1', network: 'loopback' });
+    expect(d.vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: null, echo: null, helo: expect.any(String), xclient: null, effective: '127.0.0.1', network: 'loopback' });
     expect(d.vantageWarning).toMatch(/127\.0\.0\.1 \(a loopback address\).*mynetworks.*client-address/);
     const md = renderSummary(r);
     // After the verdict, before the tables.

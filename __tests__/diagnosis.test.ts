@@ -5,7 +5,7 @@ import { VECTORS } from '../src/battery/vectors.js';
 import { diagnose, matchRules, relayPattern, type RelayPattern } from '../src/diagnosis/diagnose.js';
 import { DIAGNOSIS_RULES } from '../src/diagnosis/rules.js';
 import { traitsOf, VECTOR_TRAITS } from '../src/diagnosis/traits.js';
-import { addressInEhlo, networkKind, vantageOf } from '../src/diagnosis/vantage.js';
+import { echoInEhlo, networkKind, vantageOf } from '../src/diagnosis/vantage.js';
 import { EVIDENCE_RULES } from '../src/mta/evidence.js';
 import type { AttemptReport } from '../src/model/report.js';
 import { diagnosisMarkdown } from '../src/report/diagnosis.js';
@@ -135,24 +135,27 @@ describe('the vantage', () => {
   test('the address an EHLO reply names (Exim, Sendmail), from the last EHLO', () => {
     const S = (text: string) => ({ dir: 'S' as const, text, at: 0 });
     const C = (text: string) => ({ dir: 'C' as const, text, at: 0 });
-    expect(addressInEhlo([S('220 mx ESMTP Exim 4.96'), C('EHLO a'), S('250-mx.exim.test Hello a [127.0.0.1]'), S('250 HELP')])).toBe('127.0.0.1');
-    expect(addressInEhlo([C('EHLO a'), S('250-mx Hello localhost [IPv6:::1], pleased to meet you')])).toBe('::1');
-    expect(addressInEhlo([C('EHLO a'), S('250-mx.relay-check.test'), S('250 PIPELINING')])).toBeNull();
-    expect(addressInEhlo([C('EHLO a'), S('250-mx Hello [999.1.1.1]')])).toBeNull();
+    expect(echoInEhlo([S('220 mx ESMTP Exim 4.96'), C('EHLO a'), S('250-mx.exim.test Hello a [127.0.0.1]'), S('250 HELP')])).toEqual({ address: '127.0.0.1', rule: 'exim-hello' });
+    expect(echoInEhlo([C('EHLO a'), S('250-mx Hello localhost [IPv6:::1], pleased to meet you')])).toEqual({ address: '::1', rule: 'hello-pleased-to-meet-you' });
+    expect(echoInEhlo([C('EHLO a'), S('250-mx.relay-check.test'), S('250 PIPELINING')])).toBeNull();
+    expect(echoInEhlo([C('EHLO a'), S('250-mx Hello [999.1.1.1]')])).toBeNull();
+    // After STARTTLS the last EHLO counts; a refused EHLO names nothing.
+    expect(echoInEhlo([C('EHLO a'), S('250-mx Hello a [192.0.2.1]'), C('STARTTLS'), S('220 go'), C('EHLO a'), S('250-mx Hello a [192.0.2.2]')])?.address).toBe('192.0.2.2');
+    expect(echoInEhlo([C('EHLO a'), S('554 5.7.1 [192.0.2.1] go away')])).toBeNull();
   });
 
   test('XCLIENT accepted: the server judged the outsider; refused: it judged us', () => {
     const S = (text: string) => ({ dir: 'S' as const, text, at: 0 });
     const C = (text: string) => ({ dir: 'C' as const, text, at: 0 });
     const opening = (reply: string) => [S('220 mx ESMTP Postfix'), C('EHLO a'), S('250 XCLIENT ADDR NAME'), C('XCLIENT ADDR=203.0.113.10 NAME=[UNAVAILABLE]'), S(reply)];
-    expect(vantageOf({ localAddress: '127.0.0.1', opening: opening('220 mx ESMTP Postfix') }, '203.0.113.10')).toEqual({
-      connectedFrom: '127.0.0.1', seenAs: null, xclient: '203.0.113.10', effective: '203.0.113.10', network: 'documentation',
+    expect(vantageOf({ localAddress: '127.0.0.1', opening: opening('220 mx ESMTP Postfix'), target: '127.0.0.1', at: '2026-01-01T00:00:00Z' }, '203.0.113.10')).toEqual({
+      connectedFrom: '127.0.0.1', seenAs: null, echo: null, helo: 'a', at: '2026-01-01T00:00:00Z', proxied: false, xclient: '203.0.113.10', effective: '203.0.113.10', network: 'documentation',
     });
     expect(vantageOf({ localAddress: '127.0.0.1', opening: opening('550 5.7.0 not authorized') }, '203.0.113.10')).toMatchObject({ xclient: null, effective: '127.0.0.1', network: 'loopback' });
   });
 
   test('a vantage warning only when everything relayed from a trusted network without XCLIENT', () => {
-    const vantage = { connectedFrom: '10.0.0.5', seenAs: null, xclient: null, effective: '10.0.0.5', network: 'private' as const };
+    const vantage = { connectedFrom: '10.0.0.5', seenAs: null, echo: null, helo: null, at: null, proxied: false, xclient: null, effective: '10.0.0.5', network: 'private' as const };
     const [all] = diagnose([target({ relayed: ['external-sender'], vantage } as Partial<T>)]);
     expect(all.vantageWarning).toMatch(/^This ran from 10\.0\.0\.5 \(a private address\) without `client-address`, which a server may simply trust/);
     const [narrow] = diagnose([target({ relayed: ['own-domain-sender'], denied: ['external-sender'], vantage } as Partial<T>)]);

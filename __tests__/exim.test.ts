@@ -109,6 +109,10 @@ for (const { title, label, options, catchAll } of CLOSED) {
       expect(mta?.evidence.map((e) => e.rule)).toEqual(expect.arrayContaining(['exim-greeting', 'exim-relay-not-permitted']));
     });
 
+    test('what the server saw (issue 23): Exim names our address in its EHLO reply, read by the exim-hello echo row', () => {
+      expect(normal.targets[0].vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: '127.0.0.1', echo: 'exim-hello', proxied: false });
+    });
+
     test('nothing relayed: the run is closed and passes (normal)', () => {
       expectNone(normal, `attempt(s) relayed by an Exim that relays only for its own domains`, relayed);
       expect(normal.verdict).toBe('closed');

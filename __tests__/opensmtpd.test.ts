@@ -214,6 +214,10 @@ for (const { title, label, options, catchAll } of CLOSED) {
       );
     });
 
+    test('what the server saw (issue 23): OpenSMTPD names our address in its EHLO reply ("pleased to meet you")', () => {
+      expect(normal.targets[0].vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: '127.0.0.1', echo: 'hello-pleased-to-meet-you', proxied: false });
+    });
+
     test('nothing relayed: the run is closed and passes (normal)', () => {
       expectNone(normal, 'attempt(s) relayed by an OpenSMTPD that relays only for a trusted network', relayed);
       expect(normal.verdict).toBe('closed');

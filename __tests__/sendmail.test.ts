@@ -111,6 +111,10 @@ describeSendmail('Sendmail 8 gateway that relays only to its relay domain (close
     expect(t.mta?.evidence.map((e) => e.rule).sort()).toEqual(['sendmail-address-dots', 'sendmail-ehlo-verb', 'sendmail-greeting']);
   });
 
+  test('what the server saw (issue 23): Sendmail names our address in its EHLO reply ("pleased to meet you")', () => {
+    expect(normal.targets[0].vantage).toMatchObject({ connectedFrom: '127.0.0.1', seenAs: '127.0.0.1', echo: 'hello-pleased-to-meet-you', proxied: false });
+  });
+
   test('nothing relayed, nothing inconclusive: closed, and the step passes (normal and strict)', () => {
     for (const r of [normal, strict]) {
       check(r, () => {

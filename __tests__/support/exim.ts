@@ -101,6 +101,10 @@ export interface EximOptions {
   starttls?: boolean;
   /** ACL statements put first in acl_check_rcpt, one per line (the diagnosis tests' documented mistakes). */
   rcptAcl?: string[];
+  /** The address to listen on instead of 127.0.0.1: one that exists only in a test's network namespace (seen-as-netns.test.ts). */
+  listen?: string;
+  /** `relay_from_hosts` instead of the kind's (a Docker-style trusted network: 172.16.0.0/12). */
+  relayFromHosts?: string;
 }
 
 /** The server's names, for assertions. */
@@ -110,7 +114,7 @@ export const EXIM_LOCAL_DOMAINS = ['mx.exim.test', 'exim.test'];
 export function eximConfig(kind: EximKind, dir: string, bin: string, opts: EximOptions = {}): string {
   // `<;` makes `;` the list separator, so the IPv6 network's colons are not list separators.
   // (0.0.0.0/0 alone would not need it: only a list holding an IPv6 address does.)
-  const relayFrom = kind === 'open' ? '<; 0.0.0.0/0 ; ::/0' : '192.0.2.0/24';
+  const relayFrom = opts.relayFromHosts ?? (kind === 'open' ? '<; 0.0.0.0/0 ; ::/0' : '192.0.2.0/24');
   return `# relay-check test Exim (${kind}); written by __tests__/support/exim.ts
 primary_hostname = ${EXIM_HOSTNAME}
 domainlist local_domains = ${EXIM_LOCAL_DOMAINS.join(' : ')}
@@ -124,7 +128,7 @@ exim_path = ${bin}
 keep_environment = LD_LIBRARY_PATH
 spool_directory = ${dir}/spool
 log_file_path = ${dir}/log/%slog
-local_interfaces = 127.0.0.1
+local_interfaces = ${opts.listen ?? '127.0.0.1'}
 
 # Loopback only, nothing to look up: no reverse DNS, no ident callbacks.
 host_lookup =
@@ -164,6 +168,19 @@ postmaster:
   data = :blackhole:
 `
 }`;
+}
+
+/** The unpacked Exim and its libraries, for a harness that starts it elsewhere (in a network namespace); throws saying why when missing. */
+export function eximInstall(): { bin: string; libDir: string } {
+  const avail = eximAvailable();
+  if (!avail.ok) throw new Error(`Exim is not available: ${avail.why}`);
+  return { bin: avail.bin, libDir: avail.libDir };
+}
+
+/** Whether Exim can run here, and why not (for a describe that needs more than Exim). */
+export function eximAvailability(): { ok: true } | { ok: false; why: string } {
+  const avail = eximAvailable();
+  return avail.ok ? { ok: true } : avail;
 }
 
 /** Starts an Exim daemon on 127.0.0.1 that relays for everyone (`open`) or only for its domains (`closed`). */

@@ -90,7 +90,7 @@ export function requirePostfix(): boolean {
 }
 
 /** The standard Postfix unix services, chroot off, as in Debian's master.cf: the gate's default set without its smtp listener. */
-const UNIX_SERVICES = `\n${DEFAULT_MASTER_CF.split('\n')
+export const UNIX_SERVICES = `\n${DEFAULT_MASTER_CF.split('\n')
   .filter((l) => !/^\S+\s+inet\s/.test(l))
   .join('\n')}`;
 

@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(615);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(149);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 615:
+/***/ 149:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -212,6 +212,17 @@ const DIAGNOSIS_RULES = [
     },
     // ---- any MTA (when the MTA is unknown or none of its rows fits)
     {
+        // Wins over every other row (src/diagnosis/diagnose.ts specificity): the MTA's own trusted-network row would read "by design".
+        id: 'any-proxied-client',
+        mta: null,
+        match: { relayed: 'everything', vantage: 'proxied' },
+        cause: 'The server does not see its clients: something in front of it re-originates every connection (Docker\'s userland proxy, which it falls back to for IPv6 when the containers have none or when its iptables rules are off; a Kubernetes Service with `externalTrafficPolicy: Cluster`; a swarm ingress or load balancer), so every outside client arrives as the address in between, and the server trusts that address (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `match from src`).',
+        settings: ['mynetworks', 'relay_from_hosts', 'userland-proxy', 'externalTrafficPolicy'],
+        fix: 'Let the server see the real client: Docker: `"userland-proxy": false` in `/etc/docker/daemon.json`, and IPv6 in Docker (`"ipv6": true` with a ULA prefix) or the port published on IPv4 only (`0.0.0.0:25:25`); Kubernetes: `externalTrafficPolicy: Local` on the Service (or the PROXY protocol from the load balancer). Then narrow the trusted networks to the hosts that relay (`mynetworks = 127.0.0.0/8 [::1]/128`, not the whole `172.16.0.0/12`).',
+        docs: 'https://docs.docker.com/reference/cli/dockerd/',
+        provenance: 'docker-mailserver #128 and #1405 (PERMIT_DOCKER with IPv6 on the host but not in Docker); mailcow-dockerized #758 and #1145 (every client logged as 172.22.1.1, userland proxy); Mailu #3680 (default setup with IPv6 disabled: open relay, userland-proxy must be off); anonaddy/docker #205 (IPv6 clients rewritten to a local address); Mailu helm-charts #210 (the cluster network trusted; clients arrive as its addresses)',
+    },
+    {
         id: 'any-tls-only',
         mta: null,
         match: { where: 'tls-only' },
@@ -374,7 +385,72 @@ const TRAIT_TEXT = {
 ;// CONCATENATED MODULE: external "node:net"
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
+;// CONCATENATED MODULE: ./src/mta/echo.ts
+
+// An address literal's inside: IPv4, or IPv6 after "IPv6:" (RFC 5321 §4.1.3).
+const ADDR = String.raw `(?:IPv6:)?([0-9A-Fa-f:.]+)`;
+const ECHO_RULES = [
+    {
+        id: 'exim-hello',
+        mta: 'Exim',
+        pattern: new RegExp(String.raw `^250[- ]\S+ Hello (?:\S+ )+\[${ADDR}\]$`),
+        example: '250-mx.exim.test Hello relay-check.example [127.0.0.1]',
+        seen: '127.0.0.1',
+        provenance: 'Exim 4.96, measured (__tests__/exim.test.ts); Exim specification ch. "SMTP processing": the EHLO reply names the client host and its IP address',
+    },
+    {
+        // Sendmail and OpenSMTPD word it alike, so the line alone cannot tell them apart (the evidence table does).
+        id: 'hello-pleased-to-meet-you',
+        mta: null,
+        // "(may be forged)" follows the address when Sendmail finds the client's reverse DNS does not check out.
+        pattern: new RegExp(String.raw `^250[- ]\S+ Hello \S+ \[${ADDR}\](?: \(may be forged\))?, pleased to meet you$`),
+        example: '250-mx.sendmail.test Hello client.outside.test [127.0.0.1], pleased to meet you',
+        alsoSeen: ['250-mx.opensmtpd.test Hello relay-check.example [127.0.0.1], pleased to meet you'],
+        seen: '127.0.0.1',
+        provenance: 'Sendmail 8.17.1.9 and OpenSMTPD 7, measured (__tests__/sendmail.test.ts, opensmtpd.test.ts); sendmail/srvrsmtp.c "Hello %s, pleased to meet you" (the client name and [address]); OpenSMTPD smtp_session.c, the same words after the HELO name and [address]',
+    },
+    {
+        id: 'gmail-at-your-service',
+        mta: null,
+        pattern: new RegExp(String.raw `^250[- ]\S+ at your service, \[${ADDR}\]$`),
+        example: '250-mx.google.com at your service, [78.37.209.105]',
+        seen: '78.37.209.105',
+        provenance: 'Google\'s SMTP servers; a published telnet session with smtp.gmail.com (ehlo.me, 2008)',
+    },
+    {
+        id: 'postfix-silent',
+        mta: 'Postfix',
+        pattern: null,
+        example: '250-mx.postfix.test',
+        seen: null,
+        provenance: 'Postfix smtpd/smtpd.c ehlo_cmd: the first line is "250-" and myhostname only; Postfix logs the client as "connect from name[address]" instead',
+    },
+    {
+        // The last resort: an address literal anywhere in the first line (a greeting text written by hand).
+        id: 'any-address-literal',
+        mta: null,
+        pattern: new RegExp(String.raw `^250[- ].*\[${ADDR}\]`),
+        example: '250-mail.example.net Hello [192.0.2.7]',
+        seen: '192.0.2.7',
+        provenance: 'RFC 5321 §4.1.1.1 (the EHLO reply\'s free text); RFC 5321 §4.1.3 address literals',
+    },
+];
+/** The address an EHLO reply's first line names, and the row that read it; null when no row finds one. */
+function echoedAddress(firstLine, rules = ECHO_RULES) {
+    for (const r of rules) {
+        const m = r.pattern?.exec(firstLine);
+        if (m && external_node_net_default().isIP(m[1]))
+            return { address: m[1], rule: r.id };
+    }
+    return null;
+}
+/** The row saying this MTA names no address (Postfix), if the table has one. */
+function silentRow(mta, rules = ECHO_RULES) {
+    return rules.find((r) => r.pattern === null && r.mta === mta) ?? null;
+}
+
 ;// CONCATENATED MODULE: ./src/diagnosis/vantage.ts
+
 
 /** What kind of network an address is in; null for what is not an address. */
 function networkKind(address) {
@@ -414,16 +490,33 @@ function networkKind(address) {
 function trustedByDefault(kind) {
     return kind === 'loopback' || kind === 'private' || kind === 'cgnat' || kind === 'link-local';
 }
-/** The address in an EHLO reply's first line ("250-mx Hello name [192.0.2.1]"), if it holds one. */
-function addressInEhlo(opening) {
-    // The last EHLO reply counts: after XCLIENT or STARTTLS the server greets anew.
+/** The lines of the last EHLO exchange: after XCLIENT or STARTTLS the server greets anew. */
+function lastEhlo(opening) {
     const ehloAt = opening.map((l, i) => (l.dir === 'C' && /^EHLO /i.test(l.text) ? i : -1)).filter((i) => i >= 0);
     const start = ehloAt.at(-1);
     if (start === undefined)
         return null;
-    const reply = opening.slice(start + 1).find((l) => l.dir === 'S' && /^250[- ]/.test(l.text));
-    const m = reply && /\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/.exec(reply.text);
-    return m && external_node_net_default().isIP(m[1]) ? m[1] : null;
+    const reply = opening.slice(start + 1).find((l) => l.dir === 'S' && /^\d{3}[- ]/.test(l.text));
+    return { name: opening[start].text.slice(5).trim(), firstLine: reply && /^250[- ]/.test(reply.text) ? reply.text : null };
+}
+/** The address an EHLO reply's first line names ("250-mx Hello name [192.0.2.1]"), and the echo row that read it. */
+function echoInEhlo(opening) {
+    const line = lastEhlo(opening)?.firstLine;
+    return line ? echoedAddress(line) : null;
+}
+const bare = (a) => a.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+/**
+ * Whether the address the server saw was made by something in between: a trusted-by-default
+ * address that is not ours, for a connection to a public address (a runner on the Docker host
+ * that connects to the container's bridge address is seen as the gateway, and rightly).
+ */
+function proxiedView(target, connectedFrom, seenAs) {
+    if (seenAs === null || target === null)
+        return false;
+    const to = networkKind(target);
+    if (to === null || trustedByDefault(to) || !trustedByDefault(networkKind(seenAs)))
+        return false;
+    return connectedFrom === null || bare(connectedFrom) !== bare(seenAs);
 }
 /** Whether XCLIENT was sent and accepted in this opening (Postfix answers 220 with a new greeting). */
 function xclientAccepted(opening) {
@@ -432,10 +525,58 @@ function xclientAccepted(opening) {
 }
 function vantageOf(t, clientAddress) {
     const connectedFrom = t.localAddress ?? null;
-    const seenAs = addressInEhlo(t.opening);
+    const echo = echoInEhlo(t.opening);
+    const seenAs = echo?.address ?? null;
     const xclient = clientAddress !== null && xclientAccepted(t.opening) ? clientAddress : null;
     const effective = xclient ?? seenAs ?? connectedFrom;
-    return { connectedFrom, seenAs, xclient, effective, network: effective === null ? null : networkKind(effective) };
+    return {
+        connectedFrom,
+        seenAs,
+        echo: echo?.rule ?? null,
+        helo: lastEhlo(t.opening)?.name ?? null,
+        at: t.at ?? null,
+        proxied: xclient === null && proxiedView(t.target ?? null, connectedFrom, seenAs),
+        xclient,
+        effective,
+        network: effective === null ? null : networkKind(effective),
+    };
+}
+/** What an address the server saw stands for, in words: "a container bridge gateway". */
+function seenAsKind(address) {
+    const kind = networkKind(address);
+    const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address)?.slice(1).map(Number);
+    // Docker gives each bridge network a /16 out of 172.16.0.0/12 (172.17.0.0/16 for the default bridge) and its host end .0.1.
+    if (v4 && v4[0] === 172 && v4[1] >= 16 && v4[1] <= 31 && v4[2] === 0 && v4[3] === 1)
+        return 'a container bridge gateway';
+    if (v4 && v4[0] === 172 && v4[1] === 17)
+        return "an address on Docker's default bridge";
+    if (kind === 'loopback')
+        return "a loopback address: a proxy on the server's own host";
+    if (kind === 'cgnat')
+        return 'a carrier-grade NAT address';
+    if (kind === 'link-local')
+        return 'a link-local address';
+    return 'a private address: a load balancer, an ingress or a NAT in front of the server';
+}
+/**
+ * The sentence said first when `proxied`: the server judged every outside client as the
+ * address in between. Plain text with `backticks` for code (renderers escape the rest).
+ */
+function proxiedSentence(v) {
+    if (!v.proxied || v.seenAs === null)
+        return null;
+    return `The server saw you as ${v.seenAs} (${seenAsKind(v.seenAs)}): every outside client arrives as this address; if it is trusted (\`mynetworks\`, \`relay_from_hosts\`, \`Connect: RELAY\`, \`match from src\`), anyone can relay.`;
+}
+/**
+ * When the server named no address: "unknown", and what finds our session in its log (our EHLO
+ * name and the time; Postfix logs "connect from name[address]" as the session opens).
+ */
+function unseenSentence(v, mta) {
+    if (v.seenAs !== null || v.xclient !== null)
+        return null;
+    const why = silentRow(mta) ? `${mta} names no address in its EHLO reply` : 'it named no address in its EHLO reply';
+    const find = [v.helo ? `EHLO \`${v.helo}\`` : null, v.at ? `at ${v.at}` : null].filter((x) => x !== null).join(', ');
+    return `unknown (${why}); to find it, look for this session in the server's log${find ? ` (${find})` : ''}${mta === 'Postfix' ? ': Postfix logs `connect from name[address]` as it opens' : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/diagnosis/diagnose.ts
@@ -469,13 +610,15 @@ function relayPattern(targets) {
     return { relayed, everything, shared, where, relayedOn: [...new Set(opening.map(placeOf))], refusedOn: [...new Set(refusing.map(placeOf))] };
 }
 /** Whether a row fits a pattern and vantage. */
-function ruleFits(rule, p, trusted) {
+function ruleFits(rule, p, trusted, proxied) {
     const m = rule.match;
     if (p.relayed.length === 0)
         return false;
     if (m.where !== undefined && !p.where.includes(m.where))
         return false;
-    if (m.vantage !== undefined && (m.vantage === 'trusted') !== trusted)
+    if (m.vantage === 'proxied' && !proxied)
+        return false;
+    if ((m.vantage === 'trusted' || m.vantage === 'outside') && (m.vantage === 'trusted') !== trusted)
         return false;
     if (m.relayed === 'everything')
         return p.everything;
@@ -493,11 +636,14 @@ function ruleFits(rule, p, trusted) {
 function specificity(r) {
     const m = r.match;
     const traits = Array.isArray(m.relayed) ? m.relayed.length : 0;
+    // A proxied view explains everything else: the server judged a stranger as the proxy.
+    if (m.vantage === 'proxied')
+        return 16;
     return (m.where ? 8 : 0) + (m.relayed !== undefined ? 4 : 0) + (r.mta !== null ? 2 : 0) + (m.vantage ? 1 : 0) - Math.max(0, traits - 1) / 10;
 }
 /** The rows of this MTA or of any MTA that fit, the most specific only. */
-function matchRules(p, mta, trusted, rules = DIAGNOSIS_RULES) {
-    const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted));
+function matchRules(p, mta, trusted, rules = DIAGNOSIS_RULES, proxied = false) {
+    const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted, proxied));
     if (fits.length === 0)
         return [];
     const best = Math.max(...fits.map(specificity));
@@ -533,6 +679,9 @@ function summaryOf(mta, p) {
 function vantageWarning(v, mta) {
     if (!v || v.xclient !== null || !trustedByDefault(v.network))
         return null;
+    const proxied = proxiedSentence(v);
+    if (proxied)
+        return proxied;
     const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
     const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
     return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without \`client-address\`, which a server may simply trust (${where}). To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
@@ -555,7 +704,7 @@ function diagnose(targets, rules = DIAGNOSIS_RULES) {
         const mta = hostMta(relaying.length > 0 ? relaying : ts);
         const vantage = relaying.find((t) => t.vantage)?.vantage ?? null;
         const trusted = vantage !== null && vantage.xclient === null && trustedByDefault(vantage.network);
-        const findings = matchRules(pattern, mta, trusted, rules).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
+        const findings = matchRules(pattern, mta, trusted, rules, vantage?.proxied === true).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
         out.push({
             host,
             mta,
@@ -1906,7 +2055,9 @@ class Connections {
         // name or the name the user connected to stand in, so the vectors that need it still run.
         report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, external_node_net_default().isIP(spec.host) ? undefined : spec.host) ?? null;
         report.extensions = [...ehlo.extensions.keys()];
-        report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, this.opts.clientAddress ?? null);
+        // The time to the second: what an admin greps the server's log for when it named no address.
+        const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening, target: report.address || null, at }, this.opts.clientAddress ?? null);
     }
     /** Leaves a connection; its slot stays taken until the server lets the session go. */
     async leave(conn) {
@@ -5615,15 +5766,15 @@ function proposeFixes(d, services, files, mydomain, client = GATE_CLIENT_ADDRESS
  * shows it (src/gate/effective.ts), placed on the line of the repository that
  * sets it, with the smallest change at that line.
  */
-const bare = (a) => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
+const cause_bare = (a) => (a === null ? null : a.replace(/^\s*<?|>?\s*$/g, ''));
 /** The distinct causes of one service's relayed attempts (each attempt read as smtpd reads it). */
 function serviceCauses(service, attempts, eff, client, lookup, files) {
     const out = [];
     for (const a of attempts.filter((x) => x.outcome === 'relayed')) {
-        const recipient = bare(a.rcptTo[a.rcptTo.length - 1] ?? null);
+        const recipient = cause_bare(a.rcptTo[a.rcptTo.length - 1] ?? null);
         if (!recipient)
             continue;
-        const causes = causeOf(eff, { client, helo: a.helo, sender: bare(a.mailFrom), recipient }, lookup);
+        const causes = causeOf(eff, { client, helo: a.helo, sender: cause_bare(a.mailFrom), recipient }, lookup);
         for (const c of causes ?? []) {
             const placed = placeCause(service, c, client, files, a.vector);
             if (!out.some((x) => x.kind === placed.kind && x.list === placed.list && x.element === placed.element))
@@ -6704,6 +6855,9 @@ function vantageText(d, n) {
     const v = d.vantage;
     if (!v)
         return d.vantageWarning;
+    // The proxied view is said first, above the verdict (view.ts proxiedNotes), not again here.
+    if (v.proxied)
+        return null;
     const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network ?? 'trusted'} address`;
     const where = d.mta === 'Postfix' ? 'Postfix `mynetworks`' : d.mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
     return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without ${n.name('client-address')}, which a server may simply trust (${where}). To test as an outsider, set ${n.set('client-address', GATE_CLIENT_ADDRESS)} (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
@@ -6763,7 +6917,7 @@ function diagnosisText(r, n = settings_ACTION_NAMING) {
     return (r.diagnosis ?? []).map((d) => ({
         head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
         items: [
-            ...(d.vantageWarning ? [plain(vantageText(d, n) ?? '')] : []),
+            ...(vantageText(d, n) ? [plain(vantageText(d, n) ?? '')] : []),
             ...(d.findings.length === 0
                 ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
                 : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),
@@ -7066,6 +7220,35 @@ function ownMailText(v) {
         return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
     const note = controls.find((c) => c.note)?.note;
     return note ?? null;
+}
+/**
+ * Said first: the server saw a proxy's address instead of ours (one sentence per address it
+ * saw, however many targets). Plain text with `backticks`; renderers escape it.
+ */
+function proxiedNotes(r) {
+    const said = new Map();
+    for (const t of r.targets) {
+        const s = t.vantage ? proxiedSentence(t.vantage) : null;
+        if (s && t.vantage?.seenAs)
+            said.set(t.vantage.seenAs, s);
+    }
+    return [...said.values()];
+}
+/**
+ * The address the server named for this client, or, when it named none, that it is unknown and
+ * how to find it (not for loopback targets: nothing stands between, and every run would say it).
+ * Null under XCLIENT, which supplied the address itself. Plain text with `backticks`.
+ */
+function seenAsText(v) {
+    const t = v.runs.find((x) => x.vantage);
+    const seen = t?.vantage;
+    if (!t || !seen || seen.xclient !== null)
+        return null;
+    if (seen.seenAs !== null)
+        return `${seen.seenAs} (named in its EHLO reply)`;
+    if (networkKind(v.address) === 'loopback')
+        return null;
+    return unseenSentence(seen, t.mta?.name ?? null);
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -7439,6 +7622,7 @@ const SUMMARY_SECTIONS = [
     whyItRelaysSection,
     targetsSection,
     ownMailSection,
+    seenAsSection,
     whatToDoSection,
     gateSections,
     relayedSection,
@@ -7449,6 +7633,9 @@ const SUMMARY_SECTIONS = [
 /** The banner, and the verdict sentence with its notes and whether the step passes. */
 function verdictSection(out, { r }) {
     out.add(`## relay-check: ${BANNER[r.verdict]}`);
+    // Said first: it changes what every verdict below means.
+    for (const note of proxiedNotes(r))
+        out.add(`> [!CAUTION]\n> ${inlineMd(note)}`);
     const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
@@ -7484,6 +7671,11 @@ function ownMailSection(out, { views }) {
     const own = views.map((v) => [v, ownMailText(v)]).filter((x) => x[1] !== null);
     if (own.length > 0)
         out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
+}
+function seenAsSection(out, { views }) {
+    const seen = views.map((v) => [v, seenAsText(v)]).filter((x) => x[1] !== null);
+    if (seen.length > 0)
+        out.add(`**Seen as** (the address the server judged): ${seen.map(([v, text]) => `${mdText(v.label)}: ${inlineMd(text)}`).join('; ')}.`);
 }
 function whatToDoSection(out, { r, naming }) {
     const advice = adviceBullets(r, naming);
@@ -7662,6 +7854,9 @@ function verdictLines({ r, c }) {
     out.push(paint(c, 'bold', `relay-check ${termText(r.tool.version)}: `) +
         paint(c, VERDICT_COLOR[r.verdict], verdictWord) +
         ` (strictness ${r.settings.strictness}: ${r.failed ? 'fails' : 'passes'})`);
+    // Said first: it changes what every verdict below means.
+    for (const note of proxiedNotes(r))
+        out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', '  ').map((l) => paint(c, 'red', l)));
     out.push(...wrap(termText(headline(r)), WRAP, '', ''));
     const reach = reachNote(r, true);
     if (reach)
@@ -7722,6 +7917,9 @@ function targetNoteLines({ views }) {
         const own = ownMailText(v);
         if (own)
             out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own}`), WRAP, '  ', '    '));
+        const seen = seenAsText(v);
+        if (seen)
+            out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}seen as: ${seen.replace(/`/g, '')}`), WRAP, '  ', '    '));
     }
     return out;
 }

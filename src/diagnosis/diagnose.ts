@@ -2,7 +2,7 @@ import type { MtaIdentity } from '../mta/identify.js';
 import type { TargetReport } from '../model/report.js';
 import { DIAGNOSIS_RULES, type DiagnosisRule, type Where } from './rules.js';
 import { TRAIT_TEXT, traitsOf, type Trait } from './traits.js';
-import { trustedByDefault, type Vantage } from './vantage.js';
+import { proxiedSentence, trustedByDefault, type Vantage } from './vantage.js';
 import type { RelayPattern, Diagnosis } from '../model/diagnosis.js';
 export type { RelayPattern, Diagnosis } from '../model/diagnosis.js';
 
@@ -34,11 +34,12 @@ export function relayPattern(targets: readonly Placed[]): RelayPattern {
 }
 
 /** Whether a row fits a pattern and vantage. */
-function ruleFits(rule: DiagnosisRule, p: RelayPattern, trusted: boolean): boolean {
+function ruleFits(rule: DiagnosisRule, p: RelayPattern, trusted: boolean, proxied: boolean): boolean {
   const m = rule.match;
   if (p.relayed.length === 0) return false;
   if (m.where !== undefined && !p.where.includes(m.where)) return false;
-  if (m.vantage !== undefined && (m.vantage === 'trusted') !== trusted) return false;
+  if (m.vantage === 'proxied' && !proxied) return false;
+  if ((m.vantage === 'trusted' || m.vantage === 'outside') && (m.vantage === 'trusted') !== trusted) return false;
   if (m.relayed === 'everything') return p.everything;
   if (m.relayed !== undefined) {
     const traits = m.relayed;
@@ -55,12 +56,14 @@ function ruleFits(rule: DiagnosisRule, p: RelayPattern, trusted: boolean): boole
 function specificity(r: DiagnosisRule): number {
   const m = r.match;
   const traits = Array.isArray(m.relayed) ? m.relayed.length : 0;
+  // A proxied view explains everything else: the server judged a stranger as the proxy.
+  if (m.vantage === 'proxied') return 16;
   return (m.where ? 8 : 0) + (m.relayed !== undefined ? 4 : 0) + (r.mta !== null ? 2 : 0) + (m.vantage ? 1 : 0) - Math.max(0, traits - 1) / 10;
 }
 
 /** The rows of this MTA or of any MTA that fit, the most specific only. */
-export function matchRules(p: RelayPattern, mta: string, trusted: boolean, rules: readonly DiagnosisRule[] = DIAGNOSIS_RULES): DiagnosisRule[] {
-  const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted));
+export function matchRules(p: RelayPattern, mta: string, trusted: boolean, rules: readonly DiagnosisRule[] = DIAGNOSIS_RULES, proxied = false): DiagnosisRule[] {
+  const fits = rules.filter((r) => (r.mta === null || r.mta === mta) && ruleFits(r, p, trusted, proxied));
   if (fits.length === 0) return [];
   const best = Math.max(...fits.map(specificity));
   return fits.filter((r) => specificity(r) === best);
@@ -94,6 +97,8 @@ function summaryOf(mta: string, p: RelayPattern): string {
 
 function vantageWarning(v: Vantage | null, mta: string): string | null {
   if (!v || v.xclient !== null || !trustedByDefault(v.network)) return null;
+  const proxied = proxiedSentence(v);
+  if (proxied) return proxied;
   const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network} address`;
   const where = mta === 'Postfix' ? 'Postfix `mynetworks`' : mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
   return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without \`client-address\`, which a server may simply trust (${where}). To test as an outsider, set \`client-address: 203.0.113.10\` (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
@@ -115,7 +120,7 @@ export function diagnose(targets: readonly Placed[], rules: readonly DiagnosisRu
     const mta = hostMta(relaying.length > 0 ? relaying : ts);
     const vantage = relaying.find((t) => t.vantage)?.vantage ?? null;
     const trusted = vantage !== null && vantage.xclient === null && trustedByDefault(vantage.network);
-    const findings = matchRules(pattern, mta, trusted, rules).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
+    const findings = matchRules(pattern, mta, trusted, rules, vantage?.proxied === true).map((r) => ({ rule: r.id, mta: r.mta, cause: r.cause, settings: r.settings, fix: r.fix, docs: r.docs, provenance: r.provenance }));
     out.push({
       host,
       mta,

@@ -22,8 +22,11 @@ interface DiagnosisMatch {
    */
   relayed?: 'everything' | readonly Trait[];
   where?: Where;
-  /** trusted: judged as a loopback/private/CGNAT client, which servers trust by design; outside: any other (incl. XCLIENT's outsider). */
-  vantage?: 'trusted' | 'outside';
+  /**
+   * trusted: judged as a loopback/private/CGNAT client, which servers trust by design; outside: any other (incl. XCLIENT's outsider);
+   * proxied: judged as such a client although we connected to a public address from elsewhere (src/diagnosis/vantage.ts proxiedView).
+   */
+  vantage?: 'trusted' | 'outside' | 'proxied';
 }
 
 export interface DiagnosisRule {
@@ -213,6 +216,20 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
 
   // ---- any MTA (when the MTA is unknown or none of its rows fits)
+  {
+    // Wins over every other row (src/diagnosis/diagnose.ts specificity): the MTA's own trusted-network row would read "by design".
+    id: 'any-proxied-client',
+    mta: null,
+    match: { relayed: 'everything', vantage: 'proxied' },
+    cause:
+      'The server does not see its clients: something in front of it re-originates every connection (Docker\'s userland proxy, which it falls back to for IPv6 when the containers have none or when its iptables rules are off; a Kubernetes Service with `externalTrafficPolicy: Cluster`; a swarm ingress or load balancer), so every outside client arrives as the address in between, and the server trusts that address (Postfix `mynetworks`, Exim `relay_from_hosts`, Sendmail `Connect:` RELAY, OpenSMTPD `match from src`).',
+    settings: ['mynetworks', 'relay_from_hosts', 'userland-proxy', 'externalTrafficPolicy'],
+    fix:
+      'Let the server see the real client: Docker: `"userland-proxy": false` in `/etc/docker/daemon.json`, and IPv6 in Docker (`"ipv6": true` with a ULA prefix) or the port published on IPv4 only (`0.0.0.0:25:25`); Kubernetes: `externalTrafficPolicy: Local` on the Service (or the PROXY protocol from the load balancer). Then narrow the trusted networks to the hosts that relay (`mynetworks = 127.0.0.0/8 [::1]/128`, not the whole `172.16.0.0/12`).',
+    docs: 'https://docs.docker.com/reference/cli/dockerd/',
+    provenance:
+      'docker-mailserver #128 and #1405 (PERMIT_DOCKER with IPv6 on the host but not in Docker); mailcow-dockerized #758 and #1145 (every client logged as 172.22.1.1, userland proxy); Mailu #3680 (default setup with IPv6 disabled: open relay, userland-proxy must be off); anonaddy/docker #205 (IPv6 clients rewritten to a local address); Mailu helm-charts #210 (the cluster network trusted; clients arrive as its addresses)',
+  },
   {
     id: 'any-tls-only',
     mta: null,

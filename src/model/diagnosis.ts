@@ -11,6 +11,17 @@ export interface Vantage {
   connectedFrom: string | null;
   /** The address the server named in its EHLO reply (Exim, Sendmail: "Hello name [192.0.2.1]"), when it names one. */
   seenAs: string | null;
+  /** The echo-table row (src/mta/echo.ts) that read `seenAs`; null when the server named no address. */
+  echo: string | null;
+  /** The EHLO name we gave in that session and when it started (ISO 8601): what to look for in the server's log when it named no address. */
+  helo: string | null;
+  at: string | null;
+  /**
+   * The server saw a loopback, private, CGNAT or link-local address that is not ours, for a
+   * connection we made to a public address: something in between (Docker's userland proxy, a
+   * load balancer, a NAT) re-originated it, and every outside client arrives as that address.
+   */
+  proxied: boolean;
   /** The client address XCLIENT made us, when it was accepted. */
   xclient: string | null;
   /** The address the server judged: XCLIENT's, else what it said it saw, else ours. */

@@ -1,7 +1,7 @@
 import type { Report } from '../model/report.js';
 import { fixVerdict } from './diagnosis.js';
 import { headline, reachNote } from './summary.js';
-import { findings, otherFailReasons, whereText } from './view.js';
+import { findings, otherFailReasons, proxiedNotes, whereText } from './view.js';
 
 export interface Annotation {
   level: 'error' | 'warning' | 'notice';
@@ -53,7 +53,9 @@ export function annotations(r: Report): Annotation[] {
 
 function verdictAnnotation(r: Report): Annotation {
   const reach = reachNote(r);
-  const text = `${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
+  // The proxied view first, as in the summary: it changes what the verdict means.
+  const proxied = proxiedNotes(r).map((n) => `${n.replace(/`/g, '')} `).join('');
+  const text = `${proxied}${headline(r)}${reach ? ` ${reach.replace(/`/g, '')}` : ''}`;
   if (r.failed) {
     const title = r.verdict === 'open' ? 'relay-check: open relay' : `relay-check: ${r.verdict}`;
     const more = otherFailReasons(r);

@@ -33,6 +33,8 @@ function vantageText(d: Diagnosis, n: InputNaming): string | null {
   if (!d.vantageWarning) return null;
   const v = d.vantage;
   if (!v) return d.vantageWarning;
+  // The proxied view is said first, above the verdict (view.ts proxiedNotes), not again here.
+  if (v.proxied) return null;
   const kind = v.network === 'loopback' ? 'a loopback address' : v.network === 'cgnat' ? 'a carrier-grade NAT address' : `a ${v.network ?? 'trusted'} address`;
   const where = d.mta === 'Postfix' ? 'Postfix `mynetworks`' : d.mta === 'Exim' ? 'Exim `relay_from_hosts`' : 'Postfix `mynetworks`, Exim `relay_from_hosts`';
   return `This ran from ${v.effective ?? 'an unknown address'} (${kind}) without ${n.name('client-address')}, which a server may simply trust (${where}). To test as an outsider, set ${n.set('client-address', GATE_CLIENT_ADDRESS)} (Postfix XCLIENT, allowed by \`smtpd_authorized_xclient_hosts\`) or run from outside that network.`;
@@ -92,7 +94,7 @@ export function diagnosisText(r: Report, n: InputNaming = ACTION_NAMING): { head
   return (r.diagnosis ?? []).map((d) => ({
     head: `${several(r) ? `${d.host}: ` : ''}${d.summary}`,
     items: [
-      ...(d.vantageWarning ? [plain(vantageText(d, n) ?? '')] : []),
+      ...(vantageText(d, n) ? [plain(vantageText(d, n) ?? '')] : []),
       ...(d.findings.length === 0
         ? [plain(d.unmatched ?? 'No known cause fits this pattern.')]
         : d.findings.map((f) => `${plain(f.cause)} Fix: ${plain(f.fix)} (${f.docs})`)),

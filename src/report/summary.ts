@@ -19,6 +19,8 @@ import {
   type Finding,
   mtaLabel,
   ownMailText,
+  proxiedNotes,
+  seenAsText,
   skippedGroups,
   someIds,
 } from './view.js';
@@ -409,6 +411,7 @@ const SUMMARY_SECTIONS: readonly ((out: Budget, run: SummaryRun) => void)[] = [
   whyItRelaysSection,
   targetsSection,
   ownMailSection,
+  seenAsSection,
   whatToDoSection,
   gateSections,
   relayedSection,
@@ -420,6 +423,8 @@ const SUMMARY_SECTIONS: readonly ((out: Budget, run: SummaryRun) => void)[] = [
 /** The banner, and the verdict sentence with its notes and whether the step passes. */
 function verdictSection(out: Budget, { r }: SummaryRun): void {
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
+  // Said first: it changes what every verdict below means.
+  for (const note of proxiedNotes(r)) out.add(`> [!CAUTION]\n> ${inlineMd(note)}`);
   const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
   out.add(
     `**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
@@ -460,6 +465,11 @@ function ownMailSection(out: Budget, { views }: SummaryRun): void {
   // The positive control beside the table: what the refusals above are weighed against.
   const own = views.map((v) => [v, ownMailText(v)] as const).filter((x): x is readonly [AddressView, string] => x[1] !== null);
   if (own.length > 0) out.add(`**Own mail** (positive control, RFC 5321 §4.5.1): ${own.map(([v, text]) => `${mdText(v.label)} ${mdText(text)}`).join('; ')}.`);
+}
+
+function seenAsSection(out: Budget, { views }: SummaryRun): void {
+  const seen = views.map((v) => [v, seenAsText(v)] as const).filter((x): x is readonly [AddressView, string] => x[1] !== null);
+  if (seen.length > 0) out.add(`**Seen as** (the address the server judged): ${seen.map(([v, text]) => `${mdText(v.label)}: ${inlineMd(text)}`).join('; ')}.`);
 }
 
 function whatToDoSection(out: Budget, { r, naming }: SummaryRun): void {

@@ -3,7 +3,7 @@ import { logLine } from './escape.js';
 import type { Report, TargetReport } from '../model/report.js';
 import { diagnosisText, fixText } from './diagnosis.js';
 import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, replyWithReason, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type AddressView, type Finding, type Where } from './view.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, proxiedNotes, replyWithReason, seenAsText, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type AddressView, type Finding, type Where } from './view.js';
 import { CLI_NAMING, type InputNaming } from '../settings.js';
 
 export interface TerminalOptions {
@@ -124,6 +124,8 @@ function verdictLines({ r, c }: TermRun): string[] {
       paint(c, VERDICT_COLOR[r.verdict], verdictWord) +
       ` (strictness ${r.settings.strictness}: ${r.failed ? 'fails' : 'passes'})`,
   );
+  // Said first: it changes what every verdict below means.
+  for (const note of proxiedNotes(r)) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', '  ').map((l) => paint(c, 'red', l)));
   out.push(...wrap(termText(headline(r)), WRAP, '', ''));
   const reach = reachNote(r, true);
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
@@ -178,6 +180,8 @@ function targetNoteLines({ views }: TermRun): string[] {
   for (const v of views) {
     const own = ownMailText(v);
     if (own) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}own mail: ${own}`), WRAP, '  ', '    '));
+    const seen = seenAsText(v);
+    if (seen) out.push(...wrap(termText(`${views.length > 1 ? `${v.label}: ` : ''}seen as: ${seen.replace(/`/g, '')}`), WRAP, '  ', '    '));
   }
   return out;
 }

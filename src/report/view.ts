@@ -1,4 +1,4 @@
-import { networkKind, trustedByDefault } from '../diagnosis/vantage.js';
+import { networkKind, proxiedSentence, trustedByDefault, unseenSentence } from '../diagnosis/vantage.js';
 import type { AttemptOutcome, AttemptReport, Report, TargetReport } from '../model/report.js';
 import { formatAddress } from '../smtp/session.js';
 import { runVerdict, tallyOf, type RunVerdict } from '../verdict/run.js';
@@ -349,4 +349,31 @@ export function ownMailText(v: AddressView): string | null {
   if (refused) return `refuses mail for its own domain from this client (${refused.mailbox}: ${refused.reply ?? 'refused'})${second}`;
   const note = controls.find((c) => c.note)?.note;
   return note ?? null;
+}
+
+/**
+ * Said first: the server saw a proxy's address instead of ours (one sentence per address it
+ * saw, however many targets). Plain text with `backticks`; renderers escape it.
+ */
+export function proxiedNotes(r: Report): string[] {
+  const said = new Map<string, string>();
+  for (const t of r.targets) {
+    const s = t.vantage ? proxiedSentence(t.vantage) : null;
+    if (s && t.vantage?.seenAs) said.set(t.vantage.seenAs, s);
+  }
+  return [...said.values()];
+}
+
+/**
+ * The address the server named for this client, or, when it named none, that it is unknown and
+ * how to find it (not for loopback targets: nothing stands between, and every run would say it).
+ * Null under XCLIENT, which supplied the address itself. Plain text with `backticks`.
+ */
+export function seenAsText(v: AddressView): string | null {
+  const t = v.runs.find((x) => x.vantage);
+  const seen = t?.vantage;
+  if (!t || !seen || seen.xclient !== null) return null;
+  if (seen.seenAs !== null) return `${seen.seenAs} (named in its EHLO reply)`;
+  if (networkKind(v.address) === 'loopback') return null;
+  return unseenSentence(seen, t.mta?.name ?? null);
 }

@@ -111,7 +111,9 @@ export class Connections {
     // name or the name the user connected to stand in, so the vectors that need it still run.
     report.serverName = serverName(greeting.lines[0], ehlo.reply.lines[0], session.tls?.subject ?? undefined, net.isIP(spec.host) ? undefined : spec.host) ?? null;
     report.extensions = [...ehlo.extensions.keys()];
-    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening }, this.opts.clientAddress ?? null);
+    // The time to the second: what an admin greps the server's log for when it named no address.
+    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    report.vantage = vantageOf({ localAddress: session.localAddress, opening: report.opening, target: report.address || null, at }, this.opts.clientAddress ?? null);
   }
 
   /** Leaves a connection; its slot stays taken until the server lets the session go. */

@@ -4,7 +4,8 @@ import { classNexthop, DELIVERY_CLASSES, type DeliveryClass } from './sandbox.js
 /**
  * Reading a private instance's maillog for where a queued message went. Each
  * delivery class of the instance is discard(8) with a next hop of its own, and
- * discard logs that next hop as its reason, e.g. (Postfix 3.7, measured):
+ * discard "logs the next-hop destination as the reason for discarding the mail"
+ * (discard(8), postfix.org/discard.8.html), e.g. (Postfix 3.7.11, measured):
  *
  *   postfix/discard[10196]: 63C04212203: to=<u@relay.test>, relay=none, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (relay-check-relay-…)
  *

@@ -224,6 +224,11 @@ describePostfix('gate mode: proof by routing (issue 24 §1)', () => {
     expect(a?.route?.line).toMatch(new RegExp(`^postfix/discard\\[\\d+\\]: [0-9A-F]+: to=<relay-check%example.com@example.org>, relay=none, .*status=sent \\(relay-check-relay-${run.tag}\\)$`));
     // Plain mail for an outside domain is refused: only the routed forms relay.
     expect(attemptOf(run.report, 'external-sender')?.outcome).toBe('denied');
+    // Every accepted attempt decided by the log; none left to the controls.
+    const attempts = run.report.targets.flatMap((t) => t.attempts);
+    expect(attempts.filter((x) => x.route && x.route.class === null).map((x) => x.vector)).toEqual([]);
+    expect(attempts.filter((x) => x.outcome === 'relayed' && !x.route).map((x) => x.vector)).toEqual([]);
+    expect(attempts.filter((x) => x.rule === 'accepted-catch-all' || x.rule === 'accepted-control-undecided').map((x) => x.vector)).toEqual([]);
     expect(run.report.verdict).toBe('open');
     expect(renderTerminal(run.report, { color: false }).replace(/\s+/g, ' ')).toContain('percent-hack-own-domain RCPT TO:<relay-check%example.com@example.org> on smtp (25): relay transport (relay_domains): relayed');
     expectValid(run.report);

@@ -40844,7 +40844,8 @@ async function proveRoutes(report, o) {
     const started = Date.now();
     await Promise.all([...lanes.values()].map((lane) => sendLane(lane, o)));
     await waitForLog([...jobs.values()], o.maillog);
-    o.log?.(`routing proof: ${toSend.length} accepted attempt(s) sent through DATA to the private instance; its log read in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const already = jobs.size - toSend.length;
+    o.log?.(`routing proof: ${jobs.size} accepted attempt(s), ${toSend.length} sent through DATA now${already ? ` (${already} went through DATA in the battery)` : ''}; the private instance's log read in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const log = o.maillog();
     const proofs = new Map([...jobs].map(([k, j]) => [k, proofOf(j, log, o.tag)]));
     const targets = report.targets.map((t) => {

@@ -74,6 +74,13 @@ describe('routeFromLog: the class of the relay destination, from the delivery ag
     expect(routeFromLog(logOf(first), '7F39F212F68', ['<postmaster@example.org>', '<relay-check@example.com>'], TAG)).toMatchObject({ class: null });
   });
 
+  test("a copy the configuration adds (always_bcc to an outside address) does not speak for a destination delivered locally", () => {
+    const bcc = `postfix/discard[6222]: 80480212E82: to=<archive@example.net>, relay=none, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (relay-check-default-${TAG})`;
+    expect(routeFromLog(logOf(bcc, LOCAL_LINE), '80480212E82', ['<relay-check%example.com@mail.example.org>'], TAG)).toMatchObject({ class: 'local', relays: false, line: LOCAL_LINE });
+    // A quoted local part is compared without its quotes (Postfix drops them where they are not needed).
+    expect(routeFromLog(logOf(ORIG_LINE), '012DF2128F3', ['<"example.com!relay-check">'], TAG)).toMatchObject({ class: 'local' });
+  });
+
   test('no line yet: not shown, and settled() waits for it; a removed message is settled', () => {
     expect(routeFromLog(logOf('postfix/qmgr[9976]: 48E782124B9: from=<relay-check@example.net>, size=346, nrcpt=1 (queue active)'), '48E782124B9', ['<a@example.org>'], TAG).note).toBe(
       'the instance logged no delivery of queue id 48E782124B9 in time',

@@ -40733,20 +40733,24 @@ function settled(log, queueId, recipients) {
     // A held message stays in the queue: nothing more will be logged.
     return diversion(log, queueId)?.includes(`${queueId}: hold: `) ?? false;
 }
-/** An address as Postfix logs it: no angle brackets, no source route, lower case. */
+/** An address for comparing with Postfix's log: no angle brackets, source route or quotes, lower case. */
 function maillog_bare(path) {
     return path
         .trim()
         .replace(/^<\s*|\s*>$/g, '')
         .replace(/^@[^:]*:/, '')
+        .replace(/"/g, '')
         .toLowerCase();
 }
-/** The lines about the relay destination (the last RCPT): by its own address, else those no earlier RCPT explains. */
+/**
+ * The lines about the relay destination (the last RCPT): by its own address (as to=, or as
+ * orig_to= once rewritten, aliased or redirected), else those no earlier RCPT explains. A
+ * copy the configuration adds (always_bcc, recipient_bcc_maps) has an address of its own and
+ * does not speak for the destination.
+ */
 function destinationLines(lines, rcptTo) {
-    if (rcptTo.length <= 1)
-        return [...lines];
     const key = (l) => maillog_bare(l.orig ?? l.to);
-    const dest = maillog_bare(rcptTo[rcptTo.length - 1]);
+    const dest = maillog_bare(rcptTo[rcptTo.length - 1] ?? '');
     const mine = lines.filter((l) => key(l) === dest || maillog_bare(l.to) === dest);
     if (mine.length > 0)
         return mine;

@@ -263,7 +263,7 @@ function idsThatFit(gids: readonly string[], labelLength: number): { text: strin
 }
 
 /** Routing proofs shown without -v: what did not relay and the routing forms come first. */
-const ROUTE_LINES_SHOWN = 6;
+const ROUTE_LINES_SHOWN = 4;
 
 /** Gate mode: where the instance put the accepted attempts, each with Postfix's log line. */
 function routeLines({ r, c }: TermRun): string[] {

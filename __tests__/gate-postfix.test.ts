@@ -175,7 +175,7 @@ describePostfix('postfix-config: configurations a team keeps in its repository',
     expect([...run.expected.values()]).toEqual(['open', 'open']);
     expect(run.report.verdict).toBe('open');
     expect(run.report.failed).toBe(true);
-    expect(run.report.gate?.changes.map((c) => c.change)).toEqual(expect.arrayContaining([expect.stringMatching(/maildrop deliver to discard\(8\)/)]));
+    expect(run.report.gate?.changes.map((c) => c.change)).toEqual(expect.arrayContaining([expect.stringMatching(/maildrop \(pipe\) deliver to discard\(8\)/)]));
     // The gate fields are in the schema (additive: schemaVersion stays 1).
     expectValid(run.report);
   }, 300_000);

@@ -20,6 +20,7 @@ function sandbox(mainCf: string, masterCf: string | null, o: Partial<SandboxInpu
     mapTypes: TYPES,
     instance: INSTANCE,
     ports: Array.from({ length: listenerCount(master) }, (_, i) => 40000 + i),
+    classTag: 'c0ffee',
     ...o,
   });
 }
@@ -97,7 +98,13 @@ describe('mapRefs and policy services', () => {
 describe('buildSandbox', () => {
   test('SAFETY: every transport is a discard and every delivery agent discard(8), whatever main.cf says', () => {
     const sb = sandbox('default_transport = smtp\nrelay_transport = relay\nrelayhost = [smarthost.example.net]\ntransport_maps = hash:/etc/postfix/transport\ncontent_filter = smtp-amavis:[127.0.0.1]:10024\n', MASTER);
-    for (const t of ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport']) expect(sb.main.get(t)).toBe('discard:');
+    // Each class its own discard next hop: discard(8) logs it, so the log names the class.
+    expect(['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'].map((t) => sb.main.get(t))).toEqual([
+      'discard:relay-check-default-c0ffee',
+      'discard:relay-check-relay-c0ffee',
+      'discard:relay-check-local-c0ffee',
+      'discard:relay-check-virtual-c0ffee',
+    ]);
     for (const p of ['relayhost', 'transport_maps', 'content_filter']) expect(sb.main.get(p)).toBe('');
     expect(sb.master.filter((s) => s.type === 'unix').map((s) => [s.service, s.command, s.args])).toEqual(
       expect.arrayContaining([
@@ -108,9 +115,45 @@ describe('buildSandbox', () => {
     expect(sb.refusals).toEqual([]);
   });
 
+  test('SAFETY: a hostile master.cf and main.cf run nothing: spawn, pipe and unknown commands become discard, -D and wakeups go, hooks are emptied', () => {
+    const hostile = `smtp      inet  n       -       n       -       -       smtpd -D
+  -o smtpd_proxy_filter=unix:private/evil
+  -o content_filter=evil:
+  -o { smtpd_milter_maps = inline:{ 203.0.113.10=inet:127.0.0.1:9 } }
+cleanup   unix  n       -       n       -       0       cleanup -D
+evil      unix  -       n       n       -       -       spawn user=nobody argv=/usr/bin/touch /tmp/x
+tick      unix  -       n       n       2       1       spawn user=nobody argv=/usr/bin/touch /tmp/y
+piped     unix  -       n       n       -       -       pipe flags=q user=nobody argv=/usr/bin/touch /tmp/z
+shell     unix  -       n       n       -       -       ../../../bin/sh -c touch
+fifo1     fifo  n       -       n       60      1       ../../../bin/sh
+`;
+    const sb = sandbox('debugger_command = /usr/bin/touch /tmp/d\nsmtpd_proxy_filter = 127.0.0.1:10025\nsmtpd_milter_maps = cidr:/etc/postfix/m\n', hostile, {
+      overrides: parseMainCf('smtp/inet/smtpd_proxy_filter = unix:private/evil\n'),
+    });
+    for (const p of ['debugger_command', 'smtpd_proxy_filter', 'smtpd_milter_maps']) expect(`${p}=${sb.main.get(p)}`).toBe(`${p}=`);
+    const byName = new Map(sb.master.map((s) => [s.service, s]));
+    expect(['evil', 'tick', 'piped', 'shell'].map((n) => [n, byName.get(n)?.command, byName.get(n)?.wakeup, byName.get(n)?.args])).toEqual([
+      ['evil', 'discard', '-', []],
+      ['tick', 'discard', '-', []],
+      ['piped', 'discard', '-', []],
+      ['shell', 'discard', '-', []],
+    ]);
+    expect(byName.has('fifo1')).toBe(false);
+    // No -D anywhere, and the listener's hooks are empty (the postfix-overrides line too).
+    for (const s of sb.master) expect(s.args.filter((a, i) => a !== '-o' && s.args[i - 1] !== '-o')).toEqual([]);
+    const smtp = sb.master.find((s) => s.type === 'inet');
+    expect(serviceOverrides(smtp!).filter((o) => ['smtpd_proxy_filter', 'content_filter', 'smtpd_milter_maps'].includes(o.name)).map((o) => o.value)).toEqual(['', '', '']);
+    // Each is said, the before-queue filter and the milters as not tested.
+    const said = sb.changes.map((c) => `${c.subject}: ${c.change}`).join('\n');
+    expect(said).toMatch(/evil \(spawn\), tick \(spawn, woken every 2\), piped \(pipe\), shell \(\.\.\/\.\.\/\.\.\/bin\/sh\) deliver to discard/);
+    expect(said).toMatch(/fifo service fifo1 runs \.\.\/\.\.\/\.\.\/bin\/sh, which is not one of Postfix's own daemons: not started here/);
+    expect(said).toMatch(/argument\(s\) -D dropped/);
+    expect(sb.changes.filter((c) => !c.tested).map((c) => c.subject)).toEqual(expect.arrayContaining(['smtpd_proxy_filter', 'smtpd_milter_maps', 'smtp -o smtpd_proxy_filter']));
+  });
+
   test('postfix-overrides cannot undo the discard transports', () => {
     const sb = sandbox('myhostname = mx.example.org\n', null, { overrides: parseMainCf('default_transport = smtp:\nrelayhost = [x.example.net]\n') });
-    expect(sb.main.get('default_transport')).toBe('discard:');
+    expect(sb.main.get('default_transport')).toBe('discard:relay-check-default-c0ffee');
     expect(sb.main.get('relayhost')).toBe('');
   });
 

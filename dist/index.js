@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7171);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7490);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7171:
+/***/ 7490:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37016,6 +37016,7 @@ function recipientIsLocal(report, opts, mydomain) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
 ;// CONCATENATED MODULE: ./src/schedule/queue.ts
 /** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
 const MAX_TRIES = 2;
@@ -38783,15 +38784,6 @@ async function testPlanned(p, options, settings, services) {
     return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
 }
 function assembleReport(settings, started, targets, found) {
-    const tallies = targets.map(tallyOf);
-    // Asked to test as another client and could not: the whole premise of the run is gone.
-    const failReasons = [
-        ...failureReasons(tallies, settings.strictness),
-        ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
-        ...(found.error ? [found.error] : []),
-    ];
-    // The runs that make the verdict inconclusive for want of a test, said as strict says them.
-    const warnings = untested(tallies).map(untestedNote);
     return {
         schemaVersion: SCHEMA_VERSION,
         tool: { name: 'relay-check', version: src_version_VERSION },
@@ -38811,14 +38803,34 @@ function assembleReport(settings, started, targets, found) {
             connectTimeoutMs: settings.connectTimeoutMs,
         },
         discovery: found.discovery,
-        verdict: runVerdict(tallies),
-        failed: failReasons.length > 0,
-        failReasons,
-        warnings,
-        counts: sumCounts(targets.map((t) => t.counts)),
-        targets,
-        diagnosis: diagnose(targets),
+        ...judged(targets, settings.strictness, found.error),
     };
+}
+/** Everything the report decides from its targets: verdict, failure, warnings, counts, diagnosis. */
+function judged(targets, strictness, discoveryError) {
+    const tallies = targets.map(tallyOf);
+    // Asked to test as another client and could not: the whole premise of the run is gone.
+    const failReasons = [
+        ...failureReasons(tallies, strictness),
+        ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+        ...(discoveryError ? [discoveryError] : []),
+    ];
+    // The runs that make the verdict inconclusive for want of a test, said as strict says them.
+    const warnings = untested(tallies).map(untestedNote);
+    return { verdict: runVerdict(tallies), failed: failReasons.length > 0, failReasons, warnings, counts: sumCounts(targets.map((t) => t.counts)), targets, diagnosis: diagnose(targets) };
+}
+/**
+ * The report again after attempts were decided anew (gate mode: by where the private
+ * instance put them): each changed target's counts and verdict, then the run's.
+ */
+function rejudge(report, targets) {
+    const recounted = targets.map((t, i) => {
+        if (t === report.targets[i])
+            return t;
+        const counted = { ...t, counts: countAttempts(t.attempts) };
+        return { ...counted, verdict: targetVerdict(tallyOf(counted)) };
+    });
+    return { ...report, ...judged(recounted, report.settings.strictness, null) };
 }
 const FIXED_TRANSPORT = {
     auto: undefined,
@@ -39041,12 +39053,41 @@ const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
 const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
 /** Parameters whose maps are alias files (postalias, not postmap). */
 const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
-/** Transports that must be discards (SAFETY: nothing may leave the runner). */
-const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'];
+/**
+ * Postfix's address classes (ADDRESS_CLASS_README) and the parameter naming each one's
+ * transport. Each becomes discard(8) with a next hop of its own: discard logs the next hop as
+ * its reason (`status=sent (relay-check-relay-…)`), so the maillog says which class a
+ * recipient resolved to (SAFETY: nothing may leave the runner).
+ */
+const DELIVERY_CLASSES = { local_transport: 'local', virtual_transport: 'virtual', relay_transport: 'relay', default_transport: 'default' };
+const TRANSPORTS = Object.keys(DELIVERY_CLASSES);
+/** The discard next hop of a class in an instance: the text discard(8) logs for it. */
+function classNexthop(tag, cls) {
+    return `relay-check-${cls}-${tag}`;
+}
+function classTransport(tag, t) {
+    return `discard:${classNexthop(tag, DELIVERY_CLASSES[t])}`;
+}
 /** Parameters that route mail elsewhere; emptied so only the transports above remain. */
 const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
-/** Delivery agents in master.cf: each becomes discard(8). */
-const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
+/**
+ * Postfix's own daemons that deliver nothing and run nothing a configuration names: the only
+ * master.cf commands kept. Every other unix service (the delivery agents smtp, lmtp, local,
+ * virtual; pipe and spawn, which run commands; anything else) becomes discard(8), so whatever
+ * points at it (a transport, content_filter, a header_checks FILTER, a wakeup) reaches a discard.
+ */
+const SAFE_DAEMONS = new Set(['smtpd', 'postscreen', 'tlsproxy', 'dnsblog', 'pickup', 'cleanup', 'qmgr', 'oqmgr', 'nqmgr', 'tlsmgr', 'trivial-rewrite', 'bounce', 'verify', 'flush', 'proxymap', 'showq', 'error', 'discard', 'anvil', 'scache', 'postlogd']);
+/**
+ * Parameters that run a command or hand mail to a program outside Postfix, in main.cf or as a
+ * service's `-o`: emptied. debugger_command runs as root when a master.cf service carries -D;
+ * smtpd_proxy_filter passes every message through a server before it is queued;
+ * smtpd_milter_maps names milters per client.
+ */
+const HOOKS = {
+    debugger_command: { why: 'it runs a command (master.cf -D): nothing from a configuration runs here', tested: true },
+    smtpd_proxy_filter: { why: 'a before-queue content filter is a server that cannot be reached from a runner: not tested here', tested: false },
+    smtpd_milter_maps: { why: 'milters cannot be reached from a runner: not tested here', tested: false },
+};
 /** Parameters naming places of the production host: this machine's installation stands in. */
 const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
 const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
@@ -39194,13 +39235,21 @@ function buildSandbox(input) {
         d.values.set(name, fixMaps(d, name, value, d.at(name)));
     certificates(d);
     const { master, services } = sandboxMaster(d, forServices);
-    // SAFETY: whatever the files and overrides said, nothing can be delivered.
+    // SAFETY: whatever the files and overrides said, nothing can be delivered and nothing runs.
     for (const t of TRANSPORTS)
-        if (d.values.get(t) !== 'discard:')
-            throw new Error(`sandbox: ${t} is not discard:`);
-    for (const s of master)
-        if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command))
-            throw new Error(`sandbox: ${s.service} still delivers`);
+        if (d.values.get(t) !== classTransport(input.classTag, t))
+            throw new Error(`sandbox: ${t} is not its class's discard`);
+    for (const name of Object.keys(HOOKS))
+        if (d.values.get(name))
+            throw new Error(`sandbox: ${name} is set`);
+    for (const s of master) {
+        if (!SAFE_DAEMONS.has(s.command))
+            throw new Error(`sandbox: ${s.service} runs ${s.command}`);
+        if (s.args.some((a, i) => a !== '-o' && s.args[i - 1] !== '-o'))
+            throw new Error(`sandbox: ${s.service} keeps an argument other than -o`);
+        if (serviceOverrides(s).some((o) => o.value !== '' && (o.name in HOOKS || ROUTING.includes(o.name))))
+            throw new Error(`sandbox: ${s.service} keeps a routing or hook override`);
+    }
     return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
 }
 /** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
@@ -39252,15 +39301,22 @@ function ownPlaces(d) {
 }
 /** SAFETY: every transport a discard, every other route emptied. */
 function nothingDelivered(d) {
+    const defaulted = [];
     for (const t of TRANSPORTS) {
         const before = d.values.get(t);
-        d.values.set(t, 'discard:');
-        if (before !== undefined && before !== 'discard:')
-            d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+        d.values.set(t, classTransport(d.input.classTag, t));
+        if (before === undefined)
+            defaulted.push(t);
+        else
+            d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: with the ${DELIVERY_CLASSES[t]} class's own next hop (nothing leaves the runner; the log names the class)`, tested: true });
     }
-    const defaulted = TRANSPORTS.filter((t) => !d.input.main.some((p) => p.name === t));
     if (defaulted.length)
-        d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+        d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard:, each class with its own next hop (nothing leaves the runner; the log names the class)', tested: true });
+    for (const [name, hook] of Object.entries(HOOKS)) {
+        const before = d.values.get(name);
+        if (before)
+            d.set(name, '', `${before} → empty: ${hook.why}`, hook.tested);
+    }
     for (const name of ROUTING) {
         const before = d.values.get(name);
         if (before !== undefined && before !== '') {
@@ -39430,28 +39486,50 @@ function sandboxMaster(d, forServices) {
             s.chroot = 'n';
         }
         const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-        safeServiceOverrides(d, s, origin);
+        // The team's overrides first, so they are made safe like the file's own.
         applyFileOverrides(d, s, forServices);
+        safeServiceOverrides(d, s, origin);
         if (isListener(s))
             services.push(placeListener(d, s, origin, services.length));
         else if (s.type === 'inet') {
             disabled.push(s);
             d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
         }
-        else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
-            replaced.push(s.service);
-            s.command = 'discard';
-            s.args = keepOverrides(s.args);
+        else if (!SAFE_DAEMONS.has(s.command)) {
+            if (s.type === 'unix')
+                replaced.push(toDiscard(s));
+            else {
+                disabled.push(s);
+                d.changes.push({ ...origin, subject: s.service, change: `${s.type} service ${s.service} runs ${s.command}, which is not one of Postfix's own daemons: not started here`, tested: true });
+            }
         }
+        onlyOverrides(d, s, origin);
     }
     if (chrooted.length)
         d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
     if (replaced.length)
-        d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+        d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner and no command runs`, tested: true });
     const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
     if (services.length === 0)
         d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
     return { master: kept, services };
+}
+/** A unix service that is not one of Postfix's own safe daemons becomes discard(8), with no wakeup; returns how it is named in the change. */
+function toDiscard(s) {
+    const was = `${s.service} (${s.command}${s.wakeup !== '-' && s.wakeup !== '0' ? `, woken every ${s.wakeup}` : ''})`;
+    s.command = 'discard';
+    s.wakeup = '-';
+    s.args = keepOverrides(s.args);
+    return was;
+}
+/** Arguments other than `-o` (`-D` runs debugger_command as root, `-v`, a pipe's argv) are dropped. */
+function onlyOverrides(d, s, origin) {
+    const kept = keepOverrides(s.args);
+    if (kept.length === s.args.length)
+        return;
+    const dropped = s.args.filter((a, i) => a !== '-o' && s.args[i - 1] !== '-o');
+    d.changes.push({ ...origin, subject: s.service, change: `argument(s) ${dropped.join(' ')} dropped: only -o overrides are kept (-D would run debugger_command)`, tested: true });
+    s.args = kept;
 }
 /** A service's own `-o` overrides, made safe as main.cf's values are. */
 function safeServiceOverrides(d, s, origin) {
@@ -39479,8 +39557,15 @@ function safeServiceOverrides(d, s, origin) {
             v = 'smtpd';
         if (o.name === 'smtpd_authorized_xclient_hosts')
             v = '127.0.0.0/8';
-        if (TRANSPORTS.includes(o.name) || ROUTING.includes(o.name))
-            v = TRANSPORTS.includes(o.name) ? 'discard:' : '';
+        const transport = TRANSPORTS.find((t) => t === o.name);
+        if (transport)
+            v = classTransport(d.input.classTag, transport);
+        else if (ROUTING.includes(o.name))
+            v = '';
+        else if (o.name in HOOKS && v !== '') {
+            d.changes.push({ ...origin, subject, change: `${v} → empty: ${HOOKS[o.name].why}`, tested: HOOKS[o.name].tested });
+            v = '';
+        }
         if (v !== o.value)
             s.args[o.index] = overrideArg(o.name, v);
     }
@@ -40193,6 +40278,7 @@ function withCauses(d, causes, relaying) {
 
 
 
+
 /**
  * A private Postfix built from a configuration directory of the repository:
  * its own config, queue, data and log in a temporary directory, every smtpd
@@ -40333,6 +40419,7 @@ async function startGate(o) {
             changes: sb.changes,
             mydomain: mydomain ?? '',
             myhostname: myhostname ?? '',
+            classTag: config.classTag,
             maillog: () => readOr(at.log),
             stop: () => stopInstance(inst),
         };
@@ -40376,7 +40463,7 @@ function copyConfiguration(o, conf) {
         external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
         files.push(ref.name);
     }
-    return { files, main, master, overrides };
+    return { files, main, master, overrides, classTag: external_node_crypto_default().randomBytes(6).toString('hex') };
 }
 /** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
 async function sandboxFor(r, o, c, at) {
@@ -40395,6 +40482,7 @@ async function sandboxFor(r, o, c, at) {
         mapTypes,
         instance: at,
         ports,
+        classTag: c.classTag,
     });
     if (sb.refusals.length > 0) {
         throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
@@ -40780,7 +40868,267 @@ async function proveFix(settings, report, fix, services, rerunGate) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/verdict/route-proof.ts
+/**
+ * Gate mode: an accepted attempt decided by where the private instance really
+ * put its relay destination, not by the reply. The reply to RCPT cannot tell
+ * local delivery from relaying (a catch-all domain takes `user%ext@domain` as
+ * readily as its own mailboxes); the instance's log can. Where the log showed
+ * nothing, the attempt stays as the reply and the controls decided it.
+ */
+/** Rules of an attempt whose relay destination was accepted at RCPT (or through DATA), whatever the controls then made of it. */
+const ACCEPTED_RULES = new Set(['accepted', 'accepted-local', 'accepted-routed', 'accepted-not-routed', 'accepted-catch-all', 'accepted-control-undecided']);
+function acceptedAttempt(a) {
+    return a.rule !== null && ACCEPTED_RULES.has(a.rule);
+}
+const CLASS_TEXT = {
+    default: 'the default transport (mail for a domain it is not final for)',
+    relay: 'the relay transport (mail for relay_domains, which it passes on)',
+    local: 'the local transport (a domain it is final for; what local(8) would do with it, aliases and .forward, is not run here)',
+    virtual: 'the virtual mailbox transport (a domain it keeps mailboxes for)',
+    bounced: 'no transport: it returned the message to the sender itself (status=bounced)',
+};
+/** The attempt with its proof; decided by it where the log showed the class. */
+function withRouteProof(a, proof) {
+    if (proof.relays === null || proof.class === null)
+        return { ...a, route: proof };
+    const quoted = `Postfix's log: ${proof.line ?? ''}`;
+    if (proof.relays) {
+        return { ...a, route: proof, outcome: 'relayed', rule: 'routed-onward', reason: `accepted, and the private instance handed ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}: it relays. ${quoted}` };
+    }
+    const where = proof.class === 'bounced' ? CLASS_TEXT.bounced : `delivered ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}`;
+    return { ...a, route: proof, outcome: 'skipped', rule: 'routed-local', reason: `not a relay: accepted, and the private instance ${where}. ${quoted}` };
+}
+
+;// CONCATENATED MODULE: ./src/gate/maillog.ts
+
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function deliveryLines(log, queueId) {
+    const re = new RegExp(`(\\S+\\[\\d+\\]: ${esc(queueId)}: to=<(.*?)>(?:, orig_to=<(.*?)>)?, relay=[^,]*, .*?status=([a-z]+) \\((.*)\\))\\s*$`, 'gm');
+    return [...log.matchAll(re)].map((m) => ({ quoted: m[1], to: m[2], orig: m[3] ?? null, status: m[4], text: m[5] }));
+}
+/** cleanup's FILTER, REDIRECT, HOLD or DISCARD of the message, as it logged it. */
+function diversion(log, queueId) {
+    const m = new RegExp(`\\S+\\[\\d+\\]: ${esc(queueId)}: (filter|redirect|hold|discard): .*$`, 'm').exec(log);
+    return m ? m[0] : null;
+}
+/** Whether the instance is done with the message: removed, every recipient logged, or held. */
+function settled(log, queueId, recipients) {
+    if (new RegExp(`: ${esc(queueId)}: removed\\s*$`, 'm').test(log))
+        return true;
+    if (deliveryLines(log, queueId).length >= recipients)
+        return true;
+    // A held message stays in the queue: nothing more will be logged.
+    return diversion(log, queueId)?.includes(`${queueId}: hold: `) ?? false;
+}
+/** An address for comparing with Postfix's log: no angle brackets, source route or quotes, lower case. */
+function maillog_bare(path) {
+    return path
+        .trim()
+        .replace(/^<\s*|\s*>$/g, '')
+        .replace(/^@[^:]*:/, '')
+        .replace(/"/g, '')
+        .toLowerCase();
+}
+/**
+ * The lines about the relay destination (the last RCPT): by its own address (as to=, or as
+ * orig_to= once rewritten, aliased or redirected), else those no earlier RCPT explains. A
+ * copy the configuration adds (always_bcc, recipient_bcc_maps) has an address of its own and
+ * does not speak for the destination.
+ */
+function destinationLines(lines, rcptTo) {
+    const key = (l) => maillog_bare(l.orig ?? l.to);
+    const dest = maillog_bare(rcptTo[rcptTo.length - 1] ?? '');
+    const mine = lines.filter((l) => key(l) === dest || maillog_bare(l.to) === dest);
+    if (mine.length > 0)
+        return mine;
+    const earlier = new Set(rcptTo.slice(0, -1).map(maillog_bare));
+    return lines.filter((l) => !earlier.has(key(l)));
+}
+function classOf(l, tag) {
+    if (l.status === 'bounced')
+        return 'bounced';
+    if (l.status !== 'sent')
+        return null;
+    const cls = Object.values(DELIVERY_CLASSES).find((c) => l.text === classNexthop(tag, c));
+    return cls ?? null;
+}
+const RELAYS = { relay: true, default: true, local: false, virtual: false, bounced: false };
+/**
+ * Where the relay destination of one queued message went, from the instance's
+ * maillog. A line counts only when it carries this instance's class tag (or is
+ * Postfix's own bounce): a configuration cannot write a look-alike.
+ */
+function routeFromLog(log, queueId, rcptTo, tag) {
+    const none = (note) => ({ class: null, relays: null, recipient: null, queueId, line: null, note });
+    const lines = destinationLines(deliveryLines(log, queueId), rcptTo);
+    const known = lines.map((l) => ({ l, cls: classOf(l, tag) })).filter((x) => x.cls !== null);
+    // Several lines (an alias that expands to several addresses): any that leaves decides.
+    const pick = known.find((x) => RELAYS[x.cls]) ?? known[0];
+    if (pick)
+        return { class: pick.cls, relays: RELAYS[pick.cls], recipient: pick.l.to, queueId, line: pick.l.quoted, note: null };
+    const diverted = diversion(log, queueId);
+    if (diverted)
+        return none(`the configuration diverted the message before delivery, so its route is not shown: ${diverted}`);
+    if (lines.length > 0)
+        return none(`Postfix did not deliver it to one of the instance's classes: ${lines[0].quoted}`);
+    return none(`the instance logged no delivery of queue id ${queueId} in time`);
+}
+
+;// CONCATENATED MODULE: ./src/gate/route.ts
+
+
+
+
+
+
+/**
+ * Proof by routing (gate mode only). Every attempt whose relay destination the
+ * private instance accepted is sent again, as the same outside client with the
+ * same HELO, sender and recipients, and this time through DATA with a small
+ * fixed message: the instance is ours and delivers only to discard(8), so
+ * nothing leaves the runner. The instance's maillog then says which delivery
+ * class took the destination (maillog.ts), and that decides the attempt
+ * (verdict/route-proof.ts). In `relaxed` the battery already went through DATA:
+ * its queue id is read from the reply and nothing is sent again.
+ */
+/** Replies to the proof's commands; the instance is on loopback and has nothing else to do. */
+const ROUTE_REPLY_TIMEOUT_MS = 30_000;
+/** How long the instance may take to deliver every proof message to its discards. */
+const ROUTE_LOG_WAIT_MS = 20_000;
+const ROUTE_LOG_POLL_MS = 200;
+/** Proof messages per run at most (a full battery on a wide-open configuration with several services stays below). */
+const ROUTE_MAX_MESSAGES = 400;
+/** The proof message: fixed, labelled, a few lines. */
+const PROOF_MESSAGE = [
+    'From: relay-check <relay-check@relay-check.example.net>',
+    'Subject: relay-check routing proof',
+    'X-Relay-Check: sent to a private Postfix on the runner, which delivers only to discard(8)',
+    '',
+    'relay-check reads where the instance routed this message from its log.',
+    '.',
+].join('\r\n');
+const keyOf = (t, a) => JSON.stringify([t.port, a.helo, a.mailFrom, a.rcptTo]);
+const route_ok = (r) => r.code >= 200 && r.code < 300;
+const queuedAs = (r) => (r === null ? undefined : /queued as ([0-9A-Za-z]+)/.exec(r)?.[1]);
+/** The report with every accepted attempt decided by where the instance put it. */
+async function proveRoutes(report, o) {
+    const jobs = new Map();
+    for (const t of report.targets) {
+        for (const a of t.attempts) {
+            const key = keyOf(t, a);
+            if (!acceptedAttempt(a) || a.mailFrom === null || jobs.has(key))
+                continue;
+            // relaxed: the battery's own message is in the instance already.
+            jobs.set(key, { key, target: t, attempt: a, queueId: a.stage === 'data' ? queuedAs(a.reply) : undefined });
+        }
+    }
+    if (jobs.size === 0)
+        return report;
+    const toSend = [...jobs.values()].filter((j) => j.queueId === undefined);
+    for (const j of toSend.slice(ROUTE_MAX_MESSAGES))
+        j.note = `not sent through DATA: more than ${ROUTE_MAX_MESSAGES} accepted attempts in one run`;
+    const lanes = new Map();
+    for (const j of toSend.slice(0, ROUTE_MAX_MESSAGES)) {
+        const lane = `${j.target.port}|${j.target.transport}`;
+        lanes.set(lane, [...(lanes.get(lane) ?? []), j]);
+    }
+    const started = Date.now();
+    await Promise.all([...lanes.values()].map((lane) => sendLane(lane, o)));
+    await waitForLog([...jobs.values()], o.maillog);
+    const already = jobs.size - toSend.length;
+    o.log?.(`routing proof: ${jobs.size} accepted attempt(s), ${toSend.length} sent through DATA now${already ? ` (${already} went through DATA in the battery)` : ''}; the private instance's log read in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const log = o.maillog();
+    const proofs = new Map([...jobs].map(([k, j]) => [k, proofOf(j, log, o.tag)]));
+    const targets = report.targets.map((t) => {
+        const attempts = t.attempts.map((a) => {
+            const p = acceptedAttempt(a) ? proofs.get(keyOf(t, a)) : undefined;
+            return p ? withRouteProof(a, p) : a;
+        });
+        return attempts.every((a, i) => a === t.attempts[i]) ? t : { ...t, attempts };
+    });
+    return rejudge(report, targets);
+}
+function proofOf(j, log, tag) {
+    if (j.queueId === undefined)
+        return { class: null, relays: null, recipient: null, queueId: null, line: null, note: j.note ?? 'not sent through DATA' };
+    return routeFromLog(log, j.queueId, j.attempt.rcptTo, tag);
+}
+/** One service and transport: the jobs one after another on one session, opened again once if it ends. */
+async function sendLane(lane, o) {
+    let session;
+    for (const j of lane) {
+        for (let attempt = 0; attempt < 2 && j.queueId === undefined; attempt++) {
+            try {
+                session ??= await route_open(j, o);
+                j.note = undefined;
+                await sendOne(session, j);
+            }
+            catch (e) {
+                if (!(e instanceof SessionError))
+                    throw e;
+                j.note = `the session for the proof ended: ${e.message}`;
+                session?.s.destroy();
+                session = undefined;
+            }
+        }
+    }
+    await session?.s.quit({ wait: false });
+}
+async function route_open(j, o) {
+    const helo = j.attempt.helo ?? 'relay-check.example.net';
+    const { session } = await openSession({
+        address: j.target.address,
+        port: j.target.port,
+        connectTimeoutMs: o.connectTimeoutMs,
+        replyTimeoutMs: ROUTE_REPLY_TIMEOUT_MS,
+        implicitTls: j.target.transport === 'implicit',
+        starttls: j.target.transport === 'starttls',
+        helo,
+        clientAddress: o.clientAddress,
+    });
+    return { s: session, helo };
+}
+/** HELO as the attempt said it, MAIL, every RCPT, DATA and the message: the queue id, or why there is none. */
+async function sendOne(session, j) {
+    const { s } = session;
+    const a = j.attempt;
+    if (a.helo !== null && a.helo !== session.helo) {
+        const e = await s.hello(a.helo);
+        if (!route_ok(e.reply))
+            return refused(j, s, `${e.verb} ${a.helo}`, e.reply);
+        session.helo = a.helo;
+    }
+    const mail = await s.command(`MAIL FROM:${a.mailFrom ?? '<>'}`);
+    if (!route_ok(mail))
+        return refused(j, s, 'MAIL FROM', mail);
+    let last;
+    for (const r of a.rcptTo)
+        last = await s.command(`RCPT TO:${r}`);
+    if (last === undefined || !route_ok(last))
+        return refused(j, s, 'the relay destination', last);
+    const data = await s.command('DATA');
+    if (data.code !== 354)
+        return refused(j, s, 'DATA', data);
+    const end = await s.command(PROOF_MESSAGE);
+    j.queueId = route_ok(end) ? queuedAs(end.raw.join(' ')) : undefined;
+    if (j.queueId === undefined)
+        j.note = route_ok(end) ? `the message was accepted without a queue id (${formatReply(end)})` : `the message was refused at the end of DATA when sent for the proof (${formatReply(end)})`;
+}
+async function refused(j, s, what, r) {
+    j.note = `${what} was refused when the attempt was sent again for the proof (${r ? formatReply(r) : 'no reply'})`;
+    await s.command('RSET');
+}
+/** Until the instance is done with every message sent, or ROUTE_LOG_WAIT_MS. */
+async function waitForLog(jobs, maillog) {
+    const until = Date.now() + ROUTE_LOG_WAIT_MS;
+    const pending = (log) => jobs.some((j) => j.queueId !== undefined && !settled(log, j.queueId, j.attempt.rcptTo.length));
+    while (pending(maillog()) && Date.now() < until)
+        await new Promise((res) => setTimeout(res, ROUTE_LOG_POLL_MS));
+}
+
 ;// CONCATENATED MODULE: ./src/gate/gate.ts
+
 
 
 
@@ -40863,7 +41211,7 @@ async function runInstance(settings, services, log, hooks, role) {
         await hooks.beforeRun?.(inst);
         const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
         const byPort = new Map(inst.services.map((s) => [s.port, s]));
-        const report = await run({
+        const battery = await run({
             ...settings,
             hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
             ports: inst.services.map((s) => s.port),
@@ -40880,6 +41228,8 @@ async function runInstance(settings, services, log, hooks, role) {
                 return s ? `${s.name} (${s.original})` : undefined;
             },
         });
+        // Where each accepted attempt really went: the instance's log decides it (route.ts).
+        const report = await proveRoutes(battery, { clientAddress: settings.clientAddress ?? GATE_CLIENT_ADDRESS, connectTimeoutMs: settings.connectTimeoutMs, tag: inst.classTag, maillog: inst.maillog, log });
         const causes = role === 'head' && report.counts.relayed > 0 ? await effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
         const gate = {
             configDir,
@@ -41467,6 +41817,29 @@ function seenAsText(v) {
         return null;
     return unseenSentence(seen, t.mta?.name ?? null);
 }
+/** Every routing proof of the run, once per service and vector: what did not relay first, then routing forms, then the rest. */
+function routeRows(r) {
+    const out = new Map();
+    for (const t of r.targets) {
+        for (const a of t.attempts) {
+            if (!a.route)
+                continue;
+            const label = addressLabel(t);
+            const key = JSON.stringify([label, a.vector]);
+            if (!out.has(key))
+                out.set(key, { label, vector: a.vector, family: familyOf(a.vector), rcpt: a.rcptTo[a.rcptTo.length - 1] ?? '', proof: a.route });
+        }
+    }
+    const rank = (x) => (x.proof.relays === false ? 0 : x.proof.relays === null ? 1 : x.family === 'routing' ? 2 : 3);
+    return [...out.values()].sort((a, b) => rank(a) - rank(b));
+}
+/** Where a proof says the mail went, in a few words. */
+function routeText(p) {
+    if (p.class === null)
+        return 'not shown';
+    const to = { default: 'default transport: relayed', relay: 'relay transport (relay_domains): relayed', local: 'local transport: not a relay', virtual: 'virtual mailbox transport: not a relay', bounced: 'bounced by the server itself: not a relay' };
+    return to[p.class];
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
@@ -41592,6 +41965,22 @@ function dataNote(r) {
     if (refused.length === 0)
         return null;
     return `${summary_plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+/**
+ * Gate mode: every accepted attempt was sent through DATA to the private instance and decided
+ * by where its log says the mail went. Plain text with `backticks` for code.
+ */
+function routeNote(r) {
+    const rows = routeRows(r);
+    if (rows.length === 0)
+        return null;
+    const n = (f) => rows.filter(f).length;
+    const parts = [
+        n((x) => x.proof.relays === true) ? `${n((x) => x.proof.relays === true)} handed to the relay or default transport (relayed)` : '',
+        n((x) => x.proof.relays === false) ? `${n((x) => x.proof.relays === false)} delivered or returned by the server itself (not a relay)` : '',
+        n((x) => x.proof.relays === null) ? `${n((x) => x.proof.relays === null)} not shown, decided by the reply` : '',
+    ].filter(Boolean);
+    return `Each accepted attempt was sent through DATA to the private instance, whose log says where the mail went: ${parts.join(', ')}.`;
 }
 /** Why vectors did not run where the plain attempt relayed. Plain text with `backticks` for code. */
 function stopNote(r) {
@@ -41853,7 +42242,7 @@ function verdictSection(out, { r }) {
     // Said first: it changes what every verdict below means.
     for (const note of proxiedNotes(r))
         out.add(`> [!CAUTION]\n> ${inlineMd(note)}`);
-    const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
+    const notes = [reachNote(r, true), dataNote(r), routeNote(r), stopNote(r), pauseNote(r)].filter((x) => x !== null).map(inlineMd);
     out.add(`**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
         (r.failed
             ? `The step fails (strictness ${code(r.settings.strictness)})${otherFailReasons(r).length ? `: ${mdText(otherFailReasons(r).join('; '))}` : ''}.`
@@ -41903,6 +42292,7 @@ function whatToDoSection(out, { r, naming }) {
 function gateSections(out, { r }) {
     if (r.gate)
         gateSection(out, r.gate);
+    routeSection(out, r);
     if (r.gate?.base)
         out.add(baseSummaryLines(r.gate).join('\n'));
 }
@@ -41962,6 +42352,20 @@ function transcriptBlock(t) {
     const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
     const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${summary_plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
     return `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
+}
+/** How many routing proofs show before the rest is folded. */
+const ROUTE_ROWS_SHOWN = 10;
+/** Gate mode: where the instance put each accepted attempt, with Postfix's log line as the proof. */
+function routeSection(out, r) {
+    const rows = routeRows(r);
+    if (rows.length === 0)
+        return;
+    out.add(`### Where the accepted mail went\n\nEach accepted attempt was sent through DATA to the private instance (every delivery class a discard with its own next hop); the delivery agent's log line names the class.`);
+    const cells = rows.map((x) => [`${code(x.vector)}<br>${code(x.rcpt)}`, mdText(x.label), mdText(routeText(x.proof)), x.proof.line !== null ? code(x.proof.line) : mdText(x.proof.note ?? '')]);
+    const head = ['Attempt', 'Service', 'Went to', "Postfix's log"];
+    out.table(head, cells.slice(0, ROUTE_ROWS_SHOWN));
+    if (cells.length > ROUTE_ROWS_SHOWN)
+        out.table(head, cells.slice(ROUTE_ROWS_SHOWN), `<details><summary>${cells.length - ROUTE_ROWS_SHOWN} more</summary>\n\n`, '\n\n</details>');
 }
 /** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
 function gateSection(out, g) {

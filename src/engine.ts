@@ -7,7 +7,7 @@ import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
 import type { HostSpec } from './settings.js';
 import { weighService } from './verdict/evidence.js';
-import { failureReasons, runVerdict, tallyOf, untested, untestedNote } from './verdict/run.js';
+import { failureReasons, runVerdict, tallyOf, targetVerdict, untested, untestedNote } from './verdict/run.js';
 import { VERSION } from './version.js';
 
 export interface EngineServices {
@@ -127,15 +127,6 @@ async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: S
 }
 
 function assembleReport(settings: Settings, started: number, targets: TargetReport[], found: Discovered): Report {
-  const tallies = targets.map(tallyOf);
-  // Asked to test as another client and could not: the whole premise of the run is gone.
-  const failReasons = [
-    ...failureReasons(tallies, settings.strictness),
-    ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
-    ...(found.error ? [found.error] : []),
-  ];
-  // The runs that make the verdict inconclusive for want of a test, said as strict says them.
-  const warnings = untested(tallies).map(untestedNote);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'relay-check', version: VERSION },
@@ -155,14 +146,35 @@ function assembleReport(settings: Settings, started: number, targets: TargetRepo
       connectTimeoutMs: settings.connectTimeoutMs,
     },
     discovery: found.discovery,
-    verdict: runVerdict(tallies),
-    failed: failReasons.length > 0,
-    failReasons,
-    warnings,
-    counts: sumCounts(targets.map((t) => t.counts)),
-    targets,
-    diagnosis: diagnose(targets),
+    ...judged(targets, settings.strictness, found.error),
   };
+}
+
+/** Everything the report decides from its targets: verdict, failure, warnings, counts, diagnosis. */
+function judged(targets: TargetReport[], strictness: Settings['strictness'], discoveryError: string | null): Pick<Report, 'verdict' | 'failed' | 'failReasons' | 'warnings' | 'counts' | 'targets' | 'diagnosis'> {
+  const tallies = targets.map(tallyOf);
+  // Asked to test as another client and could not: the whole premise of the run is gone.
+  const failReasons = [
+    ...failureReasons(tallies, strictness),
+    ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
+    ...(discoveryError ? [discoveryError] : []),
+  ];
+  // The runs that make the verdict inconclusive for want of a test, said as strict says them.
+  const warnings = untested(tallies).map(untestedNote);
+  return { verdict: runVerdict(tallies), failed: failReasons.length > 0, failReasons, warnings, counts: sumCounts(targets.map((t) => t.counts)), targets, diagnosis: diagnose(targets) };
+}
+
+/**
+ * The report again after attempts were decided anew (gate mode: by where the private
+ * instance put them): each changed target's counts and verdict, then the run's.
+ */
+export function rejudge(report: Report, targets: readonly TargetReport[]): Report {
+  const recounted = targets.map((t, i) => {
+    if (t === report.targets[i]) return t;
+    const counted = { ...t, counts: countAttempts(t.attempts) };
+    return { ...counted, verdict: targetVerdict(tallyOf(counted)) };
+  });
+  return { ...report, ...judged(recounted, report.settings.strictness, null) };
 }
 
 const FIXED_TRANSPORT: Record<Settings['tls'], Transport | undefined> = {

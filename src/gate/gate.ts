@@ -7,6 +7,7 @@ import { serviceCauses, withCauses, type GateCause } from './cause.js';
 import { postmapLookup, readEffective, serviceEffective } from './effective.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
 import { configFiles, proveFixes } from './prove.js';
+import { proveRoutes } from './route.js';
 import { run as runCommand } from './run.js';
 
 export interface GateHooks {
@@ -86,7 +87,7 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
     await hooks.beforeRun?.(inst);
     const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
     const byPort = new Map(inst.services.map((s) => [s.port, s]));
-    const report = await run(
+    const battery = await run(
       {
         ...settings,
         hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
@@ -106,6 +107,8 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         },
       },
     );
+    // Where each accepted attempt really went: the instance's log decides it (route.ts).
+    const report = await proveRoutes(battery, { clientAddress: settings.clientAddress ?? GATE_CLIENT_ADDRESS, connectTimeoutMs: settings.connectTimeoutMs, tag: inst.classTag, maillog: inst.maillog, log });
     const causes = role === 'head' && report.counts.relayed > 0 ? await effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
     const gate: GateReport = {
       configDir,

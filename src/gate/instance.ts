@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,6 +37,8 @@ export interface GateInstance {
   /** The configuration's `mydomain` as this Postfix computes it. */
   mydomain: string;
   myhostname: string;
+  /** The random part of each delivery class's discard next hop (sandbox.ts classNexthop). */
+  classTag: string;
   maillog(): string;
   stop(): Promise<void>;
 }
@@ -178,6 +181,7 @@ export async function startGate(o: GateOptions): Promise<GateInstance> {
       changes: sb.changes,
       mydomain: mydomain ?? '',
       myhostname: myhostname ?? '',
+      classTag: config.classTag,
       maillog: () => readOr(at.log),
       stop: () => stopInstance(inst),
     };
@@ -205,6 +209,7 @@ interface Configuration {
   main: MainParam[];
   master: MasterService[] | null;
   overrides: MainParam[];
+  classTag: string;
 }
 
 /** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
@@ -229,7 +234,7 @@ function copyConfiguration(o: GateOptions, conf: string): Configuration {
     fs.copyFileSync(from, path.join(conf, ref.name));
     files.push(ref.name);
   }
-  return { files, main, master, overrides };
+  return { files, main, master, overrides, classTag: crypto.randomBytes(6).toString('hex') };
 }
 
 /** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
@@ -248,6 +253,7 @@ async function sandboxFor(r: Runner, o: GateOptions, c: Configuration, at: Place
     mapTypes,
     instance: at,
     ports,
+    classTag: c.classTag,
   });
   if (sb.refusals.length > 0) {
     throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);

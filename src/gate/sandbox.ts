@@ -53,6 +53,12 @@ export interface SandboxInput {
   instance: { conf: string; queue: string; data: string; log: string; cert: string; key: string };
   /** A free loopback port per listener, in master.cf order (see listenerCount). */
   ports: readonly number[];
+  /**
+   * Drawn at random per instance: the discard next hops carry it, so a log line that names a
+   * delivery class can only have been written by that class (a configuration cannot guess it and
+   * FILTER or REDIRECT a message to a look-alike).
+   */
+  classTag: string;
 }
 
 export interface Sandbox {
@@ -82,12 +88,44 @@ const PACKAGE_OF: Record<string, string> = { pcre: 'postfix-pcre', lmdb: 'postfi
 /** Parameters whose maps are alias files (postalias, not postmap). */
 const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
 
-/** Transports that must be discards (SAFETY: nothing may leave the runner). */
-const TRANSPORTS = ['default_transport', 'relay_transport', 'local_transport', 'virtual_transport'] as const;
+/**
+ * Postfix's address classes (ADDRESS_CLASS_README) and the parameter naming each one's
+ * transport. Each becomes discard(8) with a next hop of its own: discard logs the next hop as
+ * its reason (`status=sent (relay-check-relay-…)`), so the maillog says which class a
+ * recipient resolved to (SAFETY: nothing may leave the runner).
+ */
+export const DELIVERY_CLASSES = { local_transport: 'local', virtual_transport: 'virtual', relay_transport: 'relay', default_transport: 'default' } as const;
+export type DeliveryClass = (typeof DELIVERY_CLASSES)[keyof typeof DELIVERY_CLASSES];
+const TRANSPORTS = Object.keys(DELIVERY_CLASSES) as (keyof typeof DELIVERY_CLASSES)[];
+
+/** The discard next hop of a class in an instance: the text discard(8) logs for it. */
+export function classNexthop(tag: string, cls: DeliveryClass): string {
+  return `relay-check-${cls}-${tag}`;
+}
+
+function classTransport(tag: string, t: keyof typeof DELIVERY_CLASSES): string {
+  return `discard:${classNexthop(tag, DELIVERY_CLASSES[t])}`;
+}
 /** Parameters that route mail elsewhere; emptied so only the transports above remain. */
 const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'] as const;
-/** Delivery agents in master.cf: each becomes discard(8). */
-const DELIVERY_COMMANDS = new Set(['smtp', 'lmtp', 'local', 'virtual', 'pipe']);
+/**
+ * Postfix's own daemons that deliver nothing and run nothing a configuration names: the only
+ * master.cf commands kept. Every other unix service (the delivery agents smtp, lmtp, local,
+ * virtual; pipe and spawn, which run commands; anything else) becomes discard(8), so whatever
+ * points at it (a transport, content_filter, a header_checks FILTER, a wakeup) reaches a discard.
+ */
+const SAFE_DAEMONS = new Set(['smtpd', 'postscreen', 'tlsproxy', 'dnsblog', 'pickup', 'cleanup', 'qmgr', 'oqmgr', 'nqmgr', 'tlsmgr', 'trivial-rewrite', 'bounce', 'verify', 'flush', 'proxymap', 'showq', 'error', 'discard', 'anvil', 'scache', 'postlogd']);
+/**
+ * Parameters that run a command or hand mail to a program outside Postfix, in main.cf or as a
+ * service's `-o`: emptied. debugger_command runs as root when a master.cf service carries -D;
+ * smtpd_proxy_filter passes every message through a server before it is queued;
+ * smtpd_milter_maps names milters per client.
+ */
+const HOOKS: Record<string, { why: string; tested: boolean }> = {
+  debugger_command: { why: 'it runs a command (master.cf -D): nothing from a configuration runs here', tested: true },
+  smtpd_proxy_filter: { why: 'a before-queue content filter is a server that cannot be reached from a runner: not tested here', tested: false },
+  smtpd_milter_maps: { why: 'milters cannot be reached from a runner: not tested here', tested: false },
+};
 /** Parameters naming places of the production host: this machine's installation stands in. */
 const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'] as const;
 const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
@@ -253,9 +291,14 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   certificates(d);
   const { master, services } = sandboxMaster(d, forServices);
 
-  // SAFETY: whatever the files and overrides said, nothing can be delivered.
-  for (const t of TRANSPORTS) if (d.values.get(t) !== 'discard:') throw new Error(`sandbox: ${t} is not discard:`);
-  for (const s of master) if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) throw new Error(`sandbox: ${s.service} still delivers`);
+  // SAFETY: whatever the files and overrides said, nothing can be delivered and nothing runs.
+  for (const t of TRANSPORTS) if (d.values.get(t) !== classTransport(input.classTag, t)) throw new Error(`sandbox: ${t} is not its class's discard`);
+  for (const name of Object.keys(HOOKS)) if (d.values.get(name)) throw new Error(`sandbox: ${name} is set`);
+  for (const s of master) {
+    if (!SAFE_DAEMONS.has(s.command)) throw new Error(`sandbox: ${s.service} runs ${s.command}`);
+    if (s.args.some((a, i) => a !== '-o' && s.args[i - 1] !== '-o')) throw new Error(`sandbox: ${s.service} keeps an argument other than -o`);
+    if (serviceOverrides(s).some((o) => o.value !== '' && (o.name in HOOKS || (ROUTING as readonly string[]).includes(o.name)))) throw new Error(`sandbox: ${s.service} keeps a routing or hook override`);
+  }
 
   return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
 }
@@ -309,13 +352,18 @@ function ownPlaces(d: Draft): void {
 
 /** SAFETY: every transport a discard, every other route emptied. */
 function nothingDelivered(d: Draft): void {
+  const defaulted: string[] = [];
   for (const t of TRANSPORTS) {
     const before = d.values.get(t);
-    d.values.set(t, 'discard:');
-    if (before !== undefined && before !== 'discard:') d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: (nothing leaves the runner)`, tested: true });
+    d.values.set(t, classTransport(d.input.classTag, t));
+    if (before === undefined) defaulted.push(t);
+    else d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: with the ${DELIVERY_CLASSES[t]} class's own next hop (nothing leaves the runner; the log names the class)`, tested: true });
   }
-  const defaulted = TRANSPORTS.filter((t) => !d.input.main.some((p) => p.name === t));
-  if (defaulted.length) d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard: (nothing leaves the runner)', tested: true });
+  if (defaulted.length) d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard:, each class with its own next hop (nothing leaves the runner; the log names the class)', tested: true });
+  for (const [name, hook] of Object.entries(HOOKS)) {
+    const before = d.values.get(name);
+    if (before) d.set(name, '', `${before} → empty: ${hook.why}`, hook.tested);
+  }
   for (const name of ROUTING) {
     const before = d.values.get(name);
     if (before !== undefined && before !== '') {
@@ -472,23 +520,45 @@ function sandboxMaster(d: Draft, forServices: readonly FileServiceOverride[]): {
       s.chroot = 'n';
     }
     const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-    safeServiceOverrides(d, s, origin);
+    // The team's overrides first, so they are made safe like the file's own.
     applyFileOverrides(d, s, forServices);
+    safeServiceOverrides(d, s, origin);
     if (isListener(s)) services.push(placeListener(d, s, origin, services.length));
     else if (s.type === 'inet') {
       disabled.push(s);
       d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
-    } else if (s.type === 'unix' && DELIVERY_COMMANDS.has(s.command)) {
-      replaced.push(s.service);
-      s.command = 'discard';
-      s.args = keepOverrides(s.args);
+    } else if (!SAFE_DAEMONS.has(s.command)) {
+      if (s.type === 'unix') replaced.push(toDiscard(s));
+      else {
+        disabled.push(s);
+        d.changes.push({ ...origin, subject: s.service, change: `${s.type} service ${s.service} runs ${s.command}, which is not one of Postfix's own daemons: not started here`, tested: true });
+      }
     }
+    onlyOverrides(d, s, origin);
   }
   if (chrooted.length) d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
-  if (replaced.length) d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner`, tested: true });
+  if (replaced.length) d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner and no command runs`, tested: true });
   const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
   if (services.length === 0) d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
   return { master: kept, services };
+}
+
+/** A unix service that is not one of Postfix's own safe daemons becomes discard(8), with no wakeup; returns how it is named in the change. */
+function toDiscard(s: MasterService): string {
+  const was = `${s.service} (${s.command}${s.wakeup !== '-' && s.wakeup !== '0' ? `, woken every ${s.wakeup}` : ''})`;
+  s.command = 'discard';
+  s.wakeup = '-';
+  s.args = keepOverrides(s.args);
+  return was;
+}
+
+/** Arguments other than `-o` (`-D` runs debugger_command as root, `-v`, a pipe's argv) are dropped. */
+function onlyOverrides(d: Draft, s: MasterService, origin: Origin): void {
+  const kept = keepOverrides(s.args);
+  if (kept.length === s.args.length) return;
+  const dropped = s.args.filter((a, i) => a !== '-o' && s.args[i - 1] !== '-o');
+  d.changes.push({ ...origin, subject: s.service, change: `argument(s) ${dropped.join(' ')} dropped: only -o overrides are kept (-D would run debugger_command)`, tested: true });
+  s.args = kept;
 }
 
 /** A service's own `-o` overrides, made safe as main.cf's values are. */
@@ -514,7 +584,13 @@ function safeServiceOverrides(d: Draft, s: MasterService, origin: Origin): void 
     }
     if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus') v = 'smtpd';
     if (o.name === 'smtpd_authorized_xclient_hosts') v = '127.0.0.0/8';
-    if ((TRANSPORTS as readonly string[]).includes(o.name) || (ROUTING as readonly string[]).includes(o.name)) v = (TRANSPORTS as readonly string[]).includes(o.name) ? 'discard:' : '';
+    const transport = TRANSPORTS.find((t) => t === o.name);
+    if (transport) v = classTransport(d.input.classTag, transport);
+    else if ((ROUTING as readonly string[]).includes(o.name)) v = '';
+    else if (o.name in HOOKS && v !== '') {
+      d.changes.push({ ...origin, subject, change: `${v} → empty: ${HOOKS[o.name].why}`, tested: HOOKS[o.name].tested });
+      v = '';
+    }
     if (v !== o.value) s.args[o.index] = overrideArg(o.name, v);
   }
 }

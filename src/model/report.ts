@@ -35,6 +35,31 @@ export interface AttemptReport {
   /** 1, or 2 when the attempt was interrupted and retried. */
   tries: number;
   transcript: TranscriptLine[];
+  /** Gate mode, an accepted attempt: where the private instance put its relay destination, from its maillog. */
+  route?: RouteProof;
+}
+
+/**
+ * Where a private Postfix put an accepted recipient (gate mode). The accepted attempt is sent
+ * through DATA to the instance, whose every delivery class (local, virtual, relay, default)
+ * is a discard with a next hop of its own; the delivery agent's log line names the class.
+ */
+export interface RouteProof {
+  /**
+   * The class the relay destination resolved to; `bounced`: Postfix returned it itself (the
+   * error transport, status=bounced); null: not shown (see note).
+   */
+  class: 'local' | 'virtual' | 'relay' | 'default' | 'bounced' | null;
+  /** true: handed to the relay or default class (the mail leaves the server); false: kept or returned by it; null: not shown. */
+  relays: boolean | null;
+  /** The recipient as Postfix logged it (to=), after its own rewriting. */
+  recipient: string | null;
+  /** The message's queue id in the instance. */
+  queueId: string | null;
+  /** The delivery agent's maillog line, without the syslog date and host: the proof, as Postfix wrote it. */
+  line: string | null;
+  /** Why nothing was shown (DATA refused, the message diverted by the configuration, no log line in time); null when shown. */
+  note: string | null;
 }
 
 export interface Counts {

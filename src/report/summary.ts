@@ -11,6 +11,8 @@ import {
   findings,
   otherFailReasons,
   refusedAtData,
+  routeRows,
+  routeText,
   TRANSPORT_LABEL,
   vectorIds,
   whereText,
@@ -144,6 +146,22 @@ export function dataNote(r: Report): string | null {
   const refused = refusedAtData(r);
   if (refused.length === 0) return null;
   return `${plural(refused.length, 'attempt')} got RCPT TO accepted and the message then refused at DATA (${[...new Set(refused.map((a) => a.vector))].slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): under \`relaxed\` that is not counted as a relay.`;
+}
+
+/**
+ * Gate mode: every accepted attempt was sent through DATA to the private instance and decided
+ * by where its log says the mail went. Plain text with `backticks` for code.
+ */
+export function routeNote(r: Report): string | null {
+  const rows = routeRows(r);
+  if (rows.length === 0) return null;
+  const n = (f: (x: (typeof rows)[number]) => boolean): number => rows.filter(f).length;
+  const parts = [
+    n((x) => x.proof.relays === true) ? `${n((x) => x.proof.relays === true)} handed to the relay or default transport (relayed)` : '',
+    n((x) => x.proof.relays === false) ? `${n((x) => x.proof.relays === false)} delivered or returned by the server itself (not a relay)` : '',
+    n((x) => x.proof.relays === null) ? `${n((x) => x.proof.relays === null)} not shown, decided by the reply` : '',
+  ].filter(Boolean);
+  return `Each accepted attempt was sent through DATA to the private instance, whose log says where the mail went: ${parts.join(', ')}.`;
 }
 
 /** Why vectors did not run where the plain attempt relayed. Plain text with `backticks` for code. */
@@ -425,7 +443,7 @@ function verdictSection(out: Budget, { r }: SummaryRun): void {
   out.add(`## relay-check: ${BANNER[r.verdict]}`);
   // Said first: it changes what every verdict below means.
   for (const note of proxiedNotes(r)) out.add(`> [!CAUTION]\n> ${inlineMd(note)}`);
-  const notes = [reachNote(r, true), dataNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
+  const notes = [reachNote(r, true), dataNote(r), routeNote(r), stopNote(r), pauseNote(r)].filter((x): x is string => x !== null).map(inlineMd);
   out.add(
     `**${mdText(headline(r))}** ${notes.join(' ')}${notes.length ? ' ' : ''}` +
       (r.failed
@@ -480,6 +498,7 @@ function whatToDoSection(out: Budget, { r, naming }: SummaryRun): void {
 /** Gate mode: the configuration tested, and what its base commit did. */
 function gateSections(out: Budget, { r }: SummaryRun): void {
   if (r.gate) gateSection(out, r.gate);
+  routeSection(out, r);
   if (r.gate?.base) out.add(baseSummaryLines(r.gate).join('\n'));
 }
 
@@ -547,6 +566,20 @@ function transcriptBlock(t: TargetReport): string {
   const ran = t.attempts.filter((a) => a.transcript.length > 0).length;
   const title = `${detailLabel(t)}, ${TRANSPORT_LABEL[t.transport]}: ${ran > 0 ? `greeting, EHLO and ${plural(ran, 'attempt')}` : t.reachable ? 'greeting and EHLO; no attempt ran' : 'the connection, which failed'}`;
   return `<details><summary>${mdText(title)}</summary>\n\n<pre>${preText(lines.join('\n'))}</pre>\n\n</details>`;
+}
+
+/** How many routing proofs show before the rest is folded. */
+const ROUTE_ROWS_SHOWN = 10;
+
+/** Gate mode: where the instance put each accepted attempt, with Postfix's log line as the proof. */
+function routeSection(out: Budget, r: Report): void {
+  const rows = routeRows(r);
+  if (rows.length === 0) return;
+  out.add(`### Where the accepted mail went\n\nEach accepted attempt was sent through DATA to the private instance (every delivery class a discard with its own next hop); the delivery agent's log line names the class.`);
+  const cells = rows.map((x) => [`${code(x.vector)}<br>${code(x.rcpt)}`, mdText(x.label), mdText(routeText(x.proof)), x.proof.line !== null ? code(x.proof.line) : mdText(x.proof.note ?? '')]);
+  const head = ['Attempt', 'Service', 'Went to', "Postfix's log"];
+  out.table(head, cells.slice(0, ROUTE_ROWS_SHOWN));
+  if (cells.length > ROUTE_ROWS_SHOWN) out.table(head, cells.slice(ROUTE_ROWS_SHOWN), `<details><summary>${cells.length - ROUTE_ROWS_SHOWN} more</summary>\n\n`, '\n\n</details>');
 }
 
 /** Gate mode: what was built from the configuration, what could not be tested, what was changed. */

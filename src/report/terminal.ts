@@ -2,8 +2,8 @@ import { baseTerminalLines } from './base.js';
 import { logLine } from './escape.js';
 import type { Report, TargetReport } from '../model/report.js';
 import { diagnosisText, fixText } from './diagnosis.js';
-import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, stopNote, transportGaps } from './summary.js';
-import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, proxiedNotes, replyWithReason, seenAsText, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type AddressView, type Finding, type Where } from './view.js';
+import { adviceBullets, dataNote, headline, HEADLINE_NAMES_UP_TO, pauseNote, reachNote, routeNote, stopNote, transportGaps } from './summary.js';
+import { addresses, byFamily, otherFailReasons, FAMILY_LABEL, findings, mtaLabel, ownMailText, proxiedNotes, replyWithReason, routeRows, routeText, seenAsText, skippedGroups, someIds, TRANSPORT_LABEL, vectorIds, whereText, type AddressView, type Finding, type Where } from './view.js';
 import { CLI_NAMING, type InputNaming } from '../settings.js';
 
 export interface TerminalOptions {
@@ -108,7 +108,7 @@ interface TermRun {
  */
 export function renderTerminal(r: Report, opts: TerminalOptions): string {
   const run: TermRun = { r, c: opts.color, naming: opts.naming ?? CLI_NAMING, views: addresses(r) };
-  const parts = opts.verbose ? [...TERMINAL_HEAD, everyAttemptLines] : [...TERMINAL_HEAD, relayedLines, inconclusiveLines, footerLines];
+  const parts = opts.verbose ? [...TERMINAL_HEAD, everyAttemptLines] : [...TERMINAL_HEAD, relayedLines, routeLines, inconclusiveLines, footerLines];
   return `${parts.flatMap((part) => part(run)).join('\n')}\n`;
 }
 
@@ -129,7 +129,7 @@ function verdictLines({ r, c }: TermRun): string[] {
   out.push(...wrap(termText(headline(r)), WRAP, '', ''));
   const reach = reachNote(r, true);
   if (reach) out.push(...wrap(termText(reach.replace(/`/g, '')), WRAP, '', ''));
-  for (const note of [dataNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
+  for (const note of [dataNote(r), routeNote(r), stopNote(r), pauseNote(r)]) if (note) out.push(...wrap(termText(note.replace(/`/g, '')), WRAP, '', ''));
   for (const reason of otherFailReasons(r)) out.push(paint(c, 'red', `  fails: ${termText(reason)}`));
   return out;
 }
@@ -264,6 +264,24 @@ function idsThatFit(gids: readonly string[], labelLength: number): { text: strin
     shown++;
   }
   return { text, shown };
+}
+
+/** Routing proofs shown without -v: what did not relay and the routing forms come first. */
+const ROUTE_LINES_SHOWN = 4;
+
+/** Gate mode: where the instance put the accepted attempts, each with Postfix's log line. */
+function routeLines({ r, c }: TermRun): string[] {
+  const rows = routeRows(r);
+  if (rows.length === 0) return [];
+  const out = ['', paint(c, 'bold', "Where the accepted mail went (the private instance's log)")];
+  for (const x of rows.slice(0, ROUTE_LINES_SHOWN)) {
+    const color = x.proof.relays === true ? 'red' : x.proof.relays === false ? 'green' : 'yellow';
+    const [first, ...more] = wrap(termText(`${x.vector} RCPT TO:${x.rcpt} on ${x.label}: ${routeText(x.proof)}`), WRAP, '  ', '    ');
+    out.push(`  ${paint(c, color, termText(x.vector))}${first.slice(2 + termText(x.vector).length)}`, ...more);
+    out.push(...wrap(termText(x.proof.line ?? x.proof.note ?? ''), WRAP, '      ', '      ').map((l) => paint(c, 'dim', l)));
+  }
+  if (rows.length > ROUTE_LINES_SHOWN) out.push(paint(c, 'dim', `  ${rows.length - ROUTE_LINES_SHOWN} more; -v gives each attempt's log line, --json its route`));
+  return out;
 }
 
 /** The inconclusive vectors by reason, at most two lines of reason each. */

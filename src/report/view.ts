@@ -377,3 +377,36 @@ export function seenAsText(v: AddressView): string | null {
   if (networkKind(v.address) === 'loopback') return null;
   return unseenSentence(seen, t.mta?.name ?? null);
 }
+
+/** One accepted attempt's routing proof (gate mode), merged across the transports of a service. */
+export interface RouteRow {
+  /** The service, as the targets table names it. */
+  label: string;
+  vector: string;
+  family: Family;
+  /** The relay destination as sent. */
+  rcpt: string;
+  proof: NonNullable<AttemptReport['route']>;
+}
+
+/** Every routing proof of the run, once per service and vector: what did not relay first, then routing forms, then the rest. */
+export function routeRows(r: Report): RouteRow[] {
+  const out = new Map<string, RouteRow>();
+  for (const t of r.targets) {
+    for (const a of t.attempts) {
+      if (!a.route) continue;
+      const label = addressLabel(t);
+      const key = JSON.stringify([label, a.vector]);
+      if (!out.has(key)) out.set(key, { label, vector: a.vector, family: familyOf(a.vector), rcpt: a.rcptTo[a.rcptTo.length - 1] ?? '', proof: a.route });
+    }
+  }
+  const rank = (x: RouteRow): number => (x.proof.relays === false ? 0 : x.proof.relays === null ? 1 : x.family === 'routing' ? 2 : 3);
+  return [...out.values()].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Where a proof says the mail went, in a few words. */
+export function routeText(p: NonNullable<AttemptReport['route']>): string {
+  if (p.class === null) return 'not shown';
+  const to = { default: 'default transport: relayed', relay: 'relay transport (relay_domains): relayed', local: 'local transport: not a relay', virtual: 'virtual mailbox transport: not a relay', bounced: 'bounced by the server itself: not a relay' } as const;
+  return to[p.class];
+}

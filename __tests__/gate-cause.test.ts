@@ -129,6 +129,13 @@ describe('what "Verified" requires (pure: the fixed copy is a report given here)
     expect(p.notVerified).toEqual(['1 of the 1 attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: external-sender)']);
   });
 
+  test('accepted but shown by the instance\'s log to be delivered locally (proof by routing) is no relay: verified; skipped for another reason is not', async () => {
+    const local = await prove(report(target({ attempts: [{ vector: 'external-sender', outcome: 'skipped', rule: 'routed-local' }] as T['attempts'] })));
+    expect({ verified: local.verified, why: local.notVerified }).toEqual({ verified: true, why: [] });
+    const other = await prove(report(target({ attempts: [{ vector: 'external-sender', outcome: 'skipped', rule: 'needs-starttls' }] as T['attempts'] })));
+    expect(other.verified).toBe(false);
+  });
+
   test('port 25 refusing postmaster@, AUTH no longer offered: each fails it', async () => {
     const p = await prove(report(target({ extensions: ['PIPELINING'], positiveControl: control(false) })));
     expect(p.verified).toBe(false);

@@ -6484,7 +6484,42 @@ async function stopInstance(i) {
     live.delete(i);
 }
 
+;// CONCATENATED MODULE: ./src/verdict/route-proof.ts
+/**
+ * Gate mode: an accepted attempt decided by where the private instance really
+ * put its relay destination, not by the reply. The reply to RCPT cannot tell
+ * local delivery from relaying (a catch-all domain takes `user%ext@domain` as
+ * readily as its own mailboxes); the instance's log can. Where the log showed
+ * nothing, the attempt stays as the reply and the controls decided it.
+ */
+/** Rules of an attempt whose relay destination was accepted at RCPT (or through DATA), whatever the controls then made of it. */
+const ACCEPTED_RULES = new Set(['accepted', 'accepted-local', 'accepted-routed', 'accepted-not-routed', 'accepted-catch-all', 'accepted-control-undecided']);
+function acceptedAttempt(a) {
+    return a.rule !== null && ACCEPTED_RULES.has(a.rule);
+}
+const CLASS_TEXT = {
+    default: 'the default transport (mail for a domain it is not final for)',
+    relay: 'the relay transport (mail for relay_domains, which it passes on)',
+    local: 'the local transport (a domain it is final for; what local(8) would do with it, aliases and .forward, is not run here)',
+    virtual: 'the virtual mailbox transport (a domain it keeps mailboxes for)',
+    bounced: 'no transport: it returned the message to the sender itself (status=bounced)',
+};
+/** The rule of an attempt the instance's log showed delivered locally: accepted, and no relay. */
+const ROUTED_LOCAL = 'routed-local';
+/** The attempt with its proof; decided by it where the log showed the class. */
+function withRouteProof(a, proof) {
+    if (proof.relays === null || proof.class === null)
+        return { ...a, route: proof };
+    const quoted = `Postfix's log: ${proof.line ?? ''}`;
+    if (proof.relays) {
+        return { ...a, route: proof, outcome: 'relayed', rule: 'routed-onward', reason: `accepted, and the private instance handed ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}: it relays. ${quoted}` };
+    }
+    const where = proof.class === 'bounced' ? CLASS_TEXT.bounced : `delivered ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}`;
+    return { ...a, route: proof, outcome: 'skipped', rule: ROUTED_LOCAL, reason: `not a relay: accepted, and the private instance ${where}. ${quoted}` };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/prove.ts
+
 
 
 
@@ -6541,8 +6576,10 @@ function deniedAll(again, mine, rerun) {
     const on = again.targets.filter(mine);
     const still = [...new Set(on.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
     // Where it ran: a plaintext attempt skipped because the service demands STARTTLS ran inside it.
-    const ran = (v) => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && a.outcome !== 'skipped'));
-    const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied')));
+    // Accepted but shown by the instance's log to be delivered locally (proof by routing) is no relay either.
+    const local = (a) => a.outcome === 'skipped' && a.rule === ROUTED_LOCAL;
+    const ran = (v) => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && (a.outcome !== 'skipped' || local(a))));
+    const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied' && !local(a))));
     const why = [];
     if (notDenied.length > 0) {
         why.push(`${notDenied.length} of the ${rerun.length} attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: ${notDenied.slice(0, 5).join(', ')}${notDenied.length > 5 ? ', …' : ''})`);
@@ -6649,38 +6686,6 @@ async function proveFix(settings, report, fix, services, rerunGate) {
     finally {
         external_node_fs_default().rmSync(dir, { recursive: true, force: true });
     }
-}
-
-;// CONCATENATED MODULE: ./src/verdict/route-proof.ts
-/**
- * Gate mode: an accepted attempt decided by where the private instance really
- * put its relay destination, not by the reply. The reply to RCPT cannot tell
- * local delivery from relaying (a catch-all domain takes `user%ext@domain` as
- * readily as its own mailboxes); the instance's log can. Where the log showed
- * nothing, the attempt stays as the reply and the controls decided it.
- */
-/** Rules of an attempt whose relay destination was accepted at RCPT (or through DATA), whatever the controls then made of it. */
-const ACCEPTED_RULES = new Set(['accepted', 'accepted-local', 'accepted-routed', 'accepted-not-routed', 'accepted-catch-all', 'accepted-control-undecided']);
-function acceptedAttempt(a) {
-    return a.rule !== null && ACCEPTED_RULES.has(a.rule);
-}
-const CLASS_TEXT = {
-    default: 'the default transport (mail for a domain it is not final for)',
-    relay: 'the relay transport (mail for relay_domains, which it passes on)',
-    local: 'the local transport (a domain it is final for; what local(8) would do with it, aliases and .forward, is not run here)',
-    virtual: 'the virtual mailbox transport (a domain it keeps mailboxes for)',
-    bounced: 'no transport: it returned the message to the sender itself (status=bounced)',
-};
-/** The attempt with its proof; decided by it where the log showed the class. */
-function withRouteProof(a, proof) {
-    if (proof.relays === null || proof.class === null)
-        return { ...a, route: proof };
-    const quoted = `Postfix's log: ${proof.line ?? ''}`;
-    if (proof.relays) {
-        return { ...a, route: proof, outcome: 'relayed', rule: 'routed-onward', reason: `accepted, and the private instance handed ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}: it relays. ${quoted}` };
-    }
-    const where = proof.class === 'bounced' ? CLASS_TEXT.bounced : `delivered ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}`;
-    return { ...a, route: proof, outcome: 'skipped', rule: 'routed-local', reason: `not a relay: accepted, and the private instance ${where}. ${quoted}` };
 }
 
 ;// CONCATENATED MODULE: ./src/gate/maillog.ts

@@ -9,6 +9,7 @@ import { fixForCause } from './cause.js';
 import { proposeFixes, type ConfigFiles, type ProposedFix } from './fix.js';
 import { parseMainCf, parseMasterCf } from './postfix-files.js';
 import type { VerifiedFix } from '../model/gate.js';
+import { ROUTED_LOCAL } from '../verdict/route-proof.js';
 export type { VerifiedFix } from '../model/gate.js';
 
 /** The configuration's files as the fix finder reads them. */
@@ -58,8 +59,10 @@ function deniedAll(again: Report, mine: (t: Target) => boolean, rerun: readonly 
   const on = again.targets.filter(mine);
   const still = [...new Set(on.flatMap((t) => t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)))];
   // Where it ran: a plaintext attempt skipped because the service demands STARTTLS ran inside it.
-  const ran = (v: string): Target['attempts'] => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && a.outcome !== 'skipped'));
-  const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied')));
+  // Accepted but shown by the instance's log to be delivered locally (proof by routing) is no relay either.
+  const local = (a: Target['attempts'][number]): boolean => a.outcome === 'skipped' && a.rule === ROUTED_LOCAL;
+  const ran = (v: string): Target['attempts'] => on.flatMap((t) => t.attempts.filter((a) => a.vector === v && (a.outcome !== 'skipped' || local(a))));
+  const notDenied = rerun.filter((v) => !still.includes(v) && (ran(v).length === 0 || ran(v).some((a) => a.outcome !== 'denied' && !local(a))));
   const why: string[] = [];
   if (notDenied.length > 0) {
     why.push(`${notDenied.length} of the ${rerun.length} attempt(s) that relayed were not denied on the fixed copy (not run or inconclusive: ${notDenied.slice(0, 5).join(', ')}${notDenied.length > 5 ? ', …' : ''})`);

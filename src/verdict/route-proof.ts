@@ -23,6 +23,9 @@ const CLASS_TEXT: Record<NonNullable<RouteProof['class']>, string> = {
   bounced: 'no transport: it returned the message to the sender itself (status=bounced)',
 };
 
+/** The rule of an attempt the instance's log showed delivered locally: accepted, and no relay. */
+export const ROUTED_LOCAL = 'routed-local';
+
 /** The attempt with its proof; decided by it where the log showed the class. */
 export function withRouteProof(a: AttemptReport, proof: RouteProof): AttemptReport {
   if (proof.relays === null || proof.class === null) return { ...a, route: proof };
@@ -31,5 +34,5 @@ export function withRouteProof(a: AttemptReport, proof: RouteProof): AttemptRepo
     return { ...a, route: proof, outcome: 'relayed', rule: 'routed-onward', reason: `accepted, and the private instance handed ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}: it relays. ${quoted}` };
   }
   const where = proof.class === 'bounced' ? CLASS_TEXT.bounced : `delivered ${proof.recipient ?? 'it'} to ${CLASS_TEXT[proof.class]}`;
-  return { ...a, route: proof, outcome: 'skipped', rule: 'routed-local', reason: `not a relay: accepted, and the private instance ${where}. ${quoted}` };
+  return { ...a, route: proof, outcome: 'skipped', rule: ROUTED_LOCAL, reason: `not a relay: accepted, and the private instance ${where}. ${quoted}` };
 }

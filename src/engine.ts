@@ -1,7 +1,8 @@
 import { diagnose } from './diagnosis/diagnose.js';
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './model/report.js';
-import { runTarget, silentGreeting, type TargetOptions, type Transport } from './schedule/target.js';
+import { proxySign } from './battery/tricks.js';
+import { runTarget, silentGreeting, withProxyTricks, type TargetOptions, type TargetSpec, type Transport } from './schedule/target.js';
 import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
@@ -109,21 +110,40 @@ async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: S
   if (!p.address) return [unresolved(p)];
   const spec = { host: p.host, address: p.address, port: p.port };
   const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-  if (fixed) return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+  if (fixed) {
+    const only = await runTarget({ ...spec, transport: fixed }, options);
+    return weighService([fixed === 'plain' ? await proxyIfExpected(only, { ...spec, transport: fixed }, options, settings) : only]);
+  }
   if (p.port === 465) return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
   // auto: plaintext first; then again inside STARTTLS when the server offers it.
-  const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-  if (silentGreeting(plain)) {
-    // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+  const first = await runTarget({ ...spec, transport: 'plain' }, options);
+  if (silentGreeting(first)) {
+    // No greeting in plaintext: try implicit TLS on a fresh connection, then a PROXY header, before giving up.
     const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-    return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
+    if (implicit.reachable) return weighService([{ ...implicit, tlsDetected: true }]);
+    return weighService([await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings)]);
   }
+  const plain = await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings);
   if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
   // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
   const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
   // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
   const [weighedPlain, weighedSecure] = weighService([plain, secure]);
   return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
+}
+
+/**
+ * The PROXY tricks on a plaintext run, when the input asks (`try`) or the port showed it
+ * expects a header (`auto`: no greeting in time, or a refusal of the PROXY_SIGNS table).
+ * The same run when they do not apply.
+ */
+async function proxyIfExpected(plain: TargetReport, spec: TargetSpec, options: TargetOptions, settings: Settings): Promise<TargetReport> {
+  if (settings.proxyProtocol === 'off') return plain;
+  const refusal = plain.reachable ? null : (plain.opening.find((l) => l.dir === 'S')?.text ?? null);
+  const sign = plain.reachable ? undefined : proxySign(refusal, silentGreeting(plain));
+  if (settings.proxyProtocol === 'auto' && !sign) return plain;
+  const reason = sign ? `the plaintext connection looks like a port that waits for a PROXY header (${sign.silent ? 'no greeting in time' : refusal ?? ''}; sign ${sign.id})` : 'asked for by `proxy-protocol: try`';
+  return withProxyTricks(plain, spec, options, reason);
 }
 
 function assembleReport(settings: Settings, started: number, targets: TargetReport[], found: Discovered): Report {
@@ -134,8 +154,9 @@ function assembleReport(settings: Settings, started: number, targets: TargetRepo
     ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
     ...(found.error ? [found.error] : []),
   ];
-  // The runs that make the verdict inconclusive for want of a test, said as strict says them.
-  const warnings = untested(tallies).map(untestedNote);
+  // The runs that make the verdict inconclusive for want of a test, said as strict says them;
+  // then what the identity tricks found that decides nothing (XFORWARD, an AUTH with nothing accepted).
+  const warnings = [...untested(tallies).map(untestedNote), ...targets.flatMap((t) => t.doors?.notes ?? [])];
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'relay-check', version: VERSION },

@@ -67,7 +67,7 @@ describe('defaults', () => {
       port: '25',
       strictness: 'normal',
       tls: 'auto',
-      proxyProtocol: 'auto',
+      'proxy-protocol': 'auto',
       recipient: 'relay-check@example.com',
       timeout: '120',
       'connect-timeout': '10',

@@ -3,7 +3,9 @@ import net from 'node:net';
 import type { RenderedVector } from '../battery/render.js';
 import { CLAIMED_ADDRESS, IDENTITY_TRICKS, PROXY_OUTSIDER, type IdentityTrick } from '../battery/tricks.js';
 import type { Vector } from '../battery/vectors.js';
+import type { MtaIdentity } from '../model/mta.js';
 import type { AttemptReport, IdentityDoors, TargetReport } from '../model/report.js';
+import { identifyMta } from '../mta/identify.js';
 import { authMechanisms, authWithNothing, proxyHeader, xclientAs } from '../smtp/identity.js';
 import { formatReply } from '../smtp/reply.js';
 import type { Ehlo, SmtpSession } from '../smtp/session.js';
@@ -40,7 +42,19 @@ export async function proxyTricks(spec: TargetSpec, opts: TargetOptions, report:
   const doors = report.doors ?? doorsOf(report, reason);
   doors.proxy = reason;
   report.doors = doors;
-  report.attempts.push(...(await runList(IDENTITY_TRICKS.filter((t) => t.door === 'proxy'), spec, opts, report, state, doors)));
+  const attempts = await runList(IDENTITY_TRICKS.filter((t) => t.door === 'proxy'), spec, opts, report, state, doors);
+  report.attempts.push(...attempts);
+  // Without a header the port gave no session: the MTA is known only from the tricks' own.
+  report.mta ??= mtaOfSessions(attempts);
+}
+
+/** Which MTA answered the trick sessions (their greeting, EHLO keywords and replies); undefined when none got a greeting. */
+function mtaOfSessions(attempts: readonly AttemptReport[]): MtaIdentity | undefined {
+  const lines = attempts.flatMap((a) => a.transcript.filter((l) => l.dir === 'S').map((l) => l.text));
+  const greeting = lines.filter((l) => /^220[ -]/.test(l)).slice(0, 1);
+  if (greeting.length === 0) return undefined;
+  const extensions = [...new Set(lines.filter((l) => /^250-/.test(l)).map((l) => l.slice(4).split(/\s+/)[0].toUpperCase()))];
+  return identifyMta({ greeting, extensions, replies: attempts.map((a) => a.reply) });
 }
 
 async function runList(tricks: readonly IdentityTrick[], spec: TargetSpec, opts: TargetOptions, report: TargetReport, state: ServerState, doors: IdentityDoors): Promise<AttemptReport[]> {

@@ -66,6 +66,11 @@ async function runList(tricks: readonly IdentityTrick[], spec: TargetSpec, opts:
       out.push(skipped(trick, `not run: its control (${control.vector}, the same attempt without the trick) relayed, so the trick proves nothing more${trick.door === 'proxy' ? ': this port relays for anyone who sends a PROXY header' : ''}`));
       continue;
     }
+    if (trick.door === 'proxy' && control !== undefined && control.outcome === 'inconclusive' && control.reply === null) {
+      // No session after the control's header either: another header would only wait as long.
+      out.push({ ...notRun(vectorOf(trick), `not run: the control's header got no session either (${control.reason.replace(/^not run: /, '')})`), helo: opts.helo });
+      continue;
+    }
     if (Date.now() >= opts.deadline) {
       out.push({ ...notRun(vectorOf(trick), 'not run: the run deadline was reached'), helo: opts.helo });
       continue;

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { IDENTITY_TRICKS, PROXY_SIGNS, proxySign } from '../src/battery/tricks.js';
+import { VECTORS } from '../src/battery/vectors.js';
+import { authMechanisms, proxyHeader } from '../src/smtp/identity.js';
 import { run } from '../src/engine.js';
 import { runGate } from '../src/gate/gate.js';
 import type { AttemptReport, Report } from '../src/model/report.js';
@@ -85,6 +88,43 @@ async function authSession(port: number, exchange: string[]): Promise<{ ehlo: st
   }
 }
 const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64');
+
+describe('the identity tricks table and its wire forms', () => {
+  test('every row: a kebab-case id unique among vectors, its provenance and a real example; AUTH rows name a mechanism, PROXY rows a version', () => {
+    const ids = [...VECTORS.map((v) => v.id), ...IDENTITY_TRICKS.map((t) => t.id)];
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const t of IDENTITY_TRICKS) {
+      expect({ id: t.id, ok: /^[a-z0-9]+(-[a-z0-9]+)*$/.test(t.id) && t.provenance.length > 10 && t.example.length > 0 && t.description.length > 10 }).toEqual({ id: t.id, ok: true });
+      expect({ id: t.id, mechanism: t.door === 'auth' ? typeof t.mechanism : 'n/a', proxy: t.door === 'proxy' ? typeof t.proxy : 'n/a' }).toEqual({ id: t.id, mechanism: t.door === 'auth' ? 'string' : 'n/a', proxy: t.door === 'proxy' ? 'object' : 'n/a' });
+    }
+    // The PROXY control runs first: the loopback claims are read against it.
+    expect(IDENTITY_TRICKS.filter((t) => t.door === 'proxy').map((t) => t.id)).toEqual(['proxy-v1-outsider', 'proxy-v1-loopback', 'proxy-v2-loopback']);
+  });
+
+  test('PROXY signs: each row\'s example lands on that row; a refusal that names nothing of the sort lands on none', () => {
+    for (const s of PROXY_SIGNS) expect(proxySign(s.silent ? null : s.example, s.silent === true)?.id).toBe(s.id);
+    expect(proxySign('421 4.3.2 Service shutting down', false)).toBeUndefined();
+    expect(proxySign('554 5.7.1 Client host rejected', false)).toBeUndefined();
+    expect(proxySign(null, false)).toBeUndefined();
+  });
+
+  test('PROXY headers: v1 is the row\'s text line; v2 is the signature, 0x21, 0x11, 12 bytes of addresses and ports', () => {
+    const v1 = proxyHeader(1, '127.0.0.1', '127.0.0.1', 40000, 25);
+    expect(v1.bytes.toString('latin1')).toBe('PROXY TCP4 127.0.0.1 127.0.0.1 40000 25\r\n');
+    expect(v1.text).toBe(IDENTITY_TRICKS.find((t) => t.id === 'proxy-v1-loopback')?.example);
+    const v2 = proxyHeader(2, '127.0.0.1', '192.0.2.25', 40000, 25);
+    expect([...v2.bytes]).toEqual([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, 0x00, 0x0c, 127, 0, 0, 1, 192, 0, 2, 25, 0x9c, 0x40, 0x00, 0x19]);
+    expect(IDENTITY_TRICKS.find((t) => t.id === 'proxy-v2-loopback')?.example.replace(/ …$/, '')).toBe(
+      [...v2.bytes.subarray(0, 20)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' '),
+    );
+    expect(() => proxyHeader(1, '::1', '127.0.0.1', 1, 25)).toThrow(/IPv4/);
+  });
+
+  test('AUTH mechanisms from an EHLO reply, both spellings', () => {
+    expect(authMechanisms(['mx.example.org', 'PIPELINING', 'AUTH PLAIN LOGIN ANONYMOUS', 'AUTH=PLAIN LOGIN'])).toEqual(['PLAIN', 'LOGIN', 'ANONYMOUS']);
+    expect(authMechanisms(['mx.example.org', 'AUTHX FOO'])).toEqual([]);
+  });
+});
 
 describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { mailDomain } from './battery/render.js';
 import type { Strictness, TlsMode } from './model/verdict.js';
 export type { Strictness } from './model/verdict.js';
 
-export type ProxyProtocolMode = 'auto' | 'try' | 'off';
+type ProxyProtocolMode = 'auto' | 'try' | 'off';
 
 export interface HostSpec {
   /** The token as the user wrote it, for messages. */

@@ -10,7 +10,7 @@
  * tricks send nothing (ANONYMOUS) or a made-up user with an empty password.
  */
 
-export type Door = 'xclient' | 'auth' | 'proxy';
+type Door = 'xclient' | 'auth' | 'proxy';
 
 export interface IdentityTrick {
   /** Stable kebab-case id, like a vector's: reports and the diagnosis refer to it. */

@@ -8,6 +8,7 @@ import { VECTORS } from '../src/battery/vectors.js';
 import { authMechanisms, proxyHeader } from '../src/smtp/identity.js';
 import { run } from '../src/engine.js';
 import { runGate } from '../src/gate/gate.js';
+import { DEFAULT_MASTER_CF } from '../src/gate/sandbox.js';
 import type { AttemptReport, Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
 import { ROOT } from './support/action.js';
@@ -264,13 +265,17 @@ describePostfix('the gate runs the identity tricks too (issue 23 §3)', () => {
   afterAll(() => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
-  function config(main: string): string {
+  function config(main: string, mynetworks = '127.0.0.0/8'): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-identity-gate-'));
     dirs.push(dir);
     fs.writeFileSync(
       path.join(dir, 'main.cf'),
-      `myhostname = mx.gate.test\nmydomain = gate.test\nmydestination = $myhostname, localhost, $mydomain\nmynetworks = 127.0.0.0/8\nalias_maps =\nalias_database =\ncompatibility_level = 3.6\n${main}`,
+      `myhostname = mx.gate.test\nmydomain = gate.test\nmydestination = $myhostname, localhost, $mydomain\nmynetworks = ${mynetworks}\nalias_maps =\nalias_database =\ncompatibility_level = 3.6\n${main}`,
     );
+    return dir;
+  }
+  function withMaster(dir: string, master: string): string {
+    fs.writeFileSync(path.join(dir, 'master.cf'), master);
     return dir;
   }
   const gate = (dir: string): Promise<Report> => runGate(parseSettings({ 'postfix-config': dir, timeout: '120', 'connect-timeout': '10' }));
@@ -299,5 +304,25 @@ describePostfix('the gate runs the identity tricks too (issue 23 §3)', () => {
     const safe = await gate(config('smtpd_sasl_auth_enable = yes\n'));
     expect(attempt(safe, 'auth-anonymous')).toBeUndefined();
     expect(attempt(safe, 'auth-plain-empty')?.outcome).toBe('denied');
+  }, 300_000);
+
+  test('a PROXY-protocol service: the battery runs through a header naming the outsider; a header claiming 127.0.0.1 relays where loopback is trusted, fails the gate', async () => {
+    // Debian's master.cf, its smtp service behind a proxy.
+    const master = DEFAULT_MASTER_CF.replace(/^smtp(\s+)inet(.*)smtpd$/m, 'smtp$1inet$2smtpd -o smtpd_upstream_proxy_protocol=haproxy');
+    expect(master).toContain('smtpd -o smtpd_upstream_proxy_protocol=haproxy');
+    const open = await gate(withMaster(config(''), master));
+    expectValid(open);
+    // The battery ran as the outsider (through the header): its plain attempt was refused.
+    expect(attempt(open, 'external-sender')?.outcome).toBe('denied');
+    expect(open.targets[0].opening[1]).toMatchObject({ dir: 'C', text: expect.stringMatching(/^PROXY TCP4 203\.0\.113\.10 /) });
+    expect(open.targets[0].opening.some((l) => l.dir === 'C' && /^XCLIENT/.test(l.text))).toBe(false);
+    expect(attempt(open, 'proxy-v1-outsider')?.outcome).toBe('denied');
+    expect(attempt(open, 'proxy-v1-loopback')?.outcome).toBe('relayed');
+    expect(open.verdict).toBe('open');
+    expect(rules(open)).toContain('postfix-upstream-proxy');
+    // The same service with loopback untrusted.
+    const closed = await gate(withMaster(config('', '192.0.2.0/24'), master));
+    expect(attempt(closed, 'proxy-v1-loopback')?.outcome).toBe('denied');
+    expect(closed.verdict).toBe('closed');
   }, 300_000);
 });

@@ -25,6 +25,12 @@ export interface EngineServices {
    * server that relays the plain attempt gets no further transactions: see TargetOptions.stopWhenOpen.
    */
   fullBattery?: boolean;
+  /**
+   * Ports that read a PROXY protocol header first (gate mode: `smtpd_upstream_proxy_protocol`):
+   * every session there names its client in a header instead of XCLIENT, and the PROXY
+   * identity tricks run there.
+   */
+  proxied?: (port: number) => boolean;
   /** What a port stands for (gate mode: the master.cf service, `submission (587)`), set on its targets before anything reads them. */
   serviceFor?: (port: number) => string | undefined;
 }
@@ -106,8 +112,9 @@ async function runLanes(planned: readonly PlannedTarget[], options: TargetOption
 }
 
 /** One planned address and port: one report per transport tested on it. */
-async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
+async function testPlanned(p: PlannedTarget, shared: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
   if (!p.address) return [unresolved(p)];
+  const options = services.proxied?.(p.port) === true ? { ...shared, viaProxy: true } : shared;
   const spec = { host: p.host, address: p.address, port: p.port };
   const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
   if (fixed) {
@@ -138,6 +145,7 @@ async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: S
  * The same run when they do not apply.
  */
 async function proxyIfExpected(plain: TargetReport, spec: TargetSpec, options: TargetOptions, settings: Settings): Promise<TargetReport> {
+  if (options.viaProxy === true) return withProxyTricks(plain, spec, options, 'the service reads a PROXY protocol header from every client (smtpd_upstream_proxy_protocol = haproxy)');
   if (settings.proxyProtocol === 'off') return plain;
   const refusal = plain.reachable ? null : (plain.opening.find((l) => l.dir === 'S')?.text ?? null);
   const sign = plain.reachable ? undefined : proxySign(refusal, silentGreeting(plain));

@@ -34,6 +34,8 @@ export interface GateService {
   wrapper: boolean;
   /** STARTTLS demanded before mail (smtpd_tls_security_level = encrypt). */
   tlsRequired: boolean;
+  /** Reads a PROXY protocol header before the greeting (smtpd_ or postscreen_upstream_proxy_protocol = haproxy). */
+  proxy: boolean;
   port: number;
   line: number;
 }
@@ -561,13 +563,14 @@ function placeListener(d: Draft, s: MasterService, origin: Origin, nth: number):
   const own = (n: string): string | undefined => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
   const wrapper = own('smtpd_tls_wrappermode') === 'yes';
   const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+  const proxy = own(s.command === 'postscreen' ? 'postscreen_upstream_proxy_protocol' : 'smtpd_upstream_proxy_protocol') === 'haproxy';
   const original = SERVICE_PORTS[s.service] ?? s.service;
   // A listener written as host:port is best known by its syslog name (postfix/submission).
   const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
   const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
   d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
   s.service = `127.0.0.1:${port}`;
-  return { name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, port, line: s.line };
+  return { name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, proxy, port, line: s.line };
 }
 
 function withRequiredServices(d: Draft, kept: MasterService[]): MasterService[] {

@@ -21,6 +21,11 @@ export interface TargetOptions {
   recipientGiven?: boolean;
   /** Test as this client through Postfix XCLIENT (input `client-address`). */
   clientAddress?: string;
+  /**
+   * The port reads a PROXY protocol header first (gate mode): every session names its client
+   * (clientAddress, else 127.0.0.1) in a v1 header, as the proxy in front would, instead of XCLIENT.
+   */
+  viaProxy?: boolean;
   helo: string;
   /** Confirm acceptance through DATA (strictness `relaxed`). */
   confirm: boolean;

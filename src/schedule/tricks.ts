@@ -132,7 +132,8 @@ async function tryTrick(trick: IdentityTrick, spec: TargetSpec, opts: TargetOpti
   const index = ++report.connections;
   let session: SmtpSession | undefined;
   try {
-    const setup = setupFor(spec, opts, opts.helo, trick.door === 'proxy' ? undefined : opts.clientAddress);
+    // The PROXY tricks write their own header, and speak as no one else.
+    const setup = trick.door === 'proxy' ? setupFor(spec, { ...opts, viaProxy: false }, opts.helo, undefined) : setupFor(spec, opts, opts.helo, opts.clientAddress);
     const opened = await openSession(trick.proxy ? { ...setup, preamble: proxyFor(trick, spec) } : setup);
     session = opened.session;
     const door = await openDoor(trick, session, opened.ehlo, opts);

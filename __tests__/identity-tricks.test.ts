@@ -10,6 +10,8 @@ import { run } from '../src/engine.js';
 import { runGate } from '../src/gate/gate.js';
 import { DEFAULT_MASTER_CF } from '../src/gate/sandbox.js';
 import type { AttemptReport, Report } from '../src/model/report.js';
+import { annotations } from '../src/report/annotations.js';
+import { renderSummary } from '../src/report/summary.js';
 import { parseSettings } from '../src/settings.js';
 import { ROOT } from './support/action.js';
 import { describePostfix } from './support/describe-mta.js';
@@ -229,6 +231,9 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     expect(r.warnings.join('\n')).toMatch(/AUTH ANONYMOUS with no credential was accepted .*noanonymous/);
     expect(r.targets[0].doors?.xforward).toMatch(/ADDR/);
     expect(r.warnings.join('\n')).toMatch(/XFORWARD is offered to this client .*no verdict/);
+    // Said as what they are: an identity door, in the summary and as annotations.
+    expect(annotations(r).filter((a) => a.title === 'Identity door').map((a) => a.level)).toEqual(['warning', 'warning']);
+    expect(renderSummary(r)).toMatch(/> \[!WARNING\]\n> .*AUTH ANONYMOUS with no credential was accepted/);
     // Never a password: the PLAIN response is authzid, a made-up user, and nothing.
     const plain = attempt(r, 'auth-plain-empty')?.transcript.find((l) => l.dir === 'C' && l.text.startsWith('AUTH PLAIN '))?.text.slice(11) ?? '';
     expect(Buffer.from(plain, 'base64').toString('latin1')).toMatch(/^\0relay-check-nobody-[0-9a-f]{8}\0$/);

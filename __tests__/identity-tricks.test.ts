@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -34,6 +35,19 @@ import { expectValid } from './support/schema.js';
 const SASL_ANON = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix', 'common', 'sasl-anon');
 let pf: RunningPostfix;
 let auth: AcceptingAuth;
+let pair: { dir: string; cert: string; key: string };
+
+/** A throwaway self-signed pair for the TLS-only AUTH service (openssl; fails loudly without it). */
+function makeCertificate(): { dir: string; cert: string; key: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-identity-tls-'));
+  fs.chmodSync(dir, 0o755);
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=mx.relay-check.test', '-keyout', key, '-out', cert, '-days', '2'], { encoding: 'utf8', timeout: 30_000 });
+  if (made.status !== 0) throw new Error(`openssl req failed: ${made.error?.message ?? made.stderr}`);
+  fs.chmodSync(key, 0o644);
+  return { dir, cert, key };
+}
 const closers: (() => Promise<void>)[] = [];
 const fwd: Record<string, number> = {};
 
@@ -67,7 +81,7 @@ async function proxied(port: number, claim: string): Promise<string> {
 }
 
 /** A direct session: EHLO's AUTH line, then one AUTH exchange (lines as sent) and, when it succeeded, the relay attempt. */
-async function authSession(port: number, exchange: string[]): Promise<{ ehlo: string; auth: string; rcpt: string | null }> {
+async function authSession(port: number, exchange: string[], opts: { starttls?: boolean } = {}): Promise<{ ehlo: string; auth: string; rcpt: string | null }> {
   const socket = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
     s.once('error', reject);
@@ -75,7 +89,12 @@ async function authSession(port: number, exchange: string[]): Promise<{ ehlo: st
   const wire = new Wire(socket);
   try {
     await wire.reply();
-    const ehlo = (await wire.command('EHLO client.example.org')).text;
+    let ehlo = (await wire.command('EHLO client.example.org')).text;
+    if (opts.starttls) {
+      expect((await wire.command('STARTTLS')).code).toBe(220);
+      await wire.upgrade();
+      ehlo = (await wire.command('EHLO client.example.org')).text;
+    }
     let last = { code: 0, text: '' };
     for (const line of exchange) last = await wire.command(line);
     let rcpt: string | null = null;
@@ -131,6 +150,7 @@ describe('the identity tricks table and its wire forms', () => {
 
 describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
   beforeAll(async () => {
+    pair = makeCertificate();
     auth = await acceptingAuth();
     closers.push(() => auth.close());
     pf = await startPostfix(
@@ -149,6 +169,11 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
         { name: 'sasl-closed', overrides: ['smtpd_sasl_auth_enable=yes'] },
         // A backend that accepts any user with an empty password (a Dovecot nopassword passdb, simulated).
         { name: 'sasl-any-password', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=dovecot', `smtpd_sasl_path=inet:127.0.0.1:${auth.port}`] },
+        // The same backend, AUTH offered only inside TLS (smtpd_tls_auth_only).
+        {
+          name: 'sasl-tls-only',
+          overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=dovecot', `smtpd_sasl_path=inet:127.0.0.1:${auth.port}`, 'smtpd_tls_auth_only=yes', 'smtpd_tls_security_level=may', `smtpd_tls_cert_file=${pair.cert}`, `smtpd_tls_key_file=${pair.key}`],
+        },
       ],
       { cyrus_sasl_config_path: SASL_ANON },
     );
@@ -161,6 +186,7 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
   afterAll(async () => {
     for (const c of closers) await c();
     await pf?.stop();
+    if (pair) fs.rmSync(pair.dir, { recursive: true, force: true });
   });
 
   test('XCLIENT offered to everyone: claiming 127.0.0.1 relays; the plain attempt does not; the row names smtpd_authorized_xclient_hosts', async () => {
@@ -262,6 +288,19 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     expect(rules(r)).toEqual(['postfix-sasl-empty-credentials']);
     // What reached the backend: PLAIN, a made-up user, an empty password.
     expect(auth.seen.some((s) => /^PLAIN resp=/.test(s) && /^\0relay-check-nobody-[0-9a-f]{8}\0$/.test(Buffer.from(s.slice(11), 'base64').toString('latin1')))).toBe(true);
+  }, 120_000);
+
+  test('AUTH offered only inside TLS: the tricks run inside STARTTLS, not in plaintext, and relay there', async () => {
+    expect((await authSession(pf.ports['sasl-tls-only'], [])).ehlo).not.toMatch(/AUTH/);
+    const d = await authSession(pf.ports['sasl-tls-only'], [`AUTH PLAIN ${b64('\0nobody-here\0')}`], { starttls: true });
+    expect(d).toMatchObject({ auth: expect.stringMatching(/^235 /), rcpt: expect.stringMatching(/^250 /) });
+    const r = await check(pf.ports['sasl-tls-only'], { tls: 'auto' });
+    const plain = r.targets.find((t) => t.transport === 'plain');
+    const secure = r.targets.find((t) => t.transport === 'starttls');
+    expect(plain?.attempts.filter((a) => a.vector.startsWith('auth-'))).toEqual([]);
+    expect(secure?.attempts.find((a) => a.vector === 'auth-plain-empty')).toMatchObject({ outcome: 'relayed' });
+    expect(secure?.attempts.find((a) => a.vector === 'auth-plain-empty')?.transcript.some((l) => l.dir === '*' && /^STARTTLS: /.test(l.text))).toBe(true);
+    expect(r.verdict).toBe('open');
   }, 120_000);
 });
 

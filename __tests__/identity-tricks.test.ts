@@ -35,6 +35,7 @@ import { expectValid } from './support/schema.js';
 const SASL_ANON = path.join(ROOT, '__tests__', 'fixtures', 'realworld-postfix', 'common', 'sasl-anon');
 let pf: RunningPostfix;
 let auth: AcceptingAuth;
+let loginOnly: AcceptingAuth;
 let pair: { dir: string; cert: string; key: string };
 
 /** A throwaway self-signed pair for the TLS-only AUTH service (openssl; fails loudly without it). */
@@ -153,6 +154,8 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     pair = makeCertificate();
     auth = await acceptingAuth();
     closers.push(() => auth.close());
+    loginOnly = await acceptingAuth({ mechanisms: ['LOGIN'], accept: false });
+    closers.push(() => loginOnly.close());
     pf = await startPostfix(
       [
         // XCLIENT for all of loopback while only 127.0.0.1 is trusted: anyone on 127/8 can claim to be it.
@@ -169,6 +172,9 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
         { name: 'sasl-closed', overrides: ['smtpd_sasl_auth_enable=yes'] },
         // A backend that accepts any user with an empty password (a Dovecot nopassword passdb, simulated).
         { name: 'sasl-any-password', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=dovecot', `smtpd_sasl_path=inet:127.0.0.1:${auth.port}`] },
+        // A backend that offers LOGIN only and refuses every login; and Cyrus offered in plaintext and inside STARTTLS alike.
+        { name: 'sasl-login-only', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=dovecot', `smtpd_sasl_path=inet:127.0.0.1:${loginOnly.port}`] },
+        { name: 'sasl-both', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_tls_security_level=may', `smtpd_tls_cert_file=${pair.cert}`, `smtpd_tls_key_file=${pair.key}`] },
         // The same backend, AUTH offered only inside TLS (smtpd_tls_auth_only).
         {
           name: 'sasl-tls-only',
@@ -253,7 +259,8 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     expect(r.verdict).toBe('closed');
     expect(attempt(r, 'auth-anonymous')).toMatchObject({ outcome: 'denied', rule: expect.stringMatching(/relay/) });
     expect(attempt(r, 'auth-plain-empty')).toMatchObject({ outcome: 'denied', rule: 'identity-refused' });
-    expect(attempt(r, 'auth-login-empty')).toMatchObject({ outcome: 'denied', rule: 'identity-refused' });
+    // LOGIN goes to the same password check as PLAIN: not tried where PLAIN is offered (failed logins are counted).
+    expect(attempt(r, 'auth-login-empty')).toBeUndefined();
     expect(r.warnings.join('\n')).toMatch(/AUTH ANONYMOUS with no credential was accepted .*noanonymous/);
     expect(r.targets[0].doors?.xforward).toMatch(/ADDR/);
     expect(r.warnings.join('\n')).toMatch(/XFORWARD is offered to this client .*no verdict/);
@@ -290,6 +297,25 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     expect(auth.seen.some((s) => /^PLAIN resp=/.test(s) && /^\0relay-check-nobody-[0-9a-f]{8}\0$/.test(Buffer.from(s.slice(11), 'base64').toString('latin1')))).toBe(true);
   }, 120_000);
 
+  test('LOGIN only: the LOGIN trick runs (a made-up user, an empty line for the password) and is refused; AUTH in plaintext and TLS: tried once, in plaintext', async () => {
+    const d = await authSession(pf.ports['sasl-login-only'], ['AUTH LOGIN', b64('nobody-here'), '']);
+    expect(d.ehlo).toMatch(/AUTH LOGIN\b/);
+    expect(d.auth).toMatch(/^535 /);
+    const r = await check(pf.ports['sasl-login-only']);
+    expect(r.verdict).toBe('closed');
+    expect(tricksRun(r)).toEqual(['auth-login-empty']);
+    const login = attempt(r, 'auth-login-empty');
+    expect(login).toMatchObject({ outcome: 'denied', rule: 'identity-refused', reply: expect.stringMatching(/^535 /) });
+    expect(login?.transcript.filter((l) => l.dir === 'C').map((l) => l.text).slice(1, 4)).toEqual(['AUTH LOGIN', expect.stringMatching(/^cmVsYXktY2hlY2stbm9ib2R5LT/), '']);
+    // What reached the backend: a made-up user and an empty password, never more.
+    expect(loginOnly.seen).toContainEqual(expect.stringMatching(/^LOGIN user=relay-check-nobody-[0-9a-f]{8} password=$/));
+    const both = await check(pf.ports['sasl-both'], { tls: 'auto' });
+    expect(both.targets.map((t) => [t.transport, t.attempts.filter((a) => a.vector.startsWith('auth-')).map((a) => a.vector)])).toEqual([
+      ['plain', ['auth-plain-empty']],
+      ['starttls', []],
+    ]);
+  }, 120_000);
+
   test('AUTH offered only inside TLS: the tricks run inside STARTTLS, not in plaintext, and relay there', async () => {
     expect((await authSession(pf.ports['sasl-tls-only'], [])).ehlo).not.toMatch(/AUTH/);
     const d = await authSession(pf.ports['sasl-tls-only'], [`AUTH PLAIN ${b64('\0nobody-here\0')}`], { starttls: true });
@@ -298,6 +324,7 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     const plain = r.targets.find((t) => t.transport === 'plain');
     const secure = r.targets.find((t) => t.transport === 'starttls');
     expect(plain?.attempts.filter((a) => a.vector.startsWith('auth-'))).toEqual([]);
+    expect(secure?.attempts.filter((a) => a.vector.startsWith('auth-')).map((a) => a.vector)).toEqual(['auth-plain-empty']);
     expect(secure?.attempts.find((a) => a.vector === 'auth-plain-empty')).toMatchObject({ outcome: 'relayed' });
     expect(secure?.attempts.find((a) => a.vector === 'auth-plain-empty')?.transcript.some((l) => l.dir === '*' && /^STARTTLS: /.test(l.text))).toBe(true);
     expect(r.verdict).toBe('open');

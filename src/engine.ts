@@ -133,7 +133,8 @@ async function testPlanned(p: PlannedTarget, shared: TargetOptions, settings: Se
   const plain = await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings);
   if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
   // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-  const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+  const authTried = plain.attempts.some((a) => a.vector.startsWith('auth-') && a.outcome !== 'skipped');
+  const secure = await runTarget({ ...spec, transport: 'starttls' }, { ...options, ...(plain.stopped ? { relayedInPlaintext: plain.stopped.after } : {}), ...(authTried ? { authTriedInPlaintext: true } : {}) });
   // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
   const [weighedPlain, weighedSecure] = weighService([plain, secure]);
   return [deferToTls(weighedPlain, weighedSecure), weighedSecure];

@@ -1,38 +1,60 @@
 import net from 'node:net';
 
 /**
- * A stand-in for a SASL backend that accepts any credential: it speaks the Dovecot
- * authentication protocol (version 1.2, the one Postfix's `smtpd_sasl_type = dovecot`
- * client uses) on a loopback port and answers OK to every AUTH, empty password included,
- * like a Dovecot `passdb { driver = static; args = nopassword=y }`. Postfix is real; only
- * the backend's mistake is simulated. It records every AUTH line it saw.
+ * A stand-in for a SASL backend: it speaks the Dovecot authentication protocol (version
+ * 1.2, the one Postfix's `smtpd_sasl_type = dovecot` client uses) on a loopback port and
+ * offers `mechanisms` (PLAIN answered at once, LOGIN through two CONT rounds). With
+ * `accept` it answers OK to every login, empty password included, like a Dovecot
+ * `passdb { driver = static; args = nopassword=y }`; without, FAIL to every one. Postfix
+ * is real; only the backend is simulated. It records what each login carried.
  */
 export interface AcceptingAuth {
   port: number;
-  /** The AUTH requests, as Postfix sent them (mechanism and the base64 response). */
+  /** One per login: `PLAIN resp=<base64>` or `LOGIN user=<user> password=<password>`. */
   seen: string[];
   close(): Promise<void>;
 }
 
-export async function acceptingAuth(): Promise<AcceptingAuth> {
+const fromB64 = (x: string): string => Buffer.from(x, 'base64').toString('latin1');
+const toB64 = (x: string): string => Buffer.from(x, 'latin1').toString('base64');
+
+export async function acceptingAuth(opts: { mechanisms?: ('PLAIN' | 'LOGIN')[]; accept?: boolean } = {}): Promise<AcceptingAuth> {
+  const mechanisms = opts.mechanisms ?? ['PLAIN'];
+  const accept = opts.accept ?? true;
   const seen: string[] = [];
   const sockets = new Set<net.Socket>();
+  const answer = (id: string, user: string): string => (accept ? `OK\t${id}\tuser=${user || 'anyone'}\n` : `FAIL\t${id}\tuser=${user}\n`);
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
-    s.write(['VERSION\t1\t2', 'MECH\tPLAIN\tplaintext', 'SPID\t4242', 'CUID\t1', `COOKIE\t${'0'.repeat(32)}`, 'DONE', ''].join('\n'));
+    s.write([`VERSION\t1\t2`, ...mechanisms.map((m) => `MECH\t${m}\tplaintext`), 'SPID\t4242', 'CUID\t1', `COOKIE\t${'0'.repeat(32)}`, 'DONE', ''].join('\n'));
+    // LOGIN in progress, by request id: the user once given.
+    const login = new Map<string, string | null>();
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
+        const f = buf.slice(0, i).split('\t');
         buf = buf.slice(i + 1);
-        const f = line.split('\t');
-        if (f[0] !== 'AUTH') continue;
-        seen.push(`${f[2]} ${f.find((x) => x.startsWith('resp=')) ?? '(no response)'}`);
-        const user = Buffer.from((f.find((x) => x.startsWith('resp=')) ?? 'resp=').slice(5), 'base64').toString('latin1').split('\0')[1] || 'anyone';
-        s.write(`OK\t${f[1]}\tuser=${user}\n`);
+        if (f[0] === 'AUTH' && f[2] === 'PLAIN') {
+          const resp = f.find((x) => x.startsWith('resp='))?.slice(5) ?? '';
+          seen.push(`PLAIN resp=${resp}`);
+          s.write(answer(f[1], fromB64(resp).split('\0')[1] ?? ''));
+        } else if (f[0] === 'AUTH' && f[2] === 'LOGIN') {
+          login.set(f[1], null);
+          s.write(`CONT\t${f[1]}\t${toB64('Username:')}\n`);
+        } else if (f[0] === 'CONT' && login.has(f[1])) {
+          const user = login.get(f[1]);
+          if (user === null || user === undefined) {
+            login.set(f[1], fromB64(f[2] ?? ''));
+            s.write(`CONT\t${f[1]}\t${toB64('Password:')}\n`);
+          } else {
+            login.delete(f[1]);
+            seen.push(`LOGIN user=${user} password=${fromB64(f[2] ?? '')}`);
+            s.write(answer(f[1], user));
+          }
+        }
       }
     });
   });

@@ -51,6 +51,8 @@ export interface TargetOptions {
    * cost an open server another queue file.
    */
   relayedInPlaintext?: string;
+  /** The AUTH identity tricks already ran on this port in plaintext: not again inside STARTTLS (failed logins are counted). */
+  authTriedInPlaintext?: boolean;
   /** A mailbox the server must accept besides postmaster@ its domain (input `local-recipient`). */
   localRecipient?: string;
 }

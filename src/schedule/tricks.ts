@@ -83,7 +83,12 @@ async function runList(tricks: readonly IdentityTrick[], spec: TargetSpec, opts:
 /** The XCLIENT and AUTH tricks whose door this target showed, in the table's order. */
 function applicable(report: TargetReport, opts: TargetOptions): IdentityTrick[] {
   if (!report.reachable) return [];
-  const mechs = report.extensions.includes('AUTH') ? authMechanisms(lastEhloLines(report)) : [];
+  // Failed logins are what fail2ban's postfix-sasl jail counts (maxretry 5 by default): an
+  // empty password goes to the backend once per port, by PLAIN, or by LOGIN where PLAIN is
+  // not offered (the same password check decides both), and not again inside STARTTLS
+  // when plaintext already tried it.
+  const offered = report.extensions.includes('AUTH') && opts.authTriedInPlaintext !== true ? authMechanisms(lastEhloLines(report)) : [];
+  const mechs = offered.includes('PLAIN') ? offered.filter((m) => m !== 'LOGIN') : offered;
   // With client-address the session is XCLIENT's outsider: XCLIENT still offered means that outsider may claim anything too.
   const xclient = report.extensions.includes('XCLIENT') && (opts.clientAddress === undefined || opts.clientAddress !== CLAIMED_ADDRESS);
   return IDENTITY_TRICKS.filter((t) => {

@@ -175,6 +175,8 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
         // A backend that offers LOGIN only and refuses every login; and Cyrus offered in plaintext and inside STARTTLS alike.
         { name: 'sasl-login-only', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=dovecot', `smtpd_sasl_path=inet:127.0.0.1:${loginOnly.port}`] },
         { name: 'sasl-both', overrides: ['smtpd_sasl_auth_enable=yes', 'smtpd_tls_security_level=may', `smtpd_tls_cert_file=${pair.cert}`, `smtpd_tls_key_file=${pair.key}`] },
+        // An open relay that also offers XCLIENT and STARTTLS: the tricks have nothing to add.
+        { name: 'open-relay', overrides: ['mynetworks=0.0.0.0/0', 'smtpd_authorized_xclient_hosts=127.0.0.0/8', 'smtpd_tls_security_level=may', `smtpd_tls_cert_file=${pair.cert}`, `smtpd_tls_key_file=${pair.key}`] },
         // The same backend, AUTH offered only inside TLS (smtpd_tls_auth_only).
         {
           name: 'sasl-tls-only',
@@ -209,6 +211,18 @@ describePostfix('identity tricks against real Postfix (issue 23 §2)', () => {
     expect(x?.transcript.some((l) => l.dir === 'C' && l.text === 'XCLIENT ADDR=127.0.0.1')).toBe(true);
     expect(rules(r)).toEqual(['postfix-xclient-hosts']);
     expect(r.diagnosis?.[0].findings[0].settings).toContain('smtpd_authorized_xclient_hosts');
+  }, 120_000);
+
+  test('an open relay: the plain attempt (the tricks\' control) relayed, so no trick runs, in plaintext or inside STARTTLS', async () => {
+    expect((await direct(pf.ports['open-relay'], { mode: 'plain', client: null })).verdict).toBe('open');
+    const r = await check(pf.ports['open-relay'], { tls: 'auto' });
+    expect(r.verdict).toBe('open');
+    expect(r.targets.map((t) => [t.transport, t.attempts.find((a) => a.vector === 'xclient-loopback')?.outcome, t.attempts.find((a) => a.vector === 'xclient-loopback')?.reason])).toEqual([
+      ['plain', 'skipped', expect.stringMatching(/its control \(external-sender.*relayed/)],
+      ['starttls', 'skipped', expect.stringMatching(/already relayed in plaintext/)],
+    ]);
+    // No connection of ours ever said XCLIENT.
+    expect(r.targets.flatMap((t) => t.attempts.flatMap((a) => a.transcript)).some((l) => l.dir === 'C' && /^XCLIENT/.test(l.text))).toBe(false);
   }, 120_000);
 
   test('XCLIENT for the proxy only: not offered to us, no trick, closed', async () => {

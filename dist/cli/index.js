@@ -3973,6 +3973,10 @@ async function runList(tricks, spec, opts, report, state, doors) {
     const out = [];
     for (const trick of tricks) {
         const control = trick.door === 'proxy' ? out.find((a) => a.vector === 'proxy-v1-outsider') : plain;
+        if (trick.door !== 'proxy' && opts.relayedInPlaintext !== undefined) {
+            out.push(skipped(trick, `not run: the plain attempt (${opts.relayedInPlaintext}), the same attempt without the trick, already relayed in plaintext on this port`));
+            continue;
+        }
         if (control?.outcome === 'relayed') {
             out.push(skipped(trick, `not run: its control (${control.vector}, the same attempt without the trick) relayed, so the trick proves nothing more${trick.door === 'proxy' ? ': this port relays for anyone who sends a PROXY header' : ''}`));
             continue;
@@ -3994,7 +3998,12 @@ async function runList(tricks, spec, opts, report, state, doors) {
 function applicable(report, opts) {
     if (!report.reachable)
         return [];
-    const mechs = report.extensions.includes('AUTH') ? authMechanisms(lastEhloLines(report)) : [];
+    // Failed logins are what fail2ban's postfix-sasl jail counts (maxretry 5 by default): an
+    // empty password goes to the backend once per port, by PLAIN, or by LOGIN where PLAIN is
+    // not offered (the same password check decides both), and not again inside STARTTLS
+    // when plaintext already tried it.
+    const offered = report.extensions.includes('AUTH') && opts.authTriedInPlaintext !== true ? authMechanisms(lastEhloLines(report)) : [];
+    const mechs = offered.includes('PLAIN') ? offered.filter((m) => m !== 'LOGIN') : offered;
     // With client-address the session is XCLIENT's outsider: XCLIENT still offered means that outsider may claim anything too.
     const xclient = report.extensions.includes('XCLIENT') && (opts.clientAddress === undefined || opts.clientAddress !== CLAIMED_ADDRESS);
     return IDENTITY_TRICKS.filter((t) => {
@@ -4701,7 +4710,8 @@ async function testPlanned(p, shared, settings, services) {
     if (!plain.extensions.includes('STARTTLS'))
         return weighService([plain]);
     // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-    const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+    const authTried = plain.attempts.some((a) => a.vector.startsWith('auth-') && a.outcome !== 'skipped');
+    const secure = await runTarget({ ...spec, transport: 'starttls' }, { ...options, ...(plain.stopped ? { relayedInPlaintext: plain.stopped.after } : {}), ...(authTried ? { authTriedInPlaintext: true } : {}) });
     // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
     const [weighedPlain, weighedSecure] = weighService([plain, secure]);
     return [deferToTls(weighedPlain, weighedSecure), weighedSecure];

@@ -62,6 +62,10 @@ async function runList(tricks: readonly IdentityTrick[], spec: TargetSpec, opts:
   const out: AttemptReport[] = [];
   for (const trick of tricks) {
     const control = trick.door === 'proxy' ? out.find((a) => a.vector === 'proxy-v1-outsider') : plain;
+    if (trick.door !== 'proxy' && opts.relayedInPlaintext !== undefined) {
+      out.push(skipped(trick, `not run: the plain attempt (${opts.relayedInPlaintext}), the same attempt without the trick, already relayed in plaintext on this port`));
+      continue;
+    }
     if (control?.outcome === 'relayed') {
       out.push(skipped(trick, `not run: its control (${control.vector}, the same attempt without the trick) relayed, so the trick proves nothing more${trick.door === 'proxy' ? ': this port relays for anyone who sends a PROXY header' : ''}`));
       continue;

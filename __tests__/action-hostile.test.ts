@@ -75,7 +75,7 @@ describe('the action against a hostile server', () => {
     const commands = result.stdout.split('\n').filter((l) => /^\s*::/.test(l));
     // Only relay-check's own commands start a line: groups and its annotations.
     for (const c of commands) {
-      expect(c).toMatch(/^::(group|endgroup|error title=relay-check%3A open relay::|error title=Open relay|error title=More in the job summary::|warning title=(Inconclusive|Address not tested|More in the job summary)::|notice title=)/);
+      expect(c).toMatch(/^::(group|endgroup|error title=relay-check%3A open relay::|error title=Open relay|error title=More in the job summary::|warning title=(Inconclusive|Address not tested|Identity door|More in the job summary)::|notice title=)/);
     }
     expect(result.stdout).not.toMatch(/^\s*::error title=x::/m);
     expect(result.stdout).not.toMatch(/^\s*::warning::/m);

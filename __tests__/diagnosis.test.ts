@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { IDENTITY_TRICKS } from '../src/battery/tricks.js';
 import { VECTORS } from '../src/battery/vectors.js';
 import { diagnose, matchRules, relayPattern, type RelayPattern } from '../src/diagnosis/diagnose.js';
 import { DIAGNOSIS_RULES } from '../src/diagnosis/rules.js';
@@ -26,7 +27,8 @@ function target(over: Partial<T> & { relayed?: string[]; denied?: string[] }): T
     ...over,
   };
 }
-const ALL = VECTORS.map((v) => v.id);
+// The catalogue and the identity tricks (issue 23 §2): both are attempts the pattern reads.
+const ALL = [...VECTORS.map((v) => v.id), ...IDENTITY_TRICKS.map((t) => t.id)];
 const pattern = (over: Partial<RelayPattern>): RelayPattern => ({ relayed: ['x'], everything: false, shared: [], where: [], relayedOn: [], refusedOn: [], ...over });
 
 describe('the diagnosis table', () => {
@@ -60,7 +62,8 @@ describe('the diagnosis table', () => {
     expect(traitsOf('input-sender-2')).toEqual(['input-sender']);
     expect(traitsOf('input-helo-1')).toEqual(['helo']);
     // The plain attempts: no trait, so their relaying means "everything".
-    expect(ALL.filter((v) => traitsOf(v).length === 0).sort()).toEqual(['external-sender', 'recipient-as-sender']);
+    // The PROXY control is the plain attempt through a header naming an outsider: a plain attempt too.
+    expect(ALL.filter((v) => traitsOf(v).length === 0).sort()).toEqual(['external-sender', 'proxy-v1-outsider', 'recipient-as-sender']);
   });
 });
 
@@ -113,6 +116,18 @@ describe('reading the pattern', () => {
     expect(ids(['percent-hack-own-domain', 'bang-path-own-domain'])).toEqual(['any-routing-forms']);
     // An MTA with no row for the pattern gets the row of any MTA.
     expect(ids(['percent-hack-own-domain'], 'Postfix')).toEqual(['any-routing-forms']);
+  });
+
+  test('identity tricks: their own rows, Postfix\'s where Postfix answered (real Postfix: identity-tricks.test.ts)', () => {
+    const ids = (relayed: string[], mta = 'unknown'): string[] => matchRules(relayPattern([target({ relayed, denied: ['external-sender'] })]), mta, false).map((r) => r.id);
+    expect(ids(['xclient-loopback'])).toEqual(['any-xclient-open']);
+    expect(ids(['proxy-v1-loopback', 'proxy-v2-loopback'])).toEqual(['any-proxy-exposed']);
+    expect(ids(['auth-anonymous', 'auth-plain-empty'])).toEqual(['any-auth-with-nothing']);
+    expect(ids(['xclient-loopback'], 'Postfix')).toEqual(['postfix-xclient-hosts']);
+    // A trick beside a plain attempt that relayed: the plain attempt explains it all.
+    expect(matchRules(relayPattern([target({ relayed: ['xclient-loopback', 'external-sender'] })]), 'Postfix', false).map((r) => r.id)).toEqual(['postfix-no-relay-check']);
+    const [d] = diagnose([target({ relayed: ['xclient-loopback'], denied: ['external-sender'] })]);
+    expect(d.summary).toMatch(/claims to be 127\.0\.0\.1 through XCLIENT/);
   });
 
   test('a pattern no row explains is said plainly, not guessed', () => {

@@ -240,7 +240,10 @@ fifo1     fifo  n       -       n       60      1       ../../../bin/sh
 
   test('XCLIENT from loopback, the instance places, loopback only', () => {
     const sb = sandbox('queue_directory = /var/spool/postfix\nsmtpd_authorized_xclient_hosts = 192.0.2.1\n', null);
-    expect(sb.main.get('smtpd_authorized_xclient_hosts')).toBe('127.0.0.0/8');
+    // The repository's own list is kept after loopback: the XCLIENT identity trick tests whom it authorizes.
+    expect(sb.main.get('smtpd_authorized_xclient_hosts')).toBe('127.0.0.0/8, 192.0.2.1');
+    expect(sandbox('smtpd_authorized_xclient_hosts = 127.0.0.0/8\n', null).main.get('smtpd_authorized_xclient_hosts')).toBe('127.0.0.0/8');
+    expect(sandbox('queue_directory = /var/spool/postfix\n', null).main.get('smtpd_authorized_xclient_hosts')).toBe('127.0.0.0/8');
     expect(sb.main.get('queue_directory')).toBe('/i/queue');
     expect(sb.main.get('maillog_file')).toBe('/i/maillog');
     expect(sb.main.get('inet_interfaces')).toBe('loopback-only');

@@ -43,6 +43,7 @@ describe('defaults', () => {
       ports: [25],
       strictness: 'normal',
       tls: 'auto',
+      proxyProtocol: 'auto',
       recipient: { address: 'relay-check@example.com', user: 'relay-check', domain: 'example.com' },
       senders: [],
       helos: [],
@@ -67,6 +68,7 @@ describe('defaults', () => {
       port: '25',
       strictness: 'normal',
       tls: 'auto',
+      'proxy-protocol': 'auto',
       recipient: 'relay-check@example.com',
       timeout: '120',
       'connect-timeout': '10',
@@ -231,6 +233,12 @@ describe('enums', () => {
   });
   test('tls is case-insensitive', () => {
     expect(parseSettings({ ...HOST, tls: 'STARTTLS' }).tls).toBe('starttls');
+  });
+  test.each([['auto'], ['try'], ['off']] as const)('proxy-protocol %s', (v) => {
+    expect(parseSettings({ ...HOST, 'proxy-protocol': v }).proxyProtocol).toBe(v);
+  });
+  test.each([['yes'], ['haproxy'], ['v2']])('bad proxy-protocol %j: one line naming the input', (v) => {
+    expect(refused({ ...HOST, 'proxy-protocol': v }, 'proxy-protocol')).toMatch(/auto.*try.*off/);
   });
   test.each([['ssl'], ['yes'], ['true']])('bad tls %j', (v) => {
     refused({ ...HOST, tls: v }, 'tls');

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7490);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9341);
 // The action's entry for ncc: main.ts stays importable without side effects.
 
 
@@ -29233,7 +29233,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7490:
+/***/ 9341:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34530,6 +34530,37 @@ const DIAGNOSIS_RULES = [
         docs: PF_ACCESS,
         provenance: 'Jim Seymour, Postfix anti-UCE cheat sheet, recipient_checks.pcre (its own warning: before reject_unauth_destination it opens the relay)',
     },
+    // ---- Postfix, identity tricks (src/battery/tricks.ts): the client claimed to be someone trusted.
+    {
+        id: 'postfix-xclient-hosts',
+        mta: 'Postfix',
+        match: { relayed: ['xclient'] },
+        cause: 'Anyone can claim to be trusted: Postfix offers XCLIENT to this client (`smtpd_authorized_xclient_hosts` covers it), so it claimed to be 127.0.0.1 and was let through as that address (in `mynetworks`). XCLIENT is meant for a content filter or proxy on the same host, never for the Internet.',
+        settings: ['smtpd_authorized_xclient_hosts', 'mynetworks'],
+        fix: '`smtpd_authorized_xclient_hosts` lists only the proxies that need it (e.g. `127.0.0.1`, or empty); never a network outsiders come from, never `0.0.0.0/0` or `static:all`.',
+        docs: 'https://www.postfix.org/XCLIENT_README.html',
+        provenance: 'Postfix XCLIENT_README ("by default, no clients are allowed to specify XCLIENT"); postconf(5) smtpd_authorized_xclient_hosts; measured on Postfix 3.7 (__tests__/identity-tricks.test.ts)',
+    },
+    {
+        id: 'postfix-upstream-proxy',
+        mta: 'Postfix',
+        match: { relayed: ['proxy'] },
+        cause: 'Anyone who reaches this port can claim to be trusted: it reads a PROXY protocol header from every client (`smtpd_upstream_proxy_protocol = haproxy`, or `postscreen_upstream_proxy_protocol` in front of it) and judges the address the header names; a header claiming 127.0.0.1 made the client part of `mynetworks`.',
+        settings: ['smtpd_upstream_proxy_protocol', 'postscreen_upstream_proxy_protocol', 'mynetworks'],
+        fix: 'Let only the proxy reach a PROXY-protocol port (firewall it to the proxy\'s address), and keep the proxy\'s own addresses out of `mynetworks` on that service (`-o mynetworks=` in master.cf).',
+        docs: 'https://www.postfix.org/postconf.5.html#smtpd_upstream_proxy_protocol',
+        provenance: 'Postfix postconf(5) smtpd_upstream_proxy_protocol; HAProxy proxy-protocol.txt §1 ("the receiver must be configured to only receive this protocol from trusted sources"); measured on Postfix 3.7',
+    },
+    {
+        id: 'postfix-sasl-empty-credentials',
+        mta: 'Postfix',
+        match: { relayed: ['auth'] },
+        cause: 'Any client can authenticate: the SASL backend behind Postfix (Cyrus `pwcheck_method`, a Dovecot `passdb`) accepted a made-up user with an empty password, and `permit_sasl_authenticated` then lets it relay. (An ANONYMOUS login alone never relays in Postfix: `permit_sasl_authenticated` ignores that mechanism.)',
+        settings: ['smtpd_sasl_type', 'smtpd_sasl_path', 'smtpd_sasl_security_options', ...RESTRICTIONS],
+        fix: 'Make the backend refuse empty passwords and unknown users (Dovecot: no `nopassword` passdb; Cyrus: a real `pwcheck_method`), and keep `smtpd_sasl_security_options = noanonymous`.',
+        docs: 'https://www.postfix.org/SASL_README.html',
+        provenance: 'Postfix SASL_README; smtpd_sasl_glue.c permit_sasl_auth (anonymous excluded); Dovecot passdb nopassword; measured on Postfix 3.7 with a backend that accepts anything',
+    },
     // ---- Exim
     {
         id: 'exim-tls-encrypted',
@@ -34688,6 +34719,36 @@ const DIAGNOSIS_RULES = [
         docs: 'https://www.rfc-editor.org/rfc/rfc2505#section-2.1',
         provenance: 'RFC 2505 §2.1 ("%" and "!" must be checked); RFC 1123 §5.2.16',
     },
+    {
+        id: 'any-xclient-open',
+        mta: null,
+        match: { relayed: ['xclient'] },
+        cause: 'Anyone can claim to be trusted: the server offers XCLIENT to this client, which claimed to be 127.0.0.1 and was let through as that address.',
+        settings: ['smtpd_authorized_xclient_hosts'],
+        fix: 'Offer XCLIENT only to the proxies that need it: Postfix `smtpd_authorized_xclient_hosts`, Exim `hosts_xclient`, Haraka `xclient.hosts`.',
+        docs: 'https://www.postfix.org/XCLIENT_README.html',
+        provenance: 'Postfix XCLIENT_README; Exim 4.98 hosts_xclient; Haraka xclient plugin (config/xclient.hosts)',
+    },
+    {
+        id: 'any-proxy-exposed',
+        mta: null,
+        match: { relayed: ['proxy'] },
+        cause: 'Anyone who reaches this port can claim to be trusted: it believes the address a PROXY protocol header names, from any client.',
+        settings: [],
+        fix: 'Accept PROXY headers only from the proxy (Haraka `haproxy_hosts`, a firewall in front of Postfix or nginx), and do not trust loopback on a proxied port.',
+        docs: 'https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt',
+        provenance: 'HAProxy proxy-protocol.txt §1; Haraka haproxy_hosts; Mailu #1560; chrj/smtpd PR #71',
+    },
+    {
+        id: 'any-auth-with-nothing',
+        mta: null,
+        match: { relayed: ['auth'] },
+        cause: 'Any client can authenticate: AUTH with no credential (ANONYMOUS, or a made-up user with an empty password) was accepted, and the server relays for authenticated clients.',
+        settings: ['smtpd_sasl_security_options'],
+        fix: 'Refuse the ANONYMOUS mechanism and empty passwords in the authentication backend; relay only for real accounts.',
+        docs: 'https://www.rfc-editor.org/rfc/rfc4954',
+        provenance: 'RFC 4954; RFC 4505 §3 (ANONYMOUS grants no privileges by itself); Cyrus SASL libanonymous',
+    },
 ];
 
 ;// CONCATENATED MODULE: ./src/diagnosis/traits.ts
@@ -34755,6 +34816,15 @@ const VECTOR_TRAITS = {
     'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
     'external-after-postmaster-server-name': ['after-local'],
     'external-after-postmaster-bare': ['after-local'],
+    // The identity tricks (src/battery/tricks.ts): the plain attempt after a claim of identity.
+    'xclient-loopback': ['xclient'],
+    'auth-anonymous': ['auth'],
+    'auth-plain-empty': ['auth'],
+    'auth-login-empty': ['auth'],
+    // The PROXY control names an outside address: a plain attempt through the header.
+    'proxy-v1-outsider': [],
+    'proxy-v1-loopback': ['proxy'],
+    'proxy-v2-loopback': ['proxy'],
 };
 /** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
 function traitsOf(vector) {
@@ -34776,6 +34846,9 @@ const TRAIT_TEXT = {
     'after-local': 'an outside recipient after an accepted local one',
     'input-sender': 'the sender given in the `sender` input',
     local: 'local delivery',
+    xclient: 'a client that claims to be 127.0.0.1 through XCLIENT (anyone can)',
+    proxy: 'a client that claims to be 127.0.0.1 in a PROXY protocol header (anyone who reaches the port can)',
+    auth: 'a client that authenticates with no credential (anyone can)',
 };
 
 // EXTERNAL MODULE: external "node:net"
@@ -34987,7 +35060,7 @@ function relayPattern(targets) {
     const relayedSet = new Set(targets.flatMap((t) => [...relayedIn(t)]));
     const relayed = [...relayedSet].sort();
     const everything = relayed.some((v) => traitsOf(v).length === 0);
-    const all = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local'];
+    const all = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local', 'xclient', 'proxy', 'auth'];
     const shared = everything || relayed.length === 0 ? [] : all.filter((tr) => relayed.every((v) => traitsOf(v).includes(tr)));
     const opening = targets.filter((t) => relayedIn(t).size > 0);
     // A place refused what relayed elsewhere: the comparison that makes a "where".
@@ -35241,6 +35314,109 @@ function sumCounts(all) {
         for (const k of Object.keys(c))
             c[k] += x[k];
     return c;
+}
+
+;// CONCATENATED MODULE: ./src/battery/tricks.ts
+/**
+ * The identity tricks: ways a client claims to be someone the server trusts,
+ * each followed by the plain relay attempt (relay-check's outside sender to the
+ * outside recipient). They run only where the server offers the door (XCLIENT,
+ * AUTH, a port that expects a PROXY header), and the control of each is the
+ * same attempt without the trick: the battery's plain attempt, or for PROXY
+ * the same header naming an outside address.
+ *
+ * Safety: no real credential and no guessed password is ever sent. The AUTH
+ * tricks send nothing (ANONYMOUS) or a made-up user with an empty password.
+ */
+/** The address the XCLIENT and PROXY tricks claim: loopback, which servers trust by default. */
+const CLAIMED_ADDRESS = '127.0.0.1';
+/**
+ * The PROXY control's address: TEST-NET-3 (RFC 5737), in nobody's trusted networks, and not
+ * in Debian Sendmail's stock `Connect:192.0.2` refusal.
+ */
+const PROXY_OUTSIDER = '203.0.113.77';
+const XCLIENT_README = 'Postfix XCLIENT_README (smtpd_authorized_xclient_hosts: "by default, no clients are allowed to specify XCLIENT")';
+const HAPROXY_SPEC = 'HAProxy PROXY protocol specification (proxy-protocol.txt)';
+const IDENTITY_TRICKS = [
+    {
+        id: 'xclient-loopback',
+        door: 'xclient',
+        description: 'XCLIENT offered to us: claim to be 127.0.0.1, then the plain relay attempt',
+        provenance: `${XCLIENT_README}; issue 23 §2`,
+        example: 'XCLIENT ADDR=127.0.0.1',
+    },
+    {
+        id: 'auth-anonymous',
+        door: 'auth',
+        mechanism: 'ANONYMOUS',
+        description: 'AUTH ANONYMOUS (no credential at all), then the plain relay attempt',
+        provenance: 'RFC 4505 (ANONYMOUS SASL mechanism); Cyrus SASL libanonymous with an empty smtpd_sasl_security_options',
+        example: 'AUTH ANONYMOUS cmVsYXktY2hlY2s=',
+    },
+    {
+        id: 'auth-plain-empty',
+        door: 'auth',
+        mechanism: 'PLAIN',
+        description: 'AUTH PLAIN as a made-up user with an empty password, then the plain relay attempt',
+        provenance: 'RFC 4616 (PLAIN); RFC 4954 (SMTP AUTH); backends that accept empty credentials',
+        example: 'AUTH PLAIN AHJlbGF5LWNoZWNrLW5vYm9keS0xYTJiM2M0ZAA=',
+    },
+    {
+        id: 'auth-login-empty',
+        door: 'auth',
+        mechanism: 'LOGIN',
+        description: 'AUTH LOGIN as a made-up user with an empty password, then the plain relay attempt',
+        provenance: 'draft-murchison-sasl-login (LOGIN); RFC 4954; backends that accept empty credentials',
+        example: 'AUTH LOGIN / cmVsYXktY2hlY2stbm9ib2R5LTFhMmIzYzRk / (empty line)',
+    },
+    {
+        id: 'proxy-v1-outsider',
+        door: 'proxy',
+        proxy: { version: 1, claims: 'outsider' },
+        description: 'Control: a PROXY v1 header naming an outside address, then the plain relay attempt',
+        provenance: `${HAPROXY_SPEC} §2.1; the control of the PROXY tricks`,
+        example: 'PROXY TCP4 203.0.113.77 127.0.0.1 40000 25',
+    },
+    {
+        id: 'proxy-v1-loopback',
+        door: 'proxy',
+        proxy: { version: 1, claims: 'loopback' },
+        description: 'A PROXY v1 (text) header claiming 127.0.0.1 before the greeting, then the plain relay attempt',
+        provenance: `${HAPROXY_SPEC} §2.1; Postfix smtpd_upstream_proxy_protocol = haproxy exposed directly; Haraka haproxy_hosts`,
+        example: 'PROXY TCP4 127.0.0.1 127.0.0.1 40000 25',
+    },
+    {
+        id: 'proxy-v2-loopback',
+        door: 'proxy',
+        proxy: { version: 2, claims: 'loopback' },
+        description: 'A PROXY v2 (binary) header claiming 127.0.0.1 before the greeting, then the plain relay attempt',
+        provenance: `${HAPROXY_SPEC} §2.2; Postfix 3.5+ reads v2 with smtpd_upstream_proxy_protocol = haproxy`,
+        example: '0D 0A 0D 0A 00 0D 0A 51 55 49 54 0A 21 11 00 0C 7F 00 00 01 …',
+    },
+];
+const PROXY_SIGNS = [
+    {
+        id: 'postfix-proxy-timeout',
+        refusal: /^421 4\.3\.0 \S+ Server local error$/,
+        example: '421 4.3.0 mx.relay-check.test Server local error',
+        provenance: 'Postfix 3.7 smtpd with smtpd_upstream_proxy_protocol = haproxy, after smtpd_upstream_proxy_timeout (5 s) without a header; measured (log: "warning: haproxy read: timeout error")',
+    },
+    {
+        id: 'names-proxy-protocol',
+        refusal: /^4\d\d\b.*\bproxy\b/i,
+        example: '421 PROXY protocol header expected',
+        provenance: 'issue 23 §2 (a 421 naming the proxy protocol)',
+    },
+    {
+        id: 'silent',
+        silent: true,
+        example: '(connected, no greeting within connect-timeout)',
+        provenance: 'Postfix postscreen_upstream_proxy_protocol; Haraka and nginx listeners that wait for the header; issue 23 §2',
+    },
+];
+/** The sign a refusal (or silence) matches, if any. */
+function proxySign(refusal, silent) {
+    return PROXY_SIGNS.find((s) => (s.silent === true ? silent : refusal !== null && s.refusal !== undefined && s.refusal.test(refusal)));
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/run.ts
@@ -35562,6 +35738,75 @@ const MAX_RCPTS_PER_TRANSACTION = 100;
 /** Addresses tested at the same time in one run. */
 const TARGET_CONCURRENCY = 32;
 
+;// CONCATENATED MODULE: ./src/smtp/identity.ts
+
+/**
+ * The wire side of the identity tricks (src/battery/tricks.ts): PROXY protocol
+ * headers, XCLIENT, and AUTH with nothing. Each only talks and returns what the
+ * server said; what it means is decided elsewhere.
+ */
+/** The PROXY protocol v2 signature (HAProxy proxy-protocol.txt §2.2). */
+const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+/**
+ * A PROXY header saying a TCP/IPv4 client `source` connected to `destination`. v1 is
+ * one text line; v2 is binary: signature, version 2 + PROXY (0x21), TCP over IPv4
+ * (0x11), 12 bytes of addresses and ports.
+ */
+function proxyHeader(version, source, destination, sourcePort, destinationPort) {
+    if (!external_node_net_default().isIPv4(source) || !external_node_net_default().isIPv4(destination))
+        throw new Error('proxyHeader: IPv4 addresses only');
+    const v1 = `PROXY TCP4 ${source} ${destination} ${sourcePort} ${destinationPort}`;
+    if (version === 1)
+        return { bytes: Buffer.from(`${v1}\r\n`, 'latin1'), text: v1 };
+    const body = Buffer.alloc(12);
+    Buffer.from(source.split('.').map(Number)).copy(body, 0);
+    Buffer.from(destination.split('.').map(Number)).copy(body, 4);
+    body.writeUInt16BE(sourcePort, 8);
+    body.writeUInt16BE(destinationPort, 10);
+    const head = Buffer.from([0x21, 0x11, 0x00, body.length]);
+    return { bytes: Buffer.concat([V2_SIGNATURE, head, body]), text: `(PROXY v2 binary header: TCP4 ${source}:${sourcePort} → ${destination}:${destinationPort})` };
+}
+/** XCLIENT as `address`, then EHLO again (the server starts a new session): the refusal when it is not 220. */
+async function xclientAs(session, address, helo, timeoutMs) {
+    const addr = external_node_net_default().isIPv6(address) ? `IPV6:${address}` : address;
+    const reply = await session.command(`XCLIENT ADDR=${addr}`, timeoutMs);
+    if (reply.code !== 220)
+        return { reply };
+    return { reply, ehlo: await session.hello(helo) };
+}
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+/**
+ * AUTH with nothing: ANONYMOUS with a trace string (RFC 4505 §2), or PLAIN / LOGIN as
+ * `user` with an empty password. The last reply: 235 means authenticated. Never sends
+ * a password.
+ */
+async function authWithNothing(session, mechanism, user, timeoutMs) {
+    if (mechanism === 'ANONYMOUS')
+        return session.command(`AUTH ANONYMOUS ${b64('relay-check')}`, timeoutMs);
+    if (mechanism === 'PLAIN')
+        return session.command(`AUTH PLAIN ${b64(`\0${user}\0`)}`, timeoutMs);
+    const first = await session.command('AUTH LOGIN', timeoutMs);
+    if (first.code !== 334)
+        return first;
+    const second = await session.command(b64(user), timeoutMs);
+    if (second.code !== 334)
+        return second;
+    // The empty password: a zero-length response is an empty line (RFC 4954 §4).
+    return session.command('', timeoutMs);
+}
+/** The SASL mechanisms an EHLO reply offers (`250-AUTH PLAIN LOGIN`, and the old `AUTH=` form). */
+function authMechanisms(ehloLines) {
+    const out = new Set();
+    for (const l of ehloLines) {
+        const m = /^AUTH[ =](.*)$/i.exec(l.trim());
+        if (m)
+            for (const mech of m[1].trim().split(/\s+/))
+                if (mech)
+                    out.add(mech.toUpperCase());
+    }
+    return [...out];
+}
+
 ;// CONCATENATED MODULE: ./src/smtp/reply.ts
 
 class ProtocolError extends Error {
@@ -35816,6 +36061,10 @@ class SmtpSession {
         const connected = new Promise((resolve, reject) => {
             socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
                 tcpUp = true;
+                if (opts.preamble && !opts.implicitTls) {
+                    session.transcript.push({ dir: 'C', text: sanitizeLine(opts.preamble.text), at: Date.now() - session.started });
+                    socket.write(opts.preamble.bytes);
+                }
                 if (socket instanceof (external_node_tls_default()).TLSSocket) {
                     session.tls = tlsInfo(socket, opts.serverName);
                     session.note(`TLS: ${describeTls(session.tls)}`);
@@ -36347,15 +36596,21 @@ async function openSession(opts) {
 
 
 
+
 /** A refusal of a new connection for the sessions or connections we already have (Postfix, Sendmail). */
 const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
 /** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
 const RATE_LIMIT = /connection rate limit/i;
+/** The source port a proxy's header names for our sessions: any ephemeral port will do. */
+const PROXY_SOURCE_PORT = 40_025;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const connect_asSessionError = (e) => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
 /** How to open a session on the target (greeting, EHLO, STARTTLS, XCLIENT) as `clientAddress`. */
 function setupFor(spec, opts, helo, clientAddress) {
+    // Behind a PROXY-protocol port the client is named in the header, as the proxy would name it.
+    const proxied = opts.viaProxy === true && spec.transport !== 'implicit' && external_node_net_default().isIPv4(spec.address) && (clientAddress === undefined || external_node_net_default().isIPv4(clientAddress));
     return {
+        ...(proxied ? { preamble: proxyHeader(1, clientAddress ?? '127.0.0.1', spec.address, PROXY_SOURCE_PORT, spec.port) } : {}),
         address: spec.address,
         port: spec.port,
         connectTimeoutMs: opts.connectTimeoutMs,
@@ -36365,7 +36620,7 @@ function setupFor(spec, opts, helo, clientAddress) {
         serverName: external_node_net_default().isIP(spec.host) ? undefined : spec.host,
         helo,
         starttls: spec.transport === 'starttls',
-        clientAddress,
+        clientAddress: proxied ? undefined : clientAddress,
     };
 }
 /** Says another HELO on an open connection (RFC 5321 §4.1.4: EHLO again resets the session's state); a failure retires it. */
@@ -38209,7 +38464,219 @@ function serverState(address, port) {
     return s;
 }
 
+;// CONCATENATED MODULE: ./src/schedule/tricks.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * The identity tricks on one target, after its battery: each where the server offers the
+ * door, on a connection of its own, followed by the plain relay attempt. The control of each
+ * is the same attempt without the trick (the battery's plain attempt; for PROXY, the same
+ * header naming an outside address): where the control relayed, the trick proves nothing
+ * more and is not run (every accepted transaction costs an open server a queue file).
+ * XCLIENT and AUTH here; XFORWARD is only reported.
+ */
+async function identityTricks(spec, opts, report, state) {
+    const doors = doorsOf(report, null);
+    if (doors.xforward !== null)
+        doors.notes.push(`${where(spec)}: XFORWARD is offered to this client (${doors.xforward || 'no attributes named'}): in Postfix it changes what is logged for the session, not whom the server trusts; no verdict (smtpd_authorized_xforward_hosts)`);
+    const tricks = applicable(report, opts);
+    if (tricks.length > 0 || doors.xforward !== null)
+        report.doors = doors;
+    report.attempts.push(...(await runList(tricks, spec, opts, report, state, doors)));
+}
+/**
+ * The PROXY tricks (v1 and v2 headers claiming 127.0.0.1, after their control: a header
+ * naming an outside address) on a plaintext IPv4 port, for `reason`: the sign the plain
+ * connection showed, or the input. The port may have given no session at all without one.
+ */
+async function proxyTricks(spec, opts, report, state, reason) {
+    if (spec.transport !== 'plain' || !external_node_net_default().isIPv4(spec.address))
+        return;
+    const doors = report.doors ?? doorsOf(report, reason);
+    doors.proxy = reason;
+    report.doors = doors;
+    const attempts = await runList(IDENTITY_TRICKS.filter((t) => t.door === 'proxy'), spec, opts, report, state, doors);
+    report.attempts.push(...attempts);
+    // Without a header the port gave no session: the MTA is known only from the tricks' own.
+    report.mta ??= mtaOfSessions(attempts);
+}
+/** Which MTA answered the trick sessions (their greeting, EHLO keywords and replies); undefined when none got a greeting. */
+function mtaOfSessions(attempts) {
+    const lines = attempts.flatMap((a) => a.transcript.filter((l) => l.dir === 'S').map((l) => l.text));
+    const greeting = lines.filter((l) => /^220[ -]/.test(l)).slice(0, 1);
+    if (greeting.length === 0)
+        return undefined;
+    const extensions = [...new Set(lines.filter((l) => /^250-/.test(l)).map((l) => l.slice(4).split(/\s+/)[0].toUpperCase()))];
+    return identifyMta({ greeting, extensions, replies: attempts.map((a) => a.reply) });
+}
+async function runList(tricks, spec, opts, report, state, doors) {
+    const plain = report.attempts.find((a) => a.vector === PLAIN_ATTEMPT);
+    const out = [];
+    for (const trick of tricks) {
+        const control = trick.door === 'proxy' ? out.find((a) => a.vector === 'proxy-v1-outsider') : plain;
+        if (trick.door !== 'proxy' && opts.relayedInPlaintext !== undefined) {
+            out.push(tricks_skipped(trick, `not run: the plain attempt (${opts.relayedInPlaintext}), the same attempt without the trick, already relayed in plaintext on this port`));
+            continue;
+        }
+        if (control?.outcome === 'relayed') {
+            out.push(tricks_skipped(trick, `not run: its control (${control.vector}, the same attempt without the trick) relayed, so the trick proves nothing more${trick.door === 'proxy' ? ': this port relays for anyone who sends a PROXY header' : ''}`));
+            continue;
+        }
+        if (trick.door === 'proxy' && control !== undefined && control.outcome === 'inconclusive' && control.reply === null) {
+            // No session after the control's header either: another header would only wait as long.
+            out.push({ ...notRun(vectorOf(trick), `not run: the control's header got no session either (${control.reason.replace(/^not run: /, '')})`), helo: opts.helo });
+            continue;
+        }
+        if (Date.now() >= opts.deadline) {
+            out.push({ ...notRun(vectorOf(trick), 'not run: the run deadline was reached'), helo: opts.helo });
+            continue;
+        }
+        out.push(await tryTrick(trick, spec, opts, report, state, doors));
+    }
+    return out;
+}
+/** The XCLIENT and AUTH tricks whose door this target showed, in the table's order. */
+function applicable(report, opts) {
+    if (!report.reachable)
+        return [];
+    // Failed logins are what fail2ban's postfix-sasl jail counts (maxretry 5 by default): an
+    // empty password goes to the backend once per port, by PLAIN, or by LOGIN where PLAIN is
+    // not offered (the same password check decides both), and not again inside STARTTLS
+    // when plaintext already tried it.
+    const offered = report.extensions.includes('AUTH') && opts.authTriedInPlaintext !== true ? authMechanisms(lastEhloLines(report)) : [];
+    const mechs = offered.includes('PLAIN') ? offered.filter((m) => m !== 'LOGIN') : offered;
+    // With client-address the session is XCLIENT's outsider: XCLIENT still offered means that outsider may claim anything too.
+    const xclient = report.extensions.includes('XCLIENT') && (opts.clientAddress === undefined || opts.clientAddress !== CLAIMED_ADDRESS);
+    return IDENTITY_TRICKS.filter((t) => {
+        if (t.door === 'proxy')
+            return false;
+        if (t.door === 'xclient')
+            return xclient;
+        return t.mechanism !== undefined && mechs.includes(t.mechanism);
+    });
+}
+function doorsOf(report, proxy) {
+    const line = lastEhloLines(report).find((l) => /^XFORWARD\b/i.test(l));
+    return { xforward: report.extensions.includes('XFORWARD') ? (line?.replace(/^XFORWARD\s*/i, '') ?? '') : null, proxy, notes: [] };
+}
+/** The keyword lines of the last EHLO reply of the first connection (after STARTTLS and XCLIENT). */
+function lastEhloLines(report) {
+    const lines = [];
+    for (const l of report.opening) {
+        if (l.dir === 'C' && /^EHLO /i.test(l.text))
+            lines.length = 0;
+        else if (l.dir === 'S' && /^250[- ]/.test(l.text))
+            lines.push(l.text.slice(4));
+    }
+    return lines.slice(1);
+}
+const where = (spec) => `${external_node_net_default().isIPv6(spec.address) ? `[${spec.address}]` : spec.address}:${spec.port}${spec.transport === 'plain' ? '' : ` (${spec.transport})`}`;
+function vectorOf(trick) {
+    return { id: trick.id, description: trick.description, provenance: trick.provenance, mailFrom: '<{probe}@{domain}>', rcptTo: ['<{user}@{domain}>'] };
+}
+function tricks_skipped(trick, reason) {
+    return { ...notRun(vectorOf(trick), reason), outcome: 'skipped' };
+}
+/** The plain attempt (see PLAIN_ATTEMPT) under the trick's id: the same sender, recipient and HELO. */
+function rendered(trick, opts) {
+    return { vector: vectorOf(trick), helo: opts.helo, mailFrom: `<${opts.probe}@${opts.recipient.domain}>`, rcptTo: [`<${opts.recipient.user}@${opts.recipient.domain}>`] };
+}
+/** One trick on a connection of its own: the door, then the relay attempt, as one attempt of the report. */
+async function tryTrick(trick, spec, opts, report, state, doors) {
+    const attempt = rendered(trick, opts);
+    const base = { ...notRun(attempt.vector, ''), helo: attempt.helo, mailFrom: attempt.mailFrom, rcptTo: attempt.rcptTo, tries: 1 };
+    const slot = await state.pool.acquire(opts.deadline);
+    if (!slot)
+        return { ...base, tries: 0, reason: 'not run: the run deadline was reached while waiting for a free connection slot' };
+    const index = ++report.connections;
+    let session;
+    try {
+        // The PROXY tricks write their own header, and speak as no one else.
+        const setup = trick.door === 'proxy' ? setupFor(spec, { ...opts, viaProxy: false }, opts.helo, undefined) : setupFor(spec, opts, opts.helo, opts.clientAddress);
+        const opened = await openSession(trick.proxy ? { ...setup, preamble: proxyFor(trick, spec) } : setup);
+        session = opened.session;
+        const door = await openDoor(trick, session, opened.ehlo, opts);
+        if ('refused' in door)
+            return { ...base, connection: index, transcript: [...session.transcript], outcome: 'denied', reason: `the server refused the trick: ${door.refused}`, rule: 'identity-refused', reply: door.refused };
+        const conn = { session, index, helo: opts.helo, ehlo: door.ehlo, errors: 0, transactions: 0, slot, abandoned: false };
+        const res = await transaction(conn, [attempt], opts, state.learner, opts.confirm);
+        const v = res.verdicts[0];
+        const transcript = [...session.transcript];
+        if (!v)
+            return { ...base, connection: index, transcript, reason: `interrupted: ${res.interrupted instanceof Error ? res.interrupted.message : res.interrupted ? formatReply(res.interrupted) : 'no reply decided it'}` };
+        const fields = { outcome: v.outcome, reason: v.reason, rule: v.rule, reply: formatReply(v.decisive), stage: v.stage };
+        if (v.outcome === 'relayed')
+            fields.reason = `${v.reason} ${RELAYED_BECAUSE[trick.door](door.said)}`;
+        else if (trick.door === 'auth')
+            doors.notes.push(authNote(spec, trick, door.said, fields.reply));
+        return { ...base, ...fields, connection: index, transcript };
+    }
+    catch (e) {
+        const err = connect_asSessionError(e);
+        const transcript = err.transcript.length > 0 ? err.transcript : [...(session?.transcript ?? [])];
+        // A port that does not read PROXY headers ends the session (the v2 signature holds "QUIT\n" for that) or refuses it.
+        if (trick.door === 'proxy' && (err.kind === 'closed' || err.kind === 'protocol')) {
+            return { ...base, connection: index, transcript, outcome: 'denied', reason: `the server does not take a PROXY header from this client: ${err.message}`, rule: 'identity-refused', reply: err.reply ? formatReply(err.reply) : null };
+        }
+        return { ...base, connection: index, transcript, reason: `not run: ${err.message}` };
+    }
+    finally {
+        await session?.quit();
+        if (session)
+            slot.retire(session.gone);
+        else
+            slot.release();
+    }
+}
+function authNote(spec, trick, said, reply) {
+    const anonymous = trick.mechanism === 'ANONYMOUS' ? ' Postfix never lets an ANONYMOUS login relay (permit_sasl_authenticated ignores that mechanism); turn it off all the same (smtpd_sasl_security_options = noanonymous).' : ' Whatever accepts an empty password here (the SASL backend) lets anyone log in.';
+    return `${where(spec)}: AUTH ${trick.mechanism ?? ''} with no credential was accepted (${said}); the relay attempt after it was refused (${reply}).${anonymous}`;
+}
+const RELAYED_BECAUSE = {
+    xclient: (said) => `after XCLIENT ADDR=${CLAIMED_ADDRESS} (${said}): this client may claim any address, so anyone can claim to be trusted`,
+    auth: (said) => `after AUTH with no credential (${said}): any client can authenticate`,
+    proxy: () => `after a PROXY header claiming ${CLAIMED_ADDRESS}: anyone who reaches this port can claim to be trusted`,
+};
+/** The PROXY header of a trick: from the claimed (or the outside) address to the target. */
+function proxyFor(trick, spec) {
+    const source = trick.proxy?.claims === 'outsider' ? PROXY_OUTSIDER : CLAIMED_ADDRESS;
+    // A source port as a proxy would pick one: ephemeral, any.
+    return proxyHeader(trick.proxy?.version ?? 1, source, spec.address, 40_000 + ((0,external_node_crypto_.randomBytes)(2).readUInt16BE(0) % 20_000), spec.port);
+}
+/** Through the door: the EHLO to run the attempt under and what the door said, or the refusal. */
+async function openDoor(trick, session, ehlo, opts) {
+    if (trick.door === 'proxy') {
+        // A server that greets without waiting for the header reads it as a command and answers
+        // it (502): every reply after that belongs to the command before. Nothing here can be trusted.
+        const answered = session.transcript.find((l) => l.dir === 'S' && /^5\d\d[ -]/.test(l.text));
+        if (answered || ehlo.verb === 'HELO')
+            return { refused: `the header was read as a command (${answered?.text ?? 'EHLO refused'})` };
+        return { ehlo, said: '' };
+    }
+    if (trick.door === 'xclient') {
+        const r = await xclientAs(session, CLAIMED_ADDRESS, opts.helo, opts.connectTimeoutMs);
+        if (!r.ehlo || r.ehlo.reply.code >= 300)
+            return { refused: formatReply(r.ehlo?.reply ?? r.reply) };
+        return { ehlo: r.ehlo, said: formatReply(r.reply) };
+    }
+    // A user that cannot exist anywhere: never a real account, never a guessed password.
+    const user = `relay-check-nobody-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const r = await authWithNothing(session, trick.mechanism ?? 'PLAIN', user, opts.connectTimeoutMs);
+    if (r.code !== 235)
+        return { refused: formatReply(r) };
+    return { ehlo, said: formatReply(r) };
+}
+
 ;// CONCATENATED MODULE: ./src/schedule/target.ts
+
 
 
 
@@ -38266,6 +38733,16 @@ async function runTarget(spec, opts) {
     if (retryRefusedSenders(run))
         await run.pass(undefined, false);
     await settleTarget(run, pausesBefore);
+    await identityTricks(spec, opts, report, state);
+    return finish(report, started);
+}
+/**
+ * The PROXY tricks on a plaintext run already finished (the engine decides when: the sign
+ * the plain connection showed, or `proxy-protocol: try`), its counts and verdict again.
+ */
+async function withProxyTricks(report, spec, opts, reason) {
+    const started = Date.now() - report.durationMs;
+    await proxyTricks(spec, opts, report, serverState(spec.address, spec.port), reason);
     return finish(report, started);
 }
 function finish(report, started) {
@@ -38322,6 +38799,7 @@ const INPUT_NAMES = [
     'local-recipient',
     'helo',
     'client-address',
+    'proxy-protocol',
     'postfix-config',
     'postfix-overrides',
     'base-ref',
@@ -38336,6 +38814,7 @@ const settings_DEFAULTS = {
     port: '25',
     strictness: 'normal',
     tls: 'auto',
+    'proxy-protocol': 'auto',
     recipient: 'relay-check@example.com',
     timeout: '120',
     'connect-timeout': '10',
@@ -38531,6 +39010,7 @@ function parseSettings(raw) {
         throw new InputError('port', 'is empty');
     const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict']);
     const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit']);
+    const proxyProtocol = oneOf('proxy-protocol', get('proxy-protocol'), ['auto', 'try', 'off']);
     const comment = oneOf('comment', get('comment'), ['true', 'false']) === 'true';
     const issue = oneOf('issue', get('issue'), ['true', 'false']) === 'true';
     // The gate's instance lives on random loopback ports for one run: there is no server to keep watching.
@@ -38561,6 +39041,7 @@ function parseSettings(raw) {
         ...(get('local-recipient') !== '' ? { localRecipient: parseAddress('local-recipient', get('local-recipient')).address } : {}),
         helos: list('helo').map(parseHelo),
         ...(client !== '' ? { clientAddress: client } : {}),
+        proxyProtocol,
         ...(postfixConfig !== '' ? { postfixConfig } : {}),
         ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
         ...(baseRef !== '' ? { baseRef } : {}),
@@ -38688,6 +39169,7 @@ const src_version_VERSION = '0.1.0';
 
 
 
+
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
 const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
@@ -38759,29 +39241,53 @@ async function runLanes(planned, options, settings, services) {
     return perPlanned.flat();
 }
 /** One planned address and port: one report per transport tested on it. */
-async function testPlanned(p, options, settings, services) {
+async function testPlanned(p, shared, settings, services) {
     if (!p.address)
         return [unresolved(p)];
+    const options = services.proxied?.(p.port) === true ? { ...shared, viaProxy: true } : shared;
     const spec = { host: p.host, address: p.address, port: p.port };
     const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-    if (fixed)
-        return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+    if (fixed) {
+        const only = await runTarget({ ...spec, transport: fixed }, options);
+        return weighService([fixed === 'plain' ? await proxyIfExpected(only, { ...spec, transport: fixed }, options, settings) : only]);
+    }
     if (p.port === 465)
         return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
     // auto: plaintext first; then again inside STARTTLS when the server offers it.
-    const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-    if (silentGreeting(plain)) {
-        // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+    const first = await runTarget({ ...spec, transport: 'plain' }, options);
+    if (silentGreeting(first)) {
+        // No greeting in plaintext: try implicit TLS on a fresh connection, then a PROXY header, before giving up.
         const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-        return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
+        if (implicit.reachable)
+            return weighService([{ ...implicit, tlsDetected: true }]);
+        return weighService([await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings)]);
     }
+    const plain = await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings);
     if (!plain.extensions.includes('STARTTLS'))
         return weighService([plain]);
     // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-    const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+    const authTried = plain.attempts.some((a) => a.vector.startsWith('auth-') && a.outcome !== 'skipped');
+    const secure = await runTarget({ ...spec, transport: 'starttls' }, { ...options, ...(plain.stopped ? { relayedInPlaintext: plain.stopped.after } : {}), ...(authTried ? { authTriedInPlaintext: true } : {}) });
     // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
     const [weighedPlain, weighedSecure] = weighService([plain, secure]);
     return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
+}
+/**
+ * The PROXY tricks on a plaintext run, when the input asks (`try`) or the port showed it
+ * expects a header (`auto`: no greeting in time, or a refusal of the PROXY_SIGNS table).
+ * The same run when they do not apply.
+ */
+async function proxyIfExpected(plain, spec, options, settings) {
+    if (options.viaProxy === true)
+        return withProxyTricks(plain, spec, options, 'the service reads a PROXY protocol header from every client (smtpd_upstream_proxy_protocol = haproxy)');
+    if (settings.proxyProtocol === 'off')
+        return plain;
+    const refusal = plain.reachable ? null : (plain.opening.find((l) => l.dir === 'S')?.text ?? null);
+    const sign = plain.reachable ? undefined : proxySign(refusal, silentGreeting(plain));
+    if (settings.proxyProtocol === 'auto' && !sign)
+        return plain;
+    const reason = sign ? `the plaintext connection looks like a port that waits for a PROXY header (${sign.silent ? 'no greeting in time' : refusal ?? ''}; sign ${sign.id})` : 'asked for by `proxy-protocol: try`';
+    return withProxyTricks(plain, spec, options, reason);
 }
 function assembleReport(settings, started, targets, found) {
     return {
@@ -38816,7 +39322,9 @@ function judged(targets, strictness, discoveryError) {
         ...(discoveryError ? [discoveryError] : []),
     ];
     // The runs that make the verdict inconclusive for want of a test, said as strict says them.
-    const warnings = untested(tallies).map(untestedNote);
+    // The runs that make the verdict inconclusive for want of a test, said as strict says them;
+    // then what the identity tricks found that decides nothing (XFORWARD, an AUTH with nothing accepted).
+    const warnings = [...untested(tallies).map(untestedNote), ...targets.flatMap((t) => t.doors?.notes ?? [])];
     return { verdict: runVerdict(tallies), failed: failReasons.length > 0, failReasons, warnings, counts: sumCounts(targets.map((t) => t.counts)), targets, diagnosis: diagnose(targets) };
 }
 /**
@@ -39227,7 +39735,8 @@ function buildSandbox(input) {
     ownPlaces(d);
     nothingDelivered(d);
     // The battery runs as an outside client through XCLIENT from loopback.
-    d.set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${d.values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+    const xclientHosts = d.values.get('smtpd_authorized_xclient_hosts') ?? '';
+    d.set('smtpd_authorized_xclient_hosts', gateXclientHosts(xclientHosts), xclientChange(xclientHosts));
     withoutUnreachableChecks(d);
     filesOutside(d);
     saslStandIn(d);
@@ -39251,6 +39760,24 @@ function buildSandbox(input) {
             throw new Error(`sandbox: ${s.service} keeps a routing or hook override`);
     }
     return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
+}
+/**
+ * The gate speaks through XCLIENT from loopback; the configuration's own list stays after
+ * it, so an outside client it authorizes (the gate's client address, once XCLIENT made us
+ * that) is still offered XCLIENT, and the XCLIENT identity trick tests what the
+ * repository's value allows (src/schedule/tricks.ts). Postfix judges the list again for
+ * the address XCLIENT gave (measured on 3.7: XCLIENT is no longer offered to an outsider
+ * the list does not cover).
+ */
+function gateXclientHosts(value) {
+    const own = value.trim();
+    return own === '' || own === '127.0.0.0/8' ? '127.0.0.0/8' : `127.0.0.0/8, ${own}`;
+}
+function xclientChange(value) {
+    const own = value.trim();
+    if (own === '' || own === '127.0.0.0/8')
+        return `${own || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`;
+    return `${own} → 127.0.0.0/8, ${own}: relay-check tests as an outside client through XCLIENT from loopback; the configuration's own list is kept after it, so the XCLIENT identity trick tests whom it authorizes`;
 }
 /** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
 function readParameters(d) {
@@ -39390,7 +39917,9 @@ function saslStandIn(d) {
         d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
     }
     values.set('cyrus_sasl_config_path', external_node_path_default().join(d.input.instance.conf, 'sasl'));
-    d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+    // ANONYMOUS as Debian's libsasl2-modules offers it: whether Postfix offers it is then the
+    // configuration's smtpd_sasl_security_options, which the AUTH identity trick tests.
+    d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN ANONYMOUS\n' });
 }
 /** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
 function fixMaps(d, name, value, origin) {
@@ -39555,8 +40084,10 @@ function safeServiceOverrides(d, s, origin) {
         }
         if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus')
             v = 'smtpd';
-        if (o.name === 'smtpd_authorized_xclient_hosts')
-            v = '127.0.0.0/8';
+        if (o.name === 'smtpd_authorized_xclient_hosts' && v !== gateXclientHosts(v)) {
+            d.changes.push({ ...origin, subject, change: xclientChange(v), tested: true });
+            v = gateXclientHosts(v);
+        }
         const transport = TRANSPORTS.find((t) => t === o.name);
         if (transport)
             v = classTransport(d.input.classTag, transport);
@@ -39589,13 +40120,14 @@ function placeListener(d, s, origin, nth) {
     const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
     const wrapper = own('smtpd_tls_wrappermode') === 'yes';
     const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+    const proxy = own(s.command === 'postscreen' ? 'postscreen_upstream_proxy_protocol' : 'smtpd_upstream_proxy_protocol') === 'haproxy';
     const original = SERVICE_PORTS[s.service] ?? s.service;
     // A listener written as host:port is best known by its syslog name (postfix/submission).
     const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
     const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
     d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
     s.service = `127.0.0.1:${port}`;
-    return { name, original, command: s.command, wrapper, tlsRequired, port, line: s.line };
+    return { name, original, command: s.command, wrapper, tlsRequired, proxy, port, line: s.line };
 }
 function withRequiredServices(d, kept) {
     for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
@@ -40279,6 +40811,7 @@ function withCauses(d, causes, relaying) {
 
 
 
+
 /**
  * A private Postfix built from a configuration directory of the repository:
  * its own config, queue, data and log in a temporary directory, every smtpd
@@ -40604,7 +41137,7 @@ async function waitForGreeting(s, log, conf, configDir) {
     const until = Date.now() + READY_TIMEOUT_MS;
     let last = '';
     while (Date.now() < until) {
-        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
+        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
         if (last === 'ok')
             return;
         if (/fatal:/.test(readOr(log)))
@@ -40613,9 +41146,12 @@ async function waitForGreeting(s, log, conf, configDir) {
     }
     throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
 }
-function greet(port, wrapper, timeoutMs) {
+function greet(port, wrapper, timeoutMs, proxy) {
     return new Promise((resolve) => {
         const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
+        // A PROXY-protocol service greets only after the header, as its proxy would send it.
+        if (proxy && !wrapper)
+            socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
         let buf = '';
         const done = (why) => {
             clearTimeout(timer);
@@ -41215,6 +41751,7 @@ async function runInstance(settings, services, log, hooks, role) {
     try {
         await hooks.beforeRun?.(inst);
         const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+        const proxied = new Set(inst.services.filter((s) => s.proxy).map((s) => s.port));
         const byPort = new Map(inst.services.map((s) => [s.port, s]));
         const battery = await run({
             ...settings,
@@ -41228,6 +41765,8 @@ async function runInstance(settings, services, log, hooks, role) {
             // fix is proved against all of them and the base comparison sees each one.
             fullBattery: true,
             tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
+            // A PROXY-protocol service is reached as its proxy would reach it: a header naming the outside client.
+            proxied: (port) => proxied.has(port),
             serviceFor: (port) => {
                 const s = byPort.get(port);
                 return s ? `${s.name} (${s.original})` : undefined;
@@ -42492,9 +43031,11 @@ function detailAnnotations(r) {
         out.push({ level: 'warning', title: 'Inconclusive', message: `${e.ids.size} vector(s) on ${view_whereText(e.where)}: ${reason}` });
     }
     // A warning that is also why the step fails (strict: STARTTLS not entered) is in the error already.
+    // The identity tricks' notes (XFORWARD offered, an AUTH with nothing accepted) are not about an untested address.
+    const doors = new Set(r.targets.flatMap((t) => t.doors?.notes ?? []));
     for (const w of r.warnings)
         if (!r.failReasons.includes(w))
-            out.push({ level: 'warning', title: 'Address not tested', message: w });
+            out.push({ level: 'warning', title: doors.has(w) ? 'Identity door' : 'Address not tested', message: w });
     // Gate mode: what could not be tested here, on its line (a gap in what the gate proves).
     const gate = r.gate;
     const dirOf = (gate?.configDir ?? '').replace(/\/+$/, '');

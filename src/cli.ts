@@ -34,6 +34,8 @@ usage: relay-check HOST... [options]
                          where postmaster@ its domain is handled elsewhere
       --helo NAME[,..]   extra HELO names to try
       --client-address IP  test as this client through Postfix XCLIENT
+      --proxy-protocol M auto | try | off (default auto): the PROXY protocol trick
+                         (a header claiming 127.0.0.1) where the port expects one
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
@@ -83,6 +85,7 @@ const FLAGS = {
   'local-recipient': { type: 'string' },
   helo: { type: 'string' },
   'client-address': { type: 'string' },
+  'proxy-protocol': { type: 'string' },
   'postfix-config': { type: 'string' },
   'postfix-overrides': { type: 'string' },
   'base-ref': { type: 'string' },
@@ -148,6 +151,7 @@ function settingsFrom({ values, positionals }: Flags, io: CliIo): Settings | nul
     'local-recipient': values['local-recipient'],
     helo: values.helo,
     'client-address': values['client-address'],
+    'proxy-protocol': values['proxy-protocol'],
     'postfix-config': values['postfix-config'],
     'postfix-overrides': values['postfix-overrides'],
     'base-ref': values['base-ref'],

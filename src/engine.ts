@@ -1,7 +1,8 @@
 import { diagnose } from './diagnosis/diagnose.js';
 import { inputVectors, VECTORS, type Vector } from './battery/vectors.js';
 import { countAttempts, sumCounts, SCHEMA_VERSION, type Report, type TargetReport } from './model/report.js';
-import { runTarget, silentGreeting, type TargetOptions, type Transport } from './schedule/target.js';
+import { proxySign } from './battery/tricks.js';
+import { runTarget, silentGreeting, withProxyTricks, type TargetOptions, type TargetSpec, type Transport } from './schedule/target.js';
 import { DEFAULTS, type Settings } from './settings.js';
 import { TARGET_CONCURRENCY } from './smtp/limits.js';
 import { mxHosts, planTargets, systemResolver, type MxDiscovery, type PlannedTarget, type Resolver } from './targets.js';
@@ -24,6 +25,12 @@ export interface EngineServices {
    * server that relays the plain attempt gets no further transactions: see TargetOptions.stopWhenOpen.
    */
   fullBattery?: boolean;
+  /**
+   * Ports that read a PROXY protocol header first (gate mode: `smtpd_upstream_proxy_protocol`):
+   * every session there names its client in a header instead of XCLIENT, and the PROXY
+   * identity tricks run there.
+   */
+  proxied?: (port: number) => boolean;
   /** What a port stands for (gate mode: the master.cf service, `submission (587)`), set on its targets before anything reads them. */
   serviceFor?: (port: number) => string | undefined;
 }
@@ -105,25 +112,47 @@ async function runLanes(planned: readonly PlannedTarget[], options: TargetOption
 }
 
 /** One planned address and port: one report per transport tested on it. */
-async function testPlanned(p: PlannedTarget, options: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
+async function testPlanned(p: PlannedTarget, shared: TargetOptions, settings: Settings, services: EngineServices): Promise<TargetReport[]> {
   if (!p.address) return [unresolved(p)];
+  const options = services.proxied?.(p.port) === true ? { ...shared, viaProxy: true } : shared;
   const spec = { host: p.host, address: p.address, port: p.port };
   const fixed = FIXED_TRANSPORT[services.tlsFor?.(p.port) ?? settings.tls];
-  if (fixed) return weighService([await runTarget({ ...spec, transport: fixed }, options)]);
+  if (fixed) {
+    const only = await runTarget({ ...spec, transport: fixed }, options);
+    return weighService([fixed === 'plain' ? await proxyIfExpected(only, { ...spec, transport: fixed }, options, settings) : only]);
+  }
   if (p.port === 465) return weighService([await runTarget({ ...spec, transport: 'implicit' }, options)]);
   // auto: plaintext first; then again inside STARTTLS when the server offers it.
-  const plain = await runTarget({ ...spec, transport: 'plain' }, options);
-  if (silentGreeting(plain)) {
-    // No greeting in plaintext: try implicit TLS on a fresh connection before giving up.
+  const first = await runTarget({ ...spec, transport: 'plain' }, options);
+  if (silentGreeting(first)) {
+    // No greeting in plaintext: try implicit TLS on a fresh connection, then a PROXY header, before giving up.
     const implicit = await runTarget({ ...spec, transport: 'implicit' }, options);
-    return weighService([implicit.reachable ? { ...implicit, tlsDetected: true } : plain]);
+    if (implicit.reachable) return weighService([{ ...implicit, tlsDetected: true }]);
+    return weighService([await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings)]);
   }
+  const plain = await proxyIfExpected(first, { ...spec, transport: 'plain' }, options, settings);
   if (!plain.extensions.includes('STARTTLS')) return weighService([plain]);
   // Plaintext already relays whatever it is sent: inside STARTTLS only the session is set up.
-  const secure = await runTarget({ ...spec, transport: 'starttls' }, plain.stopped ? { ...options, relayedInPlaintext: plain.stopped.after } : options);
+  const authTried = plain.attempts.some((a) => a.vector.startsWith('auth-') && a.outcome !== 'skipped');
+  const secure = await runTarget({ ...spec, transport: 'starttls' }, { ...options, ...(plain.stopped ? { relayedInPlaintext: plain.stopped.after } : {}), ...(authTried ? { authTriedInPlaintext: true } : {}) });
   // One service on two transports: the evidence of either (its positive control, AUTH) counts for both.
   const [weighedPlain, weighedSecure] = weighService([plain, secure]);
   return [deferToTls(weighedPlain, weighedSecure), weighedSecure];
+}
+
+/**
+ * The PROXY tricks on a plaintext run, when the input asks (`try`) or the port showed it
+ * expects a header (`auto`: no greeting in time, or a refusal of the PROXY_SIGNS table).
+ * The same run when they do not apply.
+ */
+async function proxyIfExpected(plain: TargetReport, spec: TargetSpec, options: TargetOptions, settings: Settings): Promise<TargetReport> {
+  if (options.viaProxy === true) return withProxyTricks(plain, spec, options, 'the service reads a PROXY protocol header from every client (smtpd_upstream_proxy_protocol = haproxy)');
+  if (settings.proxyProtocol === 'off') return plain;
+  const refusal = plain.reachable ? null : (plain.opening.find((l) => l.dir === 'S')?.text ?? null);
+  const sign = plain.reachable ? undefined : proxySign(refusal, silentGreeting(plain));
+  if (settings.proxyProtocol === 'auto' && !sign) return plain;
+  const reason = sign ? `the plaintext connection looks like a port that waits for a PROXY header (${sign.silent ? 'no greeting in time' : refusal ?? ''}; sign ${sign.id})` : 'asked for by `proxy-protocol: try`';
+  return withProxyTricks(plain, spec, options, reason);
 }
 
 function assembleReport(settings: Settings, started: number, targets: TargetReport[], found: Discovered): Report {
@@ -160,7 +189,9 @@ function judged(targets: TargetReport[], strictness: Settings['strictness'], dis
     ...(discoveryError ? [discoveryError] : []),
   ];
   // The runs that make the verdict inconclusive for want of a test, said as strict says them.
-  const warnings = untested(tallies).map(untestedNote);
+  // The runs that make the verdict inconclusive for want of a test, said as strict says them;
+  // then what the identity tricks found that decides nothing (XFORWARD, an AUTH with nothing accepted).
+  const warnings = [...untested(tallies).map(untestedNote), ...targets.flatMap((t) => t.doors?.notes ?? [])];
   return { verdict: runVerdict(tallies), failed: failReasons.length > 0, failReasons, warnings, counts: sumCounts(targets.map((t) => t.counts)), targets, diagnosis: diagnose(targets) };
 }
 

@@ -3,6 +3,8 @@ import { mailDomain } from './battery/render.js';
 import type { Strictness, TlsMode } from './model/verdict.js';
 export type { Strictness } from './model/verdict.js';
 
+type ProxyProtocolMode = 'auto' | 'try' | 'off';
+
 export interface HostSpec {
   /** The token as the user wrote it, for messages. */
   input: string;
@@ -29,6 +31,11 @@ export interface Settings {
   helos: string[];
   /** Test as this client address through XCLIENT (input `client-address`). */
   clientAddress?: string;
+  /**
+   * The PROXY protocol identity trick (input `proxy-protocol`): `auto` only where the plain
+   * connection shows the port expects a PROXY header, `try` on every plaintext port, `off` never.
+   */
+  proxyProtocol: ProxyProtocolMode;
   /** Gate mode: a Postfix configuration directory to build a private instance from (input `postfix-config`). */
   postfixConfig?: string;
   /** A file of `name = value` lines applied over that configuration (input `postfix-overrides`). */
@@ -58,6 +65,7 @@ export const INPUT_NAMES = [
   'local-recipient',
   'helo',
   'client-address',
+  'proxy-protocol',
   'postfix-config',
   'postfix-overrides',
   'base-ref',
@@ -74,6 +82,7 @@ export const DEFAULTS = {
   port: '25',
   strictness: 'normal',
   tls: 'auto',
+  'proxy-protocol': 'auto',
   recipient: 'relay-check@example.com',
   timeout: '120',
   'connect-timeout': '10',
@@ -283,6 +292,8 @@ export function parseSettings(raw: RawInputs): Settings {
   const strictness = oneOf('strictness', get('strictness'), ['relaxed', 'normal', 'strict'] as const);
   const tls = oneOf('tls', get('tls'), ['auto', 'none', 'starttls', 'implicit'] as const);
 
+  const proxyProtocol = oneOf('proxy-protocol', get('proxy-protocol'), ['auto', 'try', 'off'] as const);
+
   const comment = oneOf('comment', get('comment'), ['true', 'false'] as const) === 'true';
   const issue = oneOf('issue', get('issue'), ['true', 'false'] as const) === 'true';
   // The gate's instance lives on random loopback ports for one run: there is no server to keep watching.
@@ -312,6 +323,7 @@ export function parseSettings(raw: RawInputs): Settings {
     ...(get('local-recipient') !== '' ? { localRecipient: parseAddress('local-recipient', get('local-recipient')).address } : {}),
     helos: list('helo').map(parseHelo),
     ...(client !== '' ? { clientAddress: client } : {}),
+    proxyProtocol,
     ...(postfixConfig !== '' ? { postfixConfig } : {}),
     ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
     ...(baseRef !== '' ? { baseRef } : {}),

@@ -217,7 +217,8 @@ async function startOnce(services: PostfixService[], ports: Record<string, numbe
     }
     for (const s of services) {
       const address = s.address ?? '127.0.0.1';
-      await waitForGreeting(address, ports[s.name], READY_TIMEOUT_MS, () => readOr(log, ''), () => why(log, '', ''), s.name);
+      const proxy = s.overrides.some((o) => /^smtpd_upstream_proxy_protocol=haproxy$/.test(o));
+      await waitForGreeting(address, ports[s.name], READY_TIMEOUT_MS, () => readOr(log, ''), () => why(log, '', ''), s.name, proxy);
     }
   } catch (e) {
     await stopInstance(instance);
@@ -268,11 +269,12 @@ async function waitForGreeting(
   log: () => string,
   reason: () => string,
   name: string,
+  proxy = false,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = 'never tried';
   while (Date.now() < until) {
-    last = await greet(address, port, Math.max(200, Math.min(1000, until - Date.now())));
+    last = await greet(address, port, Math.max(200, Math.min(1000, until - Date.now())), { proxy });
     if (last === 'ok') return;
     // A fatal smtpd (bad -o override) never greets: say why at once instead of waiting it out.
     if (/fatal:|bad command startup/.test(log())) break;
@@ -282,9 +284,11 @@ async function waitForGreeting(
 }
 
 /** One probe: 'ok' once a complete 220 greeting arrived (through TLS with `tls`), else why not. */
-export function greet(address: string, port: number, timeoutMs: number, opts: { tls?: boolean } = {}): Promise<string> {
+export function greet(address: string, port: number, timeoutMs: number, opts: { tls?: boolean; proxy?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
     const socket = opts.tls ? tls.connect({ host: address, port, rejectUnauthorized: false }) : net.connect({ host: address, port });
+    // A PROXY-protocol smtpd greets only after the header (smtpd_upstream_proxy_protocol = haproxy).
+    if (opts.proxy) socket.write(`PROXY TCP4 127.0.0.1 127.0.0.1 40000 ${port}\r\n`);
     let buf = '';
     let settled = false;
     const done = (result: string): void => {

@@ -17,7 +17,7 @@ export function relayPattern(targets: readonly Placed[]): RelayPattern {
   const relayedSet = new Set(targets.flatMap((t) => [...relayedIn(t)]));
   const relayed = [...relayedSet].sort();
   const everything = relayed.some((v) => traitsOf(v).length === 0);
-  const all: Trait[] = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local'];
+  const all: Trait[] = ['null-sender', 'own-sender', 'host-sender', 'helo', 'routing', 'syntax', 'role', 'after-local', 'input-sender', 'local', 'xclient', 'proxy', 'auth'];
   const shared = everything || relayed.length === 0 ? [] : all.filter((tr) => relayed.every((v) => traitsOf(v).includes(tr)));
   const opening = targets.filter((t) => relayedIn(t).size > 0);
   // A place refused what relayed elsewhere: the comparison that makes a "where".

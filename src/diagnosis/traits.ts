@@ -65,6 +65,15 @@ export const VECTOR_TRAITS: Readonly<Record<string, readonly Trait[]>> = {
   'external-after-postmaster-null-sender': ['after-local', 'null-sender'],
   'external-after-postmaster-server-name': ['after-local'],
   'external-after-postmaster-bare': ['after-local'],
+  // The identity tricks (src/battery/tricks.ts): the plain attempt after a claim of identity.
+  'xclient-loopback': ['xclient'],
+  'auth-anonymous': ['auth'],
+  'auth-plain-empty': ['auth'],
+  'auth-login-empty': ['auth'],
+  // The PROXY control names an outside address: a plain attempt through the header.
+  'proxy-v1-outsider': [],
+  'proxy-v1-loopback': ['proxy'],
+  'proxy-v2-loopback': ['proxy'],
 };
 
 /** The traits of a vector; input vectors by their id's prefix; a vector not in the table has none (a plain attempt). */
@@ -86,4 +95,7 @@ export const TRAIT_TEXT: Readonly<Record<Trait, string>> = {
   'after-local': 'an outside recipient after an accepted local one',
   'input-sender': 'the sender given in the `sender` input',
   local: 'local delivery',
+  xclient: 'a client that claims to be 127.0.0.1 through XCLIENT (anyone can)',
+  proxy: 'a client that claims to be 127.0.0.1 in a PROXY protocol header (anyone who reaches the port can)',
+  auth: 'a client that authenticates with no credential (anyone can)',
 };

@@ -86,6 +86,7 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
   try {
     await hooks.beforeRun?.(inst);
     const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
+    const proxied = new Set(inst.services.filter((s) => s.proxy).map((s) => s.port));
     const byPort = new Map(inst.services.map((s) => [s.port, s]));
     const battery = await run(
       {
@@ -101,6 +102,8 @@ async function runInstance(settings: Settings, services: EngineServices, log: Ga
         // fix is proved against all of them and the base comparison sees each one.
         fullBattery: true,
         tlsFor: (port) => (wrapper.has(port) ? 'implicit' : undefined),
+        // A PROXY-protocol service is reached as its proxy would reach it: a header naming the outside client.
+        proxied: (port) => proxied.has(port),
         serviceFor: (port) => {
           const s = byPort.get(port);
           return s ? `${s.name} (${s.original})` : undefined;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import { proxyHeader } from '../smtp/identity.js';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -383,7 +384,7 @@ async function waitForGreeting(s: GateService, log: string, conf: string, config
   const until = Date.now() + READY_TIMEOUT_MS;
   let last = '';
   while (Date.now() < until) {
-    last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()));
+    last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
     if (last === 'ok') return;
     if (/fatal:/.test(readOr(log))) break;
     await new Promise((res) => setTimeout(res, 200));
@@ -391,9 +392,11 @@ async function waitForGreeting(s: GateService, log: string, conf: string, config
   throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
 }
 
-function greet(port: number, wrapper: boolean, timeoutMs: number): Promise<string> {
+function greet(port: number, wrapper: boolean, timeoutMs: number, proxy: boolean): Promise<string> {
   return new Promise((resolve) => {
     const socket = wrapper ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port });
+    // A PROXY-protocol service greets only after the header, as its proxy would send it.
+    if (proxy && !wrapper) socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
     let buf = '';
     const done = (why: string): void => {
       clearTimeout(timer);

@@ -34,6 +34,8 @@ export interface GateService {
   wrapper: boolean;
   /** STARTTLS demanded before mail (smtpd_tls_security_level = encrypt). */
   tlsRequired: boolean;
+  /** Reads a PROXY protocol header before the greeting (smtpd_ or postscreen_upstream_proxy_protocol = haproxy). */
+  proxy: boolean;
   port: number;
   line: number;
 }
@@ -283,7 +285,8 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   ownPlaces(d);
   nothingDelivered(d);
   // The battery runs as an outside client through XCLIENT from loopback.
-  d.set('smtpd_authorized_xclient_hosts', '127.0.0.0/8', `${d.values.get('smtpd_authorized_xclient_hosts') || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`);
+  const xclientHosts = d.values.get('smtpd_authorized_xclient_hosts') ?? '';
+  d.set('smtpd_authorized_xclient_hosts', gateXclientHosts(xclientHosts), xclientChange(xclientHosts));
   withoutUnreachableChecks(d);
   filesOutside(d);
   saslStandIn(d);
@@ -301,6 +304,25 @@ export function buildSandbox(input: SandboxInput): Sandbox {
   }
 
   return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
+}
+
+/**
+ * The gate speaks through XCLIENT from loopback; the configuration's own list stays after
+ * it, so an outside client it authorizes (the gate's client address, once XCLIENT made us
+ * that) is still offered XCLIENT, and the XCLIENT identity trick tests what the
+ * repository's value allows (src/schedule/tricks.ts). Postfix judges the list again for
+ * the address XCLIENT gave (measured on 3.7: XCLIENT is no longer offered to an outsider
+ * the list does not cover).
+ */
+function gateXclientHosts(value: string): string {
+  const own = value.trim();
+  return own === '' || own === '127.0.0.0/8' ? '127.0.0.0/8' : `127.0.0.0/8, ${own}`;
+}
+
+function xclientChange(value: string): string {
+  const own = value.trim();
+  if (own === '' || own === '127.0.0.0/8') return `${own || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`;
+  return `${own} → 127.0.0.0/8, ${own}: relay-check tests as an outside client through XCLIENT from loopback; the configuration's own list is kept after it, so the XCLIENT identity trick tests whom it authorizes`;
 }
 
 /** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
@@ -433,7 +455,9 @@ function saslStandIn(d: Draft): void {
     d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
   }
   values.set('cyrus_sasl_config_path', path.join(d.input.instance.conf, 'sasl'));
-  d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN\n' });
+  // ANONYMOUS as Debian's libsasl2-modules offers it: whether Postfix offers it is then the
+  // configuration's smtpd_sasl_security_options, which the AUTH identity trick tests.
+  d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN ANONYMOUS\n' });
 }
 
 /** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
@@ -583,7 +607,10 @@ function safeServiceOverrides(d: Draft, s: MasterService, origin: Origin): void 
       v = 'cyrus';
     }
     if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus') v = 'smtpd';
-    if (o.name === 'smtpd_authorized_xclient_hosts') v = '127.0.0.0/8';
+    if (o.name === 'smtpd_authorized_xclient_hosts' && v !== gateXclientHosts(v)) {
+      d.changes.push({ ...origin, subject, change: xclientChange(v), tested: true });
+      v = gateXclientHosts(v);
+    }
     const transport = TRANSPORTS.find((t) => t === o.name);
     if (transport) v = classTransport(d.input.classTag, transport);
     else if ((ROUTING as readonly string[]).includes(o.name)) v = '';
@@ -612,13 +639,14 @@ function placeListener(d: Draft, s: MasterService, origin: Origin, nth: number):
   const own = (n: string): string | undefined => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
   const wrapper = own('smtpd_tls_wrappermode') === 'yes';
   const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+  const proxy = own(s.command === 'postscreen' ? 'postscreen_upstream_proxy_protocol' : 'smtpd_upstream_proxy_protocol') === 'haproxy';
   const original = SERVICE_PORTS[s.service] ?? s.service;
   // A listener written as host:port is best known by its syslog name (postfix/submission).
   const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
   const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
   d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
   s.service = `127.0.0.1:${port}`;
-  return { name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, port, line: s.line };
+  return { name, original, command: s.command as 'smtpd' | 'postscreen', wrapper, tlsRequired, proxy, port, line: s.line };
 }
 
 function withRequiredServices(d: Draft, kept: MasterService[]): MasterService[] {

@@ -59,7 +59,13 @@ export type Trait =
   /** A sender from the `sender` input. */
   | 'input-sender'
   /** The recipient is the server's own (local delivery; never a relay by itself). */
-  | 'local';
+  | 'local'
+  /** An identity trick: XCLIENT claiming 127.0.0.1 (src/battery/tricks.ts). */
+  | 'xclient'
+  /** An identity trick: a PROXY protocol header claiming 127.0.0.1. */
+  | 'proxy'
+  /** An identity trick: AUTH with no credential (ANONYMOUS, or an empty password). */
+  | 'auth';
 
 /** Where the relay was accepted, against where the same attempts were refused. */
 export type Where =

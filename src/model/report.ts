@@ -125,10 +125,22 @@ export interface TargetReport {
   mta?: MtaIdentity;
   /** Where the test ran from as the server saw it (first connection); absent when no session was set up. */
   vantage?: Vantage;
+  /** Identity doors this client was offered or shown (issue 23 §2); absent when there were none. */
+  doors?: IdentityDoors;
   durationMs: number;
   verdict: RunVerdict;
   counts: Counts;
   attempts: AttemptReport[];
+}
+
+/** What the identity tricks found besides their attempts (src/schedule/tricks.ts). */
+export interface IdentityDoors {
+  /** XFORWARD offered to this client, with its attributes: it changes what Postfix logs, not whom it trusts. No verdict. */
+  xforward: string | null;
+  /** Why the PROXY tricks ran here (the sign the plaintext connection showed, or the input); null when they did not. */
+  proxy: string | null;
+  /** What deserves a warning though nothing relayed (XFORWARD offered, an AUTH with nothing accepted), one sentence each. */
+  notes: string[];
 }
 
 /** Does the server accept mail for its own domain from this client? */

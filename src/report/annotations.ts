@@ -113,7 +113,9 @@ function detailAnnotations(r: Report): Annotation[] {
     out.push({ level: 'warning', title: 'Inconclusive', message: `${e.ids.size} vector(s) on ${whereText(e.where)}: ${reason}` });
   }
   // A warning that is also why the step fails (strict: STARTTLS not entered) is in the error already.
-  for (const w of r.warnings) if (!r.failReasons.includes(w)) out.push({ level: 'warning', title: 'Address not tested', message: w });
+  // The identity tricks' notes (XFORWARD offered, an AUTH with nothing accepted) are not about an untested address.
+  const doors = new Set(r.targets.flatMap((t) => t.doors?.notes ?? []));
+  for (const w of r.warnings) if (!r.failReasons.includes(w)) out.push({ level: 'warning', title: doors.has(w) ? 'Identity door' : 'Address not tested', message: w });
   // Gate mode: what could not be tested here, on its line (a gap in what the gate proves).
   const gate = r.gate;
   const dirOf = (gate?.configDir ?? '').replace(/\/+$/, '');

@@ -3,6 +3,7 @@ import { serverName } from '../battery/render.js';
 import { vantageOf } from '../diagnosis/vantage.js';
 import type { TargetReport } from '../model/report.js';
 import { RETIRED_SESSION_LIFETIME_MS } from '../smtp/limits.js';
+import { proxyHeader } from '../smtp/identity.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
 import { SessionError, type Ehlo, type SmtpSession } from '../smtp/session.js';
 import { openSession, type SetupOptions } from '../smtp/setup.js';
@@ -15,13 +16,19 @@ export const CONNECTION_LIMIT = /too many connections|connection rate limit/i;
 /** The same, naming a rate explicitly (Sendmail "421 4.3.2 Connection rate limit exceeded."): no short wait helps. */
 const RATE_LIMIT = /connection rate limit/i;
 
+/** The source port a proxy's header names for our sessions: any ephemeral port will do. */
+const PROXY_SOURCE_PORT = 40_025;
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const asSessionError = (e: unknown): SessionError => (e instanceof SessionError ? e : new SessionError('protocol', String(e)));
 
 /** How to open a session on the target (greeting, EHLO, STARTTLS, XCLIENT) as `clientAddress`. */
 export function setupFor(spec: TargetSpec, opts: TargetOptions, helo: string, clientAddress: string | undefined): SetupOptions {
+  // Behind a PROXY-protocol port the client is named in the header, as the proxy would name it.
+  const proxied = opts.viaProxy === true && spec.transport !== 'implicit' && net.isIPv4(spec.address) && (clientAddress === undefined || net.isIPv4(clientAddress));
   return {
+    ...(proxied ? { preamble: proxyHeader(1, clientAddress ?? '127.0.0.1', spec.address, PROXY_SOURCE_PORT, spec.port) } : {}),
     address: spec.address,
     port: spec.port,
     connectTimeoutMs: opts.connectTimeoutMs,
@@ -31,7 +38,7 @@ export function setupFor(spec: TargetSpec, opts: TargetOptions, helo: string, cl
     serverName: net.isIP(spec.host) ? undefined : spec.host,
     helo,
     starttls: spec.transport === 'starttls',
-    clientAddress,
+    clientAddress: proxied ? undefined : clientAddress,
   };
 }
 

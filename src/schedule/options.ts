@@ -21,6 +21,11 @@ export interface TargetOptions {
   recipientGiven?: boolean;
   /** Test as this client through Postfix XCLIENT (input `client-address`). */
   clientAddress?: string;
+  /**
+   * The port reads a PROXY protocol header first (gate mode): every session names its client
+   * (clientAddress, else 127.0.0.1) in a v1 header, as the proxy in front would, instead of XCLIENT.
+   */
+  viaProxy?: boolean;
   helo: string;
   /** Confirm acceptance through DATA (strictness `relaxed`). */
   confirm: boolean;
@@ -46,6 +51,8 @@ export interface TargetOptions {
    * cost an open server another queue file.
    */
   relayedInPlaintext?: string;
+  /** The AUTH identity tricks already ran on this port in plaintext: not again inside STARTTLS (failed logins are counted). */
+  authTriedInPlaintext?: boolean;
   /** A mailbox the server must accept besides postmaster@ its domain (input `local-recipient`). */
   localRecipient?: string;
 }

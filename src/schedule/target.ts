@@ -8,6 +8,7 @@ import { TargetRun } from './run.js';
 import { serverState } from './servers.js';
 import { retryRefusedSenders, settleTarget } from './settle.js';
 import type { Conn } from './transaction.js';
+import { identityTricks, proxyTricks } from './tricks.js';
 import type { TargetSpec, TargetOptions } from './options.js';
 export type { Transport, TargetSpec, TargetOptions } from './options.js';
 
@@ -57,6 +58,17 @@ export async function runTarget(spec: TargetSpec, opts: TargetOptions): Promise<
   await run.firstPass(first);
   if (retryRefusedSenders(run)) await run.pass(undefined, false);
   await settleTarget(run, pausesBefore);
+  await identityTricks(spec, opts, report, state);
+  return finish(report, started);
+}
+
+/**
+ * The PROXY tricks on a plaintext run already finished (the engine decides when: the sign
+ * the plain connection showed, or `proxy-protocol: try`), its counts and verdict again.
+ */
+export async function withProxyTricks(report: TargetReport, spec: TargetSpec, opts: TargetOptions, reason: string): Promise<TargetReport> {
+  const started = Date.now() - report.durationMs;
+  await proxyTricks(spec, opts, report, serverState(spec.address, spec.port), reason);
   return finish(report, started);
 }
 

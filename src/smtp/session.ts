@@ -50,6 +50,11 @@ export interface ConnectOptions {
   implicitTls?: boolean;
   /** Host name for SNI and the certificate check; absent when the target is an address. */
   serverName?: string;
+  /**
+   * Bytes written as soon as TCP is up, before the greeting is read: a PROXY protocol
+   * header (src/smtp/identity.ts), shown in the transcript as `text`. Plaintext only.
+   */
+  preamble?: { bytes: Buffer; text: string };
 }
 
 /**
@@ -183,6 +188,10 @@ export class SmtpSession {
     const connected = new Promise<void>((resolve, reject) => {
       socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => {
         tcpUp = true;
+        if (opts.preamble && !opts.implicitTls) {
+          session.transcript.push({ dir: 'C', text: sanitizeLine(opts.preamble.text), at: Date.now() - session.started });
+          socket.write(opts.preamble.bytes);
+        }
         if (socket instanceof tls.TLSSocket) {
           session.tls = tlsInfo(socket, opts.serverName);
           session.note(`TLS: ${describeTls(session.tls)}`);

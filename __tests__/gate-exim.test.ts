@@ -1,0 +1,191 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from '@jest/globals';
+import { check } from '../src/gate/gate.js';
+import { runEximGate } from '../src/gate/exim/gate.js';
+import type { EximInstance } from '../src/gate/exim/instance.js';
+import { GateError } from '../src/gate/instance.js';
+import type { Report } from '../src/model/report.js';
+import { parseSettings, type RawInputs } from '../src/settings.js';
+import { ROOT } from './support/action.js';
+import { OUTSIDER } from './support/direct-smtp.js';
+import { describeExim } from './support/exim.js';
+import { expectValid } from './support/schema.js';
+
+/**
+ * Issue 24 §2: an Exim configuration in the repository gated like a Postfix one. Each
+ * session is Exim's host checking (`exim -bh ADDRESS`): the battery runs over it as over
+ * a socket. Each fixture's expected verdict is first shown by a direct -bh session (the
+ * command the gate runs, fed a plain SMTP script, read without relay-check's client).
+ */
+
+const FIXTURES = path.join(ROOT, '__tests__', 'fixtures', 'gate');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A copy of a fixture, with update-exim4.conf.conf lines replaced (a mistake as an admin makes it). */
+function fixtureWith(name: string, ue4cc: Record<string, string> = {}, files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `relay-check-exim-${name}-`));
+  dirs.push(dir);
+  fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true });
+  const ue = path.join(dir, 'update-exim4.conf.conf');
+  for (const [key, value] of Object.entries(ue4cc)) {
+    const text = fs.readFileSync(ue, 'utf8');
+    fs.writeFileSync(ue, text.replace(new RegExp(`^${key}=.*$`, 'm'), `${key}='${value}'`));
+  }
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+  return dir;
+}
+
+/** RCPT replies of one direct -bh session: MAIL FROM an outside sender, then each recipient. */
+function directSession(inst: EximInstance, recipients: readonly string[]): number[] {
+  const script = ['EHLO client.example.org', 'MAIL FROM:<someone@example.org>', ...recipients.map((r) => `RCPT TO:<${r}>`), 'QUIT', ''].join('\r\n');
+  const [cmd, ...args] = inst.hostCheckArgv;
+  const r = spawnSync(cmd, args, { input: script, encoding: 'latin1', timeout: 30_000 });
+  // Replies in order: greeting, EHLO (multi-line), MAIL, one per RCPT, QUIT.
+  const finals = r.stdout.split('\n').filter((l) => /^\d{3} /.test(l)).map((l) => Number(l.slice(0, 3)));
+  if (finals.length !== recipients.length + 4) throw new Error(`unexpected -bh session:\n${r.stdout}\n${r.stderr}`);
+  return finals.slice(3, 3 + recipients.length);
+}
+
+const settingsFor = (dir: string, extra: RawInputs = {}): ReturnType<typeof parseSettings> => parseSettings({ 'exim-config': dir, timeout: '120', ...extra });
+
+interface Case {
+  title: string;
+  dir: () => string;
+  client?: string;
+  verdict: 'open' | 'closed';
+  form: 'configure' | 'template' | 'split';
+  /** A mailbox of the configuration's own domains (accepted from outside in every case). */
+  local: string;
+}
+
+const CASES: Case[] = [
+  { title: "Debian's exim4-config as an internet site (unsplit template): closed", dir: () => fixtureWith('exim-debian-internet'), verdict: 'closed', form: 'template', local: 'postmaster@exim-debian.test' },
+  { title: "Debian's exim4-config as an internet site (split conf.d): closed", dir: () => fixtureWith('exim-debian-split'), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
+  { title: 'a plain configure with the relay ACL of Exim\'s default: closed', dir: () => fixtureWith('exim-plain-closed'), verdict: 'closed', form: 'configure', local: 'postmaster@exim-gate.test' },
+  { title: "dc_relay_nets='0.0.0.0/0' (every IPv4 client may relay): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test' },
+  { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test' },
+  { title: "dc_relay_nets='172.16.0.0/12', tested as an outsider: closed", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
+  { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test' },
+  { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test' },
+];
+
+describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
+  for (const c of CASES) {
+    test(c.title, async () => {
+      let direct: number[] = [];
+      const report = await runEximGate(settingsFor(c.dir(), c.client ? { 'client-address': c.client } : {}), {}, undefined, {
+        beforeRun: async (inst) => {
+          direct = directSession(inst, ['relay-check@example.com', c.local]);
+        },
+      });
+      // The direct session first: the relay attempt taken (250) or refused (550), the own mailbox taken.
+      expect(direct).toEqual([c.verdict === 'open' ? 250 : 550, 250]);
+      expect(report.verdict).toBe(c.verdict);
+      expect(report.gate?.exim).toEqual({ version: expect.stringMatching(/^4\./), form: c.form, client: c.client ?? OUTSIDER });
+      const plain = report.targets.flatMap((t) => t.attempts).find((a) => a.vector === 'external-sender');
+      expect(plain?.outcome).toBe(c.verdict === 'open' ? 'relayed' : 'denied');
+      expectValid(report);
+      // Every transport was replaced, and that is reported.
+      expect(report.gate?.changes.some((x) => x.subject.startsWith('transport ') && /discard/.test(x.change))).toBe(true);
+    }, 120_000);
+  }
+
+  test('the sandbox: private spool and log, queue_only, no transport but discards, no TLS, the runner environment dropped', async () => {
+    let conf = '';
+    await runEximGate(settingsFor(fixtureWith('exim-debian-internet')), {}, undefined, {
+      beforeRun: async (inst) => {
+        conf = fs.readFileSync(path.join(inst.dir, 'exim.conf'), 'utf8');
+      },
+    });
+    const active = conf.split('\n').filter((l) => !/^\s*(#|$)/.test(l));
+    expect(active).toContainEqual(expect.stringMatching(/^spool_directory = \/.*relay-check-exim-gate-.*\/spool$/));
+    expect(active).toContainEqual(expect.stringMatching(/^log_file_path = \/.*relay-check-exim-gate-.*\/log\/%slog$/));
+    expect(active).toContain('queue_only = true');
+    expect(active).toContain('keep_environment = ');
+    expect(active).toContain('tls_advertise_hosts = ');
+    // Debian's template defines pipe and smtp transports: none is left.
+    expect(active.filter((l) => /^\s*driver\s*=/.test(l) && /pipe|smtp|lmtp|autoreply/.test(l) && !/dnslookup|manualroute|redirect|accept/.test(l))).toEqual([]);
+    expect(active.filter((l) => /^\s*driver\s*=\s*appendfile/.test(l)).length).toBeGreaterThan(5);
+  }, 120_000);
+
+  const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
+  const HOSTILE: { title: string; files: Record<string, string> }[] = [
+    {
+      title: '${run} built from macros in an ACL',
+      files: { configure: `T = ${touched}\nR = run\nkeep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  accept condition = \${R{/usr/bin/touch T}{yes}{yes}}\n` },
+    },
+    {
+      title: 'a queryprogram router (runs when an address is verified)',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nq:\n  driver = queryprogram\n  command = /usr/bin/touch ${touched}\n  command_user = nobody\n` },
+    },
+    {
+      title: '${readsocket} and ${expand:} in an ACL message',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  deny message = \${readsocket{/run/x}{}} \${expand:\\$\\{run\\{/usr/bin/touch ${touched}\\}\\}}\n` },
+    },
+    {
+      title: 'a shell command in update-exim4.conf.conf (Debian\'s script sources it)',
+      files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\ndc_relay_nets="$(touch ${touched})"\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n' },
+    },
+    {
+      title: 'perl_startup',
+      files: { configure: `perl_startup = do '${touched}'\nperl_at_start\nkeep_environment =\n` },
+    },
+  ];
+  for (const h of HOSTILE) {
+    test(`a hostile configuration is refused, at its line, and nothing of it runs: ${h.title}`, async () => {
+      fs.rmSync(touched, { force: true });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-hostile-'));
+      dirs.push(dir);
+      for (const [f, text] of Object.entries(h.files)) fs.writeFileSync(path.join(dir, f), text);
+      const e = await check(settingsFor(dir)).then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(GateError);
+      const err = e as GateError;
+      expect(err.message).toMatch(/^Input 'exim-config': /);
+      expect(err.problems.length).toBeGreaterThan(0);
+      expect(err.problems[0].line).not.toBeNull();
+      expect(fs.existsSync(touched)).toBe(false);
+    }, 60_000);
+  }
+
+  test('the sessions cannot reach the network, and run as nobody: an ACL that would call out gets nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-netns-'));
+    dirs.push(dir);
+    // A sender callout would connect to the sender domain's MX; in the namespace there is no route.
+    fs.writeFileSync(path.join(dir, 'configure'), 'keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  deny message = uid $originator_uid dns ${lookup dnsdb{defer_never,a=example.com}{$value}{none}}\n');
+    let replies: string[] = [];
+    await runEximGate(settingsFor(dir), {}, undefined, {
+      beforeRun: async (inst) => {
+        const [cmd, ...args] = inst.hostCheckArgv;
+        const r = spawnSync(cmd, args, { input: 'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nQUIT\r\n', encoding: 'latin1', timeout: 30_000 });
+        replies = r.stdout.split('\n').filter((l) => l.startsWith('550'));
+      },
+    });
+    expect(replies).toEqual([expect.stringMatching(/^550 uid 65534 dns none/)]);
+  }, 60_000);
+});
+
+test('exim-config: one-line errors naming the input, before anything runs', () => {
+  const refused = (raw: RawInputs): string => {
+    try {
+      parseSettings(raw);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'accepted';
+  };
+  expect(refused({ 'exim-config': 'ex', 'postfix-config': 'pf' })).toBe("Input 'exim-config': tests an Exim configuration: leave `postfix-config` empty (one gate per step)");
+  expect(refused({ 'exim-config': 'ex', host: 'mx.example.com' })).toBe("Input 'exim-config': tests a configuration through Exim's host checking: leave `host` empty");
+  const s = parseSettings({ 'exim-config': 'ex', 'base-ref': 'main' });
+  expect(s.eximConfig).toBe('ex');
+  expect(s.clientAddress).toBe(OUTSIDER);
+  expect(s.baseRef).toBe('main');
+});

@@ -1,0 +1,68 @@
+import { run, type EngineServices } from '../../engine.js';
+import type { GateReport, Report } from '../../model/report.js';
+import { GATE_CLIENT_ADDRESS, type Settings } from '../../settings.js';
+import type { GateLog } from '../instance.js';
+import { run as runCommand } from '../run.js';
+import { startEximGate, type EximInstance } from './instance.js';
+
+export interface EximGateHooks {
+  /** Called once the listener is up and before the battery runs (tests establish expected verdicts here). */
+  beforeRun?: (inst: EximInstance) => Promise<void>;
+  /** Told the private directory as soon as it exists. */
+  onDir?: (dir: string) => void;
+}
+
+/** The service name an Exim gate's one listener reports. */
+const EXIM_SERVICE = 'smtp';
+
+/**
+ * Gate mode for an Exim configuration: the battery, unchanged, over `exim -bh`
+ * sessions as an outside client. No XCLIENT: host checking itself is "as if from"
+ * the client address.
+ */
+export async function runEximGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: EximGateHooks = {}): Promise<Report> {
+  return runEximInstance(settings, services, log, hooks);
+}
+
+/** One configuration directory through one private Exim. */
+async function runEximInstance(settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: EximGateHooks): Promise<Report> {
+  const configDir = settings.eximConfig;
+  if (configDir === undefined) throw new Error('runEximGate: no exim-config');
+  const client = settings.clientAddress ?? GATE_CLIENT_ADDRESS;
+  const inst = await startEximGate({ configDir, client, log, onDir: hooks.onDir });
+  try {
+    await hooks.beforeRun?.(inst);
+    const port = inst.listener.port;
+    const original = `exim -bh ${client}`;
+    const report = await run(
+      {
+        ...settings,
+        hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
+        ports: [port],
+        tls: 'none',
+        // -bh is the client address: XCLIENT is Postfix's and Exim does not offer it.
+        clientAddress: undefined,
+        domain: settings.domain ?? (inst.domain || undefined),
+      },
+      { ...services, fullBattery: true, serviceFor: (p) => (p === port ? `${EXIM_SERVICE} (${original})` : undefined) },
+    );
+    const gate: GateReport = {
+      configDir,
+      commit: await commitOf(configDir),
+      postfixVersion: '',
+      exim: { version: inst.version, form: inst.form, client },
+      services: [{ name: EXIM_SERVICE, original, command: 'exim', wrapper: false, tlsRequired: false, address: '127.0.0.1', port, line: 0 }],
+      changes: inst.changes,
+    };
+    return { ...report, settings: { ...report.settings, hosts: [], clientAddress: client }, gate };
+  } finally {
+    await inst.stop();
+  }
+}
+
+/** The commit the configuration came from: the workflow's, else the repository's HEAD. */
+async function commitOf(dir: string): Promise<string | null> {
+  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+  const r = await runCommand('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}

@@ -1,0 +1,210 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GateError } from '../instance.js';
+import { run } from '../run.js';
+import { EximConfigError, readEximSource, type EximForm, type RepoLine } from './config.js';
+import { listenHostCheck, type HostCheckListener } from './host-check.js';
+import { refusalsIn, sandboxExim, type SourcedLine } from './sandbox.js';
+
+/**
+ * A private Exim built from a configuration directory: its own configuration, spool
+ * and log in a temporary directory, and no daemon. Each SMTP session is one
+ * `exim -bh ADDRESS` process (host-check.ts), run
+ *
+ * - as `nobody`, from a copy of the binary without its set-uid bit (Exim with a
+ *   private -C configuration as an ordinary user gives up nothing it has: it reads
+ *   only what `nobody` may read, writes only the private spool and log);
+ * - in a network namespace of its own (`unshare --net`): no DNS, no socket, no
+ *   callout reaches anything, whatever the configuration says;
+ * - after the configuration as Exim reads it (`exim -bP config`) was searched for
+ *   what runs a command or reaches a socket, which is refused (sandbox.ts).
+ */
+
+interface EximInstall {
+  /** The unpacked or installed tree: `ROOT/usr/sbin/exim4`. */
+  root: string;
+  bin: string;
+  /** LD_LIBRARY_PATH for an unpacked tree (.ci/install-exim), empty for an installed Exim. */
+  libPath: string;
+}
+
+/** A gate that cannot start: one line naming the input; the problems at the repository's lines. */
+function refuse(detail: string, problems: readonly { file: string; line: number | null; change: string }[] = []): GateError {
+  return new GateError('exim-config', detail, problems.map((p) => ({ ...p, subject: 'exim-config', tested: false })));
+}
+
+export interface EximInstance {
+  dir: string;
+  version: string;
+  form: EximForm;
+  /** The configuration as run (`DIR/exim.conf`), line by line, with the repository line each came from. */
+  lines: (SourcedLine & { repo: RepoLine | null })[];
+  changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
+  /** The first of the configuration's local domains that is a plain name, else its primary_hostname. */
+  domain: string;
+  localDomains: string[];
+  listener: HostCheckListener;
+  /** The command each session runs (`… exim -C DIR/exim.conf -bh ADDRESS`). */
+  hostCheckArgv: readonly string[];
+  stop(): Promise<void>;
+}
+
+const CMD_TIMEOUT_MS = 30_000;
+
+/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR, /opt/relay-check-exim), else the system's. */
+function findExim(): EximInstall {
+  const roots = [process.env.RELAY_CHECK_EXIM_DIR, '/opt/relay-check-exim', '/'].filter((r): r is string => !!r);
+  for (const root of roots) {
+    const bin = path.join(root, 'usr/sbin/exim4');
+    if (fs.existsSync(bin)) return { root, bin, libPath: root === '/' ? '' : libraryPath(root) };
+  }
+  throw refuse('Exim not found: install Debian\'s exim4-daemon-light, or unpack it with the repository\'s .ci/install-exim (Exim cannot be installed beside Postfix)');
+}
+
+function libraryPath(root: string): string {
+  const dirs: string[] = [];
+  for (const base of ['lib', 'usr/lib']) {
+    const at = path.join(root, base);
+    if (!fs.existsSync(at)) continue;
+    for (const n of fs.readdirSync(at).sort()) if (n.includes('-linux-gnu')) dirs.push(path.join(at, n));
+  }
+  return dirs.join(':');
+}
+
+/** The account the sessions run as: `nobody`'s uid and gid from /etc/passwd. */
+function nobody(): { uid: number; gid: number } {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined) throw refuse('there is no user `nobody` to run Exim as');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** How each Exim command runs: in its own network namespace, as nobody, with no environment but the library path. */
+function eximArgv(inst: { bin: string; libPath: string; conf: string }, args: readonly string[], asRoot = false): string[] {
+  const who = nobody();
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const drop = asRoot ? [] : ['setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups'];
+  return [...sudo, 'unshare', '--net', ...drop, 'env', '-i', ...(inst.libPath ? [`LD_LIBRARY_PATH=${inst.libPath}`] : []), inst.bin, '-C', inst.conf, ...args];
+}
+
+async function exim(inst: { bin: string; libPath: string; conf: string }, args: readonly string[], asRoot = false): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = eximArgv(inst, args, asRoot);
+  return run(cmd, rest, { timeout: CMD_TIMEOUT_MS });
+}
+
+export interface EximGateOptions {
+  configDir: string;
+  /** The address every session is "as if from" (-bh). */
+  client: string;
+  log?: (line: string) => void;
+  onDir?: (dir: string) => void;
+}
+
+/** Builds the private configuration, checks it, and starts the -bh listener. */
+export async function startEximGate(o: EximGateOptions): Promise<EximInstance> {
+  const install = findExim();
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-gate-')));
+  o.onDir?.(dir);
+  try {
+    return await build(o, install, dir);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (e instanceof EximConfigError) throw refuse(e.message, e.problems);
+    throw e;
+  }
+}
+
+async function build(o: EximGateOptions, install: EximInstall, dir: string): Promise<EximInstance> {
+  fs.chmodSync(dir, 0o755);
+  const who = nobody();
+  for (const d of ['spool', 'log']) {
+    fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
+    fs.chownSync(path.join(dir, d), who.uid, who.gid);
+  }
+  // A copy without the set-uid bit: as nobody it stays nobody.
+  const bin = path.join(dir, 'exim4');
+  fs.copyFileSync(install.bin, bin);
+  fs.chmodSync(bin, 0o755);
+  const source = await readEximSource(o.configDir, path.join(dir, 'source'), install.root);
+  const sandbox = sandboxExim(
+    source.lines.map((l, i) => ({ text: l.text, from: i + 1 })),
+    { spool: path.join(dir, 'spool'), log: path.join(dir, 'log'), bin, ...(source.mailname ? { primaryHostname: source.mailname } : {}) },
+  );
+  const repoOf = (from: number | null): RepoLine | null => (from === null ? null : (source.lines[from - 1] ?? null));
+  const atRepo = (from: number | null): { file: string; line: number | null } => {
+    const r = repoOf(from);
+    return { file: r?.file ?? eximFileOf(source.form), line: r?.line ?? null };
+  };
+  if (sandbox.refusals.length > 0) throw refuse(`the configuration runs code as Exim starts: ${sandbox.refusals[0].change}`, sandbox.refusals.map((r) => ({ ...atRepo(r.line), change: r.change })));
+  const conf = path.join(dir, 'exim.conf');
+  fs.writeFileSync(conf, `${sandbox.lines.map((l) => l.text).join('\n')}\n`, { mode: 0o644 });
+  const lines = sandbox.lines.map((l) => ({ ...l, repo: repoOf(l.from) }));
+  const inst = { bin, libPath: install.libPath, conf };
+  await checkConfig(inst, lines, source.form);
+  const version = /Exim version (\S+)/.exec((await exim(inst, ['-bV'])).stdout)?.[1] ?? 'unknown';
+  const names = await namesOf(inst);
+  const hostCheckArgv = eximArgv(inst, ['-bh', o.client]);
+  const listener = await listenHostCheck({ argv: hostCheckArgv, env: { PATH: process.env.PATH } });
+  const changes = [
+    ...source.changes.map((c) => ({ ...c, tested: true })),
+    ...sandbox.changes.map((c) => ({ ...atRepo(c.line), subject: c.subject, change: c.change, tested: c.subject !== 'tls_advertise_hosts' })),
+    { file: eximFileOf(source.form), line: null, subject: 'sessions', change: `each SMTP session is \`exim -bh ${o.client}\` (host checking: through the ACLs, nothing delivered), as nobody, in a network namespace of its own (no DNS, no callout, no socket reaches anything)`, tested: true },
+  ];
+  let stopped: Promise<void> | undefined;
+  return {
+    dir,
+    version,
+    form: source.form,
+    lines,
+    changes,
+    ...names,
+    listener,
+    hostCheckArgv,
+    stop: () =>
+      (stopped ??= (async () => {
+        await listener.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** The repository file a change without a line concerns. */
+function eximFileOf(form: EximForm): string {
+  return form === 'configure' ? 'configure' : 'update-exim4.conf.conf';
+}
+
+/** Exim parses the configuration (-bV), then the printed configuration is searched for what the gate refuses. */
+async function checkConfig(inst: { bin: string; libPath: string; conf: string }, lines: EximInstance['lines'], form: EximForm): Promise<void> {
+  const v = await exim(inst, ['-bV']);
+  const err = /configuration error in line (\d+) of (\S+):\s*\n?\s*(.*)/.exec(`${v.stderr}\n${v.stdout}`);
+  if (v.status !== 0 || err) {
+    const at = err && err[2] === inst.conf ? lines[Number(err[1]) - 1]?.repo : null;
+    const what = err ? err[3].trim() : (v.stderr || v.stdout).trim().split('\n')[0];
+    throw refuse(`Exim refuses the configuration: ${what}`, [{ file: at?.file ?? eximFileOf(form), line: at?.line ?? null, change: what }]);
+  }
+  // As root: for anyone else Exim prints a `hide` option as "<value not displayable>". Printing runs nothing.
+  const printed = await exim(inst, ['-bP', 'config'], true);
+  const refusals = refusalsIn(printed.stdout);
+  if (refusals.length === 0) return;
+  const problems = refusals.map((r) => {
+    // The printed line has its macros expanded: the first run line that says the same, or holds the same construct.
+    const key = /\$\{\s*\w+|^\s*\w+/.exec(r.text)?.[0].replace(/\s+/g, '') ?? r.text;
+    const hit = lines.find((l) => l.text.trim() === r.text) ?? lines.find((l) => l.repo !== null && l.text.replace(/\s+/g, '').includes(key));
+    return { file: hit?.repo?.file ?? eximFileOf(form), line: hit?.repo?.line ?? null, change: `${r.what}: refused (${r.text.slice(0, 120)})` };
+  });
+  throw refuse(`the configuration would run something on the runner: ${problems[0].change}`, problems);
+}
+
+/** The configuration's local domains and the domain the own-domain vectors use. */
+async function namesOf(inst: { bin: string; libPath: string; conf: string }): Promise<{ domain: string; localDomains: string[] }> {
+  const r = await exim(inst, ['-bP', 'primary_hostname', '+local_domains']);
+  const primary = /^primary_hostname = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
+  const list = /^domainlist local_domains = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
+  const localDomains = list
+    .replace(/^<(.)\s*/, '')
+    .split(/\s*:\s*/)
+    .map((d) => (d === '@' ? primary : d))
+    .filter((d) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(d) && d.includes('.'));
+  return { domain: localDomains[0] ?? primary, localDomains };
+}

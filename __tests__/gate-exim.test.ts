@@ -62,24 +62,27 @@ interface Case {
   form: 'configure' | 'template' | 'split';
   /** A mailbox of the configuration's own domains (accepted from outside in every case). */
   local: string;
+  /** Where it relays: the cause's kind, the matched element, and the first place (a file and the text that starts its line). */
+  cause?: { kind: string; element: string; file: string; starts: string };
 }
 
 const CASES: Case[] = [
   { title: "Debian's exim4-config as an internet site (unsplit template): closed", dir: () => fixtureWith('exim-debian-internet'), verdict: 'closed', form: 'template', local: 'postmaster@exim-debian.test' },
   { title: "Debian's exim4-config as an internet site (split conf.d): closed", dir: () => fixtureWith('exim-debian-split'), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
   { title: 'a plain configure with the relay ACL of Exim\'s default: closed', dir: () => fixtureWith('exim-plain-closed'), verdict: 'closed', form: 'configure', local: 'postmaster@exim-gate.test' },
-  { title: "dc_relay_nets='0.0.0.0/0' (every IPv4 client may relay): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test' },
-  { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test' },
+  { title: "dc_relay_nets='0.0.0.0/0' (every IPv4 client may relay): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '0.0.0.0/0', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' } },
+  { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '172.16.0.0/12', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' } },
   { title: "dc_relay_nets='172.16.0.0/12', tested as an outsider: closed", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
-  { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test' },
-  { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test' },
+  { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-domains', element: '*', file: 'update-exim4.conf.conf', starts: 'dc_relay_domains=' } },
+  { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test', cause: { kind: 'relay-hosts', element: '203.0.0.0/8', file: 'configure', starts: 'accept  hosts         = 192.168.10.0/24 : 203.0.0.0/8' } },
 ];
 
 describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
   for (const c of CASES) {
     test(c.title, async () => {
       let direct: number[] = [];
-      const report = await runEximGate(settingsFor(c.dir(), c.client ? { 'client-address': c.client } : {}), {}, undefined, {
+      const dir = c.dir();
+      const report = await runEximGate(settingsFor(dir, c.client ? { 'client-address': c.client } : {}), {}, undefined, {
         beforeRun: async (inst) => {
           direct = directSession(inst, ['relay-check@example.com', c.local]);
         },
@@ -91,6 +94,19 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       const plain = report.targets.flatMap((t) => t.attempts).find((a) => a.vector === 'external-sender');
       expect(plain?.outcome).toBe(c.verdict === 'open' ? 'relayed' : 'denied');
       expectValid(report);
+      // Where it relays: the cause at the repository's line, from Exim's own account of the ACL run.
+      const causes = report.gate?.causes ?? [];
+      if (!c.cause) expect(causes).toEqual([]);
+      else {
+        expect(causes.map((x) => [x.kind, x.element])).toContainEqual([c.cause.kind, c.cause.element]);
+        const cause = causes.find((x) => x.kind === c.cause?.kind);
+        const first = cause?.places[0];
+        expect(first?.file).toBe(c.cause.file);
+        const text = fs.readFileSync(path.join(dir, c.cause.file), 'utf8').split('\n')[(first?.line ?? 0) - 1] ?? '';
+        expect(text.trim().startsWith(c.cause.starts)).toBe(true);
+        // The diagnosis says it in Exim's words, at that line.
+        expect((report.diagnosis ?? []).flatMap((d) => d.findings).some((f) => f.mta === 'Exim' && f.cause.includes(`\`${c.cause?.file}\` line ${first?.line}`))).toBe(true);
+      }
       // Every transport was replaced, and that is reported.
       expect(report.gate?.changes.some((x) => x.subject.startsWith('transport ') && /discard/.test(x.change))).toBe(true);
     }, 120_000);

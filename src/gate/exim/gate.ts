@@ -3,6 +3,8 @@ import type { GateReport, Report } from '../../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../../settings.js';
 import type { GateLog } from '../instance.js';
 import { run as runCommand } from '../run.js';
+import type { GateCause } from '../../model/gate.js';
+import { eximCause, eximFindings } from './cause.js';
 import { startEximGate, type EximInstance } from './instance.js';
 
 export interface EximGateHooks {
@@ -46,6 +48,7 @@ async function runEximInstance(settings: Settings, services: EngineServices, log
       },
       { ...services, fullBattery: true, serviceFor: (p) => (p === port ? `${EXIM_SERVICE} (${original})` : undefined) },
     );
+    const causes = report.counts.relayed > 0 ? await causesOf(inst, report, client, `${EXIM_SERVICE} (${original})`) : [];
     const gate: GateReport = {
       configDir,
       commit: await commitOf(configDir),
@@ -53,11 +56,36 @@ async function runEximInstance(settings: Settings, services: EngineServices, log
       exim: { version: inst.version, form: inst.form, client },
       services: [{ name: EXIM_SERVICE, original, command: 'exim', wrapper: false, tlsRequired: false, address: '127.0.0.1', port, line: 0 }],
       changes: inst.changes,
+      ...(causes.length > 0 ? { causes } : {}),
     };
-    return { ...report, settings: { ...report.settings, hosts: [], clientAddress: client }, gate };
+    const diagnosis = causes.length > 0 ? (report.diagnosis ?? []).map((d) => ({ ...d, findings: eximFindings(causes), unmatched: null })) : report.diagnosis;
+    return { ...report, ...(diagnosis ? { diagnosis } : {}), settings: { ...report.settings, hosts: [], clientAddress: client }, gate };
   } finally {
     await inst.stop();
   }
+}
+
+/** Relayed attempts replayed for their cause: each is one short -bh session. */
+const MAX_REPLAYS = 12;
+
+/**
+ * Why it relayed: each relayed attempt (up to MAX_REPLAYS) replayed alone in a -bh
+ * session, so that Exim's account of its RCPT ACL run is that attempt's and no other's.
+ */
+async function causesOf(inst: EximInstance, report: Report, client: string, service: string): Promise<GateCause[]> {
+  if (inst.rcptAcl === '') return [];
+  const relayed = report.targets.flatMap((t) => t.attempts).filter((a) => a.outcome === 'relayed').slice(0, MAX_REPLAYS);
+  const out: GateCause[] = [];
+  for (const a of relayed) {
+    if (a.mailFrom === null || a.rcptTo.length === 0) continue;
+    const path = (x: string): string => (x.startsWith('<') ? x : `<${x}>`);
+    const commands = [`EHLO ${a.helo ?? 'relay-check.example.net'}`, `MAIL FROM:${path(a.mailFrom)}`, ...a.rcptTo.map((r) => `RCPT TO:${path(r)}`), 'QUIT', ''];
+    const [cmd, ...args] = inst.hostCheckArgv;
+    const r = await runCommand(cmd, args, { timeout: 30_000, input: commands.join('\r\n') });
+    const cause = eximCause({ acl: inst.rcptAcl, commentary: r.stderr.split('\n'), lines: inst.lines, ...(inst.ue4cc ? { ue4cc: inst.ue4cc } : {}), client, vector: a.vector, service });
+    if (cause && !out.some((c) => c.kind === cause.kind && c.list === cause.list && c.element === cause.element)) out.push(cause);
+  }
+  return out;
 }
 
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */

@@ -44,6 +44,10 @@ export interface EximInstance {
   /** The first of the configuration's local domains that is a plain name, else its primary_hostname. */
   domain: string;
   localDomains: string[];
+  /** The RCPT ACL's name (`acl_smtp_rcpt`), empty when there is none. */
+  rcptAcl: string;
+  /** update-exim4.conf.conf's lines (Debian's forms). */
+  ue4cc?: string[];
   listener: HostCheckListener;
   /** The command each session runs (`… exim -C DIR/exim.conf -bh ADDRESS`). */
   hostCheckArgv: readonly string[];
@@ -159,6 +163,7 @@ async function build(o: EximGateOptions, install: EximInstall, dir: string): Pro
     lines,
     changes,
     ...names,
+    ...(source.form !== 'configure' ? { ue4cc: fs.readFileSync(path.join(o.configDir, 'update-exim4.conf.conf'), 'utf8').split('\n') } : {}),
     listener,
     hostCheckArgv,
     stop: () =>
@@ -197,8 +202,9 @@ async function checkConfig(inst: { bin: string; libPath: string; conf: string },
 }
 
 /** The configuration's local domains and the domain the own-domain vectors use. */
-async function namesOf(inst: { bin: string; libPath: string; conf: string }): Promise<{ domain: string; localDomains: string[] }> {
-  const r = await exim(inst, ['-bP', 'primary_hostname', '+local_domains']);
+async function namesOf(inst: { bin: string; libPath: string; conf: string }): Promise<{ domain: string; localDomains: string[]; rcptAcl: string }> {
+  const r = await exim(inst, ['-bP', 'primary_hostname', '+local_domains', 'acl_smtp_rcpt']);
+  const rcptAcl = /^acl_smtp_rcpt = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
   const primary = /^primary_hostname = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
   const list = /^domainlist local_domains = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
   const localDomains = list
@@ -206,5 +212,5 @@ async function namesOf(inst: { bin: string; libPath: string; conf: string }): Pr
     .split(/\s*:\s*/)
     .map((d) => (d === '@' ? primary : d))
     .filter((d) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(d) && d.includes('.'));
-  return { domain: localDomains[0] ?? primary, localDomains };
+  return { domain: localDomains[0] ?? primary, localDomains, rcptAcl };
 }

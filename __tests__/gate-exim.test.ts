@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, expect, test } from '@jest/globals';
 import { check } from '../src/gate/gate.js';
 import { runEximGate } from '../src/gate/exim/gate.js';
+import { withoutItem } from '../src/gate/exim/fix.js';
 import type { EximInstance } from '../src/gate/exim/instance.js';
 import { GateError } from '../src/gate/instance.js';
 import type { Report } from '../src/model/report.js';
@@ -64,17 +65,19 @@ interface Case {
   local: string;
   /** Where it relays: the cause's kind, the matched element, and the first place (a file and the text that starts its line). */
   cause?: { kind: string; element: string; file: string; starts: string };
+  /** The proven fix: the line as it reads after the edit. */
+  fixed?: string;
 }
 
 const CASES: Case[] = [
   { title: "Debian's exim4-config as an internet site (unsplit template): closed", dir: () => fixtureWith('exim-debian-internet'), verdict: 'closed', form: 'template', local: 'postmaster@exim-debian.test' },
   { title: "Debian's exim4-config as an internet site (split conf.d): closed", dir: () => fixtureWith('exim-debian-split'), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
   { title: 'a plain configure with the relay ACL of Exim\'s default: closed', dir: () => fixtureWith('exim-plain-closed'), verdict: 'closed', form: 'configure', local: 'postmaster@exim-gate.test' },
-  { title: "dc_relay_nets='0.0.0.0/0' (every IPv4 client may relay): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '0.0.0.0/0', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' } },
-  { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '172.16.0.0/12', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' } },
+  { title: "dc_relay_nets='0.0.0.0/0' (every IPv4 client may relay): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '0.0.0.0/0', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' }, fixed: "dc_relay_nets=''" },
+  { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '172.16.0.0/12', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' }, fixed: "dc_relay_nets=''" },
   { title: "dc_relay_nets='172.16.0.0/12', tested as an outsider: closed", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
-  { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-domains', element: '*', file: 'update-exim4.conf.conf', starts: 'dc_relay_domains=' } },
-  { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test', cause: { kind: 'relay-hosts', element: '203.0.0.0/8', file: 'configure', starts: 'accept  hosts         = 192.168.10.0/24 : 203.0.0.0/8' } },
+  { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-domains', element: '*', file: 'update-exim4.conf.conf', starts: 'dc_relay_domains=' }, fixed: "dc_relay_domains=''" },
+  { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test', cause: { kind: 'relay-hosts', element: '203.0.0.0/8', file: 'configure', starts: 'accept  hosts         = 192.168.10.0/24 : 203.0.0.0/8' }, fixed: '  accept  hosts         = 192.168.10.0/24' },
 ];
 
 describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
@@ -107,6 +110,17 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
         // The diagnosis says it in Exim's words, at that line.
         expect((report.diagnosis ?? []).flatMap((d) => d.findings).some((f) => f.mta === 'Exim' && f.cause.includes(`\`${c.cause?.file}\` line ${first?.line}`))).toBe(true);
       }
+      // The fix, proven on a copy: every attempt that relayed denied, the own domain's mail still taken.
+      const fixes = report.gate?.fixes ?? [];
+      if (!c.fixed) expect(fixes).toEqual([]);
+      else {
+        expect(fixes).toHaveLength(1);
+        expect(fixes[0].diff.split('\n').at(-1)).toBe(`+${c.fixed}`);
+        expect(fixes[0]).toMatchObject({ verified: true, stillRelayed: [], error: null });
+        expect(fixes[0].rerun.length).toBe(report.counts.relayed);
+        expect(fixes[0].ownMail?.length).toBeGreaterThan(0);
+        expect(fixes[0].ownMail?.every((o) => o.before && o.after === true)).toBe(true);
+      }
       // Every transport was replaced, and that is reported.
       expect(report.gate?.changes.some((x) => x.subject.startsWith('transport ') && /discard/.test(x.change))).toBe(true);
     }, 120_000);
@@ -129,6 +143,30 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(active.filter((l) => /^\s*driver\s*=/.test(l) && /pipe|smtp|lmtp|autoreply/.test(l) && !/dnslookup|manualroute|redirect|accept/.test(l))).toEqual([]);
     expect(active.filter((l) => /^\s*driver\s*=\s*appendfile/.test(l)).length).toBeGreaterThan(5);
   }, 120_000);
+
+  test('base against head: a pull request that opens dc_relay_nets is "opened" against its base, which was closed', async () => {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-base-'));
+    dirs.push(repo);
+    const git = (...args: string[]): string => {
+      const r = spawnSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    git('init', '-q');
+    fs.cpSync(path.join(FIXTURES, 'exim-debian-internet'), path.join(repo, 'exim'), { recursive: true });
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const baseCommit = git('rev-parse', 'HEAD');
+    const ue = path.join(repo, 'exim', 'update-exim4.conf.conf');
+    fs.writeFileSync(ue, fs.readFileSync(ue, 'utf8').replace("dc_relay_nets=''", "dc_relay_nets='0.0.0.0/0'"));
+    git('commit', '-qam', 'head');
+    const report = await runEximGate(settingsFor(path.join(repo, 'exim'), { 'base-ref': baseCommit }));
+    expect(report.verdict).toBe('open');
+    const base = report.gate?.base;
+    expect(base).toMatchObject({ commit: baseCommit, status: 'compared', closed: 0, predates: 0 });
+    expect(base?.opened).toBe(report.counts.relayed);
+    expect(base?.changes.find((x) => x.vector === 'external-sender')).toMatchObject({ head: 'relayed', base: 'denied', change: 'opened' });
+  }, 180_000);
 
   const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
   const HOSTILE: { title: string; files: Record<string, string> }[] = [
@@ -204,4 +242,18 @@ test('exim-config: one-line errors naming the input, before anything runs', () =
   expect(s.eximConfig).toBe('ex');
   expect(s.clientAddress).toBe(OUTSIDER);
   expect(s.baseRef).toBe('main');
+});
+
+test('the fix takes the matched item out of its list, and nothing else', () => {
+  const cases: [string, string, string | null][] = [
+    ["dc_relay_nets='0.0.0.0/0'", '0.0.0.0/0', "dc_relay_nets=''"],
+    ["dc_relay_domains='*'", '*', "dc_relay_domains=''"],
+    ['  accept  hosts         = 192.168.10.0/24 : 203.0.0.0/8', '203.0.0.0/8', '  accept  hosts         = 192.168.10.0/24'],
+    ['hostlist relay_from_hosts = 127.0.0.1 : 0.0.0.0/0 : 10.0.0.0/8', '0.0.0.0/0', 'hostlist relay_from_hosts = 127.0.0.1 : 10.0.0.0/8'],
+    ["dc_relay_nets='<; 10.0.0.0/8 ; 0.0.0.0/0 ; ::/0'", '0.0.0.0/0', "dc_relay_nets='<; 10.0.0.0/8 ; ::/0'"],
+    // Not an item of the list (a prefix of one): no edit.
+    ["dc_relay_nets='10.0.0.0/8'", '10.0.0.0/80', null],
+    ["dc_relay_nets='10.0.0.0/8'", '0.0.0.0/0', null],
+  ];
+  for (const [text, element, after] of cases) expect([text, withoutItem(text, element)]).toEqual([text, after]);
 });

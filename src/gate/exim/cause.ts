@@ -25,7 +25,7 @@ interface Statement {
 }
 
 /** The last run of `acl` at top level that ended in ACCEPT, statement by statement; null when there is none. */
-export function acceptedRun(commentary: readonly string[], acl: string): Statement[] | null {
+function acceptedRun(commentary: readonly string[], acl: string): Statement[] | null {
   const end = commentary.findLastIndex((l) => l === `>>> end of ACL "${acl}": ACCEPT`);
   if (end < 0) return null;
   const start = commentary.slice(0, end).findLastIndex((l) => l === `>>> using ACL "${acl}"`);

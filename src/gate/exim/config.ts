@@ -34,6 +34,8 @@ export interface EximSource {
   changes: { file: string; line: number | null; subject: string; change: string }[];
   /** Debian's forms: the mailname (first word), which stands in for the machine's name. */
   mailname?: string;
+  /** Debian's forms: the private copy of the directory that stands in for /etc/exim4 (the macro CONFDIR). */
+  confdir?: string;
 }
 
 /** A line of update-exim4.conf.conf the gate will not pass to a shell, or a form it cannot read. */
@@ -57,6 +59,11 @@ function eximForm(dir: string): { form: EximForm; file: string } | null {
   if (!isFile(path.join(dir, UE4CC))) return null;
   const split = /^\s*dc_use_split_config\s*=\s*['"]?true['"]?\s*$/im.test(fs.readFileSync(path.join(dir, UE4CC), 'utf8'));
   return { form: split ? 'split' : 'template', file: UE4CC };
+}
+
+/** Whether a directory's file list (as git lists it) holds a form the gate reads. */
+export function holdsEximConfig(paths: readonly string[]): boolean {
+  return paths.some((p) => PLAIN_NAMES.includes(p) || p === UE4CC);
 }
 
 function isFile(p: string): boolean {
@@ -103,7 +110,8 @@ async function debianSource(dir: string, work: string, eximRoot: string, form: '
   const ue = safeUe4cc(fs.readFileSync(path.join(dir, UE4CC), 'utf8'));
   if (ue.refused.length > 0) throw new EximConfigError(`${UE4CC} has lines the gate will not pass to a shell`, ue.refused.map((r) => ({ file: UE4CC, ...r })));
   const conf = path.join(work, 'debian');
-  fs.mkdirSync(conf, { recursive: true });
+  // The whole directory: Debian's configuration reads its own files there (CONFDIR/local_host_blacklist, …).
+  fs.cpSync(dir, conf, { recursive: true, verbatimSymlinks: true, filter: (src) => !path.basename(src).startsWith('.git') });
   fs.writeFileSync(path.join(conf, UE4CC), ue.text);
   const changes: EximSource['changes'] = [];
   if (form === 'split') {
@@ -121,7 +129,8 @@ async function debianSource(dir: string, work: string, eximRoot: string, form: '
   await generate(conf, out, eximRoot);
   const generated = fs.readFileSync(out, 'utf8').split('\n');
   const first = /^[-A-Za-z0-9.]+/.exec(mailname.trim())?.[0].toLowerCase();
-  return { form, lines: traceLines(generated, form === 'split' ? splitChunks(generated, conf) : templateChunks(dir)), changes, ...(first ? { mailname: first } : {}) };
+  changes.push({ file: UE4CC, line: null, subject: 'CONFDIR', change: 'a private copy of the directory stands in for /etc/exim4 (the files Debian\'s configuration reads there, such as local_host_blacklist, are the directory\'s)' });
+  return { form, lines: traceLines(generated, form === 'split' ? splitChunks(generated, conf) : templateChunks(dir)), changes, confdir: conf, ...(first ? { mailname: first } : {}) };
 }
 
 /** Debian's update-exim4.conf, its fixed paths pointed at `conf`, writing `out`. */

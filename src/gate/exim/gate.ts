@@ -1,10 +1,17 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { run, type EngineServices } from '../../engine.js';
-import type { GateReport, Report } from '../../model/report.js';
+import type { GateCause, VerifiedFix } from '../../model/gate.js';
+import type { BaseReport, GateReport, Report } from '../../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../../settings.js';
-import type { GateLog } from '../instance.js';
+import { baseReport, checkoutBase, compareRuns } from '../base.js';
+import { GateError, type GateLog } from '../instance.js';
+import { proveFix } from '../prove.js';
 import { run as runCommand } from '../run.js';
-import type { GateCause } from '../../model/gate.js';
 import { eximCause, eximFindings } from './cause.js';
+import { holdsEximConfig } from './config.js';
+import { applyEdit, eximFix } from './fix.js';
 import { startEximGate, type EximInstance } from './instance.js';
 
 export interface EximGateHooks {
@@ -23,7 +30,53 @@ const EXIM_SERVICE = 'smtp';
  * the client address.
  */
 export async function runEximGate(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: EximGateHooks = {}): Promise<Report> {
-  return runEximInstance(settings, services, log, hooks);
+  let report = await runEximInstance(settings, services, log, hooks);
+  const causes = report.gate?.causes ?? [];
+  if (report.gate !== undefined && causes.length > 0) {
+    log?.('trying the proposed fix on a copy of the configuration');
+    const fixes = await proveEximFixes(settings, report, causes, services, log, hooks);
+    report = { ...report, gate: { ...report.gate, fixes } };
+  }
+  if (settings.baseRef === undefined || report.gate === undefined) return report;
+  const base = await againstBase(report, settings, services, log, hooks);
+  return { ...report, gate: { ...report.gate, base } };
+}
+
+/** Each cause's edit on a copy of the directory, through a second -bh listener, judged as the Postfix gate judges a fix. */
+async function proveEximFixes(settings: Settings, report: Report, causes: readonly GateCause[], services: EngineServices, log: GateLog | undefined, hooks: EximGateHooks): Promise<VerifiedFix[]> {
+  const configDir = settings.eximConfig as string;
+  const out: VerifiedFix[] = [];
+  for (const c of causes) {
+    const proposal = eximFix(c, configDir);
+    if (proposal === null || out.some((f) => f.diff === proposal.fix.diff)) continue;
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-fix-'));
+    try {
+      applyEdit(configDir, copy, proposal.edit);
+      out.push(await proveFix(settings, report, proposal.fix, services, (s, v) => runEximInstance({ ...s, eximConfig: copy, baseRef: undefined }, v, log, { onDir: hooks.onDir })));
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+/** The same directory at the base commit, through its own -bh listener after the head's is gone. The base never decides the step. */
+async function againstBase(head: Report, settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: EximGateHooks): Promise<BaseReport> {
+  const configDir = settings.eximConfig as string;
+  const ref = settings.baseRef as string;
+  const at = checkoutBase(configDir, ref, log ?? ((): void => undefined), holdsEximConfig);
+  if (at.status === 'new') return baseReport(at.commit, configDir, 'new');
+  if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+  try {
+    log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) through Exim host checking`);
+    const base = await runEximInstance({ ...settings, eximConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+    return compareRuns(at.commit, configDir, head, base);
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+  } finally {
+    at.remove();
+  }
 }
 
 /** One configuration directory through one private Exim. */

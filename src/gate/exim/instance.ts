@@ -123,16 +123,24 @@ async function build(o: EximGateOptions, install: EximInstall, dir: string): Pro
   fs.chmodSync(dir, 0o755);
   const who = nobody();
   for (const d of ['spool', 'log']) {
-    fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
-    fs.chownSync(path.join(dir, d), who.uid, who.gid);
+    const at = path.join(dir, d);
+    fs.mkdirSync(at, { mode: 0o755 });
+    try {
+      fs.chownSync(at, who.uid, who.gid);
+    } catch {
+      // Not root (sudo -n runs Exim): nobody must still write there.
+      fs.chmodSync(at, 0o777);
+    }
   }
   // A copy without the set-uid bit: as nobody it stays nobody.
   const bin = path.join(dir, 'exim4');
   fs.copyFileSync(install.bin, bin);
   fs.chmodSync(bin, 0o755);
   const source = await readEximSource(o.configDir, path.join(dir, 'source'), install.root);
+  // Debian's CONFDIR (`.ifndef CONFDIR`) defined first: the directory's copy, not the runner's /etc/exim4.
+  const confdir = source.confdir === undefined ? [] : [{ text: `CONFDIR = ${source.confdir}`, from: null }];
   const sandbox = sandboxExim(
-    source.lines.map((l, i) => ({ text: l.text, from: i + 1 })),
+    [...confdir, ...source.lines.map((l, i) => ({ text: l.text, from: i + 1 }))],
     { spool: path.join(dir, 'spool'), log: path.join(dir, 'log'), bin, ...(source.mailname ? { primaryHostname: source.mailname } : {}) },
   );
   const repoOf = (from: number | null): RepoLine | null => (from === null ? null : (source.lines[from - 1] ?? null));
@@ -145,7 +153,7 @@ async function build(o: EximGateOptions, install: EximInstall, dir: string): Pro
   fs.writeFileSync(conf, `${sandbox.lines.map((l) => l.text).join('\n')}\n`, { mode: 0o644 });
   const lines = sandbox.lines.map((l) => ({ ...l, repo: repoOf(l.from) }));
   const inst = { bin, libPath: install.libPath, conf };
-  await checkConfig(inst, lines, source.form);
+  const tlsOnly = await checkConfig(inst, lines, source.form);
   const version = /Exim version (\S+)/.exec((await exim(inst, ['-bV'])).stdout)?.[1] ?? 'unknown';
   const names = await namesOf(inst);
   const hostCheckArgv = eximArgv(inst, ['-bh', o.client]);
@@ -153,6 +161,7 @@ async function build(o: EximGateOptions, install: EximInstall, dir: string): Pro
   const changes = [
     ...source.changes.map((c) => ({ ...c, tested: true })),
     ...sandbox.changes.map((c) => ({ ...atRepo(c.line), subject: c.subject, change: c.change, tested: c.subject !== 'tls_advertise_hosts' })),
+    ...tlsOnly.map((r) => ({ file: r.file ?? eximFileOf(source.form), line: r.line, subject: 'encrypted', change: 'an ACL condition on TLS: host checking (-bh) has no TLS, so what it decides is not tested here', tested: false })),
     { file: eximFileOf(source.form), line: null, subject: 'sessions', change: `each SMTP session is \`exim -bh ${o.client}\` (host checking: through the ACLs, nothing delivered), as nobody, in a network namespace of its own (no DNS, no callout, no socket reaches anything)`, tested: true },
   ];
   let stopped: Promise<void> | undefined;
@@ -180,7 +189,8 @@ function eximFileOf(form: EximForm): string {
 }
 
 /** Exim parses the configuration (-bV), then the printed configuration is searched for what the gate refuses. */
-async function checkConfig(inst: { bin: string; libPath: string; conf: string }, lines: EximInstance['lines'], form: EximForm): Promise<void> {
+/** Returns the repository lines of ACL conditions on TLS (`encrypted = …`), which host checking cannot exercise. */
+async function checkConfig(inst: { bin: string; libPath: string; conf: string }, lines: EximInstance['lines'], form: EximForm): Promise<RepoLine[]> {
   const v = await exim(inst, ['-bV']);
   const err = /configuration error in line (\d+) of (\S+):\s*\n?\s*(.*)/.exec(`${v.stderr}\n${v.stdout}`);
   if (v.status !== 0 || err) {
@@ -191,7 +201,7 @@ async function checkConfig(inst: { bin: string; libPath: string; conf: string },
   // As root: for anyone else Exim prints a `hide` option as "<value not displayable>". Printing runs nothing.
   const printed = await exim(inst, ['-bP', 'config'], true);
   const refusals = refusalsIn(printed.stdout);
-  if (refusals.length === 0) return;
+  if (refusals.length === 0) return /^\s*!?encrypted\s*=/m.test(printed.stdout) ? lines.filter((l) => l.repo?.file && /^\s*!?encrypted\s*=/.test(l.text)).map((l) => l.repo as RepoLine) : [];
   const problems = refusals.map((r) => {
     // The printed line has its macros expanded: the first run line that says the same, or holds the same construct.
     const key = /\$\{\s*\w+|^\s*\w+/.exec(r.text)?.[0].replace(/\s+/g, '') ?? r.text;

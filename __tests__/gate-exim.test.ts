@@ -168,6 +168,16 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(base?.changes.find((x) => x.vector === 'external-sender')).toMatchObject({ head: 'relayed', base: 'denied', change: 'opened' });
   }, 180_000);
 
+  test('strictness relaxed sends DATA through -bh: the message is taken (250 OK id=…) and nothing of the banner reaches the session', async () => {
+    const report = await runEximGate(settingsFor(fixtureWith('exim-debian-internet', { dc_relay_nets: '0.0.0.0/0' }), { strictness: 'relaxed' }));
+    expect(report.verdict).toBe('open');
+    const a = report.targets.flatMap((t) => t.attempts).find((x) => x.vector === 'external-sender');
+    expect(a?.outcome).toBe('relayed');
+    const said = a?.transcript.filter((l) => l.dir === 'S').map((l) => l.text) ?? [];
+    expect(said).toContainEqual(expect.stringMatching(/^250 OK id=/));
+    expect(said.filter((l) => l === '' || l.startsWith('****'))).toEqual([]);
+  }, 180_000);
+
   const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
   const HOSTILE: { title: string; files: Record<string, string> }[] = [
     {
@@ -191,6 +201,25 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       files: { configure: `perl_startup = do '${touched}'\nperl_at_start\nkeep_environment =\n` },
     },
   ];
+  test('control: the ${run} configuration, run by Exim itself outside the gate, does leave the file behind', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-control-'));
+    dirs.push(dir);
+    // Exim drops to its own user (Debian-exim) for the session: it must reach its spool and log.
+    fs.chmodSync(dir, 0o755);
+    fs.mkdirSync(path.join(dir, 'spool'), { mode: 0o777 });
+    fs.mkdirSync(path.join(dir, 'log'), { mode: 0o777 });
+    fs.chmodSync(path.join(dir, 'spool'), 0o777);
+    fs.chmodSync(path.join(dir, 'log'), 0o777);
+    const conf = path.join(dir, 'configure');
+    fs.writeFileSync(conf, `spool_directory = ${dir}/spool\nlog_file_path = ${dir}/log/%slog\n${HOSTILE[0].files.configure}`, { mode: 0o644 });
+    fs.rmSync(touched, { force: true });
+    const root = process.env.RELAY_CHECK_EXIM_DIR || '/opt/relay-check-exim';
+    const lib = fs.readdirSync(path.join(root, 'usr/lib')).filter((n) => n.includes('-linux-gnu')).map((n) => path.join(root, 'usr/lib', n)).join(':');
+    const r = spawnSync(path.join(root, 'usr/sbin/exim4'), ['-C', conf, '-bh', OUTSIDER], { input: 'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nQUIT\r\n', env: { LD_LIBRARY_PATH: lib }, encoding: 'utf8', timeout: 30_000 });
+    expect([fs.existsSync(touched), r.stdout.match(/^250 Accepted/m)?.[0]]).toEqual([true, '250 Accepted']);
+    fs.rmSync(touched, { force: true });
+  });
+
   for (const h of HOSTILE) {
     test(`a hostile configuration is refused, at its line, and nothing of it runs: ${h.title}`, async () => {
       fs.rmSync(touched, { force: true });

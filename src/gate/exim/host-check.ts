@@ -51,24 +51,19 @@ function isHostCheckBanner(line: string): boolean {
 }
 
 /**
- * Standard output of -bh without its banner lines: SMTP replies only. Keeps a
- * partial last line for the next chunk.
+ * Standard output of -bh without its banner lines: SMTP replies only (a reply line is
+ * never empty, and none starts with "**** "). Keeps a partial last line for the next chunk.
  */
 class BannerFilter {
   private partial = '';
-  private greeted = false;
 
   feed(chunk: string): string {
-    const text = this.partial + chunk;
-    const lines = text.split('\n');
+    const lines = (this.partial + chunk).split('\n');
     this.partial = lines.pop() ?? '';
     let out = '';
     for (const raw of lines) {
       const line = raw.replace(/\r$/, '');
-      // Before the greeting every line is banner; after it only the "**** " notes are.
-      if (isHostCheckBanner(line) && (!this.greeted || line !== '')) continue;
-      this.greeted = true;
-      out += `${line}\r\n`;
+      if (!isHostCheckBanner(line)) out += `${line}\r\n`;
     }
     return out;
   }

@@ -141,7 +141,7 @@ async function build(o: EximGateOptions, install: EximInstall, dir: string): Pro
   const confdir = source.confdir === undefined ? [] : [{ text: `CONFDIR = ${source.confdir}`, from: null }];
   const sandbox = sandboxExim(
     [...confdir, ...source.lines.map((l, i) => ({ text: l.text, from: i + 1 }))],
-    { spool: path.join(dir, 'spool'), log: path.join(dir, 'log'), bin, ...(source.mailname ? { primaryHostname: source.mailname } : {}) },
+    { spool: path.join(dir, 'spool'), log: path.join(dir, 'log'), bin, user: who, ...(source.mailname ? { primaryHostname: source.mailname } : {}) },
   );
   const repoOf = (from: number | null): RepoLine | null => (from === null ? null : (source.lines[from - 1] ?? null));
   const atRepo = (from: number | null): { file: string; line: number | null } => {

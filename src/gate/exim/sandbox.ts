@@ -28,6 +28,8 @@ export interface EximSandboxPlaces {
   log: string;
   /** The binary `exim_path` names (re-executions use it). */
   bin: string;
+  /** The account every session runs as (nobody): Exim gives the spool files it writes during DATA to exim_user. */
+  user: { uid: number; gid: number };
   /**
    * Debian's forms: the machine's name Exim would take from the runner (Debian's
    * configuration leaves primary_hostname to the host's own FQDN); the mailname stands in.
@@ -44,6 +46,8 @@ const OWNED_MAIN: readonly { name: string; value: (p: EximSandboxPlaces) => stri
   { name: 'spool_directory', value: (p) => p.spool, why: 'a private spool' },
   { name: 'log_file_path', value: (p) => `${p.log}/%slog`, why: 'private logs' },
   { name: 'exim_path', value: (p) => p.bin, why: 'the Exim the gate runs' },
+  { name: 'exim_user', value: (p) => String(p.user.uid), why: 'the sessions run as nobody, who owns the private spool' },
+  { name: 'exim_group', value: (p) => String(p.user.gid), why: 'the sessions run as nobody, who owns the private spool' },
   { name: 'keep_environment', value: () => '', why: 'the runner environment is not passed on' },
   { name: 'add_environment', value: () => '', why: 'the runner environment is not passed on' },
   { name: 'queue_only', value: () => 'true', why: 'nothing is delivered: an accepted message stays queued' },

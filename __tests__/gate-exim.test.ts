@@ -9,6 +9,7 @@ import { withoutItem } from '../src/gate/exim/fix.js';
 import type { EximInstance } from '../src/gate/exim/instance.js';
 import { GateError } from '../src/gate/instance.js';
 import type { Report } from '../src/model/report.js';
+import { annotations } from '../src/report/annotations.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { ROOT } from './support/action.js';
 import { OUTSIDER } from './support/direct-smtp.js';
@@ -107,6 +108,8 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
         expect(first?.file).toBe(c.cause.file);
         const text = fs.readFileSync(path.join(dir, c.cause.file), 'utf8').split('\n')[(first?.line ?? 0) - 1] ?? '';
         expect(text.trim().startsWith(c.cause.starts)).toBe(true);
+        // On the pull request, an error annotation at that line of that file.
+        expect(annotations(report)).toContainEqual(expect.objectContaining({ level: 'error', file: `${dir}/${c.cause.file}`, line: first?.line }));
         // The diagnosis says it in Exim's words, at that line.
         expect((report.diagnosis ?? []).flatMap((d) => d.findings).some((f) => f.mta === 'Exim' && f.cause.includes(`\`${c.cause?.file}\` line ${first?.line}`))).toBe(true);
       }

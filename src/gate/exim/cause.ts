@@ -142,7 +142,11 @@ function ue4ccLine(ue4cc: readonly string[] | undefined, name: string | null): C
 const EXIM_ACL_DOC = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
 
 const EXIM_FIX: Record<'relay-hosts' | 'relay-domains' | 'no-relay-check', (c: GateCause) => string> = {
-  'relay-hosts': (c) => (c.places[0]?.setting === 'dc_relay_nets' ? "List in `dc_relay_nets` only the networks that may relay (empty: only localhost), then `update-exim4.conf`." : `List in \`${c.list}\` only the hosts that may relay; \`${c.element}\` takes in more.`),
+  'relay-hosts': (c) => {
+    if (c.places[0]?.setting === 'dc_relay_nets') return 'List in `dc_relay_nets` only the networks that may relay (empty: only localhost), then `update-exim4.conf`.';
+    if (/^[\w-]+$/.test(c.list)) return `List in \`${c.list}\` only the hosts that may relay; \`${c.element}\` takes in more.`;
+    return `Narrow that \`hosts =\` list to the hosts that may relay: \`${c.element}\` takes in more.`;
+  },
   'relay-domains': (c) => (c.places[0]?.setting === 'dc_relay_domains' ? 'List in `dc_relay_domains` only the domains this server is a backup MX or gateway for (never `*`).' : 'List in `relay_to_domains` only the domains this server is a backup MX or gateway for (never `*`).'),
   'no-relay-check': () => 'Before that `accept`, `require domains = +local_domains : +relay_to_domains` (Exim\'s default configuration has it after `accept hosts = +relay_from_hosts` and `accept authenticated = *`).',
 };

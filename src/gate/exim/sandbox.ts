@@ -151,7 +151,7 @@ export function sandboxExim(input: readonly SourcedLine[], places: EximSandboxPl
     out.push(l);
   }
   if (!mainEnded) out.push(...ownedMain(owned, places));
-  if (places.primaryHostname !== undefined) changes.push({ line: null, subject: 'primary_hostname', change: `${places.primaryHostname} (the directory's mailname) stands in for the machine's own name, which Debian's configuration takes from the host` });
+  if (places.primaryHostname !== undefined && !changes.some((c) => c.subject === 'primary_hostname')) changes.push({ line: null, subject: 'primary_hostname', change: `${places.primaryHostname} (the directory's mailname) stands in for the machine's own name, which Debian's configuration takes from the host` });
   return { lines: withTransports(out, [...transports]), changes, refusals };
 }
 

@@ -11,7 +11,7 @@ import { GateError } from '../src/gate/instance.js';
 import type { Report } from '../src/model/report.js';
 import { annotations } from '../src/report/annotations.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
-import { ROOT } from './support/action.js';
+import { ROOT, runAction } from './support/action.js';
 import { OUTSIDER } from './support/direct-smtp.js';
 import { describeExim } from './support/exim.js';
 import { expectValid } from './support/schema.js';
@@ -180,6 +180,31 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(said).toContainEqual(expect.stringMatching(/^250 OK id=/));
     expect(said.filter((l) => l === '' || l.startsWith('****'))).toEqual([]);
   }, 180_000);
+
+  test('through the action bundle (dist/index.js): exit 1, the cause annotated at configure line 18, the verified fix in the job summary', async () => {
+    const r = await runAction({ 'exim-config': fixtureWith('exim-accept-hosts') }, 120_000);
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('open');
+    expect(r.stdout).toMatch(/::error title=Why it relays%3A acl_check_rcpt%3A accept,file=[^,]*\/configure,line=18::/);
+    expect(r.summary).toContain('### Why it relays');
+    expect(r.summary).toContain('Exim 4.');
+    expect(r.summary).toMatch(/\*\*Verified on a copy&#58;/);
+    // The post step is told the private directory, to remove it if the step is killed.
+    expect(r.state['gate-dir']).toMatch(/relay-check-exim-gate-/);
+  }, 180_000);
+
+  test('through the action bundle: a refused configuration fails the step with the annotation at its line and a summary saying what to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-refused-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'configure'), 'keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  accept condition = ${run{/bin/true}{yes}{no}}\n');
+    const r = await runAction({ 'exim-config': dir }, 60_000);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/::error title=relay-check%3A exim-config,file=[^,]*\/configure,line=5::/);
+    expect(r.summary).toMatch(/^## relay-check: ⚠️ The configuration could not be tested\n/);
+    // Exim's words, not Postfix's.
+    expect(r.summary).toContain('`exim -C FILE -bV`');
+    expect(r.summary).not.toContain('postfix');
+  }, 60_000);
 
   const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
   const HOSTILE: { title: string; files: Record<string, string> }[] = [

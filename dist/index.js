@@ -40715,7 +40715,13 @@ function ue4ccLine(ue4cc, name) {
 }
 const EXIM_ACL_DOC = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
 const EXIM_FIX = {
-    'relay-hosts': (c) => (c.places[0]?.setting === 'dc_relay_nets' ? "List in `dc_relay_nets` only the networks that may relay (empty: only localhost), then `update-exim4.conf`." : `List in \`${c.list}\` only the hosts that may relay; \`${c.element}\` takes in more.`),
+    'relay-hosts': (c) => {
+        if (c.places[0]?.setting === 'dc_relay_nets')
+            return 'List in `dc_relay_nets` only the networks that may relay (empty: only localhost), then `update-exim4.conf`.';
+        if (/^[\w-]+$/.test(c.list))
+            return `List in \`${c.list}\` only the hosts that may relay; \`${c.element}\` takes in more.`;
+        return `Narrow that \`hosts =\` list to the hosts that may relay: \`${c.element}\` takes in more.`;
+    },
     'relay-domains': (c) => (c.places[0]?.setting === 'dc_relay_domains' ? 'List in `dc_relay_domains` only the domains this server is a backup MX or gateway for (never `*`).' : 'List in `relay_to_domains` only the domains this server is a backup MX or gateway for (never `*`).'),
     'no-relay-check': () => 'Before that `accept`, `require domains = +local_domains : +relay_to_domains` (Exim\'s default configuration has it after `accept hosts = +relay_from_hosts` and `accept authenticated = *`).',
 };
@@ -41209,7 +41215,7 @@ function sandboxExim(input, places) {
     }
     if (!mainEnded)
         out.push(...ownedMain(owned, places));
-    if (places.primaryHostname !== undefined)
+    if (places.primaryHostname !== undefined && !changes.some((c) => c.subject === 'primary_hostname'))
         changes.push({ line: null, subject: 'primary_hostname', change: `${places.primaryHostname} (the directory's mailname) stands in for the machine's own name, which Debian's configuration takes from the host` });
     return { lines: withTransports(out, [...transports]), changes, refusals };
 }
@@ -43085,10 +43091,15 @@ function gateFailureSummary(f, configDir) {
         `**${mdText(f.message)}** The step fails: nothing was tested, so nothing is known about relaying.`,
         ...(rows.length > 0 ? ['| File | Line | Problem |\n| --- | --- | --- |\n' + rows.join('\n')] : []),
         '### What to do',
-        [
-            `- Fix what is named above in ${code(configDir)}${rows.length > 0 ? ' (the annotations point at the lines)' : ''}, or run \`postfix -c DIR check\` on a copy to see Postfix's own words.`,
-            '- What only your servers have (an SQL or LDAP map, a file outside the directory) can be stood in for with `postfix-overrides`: a file of `name = value` lines applied over the configuration.',
-        ].join('\n'),
+        (f.input === 'exim-config'
+            ? [
+                `- Fix what is named above in ${code(configDir)}${rows.length > 0 ? ' (the annotations point at the lines)' : ''}, or run \`exim -C FILE -bV\` on a copy to see Exim's own words.`,
+                '- What runs a command or reaches a socket (`${run}`, `${perl}`, `${readsocket}`, `${dlfunc}`, `${readfile}`, `${expand:}`, a `queryprogram` router, `perl_startup`) is refused: a pull request must not run code on the runner. Keep it out of the directory the gate reads.',
+            ]
+            : [
+                `- Fix what is named above in ${code(configDir)}${rows.length > 0 ? ' (the annotations point at the lines)' : ''}, or run \`postfix -c DIR check\` on a copy to see Postfix's own words.`,
+                '- What only your servers have (an SQL or LDAP map, a file outside the directory) can be stood in for with `postfix-overrides`: a file of `name = value` lines applied over the configuration.',
+            ]).join('\n'),
     ].join('\n\n') + '\n';
 }
 

@@ -108,6 +108,8 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
         expect(first?.file).toBe(c.cause.file);
         const text = fs.readFileSync(path.join(dir, c.cause.file), 'utf8').split('\n')[(first?.line ?? 0) - 1] ?? '';
         expect(text.trim().startsWith(c.cause.starts)).toBe(true);
+        // Each place is that line of the repository's file, as it reads there (the generated file traced back).
+        for (const p of causes.flatMap((x) => x.places)) expect([p.file, p.line, fs.readFileSync(path.join(dir, p.file), 'utf8').split('\n')[p.line - 1]?.trim()]).toEqual([p.file, p.line, p.value]);
         // On the pull request, an error annotation at that line of that file.
         expect(annotations(report)).toContainEqual(expect.objectContaining({ level: 'error', file: `${dir}/${c.cause.file}`, line: first?.line }));
         // The diagnosis says it in Exim's words, at that line.
@@ -205,6 +207,25 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(r.summary).toContain('`exim -C FILE -bV`');
     expect(r.summary).not.toContain('postfix');
   }, 60_000);
+
+  test('Exim missing: unpacked from Debian\'s packages by .ci/install-exim into RELAY_CHECK_EXIM_DIR, then used (nothing installed)', async () => {
+    const dest = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-unpack-')), 'exim');
+    dirs.push(path.dirname(dest));
+    // The sessions run as nobody, who must reach the unpacked libraries.
+    fs.chmodSync(path.dirname(dest), 0o755);
+    const before = process.env.RELAY_CHECK_EXIM_DIR;
+    process.env.RELAY_CHECK_EXIM_DIR = dest;
+    const said: string[] = [];
+    try {
+      const report = await runEximGate(settingsFor(fixtureWith('exim-plain-closed')), {}, (line) => said.push(line));
+      expect(report.verdict).toBe('closed');
+    } finally {
+      if (before === undefined) delete process.env.RELAY_CHECK_EXIM_DIR;
+      else process.env.RELAY_CHECK_EXIM_DIR = before;
+    }
+    expect(said[0]).toBe(`Exim not found: unpacking Debian's exim4-daemon-light into ${dest} (.ci/install-exim; nothing is installed)`);
+    expect(fs.existsSync(path.join(dest, 'usr/sbin/exim4'))).toBe(true);
+  }, 300_000);
 
   const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
   const HOSTILE: { title: string; files: Record<string, string> }[] = [

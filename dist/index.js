@@ -40968,6 +40968,8 @@ function applyEdit(configDir, to, edit) {
     external_node_fs_default().writeFileSync(file, lines.join('\n'));
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/gate/exim/host-check.ts
 
 
@@ -41304,20 +41306,59 @@ function refusalsIn(printed) {
 
 
 
+
 /** A gate that cannot start: one line naming the input; the problems at the repository's lines. */
 function refuse(detail, problems = []) {
     return new GateError('exim-config', detail, problems.map((p) => ({ ...p, subject: 'exim-config', tested: false })));
 }
 const instance_CMD_TIMEOUT_MS = 30_000;
-/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR, /opt/relay-check-exim), else the system's. */
-function findExim() {
-    const roots = [process.env.RELAY_CHECK_EXIM_DIR, '/opt/relay-check-exim', '/'].filter((r) => !!r);
+/** Where .ci/install-exim unpacks Exim unless RELAY_CHECK_EXIM_DIR says otherwise. */
+const UNPACKED_DIR = '/opt/relay-check-exim';
+/** Downloading and unpacking Debian's packages: minutes on a slow mirror. */
+const INSTALL_TIMEOUT_MS = 300_000;
+/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR alone when set, else /opt/relay-check-exim), else the system's. */
+function lookExim() {
+    const roots = process.env.RELAY_CHECK_EXIM_DIR ? [process.env.RELAY_CHECK_EXIM_DIR] : [UNPACKED_DIR, '/'];
     for (const root of roots) {
         const bin = external_node_path_default().join(root, 'usr/sbin/exim4');
         if (external_node_fs_default().existsSync(bin))
             return { root, bin, libPath: root === '/' ? '' : libraryPath(root) };
     }
-    throw refuse('Exim not found: install Debian\'s exim4-daemon-light, or unpack it with the repository\'s .ci/install-exim (Exim cannot be installed beside Postfix)');
+    return null;
+}
+/** relay-check's own .ci/install-exim, beside the bundle (dist/) or the compiled sources (lib/src/gate/exim/). */
+function installScript() {
+    let dir = external_node_path_default().dirname((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (let up = 0; up < 6; up++, dir = external_node_path_default().dirname(dir)) {
+        const script = external_node_path_default().join(dir, '.ci', 'install-exim');
+        if (external_node_fs_default().existsSync(script))
+            return script;
+    }
+    return null;
+}
+/**
+ * Exim, unpacked from Debian's packages when it is missing (as the Postfix gate installs
+ * Postfix): .ci/install-exim downloads exim4-daemon-light and its companions and unpacks
+ * them into a folder without installing them, so a Postfix on the machine stays as it is
+ * (both packages provide mail-transport-agent).
+ */
+async function findExim(log) {
+    const found = lookExim();
+    if (found)
+        return found;
+    const script = installScript();
+    if (script === null || !external_node_fs_default().existsSync('/usr/bin/apt-get'))
+        throw refuse(`Exim not found: install Debian's exim4-daemon-light, or unpack it with relay-check's .ci/install-exim`);
+    const dest = process.env.RELAY_CHECK_EXIM_DIR || UNPACKED_DIR;
+    log?.(`Exim not found: unpacking Debian's exim4-daemon-light into ${dest} (.ci/install-exim; nothing is installed)`);
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+    const [cmd, ...args] = [...sudo, 'env', `RELAY_CHECK_EXIM_DIR=${dest}`, 'bash', script];
+    const r = await run_run(cmd, args, { timeout: INSTALL_TIMEOUT_MS });
+    log?.('install-exim', `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== ''));
+    const after = lookExim();
+    if (r.status !== 0 || after === null)
+        throw refuse(`unpacking Exim failed: ${(r.stderr || r.error?.message || 'no output').trim().split('\n').pop() ?? ''}`);
+    return after;
 }
 function libraryPath(root) {
     const dirs = [];
@@ -41352,7 +41393,7 @@ async function exim(inst, args, asRoot = false) {
 }
 /** Builds the private configuration, checks it, and starts the -bh listener. */
 async function startEximGate(o) {
-    const install = findExim();
+    const install = await findExim(o.log);
     const dir = external_node_fs_default().realpathSync(external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-exim-gate-')));
     o.onDir?.(dir);
     try {

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GateError } from '../instance.js';
+import { fileURLToPath } from 'node:url';
+import { GateError, type GateLog } from '../instance.js';
 import { run } from '../run.js';
 import { EximConfigError, readEximSource, type EximForm, type RepoLine } from './config.js';
 import { listenHostCheck, type HostCheckListener } from './host-check.js';
@@ -56,14 +57,51 @@ export interface EximInstance {
 
 const CMD_TIMEOUT_MS = 30_000;
 
-/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR, /opt/relay-check-exim), else the system's. */
-function findExim(): EximInstall {
-  const roots = [process.env.RELAY_CHECK_EXIM_DIR, '/opt/relay-check-exim', '/'].filter((r): r is string => !!r);
+/** Where .ci/install-exim unpacks Exim unless RELAY_CHECK_EXIM_DIR says otherwise. */
+const UNPACKED_DIR = '/opt/relay-check-exim';
+/** Downloading and unpacking Debian's packages: minutes on a slow mirror. */
+const INSTALL_TIMEOUT_MS = 300_000;
+
+/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR alone when set, else /opt/relay-check-exim), else the system's. */
+function lookExim(): EximInstall | null {
+  const roots = process.env.RELAY_CHECK_EXIM_DIR ? [process.env.RELAY_CHECK_EXIM_DIR] : [UNPACKED_DIR, '/'];
   for (const root of roots) {
     const bin = path.join(root, 'usr/sbin/exim4');
     if (fs.existsSync(bin)) return { root, bin, libPath: root === '/' ? '' : libraryPath(root) };
   }
-  throw refuse('Exim not found: install Debian\'s exim4-daemon-light, or unpack it with the repository\'s .ci/install-exim (Exim cannot be installed beside Postfix)');
+  return null;
+}
+
+/** relay-check's own .ci/install-exim, beside the bundle (dist/) or the compiled sources (lib/src/gate/exim/). */
+function installScript(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 6; up++, dir = path.dirname(dir)) {
+    const script = path.join(dir, '.ci', 'install-exim');
+    if (fs.existsSync(script)) return script;
+  }
+  return null;
+}
+
+/**
+ * Exim, unpacked from Debian's packages when it is missing (as the Postfix gate installs
+ * Postfix): .ci/install-exim downloads exim4-daemon-light and its companions and unpacks
+ * them into a folder without installing them, so a Postfix on the machine stays as it is
+ * (both packages provide mail-transport-agent).
+ */
+async function findExim(log?: GateLog): Promise<EximInstall> {
+  const found = lookExim();
+  if (found) return found;
+  const script = installScript();
+  if (script === null || !fs.existsSync('/usr/bin/apt-get')) throw refuse(`Exim not found: install Debian's exim4-daemon-light, or unpack it with relay-check's .ci/install-exim`);
+  const dest = process.env.RELAY_CHECK_EXIM_DIR || UNPACKED_DIR;
+  log?.(`Exim not found: unpacking Debian's exim4-daemon-light into ${dest} (.ci/install-exim; nothing is installed)`);
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const [cmd, ...args] = [...sudo, 'env', `RELAY_CHECK_EXIM_DIR=${dest}`, 'bash', script];
+  const r = await run(cmd, args, { timeout: INSTALL_TIMEOUT_MS });
+  log?.('install-exim', `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== ''));
+  const after = lookExim();
+  if (r.status !== 0 || after === null) throw refuse(`unpacking Exim failed: ${(r.stderr || r.error?.message || 'no output').trim().split('\n').pop() ?? ''}`);
+  return after;
 }
 
 function libraryPath(root: string): string {
@@ -101,13 +139,13 @@ export interface EximGateOptions {
   configDir: string;
   /** The address every session is "as if from" (-bh). */
   client: string;
-  log?: (line: string) => void;
+  log?: GateLog;
   onDir?: (dir: string) => void;
 }
 
 /** Builds the private configuration, checks it, and starts the -bh listener. */
 export async function startEximGate(o: EximGateOptions): Promise<EximInstance> {
-  const install = findExim();
+  const install = await findExim(o.log);
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-gate-')));
   o.onDir?.(dir);
   try {

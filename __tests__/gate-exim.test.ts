@@ -78,6 +78,15 @@ const CASES: Case[] = [
   { title: "dc_relay_nets='172.16.0.0/12' (a Docker bridge), tested as the bridge gateway 172.17.0.1: open", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), client: '172.17.0.1', verdict: 'open', form: 'split', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-hosts', element: '172.16.0.0/12', file: 'update-exim4.conf.conf', starts: 'dc_relay_nets=' }, fixed: "dc_relay_nets=''" },
   { title: "dc_relay_nets='172.16.0.0/12', tested as an outsider: closed", dir: () => fixtureWith('exim-debian-split', { dc_relay_nets: '172.16.0.0/12' }), verdict: 'closed', form: 'split', local: 'postmaster@exim-debian.test' },
   { title: "dc_relay_domains='*' (relays to every domain): open", dir: () => fixtureWith('exim-debian-internet', { dc_relay_domains: '*' }), verdict: 'open', form: 'template', local: 'postmaster@exim-debian.test', cause: { kind: 'relay-domains', element: '*', file: 'update-exim4.conf.conf', starts: 'dc_relay_domains=' }, fixed: "dc_relay_domains=''" },
+  {
+    title: 'relay_from_hosts = * in a plain configure (hosts = * matches every client): open',
+    dir: () => fixtureWith('exim-plain-closed', {}, { configure: fs.readFileSync(path.join(FIXTURES, 'exim-plain-closed', 'configure'), 'utf8').replace('hostlist   relay_from_hosts = localhost', 'hostlist   relay_from_hosts = *') }),
+    verdict: 'open',
+    form: 'configure',
+    local: 'postmaster@exim-gate.test',
+    cause: { kind: 'relay-hosts', element: '*', file: 'configure', starts: 'hostlist   relay_from_hosts = *' },
+    fixed: 'hostlist   relay_from_hosts = ',
+  },
   { title: 'an `accept hosts = …` ACL with a prefix-length typo (203.0.0.0/8 for an office /27): open', dir: () => fixtureWith('exim-accept-hosts'), verdict: 'open', form: 'configure', local: 'postmaster@exim-accept.test', cause: { kind: 'relay-hosts', element: '203.0.0.0/8', file: 'configure', starts: 'accept  hosts         = 192.168.10.0/24 : 203.0.0.0/8' }, fixed: '  accept  hosts         = 192.168.10.0/24' },
 ];
 
@@ -244,6 +253,10 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     {
       title: 'a shell command in update-exim4.conf.conf (Debian\'s script sources it)',
       files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\ndc_relay_nets="$(touch ${touched})"\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n' },
+    },
+    {
+      title: "a PATH of the repository's in update-exim4.conf.conf (Debian's script would run its commands from there)",
+      files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\nPATH='.'\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n', sed: `#!/bin/sh\ntouch ${touched}\n` },
     },
     {
       title: 'perl_startup',

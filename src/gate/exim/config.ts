@@ -76,7 +76,7 @@ function isFile(p: string): boolean {
 
 /** Debian's check_ascii_pipe keeps these characters in a value; the gate refuses any other (no quote, `$`, backtick or backslash reaches the shell). */
 const SAFE_VALUE = /^[-0-9A-Za-z/.!*@_~:;<> [\]]*$/;
-const ASSIGNMENT = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()<>]*))\s*$/;
+const ASSIGNMENT = /^\s*(dc_[a-z0-9_]+|CFILEMODE|ue4c_keepcomments)=(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()<>]*))\s*$/;
 
 /** update-exim4.conf.conf as plain assignments the shell can only assign; refused lines with their numbers. */
 function safeUe4cc(text: string): { text: string; refused: { line: number; change: string }[] } {
@@ -87,7 +87,8 @@ function safeUe4cc(text: string): { text: string; refused: { line: number; chang
     const m = ASSIGNMENT.exec(raw);
     const value = m ? (m[2] ?? m[3] ?? m[4] ?? '') : undefined;
     if (!m || value === undefined || !SAFE_VALUE.test(value)) {
-      refused.push({ line: i + 1, change: 'not a plain name=\'value\' line: update-exim4.conf runs this file as a shell script, so the gate passes on only assignments of plain values' });
+      // Only Debian's own names: any other (PATH, IFS, the script's own variables) would steer the script that sources the file.
+      refused.push({ line: i + 1, change: "not a plain dc_…='value' line (or CFILEMODE, ue4c_keepcomments): update-exim4.conf runs this file as a shell script, so the gate passes on only Debian's settings with plain values" });
       return;
     }
     out.push(`${m[1]}='${value}'`);
@@ -146,7 +147,8 @@ async function generate(conf: string, out: string, eximRoot: string): Promise<vo
     .replace('if [ "$(id -u)" = "0" ]; then', 'if false; then');
   const copy = path.join(conf, '..', 'update-exim4.conf');
   fs.writeFileSync(copy, script, { mode: 0o700 });
-  const r = await run('sh', [copy, '--keepcomments', '-d', conf, '-o', out], { timeout: CMD_TIMEOUT_MS });
+  // No environment of the runner's: the script's commands are the system's.
+  const r = await run('env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', copy, '--keepcomments', '-d', conf, '-o', out], { timeout: CMD_TIMEOUT_MS });
   if (r.status !== 0) throw new EximConfigError(`Debian's update-exim4.conf could not generate the configuration: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop() ?? ''}`);
 }
 

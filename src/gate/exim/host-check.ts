@@ -14,28 +14,16 @@ import net from 'node:net';
  * empty line) and "**** SMTP testing: that is not a real message id!" after DATA;
  * its commentary (">>> processing "accept" (/conf 123)", ">>> accept: condition test
  * succeeded in ACL "acl_check_rcpt"") and "LOG:" lines on standard error. The
- * banner lines never reach the client; standard error is kept per session, for the
- * cause.
+ * banner lines never reach the client. The cause (cause.ts) replays a relayed attempt in a
+ * session of its own and reads that one's standard error.
  */
 
-/** How long a session's -bh process may outlive its connection before it is killed. */
+/** How long a session's -bh process may outlive its connection before it is stopped. */
 const CHILD_GRACE_MS = 2_000;
-/** Commentary kept per session: a runaway ACL must not fill the memory. */
-const MAX_COMMENTARY_LINES = 20_000;
-
-interface HostCheckSession {
-  /** One per connection, in order of connection. */
-  index: number;
-  /** What the client sent, line by line (CRLF dropped). */
-  input: string[];
-  /** Exim's commentary on standard error (">>> …", "LOG: …"), line by line. */
-  commentary: string[];
-}
 
 export interface HostCheckListener {
   port: number;
-  sessions: HostCheckSession[];
-  /** Stops listening and ends every session's process. */
+  /** Stops listening, ends every session's process and connection. */
   close(): Promise<void>;
 }
 
@@ -71,12 +59,11 @@ class BannerFilter {
 
 /** Starts the listener on 127.0.0.1 (an ephemeral port). */
 export async function listenHostCheck(cmd: HostCheckCommand): Promise<HostCheckListener> {
-  const sessions: HostCheckSession[] = [];
-  const children = new Set<ChildProcessWithoutNullStreams>();
+  const live = new Map<net.Socket, ChildProcessWithoutNullStreams>();
   const server = net.createServer((socket) => {
-    const session: HostCheckSession = { index: sessions.length + 1, input: [], commentary: [] };
-    sessions.push(session);
-    children.add(serve(socket, cmd, session, children));
+    const child = serve(socket, cmd);
+    live.set(socket, child);
+    child.on('close', () => live.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -85,50 +72,39 @@ export async function listenHostCheck(cmd: HostCheckCommand): Promise<HostCheckL
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
-    sessions,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([...children].map((c) => ended(c)));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...live.values()].map((c) => ended(c)));
+      for (const socket of live.keys()) socket.destroy();
+      await closed;
     },
   };
 }
 
-/** One connection: one -bh process, the socket joined to its stdio. */
-function serve(socket: net.Socket, cmd: HostCheckCommand, session: HostCheckSession, children: Set<ChildProcessWithoutNullStreams>): ChildProcessWithoutNullStreams {
+/** One connection: one -bh process, the socket joined to its stdio; its commentary (standard error) read and let go. */
+function serve(socket: net.Socket, cmd: HostCheckCommand): ChildProcessWithoutNullStreams {
   const [bin, ...args] = cmd.argv;
   const child = spawn(bin, args, { env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
   socket.setNoDelay(true);
   const filter = new BannerFilter();
-  let inputPartial = '';
-  let errPartial = '';
   child.stdout.setEncoding('latin1').on('data', (c: string) => {
     const out = filter.feed(c);
     if (out !== '' && !socket.destroyed) socket.write(Buffer.from(out, 'latin1'));
   });
-  child.stderr.setEncoding('latin1').on('data', (c: string) => {
-    const lines = (errPartial + c).split('\n');
-    errPartial = lines.pop() ?? '';
-    for (const l of lines) if (session.commentary.length < MAX_COMMENTARY_LINES) session.commentary.push(l);
-  });
+  // Read, or a chatty session would block on a full pipe.
+  child.stderr.resume();
   socket.on('data', (d: Buffer) => {
-    const lines = (inputPartial + d.toString('latin1')).split('\n');
-    inputPartial = lines.pop() ?? '';
-    for (const l of lines) session.input.push(l.replace(/\r$/, ''));
     if (child.stdin.writable) child.stdin.write(d);
   });
   child.stdin.on('error', () => undefined);
   socket.on('error', () => undefined);
-  // The client left: end of input ends the session; a process that lingers is killed.
+  // The client left: end of input ends the session; a process that lingers is stopped.
   socket.on('close', () => {
     child.stdin.end();
     setTimeout(() => child.kill('SIGTERM'), CHILD_GRACE_MS).unref();
   });
   child.on('error', () => socket.destroy());
-  child.on('close', () => {
-    if (errPartial !== '') session.commentary.push(errPartial);
-    children.delete(child);
-    socket.end();
-  });
+  child.on('close', () => socket.end());
   return child;
 }
 

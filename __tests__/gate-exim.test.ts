@@ -282,6 +282,17 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     fs.rmSync(touched, { force: true });
   });
 
+  test('a link out of the directory is refused before anything reads it', async () => {
+    const dir = fixtureWith('exim-debian-split');
+    fs.symlinkSync('/etc/passwd', path.join(dir, 'conf.d', 'main', '00_local'));
+    const e = await check(settingsFor(dir)).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect((e as GateError).message).toBe("Input 'exim-config': conf.d/main/00_local is a link out of the directory (to /etc/passwd): refused");
+    expect((e as GateError).problems[0]).toMatchObject({ file: 'conf.d/main/00_local', line: null });
+  });
+
   for (const h of HOSTILE) {
     test(`a hostile configuration is refused, at its line, and nothing of it runs: ${h.title}`, async () => {
       fs.rmSync(touched, { force: true });

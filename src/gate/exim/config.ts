@@ -66,6 +66,32 @@ export function holdsEximConfig(paths: readonly string[]): boolean {
   return paths.some((p) => PLAIN_NAMES.includes(p) || p === UE4CC);
 }
 
+/** How deep the link check looks into the directory (conf.d/SECTION/FILE is two levels). */
+const MAX_DEPTH = 4;
+
+/**
+ * A symbolic link in the directory that leads out of it is refused: Debian's script
+ * (run by the gate's user) and the gate would read the runner's file through it, and
+ * Exim's error messages could quote it into the report.
+ */
+function refuseOutsideLinks(dir: string, at = dir, depth = 0): void {
+  const root = fs.realpathSync(dir);
+  for (const e of fs.readdirSync(at, { withFileTypes: true })) {
+    const p = path.join(at, e.name);
+    if (e.name.startsWith('.git')) continue;
+    if (e.isSymbolicLink()) {
+      let real = '';
+      try {
+        real = fs.realpathSync(p);
+      } catch {
+        // A dangling link reads nothing.
+        continue;
+      }
+      if (real !== root && !real.startsWith(`${root}${path.sep}`)) throw new EximConfigError(`${path.relative(dir, p)} is a link out of the directory (to ${real}): refused`, [{ file: path.relative(dir, p), line: null, change: 'a symbolic link out of the configuration directory: the gate reads only the directory' }]);
+    } else if (e.isDirectory() && depth < MAX_DEPTH) refuseOutsideLinks(dir, p, depth + 1);
+  }
+}
+
 function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
@@ -100,6 +126,7 @@ function safeUe4cc(text: string): { text: string; refused: { line: number; chang
 export async function readEximSource(dir: string, work: string, eximRoot: string): Promise<EximSource> {
   const found = eximForm(dir);
   if (found === null) throw new EximConfigError(`no Exim configuration in ${dir}: expected a plain ${PLAIN_NAMES.map((n) => `\`${n}\``).join(', ')} file, or Debian's update-exim4.conf.conf with exim4.conf.template or conf.d/`);
+  refuseOutsideLinks(dir);
   if (found.form === 'configure') {
     const lines = fs.readFileSync(path.join(dir, found.file), 'utf8').split('\n');
     return { form: 'configure', lines: lines.map((text, i) => ({ text, file: found.file, line: i + 1 })), changes: [] };

@@ -40778,6 +40778,35 @@ function eximForm(dir) {
 function holdsEximConfig(paths) {
     return paths.some((p) => PLAIN_NAMES.includes(p) || p === UE4CC);
 }
+/** How deep the link check looks into the directory (conf.d/SECTION/FILE is two levels). */
+const MAX_DEPTH = 4;
+/**
+ * A symbolic link in the directory that leads out of it is refused: Debian's script
+ * (run by the gate's user) and the gate would read the runner's file through it, and
+ * Exim's error messages could quote it into the report.
+ */
+function refuseOutsideLinks(dir, at = dir, depth = 0) {
+    const root = external_node_fs_default().realpathSync(dir);
+    for (const e of external_node_fs_default().readdirSync(at, { withFileTypes: true })) {
+        const p = external_node_path_default().join(at, e.name);
+        if (e.name.startsWith('.git'))
+            continue;
+        if (e.isSymbolicLink()) {
+            let real = '';
+            try {
+                real = external_node_fs_default().realpathSync(p);
+            }
+            catch {
+                // A dangling link reads nothing.
+                continue;
+            }
+            if (real !== root && !real.startsWith(`${root}${(external_node_path_default()).sep}`))
+                throw new EximConfigError(`${external_node_path_default().relative(dir, p)} is a link out of the directory (to ${real}): refused`, [{ file: external_node_path_default().relative(dir, p), line: null, change: 'a symbolic link out of the configuration directory: the gate reads only the directory' }]);
+        }
+        else if (e.isDirectory() && depth < MAX_DEPTH)
+            refuseOutsideLinks(dir, p, depth + 1);
+    }
+}
 function isFile(p) {
     try {
         return external_node_fs_default().statSync(p).isFile();
@@ -40788,7 +40817,7 @@ function isFile(p) {
 }
 /** Debian's check_ascii_pipe keeps these characters in a value; the gate refuses any other (no quote, `$`, backtick or backslash reaches the shell). */
 const SAFE_VALUE = /^[-0-9A-Za-z/.!*@_~:;<> [\]]*$/;
-const ASSIGNMENT = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()<>]*))\s*$/;
+const ASSIGNMENT = /^\s*(dc_[a-z0-9_]+|CFILEMODE|ue4c_keepcomments)=(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()<>]*))\s*$/;
 /** update-exim4.conf.conf as plain assignments the shell can only assign; refused lines with their numbers. */
 function safeUe4cc(text) {
     const out = [];
@@ -40799,7 +40828,8 @@ function safeUe4cc(text) {
         const m = ASSIGNMENT.exec(raw);
         const value = m ? (m[2] ?? m[3] ?? m[4] ?? '') : undefined;
         if (!m || value === undefined || !SAFE_VALUE.test(value)) {
-            refused.push({ line: i + 1, change: 'not a plain name=\'value\' line: update-exim4.conf runs this file as a shell script, so the gate passes on only assignments of plain values' });
+            // Only Debian's own names: any other (PATH, IFS, the script's own variables) would steer the script that sources the file.
+            refused.push({ line: i + 1, change: "not a plain dc_…='value' line (or CFILEMODE, ue4c_keepcomments): update-exim4.conf runs this file as a shell script, so the gate passes on only Debian's settings with plain values" });
             return;
         }
         out.push(`${m[1]}='${value}'`);
@@ -40811,6 +40841,7 @@ async function readEximSource(dir, work, eximRoot) {
     const found = eximForm(dir);
     if (found === null)
         throw new EximConfigError(`no Exim configuration in ${dir}: expected a plain ${PLAIN_NAMES.map((n) => `\`${n}\``).join(', ')} file, or Debian's update-exim4.conf.conf with exim4.conf.template or conf.d/`);
+    refuseOutsideLinks(dir);
     if (found.form === 'configure') {
         const lines = external_node_fs_default().readFileSync(external_node_path_default().join(dir, found.file), 'utf8').split('\n');
         return { form: 'configure', lines: lines.map((text, i) => ({ text, file: found.file, line: i + 1 })), changes: [] };
@@ -40862,7 +40893,8 @@ async function generate(conf, out, eximRoot) {
         .replace('if [ "$(id -u)" = "0" ]; then', 'if false; then');
     const copy = external_node_path_default().join(conf, '..', 'update-exim4.conf');
     external_node_fs_default().writeFileSync(copy, script, { mode: 0o700 });
-    const r = await run_run('sh', [copy, '--keepcomments', '-d', conf, '-o', out], { timeout: config_CMD_TIMEOUT_MS });
+    // No environment of the runner's: the script's commands are the system's.
+    const r = await run_run('env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', copy, '--keepcomments', '-d', conf, '-o', out], { timeout: config_CMD_TIMEOUT_MS });
     if (r.status !== 0)
         throw new EximConfigError(`Debian's update-exim4.conf could not generate the configuration: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop() ?? ''}`);
 }
@@ -40986,13 +41018,11 @@ var external_node_url_ = __nccwpck_require__(3136);
  * empty line) and "**** SMTP testing: that is not a real message id!" after DATA;
  * its commentary (">>> processing "accept" (/conf 123)", ">>> accept: condition test
  * succeeded in ACL "acl_check_rcpt"") and "LOG:" lines on standard error. The
- * banner lines never reach the client; standard error is kept per session, for the
- * cause.
+ * banner lines never reach the client. The cause (cause.ts) replays a relayed attempt in a
+ * session of its own and reads that one's standard error.
  */
-/** How long a session's -bh process may outlive its connection before it is killed. */
+/** How long a session's -bh process may outlive its connection before it is stopped. */
 const CHILD_GRACE_MS = 2_000;
-/** Commentary kept per session: a runaway ACL must not fill the memory. */
-const MAX_COMMENTARY_LINES = 20_000;
 /** A line -bh writes on standard output that is not SMTP (the banner, the DATA note). */
 function isHostCheckBanner(line) {
     return line.startsWith('**** ') || line === '';
@@ -41017,12 +41047,11 @@ class BannerFilter {
 }
 /** Starts the listener on 127.0.0.1 (an ephemeral port). */
 async function listenHostCheck(cmd) {
-    const sessions = [];
-    const children = new Set();
+    const live = new Map();
     const server = external_node_net_default().createServer((socket) => {
-        const session = { index: sessions.length + 1, input: [], commentary: [] };
-        sessions.push(session);
-        children.add(serve(socket, cmd, session, children));
+        const child = serve(socket, cmd);
+        live.set(socket, child);
+        child.on('close', () => live.delete(socket));
     });
     await new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -41031,55 +41060,41 @@ async function listenHostCheck(cmd) {
     const port = server.address().port;
     return {
         port,
-        sessions,
         close: async () => {
-            await new Promise((resolve) => server.close(() => resolve()));
-            await Promise.all([...children].map((c) => ended(c)));
+            const closed = new Promise((resolve) => server.close(() => resolve()));
+            await Promise.all([...live.values()].map((c) => ended(c)));
+            for (const socket of live.keys())
+                socket.destroy();
+            await closed;
         },
     };
 }
-/** One connection: one -bh process, the socket joined to its stdio. */
-function serve(socket, cmd, session, children) {
+/** One connection: one -bh process, the socket joined to its stdio; its commentary (standard error) read and let go. */
+function serve(socket, cmd) {
     const [bin, ...args] = cmd.argv;
     const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, { env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
     socket.setNoDelay(true);
     const filter = new BannerFilter();
-    let inputPartial = '';
-    let errPartial = '';
     child.stdout.setEncoding('latin1').on('data', (c) => {
         const out = filter.feed(c);
         if (out !== '' && !socket.destroyed)
             socket.write(Buffer.from(out, 'latin1'));
     });
-    child.stderr.setEncoding('latin1').on('data', (c) => {
-        const lines = (errPartial + c).split('\n');
-        errPartial = lines.pop() ?? '';
-        for (const l of lines)
-            if (session.commentary.length < MAX_COMMENTARY_LINES)
-                session.commentary.push(l);
-    });
+    // Read, or a chatty session would block on a full pipe.
+    child.stderr.resume();
     socket.on('data', (d) => {
-        const lines = (inputPartial + d.toString('latin1')).split('\n');
-        inputPartial = lines.pop() ?? '';
-        for (const l of lines)
-            session.input.push(l.replace(/\r$/, ''));
         if (child.stdin.writable)
             child.stdin.write(d);
     });
     child.stdin.on('error', () => undefined);
     socket.on('error', () => undefined);
-    // The client left: end of input ends the session; a process that lingers is killed.
+    // The client left: end of input ends the session; a process that lingers is stopped.
     socket.on('close', () => {
         child.stdin.end();
         setTimeout(() => child.kill('SIGTERM'), CHILD_GRACE_MS).unref();
     });
     child.on('error', () => socket.destroy());
-    child.on('close', () => {
-        if (errPartial !== '')
-            session.commentary.push(errPartial);
-        children.delete(child);
-        socket.end();
-    });
+    child.on('close', () => socket.end());
     return child;
 }
 function ended(child) {

@@ -259,6 +259,18 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\nPATH='.'\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n', sed: `#!/bin/sh\ntouch ${touched}\n` },
     },
     {
+      title: 'a redirect router that runs an Exim filter when it verifies an address',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nf:\n  driver = redirect\n  allow_filter\n  file = /dev/null\n  user = nobody\n` },
+    },
+    {
+      title: 'an ACL read from a file at run time',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = /tmp/relay-check-no-such-acl\n` },
+    },
+    {
+      title: '${dlfunc} and ${perl} in a router condition',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nr:\n  driver = redirect\n  condition = \${dlfunc{/tmp/x.so}{f}} \${perl{f}}\n  data = :blackhole:\n` },
+    },
+    {
       title: 'perl_startup',
       files: { configure: `perl_startup = do '${touched}'\nperl_at_start\nkeep_environment =\n` },
     },
@@ -306,6 +318,8 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       expect(e).toBeInstanceOf(GateError);
       const err = e as GateError;
       expect(err.message).toMatch(/^Input 'exim-config': /);
+      // Refused by the gate for what it does, not failed by Exim for a mistake.
+      expect(err.message).not.toMatch(/Exim refuses the configuration/);
       expect(err.problems.length).toBeGreaterThan(0);
       expect(err.problems[0].line).not.toBeNull();
       expect(fs.existsSync(touched)).toBe(false);

@@ -236,43 +236,61 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(fs.existsSync(path.join(dest, 'usr/sbin/exim4'))).toBe(true);
   }, 300_000);
 
+  test('an ACL condition on TLS (encrypted = *) is reported as not tested here, at its line', async () => {
+    const text = fs.readFileSync(path.join(FIXTURES, 'exim-plain-closed', 'configure'), 'utf8').replace('  accept  hosts         = +relay_from_hosts\n', '  accept  encrypted     = *\n          authenticated = *\n  accept  hosts         = +relay_from_hosts\n');
+    const report = await runEximGate(settingsFor(fixtureWith('exim-plain-closed', {}, { configure: text })));
+    const line = text.split('\n').findIndex((l) => l.includes('encrypted')) + 1;
+    expect(report.gate?.changes).toContainEqual(expect.objectContaining({ file: 'configure', line, subject: 'encrypted', tested: false }));
+    expect(report.verdict).toBe('closed');
+  }, 60_000);
+
   const touched = path.join(os.tmpdir(), `relay-check-exim-hostile-${process.pid}`);
-  const HOSTILE: { title: string; files: Record<string, string> }[] = [
+  /** Each with the line its first problem must be named at. */
+  const HOSTILE: { title: string; files: Record<string, string>; line: number }[] = [
     {
       title: '${run} built from macros in an ACL',
       files: { configure: `T = ${touched}\nR = run\nkeep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  accept condition = \${R{/usr/bin/touch T}{yes}{yes}}\n` },
+      line: 7,
     },
     {
       title: 'a queryprogram router (runs when an address is verified)',
       files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nq:\n  driver = queryprogram\n  command = /usr/bin/touch ${touched}\n  command_user = nobody\n` },
+      line: 9,
     },
     {
       title: '${readsocket} and ${expand:} in an ACL message',
       files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  deny message = \${readsocket{/run/x}{}} \${expand:\\$\\{run\\{/usr/bin/touch ${touched}\\}\\}}\n` },
+      line: 5,
     },
     {
       title: 'a shell command in update-exim4.conf.conf (Debian\'s script sources it)',
       files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\ndc_relay_nets="$(touch ${touched})"\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n' },
+      line: 2,
     },
     {
       title: "a PATH of the repository's in update-exim4.conf.conf (Debian's script would run its commands from there)",
       files: { 'update-exim4.conf.conf': `dc_eximconfig_configtype='internet'\nPATH='.'\ndc_use_split_config='false'\n`, 'exim4.conf.template': 'keep_environment =\n', sed: `#!/bin/sh\ntouch ${touched}\n` },
+      line: 2,
     },
     {
       title: 'a redirect router that runs an Exim filter when it verifies an address',
       files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nf:\n  driver = redirect\n  allow_filter\n  file = /dev/null\n  user = nobody\n` },
+      line: 8,
     },
     {
       title: 'an ACL read from a file at run time',
       files: { configure: `keep_environment =\nacl_smtp_rcpt = /tmp/relay-check-no-such-acl\n` },
+      line: 2,
     },
     {
       title: '${dlfunc} and ${perl} in a router condition',
       files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  require verify = recipient\n  accept\nbegin routers\nr:\n  driver = redirect\n  condition = \${dlfunc{/tmp/x.so}{f}} \${perl{f}}\n  data = :blackhole:\n` },
+      line: 10,
     },
     {
       title: 'perl_startup',
       files: { configure: `perl_startup = do '${touched}'\nperl_at_start\nkeep_environment =\n` },
+      line: 1,
     },
   ];
   test('control: the ${run} configuration, run by Exim itself outside the gate, does leave the file behind', () => {
@@ -321,7 +339,7 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       // Refused by the gate for what it does, not failed by Exim for a mistake.
       expect(err.message).not.toMatch(/Exim refuses the configuration/);
       expect(err.problems.length).toBeGreaterThan(0);
-      expect(err.problems[0].line).not.toBeNull();
+      expect(err.problems[0].line).toBe(h.line);
       expect(fs.existsSync(touched)).toBe(false);
     }, 60_000);
   }

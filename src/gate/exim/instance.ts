@@ -226,8 +226,11 @@ function eximFileOf(form: EximForm): string {
   return form === 'configure' ? 'configure' : 'update-exim4.conf.conf';
 }
 
-/** Exim parses the configuration (-bV), then the printed configuration is searched for what the gate refuses. */
-/** Returns the repository lines of ACL conditions on TLS (`encrypted = …`), which host checking cannot exercise. */
+/**
+ * Exim parses the configuration (-bV), then the printed configuration is searched for
+ * what the gate refuses. Returns the repository lines of ACL conditions on TLS
+ * (`encrypted = …`), which host checking cannot exercise.
+ */
 async function checkConfig(inst: { bin: string; libPath: string; conf: string }, lines: EximInstance['lines'], form: EximForm): Promise<RepoLine[]> {
   const v = await exim(inst, ['-bV']);
   const err = /configuration error in line (\d+) of (\S+):\s*\n?\s*(.*)/.exec(`${v.stderr}\n${v.stdout}`);
@@ -239,11 +242,13 @@ async function checkConfig(inst: { bin: string; libPath: string; conf: string },
   // As root: for anyone else Exim prints a `hide` option as "<value not displayable>". Printing runs nothing.
   const printed = await exim(inst, ['-bP', 'config'], true);
   const refusals = refusalsIn(printed.stdout);
-  if (refusals.length === 0) return /^\s*!?encrypted\s*=/m.test(printed.stdout) ? lines.filter((l) => l.repo?.file && /^\s*!?encrypted\s*=/.test(l.text)).map((l) => l.repo as RepoLine) : [];
+  const tls = /(^|\s)!?encrypted\s*=/;
+  if (refusals.length === 0) return lines.filter((l) => l.repo?.file && !/^\s*#/.test(l.text) && tls.test(l.text)).map((l) => l.repo as RepoLine);
+  const flat = (t: string): string => t.replace(/\s+/g, ' ').trim();
   const problems = refusals.map((r) => {
-    // The printed line has its macros expanded: the first run line that says the same, or holds the same construct.
-    const key = /\$\{\s*\w+|^\s*\w+/.exec(r.text)?.[0].replace(/\s+/g, '') ?? r.text;
-    const hit = lines.find((l) => l.text.trim() === r.text) ?? lines.find((l) => l.repo !== null && l.text.replace(/\s+/g, '').includes(key));
+    // The printed line has its macros expanded: the run line that says the same, else the one that starts as it does up to its first expansion.
+    const prefix = flat(r.text.split('${')[0]);
+    const hit = lines.find((l) => l.repo !== null && flat(l.text) === flat(r.text)) ?? lines.find((l) => l.repo !== null && prefix !== '' && flat(l.text).startsWith(prefix) && l.text.includes('$'));
     return { file: hit?.repo?.file ?? eximFileOf(form), line: hit?.repo?.line ?? null, change: `${r.what}: refused (${r.text.slice(0, 120)})` };
   });
   throw refuse(`the configuration would run something on the runner: ${problems[0].change}`, problems);

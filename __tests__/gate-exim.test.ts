@@ -10,6 +10,7 @@ import type { EximInstance } from '../src/gate/exim/instance.js';
 import { GateError } from '../src/gate/instance.js';
 import type { Report } from '../src/model/report.js';
 import { annotations } from '../src/report/annotations.js';
+import { renderSummary } from '../src/report/summary.js';
 import { parseSettings, type RawInputs } from '../src/settings.js';
 import { ROOT, runAction } from './support/action.js';
 import { OUTSIDER } from './support/direct-smtp.js';
@@ -180,6 +181,7 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     expect(base).toMatchObject({ commit: baseCommit, status: 'compared', closed: 0, predates: 0 });
     expect(base?.opened).toBe(report.counts.relayed);
     expect(base?.changes.find((x) => x.vector === 'external-sender')).toMatchObject({ head: 'relayed', base: 'denied', change: 'opened' });
+    expect(renderSummary(report)).toContain(`at the base, commit <code>${baseCommit.slice(0, 7)}</code>, through Exim host checking again:`);
   }, 180_000);
 
   test('strictness relaxed sends DATA through -bh: the message is taken (250 OK id=…) and nothing of the banner reaches the session', async () => {

@@ -41486,8 +41486,11 @@ async function build(o, install, dir) {
 function eximFileOf(form) {
     return form === 'configure' ? 'configure' : 'update-exim4.conf.conf';
 }
-/** Exim parses the configuration (-bV), then the printed configuration is searched for what the gate refuses. */
-/** Returns the repository lines of ACL conditions on TLS (`encrypted = …`), which host checking cannot exercise. */
+/**
+ * Exim parses the configuration (-bV), then the printed configuration is searched for
+ * what the gate refuses. Returns the repository lines of ACL conditions on TLS
+ * (`encrypted = …`), which host checking cannot exercise.
+ */
 async function checkConfig(inst, lines, form) {
     const v = await exim(inst, ['-bV']);
     const err = /configuration error in line (\d+) of (\S+):\s*\n?\s*(.*)/.exec(`${v.stderr}\n${v.stdout}`);
@@ -41499,12 +41502,14 @@ async function checkConfig(inst, lines, form) {
     // As root: for anyone else Exim prints a `hide` option as "<value not displayable>". Printing runs nothing.
     const printed = await exim(inst, ['-bP', 'config'], true);
     const refusals = refusalsIn(printed.stdout);
+    const tls = /(^|\s)!?encrypted\s*=/;
     if (refusals.length === 0)
-        return /^\s*!?encrypted\s*=/m.test(printed.stdout) ? lines.filter((l) => l.repo?.file && /^\s*!?encrypted\s*=/.test(l.text)).map((l) => l.repo) : [];
+        return lines.filter((l) => l.repo?.file && !/^\s*#/.test(l.text) && tls.test(l.text)).map((l) => l.repo);
+    const flat = (t) => t.replace(/\s+/g, ' ').trim();
     const problems = refusals.map((r) => {
-        // The printed line has its macros expanded: the first run line that says the same, or holds the same construct.
-        const key = /\$\{\s*\w+|^\s*\w+/.exec(r.text)?.[0].replace(/\s+/g, '') ?? r.text;
-        const hit = lines.find((l) => l.text.trim() === r.text) ?? lines.find((l) => l.repo !== null && l.text.replace(/\s+/g, '').includes(key));
+        // The printed line has its macros expanded: the run line that says the same, else the one that starts as it does up to its first expansion.
+        const prefix = flat(r.text.split('${')[0]);
+        const hit = lines.find((l) => l.repo !== null && flat(l.text) === flat(r.text)) ?? lines.find((l) => l.repo !== null && prefix !== '' && flat(l.text).startsWith(prefix) && l.text.includes('$'));
         return { file: hit?.repo?.file ?? eximFileOf(form), line: hit?.repo?.line ?? null, change: `${r.what}: refused (${r.text.slice(0, 120)})` };
     });
     throw refuse(`the configuration would run something on the runner: ${problems[0].change}`, problems);
@@ -42005,7 +42010,7 @@ function baseSummaryLines(g) {
         return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
     if (b.status === 'new')
         return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(base_short(b.commit))}): a new configuration, nothing to compare.`];
-    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, ${g?.exim ? 'through Exim host checking again' : 'on a second private Postfix'}: ${baseSentence(b, mdText)}.`);
     // An open relay fails the step wherever it came from; say so where it predates the pull request.
     if (b.predates > 0)
         out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);

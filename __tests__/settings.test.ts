@@ -457,6 +457,6 @@ describe('base-ref', () => {
     expect(refused({ ...GATE, 'base-ref': ref }, 'base-ref')).toMatch(/is not a commit or ref/);
   });
   test('without postfix-config it is refused naming the input', () => {
-    expect(refused({ ...HOST, 'base-ref': 'main' }, 'base-ref')).toBe("Input 'base-ref': compares a `postfix-config` directory with that commit: set that too");
+    expect(refused({ ...HOST, 'base-ref': 'main' }, 'base-ref')).toBe("Input 'base-ref': compares a `postfix-config` or `exim-config` directory with that commit: set one too");
   });
 });

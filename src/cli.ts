@@ -19,6 +19,7 @@ export const USAGE = `relay-check ${VERSION}: prove a mail server is not an open
 usage: relay-check HOST... [options]
        relay-check --domain DOMAIN [options]     (tests the domain's MX hosts)
        relay-check --postfix-config DIR [options] (tests a Postfix configuration)
+       relay-check --exim-config DIR [options]    (tests an Exim configuration)
 
   HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
   -p, --port N[,N]       ports to test (default 25)
@@ -39,6 +40,9 @@ usage: relay-check HOST... [options]
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
+      --exim-config DIR  test an Exim configuration (a plain configure file, or
+                         Debian's update-exim4.conf.conf with exim4.conf.template
+                         or conf.d/) through exim -bh as an outside client
       --base-ref REF     also test that configuration at commit REF (git) and say
                          which relays the change opened, closed or left open
       --timeout S        seconds for the whole run (default 120)
@@ -88,6 +92,7 @@ const FLAGS = {
   'proxy-protocol': { type: 'string' },
   'postfix-config': { type: 'string' },
   'postfix-overrides': { type: 'string' },
+  'exim-config': { type: 'string' },
   'base-ref': { type: 'string' },
   timeout: { type: 'string' },
   'connect-timeout': { type: 'string' },
@@ -154,6 +159,7 @@ function settingsFrom({ values, positionals }: Flags, io: CliIo): Settings | nul
     'proxy-protocol': values['proxy-protocol'],
     'postfix-config': values['postfix-config'],
     'postfix-overrides': values['postfix-overrides'],
+    'exim-config': values['exim-config'],
     'base-ref': values['base-ref'],
     timeout: values.timeout,
     'connect-timeout': values['connect-timeout'],

@@ -50,7 +50,7 @@ export async function run(): Promise<void> {
     for (const name of INPUT_NAMES) raw[name] = core.getInput(name);
     settings = parseSettings(raw);
     // On a pull request the gate also tests the configuration at its base, unless base-ref names another commit.
-    const prBase = settings.postfixConfig !== undefined && settings.baseRef === undefined ? pullRequestBase(github.context.eventName, github.context.payload) : undefined;
+    const prBase = (settings.postfixConfig ?? settings.eximConfig) !== undefined && settings.baseRef === undefined ? pullRequestBase(github.context.eventName, github.context.payload) : undefined;
     if (prBase !== undefined) settings = { ...settings, baseRef: prBase };
     // The token is used for the comment and the watch issues only, and never enters Settings or the report.
     token = (raw['github-token'] ?? '').trim();
@@ -73,9 +73,10 @@ export async function run(): Promise<void> {
   } catch (e) {
     if (e instanceof GateError) {
       // A configuration Postfix or the sandbox refuses is a failed gate, pointed at its file and line.
-      for (const p of e.problems) core.error(logLine(p.change), { title: 'relay-check: postfix-config', file: repoPath(path.join(settings.postfixConfig ?? '', p.file)), startLine: p.line ?? undefined });
+      const configDir = settings.postfixConfig ?? settings.eximConfig ?? '';
+      for (const p of e.problems) core.error(logLine(p.change), { title: `relay-check: ${e.input === 'exim-config' ? 'exim-config' : 'postfix-config'}`, file: repoPath(path.join(configDir, p.file)), startLine: p.line ?? undefined });
       // Never an empty job summary: what failed, where, and what to do.
-      await core.summary.addRaw(gateFailureSummary(e, settings.postfixConfig ?? '')).write();
+      await core.summary.addRaw(gateFailureSummary(e, configDir)).write();
       fail(e.message);
       return;
     }

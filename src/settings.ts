@@ -40,6 +40,8 @@ export interface Settings {
   postfixConfig?: string;
   /** A file of `name = value` lines applied over that configuration (input `postfix-overrides`). */
   postfixOverrides?: string;
+  /** Gate mode: an Exim configuration directory (a plain `configure`, or Debian's) tested through `exim -bh` (input `exim-config`). */
+  eximConfig?: string;
   /** Gate mode: the commit to compare the configuration with (input `base-ref`; the action uses the pull request's base). */
   baseRef?: string;
   timeoutMs: number;
@@ -68,6 +70,7 @@ export const INPUT_NAMES = [
   'proxy-protocol',
   'postfix-config',
   'postfix-overrides',
+  'exim-config',
   'base-ref',
   'timeout',
   'connect-timeout',
@@ -279,10 +282,14 @@ export function parseSettings(raw: RawInputs): Settings {
   const postfixOverrides = get('postfix-overrides');
   if (postfixConfig !== '' && hosts.length > 0) throw new InputError('postfix-config', (n) => `tests a configuration on a private Postfix: leave ${n.name('host')} empty`);
   if (postfixOverrides !== '' && postfixConfig === '') throw new InputError('postfix-overrides', (n) => `applies to a ${n.name('postfix-config')} directory: set that too`);
+  const eximConfig = get('exim-config');
+  if (eximConfig !== '' && postfixConfig !== '') throw new InputError('exim-config', (n) => `tests an Exim configuration: leave ${n.name('postfix-config')} empty (one gate per step)`);
+  if (eximConfig !== '' && hosts.length > 0) throw new InputError('exim-config', (n) => `tests a configuration through Exim's host checking: leave ${n.name('host')} empty`);
+  const gated = postfixConfig !== '' || eximConfig !== '';
   const baseRef = get('base-ref');
-  if (baseRef !== '' && postfixConfig === '') throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} directory with that commit: set that too`);
+  if (baseRef !== '' && !gated) throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} or ${n.name('exim-config')} directory with that commit: set one too`);
   if (baseRef !== '') parseBaseRef(baseRef);
-  if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
+  if (hosts.length === 0 && get('domain') === '' && !gated) {
     throw new InputError('host', (n) => (hostText === '' ? `is required unless ${n.name('domain')} or ${n.name('postfix-config')} is set: name the mail server(s) to test` : 'names no host: only separators were given'));
   }
 
@@ -303,7 +310,7 @@ export function parseSettings(raw: RawInputs): Settings {
   const domainText = get('domain');
   if (domainText !== '' && !isHostName(domainText)) throw new InputError('domain', `"${domainText}" is not a domain name`);
   // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
-  const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
+  const client = get('client-address') || (gated ? GATE_CLIENT_ADDRESS : '');
   if (client !== '' && !net.isIP(client)) throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
   const list = (name: InputName): string[] => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
 
@@ -326,6 +333,7 @@ export function parseSettings(raw: RawInputs): Settings {
     proxyProtocol,
     ...(postfixConfig !== '' ? { postfixConfig } : {}),
     ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+    ...(eximConfig !== '' ? { eximConfig } : {}),
     ...(baseRef !== '' ? { baseRef } : {}),
     timeoutMs: parseSeconds('timeout', get('timeout')),
     connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),

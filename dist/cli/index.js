@@ -6,7 +6,7 @@ import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_c
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(153);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(356);
 // The CLI's entry for ncc and `npm run`: cli.ts stays importable without side effects.
 
 process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .ak)(process.argv.slice(2), {
@@ -21,7 +21,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 153:
+/***/ 356:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -4406,6 +4406,7 @@ const INPUT_NAMES = [
     'proxy-protocol',
     'postfix-config',
     'postfix-overrides',
+    'exim-config',
     'base-ref',
     'timeout',
     'connect-timeout',
@@ -4601,12 +4602,18 @@ function parseSettings(raw) {
         throw new InputError('postfix-config', (n) => `tests a configuration on a private Postfix: leave ${n.name('host')} empty`);
     if (postfixOverrides !== '' && postfixConfig === '')
         throw new InputError('postfix-overrides', (n) => `applies to a ${n.name('postfix-config')} directory: set that too`);
+    const eximConfig = get('exim-config');
+    if (eximConfig !== '' && postfixConfig !== '')
+        throw new InputError('exim-config', (n) => `tests an Exim configuration: leave ${n.name('postfix-config')} empty (one gate per step)`);
+    if (eximConfig !== '' && hosts.length > 0)
+        throw new InputError('exim-config', (n) => `tests a configuration through Exim's host checking: leave ${n.name('host')} empty`);
+    const gated = postfixConfig !== '' || eximConfig !== '';
     const baseRef = get('base-ref');
-    if (baseRef !== '' && postfixConfig === '')
-        throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} directory with that commit: set that too`);
+    if (baseRef !== '' && !gated)
+        throw new InputError('base-ref', (n) => `compares a ${n.name('postfix-config')} or ${n.name('exim-config')} directory with that commit: set one too`);
     if (baseRef !== '')
         parseBaseRef(baseRef);
-    if (hosts.length === 0 && get('domain') === '' && postfixConfig === '') {
+    if (hosts.length === 0 && get('domain') === '' && !gated) {
         throw new InputError('host', (n) => (hostText === '' ? `is required unless ${n.name('domain')} or ${n.name('postfix-config')} is set: name the mail server(s) to test` : 'names no host: only separators were given'));
     }
     const ports = [...new Set(get('port').split(LIST_SEPARATORS).filter(Boolean).map((p) => parsePort('port', p)))];
@@ -4625,7 +4632,7 @@ function parseSettings(raw) {
     if (domainText !== '' && !isHostName(domainText))
         throw new InputError('domain', `"${domainText}" is not a domain name`);
     // In gate mode the battery runs as an outside client: a documentation address no mynetworks trusts (RFC 5737).
-    const client = get('client-address') || (postfixConfig !== '' ? GATE_CLIENT_ADDRESS : '');
+    const client = get('client-address') || (gated ? GATE_CLIENT_ADDRESS : '');
     if (client !== '' && !external_node_net_default().isIP(client))
         throw new InputError('client-address', `"${client}" is not an IPv4 or IPv6 address`);
     const list = (name) => [...new Set(get(name).split(LIST_SEPARATORS).filter(Boolean))];
@@ -4648,6 +4655,7 @@ function parseSettings(raw) {
         proxyProtocol,
         ...(postfixConfig !== '' ? { postfixConfig } : {}),
         ...(postfixOverrides !== '' ? { postfixOverrides } : {}),
+        ...(eximConfig !== '' ? { eximConfig } : {}),
         ...(baseRef !== '' ? { baseRef } : {}),
         timeoutMs: parseSeconds('timeout', get('timeout')),
         connectTimeoutMs: parseSeconds('connect-timeout', get('connect-timeout')),
@@ -5070,7 +5078,8 @@ function parseLsTree(out) {
  * "new" when the directory (or its main.cf) is not there at the base: the pull
  * request adds it. "unavailable" with a warning when the base cannot be had.
  */
-function checkoutBase(configDir, ref, log = () => undefined) {
+/** `holdsConfig`: whether the directory's files at the base are a configuration at all (Postfix: a main.cf; the Exim gate passes its own). */
+function checkoutBase(configDir, ref, log = () => undefined, holdsConfig = (p) => p.includes('main.cf')) {
     const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
     const top = git(configDir, ['rev-parse', '--show-toplevel']);
     if (!top.ok)
@@ -5088,7 +5097,7 @@ function checkoutBase(configDir, ref, log = () => undefined) {
     if (!ls.ok)
         return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
     const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !base_skipped(f.path));
-    if (!files.some((f) => f.path === 'main.cf'))
+    if (!holdsConfig(files.map((f) => f.path)))
         return { status: 'new', commit };
     if (files.length > MAX_FILES)
         return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
@@ -6544,6 +6553,7 @@ const DOCS = {
     permit: 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
     'no-relay-check': 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
     'relay-domains': 'https://www.postfix.org/postconf.5.html#relay_domains',
+    'relay-hosts': 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html',
 };
 const FIX_TEXT = {
     mynetworks: 'List only the hosts that may relay in `mynetworks` (e.g. `127.0.0.0/8 [::1]/128`) on that line.',
@@ -6551,6 +6561,7 @@ const FIX_TEXT = {
     permit: 'Take `permit` out of the list before `reject_unauth_destination`.',
     'no-relay-check': 'End the list in `reject_unauth_destination` (after `permit_mynetworks, permit_sasl_authenticated`).',
     'relay-domains': 'List in `relay_domains` only the domains this server is a backup MX or gateway for.',
+    'relay-hosts': 'List only the hosts that may relay in the `accept hosts = …` list (Exim `relay_from_hosts`, Debian `dc_relay_nets`).',
 };
 /**
  * Gate mode: the diagnosis with the causes the effective configuration showed in
@@ -7224,6 +7235,1076 @@ async function proveFix(settings, report, fix, services, rerunGate) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gate/exim/cause.ts
+/** The last run of `acl` at top level that ended in ACCEPT, statement by statement; null when there is none. */
+function acceptedRun(commentary, acl) {
+    const end = commentary.findLastIndex((l) => l === `>>> end of ACL "${acl}": ACCEPT`);
+    if (end < 0)
+        return null;
+    const start = commentary.slice(0, end).findLastIndex((l) => l === `>>> using ACL "${acl}"`);
+    if (start < 0)
+        return null;
+    const out = [];
+    for (const l of commentary.slice(start + 1, end)) {
+        // Top level only: a nested ACL's lines are indented.
+        if (!/^>>> \S/.test(l))
+            continue;
+        const p = /^>>> processing "(\w+)" \(.* (\d+)\)$/.exec(l);
+        if (p) {
+            out.push({ verb: p[1], line: Number(p[2]), checks: [], succeeded: false });
+            continue;
+        }
+        const cur = out.at(-1);
+        if (!cur)
+            continue;
+        const check = /^>>> check (.*)$/.exec(l);
+        if (check)
+            cur.checks.push({ condition: check[1], matched: null, list: null });
+        const m = /^>>> .* in "(.*)"\? yes \(matched "(.*?)"(?: - cached)?\)$/.exec(l);
+        const last = cur.checks.at(-1);
+        if (m && last) {
+            // Exim reports the item that matched, then each named list (`+relay_from_hosts`) that held it.
+            if (m[2].startsWith('+'))
+                last.list = m[2].slice(1);
+            else
+                last.matched ??= m[2];
+        }
+        if (/^>>> \w+: condition test succeeded in ACL /.test(l))
+            cur.succeeded = true;
+    }
+    return out;
+}
+/** The cause of one relayed attempt, from its replayed session's commentary. */
+function eximCause(i) {
+    const run = acceptedRun(i.commentary, i.acl);
+    const accepted = run?.filter((s) => s.verb === 'accept' && s.succeeded).at(-1);
+    if (!run || !accepted)
+        return null;
+    const at = (line, setting) => {
+        const r = i.lines[line - 1]?.repo;
+        return r?.file && r.line !== null ? [{ file: r.file, line: r.line, setting, value: i.lines[line - 1].text.trim() }] : [];
+    };
+    const statement = `${i.acl}: accept`;
+    const base = { service: i.service, client: i.client, vector: i.vector };
+    const hosts = accepted.checks.find((c) => /^hosts\s*=/.test(c.condition) && (c.matched !== null || c.list !== null));
+    if (hosts) {
+        const list = hosts.list ?? hosts.condition.replace(/^hosts\s*=\s*/, '');
+        // A list matched before in the session says only "- cached": the item is in its first match.
+        const element = hosts.matched ?? firstHostMatch(i.commentary) ?? `+${list}`;
+        const named = hosts.list !== null ? [...definition(i.lines, 'hostlist', hosts.list), ...ue4ccLine(i.ue4cc, hosts.list === 'relay_from_hosts' ? 'dc_relay_nets' : null)] : [];
+        const all = element === '*' || /^(0\.0\.0\.0\/0|::\/0)$/.test(element);
+        return {
+            ...base,
+            kind: 'relay-hosts',
+            list,
+            element,
+            sentence: `the RCPT ACL \`${i.acl}\` accepts at \`accept ${hosts.condition}\`: the client ${i.client} is in it (matched \`${element}\`${hosts.list !== null ? ` in \`${hosts.list}\`` : ''})${all ? ', which matches every client' : ''}, before any check of the recipient's domain`,
+            // The value that matched first: Debian's dc_relay_nets, else the list's definition, else the statement.
+            places: [...named.reverse(), ...at(accepted.line, statement)],
+        };
+    }
+    const domains = run.find((s) => s.succeeded && s.checks.some((c) => /^domains\s*=/.test(c.condition) && c.list === 'relay_to_domains'));
+    if (domains) {
+        const check = domains.checks.find((c) => c.list === 'relay_to_domains');
+        return {
+            ...base,
+            kind: 'relay-domains',
+            list: 'relay_to_domains',
+            element: check?.matched ?? '',
+            sentence: `the recipient's domain is in \`relay_to_domains\` (matched \`${check?.matched ?? ''}\`)${check?.matched === '*' ? ', which is every domain' : ''}: \`${i.acl}\` lets it through \`${domains.verb} ${check?.condition ?? ''}\``,
+            places: [...ue4ccLine(i.ue4cc, 'dc_relay_domains'), ...definition(i.lines, 'domainlist', 'relay_to_domains'), ...at(domains.line, `${i.acl}: ${domains.verb}`)],
+        };
+    }
+    return {
+        ...base,
+        kind: 'no-relay-check',
+        list: i.acl,
+        element: 'accept',
+        sentence: `the RCPT ACL \`${i.acl}\` accepts the outside recipient at this \`accept\` without requiring \`domains = +local_domains : +relay_to_domains\` first`,
+        places: at(accepted.line, statement),
+    };
+}
+function firstHostMatch(commentary) {
+    for (const l of commentary) {
+        const m = /^>>> host in ".*"\? yes \(matched "([^+"][^"]*)"\)$/.exec(l);
+        if (m)
+            return m[1];
+    }
+    return null;
+}
+/** Where a named list is defined (`hostlist relay_from_hosts = …`), at its repository line. */
+function definition(lines, type, name) {
+    const re = new RegExp(`^\\s*(?:hide\\s+)?${type}\\s+${name}\\s*=`);
+    const hit = lines.find((l) => re.test(l.text) && l.repo?.file && l.repo.line !== null);
+    return hit?.repo?.file && hit.repo.line !== null ? [{ file: hit.repo.file, line: hit.repo.line, setting: `${type} ${name}`, value: hit.text.trim() }] : [];
+}
+/** Debian's setting behind a list (dc_relay_nets for relay_from_hosts), at its line of update-exim4.conf.conf. */
+function ue4ccLine(ue4cc, name) {
+    if (!ue4cc || name === null)
+        return [];
+    const k = ue4cc.findIndex((l) => new RegExp(`^\\s*${name}=`).test(l));
+    return k < 0 ? [] : [{ file: 'update-exim4.conf.conf', line: k + 1, setting: name, value: ue4cc[k].trim() }];
+}
+const EXIM_ACL_DOC = 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html';
+const EXIM_FIX = {
+    'relay-hosts': (c) => {
+        if (c.places[0]?.setting === 'dc_relay_nets')
+            return 'List in `dc_relay_nets` only the networks that may relay (empty: only localhost), then `update-exim4.conf`.';
+        if (/^[\w-]+$/.test(c.list))
+            return `List in \`${c.list}\` only the hosts that may relay; \`${c.element}\` takes in more.`;
+        return `Narrow that \`hosts =\` list to the hosts that may relay: \`${c.element}\` takes in more.`;
+    },
+    'relay-domains': (c) => (c.places[0]?.setting === 'dc_relay_domains' ? 'List in `dc_relay_domains` only the domains this server is a backup MX or gateway for (never `*`).' : 'List in `relay_to_domains` only the domains this server is a backup MX or gateway for (never `*`).'),
+    'no-relay-check': () => 'Before that `accept`, `require domains = +local_domains : +relay_to_domains` (Exim\'s default configuration has it after `accept hosts = +relay_from_hosts` and `accept authenticated = *`).',
+};
+/** The diagnosis findings an Exim gate's causes make: one per place, in place of the pattern table's guesses. */
+function eximFindings(causes) {
+    const seen = new Set();
+    return causes.flatMap((c) => {
+        const key = `${c.kind} ${c.places[0] ? `${c.places[0].file}:${c.places[0].line}` : c.list}`;
+        if (seen.has(key) || c.kind === 'mynetworks' || c.kind === 'access-map' || c.kind === 'permit')
+            return [];
+        seen.add(key);
+        const where = c.places[0] ? ` Set at \`${c.places[0].file}\` line ${c.places[0].line}.` : '';
+        return [
+            {
+                rule: `gate-cause-${c.kind}`,
+                mta: 'Exim',
+                cause: `On ${c.service}: ${c.sentence}.${where}`,
+                settings: [...new Set([c.list, ...c.places.map((p) => p.setting)])],
+                fix: EXIM_FIX[c.kind](c),
+                docs: EXIM_ACL_DOC,
+                provenance: "Exim's own account of the RCPT ACL run that accepted the relayed recipient (host checking, exim -bh, replayed for that attempt), each statement at its line of the repository",
+            },
+        ];
+    });
+}
+
+;// CONCATENATED MODULE: ./src/gate/exim/config.ts
+
+
+
+/** A line of update-exim4.conf.conf the gate will not pass to a shell, or a form it cannot read. */
+class EximConfigError extends Error {
+    problems;
+    constructor(message, problems = []) {
+        super(message);
+        this.problems = problems;
+        this.name = 'EximConfigError';
+    }
+}
+const PLAIN_NAMES = ['configure', 'exim.conf', 'exim4.conf'];
+const UE4CC = 'update-exim4.conf.conf';
+const config_CMD_TIMEOUT_MS = 30_000;
+/** Which form the directory holds, or null. */
+function eximForm(dir) {
+    for (const name of PLAIN_NAMES)
+        if (isFile(external_node_path_default().join(dir, name)))
+            return { form: 'configure', file: name };
+    if (!isFile(external_node_path_default().join(dir, UE4CC)))
+        return null;
+    const split = /^\s*dc_use_split_config\s*=\s*['"]?true['"]?\s*$/im.test(external_node_fs_default().readFileSync(external_node_path_default().join(dir, UE4CC), 'utf8'));
+    return { form: split ? 'split' : 'template', file: UE4CC };
+}
+/** Whether a directory's file list (as git lists it) holds a form the gate reads. */
+function holdsEximConfig(paths) {
+    return paths.some((p) => PLAIN_NAMES.includes(p) || p === UE4CC);
+}
+/** How deep the link check looks into the directory (conf.d/SECTION/FILE is two levels). */
+const MAX_DEPTH = 4;
+/**
+ * A symbolic link in the directory that leads out of it is refused: Debian's script
+ * (run by the gate's user) and the gate would read the runner's file through it, and
+ * Exim's error messages could quote it into the report.
+ */
+function refuseOutsideLinks(dir, at = dir, depth = 0) {
+    const root = external_node_fs_default().realpathSync(dir);
+    for (const e of external_node_fs_default().readdirSync(at, { withFileTypes: true })) {
+        const p = external_node_path_default().join(at, e.name);
+        if (e.name.startsWith('.git'))
+            continue;
+        if (e.isSymbolicLink()) {
+            let real = '';
+            try {
+                real = external_node_fs_default().realpathSync(p);
+            }
+            catch {
+                // A dangling link reads nothing.
+                continue;
+            }
+            if (real !== root && !real.startsWith(`${root}${(external_node_path_default()).sep}`))
+                throw new EximConfigError(`${external_node_path_default().relative(dir, p)} is a link out of the directory (to ${real}): refused`, [{ file: external_node_path_default().relative(dir, p), line: null, change: 'a symbolic link out of the configuration directory: the gate reads only the directory' }]);
+        }
+        else if (e.isDirectory() && depth < MAX_DEPTH)
+            refuseOutsideLinks(dir, p, depth + 1);
+    }
+}
+function isFile(p) {
+    try {
+        return external_node_fs_default().statSync(p).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** Debian's check_ascii_pipe keeps these characters in a value; the gate refuses any other (no quote, `$`, backtick or backslash reaches the shell). */
+const SAFE_VALUE = /^[-0-9A-Za-z/.!*@_~:;<> [\]]*$/;
+const ASSIGNMENT = /^\s*(dc_[a-z0-9_]+|CFILEMODE|ue4c_keepcomments)=(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()<>]*))\s*$/;
+/** update-exim4.conf.conf as plain assignments the shell can only assign; refused lines with their numbers. */
+function safeUe4cc(text) {
+    const out = [];
+    const refused = [];
+    text.split('\n').forEach((raw, i) => {
+        if (/^\s*(#.*)?$/.test(raw))
+            return;
+        const m = ASSIGNMENT.exec(raw);
+        const value = m ? (m[2] ?? m[3] ?? m[4] ?? '') : undefined;
+        if (!m || value === undefined || !SAFE_VALUE.test(value)) {
+            // Only Debian's own names: any other (PATH, IFS, the script's own variables) would steer the script that sources the file.
+            refused.push({ line: i + 1, change: "not a plain dc_…='value' line (or CFILEMODE, ue4c_keepcomments): update-exim4.conf runs this file as a shell script, so the gate passes on only Debian's settings with plain values" });
+            return;
+        }
+        out.push(`${m[1]}='${value}'`);
+    });
+    return { text: `${out.join('\n')}\n`, refused };
+}
+/** Reads the directory's configuration (running Debian's script into `work` for its forms). */
+async function readEximSource(dir, work, eximRoot) {
+    const found = eximForm(dir);
+    if (found === null)
+        throw new EximConfigError(`no Exim configuration in ${dir}: expected a plain ${PLAIN_NAMES.map((n) => `\`${n}\``).join(', ')} file, or Debian's update-exim4.conf.conf with exim4.conf.template or conf.d/`);
+    refuseOutsideLinks(dir);
+    if (found.form === 'configure') {
+        const lines = external_node_fs_default().readFileSync(external_node_path_default().join(dir, found.file), 'utf8').split('\n');
+        return { form: 'configure', lines: lines.map((text, i) => ({ text, file: found.file, line: i + 1 })), changes: [] };
+    }
+    return debianSource(dir, work, eximRoot, found.form);
+}
+async function debianSource(dir, work, eximRoot, form) {
+    const ue = safeUe4cc(external_node_fs_default().readFileSync(external_node_path_default().join(dir, UE4CC), 'utf8'));
+    if (ue.refused.length > 0)
+        throw new EximConfigError(`${UE4CC} has lines the gate will not pass to a shell`, ue.refused.map((r) => ({ file: UE4CC, ...r })));
+    const conf = external_node_path_default().join(work, 'debian');
+    // The whole directory: Debian's configuration reads its own files there (CONFDIR/local_host_blacklist, …).
+    external_node_fs_default().cpSync(dir, conf, { recursive: true, verbatimSymlinks: true, filter: (src) => !external_node_path_default().basename(src).startsWith('.git') });
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, UE4CC), ue.text);
+    const changes = [];
+    if (form === 'split') {
+        if (!external_node_fs_default().existsSync(external_node_path_default().join(dir, 'conf.d')))
+            throw new EximConfigError(`${UE4CC} sets dc_use_split_config='true' but there is no conf.d/ beside it`, [{ file: UE4CC, line: null, change: 'no conf.d/' }]);
+        external_node_fs_default().cpSync(external_node_path_default().join(dir, 'conf.d'), external_node_path_default().join(conf, 'conf.d'), { recursive: true, dereference: false, verbatimSymlinks: true });
+    }
+    else {
+        if (!isFile(external_node_path_default().join(dir, 'exim4.conf.template')))
+            throw new EximConfigError(`${UE4CC} selects the unsplit configuration but there is no exim4.conf.template beside it`, [{ file: UE4CC, line: null, change: 'no exim4.conf.template' }]);
+        external_node_fs_default().copyFileSync(external_node_path_default().join(dir, 'exim4.conf.template'), external_node_path_default().join(conf, 'exim4.conf.template'));
+    }
+    if (isFile(external_node_path_default().join(dir, 'exim4.conf.localmacros')))
+        external_node_fs_default().copyFileSync(external_node_path_default().join(dir, 'exim4.conf.localmacros'), external_node_path_default().join(conf, 'exim4.conf.localmacros'));
+    const mailname = isFile(external_node_path_default().join(dir, 'mailname')) ? external_node_fs_default().readFileSync(external_node_path_default().join(dir, 'mailname'), 'utf8') : 'relay-check.invalid\n';
+    if (!isFile(external_node_path_default().join(dir, 'mailname')))
+        changes.push({ file: UE4CC, line: null, subject: '/etc/mailname', change: 'the directory has no `mailname`: relay-check.invalid stands in for /etc/mailname' });
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'mailname'), mailname);
+    const out = external_node_path_default().join(work, 'exim4.conf.generated');
+    await generate(conf, out, eximRoot);
+    const generated = external_node_fs_default().readFileSync(out, 'utf8').split('\n');
+    const first = /^[-A-Za-z0-9.]+/.exec(mailname.trim())?.[0].toLowerCase();
+    changes.push({ file: UE4CC, line: null, subject: 'CONFDIR', change: 'a private copy of the directory stands in for /etc/exim4 (the files Debian\'s configuration reads there, such as local_host_blacklist, are the directory\'s)' });
+    return { form, lines: traceLines(generated, form === 'split' ? splitChunks(generated, conf) : templateChunks(dir)), changes, confdir: conf, ...(first ? { mailname: first } : {}) };
+}
+/** Debian's update-exim4.conf, its fixed paths pointed at `conf`, writing `out`. */
+async function generate(conf, out, eximRoot) {
+    const original = external_node_path_default().join(eximRoot, 'usr/sbin/update-exim4.conf');
+    if (!isFile(original))
+        throw new EximConfigError(`Debian's update-exim4.conf is not at ${original} (part of the exim4-config package)`);
+    const script = external_node_fs_default().readFileSync(original, 'utf8')
+        .replaceAll('/etc/mailname', external_node_path_default().join(conf, 'mailname'))
+        .replaceAll('/etc/exim4/exim4.conf.localmacros', external_node_path_default().join(conf, 'exim4.conf.localmacros'))
+        .replaceAll('/etc/exim4/exim4.conf', external_node_path_default().join(conf, 'no-exim4.conf'))
+        // As root it would give the file to the group Debian-exim, which a runner may not have.
+        .replace('if [ "$(id -u)" = "0" ]; then', 'if false; then');
+    const copy = external_node_path_default().join(conf, '..', 'update-exim4.conf');
+    external_node_fs_default().writeFileSync(copy, script, { mode: 0o700 });
+    // No environment of the runner's: the script's commands are the system's.
+    const r = await run_run('env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', copy, '--keepcomments', '-d', conf, '-o', out], { timeout: config_CMD_TIMEOUT_MS });
+    if (r.status !== 0)
+        throw new EximConfigError(`Debian's update-exim4.conf could not generate the configuration: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop() ?? ''}`);
+}
+/** The split form: each conf.d file follows its `### /…/conf.d/SECTION/FILE` header. */
+function splitChunks(generated, conf) {
+    const chunks = [];
+    generated.forEach((l, i) => {
+        const m = /^### (\/.*)$/.exec(l);
+        if (!m || !m[1].startsWith(`${conf}/conf.d/`))
+            return;
+        const rel = external_node_path_default().relative(conf, m[1]);
+        chunks.push({ file: rel, lines: external_node_fs_default().readFileSync(m[1], 'utf8').split('\n'), from: i + 1 });
+    });
+    return chunks;
+}
+/** The unsplit form: exim4.conf.localmacros (when there is one), then exim4.conf.template. */
+function templateChunks(dir) {
+    return ['exim4.conf.localmacros', 'exim4.conf.template'].filter((f) => isFile(external_node_path_default().join(dir, f))).map((file) => ({ file, lines: external_node_fs_default().readFileSync(external_node_path_default().join(dir, file), 'utf8').split('\n'), from: 0 }));
+}
+/**
+ * Each generated line with the repository line it is a copy of. The script only copies
+ * files in order and adds lines (its header, the macros after `UPEX4CmacrosUPEX4C`, the
+ * `###` markers), so each source line is found at or after the previous one's place.
+ */
+function traceLines(generated, chunks) {
+    const out = generated.map((text) => ({ text, file: null, line: null }));
+    let at = 0;
+    for (const c of chunks) {
+        at = Math.max(at, c.from);
+        c.lines.forEach((text, k) => {
+            for (let j = at; j < generated.length; j++) {
+                if (generated[j] !== text)
+                    continue;
+                out[j] = { text, file: c.file, line: k + 1 };
+                at = j + 1;
+                return;
+            }
+        });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/exim/fix.ts
+
+
+/** How far below an ACL statement's verb its conditions are looked for. */
+const STATEMENT_LINES = 8;
+const fix_escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `text` with `element` taken out of the list it is in, with one separator; null when it is not there as a list item. */
+function withoutItem(text, element) {
+    const item = fix_escape(element);
+    // An item stands between the start of the value ('=', a quote, `<;`) or a separator, and a separator or the end.
+    const re = new RegExp(`(\\s*[:;]\\s*)${item}(?=\\s*(?:[:;'"]|$))|([='"]\\s*(?:<;\\s*)?)${item}\\s*(?:[:;]\\s*)?(?=\\S|$)`);
+    const m = re.exec(text);
+    if (!m)
+        return null;
+    return text.slice(0, m.index) + (m[2] ?? '') + text.slice(m.index + m[0].length);
+}
+/** The one-line edit that takes the matched item out, on the first line of the cause that holds it. */
+function editFor(c, read) {
+    if (c.kind !== 'relay-hosts' && c.kind !== 'relay-domains')
+        return null;
+    if (c.element === '' || c.element.startsWith('+'))
+        return null;
+    const candidates = [];
+    for (const p of c.places) {
+        candidates.push({ file: p.file, line: p.line });
+        // An ACL statement's conditions follow its verb on the next lines (Debian's style).
+        if (/: (accept|require)$/.test(p.setting))
+            for (let k = 1; k <= STATEMENT_LINES; k++)
+                candidates.push({ file: p.file, line: p.line + k });
+    }
+    for (const at of candidates) {
+        const text = read(at.file)?.[at.line - 1];
+        if (text === undefined || !/=/.test(text))
+            continue;
+        const after = withoutItem(text, c.element);
+        if (after !== null)
+            return { file: at.file, line: at.line, before: text, after };
+    }
+    return null;
+}
+/** The proposal for a cause, in the shape the Postfix gate proves (no postfix-overrides: the edit is the change). */
+function eximFix(c, configDir) {
+    const edit = editFor(c, (file) => {
+        const p = external_node_path_default().join(configDir, file);
+        return external_node_fs_default().existsSync(p) ? external_node_fs_default().readFileSync(p, 'utf8').split('\n') : null;
+    });
+    if (edit === null)
+        return null;
+    const diff = [`--- ${edit.file}`, `+++ ${edit.file}`, `@@ -${edit.line} +${edit.line} @@`, `-${edit.before}`, `+${edit.after}`].join('\n');
+    return {
+        fix: { rule: `gate-cause-${c.kind}`, services: [c.service.replace(/ \(.*\)$/, '')], places: c.places.filter((p) => p.file === edit.file && p.line === edit.line).concat(c.places.filter((p) => !(p.file === edit.file && p.line === edit.line))), overrides: [], diff },
+        edit,
+    };
+}
+/** A copy of the configuration directory with the edit made. */
+function applyEdit(configDir, to, edit) {
+    external_node_fs_default().cpSync(configDir, to, { recursive: true, verbatimSymlinks: true });
+    const file = external_node_path_default().join(to, edit.file);
+    const lines = external_node_fs_default().readFileSync(file, 'utf8').split('\n');
+    lines[edit.line - 1] = edit.after;
+    external_node_fs_default().writeFileSync(file, lines.join('\n'));
+}
+
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: ./src/gate/exim/host-check.ts
+
+
+/**
+ * Exim's host-checking mode (`exim -bh ADDRESS`, the Exim specification's "-bh" and
+ * `exim_checkaccess`) behind a loopback listener: every connection the engine opens
+ * is one `-bh` process, whose standard input and output carry the SMTP session "as
+ * if from ADDRESS", through the configuration's ACLs, with nothing delivered. The
+ * engine's sessions, pool and budget run unchanged over it, as over a socket; the
+ * listener only joins the socket to the child's stdio.
+ *
+ * What -bh writes beside SMTP (measured on Exim 4.96): a banner on standard output
+ * before the greeting ("**** SMTP testing session as if from host 203.0.113.10", an
+ * empty line) and "**** SMTP testing: that is not a real message id!" after DATA;
+ * its commentary (">>> processing "accept" (/conf 123)", ">>> accept: condition test
+ * succeeded in ACL "acl_check_rcpt"") and "LOG:" lines on standard error. The
+ * banner lines never reach the client. The cause (cause.ts) replays a relayed attempt in a
+ * session of its own and reads that one's standard error.
+ */
+/** How long a session's -bh process may outlive its connection before it is stopped. */
+const CHILD_GRACE_MS = 2_000;
+/** A line -bh writes on standard output that is not SMTP (the banner, the DATA note). */
+function isHostCheckBanner(line) {
+    return line.startsWith('**** ') || line === '';
+}
+/**
+ * Standard output of -bh without its banner lines: SMTP replies only (a reply line is
+ * never empty, and none starts with "**** "). Keeps a partial last line for the next chunk.
+ */
+class BannerFilter {
+    partial = '';
+    feed(chunk) {
+        const lines = (this.partial + chunk).split('\n');
+        this.partial = lines.pop() ?? '';
+        let out = '';
+        for (const raw of lines) {
+            const line = raw.replace(/\r$/, '');
+            if (!isHostCheckBanner(line))
+                out += `${line}\r\n`;
+        }
+        return out;
+    }
+}
+/** Starts the listener on 127.0.0.1 (an ephemeral port). */
+async function listenHostCheck(cmd) {
+    const live = new Map();
+    const server = external_node_net_default().createServer((socket) => {
+        const child = serve(socket, cmd);
+        live.set(socket, child);
+        child.on('close', () => live.delete(socket));
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+    });
+    const port = server.address().port;
+    return {
+        port,
+        close: async () => {
+            const closed = new Promise((resolve) => server.close(() => resolve()));
+            await Promise.all([...live.values()].map((c) => ended(c)));
+            for (const socket of live.keys())
+                socket.destroy();
+            await closed;
+        },
+    };
+}
+/** One connection: one -bh process, the socket joined to its stdio; its commentary (standard error) read and let go. */
+function serve(socket, cmd) {
+    const [bin, ...args] = cmd.argv;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, { env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    socket.setNoDelay(true);
+    const filter = new BannerFilter();
+    child.stdout.setEncoding('latin1').on('data', (c) => {
+        const out = filter.feed(c);
+        if (out !== '' && !socket.destroyed)
+            socket.write(Buffer.from(out, 'latin1'));
+    });
+    // Read, or a chatty session would block on a full pipe.
+    child.stderr.resume();
+    socket.on('data', (d) => {
+        if (child.stdin.writable)
+            child.stdin.write(d);
+    });
+    child.stdin.on('error', () => undefined);
+    socket.on('error', () => undefined);
+    // The client left: end of input ends the session; a process that lingers is stopped.
+    socket.on('close', () => {
+        child.stdin.end();
+        setTimeout(() => child.kill('SIGTERM'), CHILD_GRACE_MS).unref();
+    });
+    child.on('error', () => socket.destroy());
+    child.on('close', () => socket.end());
+    return child;
+}
+function ended(child) {
+    if (child.exitCode !== null || child.signalCode !== null)
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        child.once('close', () => resolve());
+        child.stdin.end();
+        setTimeout(() => child.kill('SIGTERM'), CHILD_GRACE_MS).unref();
+    });
+}
+
+;// CONCATENATED MODULE: ./src/gate/exim/sandbox.ts
+/**
+ * The Exim configuration a gate runs: the repository's text with the options that
+ * would reach outside the private place replaced (each replacement reported), every
+ * transport a discard, and what could run a command or reach a socket refused. Pure
+ * text functions: no I/O here.
+ *
+ * Exim refuses an option set twice ("option set for the second time"), so an owned
+ * option is commented out where the configuration sets it and set once by us; a
+ * configuration that sets one through a macro fails to start rather than win.
+ */
+/**
+ * Main options the gate sets itself, with why. The private places keep the runner's
+ * own spool and logs out of it; queue_only keeps an accepted message where it was
+ * taken (host checking delivers nothing anyway); no TLS on a stdio session.
+ */
+const OWNED_MAIN = [
+    { name: 'spool_directory', value: (p) => p.spool, why: 'a private spool' },
+    { name: 'log_file_path', value: (p) => `${p.log}/%slog`, why: 'private logs' },
+    { name: 'exim_path', value: (p) => p.bin, why: 'the Exim the gate runs' },
+    { name: 'exim_user', value: (p) => String(p.user.uid), why: 'the sessions run as nobody, who owns the private spool' },
+    { name: 'exim_group', value: (p) => String(p.user.gid), why: 'the sessions run as nobody, who owns the private spool' },
+    { name: 'keep_environment', value: () => '', why: 'the runner environment is not passed on' },
+    { name: 'add_environment', value: () => '', why: 'the runner environment is not passed on' },
+    { name: 'queue_only', value: () => 'true', why: 'nothing is delivered: an accepted message stays queued' },
+    { name: 'system_filter', value: () => '', why: 'no system filter runs' },
+    { name: 'tls_advertise_hosts', value: () => '', why: 'host checking (-bh) has no TLS: STARTTLS is not offered and `encrypted` conditions are not tested' },
+];
+/** Options that run code as Exim starts: refused, not neutralised (the light daemon has no Perl; another build would run it). */
+const REFUSED_MAIN = ['perl_startup', 'perl_at_start'];
+/**
+ * Options of the dnslookup and manualroute routers only (Exim specification, chapters
+ * "The dnslookup router" and "The manualroute router"): an `accept` router refuses them.
+ */
+const LOOKUP_ROUTER_OPTIONS = new Set(['check_secondary_mx', 'check_srv', 'fail_defer_domains', 'ipv4_only', 'ipv4_prefer', 'mx_domains', 'mx_fail_domains', 'qualify_single', 'rewrite_headers', 'same_domain_copy_routing', 'search_parents', 'srv_fail_domains', 'widen_domains', 'host_all_ignored', 'host_find_failed', 'hosts_randomize', 'route_data', 'route_list']);
+const MAIN_OPTION = /^\s*(?:hide\s+)?(?:no_|not_)?([a-z][a-z0-9_]*)\s*(?:=|$)/;
+const SECTION = /^\s*begin\s+([a-z]+)\s*$/;
+/** The sections of a configuration as `begin NAME` lines divide them; `main` before the first. */
+function sectionOf(lines) {
+    let section = 'main';
+    return lines.map((l) => {
+        const m = SECTION.exec(l.text);
+        if (m)
+            section = m[1];
+        return section;
+    });
+}
+/** The continuation lines of line i (Exim joins a line ending in a backslash with the next). */
+function continued(lines, i) {
+    let j = i;
+    while (j < lines.length - 1 && /\\\s*$/.test(lines[j].text))
+        j++;
+    return j;
+}
+const commented = (l) => ({ text: `# relay-check: ${l.text}`, from: l.from });
+const added = (text) => ({ text, from: null });
+/**
+ * The configuration as the gate runs it. Returns the lines with their origin and
+ * every change; throws a list of refusals (a line each) when the text sets an option
+ * that runs code at start.
+ */
+function sandboxExim(input, places) {
+    const owned = ownedOptions(places);
+    const changes = [];
+    const refusals = [];
+    const sections = sectionOf(input);
+    const out = [];
+    const transports = new Set();
+    let router = '';
+    let mainEnded = false;
+    for (let i = 0; i < input.length; i++) {
+        const l = input[i];
+        const section = sections[i];
+        if (section !== 'main' && !mainEnded) {
+            out.push(...ownedMain(owned, places));
+            mainEnded = true;
+        }
+        if (section === 'main') {
+            const name = MAIN_OPTION.exec(l.text)?.[1];
+            if (name !== undefined && REFUSED_MAIN.includes(name))
+                refusals.push({ line: l.from, subject: name, change: `\`${name}\` runs Perl as Exim starts: refused (remove it for the gate)` });
+            const mine = owned.find((o) => o.name === name);
+            if (mine) {
+                const end = continued(input, i);
+                for (let j = i; j <= end; j++)
+                    out.push(commented(input[j]));
+                changes.push({ line: l.from, subject: mine.name, change: `set by the gate instead: ${mine.why}` });
+                i = end;
+                continue;
+            }
+            out.push(l);
+            continue;
+        }
+        if (section === 'routers') {
+            const name = /^\s*([A-Za-z][\w-]*)\s*:\s*$/.exec(l.text)?.[1];
+            if (name !== undefined)
+                router = name;
+            const driver = /^(\s*driver\s*=\s*)(dnslookup|manualroute)\s*$/.exec(l.text);
+            if (driver) {
+                out.push({ text: `${driver[1]}accept`, from: l.from });
+                changes.push({ line: l.from, subject: `router ${router}`, change: `${driver[2]} replaced by accept: the gate has no DNS, so a domain that reaches it is taken as routable (as one with an MX would be); its address goes to a discard` });
+                continue;
+            }
+            const option = /^\s*(?:no_|not_)?([a-z][a-z0-9_]*)\b/.exec(l.text)?.[1];
+            if (option !== undefined && LOOKUP_ROUTER_OPTIONS.has(option)) {
+                const end = continued(input, i);
+                for (let j = i; j <= end; j++)
+                    out.push(commented(input[j]));
+                i = end;
+                continue;
+            }
+        }
+        if (section === 'transports') {
+            const name = /^\s*([A-Za-z][\w-]*)\s*:\s*$/.exec(l.text)?.[1];
+            if (name !== undefined && !transports.has(name)) {
+                transports.add(name);
+                changes.push({ line: l.from, subject: `transport ${name}`, change: 'replaced by a discard (appendfile to /dev/null): nothing leaves' });
+            }
+            out.push(SECTION.test(l.text) ? l : commented(l));
+            continue;
+        }
+        out.push(l);
+    }
+    if (!mainEnded)
+        out.push(...ownedMain(owned, places));
+    if (places.primaryHostname !== undefined && !changes.some((c) => c.subject === 'primary_hostname'))
+        changes.push({ line: null, subject: 'primary_hostname', change: `${places.primaryHostname} (the directory's mailname) stands in for the machine's own name, which Debian's configuration takes from the host` });
+    return { lines: withTransports(out, [...transports]), changes, refusals };
+}
+function ownedOptions(places) {
+    const name = places.primaryHostname;
+    return name === undefined ? [...OWNED_MAIN] : [...OWNED_MAIN, { name: 'primary_hostname', value: () => name, why: "the directory's mailname stands in for the machine's name" }];
+}
+function ownedMain(owned, places) {
+    return [added("# relay-check: the gate's own settings"), ...owned.map((o) => added(`${o.name} = ${o.value(places)}`))];
+}
+/** Every transport of the configuration, by its name, as a discard, right after `begin transports`. */
+function withTransports(lines, names) {
+    const at = lines.findIndex((l) => /^\s*begin\s+transports\s*$/.test(l.text));
+    if (at < 0)
+        return lines;
+    const discards = names.flatMap((n) => [added(`${n}:`), added('  driver = appendfile'), added('  file = /dev/null'), added('  user = nobody'), added('')]);
+    return [...lines.slice(0, at + 1), ...discards, ...lines.slice(at + 1)];
+}
+const FORBIDDEN = [
+    { pattern: /\$\{\s*run\b/, what: '`${run…}` runs a command' },
+    { pattern: /\$\{\s*perl\b/, what: '`${perl…}` runs Perl' },
+    { pattern: /\$\{\s*dlfunc\b/, what: '`${dlfunc…}` loads a library' },
+    { pattern: /\$\{\s*readsocket\b/, what: '`${readsocket…}` reaches a socket' },
+    { pattern: /\$\{\s*readfile\b/, what: '`${readfile…}` reads a file of the runner' },
+    { pattern: /\$\{\s*expand\s*:/, what: '`${expand:…}` expands built text (a way around the other refusals)' },
+    { pattern: /^\s*driver\s*=\s*queryprogram\b/, what: 'a `queryprogram` router runs a command when an address is verified' },
+    { pattern: /^\s*perl_(?:startup|at_start)\b/, what: '`perl_startup` runs Perl as Exim starts' },
+    { pattern: /^\s*acl_[a-z_]+\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
+    { pattern: /^\s*!?acl\s*=\s*\//, what: 'an ACL read from a file at run time cannot be checked' },
+];
+/**
+ * Refusals in the configuration as Exim reads it. `exim -bP config` prints it with
+ * macros expanded, `.ifdef` resolved and includes read, and cpp-like `# N "file"`
+ * markers: a `${run` built from macros is seen here as it would run.
+ */
+function refusalsIn(printed) {
+    const out = [];
+    let file = null;
+    let router;
+    let section = 'main';
+    const closeRouter = () => {
+        if (router?.filter && router.verifies)
+            out.push({ file: router.file, what: `router \`${router.name}\` runs a filter when an address is verified (\`allow_filter\` without \`no_verify\`)`, text: `${router.name}:` });
+        router = undefined;
+    };
+    for (const raw of printed.split('\n')) {
+        const marker = /^# (\d+) "(.*)"$/.exec(raw);
+        if (marker) {
+            file = marker[2];
+            continue;
+        }
+        const text = raw.trim();
+        const s = /^begin\s+([a-z]+)$/.exec(text);
+        if (s) {
+            closeRouter();
+            section = s[1];
+            continue;
+        }
+        for (const f of FORBIDDEN)
+            if (f.pattern.test(text))
+                out.push({ file, what: f.what, text });
+        if (section !== 'routers')
+            continue;
+        const name = /^([A-Za-z][\w-]*):$/.exec(text)?.[1];
+        if (name !== undefined) {
+            closeRouter();
+            router = { name, filter: false, verifies: true, file };
+        }
+        else if (router !== undefined) {
+            if (/^allow_filter\b(?!\s*=\s*false)/.test(text))
+                router.filter = true;
+            if (/^no_verify\b|^no_verify_recipient\b|^verify\s*=\s*false\b|^verify_recipient\s*=\s*false\b/.test(text))
+                router.verifies = false;
+        }
+    }
+    closeRouter();
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/exim/instance.ts
+
+
+
+
+
+
+
+
+
+/** A gate that cannot start: one line naming the input; the problems at the repository's lines. */
+function refuse(detail, problems = []) {
+    return new GateError('exim-config', detail, problems.map((p) => ({ ...p, subject: 'exim-config', tested: false })));
+}
+const instance_CMD_TIMEOUT_MS = 30_000;
+/** Where .ci/install-exim unpacks Exim unless RELAY_CHECK_EXIM_DIR says otherwise. */
+const UNPACKED_DIR = '/opt/relay-check-exim';
+/** Downloading and unpacking Debian's packages: minutes on a slow mirror. */
+const INSTALL_TIMEOUT_MS = 300_000;
+/** Exim from .ci/install-exim's folder (RELAY_CHECK_EXIM_DIR alone when set, else /opt/relay-check-exim), else the system's. */
+function lookExim() {
+    const roots = process.env.RELAY_CHECK_EXIM_DIR ? [process.env.RELAY_CHECK_EXIM_DIR] : [UNPACKED_DIR, '/'];
+    for (const root of roots) {
+        const bin = external_node_path_default().join(root, 'usr/sbin/exim4');
+        if (external_node_fs_default().existsSync(bin))
+            return { root, bin, libPath: root === '/' ? '' : libraryPath(root) };
+    }
+    return null;
+}
+/** relay-check's own .ci/install-exim, beside the bundle (dist/) or the compiled sources (lib/src/gate/exim/). */
+function installScript() {
+    let dir = external_node_path_default().dirname((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url));
+    for (let up = 0; up < 6; up++, dir = external_node_path_default().dirname(dir)) {
+        const script = external_node_path_default().join(dir, '.ci', 'install-exim');
+        if (external_node_fs_default().existsSync(script))
+            return script;
+    }
+    return null;
+}
+/**
+ * Exim, unpacked from Debian's packages when it is missing (as the Postfix gate installs
+ * Postfix): .ci/install-exim downloads exim4-daemon-light and its companions and unpacks
+ * them into a folder without installing them, so a Postfix on the machine stays as it is
+ * (both packages provide mail-transport-agent).
+ */
+async function findExim(log) {
+    const found = lookExim();
+    if (found)
+        return found;
+    const script = installScript();
+    if (script === null || !external_node_fs_default().existsSync('/usr/bin/apt-get'))
+        throw refuse(`Exim not found: install Debian's exim4-daemon-light, or unpack it with relay-check's .ci/install-exim`);
+    const dest = process.env.RELAY_CHECK_EXIM_DIR || UNPACKED_DIR;
+    log?.(`Exim not found: unpacking Debian's exim4-daemon-light into ${dest} (.ci/install-exim; nothing is installed)`);
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+    const [cmd, ...args] = [...sudo, 'env', `RELAY_CHECK_EXIM_DIR=${dest}`, 'bash', script];
+    const r = await run_run(cmd, args, { timeout: INSTALL_TIMEOUT_MS });
+    log?.('install-exim', `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== ''));
+    const after = lookExim();
+    if (r.status !== 0 || after === null)
+        throw refuse(`unpacking Exim failed: ${(r.stderr || r.error?.message || 'no output').trim().split('\n').pop() ?? ''}`);
+    return after;
+}
+function libraryPath(root) {
+    const dirs = [];
+    for (const base of ['lib', 'usr/lib']) {
+        const at = external_node_path_default().join(root, base);
+        if (!external_node_fs_default().existsSync(at))
+            continue;
+        for (const n of external_node_fs_default().readdirSync(at).sort())
+            if (n.includes('-linux-gnu'))
+                dirs.push(external_node_path_default().join(at, n));
+    }
+    return dirs.join(':');
+}
+/** The account the sessions run as: `nobody`'s uid and gid from /etc/passwd. */
+function nobody() {
+    const line = external_node_fs_default().readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+    const [, , uid, gid] = line?.split(':') ?? [];
+    if (uid === undefined || gid === undefined)
+        throw refuse('there is no user `nobody` to run Exim as');
+    return { uid: Number(uid), gid: Number(gid) };
+}
+/** How each Exim command runs: in its own network namespace, as nobody, with no environment but the library path. */
+function eximArgv(inst, args, asRoot = false) {
+    const who = nobody();
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+    const drop = asRoot ? [] : ['setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups'];
+    return [...sudo, 'unshare', '--net', ...drop, 'env', '-i', ...(inst.libPath ? [`LD_LIBRARY_PATH=${inst.libPath}`] : []), inst.bin, '-C', inst.conf, ...args];
+}
+async function exim(inst, args, asRoot = false) {
+    const [cmd, ...rest] = eximArgv(inst, args, asRoot);
+    return run_run(cmd, rest, { timeout: instance_CMD_TIMEOUT_MS });
+}
+/** Builds the private configuration, checks it, and starts the -bh listener. */
+async function startEximGate(o) {
+    const install = await findExim(o.log);
+    const dir = external_node_fs_default().realpathSync(external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-exim-gate-')));
+    o.onDir?.(dir);
+    try {
+        return await build(o, install, dir);
+    }
+    catch (e) {
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+        if (e instanceof EximConfigError)
+            throw refuse(e.message, e.problems);
+        throw e;
+    }
+}
+async function build(o, install, dir) {
+    external_node_fs_default().chmodSync(dir, 0o755);
+    const who = nobody();
+    for (const d of ['spool', 'log']) {
+        const at = external_node_path_default().join(dir, d);
+        external_node_fs_default().mkdirSync(at, { mode: 0o755 });
+        try {
+            external_node_fs_default().chownSync(at, who.uid, who.gid);
+        }
+        catch {
+            // Not root (sudo -n runs Exim): nobody must still write there.
+            external_node_fs_default().chmodSync(at, 0o777);
+        }
+    }
+    // A copy without the set-uid bit: as nobody it stays nobody.
+    const bin = external_node_path_default().join(dir, 'exim4');
+    external_node_fs_default().copyFileSync(install.bin, bin);
+    external_node_fs_default().chmodSync(bin, 0o755);
+    const source = await readEximSource(o.configDir, external_node_path_default().join(dir, 'source'), install.root);
+    // Debian's CONFDIR (`.ifndef CONFDIR`) defined first: the directory's copy, not the runner's /etc/exim4.
+    const confdir = source.confdir === undefined ? [] : [{ text: `CONFDIR = ${source.confdir}`, from: null }];
+    const sandbox = sandboxExim([...confdir, ...source.lines.map((l, i) => ({ text: l.text, from: i + 1 }))], { spool: external_node_path_default().join(dir, 'spool'), log: external_node_path_default().join(dir, 'log'), bin, user: who, ...(source.mailname ? { primaryHostname: source.mailname } : {}) });
+    const repoOf = (from) => (from === null ? null : (source.lines[from - 1] ?? null));
+    const atRepo = (from) => {
+        const r = repoOf(from);
+        return { file: r?.file ?? eximFileOf(source.form), line: r?.line ?? null };
+    };
+    if (sandbox.refusals.length > 0)
+        throw refuse(`the configuration runs code as Exim starts: ${sandbox.refusals[0].change}`, sandbox.refusals.map((r) => ({ ...atRepo(r.line), change: r.change })));
+    const conf = external_node_path_default().join(dir, 'exim.conf');
+    external_node_fs_default().writeFileSync(conf, `${sandbox.lines.map((l) => l.text).join('\n')}\n`, { mode: 0o644 });
+    const lines = sandbox.lines.map((l) => ({ ...l, repo: repoOf(l.from) }));
+    const inst = { bin, libPath: install.libPath, conf };
+    const tlsOnly = await checkConfig(inst, lines, source.form);
+    const version = /Exim version (\S+)/.exec((await exim(inst, ['-bV'])).stdout)?.[1] ?? 'unknown';
+    const names = await namesOf(inst);
+    const hostCheckArgv = eximArgv(inst, ['-bh', o.client]);
+    const listener = await listenHostCheck({ argv: hostCheckArgv, env: { PATH: process.env.PATH } });
+    const changes = [
+        ...source.changes.map((c) => ({ ...c, tested: true })),
+        ...sandbox.changes.map((c) => ({ ...atRepo(c.line), subject: c.subject, change: c.change, tested: c.subject !== 'tls_advertise_hosts' })),
+        ...tlsOnly.map((r) => ({ file: r.file ?? eximFileOf(source.form), line: r.line, subject: 'encrypted', change: 'an ACL condition on TLS: host checking (-bh) has no TLS, so what it decides is not tested here', tested: false })),
+        { file: eximFileOf(source.form), line: null, subject: 'sessions', change: `each SMTP session is \`exim -bh ${o.client}\` (host checking: through the ACLs, nothing delivered), as nobody, in a network namespace of its own (no DNS, no callout, no socket reaches anything)`, tested: true },
+    ];
+    let stopped;
+    return {
+        dir,
+        version,
+        form: source.form,
+        lines,
+        changes,
+        ...names,
+        ...(source.form !== 'configure' ? { ue4cc: external_node_fs_default().readFileSync(external_node_path_default().join(o.configDir, 'update-exim4.conf.conf'), 'utf8').split('\n') } : {}),
+        listener,
+        hostCheckArgv,
+        stop: () => (stopped ??= (async () => {
+            await listener.close();
+            external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+        })()),
+    };
+}
+/** The repository file a change without a line concerns. */
+function eximFileOf(form) {
+    return form === 'configure' ? 'configure' : 'update-exim4.conf.conf';
+}
+/**
+ * Exim parses the configuration (-bV), then the printed configuration is searched for
+ * what the gate refuses. Returns the repository lines of ACL conditions on TLS
+ * (`encrypted = …`), which host checking cannot exercise.
+ */
+async function checkConfig(inst, lines, form) {
+    const v = await exim(inst, ['-bV']);
+    const err = /configuration error in line (\d+) of (\S+):\s*\n?\s*(.*)/.exec(`${v.stderr}\n${v.stdout}`);
+    if (v.status !== 0 || err) {
+        const at = err && err[2] === inst.conf ? lines[Number(err[1]) - 1]?.repo : null;
+        const what = err ? err[3].trim() : (v.stderr || v.stdout).trim().split('\n')[0];
+        throw refuse(`Exim refuses the configuration: ${what}`, [{ file: at?.file ?? eximFileOf(form), line: at?.line ?? null, change: what }]);
+    }
+    // As root: for anyone else Exim prints a `hide` option as "<value not displayable>". Printing runs nothing.
+    const printed = await exim(inst, ['-bP', 'config'], true);
+    const refusals = refusalsIn(printed.stdout);
+    const tls = /(^|\s)!?encrypted\s*=/;
+    if (refusals.length === 0)
+        return lines.filter((l) => l.repo?.file && !/^\s*#/.test(l.text) && tls.test(l.text)).map((l) => l.repo);
+    const flat = (t) => t.replace(/\s+/g, ' ').trim();
+    const problems = refusals.map((r) => {
+        // The printed line has its macros expanded: the run line that says the same, else the one that starts as it does up to its first expansion.
+        const prefix = flat(r.text.split('${')[0]);
+        const hit = lines.find((l) => l.repo !== null && flat(l.text) === flat(r.text)) ?? lines.find((l) => l.repo !== null && prefix !== '' && flat(l.text).startsWith(prefix) && l.text.includes('$'));
+        return { file: hit?.repo?.file ?? eximFileOf(form), line: hit?.repo?.line ?? null, change: `${r.what}: refused (${r.text.slice(0, 120)})` };
+    });
+    throw refuse(`the configuration would run something on the runner: ${problems[0].change}`, problems);
+}
+/** The configuration's local domains and the domain the own-domain vectors use. */
+async function namesOf(inst) {
+    const r = await exim(inst, ['-bP', 'primary_hostname', '+local_domains', 'acl_smtp_rcpt']);
+    const rcptAcl = /^acl_smtp_rcpt = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
+    const primary = /^primary_hostname = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
+    const list = /^domainlist local_domains = (.*)$/m.exec(r.stdout)?.[1].trim() ?? '';
+    const localDomains = list
+        .replace(/^<(.)\s*/, '')
+        .split(/\s*:\s*/)
+        .map((d) => (d === '@' ? primary : d))
+        .filter((d) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(d) && d.includes('.'));
+    return { domain: localDomains[0] ?? primary, localDomains, rcptAcl };
+}
+
+;// CONCATENATED MODULE: ./src/gate/exim/gate.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The service name an Exim gate's one listener reports. */
+const EXIM_SERVICE = 'smtp';
+/**
+ * Gate mode for an Exim configuration: the battery, unchanged, over `exim -bh`
+ * sessions as an outside client. No XCLIENT: host checking itself is "as if from"
+ * the client address.
+ */
+async function runEximGate(settings, services = {}, log, hooks = {}) {
+    let report = await runEximInstance(settings, services, log, hooks);
+    const causes = report.gate?.causes ?? [];
+    if (report.gate !== undefined && causes.length > 0) {
+        log?.('trying the proposed fix on a copy of the configuration');
+        const fixes = await proveEximFixes(settings, report, causes, services, log, hooks);
+        report = { ...report, gate: { ...report.gate, fixes } };
+    }
+    if (settings.baseRef === undefined || report.gate === undefined)
+        return report;
+    const base = await againstBase(report, settings, services, log, hooks);
+    return { ...report, gate: { ...report.gate, base } };
+}
+/** Each cause's edit on a copy of the directory, through a second -bh listener, judged as the Postfix gate judges a fix. */
+async function proveEximFixes(settings, report, causes, services, log, hooks) {
+    const configDir = settings.eximConfig;
+    const out = [];
+    for (const c of causes) {
+        const proposal = eximFix(c, configDir);
+        if (proposal === null || out.some((f) => f.diff === proposal.fix.diff))
+            continue;
+        const copy = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-exim-fix-'));
+        try {
+            applyEdit(configDir, copy, proposal.edit);
+            out.push(await proveFix(settings, report, proposal.fix, services, (s, v) => runEximInstance({ ...s, eximConfig: copy, baseRef: undefined }, v, log, { onDir: hooks.onDir })));
+        }
+        finally {
+            external_node_fs_default().rmSync(copy, { recursive: true, force: true });
+        }
+    }
+    return out;
+}
+/** The same directory at the base commit, through its own -bh listener after the head's is gone. The base never decides the step. */
+async function againstBase(head, settings, services, log, hooks) {
+    const configDir = settings.eximConfig;
+    const ref = settings.baseRef;
+    const at = checkoutBase(configDir, ref, log ?? (() => undefined), holdsEximConfig);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) through Exim host checking`);
+        const base = await runEximInstance({ ...settings, eximConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
+        return compareRuns(at.commit, configDir, head, base);
+    }
+    catch (e) {
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
+}
+/** One configuration directory through one private Exim. */
+async function runEximInstance(settings, services, log, hooks) {
+    const configDir = settings.eximConfig;
+    if (configDir === undefined)
+        throw new Error('runEximGate: no exim-config');
+    const client = settings.clientAddress ?? GATE_CLIENT_ADDRESS;
+    const inst = await startEximGate({ configDir, client, log, onDir: hooks.onDir });
+    try {
+        await hooks.beforeRun?.(inst);
+        const port = inst.listener.port;
+        const original = `exim -bh ${client}`;
+        const report = await run({
+            ...settings,
+            hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
+            ports: [port],
+            tls: 'none',
+            // -bh is the client address: XCLIENT is Postfix's and Exim does not offer it.
+            clientAddress: undefined,
+            domain: settings.domain ?? (inst.domain || undefined),
+        }, { ...services, fullBattery: true, serviceFor: (p) => (p === port ? `${EXIM_SERVICE} (${original})` : undefined) });
+        const causes = report.counts.relayed > 0 ? await causesOf(inst, report, client, `${EXIM_SERVICE} (${original})`) : [];
+        const gate = {
+            configDir,
+            commit: await commitOf(configDir),
+            postfixVersion: '',
+            exim: { version: inst.version, form: inst.form, client },
+            services: [{ name: EXIM_SERVICE, original, command: 'exim', wrapper: false, tlsRequired: false, address: '127.0.0.1', port, line: 0 }],
+            changes: inst.changes,
+            ...(causes.length > 0 ? { causes } : {}),
+        };
+        const diagnosis = causes.length > 0 ? (report.diagnosis ?? []).map((d) => ({ ...d, findings: eximFindings(causes), unmatched: null })) : report.diagnosis;
+        return { ...report, ...(diagnosis ? { diagnosis } : {}), settings: { ...report.settings, hosts: [], clientAddress: client }, gate };
+    }
+    finally {
+        await inst.stop();
+    }
+}
+/** Relayed attempts replayed for their cause: each is one short -bh session. */
+const MAX_REPLAYS = 12;
+/**
+ * Why it relayed: each relayed attempt (up to MAX_REPLAYS) replayed alone in a -bh
+ * session, so that Exim's account of its RCPT ACL run is that attempt's and no other's.
+ */
+async function causesOf(inst, report, client, service) {
+    if (inst.rcptAcl === '')
+        return [];
+    const relayed = report.targets.flatMap((t) => t.attempts).filter((a) => a.outcome === 'relayed').slice(0, MAX_REPLAYS);
+    const out = [];
+    for (const a of relayed) {
+        if (a.mailFrom === null || a.rcptTo.length === 0)
+            continue;
+        const path = (x) => (x.startsWith('<') ? x : `<${x}>`);
+        const commands = [`EHLO ${a.helo ?? 'relay-check.example.net'}`, `MAIL FROM:${path(a.mailFrom)}`, ...a.rcptTo.map((r) => `RCPT TO:${path(r)}`), 'QUIT', ''];
+        const [cmd, ...args] = inst.hostCheckArgv;
+        const r = await run_run(cmd, args, { timeout: 30_000, input: commands.join('\r\n') });
+        const cause = eximCause({ acl: inst.rcptAcl, commentary: r.stderr.split('\n'), lines: inst.lines, ...(inst.ue4cc ? { ue4cc: inst.ue4cc } : {}), client, vector: a.vector, service });
+        if (cause && !out.some((c) => c.kind === cause.kind && c.list === cause.list && c.element === cause.element))
+            out.push(cause);
+    }
+    return out;
+}
+/** The commit the configuration came from: the workflow's, else the repository's HEAD. */
+async function commitOf(dir) {
+    if (process.env.GITHUB_SHA)
+        return process.env.GITHUB_SHA;
+    const r = await run_run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
+    return r.status === 0 ? r.stdout.trim() : null;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/maillog.ts
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -7462,8 +8543,11 @@ async function waitForLog(jobs, maillog) {
 
 
 
+
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 function check(settings, services = {}, log, hooks = {}) {
+    if (settings.eximConfig !== undefined)
+        return runEximGate(settings, services, log, { onDir: hooks.onDir });
     return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
 }
 /**
@@ -7487,7 +8571,7 @@ async function runGate(settings, services = {}, log, hooks = {}) {
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
-    const base = await againstBase(report, settings, services, log, hooks);
+    const base = await gate_againstBase(report, settings, services, log, hooks);
     return { ...report, gate: { ...report.gate, base } };
 }
 /** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
@@ -7501,7 +8585,7 @@ function runFixedCopy(settings, services, log, hooks = {}) {
  * removes the instance it was last told of) covers each in turn. The base never
  * decides the step: what fails is what the head does.
  */
-async function againstBase(head, settings, services, log, hooks) {
+async function gate_againstBase(head, settings, services, log, hooks) {
     const configDir = settings.postfixConfig;
     const ref = settings.baseRef;
     const say = log ?? (() => undefined);
@@ -7560,7 +8644,7 @@ async function runInstance(settings, services, log, hooks, role) {
         const causes = role === 'head' && report.counts.relayed > 0 ? await effectiveCauses(inst, report, settings.clientAddress ?? GATE_CLIENT_ADDRESS, configDir) : [];
         const gate = {
             configDir,
-            commit: await commitOf(configDir),
+            commit: await gate_commitOf(configDir),
             postfixVersion: inst.postfixVersion,
             services: inst.services.map((s) => ({ name: s.name, original: s.original, command: s.command, wrapper: s.wrapper, tlsRequired: s.tlsRequired, address: '127.0.0.1', port: s.port, line: s.line })),
             changes: inst.changes,
@@ -7587,7 +8671,7 @@ async function effectiveCauses(inst, report, client, configDir) {
     });
 }
 /** The commit the configuration came from: the workflow's, else the repository's HEAD. */
-async function commitOf(dir) {
+async function gate_commitOf(dir) {
     if (process.env.GITHUB_SHA)
         return process.env.GITHUB_SHA;
     const r = await run_run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
@@ -7690,7 +8774,7 @@ function baseSummaryLines(g) {
         return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
     if (b.status === 'new')
         return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(base_short(b.commit))}): a new configuration, nothing to compare.`];
-    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+    out.push(`${code(b.configDir)} at the base, commit ${code(base_short(b.commit))}, ${g?.exim ? 'through Exim host checking again' : 'on a second private Postfix'}: ${baseSentence(b, mdText)}.`);
     // An open relay fails the step wherever it came from; say so where it predates the pull request.
     if (b.predates > 0)
         out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);
@@ -8082,7 +9166,9 @@ function someIds(ids, show = 3) {
 }
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
 function mtaLabel(v, gate) {
-    // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
+    // Gate mode: the MTA is the one relay-check built, not a guess from the banner.
+    if (gate?.exim)
+        return `Exim ${gate.exim.version}`;
     if (gate)
         return `Postfix ${gate.postfixVersion}`;
     const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
@@ -8272,11 +9358,12 @@ function reachNote(r, besideDiagnosis = false) {
     if (r.verdict !== 'open')
         return null;
     const c = clientView(r, view_addresses(r));
-    if (c.clientAddress && networkKind(c.clientAddress) === 'loopback') {
-        return `It relayed for the client ${c.clientAddress} (loopback, tested through XCLIENT): anyone can send mail through this server if outside clients reach it as ${c.clientAddress} (a forwarder in front of it that does not keep their address).`;
+    const via = r.gate?.exim ? 'Exim host checking, `exim -bh`' : 'XCLIENT';
+    if (c.clientAddress && trustedByDefault(networkKind(c.clientAddress))) {
+        return `It relayed for the client ${c.clientAddress} (${networkKind(c.clientAddress) === 'loopback' ? 'loopback' : 'a private address'}, tested through ${via}): anyone can send mail through this server if outside clients reach it as ${c.clientAddress} (a forwarder, proxy or container gateway in front of it that does not keep their address).`;
     }
     if (c.clientAddress)
-        return `It relayed for an outside client (tested as ${c.clientAddress} through XCLIENT): anyone can send mail through this server.`;
+        return `It relayed for an outside client (tested as ${c.clientAddress} through ${via}): anyone can send mail through this server.`;
     if (c.trustedNetwork) {
         // "Why it relays" says the same, with the address the server saw, right below.
         if (besideDiagnosis && (r.diagnosis ?? []).some((d) => d.vantageWarning))
@@ -8697,8 +9784,14 @@ function routeSection(out, r) {
 /** Gate mode: what was built from the configuration, what could not be tested, what was changed. */
 function gateSection(out, g) {
     const commit = g.commit ? `, commit ${code(g.commit.slice(0, 12))}` : '';
-    out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
-    out.table(['master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
+    if (g.exim) {
+        const form = { configure: 'a plain Exim configuration', template: "Debian's exim4.conf.template, generated by Debian's update-exim4.conf", split: "Debian's split conf.d/, generated by Debian's update-exim4.conf" }[g.exim.form];
+        out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} (${form}) on Exim ${mdText(g.exim.version)} in host-checking mode (${code(`exim -bh ${g.exim.client}`)}: each session through the configuration's ACLs as if from that outside address, nothing delivered), every transport a discard.`);
+    }
+    else {
+        out.add(`### Configuration tested\n\n${code(g.configDir)}${commit} on a private Postfix ${mdText(g.postfixVersion)}, every transport \`discard:\`, as an outside client through XCLIENT.`);
+    }
+    out.table([g.exim ? 'Service' : 'master.cf service', 'In production', 'Tested on'], g.services.map((s) => [`${code(s.name)} (${s.command}${s.wrapper ? ', implicit TLS' : s.tlsRequired ? ', STARTTLS required' : ''})`, code(s.original), code(`127.0.0.1:${s.port}`)]));
     const where = (c) => code(`${c.file}${c.line !== null ? `:${c.line}` : ''}`);
     const untested = g.changes.filter((c) => !c.tested);
     if (untested.length > 0)
@@ -9037,6 +10130,7 @@ const USAGE = `relay-check ${VERSION}: prove a mail server is not an open relay
 usage: relay-check HOST... [options]
        relay-check --domain DOMAIN [options]     (tests the domain's MX hosts)
        relay-check --postfix-config DIR [options] (tests a Postfix configuration)
+       relay-check --exim-config DIR [options]    (tests an Exim configuration)
 
   HOST                   name, IPv4 or IPv6 address; name:port and [v6]:port allowed
   -p, --port N[,N]       ports to test (default 25)
@@ -9057,6 +10151,9 @@ usage: relay-check HOST... [options]
       --postfix-config DIR test a Postfix configuration (main.cf, master.cf, maps)
                            on a private Postfix built from it, instead of a host
       --postfix-overrides FILE  name = value lines applied over that configuration
+      --exim-config DIR  test an Exim configuration (a plain configure file, or
+                         Debian's update-exim4.conf.conf with exim4.conf.template
+                         or conf.d/) through exim -bh as an outside client
       --base-ref REF     also test that configuration at commit REF (git) and say
                          which relays the change opened, closed or left open
       --timeout S        seconds for the whole run (default 120)
@@ -9095,6 +10192,7 @@ const FLAGS = {
     'proxy-protocol': { type: 'string' },
     'postfix-config': { type: 'string' },
     'postfix-overrides': { type: 'string' },
+    'exim-config': { type: 'string' },
     'base-ref': { type: 'string' },
     timeout: { type: 'string' },
     'connect-timeout': { type: 'string' },
@@ -9160,6 +10258,7 @@ function settingsFrom({ values, positionals }, io) {
         'proxy-protocol': values['proxy-protocol'],
         'postfix-config': values['postfix-config'],
         'postfix-overrides': values['postfix-overrides'],
+        'exim-config': values['exim-config'],
         'base-ref': values['base-ref'],
         timeout: values.timeout,
         'connect-timeout': values['connect-timeout'],

@@ -95,7 +95,8 @@ export function parseLsTree(out: string): { oid: string; path: string }[] {
  * "new" when the directory (or its main.cf) is not there at the base: the pull
  * request adds it. "unavailable" with a warning when the base cannot be had.
  */
-export function checkoutBase(configDir: string, ref: string, log: (line: string) => void = () => undefined): BaseCheckout {
+/** `holdsConfig`: whether the directory's files at the base are a configuration at all (Postfix: a main.cf; the Exim gate passes its own). */
+export function checkoutBase(configDir: string, ref: string, log: (line: string) => void = () => undefined, holdsConfig: (paths: readonly string[]) => boolean = (p) => p.includes('main.cf')): BaseCheckout {
   const unavailable = (warning: string, commit = ref): BaseCheckout => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
   const top = git(configDir, ['rev-parse', '--show-toplevel']);
   if (!top.ok) return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
@@ -109,7 +110,7 @@ export function checkoutBase(configDir: string, ref: string, log: (line: string)
   const ls = git(root, ['ls-tree', '-r', '-z', tree]);
   if (!ls.ok) return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
   const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !skipped(f.path));
-  if (!files.some((f) => f.path === 'main.cf')) return { status: 'new', commit };
+  if (!holdsConfig(files.map((f) => f.path))) return { status: 'new', commit };
   if (files.length > MAX_FILES) return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-base-'));

@@ -172,6 +172,7 @@ const DOCS: Record<GateCause['kind'], string> = {
   permit: 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
   'no-relay-check': 'https://www.postfix.org/postconf.5.html#smtpd_relay_restrictions',
   'relay-domains': 'https://www.postfix.org/postconf.5.html#relay_domains',
+  'relay-hosts': 'https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html',
 };
 const FIX_TEXT: Record<GateCause['kind'], string> = {
   mynetworks: 'List only the hosts that may relay in `mynetworks` (e.g. `127.0.0.0/8 [::1]/128`) on that line.',
@@ -179,6 +180,7 @@ const FIX_TEXT: Record<GateCause['kind'], string> = {
   permit: 'Take `permit` out of the list before `reject_unauth_destination`.',
   'no-relay-check': 'End the list in `reject_unauth_destination` (after `permit_mynetworks, permit_sasl_authenticated`).',
   'relay-domains': 'List in `relay_domains` only the domains this server is a backup MX or gateway for.',
+  'relay-hosts': 'List only the hosts that may relay in the `accept hosts = …` list (Exim `relay_from_hosts`, Debian `dc_relay_nets`).',
 };
 
 /**

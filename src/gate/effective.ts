@@ -37,7 +37,7 @@ export type Effective = ReadonlyMap<string, string>;
 export type Lookup = (table: string, keys: readonly string[]) => { key: string; value: string } | 'none' | 'error';
 
 export interface EffectiveCause {
-  kind: CauseKind;
+  kind: Exclude<CauseKind, 'relay-hosts'>;
   /** The restriction list that let it through. */
   list: string;
   /** The element: `permit_mynetworks`, `check_sender_access hash:/…`, `permit`. */

@@ -6,6 +6,7 @@ import { baseReport, checkoutBase, compareRuns } from './base.js';
 import { serviceCauses, withCauses, type GateCause } from './cause.js';
 import { postmapLookup, readEffective, serviceEffective } from './effective.js';
 import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
+import { runEximGate } from './exim/gate.js';
 import { configFiles, proveFixes } from './prove.js';
 import { proveRoutes } from './route.js';
 import { run as runCommand } from './run.js';
@@ -19,6 +20,7 @@ export interface GateHooks {
 
 /** The one call both entry points make: a running server, or a configuration on a private Postfix. */
 export function check(settings: Settings, services: EngineServices = {}, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
+  if (settings.eximConfig !== undefined) return runEximGate(settings, services, log, { onDir: hooks.onDir });
   return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
 }
 

@@ -20,7 +20,7 @@ import { buildSandbox, listenerCount, mapRefs, type GateChange, type GateService
 /** A gate that cannot start: one line that names the input, with the file and line when there is one. */
 export class GateError extends Error {
   constructor(
-    readonly input: 'postfix-config' | 'postfix-overrides',
+    readonly input: 'postfix-config' | 'postfix-overrides' | 'exim-config',
     detail: string,
     /** The configuration problems behind it, each with its file and line (annotations). */
     readonly problems: readonly GateChange[] = [],

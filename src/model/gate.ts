@@ -40,7 +40,8 @@ export interface VerifiedFix extends ProposedFix {
   ownMail?: { service: string; mailbox: string; before: boolean; after: boolean | null; reply: string | null }[];
 }
 
-export type CauseKind = 'mynetworks' | 'access-map' | 'permit' | 'no-relay-check' | 'relay-domains';
+/** relay-hosts: Exim, an ACL `accept hosts = …` (relay_from_hosts, dc_relay_nets) that holds the client. */
+export type CauseKind = 'mynetworks' | 'access-map' | 'permit' | 'no-relay-check' | 'relay-domains' | 'relay-hosts';
 
 /** Why one service relayed, from its effective configuration. */
 export interface GateCause {

@@ -200,9 +200,12 @@ export interface GateReport {
   configDir: string;
   /** The commit the configuration came from (GITHUB_SHA or `git rev-parse HEAD`), when known. */
   commit: string | null;
+  /** Empty for an Exim configuration (see `exim`). */
   postfixVersion: string;
-  /** Every smtpd listener of master.cf, where it ran here. */
-  services: { name: string; original: string; command: 'smtpd' | 'postscreen'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
+  /** An Exim configuration (input `exim-config`), tested through Exim's host checking (`exim -bh`). */
+  exim?: { version: string; form: 'configure' | 'template' | 'split'; client: string };
+  /** Every smtpd listener of master.cf, where it ran here (Exim: the one `-bh` listener, line 0). */
+  services: { name: string; original: string; command: 'smtpd' | 'postscreen' | 'exim'; wrapper: boolean; tlsRequired: boolean; address: string; port: number; line: number }[];
   /** Every change made to run on a runner; `tested: false` marks what could not be tested here. */
   changes: { file: string; line: number | null; subject: string; change: string; tested: boolean }[];
   /** Why each service that relayed relays, read from the instance's effective configuration (postconf -x, postconf -P) for the client address tested. */

@@ -52,7 +52,7 @@ export function baseSummaryLines(g: GateReport | undefined): string[] {
   const out = ['### Against the base', ''];
   if (b.status === 'unavailable') return [...out, '> [!WARNING]', `> ${baseSentence(b, mdText)}`];
   if (b.status === 'new') return [...out, `${code(b.configDir)} does not exist at the base (commit ${code(short(b.commit))}): a new configuration, nothing to compare.`];
-  out.push(`${code(b.configDir)} at the base, commit ${code(short(b.commit))}, on a second private Postfix: ${baseSentence(b, mdText)}.`);
+  out.push(`${code(b.configDir)} at the base, commit ${code(short(b.commit))}, ${g?.exim ? 'through Exim host checking again' : 'on a second private Postfix'}: ${baseSentence(b, mdText)}.`);
   // An open relay fails the step wherever it came from; say so where it predates the pull request.
   if (b.predates > 0) out.push('', `An open relay fails the step even when it predates the pull request: fix it here.`);
   const head = new Set(b.changes.filter((c) => c.head !== null).map((c) => c.service));

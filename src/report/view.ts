@@ -322,7 +322,8 @@ export function someIds(ids: readonly string[], show = 3): string {
 
 /** The MTA an address answered as, for the target tables: "Exim 4.96 (high confidence)", "unknown", or "—" when nothing was heard. */
 export function mtaLabel(v: AddressView, gate?: Report['gate']): string {
-  // Gate mode: the Postfix is the one relay-check built, not a guess from the banner.
+  // Gate mode: the MTA is the one relay-check built, not a guess from the banner.
+  if (gate?.exim) return `Exim ${gate.exim.version}`;
   if (gate) return `Postfix ${gate.postfixVersion}`;
   const m = v.runs.find((t) => t.mta && t.mta.name !== 'unknown')?.mta ?? v.runs.find((t) => t.mta)?.mta;
   if (!m) return '—';

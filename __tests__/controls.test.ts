@@ -6,6 +6,7 @@ import type { AttemptReport } from '../src/model/report.js';
 import { run } from '../src/engine.js';
 import { parseSettings } from '../src/settings.js';
 import { settle, type ControlResult } from '../src/verdict/controls.js';
+import { rewrittenAddress } from '../src/verdict/routing.js';
 import { startFaultServer, type FaultServer } from './support/fault-server.js';
 
 describe('finalDomain: where an envelope address is finally addressed', () => {
@@ -113,6 +114,30 @@ describe('settle: an accepted trick counts only when the control was refused', (
     expect(s.reason).toMatch(/accepts any mailbox at mx\.own\.example/);
     if (outcome === 'skipped') expect(s.reason).toMatch(/^not a relay test here: /);
     if (name === 'Sendmail' && /[%!"]/.test(rcpt)) expect(s.reason).toMatch(/passes the address unchanged to that domain's own mail server/);
+  });
+  // Postfix's percent, bang and quoted readings are settings (allow_percent_hack, swap_bangpath,
+  // resolve_dequoted_address): the plain attempt to the address they stand for says whether they were on.
+  test.each([
+    ['<u%ext.example@mx.own.example>', 'u@ext.example'],
+    ['<u%ext.example%mx.own.example@[192.0.2.1]>', 'u@ext.example'],
+    ['<ext.example!u@mx.own.example>', 'u@ext.example'],
+    ['<"u@ext.example"@mx.own.example>', 'u@ext.example'],
+    ['<"u%ext.example">', 'u@ext.example'],
+    ['<@mx.own.example:u@ext.example>', null],
+    ['<u@ext.example@mx.own.example>', null],
+  ])('rewrittenAddress(%s) = %s', (rcpt, address) => {
+    expect(rewrittenAddress(rcpt)).toBe(address);
+  });
+  test('Postfix at a catch-all: a form whose plain twin was refused was not rewritten (inconclusive); twin relayed or absent, it relays', () => {
+    const twin = (outcome: AttemptReport['outcome'] | null) => (from: string | null, address: string) =>
+      outcome && from === base.mailFrom && address === 'u@ext.example' ? { ...base, vector: 'external-sender', rcptTo: ['<u@ext.example>'], routedVia: null, outcome, reply: '454 4.7.1 <u@ext.example>: Relay access denied' } : undefined;
+    const refused = settle(base, control(true), mta('Postfix'), twin('denied'));
+    expect(refused).toMatchObject({ outcome: 'inconclusive', rule: 'accepted-catch-all' });
+    expect(refused.reason).toMatch(/judges this form as u@ext\.example only while it rewrites it .*external-sender to u@ext\.example with the same sender was refused \(454 4\.7\.1 .*not rewritten/);
+    expect(settle(base, control(true), mta('Postfix'), twin('relayed')).outcome).toBe('relayed');
+    expect(settle(base, control(true), mta('Postfix'), twin(null)).outcome).toBe('relayed');
+    // A source route has no setting to turn it off: its twin decides nothing.
+    expect(settle({ ...base, rcptTo: ['<@mx.own.example:u@ext.example>'] }, control(true), mta('Postfix'), twin('denied')).outcome).toBe('relayed');
   });
   test('an MTA guessed on weak evidence decides nothing', () => {
     const s = settle(base, control(true), mta('Sendmail', 'low'));

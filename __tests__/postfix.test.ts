@@ -7,6 +7,7 @@ import { stopNote } from '../src/report/summary.js';
 import { parseSettings, type Strictness } from '../src/settings.js';
 import { DEFAULT_ERROR_BUDGET } from '../src/smtp/limits.js';
 import { describePostfix } from './support/describe-mta.js';
+import { direct } from './support/direct-smtp.js';
 import { loopbackV6Available, requirePostfix, startPostfix, type RunningPostfix } from './support/postfix.js';
 
 /**
@@ -232,6 +233,37 @@ describePostfix('engine against a real Postfix', () => {
     expect(report.verdict).toBe('open');
     expect(report.failed).toBe(true);
   });
+
+  test('a closed catch-all with allow_percent_hack = no, allow_untrusted_routing = yes: an accepted percent or bang form whose plain twin was refused is not called a relay', async () => {
+    // Closed, any local mailbox accepted, the percent hack and bang paths off (trivial-rewrite's, so main.cf, not -o)
+    // and sender-specified routing allowed (without allow_untrusted_routing smtpd refuses a routed form from a
+    // stranger whatever it resolves to): user%host@its-name is a local mailbox here, not a route.
+    const own = await startPostfix([{ name: 'norewrite', overrides: ['local_recipient_maps=', 'allow_untrusted_routing=yes'] }], {
+      mydestination: '$myhostname, localhost.$mydomain, localhost, $mydomain',
+      allow_percent_hack: 'no',
+      swap_bangpath: 'no',
+    });
+    try {
+      await norewrite(own);
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+
+  async function norewrite(own: RunningPostfix): Promise<void> {
+    // First, by hand: the form is taken (a local mailbox), the address it would be rewritten to is refused.
+    const port = own.ports.norewrite;
+    const form = await direct(port, { mode: 'plain', client: null, to: 'relay-check%example.com@mx.relay-check.test' });
+    const plainTwin = await direct(port, { mode: 'plain', client: null, to: 'relay-check@example.com' });
+    expect({ form: form.reply, plain: plainTwin.reply }).toEqual({ form: expect.stringMatching(/^250 /), plain: expect.stringMatching(/Relay access denied/) });
+    const report = await check(own, 'norewrite', 'normal', '127.0.0.1', { fullBattery: true });
+    const t = only(report);
+    const forms = t.attempts.filter((a) => /^(percent-hack|bang-path)/.test(a.vector) && a.rule === 'accepted-catch-all');
+    expect(forms.length).toBeGreaterThanOrEqual(2);
+    for (const a of forms) expect({ vector: a.vector, outcome: a.outcome, reason: a.reason }).toEqual({ vector: a.vector, outcome: 'inconclusive', reason: expect.stringMatching(/only while it rewrites it .*was refused .*not rewritten/) });
+    expect(t.attempts.filter((a) => a.outcome === 'relayed').map((a) => a.vector)).toEqual([]);
+    expect(report.verdict).toBe('inconclusive');
+  }
 
   test('reject_unauth_destination is closed: every relay vector gets 554 5.7.1 Relay access denied', async () => {
     const report = await check(pf, 'reject', 'normal');

@@ -2557,10 +2557,10 @@ const ROUTING_RULES = [
     { mta: 'Haraka', form: 'percent', decision: 'inconclusive', why: 'Haraka does not rewrite user%host@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <u%example.com@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
     { mta: 'Haraka', form: 'bang', decision: 'inconclusive', why: 'Haraka does not rewrite host!user@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <example.com!u@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
     { mta: 'Haraka', form: 'quoted', decision: 'inconclusive', why: 'Haraka does not rewrite a quoted local part: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <\"u@example.com\"@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
-    { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
-    { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
+    { mta: 'Postfix', form: 'percent', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
+    { mta: 'Postfix', form: 'bang', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
     { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
-    { mta: 'Postfix', form: 'quoted', decision: 'relayed', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
+    { mta: 'Postfix', form: 'quoted', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
     { mta: 'Exim', form: 'percent', decision: 'skipped', why: 'Exim does not perform the percent hack unless percent_hack_domains names the domain (unset by default): user%host is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, main option percent_hack_domains (default unset)' },
     { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
     { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
@@ -2584,6 +2584,25 @@ function routingForm(rcpt) {
         return 'bang';
     return undefined;
 }
+/**
+ * The outside address a routed form stands for, as Postfix reads it with its defaults:
+ * `"user@host"@domain` dequoted (resolve_dequoted_address), `user%host@domain` and
+ * `user%host%domain2@domain` by the percent hack to user@host, `host!user@domain` by
+ * swap_bangpath to user@host. Null for a form with no such reading.
+ */
+function rewrittenAddress(rcpt) {
+    const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
+    const quoted = /^"([^"]*)"/.exec(path);
+    const at = path.lastIndexOf('@');
+    const local = quoted ? quoted[1] : at < 0 ? path : path.slice(0, at);
+    if (quoted && /^[^@%!]+@[^@%!]+$/.test(local))
+        return local.toLowerCase();
+    const hops = local.split('%');
+    if (hops.length >= 2 && hops.every((h) => h !== '' && !/[@!]/.test(h)))
+        return `${hops[0]}@${hops[1]}`.toLowerCase();
+    const bang = /^([^%!@]+)!([^%!@]+)$/.exec(local);
+    return bang ? `${bang[2]}@${bang[1]}`.toLowerCase() : null;
+}
 /** What an accepted routing form at a catch-all name means on this MTA. */
 function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
     const form = routingForm(rcpt);
@@ -2598,20 +2617,13 @@ function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
     if (row.decision === 'skipped' && behaviouralEvidence(mta).length === 0) {
         return { decision: 'inconclusive', why: `only the greeting says ${mta.name} (a banner is one setting and can name any MTA), and nothing the server did (EHLO keyword order, reply wording) showed it; if it is ${mta.name}: ${row.why}` };
     }
-    return { decision: row.decision, why: row.why };
+    const rewritten = row.rewrites === 'by-setting' ? rewrittenAddress(rcpt) : null;
+    return { decision: row.decision, why: row.why, ...(rewritten ? { rewritten } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
 
-/**
- * Final word on an attempt once the controls and the MTA are known. An
- * accepted local mailbox is local delivery: skipped. An accepted trick
- * addressed to a server name that accepts any mailbox cannot be told from
- * local delivery by its reply: the routing table (./routing.ts) decides by
- * what the MTA does with the form; where it cannot, the attempt counts as
- * inconclusive (not dropped from the counts: `strict` must see it).
- */
-function settle(a, controls, mta) {
+function settle(a, controls, mta, twin) {
     if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
         return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
     }
@@ -2620,6 +2632,12 @@ function settle(a, controls, mta) {
         const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
         const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
         const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
+        // Postfix judges user%host@its-name as user@host only while allow_percent_hack (swap_bangpath) is on. Its plain
+        // twin refused means the form was not rewritten: a local mailbox at a catch-all (measured with allow_percent_hack = no).
+        const plain = d.decision === 'relayed' && d.rewritten ? twin?.(a.mailFrom, d.rewritten) : undefined;
+        if (plain?.outcome === 'denied') {
+            return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${mta?.name ?? 'the MTA'} judges this form as ${d.rewritten} only while it rewrites it (allow_percent_hack, swap_bangpath, resolve_dequoted_address), and ${plain.vector} to ${d.rewritten} with the same sender was refused (${plain.reply ?? 'refused'}): so it was not rewritten and went to a local mailbox; gate mode (\`postfix-config\`) proves where it goes` };
+        }
         if (d.decision === 'relayed')
             return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
         if (d.decision === 'skipped')
@@ -2770,7 +2788,9 @@ async function settleTarget(run, pausesBefore) {
             replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
         });
     }
-    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
+    const bare = (m) => (m ?? '').replace(/^\s*<|>\s*$/g, '').toLowerCase();
+    const twin = (mailFrom, address) => [...results.values()].find((x) => x.rcptTo.length === 1 && x.routedVia === null && bare(x.mailFrom) === bare(mailFrom) && bare(x.rcptTo[0]) === address);
+    report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta, twin));
 }
 /**
  * The positive control asked as SECOND_OUTSIDER through XCLIENT, on a connection of its own

@@ -1,4 +1,4 @@
-import type { PositiveControl } from '../model/report.js';
+import type { AttemptReport, PositiveControl } from '../model/report.js';
 import { identifyMta } from '../mta/identify.js';
 import { formatReply } from '../smtp/reply.js';
 import type { SmtpSession } from '../smtp/session.js';
@@ -76,7 +76,10 @@ export async function settleTarget(run: TargetRun, pausesBefore: number): Promis
       replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
     });
   }
-  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta));
+  const bare = (m: string | null): string => (m ?? '').replace(/^\s*<|>\s*$/g, '').toLowerCase();
+  const twin = (mailFrom: string | null, address: string): AttemptReport | undefined =>
+    [...results.values()].find((x) => x.rcptTo.length === 1 && x.routedVia === null && bare(x.mailFrom) === bare(mailFrom) && bare(x.rcptTo[0]) === address);
+  report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta, twin));
 }
 
 /**

@@ -19,7 +19,10 @@ export interface ControlResult {
  * what the MTA does with the form; where it cannot, the attempt counts as
  * inconclusive (not dropped from the counts: `strict` must see it).
  */
-export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>, mta?: MtaIdentity): AttemptReport {
+/** The run's plain attempt from this sender to this one outside address (no routing form), if one ran. */
+export type PlainTwin = (mailFrom: string | null, address: string) => AttemptReport | undefined;
+
+export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>, mta?: MtaIdentity, twin?: PlainTwin): AttemptReport {
   if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
     return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
   }
@@ -28,6 +31,12 @@ export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlRe
     const where = c.domain === '' ? 'as an unqualified local part' : `at ${c.domain}`;
     const accepted = `accepted, but the server accepts any mailbox ${where} (control ${c.mailbox} was accepted: ${c.reply ?? ''})`;
     const d = routingDecision(a.rcptTo[a.rcptTo.length - 1] ?? '', mta);
+    // Postfix judges user%host@its-name as user@host only while allow_percent_hack (swap_bangpath) is on. Its plain
+    // twin refused means the form was not rewritten: a local mailbox at a catch-all (measured with allow_percent_hack = no).
+    const plain = d.decision === 'relayed' && d.rewritten ? twin?.(a.mailFrom, d.rewritten) : undefined;
+    if (plain?.outcome === 'denied') {
+      return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${mta?.name ?? 'the MTA'} judges this form as ${d.rewritten} only while it rewrites it (allow_percent_hack, swap_bangpath, resolve_dequoted_address), and ${plain.vector} to ${d.rewritten} with the same sender was refused (${plain.reply ?? 'refused'}): so it was not rewritten and went to a local mailbox; gate mode (\`postfix-config\`) proves where it goes` };
+    }
     if (d.decision === 'relayed') return { ...a, rule: 'accepted-routed', reason: `${accepted}; it relays: ${d.why}` };
     if (d.decision === 'skipped') return { ...a, outcome: 'skipped', rule: 'accepted-not-routed', reason: `not a relay test here: ${accepted}; ${d.why}` };
     return { ...a, outcome: 'inconclusive', rule: 'accepted-catch-all', reason: `${accepted}: ${d.why}` };

@@ -17,6 +17,12 @@ export interface RoutingRule {
    */
   decision: 'relayed' | 'skipped' | 'inconclusive';
   why: string;
+  /**
+   * The MTA rewrites the form to user@host before its relay check, *by a setting that can be
+   * turned off* (Postfix allow_percent_hack, swap_bangpath, resolve_dequoted_address): "relayed" holds only if it did
+   * rewrite, which the plain attempt to user@host with the same sender can show (src/verdict/controls.ts).
+   */
+  rewrites?: 'by-setting';
   provenance: string;
 }
 
@@ -33,10 +39,10 @@ const ROUTING_RULES: readonly RoutingRule[] = [
   { mta: 'Haraka', form: 'percent', decision: 'inconclusive', why: 'Haraka does not rewrite user%host@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <u%example.com@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
   { mta: 'Haraka', form: 'bang', decision: 'inconclusive', why: 'Haraka does not rewrite host!user@domain: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <example.com!u@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
   { mta: 'Haraka', form: 'quoted', decision: 'inconclusive', why: 'Haraka does not rewrite a quoted local part: it accepts or refuses by the domain alone (rcpt_to.in_host_list) and hands the address unchanged to its queue plugin (smtp_forward to an inner server, a mailbox store), which decides; test that server', provenance: "measured once by hand: Haraka 3.3.4 (npm) with rcpt_to.in_host_list answers <\"u@example.com\"@haraka.test> with \"250 recipient … OK\" and queues it unchanged (core has no percent-hack or bang-path rewriting)" },
-  { mta: 'Postfix', form: 'percent', decision: 'relayed', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
-  { mta: 'Postfix', form: 'bang', decision: 'relayed', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
+  { mta: 'Postfix', form: 'percent', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix rewrites user%host@domain to user@host (allow_percent_hack = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) allow_percent_hack; trivial-rewrite(8) "local" context (rewriting before resolving)' },
+  { mta: 'Postfix', form: 'bang', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix rewrites host!user to user@host (swap_bangpath = yes by default) before reject_unauth_destination judges it: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) swap_bangpath; trivial-rewrite(8)' },
   { mta: 'Postfix', form: 'source-route', decision: 'relayed', why: 'Postfix strips a source route (@a:user@host to user@host) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix trivial-rewrite(8) "strip source routed addresses (@site,@site:user@domain) to user@domain form"' },
-  { mta: 'Postfix', form: 'quoted', decision: 'relayed', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
+  { mta: 'Postfix', form: 'quoted', decision: 'relayed', rewrites: 'by-setting', why: 'Postfix looks inside a quoted local part ("user@host"@domain is resolved as user@host, resolve_dequoted_address = yes by default) before the relay check: an accepted one was judged as mail to host', provenance: 'Postfix postconf(5) resolve_dequoted_address; measured: Postfix 3.7 answers <"relay-check@example.com"> with "454 4.7.1 <relay-check@example.com>: Relay access denied" (the dequoted address judged)' },
   { mta: 'Exim', form: 'percent', decision: 'skipped', why: 'Exim does not perform the percent hack unless percent_hack_domains names the domain (unset by default): user%host is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, main option percent_hack_domains (default unset)' },
   { mta: 'Exim', form: 'bang', decision: 'skipped', why: 'Exim does not route bang paths: host!user is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, "Address processing" (no UUCP bang-path routing)' },
   { mta: 'Exim', form: 'quoted', decision: 'skipped', why: 'Exim takes a quoted local part as it stands: "user@host" is a local part here and the mail is delivered or bounced locally', provenance: 'Exim specification, RFC 5321 local parts; measured: Exim 4.96 with a catch-all local domain (__tests__/exim.test.ts)' },
@@ -58,7 +64,30 @@ function routingForm(rcpt: string): RoutingForm | undefined {
   return undefined;
 }
 
-export type RoutingDecision = { decision: 'relayed' | 'skipped' | 'inconclusive'; why: string };
+export type RoutingDecision = {
+  decision: 'relayed' | 'skipped' | 'inconclusive';
+  why: string;
+  /** For a form the MTA rewrites only by a setting: the address it would have judged (user@host). */
+  rewritten?: string;
+};
+
+/**
+ * The outside address a routed form stands for, as Postfix reads it with its defaults:
+ * `"user@host"@domain` dequoted (resolve_dequoted_address), `user%host@domain` and
+ * `user%host%domain2@domain` by the percent hack to user@host, `host!user@domain` by
+ * swap_bangpath to user@host. Null for a form with no such reading.
+ */
+export function rewrittenAddress(rcpt: string): string | null {
+  const path = rcpt.trim().replace(/^<\s*/, '').replace(/\s*>$/, '');
+  const quoted = /^"([^"]*)"/.exec(path);
+  const at = path.lastIndexOf('@');
+  const local = quoted ? quoted[1] : at < 0 ? path : path.slice(0, at);
+  if (quoted && /^[^@%!]+@[^@%!]+$/.test(local)) return local.toLowerCase();
+  const hops = local.split('%');
+  if (hops.length >= 2 && hops.every((h) => h !== '' && !/[@!]/.test(h))) return `${hops[0]}@${hops[1]}`.toLowerCase();
+  const bang = /^([^%!@]+)!([^%!@]+)$/.exec(local);
+  return bang ? `${bang[2]}@${bang[1]}`.toLowerCase() : null;
+}
 
 /** What an accepted routing form at a catch-all name means on this MTA. */
 export function routingDecision(rcpt: string, mta: MtaIdentity | undefined, rules: readonly RoutingRule[] = ROUTING_RULES): RoutingDecision {
@@ -71,5 +100,6 @@ export function routingDecision(rcpt: string, mta: MtaIdentity | undefined, rule
   if (row.decision === 'skipped' && behaviouralEvidence(mta).length === 0) {
     return { decision: 'inconclusive', why: `only the greeting says ${mta.name} (a banner is one setting and can name any MTA), and nothing the server did (EHLO keyword order, reply wording) showed it; if it is ${mta.name}: ${row.why}` };
   }
-  return { decision: row.decision, why: row.why };
+  const rewritten = row.rewrites === 'by-setting' ? rewrittenAddress(rcpt) : null;
+  return { decision: row.decision, why: row.why, ...(rewritten ? { rewritten } : {}) };
 }

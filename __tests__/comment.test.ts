@@ -6,11 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { startDemoServer, type DemoServer } from '../src/demo.js';
 import { run as runEngine } from '../src/engine.js';
-import { run } from '../src/main.js';
 import { COMMENT_LIMIT_CHARS, commentBody, commentMarker, type CommentContext } from '../src/report/comment.js';
 import type { Report } from '../src/model/report.js';
 import { parseSettings } from '../src/settings.js';
-import { parseOutputs } from './support/action.js';
+import { runMain, type MainRun } from './support/run-main.js';
 
 /**
  * The pull-request comment, end to end and in process: run() from main.ts with
@@ -148,52 +147,14 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-interface RunResult {
-  outputs: Record<string, string>;
-  failed: boolean;
-  log: string;
-}
-
 /**
- * Calls run() with exactly these variables set (INPUT_* named like action.yml's
- * inputs), then restores process.env and process.exitCode.
+ * Calls run() with exactly these variables set (support/run-main.ts). The log is the test's
+ * whole stdout so far: a second run in one test sees the first's lines too, as before.
  */
-async function runAction(inputs: Record<string, string>, github: Record<string, string>): Promise<RunResult> {
-  const outputFile = path.join(dir, `output-${Date.now()}-${Math.random()}`);
-  fs.writeFileSync(outputFile, '');
-  fs.writeFileSync(summaryFile, '');
-  const vars: Record<string, string> = {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    'INPUT_REPORT-PATH': path.join(dir, 'report.json'),
-    INPUT_TIMEOUT: '20',
-    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
-    ...github,
-  };
-  const saved = new Map<string, string | undefined>();
-  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_') || k.startsWith('GITHUB_')) saved.set(k, process.env[k]);
-  for (const k of saved.keys()) delete process.env[k];
-  for (const [k, v] of Object.entries(vars)) {
-    if (!saved.has(k)) saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  try {
-    await run();
-    return { outputs: parseOutputs(fs.readFileSync(outputFile, 'utf8')), failed: process.exitCode === 1, log: stdout.join('') };
-  } finally {
-    spy.mockRestore();
-    process.exitCode = exitCode;
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+async function runAction(inputs: Record<string, string>, github: Record<string, string>): Promise<MainRun> {
+  const r = await runMain(dir, summaryFile, { timeout: '20', ...inputs }, github);
+  stdout.push(r.log);
+  return { ...r, log: stdout.join('') };
 }
 
 function prEvent(number: number, eventName = 'pull_request', job = 'relay-check'): Record<string, string> {

@@ -39350,7 +39350,6 @@ function judged(targets, strictness, discoveryError) {
         ...[...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))],
         ...(discoveryError ? [discoveryError] : []),
     ];
-    // The runs that make the verdict inconclusive for want of a test, said as strict says them.
     // The runs that make the verdict inconclusive for want of a test, said as strict says them;
     // then what the identity tricks found that decides nothing (XFORWARD, an AUTH with nothing accepted).
     const warnings = [...untested(tallies).map(untestedNote), ...targets.flatMap((t) => t.doors?.notes ?? [])];

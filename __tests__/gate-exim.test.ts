@@ -346,6 +346,32 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
     }, 60_000);
   }
 
+  test('a lookup of a file outside the instance (a checkout\'s .git/config, a home folder) reads nothing: those folders are hidden from the sessions', async () => {
+    // A secret nobody may read, where a runner keeps its checkout and home (actions/checkout writes the job's token into .git/config).
+    const home = fs.mkdtempSync('/home/relay-check-leak-');
+    dirs.push(home);
+    fs.chmodSync(home, 0o755);
+    const secretFile = path.join(home, 'config');
+    const secret = `TOPSECRET-${process.pid}-${Date.now()}`;
+    fs.writeFileSync(secretFile, `extraheader: ${secret}\n`, { mode: 0o644 });
+    // Control: nobody can read it outside the gate's sessions, so only the hiding keeps it out.
+    expect(spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', secretFile], { encoding: 'utf8' }).stdout).toContain(secret);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-leak-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'configure'), `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  deny message = leak \${lookup{extraheader}lsearch{${secretFile}}{\$value}{unread}}\n`);
+    let replies: string[] = [];
+    const report = await runEximGate(settingsFor(dir), {}, undefined, {
+      beforeRun: async (inst) => {
+        const [cmd, ...args] = inst.hostCheckArgv;
+        const r = spawnSync(cmd, args, { input: 'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nQUIT\r\n', encoding: 'latin1', timeout: 30_000 });
+        replies = r.stdout.split('\n').filter((l) => l.startsWith('550'));
+      },
+    });
+    expect(replies.join('\n')).not.toContain(secret);
+    expect(replies).toEqual([expect.stringMatching(/^550 (leak unread|Administrative prohibition)/)]);
+    expect(JSON.stringify(report)).not.toContain(secret);
+  }, 60_000);
+
   test('the sessions cannot reach the network, and run as nobody: an ACL that would call out gets nothing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-check-exim-netns-'));
     dirs.push(dir);

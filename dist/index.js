@@ -42263,12 +42263,29 @@ function nobody() {
         throw refuse('there is no user `nobody` to run Exim as');
     return { uid: Number(uid), gid: Number(gid) };
 }
-/** How each Exim command runs: in its own network namespace, as nobody, with no environment but the library path. */
+/**
+ * Folders an Exim lookup must not read, hidden under an empty tmpfs in the session's own
+ * mount namespace: a configuration can name any file in a lookup (`${lookup{k}lsearch{/path}}`
+ * in a deny message), and what `nobody` may read there lands in the report and the job
+ * summary — the checkout's `.git/config` holds the job's token (actions/checkout's
+ * persist-credentials). Not one that holds the instance itself.
+ */
+function hiddenDirs(inst) {
+    const candidates = ['/home', '/root', '/run/user', process.env.GITHUB_WORKSPACE, process.env.RUNNER_TEMP, process.env.RUNNER_TOOL_CACHE, process.cwd()];
+    const holds = (dir, p) => p === dir || p.startsWith(`${dir}${(external_node_path_default()).sep}`);
+    return [...new Set(candidates.filter((d) => typeof d === 'string' && external_node_path_default().isAbsolute(d) && d !== '/'))]
+        .map((d) => external_node_path_default().resolve(d))
+        .filter((d) => external_node_fs_default().existsSync(d) && external_node_fs_default().statSync(d).isDirectory() && ![inst.conf, inst.bin, ...inst.libPath.split(':').filter(Boolean)].some((p) => holds(d, external_node_path_default().resolve(p))));
+}
+/** Mounts an empty tmpfs over each folder given, then runs the rest: `sh -c SCRIPT sh N dir… cmd…`. */
+const HIDE = 'n=$1; shift; while [ "$n" -gt 0 ]; do mount -t tmpfs -o size=64k,mode=555 relay-check-hidden "$1" || exit 97; shift; n=$((n-1)); done; exec "$@"';
+/** How each Exim command runs: in its own network and mount namespaces (private folders hidden), as nobody, with no environment but the library path. */
 function eximArgv(inst, args, asRoot = false) {
     const who = nobody();
     const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
     const drop = asRoot ? [] : ['setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups'];
-    return [...sudo, 'unshare', '--net', ...drop, 'env', '-i', ...(inst.libPath ? [`LD_LIBRARY_PATH=${inst.libPath}`] : []), inst.bin, '-C', inst.conf, ...args];
+    const hide = hiddenDirs(inst);
+    return [...sudo, 'unshare', '--net', '--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', String(hide.length), ...hide, ...drop, 'env', '-i', ...(inst.libPath ? [`LD_LIBRARY_PATH=${inst.libPath}`] : []), inst.bin, '-C', inst.conf, ...args];
 }
 async function exim(inst, args, asRoot = false) {
     const [cmd, ...rest] = eximArgv(inst, args, asRoot);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AttemptOutcome, BaseChange, BaseReport, Report } from '../model/report.js';
+import { GateError } from './instance.js';
 
 /**
  * Base against head: the configuration directory as it was at the pull
@@ -193,4 +194,30 @@ export function compareRuns(commit: string, configDir: string, head: Report, bas
 export function baseReport(commit: string, configDir: string, status: BaseReport['status'], changes: BaseReport['changes'] = [], warning?: string): BaseReport {
   const n = (c: BaseChange): number => changes.filter((x) => x.change === c).length;
   return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+
+/**
+ * The same directory at the base commit, tested by `runBase` after the head's instance
+ * is gone (one instance at a time: no port collisions, the runner's two cores not shared).
+ * The base never decides the step: what fails is what the head does. A base that does not
+ * start (a configuration the MTA refused then) leaves nothing to compare; the head's result stands.
+ */
+export async function againstBase(
+  head: Report,
+  configDir: string,
+  ref: string,
+  o: { how: string; log?: (line: string) => void; holdsConfig?: (paths: readonly string[]) => boolean; runBase: (dir: string) => Promise<Report> },
+): Promise<BaseReport> {
+  const at = checkoutBase(configDir, ref, o.log, o.holdsConfig);
+  if (at.status === 'new') return baseReport(at.commit, configDir, 'new');
+  if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+  try {
+    o.log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) ${o.how}`);
+    return compareRuns(at.commit, configDir, head, await o.runBase(at.dir));
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+  } finally {
+    at.remove();
+  }
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { run, type EngineServices } from '../engine.js';
-import type { BaseReport, GateReport, Report } from '../model/report.js';
+import type { GateReport, Report } from '../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../settings.js';
-import { baseReport, checkoutBase, compareRuns } from './base.js';
+import { againstBase } from './base.js';
 import { serviceCauses, withCauses, type GateCause } from './cause.js';
 import { postmapLookup, readEffective, serviceEffective } from './effective.js';
-import { GateError, startGate, type GateInstance, type GateLog } from './instance.js';
+import { startGate, type GateInstance, type GateLog } from './instance.js';
 import { runEximGate } from './exim/gate.js';
 import { configFiles, proveFixes } from './prove.js';
 import { proveRoutes } from './route.js';
@@ -44,40 +44,17 @@ export async function runGate(settings: Settings, services: EngineServices = {},
     report = { ...report, gate: { ...report.gate, fixes } };
   }
   if (settings.baseRef === undefined || report.gate === undefined) return report;
-  const base = await againstBase(report, settings, services, log, hooks);
+  const base = await againstBase(report, settings.postfixConfig as string, settings.baseRef, {
+    how: 'on a second private Postfix',
+    log,
+    runBase: (dir) => runInstance({ ...settings, postfixConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base'),
+  });
   return { ...report, gate: { ...report.gate, base } };
 }
 
 /** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
 export function runFixedCopy(settings: Settings, services: EngineServices, log?: GateLog, hooks: GateHooks = {}): Promise<Report> {
   return runInstance(settings, services, log, hooks, 'fixed');
-}
-
-/**
- * The same directory at the base commit, on a second private instance. It runs
- * after the head's instance is stopped: one instance at a time cannot collide
- * on ports or share the runner's two cores, and the action's post step (which
- * removes the instance it was last told of) covers each in turn. The base never
- * decides the step: what fails is what the head does.
- */
-async function againstBase(head: Report, settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: GateHooks): Promise<BaseReport> {
-  const configDir = settings.postfixConfig as string;
-  const ref = settings.baseRef as string;
-  const say = log ?? ((): void => undefined);
-  const at = checkoutBase(configDir, ref, say);
-  if (at.status === 'new') return baseReport(at.commit, configDir, 'new');
-  if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-  try {
-    say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
-    const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base');
-    return compareRuns(at.commit, configDir, head, base);
-  } catch (e) {
-    // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
-    if (!(e instanceof GateError)) throw e;
-    return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-  } finally {
-    at.remove();
-  }
 }
 
 /** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type EngineServices } from '../../engine.js';
 import type { GateCause, VerifiedFix } from '../../model/gate.js';
-import type { BaseReport, GateReport, Report } from '../../model/report.js';
+import type { GateReport, Report } from '../../model/report.js';
 import { GATE_CLIENT_ADDRESS, type Settings } from '../../settings.js';
-import { baseReport, checkoutBase, compareRuns } from '../base.js';
-import { GateError, type GateLog } from '../instance.js';
+import { againstBase } from '../base.js';
+import type { GateLog } from '../instance.js';
 import { proveFix } from '../prove.js';
 import { run as runCommand } from '../run.js';
 import { eximCause, eximFindings } from './cause.js';
@@ -38,7 +38,12 @@ export async function runEximGate(settings: Settings, services: EngineServices =
     report = { ...report, gate: { ...report.gate, fixes } };
   }
   if (settings.baseRef === undefined || report.gate === undefined) return report;
-  const base = await againstBase(report, settings, services, log, hooks);
+  const base = await againstBase(report, settings.eximConfig as string, settings.baseRef, {
+    how: 'through Exim host checking',
+    log,
+    holdsConfig: holdsEximConfig,
+    runBase: (dir) => runEximInstance({ ...settings, eximConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }),
+  });
   return { ...report, gate: { ...report.gate, base } };
 }
 
@@ -58,25 +63,6 @@ async function proveEximFixes(settings: Settings, report: Report, causes: readon
     }
   }
   return out;
-}
-
-/** The same directory at the base commit, through its own -bh listener after the head's is gone. The base never decides the step. */
-async function againstBase(head: Report, settings: Settings, services: EngineServices, log: GateLog | undefined, hooks: EximGateHooks): Promise<BaseReport> {
-  const configDir = settings.eximConfig as string;
-  const ref = settings.baseRef as string;
-  const at = checkoutBase(configDir, ref, log ?? ((): void => undefined), holdsEximConfig);
-  if (at.status === 'new') return baseReport(at.commit, configDir, 'new');
-  if (at.status === 'unavailable') return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-  try {
-    log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) through Exim host checking`);
-    const base = await runEximInstance({ ...settings, eximConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
-    return compareRuns(at.commit, configDir, head, base);
-  } catch (e) {
-    if (!(e instanceof GateError)) throw e;
-    return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-  } finally {
-    at.remove();
-  }
 }
 
 /** One configuration directory through one private Exim. */

@@ -290,6 +290,11 @@ describeExim('gate mode for Exim (exim-config) through exim -bh', () => {
       line: 10,
     },
     {
+      title: 'a nested ACL chosen by an expansion (a file of the repository, read at run time)',
+      files: { configure: `keep_environment =\nacl_smtp_rcpt = a\nbegin acl\na:\n  accept acl = \${if true{/tmp/relay-check-no-such-acl}}\n` },
+      line: 5,
+    },
+    {
       title: 'perl_startup',
       files: { configure: `perl_startup = do '${touched}'\nperl_at_start\nkeep_environment =\n` },
       line: 1,

@@ -34262,7 +34262,1293 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
+;// CONCATENATED MODULE: ./src/smtp/identity.ts
+
+/**
+ * The wire side of the identity tricks (src/battery/tricks.ts): PROXY protocol
+ * headers, XCLIENT, and AUTH with nothing. Each only talks and returns what the
+ * server said; what it means is decided elsewhere.
+ */
+/** The PROXY protocol v2 signature (HAProxy proxy-protocol.txt §2.2). */
+const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+/**
+ * A PROXY header saying a TCP/IPv4 client `source` connected to `destination`. v1 is
+ * one text line; v2 is binary: signature, version 2 + PROXY (0x21), TCP over IPv4
+ * (0x11), 12 bytes of addresses and ports.
+ */
+function proxyHeader(version, source, destination, sourcePort, destinationPort) {
+    if (!external_node_net_default().isIPv4(source) || !external_node_net_default().isIPv4(destination))
+        throw new Error('proxyHeader: IPv4 addresses only');
+    const v1 = `PROXY TCP4 ${source} ${destination} ${sourcePort} ${destinationPort}`;
+    if (version === 1)
+        return { bytes: Buffer.from(`${v1}\r\n`, 'latin1'), text: v1 };
+    const body = Buffer.alloc(12);
+    Buffer.from(source.split('.').map(Number)).copy(body, 0);
+    Buffer.from(destination.split('.').map(Number)).copy(body, 4);
+    body.writeUInt16BE(sourcePort, 8);
+    body.writeUInt16BE(destinationPort, 10);
+    const head = Buffer.from([0x21, 0x11, 0x00, body.length]);
+    return { bytes: Buffer.concat([V2_SIGNATURE, head, body]), text: `(PROXY v2 binary header: TCP4 ${source}:${sourcePort} → ${destination}:${destinationPort})` };
+}
+/** XCLIENT as `address`, then EHLO again (the server starts a new session): the refusal when it is not 220. */
+async function xclientAs(session, address, helo, timeoutMs) {
+    const addr = external_node_net_default().isIPv6(address) ? `IPV6:${address}` : address;
+    const reply = await session.command(`XCLIENT ADDR=${addr}`, timeoutMs);
+    if (reply.code !== 220)
+        return { reply };
+    return { reply, ehlo: await session.hello(helo) };
+}
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+/**
+ * AUTH with nothing: ANONYMOUS with a trace string (RFC 4505 §2), or PLAIN / LOGIN as
+ * `user` with an empty password. The last reply: 235 means authenticated. Never sends
+ * a password.
+ */
+async function authWithNothing(session, mechanism, user, timeoutMs) {
+    if (mechanism === 'ANONYMOUS')
+        return session.command(`AUTH ANONYMOUS ${b64('relay-check')}`, timeoutMs);
+    if (mechanism === 'PLAIN')
+        return session.command(`AUTH PLAIN ${b64(`\0${user}\0`)}`, timeoutMs);
+    const first = await session.command('AUTH LOGIN', timeoutMs);
+    if (first.code !== 334)
+        return first;
+    const second = await session.command(b64(user), timeoutMs);
+    if (second.code !== 334)
+        return second;
+    // The empty password: a zero-length response is an empty line (RFC 4954 §4).
+    return session.command('', timeoutMs);
+}
+/** The SASL mechanisms an EHLO reply offers (`250-AUTH PLAIN LOGIN`, and the old `AUTH=` form). */
+function authMechanisms(ehloLines) {
+    const out = new Set();
+    for (const l of ehloLines) {
+        const m = /^AUTH[ =](.*)$/i.exec(l.trim());
+        if (m)
+            for (const mech of m[1].trim().split(/\s+/))
+                if (mech)
+                    out.add(mech.toUpperCase());
+    }
+    return [...out];
+}
+
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
+/**
+ * main.cf and master.cf as data, with the line each entry starts on, so that
+ * every change made for the runner and every refusal can point at the file and
+ * line a pull request changed. Pure: text in, structures out, text back.
+ */
+/** postconf(5): a logical line starts at column 0; lines starting with white space continue it; # lines are comments. */
+function parseMainCf(text) {
+    const params = [];
+    let current;
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '') {
+            // A comment or blank line ends nothing in postconf(5): a continuation may follow it.
+            return;
+        }
+        if (/^\s/.test(raw)) {
+            if (current)
+                current.value = `${current.value} ${raw.trim()}`.trim();
+            return;
+        }
+        // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
+        const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
+        if (!m) {
+            current = undefined;
+            return;
+        }
+        current = { name: m[1], value: m[2].trim(), line: i + 1 };
+        params.push(current);
+    });
+    return params;
+}
+/**
+ * master.cf(5): eight fields then the command's arguments; lines starting with
+ * white space continue the entry. `-o { name = value with spaces }` is kept as
+ * one argument (Postfix 3.0 syntax).
+ */
+function parseMasterCf(text) {
+    const entries = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        if (/^\s*#/.test(raw) || raw.trim() === '')
+            return;
+        if (/^\s/.test(raw) && entries.length > 0) {
+            entries[entries.length - 1].text += ` ${raw.trim()}`;
+            return;
+        }
+        entries.push({ text: raw.trim(), line: i + 1 });
+    });
+    return entries.flatMap(({ text, line }) => {
+        const words = splitArgs(text);
+        if (words.length < 8)
+            return [];
+        const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = words;
+        return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line }];
+    });
+}
+/** Splits on white space, keeping `{ … }` groups (with their braces) as one word. */
+function splitArgs(text) {
+    const out = [];
+    let i = 0;
+    while (i < text.length) {
+        if (/\s/.test(text[i])) {
+            i++;
+            continue;
+        }
+        if (text[i] === '{') {
+            let depth = 0;
+            let j = i;
+            for (; j < text.length; j++) {
+                if (text[j] === '{')
+                    depth++;
+                else if (text[j] === '}' && --depth === 0)
+                    break;
+            }
+            out.push(text.slice(i, j + 1));
+            i = j + 1;
+            continue;
+        }
+        let j = i;
+        while (j < text.length && !/\s/.test(text[j]))
+            j++;
+        out.push(text.slice(i, j));
+        i = j;
+    }
+    return out;
+}
+/** The `-o` overrides of a service as name/value pairs (braced or plain), with their index in args. */
+function serviceOverrides(s) {
+    const out = [];
+    for (let i = 0; i < s.args.length - 1; i++) {
+        if (s.args[i] !== '-o')
+            continue;
+        const raw = s.args[i + 1];
+        const body = raw.startsWith('{') ? raw.slice(1, -1).trim() : raw;
+        const eq = body.indexOf('=');
+        if (eq > 0)
+            out.push({ name: body.slice(0, eq).trim(), value: body.slice(eq + 1).trim(), index: i + 1 });
+    }
+    return out;
+}
+/** An `-o` argument for a value: braced when it holds white space or commas. */
+function overrideArg(name, value) {
+    return /[\s,]/.test(value) ? `{ ${name} = ${value} }` : `${name}=${value}`;
+}
+function formatMasterService(s) {
+    const head = [s.service, s.type, s.private, s.unpriv, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
+    return [head, ...argLines(s.args)].join('\n');
+}
+/** Arguments one per continuation line, `-o` kept with its value. */
+function argLines(args) {
+    const lines = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === '-o' && i + 1 < args.length) {
+            lines.push(`  -o ${args[i + 1]}`);
+            i++;
+        }
+        else
+            lines.push(`  ${args[i]}`);
+    }
+    return lines;
+}
+/** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
+function formatMainCf(params) {
+    return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/gate/run.ts
+
+/**
+ * A command run without blocking the event loop: spawnSync of `postfix start` once
+ * stalled a caller's timers for the child's whole run (the SIGTERM gate test's flake).
+ * Like spawnSync with a timeout: SIGTERM at `timeout` ms, `input` written to stdin.
+ */
+function run(cmd, args, opts) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        let error;
+        let started = true;
+        child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+        const timer = setTimeout(() => {
+            error = new Error(`${cmd} timed out after ${opts.timeout} ms`);
+            child.kill('SIGTERM');
+            // A daemon it started may hold the pipes open: stop reading so that 'close' comes.
+            child.stdout.destroy();
+            child.stderr.destroy();
+        }, opts.timeout);
+        child.on('error', (e) => {
+            started = false;
+            error ??= e;
+        });
+        // A command that exits without reading its input must not fail the write (EPIPE).
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(opts.input);
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ status: started ? code : null, stdout, stderr, ...(error ? { error } : {}) });
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/gate/sandbox.ts
+
+
+/** Map types whose lookups need a server or a database the runner does not have. */
+const SERVER_MAPS = new Set(['mysql', 'pgsql', 'ldap', 'sqlite', 'socketmap', 'tcp', 'memcache', 'nis', 'nisplus', 'netinfo']);
+/** Map types named by a file path. */
+const FILE_MAPS = new Set(['btree', 'cdb', 'cidr', 'dbm', 'hash', 'lmdb', 'pcre', 'regexp', 'sdbm', 'texthash']);
+/** File maps that must be compiled with postmap/postalias before Postfix can read them. */
+const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
+/** Debian packages that add a map type to Postfix. */
+const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
+/** Parameters whose maps are alias files (postalias, not postmap). */
+const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
+/**
+ * Postfix's address classes (ADDRESS_CLASS_README) and the parameter naming each one's
+ * transport. Each becomes discard(8) with a next hop of its own: discard logs the next hop as
+ * its reason (`status=sent (relay-check-relay-…)`), so the maillog says which class a
+ * recipient resolved to (SAFETY: nothing may leave the runner).
+ */
+const DELIVERY_CLASSES = { local_transport: 'local', virtual_transport: 'virtual', relay_transport: 'relay', default_transport: 'default' };
+const TRANSPORTS = Object.keys(DELIVERY_CLASSES);
+/** The discard next hop of a class in an instance: the text discard(8) logs for it. */
+function classNexthop(tag, cls) {
+    return `relay-check-${cls}-${tag}`;
+}
+function classTransport(tag, t) {
+    return `discard:${classNexthop(tag, DELIVERY_CLASSES[t])}`;
+}
+/** Parameters that route mail elsewhere; emptied so only the transports above remain. */
+const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
+/**
+ * Postfix's own daemons that deliver nothing and run nothing a configuration names: the only
+ * master.cf commands kept. Every other unix service (the delivery agents smtp, lmtp, local,
+ * virtual; pipe and spawn, which run commands; anything else) becomes discard(8), so whatever
+ * points at it (a transport, content_filter, a header_checks FILTER, a wakeup) reaches a discard.
+ */
+const SAFE_DAEMONS = new Set(['smtpd', 'postscreen', 'tlsproxy', 'dnsblog', 'pickup', 'cleanup', 'qmgr', 'oqmgr', 'nqmgr', 'tlsmgr', 'trivial-rewrite', 'bounce', 'verify', 'flush', 'proxymap', 'showq', 'error', 'discard', 'anvil', 'scache', 'postlogd']);
+/**
+ * Parameters that run a command or hand mail to a program outside Postfix, in main.cf or as a
+ * service's `-o`: emptied. debugger_command runs as root when a master.cf service carries -D;
+ * smtpd_proxy_filter passes every message through a server before it is queued;
+ * smtpd_milter_maps names milters per client.
+ */
+const HOOKS = {
+    debugger_command: { why: 'it runs a command (master.cf -D): nothing from a configuration runs here', tested: true },
+    smtpd_proxy_filter: { why: 'a before-queue content filter is a server that cannot be reached from a runner: not tested here', tested: false },
+    smtpd_milter_maps: { why: 'milters cannot be reached from a runner: not tested here', tested: false },
+};
+/** Parameters naming places of the production host: this machine's installation stands in. */
+const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
+const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
+const TLS_OPTIONAL = ['smtpd_tls_CAfile', 'smtpd_tls_CApath', 'smtpd_tls_dh1024_param_file', 'smtpd_tls_dh512_param_file', 'smtp_tls_CAfile', 'smtp_tls_CApath', 'smtp_tls_cert_file', 'smtp_tls_key_file', 'smtp_tls_chain_files'];
+const MILTERS = ['smtpd_milters', 'non_smtpd_milters'];
+/** Well-known ports of master.cf service names (services(5)); anything else is as written. */
+const SERVICE_PORTS = { smtp: '25', submission: '587', submissions: '465', smtps: '465', ssmtp: '465' };
+/** Postfix's own unix services, chroot off, for a directory without master.cf (as in Debian's master.cf). */
+const DEFAULT_MASTER_CF = `smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`;
+/** Services the instance needs whatever master.cf says (maillog_file needs postlogd; discard delivers). */
+const REQUIRED_SERVICES = {
+    postlog: 'postlog   unix-dgram n  -       n       -       1       postlogd',
+    discard: 'discard   unix  -       -       n       -       -       discard',
+};
+function isListener(s) {
+    return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
+}
+/** How many free ports the sandbox needs. */
+function listenerCount(master) {
+    return master === null ? 1 : master.filter(isListener).length;
+}
+/** `type:name` references in a value; `proxy:type:name` counts as the inner map. */
+function mapRefs(value) {
+    const out = [];
+    const re = /(?<![\w$])(proxy:)?([a-z][a-z0-9]*):((?:\/|\$\{?config_directory\}?\/)[^\s,{}]*|inet:[^\s,{}]+|unix:[^\s,{}]+|[A-Za-z][^\s,{}]*)/g;
+    for (const m of value.matchAll(re)) {
+        const type = m[2];
+        if (!FILE_MAPS.has(type) && !SERVER_MAPS.has(type))
+            continue;
+        out.push({ whole: m[0], proxy: m[1] !== undefined, type, name: m[3] });
+    }
+    return out;
+}
+/**
+ * Restriction items as Postfix reads them (comma or white space separated),
+ * braced groups kept whole; `check_policy_service` and its argument removed.
+ */
+function withoutPolicyServices(value) {
+    const items = restrictionItems(value);
+    const kept = [];
+    const removed = [];
+    for (let i = 0; i < items.length; i++) {
+        if (items[i] === 'check_policy_service' && i + 1 < items.length) {
+            removed.push(`check_policy_service ${items[i + 1]}`);
+            i++;
+        }
+        else
+            kept.push(items[i]);
+    }
+    return { value: removed.length ? kept.join(', ') : value, removed };
+}
+/** Items of a restriction list: separated by commas or white space outside `{ … }`. */
+function restrictionItems(value) {
+    const out = [];
+    let cur = '';
+    let depth = 0;
+    for (const ch of value) {
+        if (ch === '{')
+            depth++;
+        if (ch === '}')
+            depth = Math.max(0, depth - 1);
+        if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
+            if (cur)
+                out.push(cur);
+            cur = '';
+        }
+        else
+            cur += ch;
+    }
+    if (cur)
+        out.push(cur);
+    return out;
+}
+/** Parameters that name certificate and key files. */
+const TLS_FILES = [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL];
+/** The sandbox as it is being built: main.cf's values, where each came from, and what was changed or refused. */
+class Draft {
+    input;
+    values = new Map();
+    where = new Map();
+    changes = [];
+    refusals = [];
+    build = [];
+    create = [];
+    constructor(input) {
+        this.input = input;
+    }
+    at(name) {
+        return this.where.get(name) ?? { file: 'main.cf', line: null };
+    }
+    /** Sets a main.cf value and lists the change, unless the value is already that. */
+    set(name, value, change, tested = true) {
+        if (this.values.get(name) === value)
+            return;
+        this.values.set(name, value);
+        this.changes.push({ ...this.at(name), subject: name, change, tested });
+    }
+    /** The instance's copy of a file the configuration names, if the configuration directory has it. */
+    resolveFile(file) {
+        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
+        if (this.input.files.has(rel))
+            return external_node_path_default().join(this.input.instance.conf, rel);
+        const base = external_node_path_default().basename(file);
+        if (this.input.files.has(base))
+            return external_node_path_default().join(this.input.instance.conf, base);
+        return undefined;
+    }
+}
+function buildSandbox(input) {
+    const d = new Draft(input);
+    const forServices = readParameters(d);
+    ownPlaces(d);
+    nothingDelivered(d);
+    // The battery runs as an outside client through XCLIENT from loopback.
+    const xclientHosts = d.values.get('smtpd_authorized_xclient_hosts') ?? '';
+    d.set('smtpd_authorized_xclient_hosts', gateXclientHosts(xclientHosts), xclientChange(xclientHosts));
+    withoutUnreachableChecks(d);
+    filesOutside(d);
+    saslStandIn(d);
+    for (const [name, value] of [...d.values])
+        d.values.set(name, fixMaps(d, name, value, d.at(name)));
+    certificates(d);
+    const { master, services } = sandboxMaster(d, forServices);
+    // SAFETY: whatever the files and overrides said, nothing can be delivered and nothing runs.
+    for (const t of TRANSPORTS)
+        if (d.values.get(t) !== classTransport(input.classTag, t))
+            throw new Error(`sandbox: ${t} is not its class's discard`);
+    for (const name of Object.keys(HOOKS))
+        if (d.values.get(name))
+            throw new Error(`sandbox: ${name} is set`);
+    for (const s of master) {
+        if (!SAFE_DAEMONS.has(s.command))
+            throw new Error(`sandbox: ${s.service} runs ${s.command}`);
+        if (s.args.some((a, i) => a !== '-o' && s.args[i - 1] !== '-o'))
+            throw new Error(`sandbox: ${s.service} keeps an argument other than -o`);
+        if (serviceOverrides(s).some((o) => o.value !== '' && (o.name in HOOKS || ROUTING.includes(o.name))))
+            throw new Error(`sandbox: ${s.service} keeps a routing or hook override`);
+    }
+    return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
+}
+/**
+ * The gate speaks through XCLIENT from loopback; the configuration's own list stays after
+ * it, so an outside client it authorizes (the gate's client address, once XCLIENT made us
+ * that) is still offered XCLIENT, and the XCLIENT identity trick tests what the
+ * repository's value allows (src/schedule/tricks.ts). Postfix judges the list again for
+ * the address XCLIENT gave (measured on 3.7: XCLIENT is no longer offered to an outsider
+ * the list does not cover).
+ */
+function gateXclientHosts(value) {
+    const own = value.trim();
+    return own === '' || own === '127.0.0.0/8' ? '127.0.0.0/8' : `127.0.0.0/8, ${own}`;
+}
+function xclientChange(value) {
+    const own = value.trim();
+    if (own === '' || own === '127.0.0.0/8')
+        return `${own || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`;
+    return `${own} → 127.0.0.0/8, ${own}: relay-check tests as an outside client through XCLIENT from loopback; the configuration's own list is kept after it, so the XCLIENT identity trick tests whom it authorizes`;
+}
+/** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
+function readParameters(d) {
+    for (const p of d.input.main) {
+        d.values.set(p.name, p.value);
+        d.where.set(p.name, { file: 'main.cf', line: p.line });
+    }
+    const forServices = [];
+    const file = d.input.overridesFile;
+    for (const o of d.input.overrides) {
+        const parts = o.name.split('/');
+        if (parts.length === 3) {
+            forServices.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
+            continue;
+        }
+        d.values.set(o.name, o.value);
+        d.where.set(o.name, { file, line: o.line });
+        d.changes.push({ file, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
+    }
+    return forServices;
+}
+/** The instance's own queue, data and log; this machine's installation and accounts; loopback only. */
+function ownPlaces(d) {
+    const { values, input } = d;
+    for (const [name, value] of [
+        ['queue_directory', input.instance.queue],
+        ['data_directory', input.instance.data],
+        ['maillog_file', input.instance.log],
+    ]) {
+        const before = values.get(name);
+        values.set(name, value);
+        if (before !== undefined)
+            d.changes.push({ ...d.at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
+    }
+    values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
+    for (const name of INSTALL_PATHS) {
+        if (values.has(name)) {
+            d.changes.push({ ...d.at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
+            values.delete(name);
+        }
+    }
+    for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
+        if (values.has(name) && values.get(name) !== v)
+            d.set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
+    }
+    d.set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
+    d.set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
+}
+/** SAFETY: every transport a discard, every other route emptied. */
+function nothingDelivered(d) {
+    const defaulted = [];
+    for (const t of TRANSPORTS) {
+        const before = d.values.get(t);
+        d.values.set(t, classTransport(d.input.classTag, t));
+        if (before === undefined)
+            defaulted.push(t);
+        else
+            d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: with the ${DELIVERY_CLASSES[t]} class's own next hop (nothing leaves the runner; the log names the class)`, tested: true });
+    }
+    if (defaulted.length)
+        d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard:, each class with its own next hop (nothing leaves the runner; the log names the class)', tested: true });
+    for (const [name, hook] of Object.entries(HOOKS)) {
+        const before = d.values.get(name);
+        if (before)
+            d.set(name, '', `${before} → empty: ${hook.why}`, hook.tested);
+    }
+    for (const name of ROUTING) {
+        const before = d.values.get(name);
+        if (before !== undefined && before !== '') {
+            d.values.set(name, '');
+            d.changes.push({ ...d.at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
+        }
+    }
+}
+/**
+ * Parameters whose value may be read from a file (`/file/name`): Debian's stock
+ * `myorigin = /etc/mailname`, lists such as `mydestination = /etc/postfix/local-domains`.
+ * A file outside the configuration directory is not on the runner: the directory's own
+ * copy stands in when it has one; for myorigin, Postfix's default ($myhostname) does
+ * (it decides no relaying). Either way the change is reported. Left alone, Postfix
+ * stops the gate with "/etc/mailname: cannot open file" and no line to look at.
+ */
+const FILE_VALUED = ['myorigin', 'mydestination', 'mynetworks', 'relay_domains', 'permit_mx_backup_networks', 'virtual_alias_domains', 'virtual_mailbox_domains'];
+function filesOutside(d) {
+    for (const name of FILE_VALUED) {
+        const value = d.values.get(name);
+        if (value === undefined)
+            continue;
+        const tokens = value.split(/[\s,]+/).filter((t) => t.startsWith('/'));
+        let next = value;
+        const said = [];
+        for (const t of tokens) {
+            const copy = d.resolveFile(t);
+            if (copy !== undefined) {
+                next = next.replace(t, copy);
+                said.push(`${t} → the copy in the configuration directory (${external_node_path_default().basename(copy)})`);
+            }
+            else if (name === 'myorigin') {
+                next = '$myhostname';
+                said.push(`${t} is not in the configuration directory → $myhostname, Postfix's default (myorigin decides no relaying)`);
+            }
+        }
+        if (next !== value)
+            d.set(name, next, said.join('; '));
+    }
+}
+/** Milters, DNS blocklists and policy services cannot be reached from a runner: taken out, listed as not tested. */
+function withoutUnreachableChecks(d) {
+    const { values } = d;
+    for (const m of MILTERS) {
+        const v = values.get(m);
+        if (v)
+            d.set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
+    }
+    if (MILTERS.some((m) => d.input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
+        d.set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
+    }
+    if (values.get('postscreen_dnsbl_sites'))
+        d.set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
+    for (const [name, value] of [...values]) {
+        const { value: next, removed } = withoutPolicyServices(value);
+        if (removed.length === 0)
+            continue;
+        values.set(name, next);
+        for (const r of removed)
+            d.changes.push({ ...d.at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+    }
+}
+/** SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in. */
+function saslStandIn(d) {
+    const { values } = d;
+    const inUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (d.input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
+    if (!inUse)
+        return;
+    if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
+        d.set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
+        d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
+    }
+    values.set('cyrus_sasl_config_path', external_node_path_default().join(d.input.instance.conf, 'sasl'));
+    // ANONYMOUS as Debian's libsasl2-modules offers it: whether Postfix offers it is then the
+    // configuration's smtpd_sasl_security_options, which the AUTH identity trick tests.
+    d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN ANONYMOUS\n' });
+}
+/** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
+function fixMaps(d, name, value, origin) {
+    let out = value;
+    for (const ref of mapRefs(value)) {
+        if (SERVER_MAPS.has(ref.type)) {
+            d.refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
+            continue;
+        }
+        if (!d.input.mapTypes.has(ref.type)) {
+            d.refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
+            continue;
+        }
+        const file = d.resolveFile(ref.name);
+        if (!file) {
+            if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name))
+                out = out.replace(ref.whole, aliasesStandIn(d, name, ref, origin));
+            else
+                d.refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
+            continue;
+        }
+        const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
+        if (next !== ref.whole) {
+            out = out.replace(ref.whole, next);
+            if (!/^\$\{?config_directory/.test(ref.name))
+                d.changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
+        }
+        if (INDEXED_MAPS.has(ref.type) && !d.build.some((b) => b.map === `${ref.type}:${file}`)) {
+            d.build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
+        }
+    }
+    return out;
+}
+/** Local recipient validation reads the aliases; Debian's default holds postmaster only. Returns the reference to write. */
+function aliasesStandIn(d, name, ref, origin) {
+    const stand = external_node_path_default().join(d.input.instance.conf, 'aliases');
+    if (!d.create.some((c) => c.file === 'aliases'))
+        d.create.push({ file: 'aliases', content: 'postmaster: root\n' });
+    d.changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
+    if (INDEXED_MAPS.has(ref.type))
+        d.build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
+    return `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`;
+}
+/** Certificates name files of the production host: the directory's copy, else a throwaway pair stands in. */
+function tlsStandIn(d, name, value) {
+    if (value === '')
+        return undefined;
+    const { cert, key } = d.input.instance;
+    if (name === 'smtpd_tls_chain_files') {
+        const files = value.split(/[\s,]+/).filter(Boolean);
+        if (files.every((f) => d.resolveFile(f)))
+            return { value: files.map((f) => d.resolveFile(f)).join(', '), change: `${value} → the copies in the configuration directory` };
+        return { value: `${key}, ${cert}`, change: `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)` };
+    }
+    const local = d.resolveFile(value);
+    if (local)
+        return { value: local, change: `${value} → the copy in the configuration directory` };
+    if (TLS_PAIR.cert.includes(name))
+        return { value: cert, change: `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)` };
+    if (TLS_PAIR.key.includes(name))
+        return { value: key, change: `${value} → the throwaway key` };
+    if (TLS_OPTIONAL.includes(name))
+        return { value: '', change: `${value} is not on a runner: left out` };
+    return undefined;
+}
+function certificates(d) {
+    for (const name of TLS_FILES) {
+        const v = d.values.get(name);
+        const t = v === undefined ? undefined : tlsStandIn(d, name, v);
+        if (t)
+            d.set(name, t.value, t.change);
+    }
+    // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
+    if (!TLS_PAIR.cert.some((n) => d.values.get(n)) && !d.values.get('smtpd_tls_chain_files')) {
+        d.values.set('smtpd_tls_cert_file', d.input.instance.cert);
+        d.values.set('smtpd_tls_key_file', d.input.instance.key);
+    }
+}
+/** master.cf for the instance: chroot off, overrides made safe, listeners on their loopback ports, delivery agents discard(8). */
+function sandboxMaster(d, forServices) {
+    const { input } = d;
+    const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
+    if (input.master === null)
+        d.changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
+    const services = [];
+    const chrooted = [];
+    const replaced = [];
+    const disabled = [];
+    for (const s of master) {
+        if (s.chroot !== 'n') {
+            if (s.chroot === 'y' || s.chroot === '-')
+                chrooted.push(s.service);
+            s.chroot = 'n';
+        }
+        const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
+        // The team's overrides first, so they are made safe like the file's own.
+        applyFileOverrides(d, s, forServices);
+        safeServiceOverrides(d, s, origin);
+        if (isListener(s))
+            services.push(placeListener(d, s, origin, services.length));
+        else if (s.type === 'inet') {
+            disabled.push(s);
+            d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
+        }
+        else if (!SAFE_DAEMONS.has(s.command)) {
+            if (s.type === 'unix')
+                replaced.push(toDiscard(s));
+            else {
+                disabled.push(s);
+                d.changes.push({ ...origin, subject: s.service, change: `${s.type} service ${s.service} runs ${s.command}, which is not one of Postfix's own daemons: not started here`, tested: true });
+            }
+        }
+        onlyOverrides(d, s, origin);
+    }
+    if (chrooted.length)
+        d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
+    if (replaced.length)
+        d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner and no command runs`, tested: true });
+    const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
+    if (services.length === 0)
+        d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
+    return { master: kept, services };
+}
+/** A unix service that is not one of Postfix's own safe daemons becomes discard(8), with no wakeup; returns how it is named in the change. */
+function toDiscard(s) {
+    const was = `${s.service} (${s.command}${s.wakeup !== '-' && s.wakeup !== '0' ? `, woken every ${s.wakeup}` : ''})`;
+    s.command = 'discard';
+    s.wakeup = '-';
+    s.args = keepOverrides(s.args);
+    return was;
+}
+/** Arguments other than `-o` (`-D` runs debugger_command as root, `-v`, a pipe's argv) are dropped. */
+function onlyOverrides(d, s, origin) {
+    const kept = keepOverrides(s.args);
+    if (kept.length === s.args.length)
+        return;
+    const dropped = s.args.filter((a, i) => a !== '-o' && s.args[i - 1] !== '-o');
+    d.changes.push({ ...origin, subject: s.service, change: `argument(s) ${dropped.join(' ')} dropped: only -o overrides are kept (-D would run debugger_command)`, tested: true });
+    s.args = kept;
+}
+/** A service's own `-o` overrides, made safe as main.cf's values are. */
+function safeServiceOverrides(d, s, origin) {
+    for (const o of serviceOverrides(s)) {
+        const subject = `${s.service} -o ${o.name}`;
+        let v = fixMaps(d, `${s.service}/${s.type} -o ${o.name}`, o.value, origin);
+        if (MILTERS.includes(o.name) && v !== '') {
+            d.changes.push({ ...origin, subject, change: `milters ${v} not tested here`, tested: false });
+            v = '';
+        }
+        const policy = withoutPolicyServices(v);
+        for (const r of policy.removed)
+            d.changes.push({ ...origin, subject, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
+        v = policy.value;
+        const tls = TLS_FILES.includes(o.name) ? tlsStandIn(d, o.name, v) : undefined;
+        if (tls) {
+            d.changes.push({ ...origin, subject, change: tls.change, tested: true });
+            v = tls.value;
+        }
+        if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
+            d.changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
+            v = 'cyrus';
+        }
+        if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus')
+            v = 'smtpd';
+        if (o.name === 'smtpd_authorized_xclient_hosts' && v !== gateXclientHosts(v)) {
+            d.changes.push({ ...origin, subject, change: xclientChange(v), tested: true });
+            v = gateXclientHosts(v);
+        }
+        const transport = TRANSPORTS.find((t) => t === o.name);
+        if (transport)
+            v = classTransport(d.input.classTag, transport);
+        else if (ROUTING.includes(o.name))
+            v = '';
+        else if (o.name in HOOKS && v !== '') {
+            d.changes.push({ ...origin, subject, change: `${v} → empty: ${HOOKS[o.name].why}`, tested: HOOKS[o.name].tested });
+            v = '';
+        }
+        if (v !== o.value)
+            s.args[o.index] = overrideArg(o.name, v);
+    }
+}
+/** postfix-overrides' `service/type/name` lines for this service, replacing or adding `-o`. */
+function applyFileOverrides(d, s, forServices) {
+    for (const f of forServices.filter((x) => x.service === s.service && x.type === s.type)) {
+        const existing = serviceOverrides(s).find((o) => o.name === f.name);
+        if (existing)
+            s.args[existing.index] = overrideArg(f.name, f.value);
+        else
+            s.args.push('-o', overrideArg(f.name, f.value));
+        d.changes.push({ file: d.input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
+    }
+}
+/** An smtpd or postscreen listener moved to the nth free loopback port, described as it was in production. */
+function placeListener(d, s, origin, nth) {
+    const port = d.input.ports[nth];
+    if (port === undefined)
+        throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
+    const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
+    const wrapper = own('smtpd_tls_wrappermode') === 'yes';
+    const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
+    const proxy = own(s.command === 'postscreen' ? 'postscreen_upstream_proxy_protocol' : 'smtpd_upstream_proxy_protocol') === 'haproxy';
+    const original = SERVICE_PORTS[s.service] ?? s.service;
+    // A listener written as host:port is best known by its syslog name (postfix/submission).
+    const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
+    const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
+    d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
+    s.service = `127.0.0.1:${port}`;
+    return { name, original, command: s.command, wrapper, tlsRequired, proxy, port, line: s.line };
+}
+function withRequiredServices(d, kept) {
+    for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
+        if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
+            const [svc] = parseLine(line);
+            kept.push(svc);
+            d.changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
+        }
+    }
+    return kept;
+}
+function keepOverrides(args) {
+    const out = [];
+    for (let i = 0; i < args.length; i++)
+        if (args[i] === '-o' && i + 1 < args.length)
+            out.push('-o', args[++i]);
+    return out;
+}
+function parseLine(line) {
+    const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = splitArgs(line);
+    return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line: 0 }];
+}
+function parseDefault() {
+    return DEFAULT_MASTER_CF.trim()
+        .split('\n')
+        .flatMap((l) => parseLine(l));
+}
+
+;// CONCATENATED MODULE: ./src/gate/instance.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * A private Postfix built from a configuration directory of the repository:
+ * its own config, queue, data and log in a temporary directory, every smtpd
+ * service on a free 127.0.0.1 port, every transport a discard. It never reads
+ * or writes /etc/postfix and never touches a Postfix already running here.
+ */
+/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
+class GateError extends Error {
+    input;
+    problems;
+    constructor(input, detail, 
+    /** The configuration problems behind it, each with its file and line (annotations). */
+    problems = []) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.problems = problems;
+        this.name = 'GateError';
+    }
+}
+const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
+const CMD_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 30_000;
+/** A command as root, without blocking the event loop (see run.ts). */
+function exec(r, cmd, args, input) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    return run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
+}
+/** The same, blocking: only for exit hooks, which cannot wait. */
+function execNow(r, cmd, args) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
+}
+/** Root, or a working `sudo -n`: the Postfix master must start as root. */
+function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
+    if (uid === 0)
+        return { prefix: [] };
+    if (sudoWorks())
+        return { prefix: ['sudo', '-n'] };
+    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
+}
+/** What to do about Postfix on this machine: use it, install it, or say what to install. */
+function postfixPlan(m, bin = POSTFIX_BIN) {
+    if (m.postfix)
+        return 'present';
+    if (m.debian && m.aptGet)
+        return 'install';
+    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
+}
+/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
+async function ensurePostfix(r, log) {
+    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
+    if (plan === 'present')
+        return;
+    if (plan instanceof GateError)
+        throw plan;
+    const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+    const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+    const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''));
+    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
+        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
+    }
+}
+/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
+const MAX_CONFIG_FILES = 2_000;
+/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
+function listFiles(dir) {
+    const out = [];
+    const walk = (rel) => {
+        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
+            if (e.name.startsWith('.git') || e.name === 'node_modules')
+                continue;
+            const r = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isDirectory())
+                walk(r);
+            else if (e.isFile())
+                out.push(r);
+            if (out.length > MAX_CONFIG_FILES) {
+                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
+            }
+        }
+    };
+    walk('');
+    return out;
+}
+function readParams(file, input) {
+    try {
+        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
+    }
+    catch (e) {
+        throw new GateError(input, `cannot read ${file}: ${e.message}`);
+    }
+}
+/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
+function checkGateInputs(o) {
+    let st;
+    try {
+        st = external_node_fs_default().statSync(o.configDir);
+    }
+    catch {
+        throw new GateError('postfix-config', `${o.configDir} does not exist`);
+    }
+    if (!st.isDirectory())
+        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
+    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
+        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
+    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
+        throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
+}
+/** Builds, checks and starts the private instance; stops it again on any failure. */
+async function startGate(o) {
+    const log = o.log ?? (() => undefined);
+    checkGateInputs(o);
+    const r = runner();
+    await ensurePostfix(r, log);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
+    const inst = { dir, stopped: false, r };
+    live.add(inst);
+    installHooks();
+    o.onDir?.(dir);
+    log(`private Postfix instance in ${dir}`);
+    try {
+        const at = await instancePlaces(r, dir);
+        const config = copyConfiguration(o, at.conf);
+        const sb = await sandboxFor(r, o, config, at);
+        const lines = writeInstance(sb, at.conf);
+        const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
+        const [myhostname, mydomain] = host.split('\n');
+        await makePair(r, at.cert, at.key, myhostname || 'localhost');
+        await buildMaps(r, sb.build, at.conf);
+        await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
+        await startPostfix(r, at, o.configDir, sb.services);
+        return {
+            dir,
+            postfixVersion: await postconf(r, at.conf, ['mail_version']),
+            services: sb.services,
+            changes: sb.changes,
+            mydomain: mydomain ?? '',
+            myhostname: myhostname ?? '',
+            classTag: config.classTag,
+            maillog: () => readOr(at.log),
+            stop: () => stopInstance(inst),
+        };
+    }
+    catch (e) {
+        await stopInstance(inst);
+        throw e;
+    }
+}
+async function instancePlaces(r, dir) {
+    external_node_fs_default().chmodSync(dir, 0o755);
+    const at = { conf: external_node_path_default().join(dir, 'conf'), queue: external_node_path_default().join(dir, 'queue'), data: external_node_path_default().join(dir, 'data'), log: external_node_path_default().join(dir, 'maillog'), cert: external_node_path_default().join(dir, 'tls-cert.pem'), key: external_node_path_default().join(dir, 'tls-key.pem') };
+    for (const d of [at.conf, at.queue, at.data])
+        external_node_fs_default().mkdirSync(d, { mode: 0o755 });
+    const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
+    if (chown.status !== 0)
+        throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
+    return at;
+}
+/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
+function copyConfiguration(o, conf) {
+    const files = listFiles(o.configDir);
+    for (const f of files) {
+        const to = external_node_path_default().join(conf, f);
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+        external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
+    }
+    const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
+    const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
+    const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
+    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+    // A stand-in map named by a relative path may live beside the overrides file or in the
+    // checkout rather than in the configuration directory: copy it into the instance.
+    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+        if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
+            continue;
+        const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
+        if (!from)
+            continue;
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
+        external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
+        files.push(ref.name);
+    }
+    return { files, main, master, overrides, classTag: external_node_crypto_default().randomBytes(6).toString('hex') };
+}
+/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
+async function sandboxFor(r, o, c, at) {
+    // postconf -m needs some main.cf in the directory it is pointed at.
+    external_node_fs_default().writeFileSync(external_node_path_default().join(at.conf, 'main.cf'), '');
+    const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+    const ports = [];
+    for (let i = 0; i < listenerCount(c.master); i++)
+        ports.push(await freePort(ports));
+    const sb = buildSandbox({
+        main: c.main,
+        master: c.master,
+        overrides: c.overrides,
+        overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
+        files: new Set(c.files),
+        mapTypes,
+        instance: at,
+        ports,
+        classTag: c.classTag,
+    });
+    if (sb.refusals.length > 0) {
+        throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+    }
+    return sb;
+}
+/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
+function writeInstance(sb, conf) {
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
+    const masterText = sb.master.map(formatMasterService);
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
+    const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+    sb.master.forEach((s, i) => {
+        for (let n = 0; n < masterText[i].split('\n').length; n++)
+            lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+    });
+    for (const c of sb.create) {
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
+    }
+    // Postfix waits for a configuration file written in the last second to settle before
+    // reading it; the files are complete, so date them back and start at once.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['main.cf', 'master.cf'])
+        external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
+    return lines;
+}
+/** Values as this Postfix computes them for the instance, one a line. */
+async function postconf(r, conf, names) {
+    return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
+}
+async function buildMaps(r, build, conf) {
+    for (const b of build) {
+        const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+        if (made.status !== 0)
+            throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+    }
+}
+/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
+async function postfixCheck(r, conf, configDir, lines, master) {
+    const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+    if (check.status === 0 && complaints.length === 0)
+        return;
+    const problems = problemsOf(complaints, conf, lines, master);
+    const at = problems.find((p) => p.line !== null);
+    throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
+}
+/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
+async function startPostfix(r, at, configDir, services) {
+    const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
+    if (started.status !== 0)
+        throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
+    for (const s of services)
+        await waitForGreeting(s, at.log, at.conf, configDir);
+    // A greeting proves that a server listens on the port, not that it is ours: had another
+    // process taken a port between freePort and Postfix's bind, our master would have died
+    // on it and the battery would test that other server.
+    const pid = masterPid(external_node_path_default().dirname(at.conf));
+    const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
+    if (bind || pid === undefined || !alive(pid)) {
+        throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
+    }
+}
+function firstLine(s) {
+    return (s.trim().split('\n')[0] ?? '').trim();
+}
+/** Postfix's own words, with instance paths written as the repository's. */
+function postfixWords(text, conf, configDir) {
+    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
+}
+/**
+ * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
+ * the written line maps back to the repository's file and line.
+ */
+function problemsOf(complaints, conf, lines, master) {
+    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return complaints.map((l) => {
+        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
+        // postconf quotes a bad master.cf entry without a line number: find it by its text.
+        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
+        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
+        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
+        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
+    });
+}
+async function makePair(r, cert, key, cn) {
+    const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+    if (made.status !== 0)
+        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
+}
+function readOr(file) {
+    try {
+        return external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
+function tailOf(file) {
+    return readOr(file)
+        .split('\n')
+        .filter((l) => /fatal|panic|error/i.test(l))
+        .slice(-3)
+        .join(' | ');
+}
+function freePort(taken) {
+    return new Promise((resolve, reject) => {
+        const srv = external_node_net_default().createServer();
+        srv.once('error', reject);
+        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+            const port = srv.address().port;
+            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
+        });
+    });
+}
+/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
+async function waitForGreeting(s, log, conf, configDir) {
+    const until = Date.now() + READY_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < until) {
+        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
+        if (last === 'ok')
+            return;
+        if (/fatal:/.test(readOr(log)))
+            break;
+        await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
+}
+function greet(port, wrapper, timeoutMs, proxy) {
+    return new Promise((resolve) => {
+        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
+        // A PROXY-protocol service greets only after the header, as its proxy would send it.
+        if (proxy && !wrapper)
+            socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
+        let buf = '';
+        const done = (why) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(why);
+        };
+        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
+        socket.on('error', (e) => done(e.code ?? e.message));
+        socket.on('data', (c) => {
+            buf += c.toString('latin1');
+            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
+                socket.write('QUIT\r\n');
+                done('ok');
+            }
+            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
+                done(`refused: ${buf.trim().slice(0, 200)}`);
+        });
+        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
+    });
+}
+const live = new Set();
+let hooked = false;
+function installHooks() {
+    if (hooked)
+        return;
+    hooked = true;
+    process.once('exit', () => {
+        for (const i of live)
+            killNow(i.dir, i.r);
+    });
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+        process.once(sig, () => {
+            for (const i of live)
+                killNow(i.dir, i.r);
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
+    }
+}
+/** The master's pid from data/master.lock or queue/pid/master.pid. */
+function masterPid(dir) {
+    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
+        const n = Number.parseInt(readOr(f).trim(), 10);
+        if (Number.isInteger(n) && n > 1)
+            return n;
+    }
+    return undefined;
+}
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        // EPERM: it exists but is not ours to signal (sudo case).
+        return e.code === 'EPERM';
+    }
+}
+/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
+function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
+    const pid = masterPid(dir);
+    if (pid !== undefined && alive(pid))
+        execNow(r, 'kill', ['-KILL', String(pid)]);
+    // Its children follow the master; give them a moment, then remove the instance.
+    execNow(r, 'rm', ['-rf', dir]);
+}
+async function stopInstance(i) {
+    if (i.stopped)
+        return;
+    i.stopped = true;
+    const conf = external_node_path_default().join(i.dir, 'conf');
+    const pid = masterPid(i.dir);
+    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
+    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
+        await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+    if (pid !== undefined) {
+        const until = Date.now() + 5_000;
+        while (alive(pid) && Date.now() < until)
+            await new Promise((res) => setTimeout(res, 100));
+        if (alive(pid))
+            await exec(i.r, 'kill', ['-KILL', String(pid)]);
+    }
+    await exec(i.r, 'rm', ['-rf', i.dir]);
+    live.delete(i);
+}
+
 ;// CONCATENATED MODULE: ./src/gate/base.ts
+
 
 
 
@@ -34435,6 +35721,31 @@ function compareRuns(commit, configDir, head, base) {
 function baseReport(commit, configDir, status, changes = [], warning) {
     const n = (c) => changes.filter((x) => x.change === c).length;
     return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+/**
+ * The same directory at the base commit, tested by `runBase` after the head's instance
+ * is gone (one instance at a time: no port collisions, the runner's two cores not shared).
+ * The base never decides the step: what fails is what the head does. A base that does not
+ * start (a configuration the MTA refused then) leaves nothing to compare; the head's result stands.
+ */
+async function againstBase(head, configDir, ref, o) {
+    const at = checkoutBase(configDir, ref, o.log, o.holdsConfig);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        o.log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) ${o.how}`);
+        return compareRuns(at.commit, configDir, head, await o.runBase(at.dir));
+    }
+    catch (e) {
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/diagnosis/rules.ts
@@ -34852,9 +36163,6 @@ const TRAIT_TEXT = {
     auth: 'a client that authenticates with no credential (anyone can)',
 };
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
 ;// CONCATENATED MODULE: ./src/mta/echo.ts
 
 // An address literal's inside: IPv4, or IPv6 after "IPv6:" (RFC 5321 §4.1.3).
@@ -35739,75 +37047,6 @@ const MAX_RCPTS_PER_TRANSACTION = 100;
 /** Addresses tested at the same time in one run. */
 const TARGET_CONCURRENCY = 32;
 
-;// CONCATENATED MODULE: ./src/smtp/identity.ts
-
-/**
- * The wire side of the identity tricks (src/battery/tricks.ts): PROXY protocol
- * headers, XCLIENT, and AUTH with nothing. Each only talks and returns what the
- * server said; what it means is decided elsewhere.
- */
-/** The PROXY protocol v2 signature (HAProxy proxy-protocol.txt §2.2). */
-const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
-/**
- * A PROXY header saying a TCP/IPv4 client `source` connected to `destination`. v1 is
- * one text line; v2 is binary: signature, version 2 + PROXY (0x21), TCP over IPv4
- * (0x11), 12 bytes of addresses and ports.
- */
-function proxyHeader(version, source, destination, sourcePort, destinationPort) {
-    if (!external_node_net_default().isIPv4(source) || !external_node_net_default().isIPv4(destination))
-        throw new Error('proxyHeader: IPv4 addresses only');
-    const v1 = `PROXY TCP4 ${source} ${destination} ${sourcePort} ${destinationPort}`;
-    if (version === 1)
-        return { bytes: Buffer.from(`${v1}\r\n`, 'latin1'), text: v1 };
-    const body = Buffer.alloc(12);
-    Buffer.from(source.split('.').map(Number)).copy(body, 0);
-    Buffer.from(destination.split('.').map(Number)).copy(body, 4);
-    body.writeUInt16BE(sourcePort, 8);
-    body.writeUInt16BE(destinationPort, 10);
-    const head = Buffer.from([0x21, 0x11, 0x00, body.length]);
-    return { bytes: Buffer.concat([V2_SIGNATURE, head, body]), text: `(PROXY v2 binary header: TCP4 ${source}:${sourcePort} → ${destination}:${destinationPort})` };
-}
-/** XCLIENT as `address`, then EHLO again (the server starts a new session): the refusal when it is not 220. */
-async function xclientAs(session, address, helo, timeoutMs) {
-    const addr = external_node_net_default().isIPv6(address) ? `IPV6:${address}` : address;
-    const reply = await session.command(`XCLIENT ADDR=${addr}`, timeoutMs);
-    if (reply.code !== 220)
-        return { reply };
-    return { reply, ehlo: await session.hello(helo) };
-}
-const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
-/**
- * AUTH with nothing: ANONYMOUS with a trace string (RFC 4505 §2), or PLAIN / LOGIN as
- * `user` with an empty password. The last reply: 235 means authenticated. Never sends
- * a password.
- */
-async function authWithNothing(session, mechanism, user, timeoutMs) {
-    if (mechanism === 'ANONYMOUS')
-        return session.command(`AUTH ANONYMOUS ${b64('relay-check')}`, timeoutMs);
-    if (mechanism === 'PLAIN')
-        return session.command(`AUTH PLAIN ${b64(`\0${user}\0`)}`, timeoutMs);
-    const first = await session.command('AUTH LOGIN', timeoutMs);
-    if (first.code !== 334)
-        return first;
-    const second = await session.command(b64(user), timeoutMs);
-    if (second.code !== 334)
-        return second;
-    // The empty password: a zero-length response is an empty line (RFC 4954 §4).
-    return session.command('', timeoutMs);
-}
-/** The SASL mechanisms an EHLO reply offers (`250-AUTH PLAIN LOGIN`, and the old `AUTH=` form). */
-function authMechanisms(ehloLines) {
-    const out = new Set();
-    for (const l of ehloLines) {
-        const m = /^AUTH[ =](.*)$/i.exec(l.trim());
-        if (m)
-            for (const mech of m[1].trim().split(/\s+/))
-                if (mech)
-                    out.add(mech.toUpperCase());
-    }
-    return [...out];
-}
-
 ;// CONCATENATED MODULE: ./src/smtp/reply.ts
 
 class ProtocolError extends Error {
@@ -35922,9 +37161,6 @@ function parseReply(text) {
     return replies[0];
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
 ;// CONCATENATED MODULE: ./src/smtp/session.ts
 
 
@@ -37290,9 +38526,6 @@ function recipientIsLocal(report, opts, mydomain) {
     return true;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
 ;// CONCATENATED MODULE: ./src/schedule/queue.ts
 /** Tries of one attempt when the server interrupts it (421, a drop): the first, and one retry on a new connection. */
 const MAX_TRIES = 2;
@@ -39209,7 +40442,7 @@ const PROBE_USER = 'relay-check';
  * In order: discover the hosts (MX), plan the targets (addresses and ports), run them in
  * lanes, assemble the report.
  */
-async function run(settings, services = {}) {
+async function engine_run(settings, services = {}) {
     const started = Date.now();
     const resolver = services.resolver ?? systemResolver;
     const found = await discoverHosts(settings, resolver);
@@ -39414,776 +40647,6 @@ function unresolved(p) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/gate/run.ts
-
-/**
- * A command run without blocking the event loop: spawnSync of `postfix start` once
- * stalled a caller's timers for the child's whole run (the SIGTERM gate test's flake).
- * Like spawnSync with a timeout: SIGTERM at `timeout` ms, `input` written to stdin.
- */
-function run_run(cmd, args, opts) {
-    return new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        let error;
-        let started = true;
-        child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
-        const timer = setTimeout(() => {
-            error = new Error(`${cmd} timed out after ${opts.timeout} ms`);
-            child.kill('SIGTERM');
-            // A daemon it started may hold the pipes open: stop reading so that 'close' comes.
-            child.stdout.destroy();
-            child.stderr.destroy();
-        }, opts.timeout);
-        child.on('error', (e) => {
-            started = false;
-            error ??= e;
-        });
-        // A command that exits without reading its input must not fail the write (EPIPE).
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(opts.input);
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ status: started ? code : null, stdout, stderr, ...(error ? { error } : {}) });
-        });
-    });
-}
-
-;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
-/**
- * main.cf and master.cf as data, with the line each entry starts on, so that
- * every change made for the runner and every refusal can point at the file and
- * line a pull request changed. Pure: text in, structures out, text back.
- */
-/** postconf(5): a logical line starts at column 0; lines starting with white space continue it; # lines are comments. */
-function parseMainCf(text) {
-    const params = [];
-    let current;
-    text.split(/\r?\n/).forEach((raw, i) => {
-        if (/^\s*#/.test(raw) || raw.trim() === '') {
-            // A comment or blank line ends nothing in postconf(5): a continuation may follow it.
-            return;
-        }
-        if (/^\s/.test(raw)) {
-            if (current)
-                current.value = `${current.value} ${raw.trim()}`.trim();
-            return;
-        }
-        // `service/type/name` is the postfix-overrides form of a master.cf -o (postconf -P).
-        const m = /^([A-Za-z0-9_./-]+)\s*=\s*(.*)$/.exec(raw);
-        if (!m) {
-            current = undefined;
-            return;
-        }
-        current = { name: m[1], value: m[2].trim(), line: i + 1 };
-        params.push(current);
-    });
-    return params;
-}
-/**
- * master.cf(5): eight fields then the command's arguments; lines starting with
- * white space continue the entry. `-o { name = value with spaces }` is kept as
- * one argument (Postfix 3.0 syntax).
- */
-function parseMasterCf(text) {
-    const entries = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        if (/^\s*#/.test(raw) || raw.trim() === '')
-            return;
-        if (/^\s/.test(raw) && entries.length > 0) {
-            entries[entries.length - 1].text += ` ${raw.trim()}`;
-            return;
-        }
-        entries.push({ text: raw.trim(), line: i + 1 });
-    });
-    return entries.flatMap(({ text, line }) => {
-        const words = splitArgs(text);
-        if (words.length < 8)
-            return [];
-        const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = words;
-        return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line }];
-    });
-}
-/** Splits on white space, keeping `{ … }` groups (with their braces) as one word. */
-function splitArgs(text) {
-    const out = [];
-    let i = 0;
-    while (i < text.length) {
-        if (/\s/.test(text[i])) {
-            i++;
-            continue;
-        }
-        if (text[i] === '{') {
-            let depth = 0;
-            let j = i;
-            for (; j < text.length; j++) {
-                if (text[j] === '{')
-                    depth++;
-                else if (text[j] === '}' && --depth === 0)
-                    break;
-            }
-            out.push(text.slice(i, j + 1));
-            i = j + 1;
-            continue;
-        }
-        let j = i;
-        while (j < text.length && !/\s/.test(text[j]))
-            j++;
-        out.push(text.slice(i, j));
-        i = j;
-    }
-    return out;
-}
-/** The `-o` overrides of a service as name/value pairs (braced or plain), with their index in args. */
-function serviceOverrides(s) {
-    const out = [];
-    for (let i = 0; i < s.args.length - 1; i++) {
-        if (s.args[i] !== '-o')
-            continue;
-        const raw = s.args[i + 1];
-        const body = raw.startsWith('{') ? raw.slice(1, -1).trim() : raw;
-        const eq = body.indexOf('=');
-        if (eq > 0)
-            out.push({ name: body.slice(0, eq).trim(), value: body.slice(eq + 1).trim(), index: i + 1 });
-    }
-    return out;
-}
-/** An `-o` argument for a value: braced when it holds white space or commas. */
-function overrideArg(name, value) {
-    return /[\s,]/.test(value) ? `{ ${name} = ${value} }` : `${name}=${value}`;
-}
-function formatMasterService(s) {
-    const head = [s.service, s.type, s.private, s.unpriv, s.chroot, s.wakeup, s.maxproc, s.command].join(' ');
-    return [head, ...argLines(s.args)].join('\n');
-}
-/** Arguments one per continuation line, `-o` kept with its value. */
-function argLines(args) {
-    const lines = [];
-    for (let i = 0; i < args.length; i++) {
-        if (args[i] === '-o' && i + 1 < args.length) {
-            lines.push(`  -o ${args[i + 1]}`);
-            i++;
-        }
-        else
-            lines.push(`  ${args[i]}`);
-    }
-    return lines;
-}
-/** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
-function formatMainCf(params) {
-    return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/gate/sandbox.ts
-
-
-/** Map types whose lookups need a server or a database the runner does not have. */
-const SERVER_MAPS = new Set(['mysql', 'pgsql', 'ldap', 'sqlite', 'socketmap', 'tcp', 'memcache', 'nis', 'nisplus', 'netinfo']);
-/** Map types named by a file path. */
-const FILE_MAPS = new Set(['btree', 'cdb', 'cidr', 'dbm', 'hash', 'lmdb', 'pcre', 'regexp', 'sdbm', 'texthash']);
-/** File maps that must be compiled with postmap/postalias before Postfix can read them. */
-const INDEXED_MAPS = new Set(['btree', 'cdb', 'dbm', 'hash', 'lmdb', 'sdbm']);
-/** Debian packages that add a map type to Postfix. */
-const PACKAGE_OF = { pcre: 'postfix-pcre', lmdb: 'postfix-lmdb', cdb: 'postfix-cdb' };
-/** Parameters whose maps are alias files (postalias, not postmap). */
-const ALIAS_PARAMS = new Set(['alias_maps', 'alias_database']);
-/**
- * Postfix's address classes (ADDRESS_CLASS_README) and the parameter naming each one's
- * transport. Each becomes discard(8) with a next hop of its own: discard logs the next hop as
- * its reason (`status=sent (relay-check-relay-…)`), so the maillog says which class a
- * recipient resolved to (SAFETY: nothing may leave the runner).
- */
-const DELIVERY_CLASSES = { local_transport: 'local', virtual_transport: 'virtual', relay_transport: 'relay', default_transport: 'default' };
-const TRANSPORTS = Object.keys(DELIVERY_CLASSES);
-/** The discard next hop of a class in an instance: the text discard(8) logs for it. */
-function classNexthop(tag, cls) {
-    return `relay-check-${cls}-${tag}`;
-}
-function classTransport(tag, t) {
-    return `discard:${classNexthop(tag, DELIVERY_CLASSES[t])}`;
-}
-/** Parameters that route mail elsewhere; emptied so only the transports above remain. */
-const ROUTING = ['transport_maps', 'relayhost', 'sender_dependent_relayhost_maps', 'sender_dependent_default_transport_maps', 'mailbox_transport', 'mailbox_transport_maps', 'mailbox_command', 'mailbox_command_maps', 'fallback_transport', 'fallback_transport_maps', 'content_filter'];
-/**
- * Postfix's own daemons that deliver nothing and run nothing a configuration names: the only
- * master.cf commands kept. Every other unix service (the delivery agents smtp, lmtp, local,
- * virtual; pipe and spawn, which run commands; anything else) becomes discard(8), so whatever
- * points at it (a transport, content_filter, a header_checks FILTER, a wakeup) reaches a discard.
- */
-const SAFE_DAEMONS = new Set(['smtpd', 'postscreen', 'tlsproxy', 'dnsblog', 'pickup', 'cleanup', 'qmgr', 'oqmgr', 'nqmgr', 'tlsmgr', 'trivial-rewrite', 'bounce', 'verify', 'flush', 'proxymap', 'showq', 'error', 'discard', 'anvil', 'scache', 'postlogd']);
-/**
- * Parameters that run a command or hand mail to a program outside Postfix, in main.cf or as a
- * service's `-o`: emptied. debugger_command runs as root when a master.cf service carries -D;
- * smtpd_proxy_filter passes every message through a server before it is queued;
- * smtpd_milter_maps names milters per client.
- */
-const HOOKS = {
-    debugger_command: { why: 'it runs a command (master.cf -D): nothing from a configuration runs here', tested: true },
-    smtpd_proxy_filter: { why: 'a before-queue content filter is a server that cannot be reached from a runner: not tested here', tested: false },
-    smtpd_milter_maps: { why: 'milters cannot be reached from a runner: not tested here', tested: false },
-};
-/** Parameters naming places of the production host: this machine's installation stands in. */
-const INSTALL_PATHS = ['daemon_directory', 'command_directory', 'shlib_directory', 'meta_directory', 'sendmail_path', 'newaliases_path', 'mailq_path', 'manpage_directory', 'html_directory', 'readme_directory', 'sample_directory', 'multi_instance_directories', 'multi_instance_wrapper', 'multi_instance_enable'];
-const TLS_PAIR = { cert: ['smtpd_tls_cert_file', 'smtpd_tls_dcert_file', 'smtpd_tls_eccert_file'], key: ['smtpd_tls_key_file', 'smtpd_tls_dkey_file', 'smtpd_tls_eckey_file'] };
-const TLS_OPTIONAL = ['smtpd_tls_CAfile', 'smtpd_tls_CApath', 'smtpd_tls_dh1024_param_file', 'smtpd_tls_dh512_param_file', 'smtp_tls_CAfile', 'smtp_tls_CApath', 'smtp_tls_cert_file', 'smtp_tls_key_file', 'smtp_tls_chain_files'];
-const MILTERS = ['smtpd_milters', 'non_smtpd_milters'];
-/** Well-known ports of master.cf service names (services(5)); anything else is as written. */
-const SERVICE_PORTS = { smtp: '25', submission: '587', submissions: '465', smtps: '465', ssmtp: '465' };
-/** Postfix's own unix services, chroot off, for a directory without master.cf (as in Debian's master.cf). */
-const DEFAULT_MASTER_CF = `smtp      inet  n       -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
-/** Services the instance needs whatever master.cf says (maillog_file needs postlogd; discard delivers). */
-const REQUIRED_SERVICES = {
-    postlog: 'postlog   unix-dgram n  -       n       -       1       postlogd',
-    discard: 'discard   unix  -       -       n       -       -       discard',
-};
-function isListener(s) {
-    return s.type === 'inet' && (s.command === 'smtpd' || s.command === 'postscreen');
-}
-/** How many free ports the sandbox needs. */
-function listenerCount(master) {
-    return master === null ? 1 : master.filter(isListener).length;
-}
-/** `type:name` references in a value; `proxy:type:name` counts as the inner map. */
-function mapRefs(value) {
-    const out = [];
-    const re = /(?<![\w$])(proxy:)?([a-z][a-z0-9]*):((?:\/|\$\{?config_directory\}?\/)[^\s,{}]*|inet:[^\s,{}]+|unix:[^\s,{}]+|[A-Za-z][^\s,{}]*)/g;
-    for (const m of value.matchAll(re)) {
-        const type = m[2];
-        if (!FILE_MAPS.has(type) && !SERVER_MAPS.has(type))
-            continue;
-        out.push({ whole: m[0], proxy: m[1] !== undefined, type, name: m[3] });
-    }
-    return out;
-}
-/**
- * Restriction items as Postfix reads them (comma or white space separated),
- * braced groups kept whole; `check_policy_service` and its argument removed.
- */
-function withoutPolicyServices(value) {
-    const items = restrictionItems(value);
-    const kept = [];
-    const removed = [];
-    for (let i = 0; i < items.length; i++) {
-        if (items[i] === 'check_policy_service' && i + 1 < items.length) {
-            removed.push(`check_policy_service ${items[i + 1]}`);
-            i++;
-        }
-        else
-            kept.push(items[i]);
-    }
-    return { value: removed.length ? kept.join(', ') : value, removed };
-}
-/** Items of a restriction list: separated by commas or white space outside `{ … }`. */
-function restrictionItems(value) {
-    const out = [];
-    let cur = '';
-    let depth = 0;
-    for (const ch of value) {
-        if (ch === '{')
-            depth++;
-        if (ch === '}')
-            depth = Math.max(0, depth - 1);
-        if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
-            if (cur)
-                out.push(cur);
-            cur = '';
-        }
-        else
-            cur += ch;
-    }
-    if (cur)
-        out.push(cur);
-    return out;
-}
-/** Parameters that name certificate and key files. */
-const TLS_FILES = [...TLS_PAIR.cert, ...TLS_PAIR.key, 'smtpd_tls_chain_files', ...TLS_OPTIONAL];
-/** The sandbox as it is being built: main.cf's values, where each came from, and what was changed or refused. */
-class Draft {
-    input;
-    values = new Map();
-    where = new Map();
-    changes = [];
-    refusals = [];
-    build = [];
-    create = [];
-    constructor(input) {
-        this.input = input;
-    }
-    at(name) {
-        return this.where.get(name) ?? { file: 'main.cf', line: null };
-    }
-    /** Sets a main.cf value and lists the change, unless the value is already that. */
-    set(name, value, change, tested = true) {
-        if (this.values.get(name) === value)
-            return;
-        this.values.set(name, value);
-        this.changes.push({ ...this.at(name), subject: name, change, tested });
-    }
-    /** The instance's copy of a file the configuration names, if the configuration directory has it. */
-    resolveFile(file) {
-        const rel = file.replace(/^\$\{?config_directory\}?\//, '').replace(/^\/etc\/postfix\//, '');
-        if (this.input.files.has(rel))
-            return external_node_path_default().join(this.input.instance.conf, rel);
-        const base = external_node_path_default().basename(file);
-        if (this.input.files.has(base))
-            return external_node_path_default().join(this.input.instance.conf, base);
-        return undefined;
-    }
-}
-function buildSandbox(input) {
-    const d = new Draft(input);
-    const forServices = readParameters(d);
-    ownPlaces(d);
-    nothingDelivered(d);
-    // The battery runs as an outside client through XCLIENT from loopback.
-    const xclientHosts = d.values.get('smtpd_authorized_xclient_hosts') ?? '';
-    d.set('smtpd_authorized_xclient_hosts', gateXclientHosts(xclientHosts), xclientChange(xclientHosts));
-    withoutUnreachableChecks(d);
-    filesOutside(d);
-    saslStandIn(d);
-    for (const [name, value] of [...d.values])
-        d.values.set(name, fixMaps(d, name, value, d.at(name)));
-    certificates(d);
-    const { master, services } = sandboxMaster(d, forServices);
-    // SAFETY: whatever the files and overrides said, nothing can be delivered and nothing runs.
-    for (const t of TRANSPORTS)
-        if (d.values.get(t) !== classTransport(input.classTag, t))
-            throw new Error(`sandbox: ${t} is not its class's discard`);
-    for (const name of Object.keys(HOOKS))
-        if (d.values.get(name))
-            throw new Error(`sandbox: ${name} is set`);
-    for (const s of master) {
-        if (!SAFE_DAEMONS.has(s.command))
-            throw new Error(`sandbox: ${s.service} runs ${s.command}`);
-        if (s.args.some((a, i) => a !== '-o' && s.args[i - 1] !== '-o'))
-            throw new Error(`sandbox: ${s.service} keeps an argument other than -o`);
-        if (serviceOverrides(s).some((o) => o.value !== '' && (o.name in HOOKS || ROUTING.includes(o.name))))
-            throw new Error(`sandbox: ${s.service} keeps a routing or hook override`);
-    }
-    return { main: d.values, master, services, changes: d.changes, refusals: d.refusals, build: d.build, create: d.create, origins: d.where };
-}
-/**
- * The gate speaks through XCLIENT from loopback; the configuration's own list stays after
- * it, so an outside client it authorizes (the gate's client address, once XCLIENT made us
- * that) is still offered XCLIENT, and the XCLIENT identity trick tests what the
- * repository's value allows (src/schedule/tricks.ts). Postfix judges the list again for
- * the address XCLIENT gave (measured on 3.7: XCLIENT is no longer offered to an outsider
- * the list does not cover).
- */
-function gateXclientHosts(value) {
-    const own = value.trim();
-    return own === '' || own === '127.0.0.0/8' ? '127.0.0.0/8' : `127.0.0.0/8, ${own}`;
-}
-function xclientChange(value) {
-    const own = value.trim();
-    if (own === '' || own === '127.0.0.0/8')
-        return `${own || '(none)'} → 127.0.0.0/8: relay-check tests as an outside client through XCLIENT`;
-    return `${own} → 127.0.0.0/8, ${own}: relay-check tests as an outside client through XCLIENT from loopback; the configuration's own list is kept after it, so the XCLIENT identity trick tests whom it authorizes`;
-}
-/** main.cf with line numbers, then the team's overrides on top (as postconf -e would); those for a master.cf service are returned. */
-function readParameters(d) {
-    for (const p of d.input.main) {
-        d.values.set(p.name, p.value);
-        d.where.set(p.name, { file: 'main.cf', line: p.line });
-    }
-    const forServices = [];
-    const file = d.input.overridesFile;
-    for (const o of d.input.overrides) {
-        const parts = o.name.split('/');
-        if (parts.length === 3) {
-            forServices.push({ service: parts[0], type: parts[1], name: parts[2], value: o.value, line: o.line });
-            continue;
-        }
-        d.values.set(o.name, o.value);
-        d.where.set(o.name, { file, line: o.line });
-        d.changes.push({ file, line: o.line, subject: o.name, change: `set by postfix-overrides: ${o.name} = ${o.value}`, tested: true });
-    }
-    return forServices;
-}
-/** The instance's own queue, data and log; this machine's installation and accounts; loopback only. */
-function ownPlaces(d) {
-    const { values, input } = d;
-    for (const [name, value] of [
-        ['queue_directory', input.instance.queue],
-        ['data_directory', input.instance.data],
-        ['maillog_file', input.instance.log],
-    ]) {
-        const before = values.get(name);
-        values.set(name, value);
-        if (before !== undefined)
-            d.changes.push({ ...d.at(name), subject: name, change: `${before} → the private instance's own (${external_node_path_default().basename(value)})`, tested: true });
-    }
-    values.set('maillog_file_prefixes', `/var, /dev/stdout, ${external_node_path_default().dirname(input.instance.log)}`);
-    for (const name of INSTALL_PATHS) {
-        if (values.has(name)) {
-            d.changes.push({ ...d.at(name), subject: name, change: `${values.get(name)} → this machine's Postfix installation`, tested: true });
-            values.delete(name);
-        }
-    }
-    for (const [name, v] of [['mail_owner', 'postfix'], ['setgid_group', 'postdrop']]) {
-        if (values.has(name) && values.get(name) !== v)
-            d.set(name, v, `${values.get(name)} → ${v} (this machine's Postfix accounts)`);
-    }
-    d.set('inet_interfaces', 'loopback-only', `${values.get('inet_interfaces') ?? 'all'} → loopback-only: the runner listens on 127.0.0.1 only`);
-    d.set('inet_protocols', 'ipv4', `${values.get('inet_protocols') ?? 'all'} → ipv4 (the services listen on 127.0.0.1)`);
-}
-/** SAFETY: every transport a discard, every other route emptied. */
-function nothingDelivered(d) {
-    const defaulted = [];
-    for (const t of TRANSPORTS) {
-        const before = d.values.get(t);
-        d.values.set(t, classTransport(d.input.classTag, t));
-        if (before === undefined)
-            defaulted.push(t);
-        else
-            d.changes.push({ ...d.at(t), subject: t, change: `${before} → discard: with the ${DELIVERY_CLASSES[t]} class's own next hop (nothing leaves the runner; the log names the class)`, tested: true });
-    }
-    if (defaulted.length)
-        d.changes.push({ file: 'main.cf', line: null, subject: defaulted.join(', '), change: 'set to discard:, each class with its own next hop (nothing leaves the runner; the log names the class)', tested: true });
-    for (const [name, hook] of Object.entries(HOOKS)) {
-        const before = d.values.get(name);
-        if (before)
-            d.set(name, '', `${before} → empty: ${hook.why}`, hook.tested);
-    }
-    for (const name of ROUTING) {
-        const before = d.values.get(name);
-        if (before !== undefined && before !== '') {
-            d.values.set(name, '');
-            d.changes.push({ ...d.at(name), subject: name, change: `${before} → empty: every transport is discard: here`, tested: name !== 'content_filter' });
-        }
-    }
-}
-/**
- * Parameters whose value may be read from a file (`/file/name`): Debian's stock
- * `myorigin = /etc/mailname`, lists such as `mydestination = /etc/postfix/local-domains`.
- * A file outside the configuration directory is not on the runner: the directory's own
- * copy stands in when it has one; for myorigin, Postfix's default ($myhostname) does
- * (it decides no relaying). Either way the change is reported. Left alone, Postfix
- * stops the gate with "/etc/mailname: cannot open file" and no line to look at.
- */
-const FILE_VALUED = ['myorigin', 'mydestination', 'mynetworks', 'relay_domains', 'permit_mx_backup_networks', 'virtual_alias_domains', 'virtual_mailbox_domains'];
-function filesOutside(d) {
-    for (const name of FILE_VALUED) {
-        const value = d.values.get(name);
-        if (value === undefined)
-            continue;
-        const tokens = value.split(/[\s,]+/).filter((t) => t.startsWith('/'));
-        let next = value;
-        const said = [];
-        for (const t of tokens) {
-            const copy = d.resolveFile(t);
-            if (copy !== undefined) {
-                next = next.replace(t, copy);
-                said.push(`${t} → the copy in the configuration directory (${external_node_path_default().basename(copy)})`);
-            }
-            else if (name === 'myorigin') {
-                next = '$myhostname';
-                said.push(`${t} is not in the configuration directory → $myhostname, Postfix's default (myorigin decides no relaying)`);
-            }
-        }
-        if (next !== value)
-            d.set(name, next, said.join('; '));
-    }
-}
-/** Milters, DNS blocklists and policy services cannot be reached from a runner: taken out, listed as not tested. */
-function withoutUnreachableChecks(d) {
-    const { values } = d;
-    for (const m of MILTERS) {
-        const v = values.get(m);
-        if (v)
-            d.set(m, '', `milters ${v} not tested here (they cannot be reached from a runner)`, false);
-    }
-    if (MILTERS.some((m) => d.input.main.some((p) => p.name === m && p.value !== '')) || values.has('milter_default_action')) {
-        d.set('milter_default_action', 'accept', `${values.get('milter_default_action') ?? 'tempfail'} → accept (milters are not tested here)`, false);
-    }
-    if (values.get('postscreen_dnsbl_sites'))
-        d.set('postscreen_dnsbl_sites', '', `DNS blocklists ${values.get('postscreen_dnsbl_sites')} not tested here (no DNS on a runner)`, false);
-    for (const [name, value] of [...values]) {
-        const { value: next, removed } = withoutPolicyServices(value);
-        if (removed.length === 0)
-            continue;
-        values.set(name, next);
-        for (const r of removed)
-            d.changes.push({ ...d.at(name), subject: name, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-    }
-}
-/** SASL: Dovecot's socket is not on a runner; Cyrus with no accounts stands in. */
-function saslStandIn(d) {
-    const { values } = d;
-    const inUse = values.get('smtpd_sasl_auth_enable') === 'yes' || (d.input.master ?? []).some((s) => serviceOverrides(s).some((o) => o.name === 'smtpd_sasl_auth_enable' && o.value === 'yes'));
-    if (!inUse)
-        return;
-    if ((values.get('smtpd_sasl_type') ?? 'cyrus') !== 'cyrus') {
-        d.set('smtpd_sasl_type', 'cyrus', `${values.get('smtpd_sasl_type')} → cyrus with no accounts: AUTH is offered, every login fails`);
-        d.set('smtpd_sasl_path', 'smtpd', `${values.get('smtpd_sasl_path') ?? ''} → smtpd (Cyrus)`);
-    }
-    values.set('cyrus_sasl_config_path', external_node_path_default().join(d.input.instance.conf, 'sasl'));
-    // ANONYMOUS as Debian's libsasl2-modules offers it: whether Postfix offers it is then the
-    // configuration's smtpd_sasl_security_options, which the AUTH identity trick tests.
-    d.create.push({ file: 'sasl/smtpd.conf', content: 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /nonexistent/relay-check-sasldb2\nmech_list: PLAIN LOGIN ANONYMOUS\n' });
-}
-/** A value with its maps pointed at the instance's copies (and queued for postmap/postalias); a map that cannot be had is a refusal. */
-function fixMaps(d, name, value, origin) {
-    let out = value;
-    for (const ref of mapRefs(value)) {
-        if (SERVER_MAPS.has(ref.type)) {
-            d.refusals.push({ ...origin, subject: name, change: `${name} uses ${ref.whole}, which needs a server or database a runner does not have: stand it in with postfix-overrides (for example ${name} = texthash:test/${name})`, tested: false });
-            continue;
-        }
-        if (!d.input.mapTypes.has(ref.type)) {
-            d.refusals.push({ ...origin, subject: name, change: `${name} uses the map type ${ref.type}:, which this Postfix does not support${PACKAGE_OF[ref.type] ? ` (install the Debian package ${PACKAGE_OF[ref.type]})` : ''}`, tested: false });
-            continue;
-        }
-        const file = d.resolveFile(ref.name);
-        if (!file) {
-            if (ALIAS_PARAMS.has(name) && /(^|\/)aliases$/.test(ref.name))
-                out = out.replace(ref.whole, aliasesStandIn(d, name, ref, origin));
-            else
-                d.refusals.push({ ...origin, subject: name, change: `${name} names ${ref.name}, which is not in the configuration directory: add the file or override ${name} in postfix-overrides`, tested: false });
-            continue;
-        }
-        const next = `${ref.proxy ? 'proxy:' : ''}${ref.type}:${file}`;
-        if (next !== ref.whole) {
-            out = out.replace(ref.whole, next);
-            if (!/^\$\{?config_directory/.test(ref.name))
-                d.changes.push({ ...origin, subject: name, change: `${ref.name} → the copy in the configuration directory`, tested: true });
-        }
-        if (INDEXED_MAPS.has(ref.type) && !d.build.some((b) => b.map === `${ref.type}:${file}`)) {
-            d.build.push({ command: ALIAS_PARAMS.has(name) ? 'postalias' : 'postmap', map: `${ref.type}:${file}` });
-        }
-    }
-    return out;
-}
-/** Local recipient validation reads the aliases; Debian's default holds postmaster only. Returns the reference to write. */
-function aliasesStandIn(d, name, ref, origin) {
-    const stand = external_node_path_default().join(d.input.instance.conf, 'aliases');
-    if (!d.create.some((c) => c.file === 'aliases'))
-        d.create.push({ file: 'aliases', content: 'postmaster: root\n' });
-    d.changes.push({ ...origin, subject: name, change: `${ref.name} is not in the configuration directory: an aliases file with postmaster only stands in`, tested: true });
-    if (INDEXED_MAPS.has(ref.type))
-        d.build.push({ command: 'postalias', map: `${ref.type}:${stand}` });
-    return `${ref.proxy ? 'proxy:' : ''}${ref.type}:${stand}`;
-}
-/** Certificates name files of the production host: the directory's copy, else a throwaway pair stands in. */
-function tlsStandIn(d, name, value) {
-    if (value === '')
-        return undefined;
-    const { cert, key } = d.input.instance;
-    if (name === 'smtpd_tls_chain_files') {
-        const files = value.split(/[\s,]+/).filter(Boolean);
-        if (files.every((f) => d.resolveFile(f)))
-            return { value: files.map((f) => d.resolveFile(f)).join(', '), change: `${value} → the copies in the configuration directory` };
-        return { value: `${key}, ${cert}`, change: `${value} → a throwaway self-signed pair (STARTTLS and implicit TLS are still tested)` };
-    }
-    const local = d.resolveFile(value);
-    if (local)
-        return { value: local, change: `${value} → the copy in the configuration directory` };
-    if (TLS_PAIR.cert.includes(name))
-        return { value: cert, change: `${value} → a throwaway self-signed certificate (STARTTLS and implicit TLS are still tested)` };
-    if (TLS_PAIR.key.includes(name))
-        return { value: key, change: `${value} → the throwaway key` };
-    if (TLS_OPTIONAL.includes(name))
-        return { value: '', change: `${value} is not on a runner: left out` };
-    return undefined;
-}
-function certificates(d) {
-    for (const name of TLS_FILES) {
-        const v = d.values.get(name);
-        const t = v === undefined ? undefined : tlsStandIn(d, name, v);
-        if (t)
-            d.set(name, t.value, t.change);
-    }
-    // Debian's "No configuration" main.cf has no TLS at all; a service that asks for it needs a pair.
-    if (!TLS_PAIR.cert.some((n) => d.values.get(n)) && !d.values.get('smtpd_tls_chain_files')) {
-        d.values.set('smtpd_tls_cert_file', d.input.instance.cert);
-        d.values.set('smtpd_tls_key_file', d.input.instance.key);
-    }
-}
-/** master.cf for the instance: chroot off, overrides made safe, listeners on their loopback ports, delivery agents discard(8). */
-function sandboxMaster(d, forServices) {
-    const { input } = d;
-    const master = (input.master ?? parseDefault()).map((s) => ({ ...s, args: [...s.args] }));
-    if (input.master === null)
-        d.changes.push({ file: 'master.cf', line: null, subject: 'master.cf', change: "the directory has no master.cf: Debian's default services stand in (smtp on port 25)", tested: true });
-    const services = [];
-    const chrooted = [];
-    const replaced = [];
-    const disabled = [];
-    for (const s of master) {
-        if (s.chroot !== 'n') {
-            if (s.chroot === 'y' || s.chroot === '-')
-                chrooted.push(s.service);
-            s.chroot = 'n';
-        }
-        const origin = { file: 'master.cf', line: input.master === null ? null : s.line };
-        // The team's overrides first, so they are made safe like the file's own.
-        applyFileOverrides(d, s, forServices);
-        safeServiceOverrides(d, s, origin);
-        if (isListener(s))
-            services.push(placeListener(d, s, origin, services.length));
-        else if (s.type === 'inet') {
-            disabled.push(s);
-            d.changes.push({ ...origin, subject: s.service, change: `inet service ${s.service} (${s.command}) is not SMTP: not started here`, tested: false });
-        }
-        else if (!SAFE_DAEMONS.has(s.command)) {
-            if (s.type === 'unix')
-                replaced.push(toDiscard(s));
-            else {
-                disabled.push(s);
-                d.changes.push({ ...origin, subject: s.service, change: `${s.type} service ${s.service} runs ${s.command}, which is not one of Postfix's own daemons: not started here`, tested: true });
-            }
-        }
-        onlyOverrides(d, s, origin);
-    }
-    if (chrooted.length)
-        d.changes.push({ file: 'master.cf', line: null, subject: 'chroot', change: `chroot off for ${chrooted.join(', ')} (the jail is not populated on a runner)`, tested: true });
-    if (replaced.length)
-        d.changes.push({ file: 'master.cf', line: null, subject: 'delivery agents', change: `${replaced.join(', ')} deliver to discard(8): nothing leaves the runner and no command runs`, tested: true });
-    const kept = withRequiredServices(d, master.filter((s) => !disabled.includes(s)));
-    if (services.length === 0)
-        d.refusals.push({ file: 'master.cf', line: null, subject: 'master.cf', change: 'no inet smtpd or postscreen service: there is nothing to test', tested: false });
-    return { master: kept, services };
-}
-/** A unix service that is not one of Postfix's own safe daemons becomes discard(8), with no wakeup; returns how it is named in the change. */
-function toDiscard(s) {
-    const was = `${s.service} (${s.command}${s.wakeup !== '-' && s.wakeup !== '0' ? `, woken every ${s.wakeup}` : ''})`;
-    s.command = 'discard';
-    s.wakeup = '-';
-    s.args = keepOverrides(s.args);
-    return was;
-}
-/** Arguments other than `-o` (`-D` runs debugger_command as root, `-v`, a pipe's argv) are dropped. */
-function onlyOverrides(d, s, origin) {
-    const kept = keepOverrides(s.args);
-    if (kept.length === s.args.length)
-        return;
-    const dropped = s.args.filter((a, i) => a !== '-o' && s.args[i - 1] !== '-o');
-    d.changes.push({ ...origin, subject: s.service, change: `argument(s) ${dropped.join(' ')} dropped: only -o overrides are kept (-D would run debugger_command)`, tested: true });
-    s.args = kept;
-}
-/** A service's own `-o` overrides, made safe as main.cf's values are. */
-function safeServiceOverrides(d, s, origin) {
-    for (const o of serviceOverrides(s)) {
-        const subject = `${s.service} -o ${o.name}`;
-        let v = fixMaps(d, `${s.service}/${s.type} -o ${o.name}`, o.value, origin);
-        if (MILTERS.includes(o.name) && v !== '') {
-            d.changes.push({ ...origin, subject, change: `milters ${v} not tested here`, tested: false });
-            v = '';
-        }
-        const policy = withoutPolicyServices(v);
-        for (const r of policy.removed)
-            d.changes.push({ ...origin, subject, change: `${r} not tested here (a policy service cannot be reached from a runner)`, tested: false });
-        v = policy.value;
-        const tls = TLS_FILES.includes(o.name) ? tlsStandIn(d, o.name, v) : undefined;
-        if (tls) {
-            d.changes.push({ ...origin, subject, change: tls.change, tested: true });
-            v = tls.value;
-        }
-        if (o.name === 'smtpd_sasl_type' && v !== 'cyrus') {
-            d.changes.push({ ...origin, subject: `${s.service} -o smtpd_sasl_type`, change: `${v} → cyrus with no accounts`, tested: true });
-            v = 'cyrus';
-        }
-        if (o.name === 'smtpd_sasl_path' && d.values.get('smtpd_sasl_type') === 'cyrus')
-            v = 'smtpd';
-        if (o.name === 'smtpd_authorized_xclient_hosts' && v !== gateXclientHosts(v)) {
-            d.changes.push({ ...origin, subject, change: xclientChange(v), tested: true });
-            v = gateXclientHosts(v);
-        }
-        const transport = TRANSPORTS.find((t) => t === o.name);
-        if (transport)
-            v = classTransport(d.input.classTag, transport);
-        else if (ROUTING.includes(o.name))
-            v = '';
-        else if (o.name in HOOKS && v !== '') {
-            d.changes.push({ ...origin, subject, change: `${v} → empty: ${HOOKS[o.name].why}`, tested: HOOKS[o.name].tested });
-            v = '';
-        }
-        if (v !== o.value)
-            s.args[o.index] = overrideArg(o.name, v);
-    }
-}
-/** postfix-overrides' `service/type/name` lines for this service, replacing or adding `-o`. */
-function applyFileOverrides(d, s, forServices) {
-    for (const f of forServices.filter((x) => x.service === s.service && x.type === s.type)) {
-        const existing = serviceOverrides(s).find((o) => o.name === f.name);
-        if (existing)
-            s.args[existing.index] = overrideArg(f.name, f.value);
-        else
-            s.args.push('-o', overrideArg(f.name, f.value));
-        d.changes.push({ file: d.input.overridesFile, line: f.line, subject: `${s.service}/${s.type} -o ${f.name}`, change: `set by postfix-overrides: ${f.value}`, tested: true });
-    }
-}
-/** An smtpd or postscreen listener moved to the nth free loopback port, described as it was in production. */
-function placeListener(d, s, origin, nth) {
-    const port = d.input.ports[nth];
-    if (port === undefined)
-        throw new Error('buildSandbox: fewer ports than listeners (see listenerCount)');
-    const own = (n) => serviceOverrides(s).find((o) => o.name === n)?.value ?? d.values.get(n);
-    const wrapper = own('smtpd_tls_wrappermode') === 'yes';
-    const tlsRequired = !wrapper && (own('smtpd_tls_security_level') === 'encrypt' || own('smtpd_enforce_tls') === 'yes');
-    const proxy = own(s.command === 'postscreen' ? 'postscreen_upstream_proxy_protocol' : 'smtpd_upstream_proxy_protocol') === 'haproxy';
-    const original = SERVICE_PORTS[s.service] ?? s.service;
-    // A listener written as host:port is best known by its syslog name (postfix/submission).
-    const syslog = serviceOverrides(s).find((o) => o.name === 'syslog_name')?.value.split('/').pop();
-    const name = /[:.]/.test(s.service) && syslog && !syslog.includes('$') ? syslog : s.service;
-    d.changes.push({ ...origin, subject: s.service, change: `${name} (${original}) → 127.0.0.1:${port}`, tested: true });
-    s.service = `127.0.0.1:${port}`;
-    return { name, original, command: s.command, wrapper, tlsRequired, proxy, port, line: s.line };
-}
-function withRequiredServices(d, kept) {
-    for (const [name, line] of Object.entries(REQUIRED_SERVICES)) {
-        if (!kept.some((s) => s.service === name && s.type !== 'inet')) {
-            const [svc] = parseLine(line);
-            kept.push(svc);
-            d.changes.push({ file: 'master.cf', line: null, subject: name, change: `added ${name} (${svc.command}): the private instance needs it`, tested: true });
-        }
-    }
-    return kept;
-}
-function keepOverrides(args) {
-    const out = [];
-    for (let i = 0; i < args.length; i++)
-        if (args[i] === '-o' && i + 1 < args.length)
-            out.push('-o', args[++i]);
-    return out;
-}
-function parseLine(line) {
-    const [service, type, priv, unpriv, chroot, wakeup, maxproc, command, ...args] = splitArgs(line);
-    return [{ service, type, private: priv, unpriv, chroot, wakeup, maxproc, command, args, line: 0 }];
-}
-function parseDefault() {
-    return DEFAULT_MASTER_CF.trim()
-        .split('\n')
-        .flatMap((l) => parseLine(l));
-}
-
 ;// CONCATENATED MODULE: ./src/gate/effective.ts
 
 
@@ -40369,7 +40832,7 @@ function causeOf(eff, ctx, lookup) {
 /** Reads the effective configuration of an instance's conf directory: main values, and per master.cf service the `-o` overrides. */
 async function readEffective(conf) {
     const main = new Map();
-    const postconf = async (args) => (await run_run('postconf', ['-c', conf, ...args], { timeout: 30_000 })).stdout;
+    const postconf = async (args) => (await run('postconf', ['-c', conf, ...args], { timeout: 30_000 })).stdout;
     for (const line of (await postconf(['-x', ...READ])).split('\n')) {
         const m = /^([a-z0-9_]+) = ?(.*)$/.exec(line);
         if (m)
@@ -40828,443 +41291,6 @@ function withCauses(d, causes, relaying) {
     }
     const unexplained = relaying.some((s) => !causes.some((c) => c.service === s));
     return { ...d, findings: [...findings, ...(unexplained ? d.findings : [])], unmatched: null };
-}
-
-;// CONCATENATED MODULE: ./src/gate/instance.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * A private Postfix built from a configuration directory of the repository:
- * its own config, queue, data and log in a temporary directory, every smtpd
- * service on a free 127.0.0.1 port, every transport a discard. It never reads
- * or writes /etc/postfix and never touches a Postfix already running here.
- */
-/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
-class GateError extends Error {
-    input;
-    problems;
-    constructor(input, detail, 
-    /** The configuration problems behind it, each with its file and line (annotations). */
-    problems = []) {
-        super(`Input '${input}': ${detail}`);
-        this.input = input;
-        this.problems = problems;
-        this.name = 'GateError';
-    }
-}
-const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
-const CMD_TIMEOUT_MS = 60_000;
-const READY_TIMEOUT_MS = 30_000;
-/** A command as root, without blocking the event loop (see run.ts). */
-function exec(r, cmd, args, input) {
-    const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    return run_run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
-}
-/** The same, blocking: only for exit hooks, which cannot wait. */
-function execNow(r, cmd, args) {
-    const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
-}
-/** Root, or a working `sudo -n`: the Postfix master must start as root. */
-function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
-    if (uid === 0)
-        return { prefix: [] };
-    if (sudoWorks())
-        return { prefix: ['sudo', '-n'] };
-    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
-}
-/** What to do about Postfix on this machine: use it, install it, or say what to install. */
-function postfixPlan(m, bin = POSTFIX_BIN) {
-    if (m.postfix)
-        return 'present';
-    if (m.debian && m.aptGet)
-        return 'install';
-    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
-}
-/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-async function ensurePostfix(r, log) {
-    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
-    if (plan === 'present')
-        return;
-    if (plan instanceof GateError)
-        throw plan;
-    const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
-    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
-    const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
-    const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''));
-    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
-        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
-    }
-}
-/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
-const MAX_CONFIG_FILES = 2_000;
-/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
-function listFiles(dir) {
-    const out = [];
-    const walk = (rel) => {
-        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
-            if (e.name.startsWith('.git') || e.name === 'node_modules')
-                continue;
-            const r = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory())
-                walk(r);
-            else if (e.isFile())
-                out.push(r);
-            if (out.length > MAX_CONFIG_FILES) {
-                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
-            }
-        }
-    };
-    walk('');
-    return out;
-}
-function readParams(file, input) {
-    try {
-        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
-    }
-    catch (e) {
-        throw new GateError(input, `cannot read ${file}: ${e.message}`);
-    }
-}
-/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
-function checkGateInputs(o) {
-    let st;
-    try {
-        st = external_node_fs_default().statSync(o.configDir);
-    }
-    catch {
-        throw new GateError('postfix-config', `${o.configDir} does not exist`);
-    }
-    if (!st.isDirectory())
-        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
-    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
-        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
-    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
-        throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
-}
-/** Builds, checks and starts the private instance; stops it again on any failure. */
-async function startGate(o) {
-    const log = o.log ?? (() => undefined);
-    checkGateInputs(o);
-    const r = runner();
-    await ensurePostfix(r, log);
-    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
-    const inst = { dir, stopped: false, r };
-    live.add(inst);
-    installHooks();
-    o.onDir?.(dir);
-    log(`private Postfix instance in ${dir}`);
-    try {
-        const at = await instancePlaces(r, dir);
-        const config = copyConfiguration(o, at.conf);
-        const sb = await sandboxFor(r, o, config, at);
-        const lines = writeInstance(sb, at.conf);
-        const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
-        const [myhostname, mydomain] = host.split('\n');
-        await makePair(r, at.cert, at.key, myhostname || 'localhost');
-        await buildMaps(r, sb.build, at.conf);
-        await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
-        await startPostfix(r, at, o.configDir, sb.services);
-        return {
-            dir,
-            postfixVersion: await postconf(r, at.conf, ['mail_version']),
-            services: sb.services,
-            changes: sb.changes,
-            mydomain: mydomain ?? '',
-            myhostname: myhostname ?? '',
-            classTag: config.classTag,
-            maillog: () => readOr(at.log),
-            stop: () => stopInstance(inst),
-        };
-    }
-    catch (e) {
-        await stopInstance(inst);
-        throw e;
-    }
-}
-async function instancePlaces(r, dir) {
-    external_node_fs_default().chmodSync(dir, 0o755);
-    const at = { conf: external_node_path_default().join(dir, 'conf'), queue: external_node_path_default().join(dir, 'queue'), data: external_node_path_default().join(dir, 'data'), log: external_node_path_default().join(dir, 'maillog'), cert: external_node_path_default().join(dir, 'tls-cert.pem'), key: external_node_path_default().join(dir, 'tls-key.pem') };
-    for (const d of [at.conf, at.queue, at.data])
-        external_node_fs_default().mkdirSync(d, { mode: 0o755 });
-    const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
-    if (chown.status !== 0)
-        throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
-    return at;
-}
-/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
-function copyConfiguration(o, conf) {
-    const files = listFiles(o.configDir);
-    for (const f of files) {
-        const to = external_node_path_default().join(conf, f);
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
-        external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
-    }
-    const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
-    const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
-    const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
-    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
-    // A stand-in map named by a relative path may live beside the overrides file or in the
-    // checkout rather than in the configuration directory: copy it into the instance.
-    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
-        if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
-            continue;
-        const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
-        if (!from)
-            continue;
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
-        external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
-        files.push(ref.name);
-    }
-    return { files, main, master, overrides, classTag: external_node_crypto_default().randomBytes(6).toString('hex') };
-}
-/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
-async function sandboxFor(r, o, c, at) {
-    // postconf -m needs some main.cf in the directory it is pointed at.
-    external_node_fs_default().writeFileSync(external_node_path_default().join(at.conf, 'main.cf'), '');
-    const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
-    const ports = [];
-    for (let i = 0; i < listenerCount(c.master); i++)
-        ports.push(await freePort(ports));
-    const sb = buildSandbox({
-        main: c.main,
-        master: c.master,
-        overrides: c.overrides,
-        overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
-        files: new Set(c.files),
-        mapTypes,
-        instance: at,
-        ports,
-        classTag: c.classTag,
-    });
-    if (sb.refusals.length > 0) {
-        throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
-    }
-    return sb;
-}
-/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
-function writeInstance(sb, conf) {
-    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
-    const masterText = sb.master.map(formatMasterService);
-    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
-    const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
-    sb.master.forEach((s, i) => {
-        for (let n = 0; n < masterText[i].split('\n').length; n++)
-            lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
-    });
-    for (const c of sb.create) {
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
-    }
-    // Postfix waits for a configuration file written in the last second to settle before
-    // reading it; the files are complete, so date them back and start at once.
-    const past = new Date(Date.now() - 60_000);
-    for (const f of ['main.cf', 'master.cf'])
-        external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
-    return lines;
-}
-/** Values as this Postfix computes them for the instance, one a line. */
-async function postconf(r, conf, names) {
-    return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
-}
-async function buildMaps(r, build, conf) {
-    for (const b of build) {
-        const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
-        if (made.status !== 0)
-            throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
-    }
-}
-/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
-async function postfixCheck(r, conf, configDir, lines, master) {
-    const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
-    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
-    if (check.status === 0 && complaints.length === 0)
-        return;
-    const problems = problemsOf(complaints, conf, lines, master);
-    const at = problems.find((p) => p.line !== null);
-    throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
-}
-/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
-async function startPostfix(r, at, configDir, services) {
-    const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
-    if (started.status !== 0)
-        throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
-    for (const s of services)
-        await waitForGreeting(s, at.log, at.conf, configDir);
-    // A greeting proves that a server listens on the port, not that it is ours: had another
-    // process taken a port between freePort and Postfix's bind, our master would have died
-    // on it and the battery would test that other server.
-    const pid = masterPid(external_node_path_default().dirname(at.conf));
-    const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
-    if (bind || pid === undefined || !alive(pid)) {
-        throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
-    }
-}
-function firstLine(s) {
-    return (s.trim().split('\n')[0] ?? '').trim();
-}
-/** Postfix's own words, with instance paths written as the repository's. */
-function postfixWords(text, conf, configDir) {
-    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
-}
-/**
- * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
- * the written line maps back to the repository's file and line.
- */
-function problemsOf(complaints, conf, lines, master) {
-    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return complaints.map((l) => {
-        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
-        // postconf quotes a bad master.cf entry without a line number: find it by its text.
-        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
-        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
-        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
-        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
-    });
-}
-async function makePair(r, cert, key, cn) {
-    const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
-    if (made.status !== 0)
-        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
-}
-function readOr(file) {
-    try {
-        return external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch {
-        return '';
-    }
-}
-function tailOf(file) {
-    return readOr(file)
-        .split('\n')
-        .filter((l) => /fatal|panic|error/i.test(l))
-        .slice(-3)
-        .join(' | ');
-}
-function freePort(taken) {
-    return new Promise((resolve, reject) => {
-        const srv = external_node_net_default().createServer();
-        srv.once('error', reject);
-        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-            const port = srv.address().port;
-            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
-        });
-    });
-}
-/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
-async function waitForGreeting(s, log, conf, configDir) {
-    const until = Date.now() + READY_TIMEOUT_MS;
-    let last = '';
-    while (Date.now() < until) {
-        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
-        if (last === 'ok')
-            return;
-        if (/fatal:/.test(readOr(log)))
-            break;
-        await new Promise((res) => setTimeout(res, 200));
-    }
-    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
-}
-function greet(port, wrapper, timeoutMs, proxy) {
-    return new Promise((resolve) => {
-        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
-        // A PROXY-protocol service greets only after the header, as its proxy would send it.
-        if (proxy && !wrapper)
-            socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
-        let buf = '';
-        const done = (why) => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(why);
-        };
-        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
-        socket.on('error', (e) => done(e.code ?? e.message));
-        socket.on('data', (c) => {
-            buf += c.toString('latin1');
-            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
-                socket.write('QUIT\r\n');
-                done('ok');
-            }
-            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
-                done(`refused: ${buf.trim().slice(0, 200)}`);
-        });
-        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
-    });
-}
-const live = new Set();
-let hooked = false;
-function installHooks() {
-    if (hooked)
-        return;
-    hooked = true;
-    process.once('exit', () => {
-        for (const i of live)
-            killNow(i.dir, i.r);
-    });
-    for (const sig of ['SIGTERM', 'SIGINT']) {
-        process.once(sig, () => {
-            for (const i of live)
-                killNow(i.dir, i.r);
-            process.exit(sig === 'SIGINT' ? 130 : 143);
-        });
-    }
-}
-/** The master's pid from data/master.lock or queue/pid/master.pid. */
-function masterPid(dir) {
-    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
-        const n = Number.parseInt(readOr(f).trim(), 10);
-        if (Number.isInteger(n) && n > 1)
-            return n;
-    }
-    return undefined;
-}
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        // EPERM: it exists but is not ours to signal (sudo case).
-        return e.code === 'EPERM';
-    }
-}
-/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
-function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
-    const pid = masterPid(dir);
-    if (pid !== undefined && alive(pid))
-        execNow(r, 'kill', ['-KILL', String(pid)]);
-    // Its children follow the master; give them a moment, then remove the instance.
-    execNow(r, 'rm', ['-rf', dir]);
-}
-async function stopInstance(i) {
-    if (i.stopped)
-        return;
-    i.stopped = true;
-    const conf = external_node_path_default().join(i.dir, 'conf');
-    const pid = masterPid(i.dir);
-    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
-    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
-        await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
-    if (pid !== undefined) {
-        const until = Date.now() + 5_000;
-        while (alive(pid) && Date.now() < until)
-            await new Promise((res) => setTimeout(res, 100));
-        if (alive(pid))
-            await exec(i.r, 'kill', ['-KILL', String(pid)]);
-    }
-    await exec(i.r, 'rm', ['-rf', i.dir]);
-    live.delete(i);
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/route-proof.ts
@@ -41762,7 +41788,7 @@ async function generate(conf, out, eximRoot) {
     const copy = external_node_path_default().join(conf, '..', 'update-exim4.conf');
     external_node_fs_default().writeFileSync(copy, script, { mode: 0o700 });
     // No environment of the runner's: the script's commands are the system's.
-    const r = await run_run('env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', copy, '--keepcomments', '-d', conf, '-o', out], { timeout: config_CMD_TIMEOUT_MS });
+    const r = await run('env', ['-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', copy, '--keepcomments', '-d', conf, '-o', out], { timeout: config_CMD_TIMEOUT_MS });
     if (r.status !== 0)
         throw new EximConfigError(`Debian's update-exim4.conf could not generate the configuration: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop() ?? ''}`);
 }
@@ -42129,7 +42155,11 @@ const FORBIDDEN = [
     { pattern: /^\s*driver\s*=\s*queryprogram\b/, what: 'a `queryprogram` router runs a command when an address is verified' },
     { pattern: /^\s*perl_(?:startup|at_start)\b/, what: '`perl_startup` runs Perl as Exim starts' },
     { pattern: /^\s*acl_[a-z_]+\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
-    { pattern: /^\s*!?acl\s*=\s*\//, what: 'an ACL read from a file at run time cannot be checked' },
+    { pattern: /(?:^|\s)!?acl\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
+    // Content scanning runs a scanner the configuration names (`av_scanner = cmdline:…` with `malware =`), no `${run` needed.
+    // exim4-daemon-light has no content scanning (it refuses the option itself); these guard a heavy build.
+    { pattern: /^\s*(?:av_scanner|spamd_address)\s*=/, what: '`av_scanner`/`spamd_address` names a scanner to run or reach' },
+    { pattern: /(?:^|\s)!?(?:malware|spam)\s*=/, what: 'a `malware`/`spam` ACL condition runs or reaches a content scanner' },
 ];
 /**
  * Refusals in the configuration as Exim reads it. `exim -bP config` prints it with
@@ -42236,7 +42266,7 @@ async function findExim(log) {
     log?.(`Exim not found: unpacking Debian's exim4-daemon-light into ${dest} (.ci/install-exim; nothing is installed)`);
     const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
     const [cmd, ...args] = [...sudo, 'env', `RELAY_CHECK_EXIM_DIR=${dest}`, 'bash', script];
-    const r = await run_run(cmd, args, { timeout: INSTALL_TIMEOUT_MS });
+    const r = await run(cmd, args, { timeout: INSTALL_TIMEOUT_MS });
     log?.('install-exim', `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== ''));
     const after = lookExim();
     if (r.status !== 0 || after === null)
@@ -42289,7 +42319,7 @@ function eximArgv(inst, args, asRoot = false) {
 }
 async function exim(inst, args, asRoot = false) {
     const [cmd, ...rest] = eximArgv(inst, args, asRoot);
-    return run_run(cmd, rest, { timeout: instance_CMD_TIMEOUT_MS });
+    return run(cmd, rest, { timeout: instance_CMD_TIMEOUT_MS });
 }
 /** Builds the private configuration, checks it, and starts the -bh listener. */
 async function startEximGate(o) {
@@ -42426,7 +42456,6 @@ async function namesOf(inst) {
 
 
 
-
 /** The service name an Exim gate's one listener reports. */
 const EXIM_SERVICE = 'smtp';
 /**
@@ -42444,7 +42473,12 @@ async function runEximGate(settings, services = {}, log, hooks = {}) {
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
-    const base = await againstBase(report, settings, services, log, hooks);
+    const base = await againstBase(report, settings.eximConfig, settings.baseRef, {
+        how: 'through Exim host checking',
+        log,
+        holdsConfig: holdsEximConfig,
+        runBase: (dir) => runEximInstance({ ...settings, eximConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }),
+    });
     return { ...report, gate: { ...report.gate, base } };
 }
 /** Each cause's edit on a copy of the directory, through a second -bh listener, judged as the Postfix gate judges a fix. */
@@ -42466,29 +42500,6 @@ async function proveEximFixes(settings, report, causes, services, log, hooks) {
     }
     return out;
 }
-/** The same directory at the base commit, through its own -bh listener after the head's is gone. The base never decides the step. */
-async function againstBase(head, settings, services, log, hooks) {
-    const configDir = settings.eximConfig;
-    const ref = settings.baseRef;
-    const at = checkoutBase(configDir, ref, log ?? (() => undefined), holdsEximConfig);
-    if (at.status === 'new')
-        return baseReport(at.commit, configDir, 'new');
-    if (at.status === 'unavailable')
-        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-    try {
-        log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) through Exim host checking`);
-        const base = await runEximInstance({ ...settings, eximConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
-        return compareRuns(at.commit, configDir, head, base);
-    }
-    catch (e) {
-        if (!(e instanceof GateError))
-            throw e;
-        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-    }
-    finally {
-        at.remove();
-    }
-}
 /** One configuration directory through one private Exim. */
 async function runEximInstance(settings, services, log, hooks) {
     const configDir = settings.eximConfig;
@@ -42500,7 +42511,7 @@ async function runEximInstance(settings, services, log, hooks) {
         await hooks.beforeRun?.(inst);
         const port = inst.listener.port;
         const original = `exim -bh ${client}`;
-        const report = await run({
+        const report = await engine_run({
             ...settings,
             hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
             ports: [port],
@@ -42543,7 +42554,7 @@ async function causesOf(inst, report, client, service) {
         const path = (x) => (x.startsWith('<') ? x : `<${x}>`);
         const commands = [`EHLO ${a.helo ?? 'relay-check.example.net'}`, `MAIL FROM:${path(a.mailFrom)}`, ...a.rcptTo.map((r) => `RCPT TO:${path(r)}`), 'QUIT', ''];
         const [cmd, ...args] = inst.hostCheckArgv;
-        const r = await run_run(cmd, args, { timeout: 30_000, input: commands.join('\r\n') });
+        const r = await run(cmd, args, { timeout: 30_000, input: commands.join('\r\n') });
         const cause = eximCause({ acl: inst.rcptAcl, commentary: r.stderr.split('\n'), lines: inst.lines, ...(inst.ue4cc ? { ue4cc: inst.ue4cc } : {}), client, vector: a.vector, service });
         if (cause && !out.some((c) => c.kind === cause.kind && c.list === cause.list && c.element === cause.element))
             out.push(cause);
@@ -42554,7 +42565,7 @@ async function causesOf(inst, report, client, service) {
 async function commitOf(dir) {
     if (process.env.GITHUB_SHA)
         return process.env.GITHUB_SHA;
-    const r = await run_run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
+    const r = await run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
     return r.status === 0 ? r.stdout.trim() : null;
 }
 
@@ -42801,7 +42812,7 @@ async function waitForLog(jobs, maillog) {
 function check(settings, services = {}, log, hooks = {}) {
     if (settings.eximConfig !== undefined)
         return runEximGate(settings, services, log, { onDir: hooks.onDir });
-    return settings.postfixConfig === undefined ? run(settings, services) : runGate(settings, services, log, hooks);
+    return settings.postfixConfig === undefined ? engine_run(settings, services) : runGate(settings, services, log, hooks);
 }
 /**
  * Gate mode: the configuration of a pull request tested on a private Postfix
@@ -42824,43 +42835,16 @@ async function runGate(settings, services = {}, log, hooks = {}) {
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
-    const base = await gate_againstBase(report, settings, services, log, hooks);
+    const base = await againstBase(report, settings.postfixConfig, settings.baseRef, {
+        how: 'on a second private Postfix',
+        log,
+        runBase: (dir) => runInstance({ ...settings, postfixConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base'),
+    });
     return { ...report, gate: { ...report.gate, base } };
 }
 /** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
 function runFixedCopy(settings, services, log, hooks = {}) {
     return runInstance(settings, services, log, hooks, 'fixed');
-}
-/**
- * The same directory at the base commit, on a second private instance. It runs
- * after the head's instance is stopped: one instance at a time cannot collide
- * on ports or share the runner's two cores, and the action's post step (which
- * removes the instance it was last told of) covers each in turn. The base never
- * decides the step: what fails is what the head does.
- */
-async function gate_againstBase(head, settings, services, log, hooks) {
-    const configDir = settings.postfixConfig;
-    const ref = settings.baseRef;
-    const say = log ?? (() => undefined);
-    const at = checkoutBase(configDir, ref, say);
-    if (at.status === 'new')
-        return baseReport(at.commit, configDir, 'new');
-    if (at.status === 'unavailable')
-        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-    try {
-        say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
-        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base');
-        return compareRuns(at.commit, configDir, head, base);
-    }
-    catch (e) {
-        // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
-        if (!(e instanceof GateError))
-            throw e;
-        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-    }
-    finally {
-        at.remove();
-    }
 }
 /** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
 async function runInstance(settings, services, log, hooks, role) {
@@ -42873,7 +42857,7 @@ async function runInstance(settings, services, log, hooks, role) {
         const wrapper = new Set(inst.services.filter((s) => s.wrapper).map((s) => s.port));
         const proxied = new Set(inst.services.filter((s) => s.proxy).map((s) => s.port));
         const byPort = new Map(inst.services.map((s) => [s.port, s]));
-        const battery = await run({
+        const battery = await engine_run({
             ...settings,
             hosts: [{ input: '127.0.0.1', host: '127.0.0.1', kind: 'ipv4' }],
             ports: inst.services.map((s) => s.port),
@@ -42927,7 +42911,7 @@ async function effectiveCauses(inst, report, client, configDir) {
 async function gate_commitOf(dir) {
     if (process.env.GITHUB_SHA)
         return process.env.GITHUB_SHA;
-    const r = await run_run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
+    const r = await run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5_000 });
     return r.status === 0 ? r.stdout.trim() : null;
 }
 

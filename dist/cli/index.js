@@ -5022,218 +5022,6 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/gate/base.ts
-
-
-
-
-/**
- * Base against head: the configuration directory as it was at the pull
- * request's base commit, read from git into a temporary directory (never
- * checked out over the working tree), so that it can run on a second private
- * Postfix; and the pure comparison of the two runs, per master.cf service and
- * vector.
- */
-// --- which base ---
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-/**
- * The base commit of a pull_request event; undefined for any other event. Not
- * pull_request_target: there actions/checkout checks out the base itself, so the
- * work tree would be compared with itself (`base-ref` can still name one).
- */
-function pullRequestBase(eventName, payload) {
-    if (eventName !== 'pull_request')
-        return undefined;
-    const pr = payload?.pull_request;
-    const sha = pr?.base?.sha;
-    // Only a full object name: it goes on a git command line.
-    return typeof sha === 'string' && SHA.test(sha) ? sha : undefined;
-}
-const GIT_TIMEOUT_MS = 60_000;
-/** As instance.ts allows in a configuration directory: more is not one. */
-const MAX_FILES = 2_000;
-function git(cwd, args) {
-    // No prompt for credentials (a runner has no terminal); the checkout's own credentials still apply.
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', cwd, ...args], { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-    return { ok: r.status === 0, out: r.stdout ?? Buffer.alloc(0), err: `${r.stderr?.toString() ?? ''}${r.error?.message ?? ''}`.trim() };
-}
-const base_text = (g) => g.out.toString('utf8').trim();
-/** The commit a ref names, if this clone has it. */
-function resolve(root, ref) {
-    const g = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-    return g.ok ? base_text(g) : undefined;
-}
-/**
- * The commit, fetched once from origin when the clone lacks it: actions/checkout
- * fetches only the merge commit by default (fetch-depth 1), without its parents.
- */
-function resolveOrFetch(root, ref, log) {
-    const have = resolve(root, ref);
-    if (have !== undefined)
-        return have;
-    log(`base ${ref} is not in this clone: git fetch --depth=1 origin ${ref}`);
-    const fetched = git(root, ['fetch', '--depth=1', '--no-tags', '--quiet', 'origin', ref]);
-    if (!fetched.ok)
-        return undefined;
-    // A sha is in the clone now; a branch or tag name is in FETCH_HEAD, which is what was fetched.
-    return resolve(root, ref) ?? resolve(root, 'FETCH_HEAD');
-}
-/** Path segments listFiles (instance.ts) leaves out of a configuration directory, left out here too. */
-function base_skipped(rel) {
-    return rel.split('/').some((s) => s.startsWith('.git') || s === 'node_modules');
-}
-/** `git ls-tree -r -z` entries: mode, type, object and path, for plain files only (no symlinks, no submodules). */
-function parseLsTree(out) {
-    return out
-        .split('\0')
-        .filter(Boolean)
-        .map((e) => /^(\d+) (\w+) ([0-9a-f]+)\t([\s\S]+)$/.exec(e))
-        .filter((m) => m !== null && m[2] === 'blob' && (m[1] === '100644' || m[1] === '100755'))
-        .map((m) => ({ oid: m[3], path: m[4] }));
-}
-/**
- * The configuration directory at `ref`, written to a temporary directory: every
- * file git holds under it (main.cf, master.cf and the map files beside them).
- * "new" when the directory (or its main.cf) is not there at the base: the pull
- * request adds it. "unavailable" with a warning when the base cannot be had.
- */
-/** `holdsConfig`: whether the directory's files at the base are a configuration at all (Postfix: a main.cf; the Exim gate passes its own). */
-function checkoutBase(configDir, ref, log = () => undefined, holdsConfig = (p) => p.includes('main.cf')) {
-    const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
-    const top = git(configDir, ['rev-parse', '--show-toplevel']);
-    if (!top.ok)
-        return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
-    const root = base_text(top);
-    // Where the directory sits in the repository, as git names it (symlinks and `..` resolved).
-    const prefix = base_text(git(configDir, ['rev-parse', '--show-prefix'])).replace(/\/+$/, '');
-    const commit = resolveOrFetch(root, ref, log);
-    if (commit === undefined)
-        return unavailable(`commit ${ref} not available; use actions/checkout with fetch-depth: 0`);
-    const tree = `${commit}:${prefix}`;
-    if (base_text(git(root, ['cat-file', '-t', tree])) !== 'tree')
-        return { status: 'new', commit };
-    const ls = git(root, ['ls-tree', '-r', '-z', tree]);
-    if (!ls.ok)
-        return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
-    const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !base_skipped(f.path));
-    if (!holdsConfig(files.map((f) => f.path)))
-        return { status: 'new', commit };
-    if (files.length > MAX_FILES)
-        return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
-    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-base-'));
-    const remove = () => {
-        process.off('exit', remove);
-        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
-    };
-    // The instance has its exit hooks; these files need one too (SIGTERM ends in process.exit).
-    process.on('exit', remove);
-    try {
-        for (const f of files) {
-            // By object name, which is what `git show <commit>:<path>` prints, without parsing the path as a revision.
-            const blob = git(root, ['cat-file', 'blob', f.oid]);
-            if (!blob.ok)
-                throw new Error(`git cat-file ${f.path} failed: ${blob.err.split('\n')[0]}`);
-            const to = external_node_path_default().join(dir, f.path);
-            // git never stores `..` or absolute paths, but the files land outside the repository: check anyway.
-            if (!to.startsWith(dir + (external_node_path_default()).sep))
-                throw new Error(`${f.path} leaves the directory`);
-            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
-            external_node_fs_default().writeFileSync(to, blob.out);
-        }
-    }
-    catch (e) {
-        remove();
-        return unavailable(e.message, commit);
-    }
-    log(`base ${commit.slice(0, 12)}: ${files.length} file(s) of ${prefix || '.'} from git`);
-    return { status: 'files', commit, dir, remove };
-}
-// --- the comparison (pure) ---
-/** Worst first: a vector that relayed on any transport of a service relayed on that service. */
-const RANK = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
-/** Each master.cf service's outcome per vector, merged over its transports, in the order the report has them. */
-function outcomesByService(r) {
-    const nameOf = new Map((r.gate?.services ?? []).map((s) => [s.port, s.name]));
-    const out = new Map();
-    for (const t of r.targets) {
-        const service = nameOf.get(t.port) ?? String(t.port);
-        const m = out.get(service) ?? new Map();
-        out.set(service, m);
-        for (const a of t.attempts) {
-            const prev = m.get(a.vector);
-            if (prev === undefined || RANK[a.outcome] > RANK[prev])
-                m.set(a.vector, a.outcome);
-        }
-    }
-    return out;
-}
-/** Head against base for one vector; null where it did not run (a service only one side has). */
-function changeOf(head, base) {
-    const h = head === 'relayed';
-    const b = base === 'relayed';
-    return h && b ? 'unchanged-open' : h ? 'opened' : b ? 'closed' : 'unchanged';
-}
-/** One row per service and vector of either side: head's services first, then those only the base has. */
-function compareOutcomes(head, base) {
-    const rows = [];
-    const services = [...new Set([...head.keys(), ...base.keys()])];
-    for (const service of services) {
-        const h = head.get(service) ?? new Map();
-        const b = base.get(service) ?? new Map();
-        for (const vector of new Set([...h.keys(), ...b.keys()])) {
-            const ho = h.get(vector) ?? null;
-            const bo = b.get(vector) ?? null;
-            rows.push({ service, vector, head: ho, base: bo, change: changeOf(ho, bo) });
-        }
-    }
-    return rows;
-}
-/** The report's `gate.base` for two runs. */
-function compareRuns(commit, configDir, head, base) {
-    return baseReport(commit, configDir, 'compared', compareOutcomes(outcomesByService(head), outcomesByService(base)));
-}
-function baseReport(commit, configDir, status, changes = [], warning) {
-    const n = (c) => changes.filter((x) => x.change === c).length;
-    return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
-}
-
-;// CONCATENATED MODULE: ./src/gate/run.ts
-
-/**
- * A command run without blocking the event loop: spawnSync of `postfix start` once
- * stalled a caller's timers for the child's whole run (the SIGTERM gate test's flake).
- * Like spawnSync with a timeout: SIGTERM at `timeout` ms, `input` written to stdin.
- */
-function run_run(cmd, args, opts) {
-    return new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        let error;
-        let started = true;
-        child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
-        const timer = setTimeout(() => {
-            error = new Error(`${cmd} timed out after ${opts.timeout} ms`);
-            child.kill('SIGTERM');
-            // A daemon it started may hold the pipes open: stop reading so that 'close' comes.
-            child.stdout.destroy();
-            child.stderr.destroy();
-        }, opts.timeout);
-        child.on('error', (e) => {
-            started = false;
-            error ??= e;
-        });
-        // A command that exits without reading its input must not fail the write (EPIPE).
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(opts.input);
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ status: started ? code : null, stdout, stderr, ...(error ? { error } : {}) });
-        });
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/gate/postfix-files.ts
 /**
  * main.cf and master.cf as data, with the line each entry starts on, so that
@@ -5357,6 +5145,43 @@ function argLines(args) {
 /** A main.cf value as it is written back: Postfix reads a value up to the end of the logical line. */
 function formatMainCf(params) {
     return [...params].map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/gate/run.ts
+
+/**
+ * A command run without blocking the event loop: spawnSync of `postfix start` once
+ * stalled a caller's timers for the child's whole run (the SIGTERM gate test's flake).
+ * Like spawnSync with a timeout: SIGTERM at `timeout` ms, `input` written to stdin.
+ */
+function run_run(cmd, args, opts) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        let error;
+        let started = true;
+        child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+        const timer = setTimeout(() => {
+            error = new Error(`${cmd} timed out after ${opts.timeout} ms`);
+            child.kill('SIGTERM');
+            // A daemon it started may hold the pipes open: stop reading so that 'close' comes.
+            child.stdout.destroy();
+            child.stderr.destroy();
+        }, opts.timeout);
+        child.on('error', (e) => {
+            started = false;
+            error ??= e;
+        });
+        // A command that exits without reading its input must not fail the write (EPIPE).
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(opts.input);
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ status: started ? code : null, stdout, stderr, ...(error ? { error } : {}) });
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/gate/sandbox.ts
@@ -5965,6 +5790,644 @@ function parseDefault() {
     return DEFAULT_MASTER_CF.trim()
         .split('\n')
         .flatMap((l) => parseLine(l));
+}
+
+;// CONCATENATED MODULE: ./src/gate/instance.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * A private Postfix built from a configuration directory of the repository:
+ * its own config, queue, data and log in a temporary directory, every smtpd
+ * service on a free 127.0.0.1 port, every transport a discard. It never reads
+ * or writes /etc/postfix and never touches a Postfix already running here.
+ */
+/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
+class GateError extends Error {
+    input;
+    problems;
+    constructor(input, detail, 
+    /** The configuration problems behind it, each with its file and line (annotations). */
+    problems = []) {
+        super(`Input '${input}': ${detail}`);
+        this.input = input;
+        this.problems = problems;
+        this.name = 'GateError';
+    }
+}
+const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
+const CMD_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 30_000;
+/** A command as root, without blocking the event loop (see run.ts). */
+function exec(r, cmd, args, input) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    return run_run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
+}
+/** The same, blocking: only for exit hooks, which cannot wait. */
+function execNow(r, cmd, args) {
+    const [bin, ...rest] = [...r.prefix, cmd, ...args];
+    (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
+}
+/** Root, or a working `sudo -n`: the Postfix master must start as root. */
+function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
+    if (uid === 0)
+        return { prefix: [] };
+    if (sudoWorks())
+        return { prefix: ['sudo', '-n'] };
+    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
+}
+/** What to do about Postfix on this machine: use it, install it, or say what to install. */
+function postfixPlan(m, bin = POSTFIX_BIN) {
+    if (m.postfix)
+        return 'present';
+    if (m.debian && m.aptGet)
+        return 'install';
+    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
+}
+/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
+async function ensurePostfix(r, log) {
+    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
+    if (plan === 'present')
+        return;
+    if (plan instanceof GateError)
+        throw plan;
+    const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
+    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+    const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
+    const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
+    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''));
+    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
+        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
+    }
+}
+/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
+const MAX_CONFIG_FILES = 2_000;
+/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
+function listFiles(dir) {
+    const out = [];
+    const walk = (rel) => {
+        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
+            if (e.name.startsWith('.git') || e.name === 'node_modules')
+                continue;
+            const r = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isDirectory())
+                walk(r);
+            else if (e.isFile())
+                out.push(r);
+            if (out.length > MAX_CONFIG_FILES) {
+                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
+            }
+        }
+    };
+    walk('');
+    return out;
+}
+function readParams(file, input) {
+    try {
+        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
+    }
+    catch (e) {
+        throw new GateError(input, `cannot read ${file}: ${e.message}`);
+    }
+}
+/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
+function checkGateInputs(o) {
+    let st;
+    try {
+        st = external_node_fs_default().statSync(o.configDir);
+    }
+    catch {
+        throw new GateError('postfix-config', `${o.configDir} does not exist`);
+    }
+    if (!st.isDirectory())
+        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
+    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
+        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
+    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
+        throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
+}
+/** Builds, checks and starts the private instance; stops it again on any failure. */
+async function startGate(o) {
+    const log = o.log ?? (() => undefined);
+    checkGateInputs(o);
+    const r = runner();
+    await ensurePostfix(r, log);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
+    const inst = { dir, stopped: false, r };
+    live.add(inst);
+    installHooks();
+    o.onDir?.(dir);
+    log(`private Postfix instance in ${dir}`);
+    try {
+        const at = await instancePlaces(r, dir);
+        const config = copyConfiguration(o, at.conf);
+        const sb = await sandboxFor(r, o, config, at);
+        const lines = writeInstance(sb, at.conf);
+        const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
+        const [myhostname, mydomain] = host.split('\n');
+        await makePair(r, at.cert, at.key, myhostname || 'localhost');
+        await buildMaps(r, sb.build, at.conf);
+        await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
+        await startPostfix(r, at, o.configDir, sb.services);
+        return {
+            dir,
+            postfixVersion: await postconf(r, at.conf, ['mail_version']),
+            services: sb.services,
+            changes: sb.changes,
+            mydomain: mydomain ?? '',
+            myhostname: myhostname ?? '',
+            classTag: config.classTag,
+            maillog: () => readOr(at.log),
+            stop: () => stopInstance(inst),
+        };
+    }
+    catch (e) {
+        await stopInstance(inst);
+        throw e;
+    }
+}
+async function instancePlaces(r, dir) {
+    external_node_fs_default().chmodSync(dir, 0o755);
+    const at = { conf: external_node_path_default().join(dir, 'conf'), queue: external_node_path_default().join(dir, 'queue'), data: external_node_path_default().join(dir, 'data'), log: external_node_path_default().join(dir, 'maillog'), cert: external_node_path_default().join(dir, 'tls-cert.pem'), key: external_node_path_default().join(dir, 'tls-key.pem') };
+    for (const d of [at.conf, at.queue, at.data])
+        external_node_fs_default().mkdirSync(d, { mode: 0o755 });
+    const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
+    if (chown.status !== 0)
+        throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
+    return at;
+}
+/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
+function copyConfiguration(o, conf) {
+    const files = listFiles(o.configDir);
+    for (const f of files) {
+        const to = external_node_path_default().join(conf, f);
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+        external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
+    }
+    const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
+    const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
+    const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
+    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
+    // A stand-in map named by a relative path may live beside the overrides file or in the
+    // checkout rather than in the configuration directory: copy it into the instance.
+    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
+        if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
+            continue;
+        const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
+        if (!from)
+            continue;
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
+        external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
+        files.push(ref.name);
+    }
+    return { files, main, master, overrides, classTag: external_node_crypto_default().randomBytes(6).toString('hex') };
+}
+/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
+async function sandboxFor(r, o, c, at) {
+    // postconf -m needs some main.cf in the directory it is pointed at.
+    external_node_fs_default().writeFileSync(external_node_path_default().join(at.conf, 'main.cf'), '');
+    const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
+    const ports = [];
+    for (let i = 0; i < listenerCount(c.master); i++)
+        ports.push(await freePort(ports));
+    const sb = buildSandbox({
+        main: c.main,
+        master: c.master,
+        overrides: c.overrides,
+        overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
+        files: new Set(c.files),
+        mapTypes,
+        instance: at,
+        ports,
+        classTag: c.classTag,
+    });
+    if (sb.refusals.length > 0) {
+        throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
+    }
+    return sb;
+}
+/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
+function writeInstance(sb, conf) {
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
+    const masterText = sb.master.map(formatMasterService);
+    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
+    const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
+    sb.master.forEach((s, i) => {
+        for (let n = 0; n < masterText[i].split('\n').length; n++)
+            lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
+    });
+    for (const c of sb.create) {
+        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
+        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
+    }
+    // Postfix waits for a configuration file written in the last second to settle before
+    // reading it; the files are complete, so date them back and start at once.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['main.cf', 'master.cf'])
+        external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
+    return lines;
+}
+/** Values as this Postfix computes them for the instance, one a line. */
+async function postconf(r, conf, names) {
+    return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
+}
+async function buildMaps(r, build, conf) {
+    for (const b of build) {
+        const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
+        if (made.status !== 0)
+            throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
+    }
+}
+/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
+async function postfixCheck(r, conf, configDir, lines, master) {
+    const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
+    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
+    if (check.status === 0 && complaints.length === 0)
+        return;
+    const problems = problemsOf(complaints, conf, lines, master);
+    const at = problems.find((p) => p.line !== null);
+    throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
+}
+/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
+async function startPostfix(r, at, configDir, services) {
+    const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
+    if (started.status !== 0)
+        throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
+    for (const s of services)
+        await waitForGreeting(s, at.log, at.conf, configDir);
+    // A greeting proves that a server listens on the port, not that it is ours: had another
+    // process taken a port between freePort and Postfix's bind, our master would have died
+    // on it and the battery would test that other server.
+    const pid = masterPid(external_node_path_default().dirname(at.conf));
+    const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
+    if (bind || pid === undefined || !alive(pid)) {
+        throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
+    }
+}
+function firstLine(s) {
+    return (s.trim().split('\n')[0] ?? '').trim();
+}
+/** Postfix's own words, with instance paths written as the repository's. */
+function postfixWords(text, conf, configDir) {
+    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
+}
+/**
+ * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
+ * the written line maps back to the repository's file and line.
+ */
+function problemsOf(complaints, conf, lines, master) {
+    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return complaints.map((l) => {
+        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
+        // postconf quotes a bad master.cf entry without a line number: find it by its text.
+        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
+        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
+        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
+        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
+    });
+}
+async function makePair(r, cert, key, cn) {
+    const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
+    if (made.status !== 0)
+        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
+}
+function readOr(file) {
+    try {
+        return external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch {
+        return '';
+    }
+}
+function tailOf(file) {
+    return readOr(file)
+        .split('\n')
+        .filter((l) => /fatal|panic|error/i.test(l))
+        .slice(-3)
+        .join(' | ');
+}
+function freePort(taken) {
+    return new Promise((resolve, reject) => {
+        const srv = external_node_net_default().createServer();
+        srv.once('error', reject);
+        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+            const port = srv.address().port;
+            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
+        });
+    });
+}
+/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
+async function waitForGreeting(s, log, conf, configDir) {
+    const until = Date.now() + READY_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < until) {
+        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
+        if (last === 'ok')
+            return;
+        if (/fatal:/.test(readOr(log)))
+            break;
+        await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
+}
+function greet(port, wrapper, timeoutMs, proxy) {
+    return new Promise((resolve) => {
+        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
+        // A PROXY-protocol service greets only after the header, as its proxy would send it.
+        if (proxy && !wrapper)
+            socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
+        let buf = '';
+        const done = (why) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(why);
+        };
+        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
+        socket.on('error', (e) => done(e.code ?? e.message));
+        socket.on('data', (c) => {
+            buf += c.toString('latin1');
+            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
+                socket.write('QUIT\r\n');
+                done('ok');
+            }
+            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
+                done(`refused: ${buf.trim().slice(0, 200)}`);
+        });
+        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
+    });
+}
+const live = new Set();
+let hooked = false;
+function installHooks() {
+    if (hooked)
+        return;
+    hooked = true;
+    process.once('exit', () => {
+        for (const i of live)
+            killNow(i.dir, i.r);
+    });
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+        process.once(sig, () => {
+            for (const i of live)
+                killNow(i.dir, i.r);
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
+    }
+}
+/** The master's pid from data/master.lock or queue/pid/master.pid. */
+function masterPid(dir) {
+    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
+        const n = Number.parseInt(readOr(f).trim(), 10);
+        if (Number.isInteger(n) && n > 1)
+            return n;
+    }
+    return undefined;
+}
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        // EPERM: it exists but is not ours to signal (sudo case).
+        return e.code === 'EPERM';
+    }
+}
+/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
+function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
+    const pid = masterPid(dir);
+    if (pid !== undefined && alive(pid))
+        execNow(r, 'kill', ['-KILL', String(pid)]);
+    // Its children follow the master; give them a moment, then remove the instance.
+    execNow(r, 'rm', ['-rf', dir]);
+}
+async function stopInstance(i) {
+    if (i.stopped)
+        return;
+    i.stopped = true;
+    const conf = external_node_path_default().join(i.dir, 'conf');
+    const pid = masterPid(i.dir);
+    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
+    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
+        await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
+    if (pid !== undefined) {
+        const until = Date.now() + 5_000;
+        while (alive(pid) && Date.now() < until)
+            await new Promise((res) => setTimeout(res, 100));
+        if (alive(pid))
+            await exec(i.r, 'kill', ['-KILL', String(pid)]);
+    }
+    await exec(i.r, 'rm', ['-rf', i.dir]);
+    live.delete(i);
+}
+
+;// CONCATENATED MODULE: ./src/gate/base.ts
+
+
+
+
+
+/**
+ * Base against head: the configuration directory as it was at the pull
+ * request's base commit, read from git into a temporary directory (never
+ * checked out over the working tree), so that it can run on a second private
+ * Postfix; and the pure comparison of the two runs, per master.cf service and
+ * vector.
+ */
+// --- which base ---
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/**
+ * The base commit of a pull_request event; undefined for any other event. Not
+ * pull_request_target: there actions/checkout checks out the base itself, so the
+ * work tree would be compared with itself (`base-ref` can still name one).
+ */
+function pullRequestBase(eventName, payload) {
+    if (eventName !== 'pull_request')
+        return undefined;
+    const pr = payload?.pull_request;
+    const sha = pr?.base?.sha;
+    // Only a full object name: it goes on a git command line.
+    return typeof sha === 'string' && SHA.test(sha) ? sha : undefined;
+}
+const GIT_TIMEOUT_MS = 60_000;
+/** As instance.ts allows in a configuration directory: more is not one. */
+const MAX_FILES = 2_000;
+function git(cwd, args) {
+    // No prompt for credentials (a runner has no terminal); the checkout's own credentials still apply.
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)('git', ['-C', cwd, ...args], { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    return { ok: r.status === 0, out: r.stdout ?? Buffer.alloc(0), err: `${r.stderr?.toString() ?? ''}${r.error?.message ?? ''}`.trim() };
+}
+const base_text = (g) => g.out.toString('utf8').trim();
+/** The commit a ref names, if this clone has it. */
+function resolve(root, ref) {
+    const g = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    return g.ok ? base_text(g) : undefined;
+}
+/**
+ * The commit, fetched once from origin when the clone lacks it: actions/checkout
+ * fetches only the merge commit by default (fetch-depth 1), without its parents.
+ */
+function resolveOrFetch(root, ref, log) {
+    const have = resolve(root, ref);
+    if (have !== undefined)
+        return have;
+    log(`base ${ref} is not in this clone: git fetch --depth=1 origin ${ref}`);
+    const fetched = git(root, ['fetch', '--depth=1', '--no-tags', '--quiet', 'origin', ref]);
+    if (!fetched.ok)
+        return undefined;
+    // A sha is in the clone now; a branch or tag name is in FETCH_HEAD, which is what was fetched.
+    return resolve(root, ref) ?? resolve(root, 'FETCH_HEAD');
+}
+/** Path segments listFiles (instance.ts) leaves out of a configuration directory, left out here too. */
+function base_skipped(rel) {
+    return rel.split('/').some((s) => s.startsWith('.git') || s === 'node_modules');
+}
+/** `git ls-tree -r -z` entries: mode, type, object and path, for plain files only (no symlinks, no submodules). */
+function parseLsTree(out) {
+    return out
+        .split('\0')
+        .filter(Boolean)
+        .map((e) => /^(\d+) (\w+) ([0-9a-f]+)\t([\s\S]+)$/.exec(e))
+        .filter((m) => m !== null && m[2] === 'blob' && (m[1] === '100644' || m[1] === '100755'))
+        .map((m) => ({ oid: m[3], path: m[4] }));
+}
+/**
+ * The configuration directory at `ref`, written to a temporary directory: every
+ * file git holds under it (main.cf, master.cf and the map files beside them).
+ * "new" when the directory (or its main.cf) is not there at the base: the pull
+ * request adds it. "unavailable" with a warning when the base cannot be had.
+ */
+/** `holdsConfig`: whether the directory's files at the base are a configuration at all (Postfix: a main.cf; the Exim gate passes its own). */
+function checkoutBase(configDir, ref, log = () => undefined, holdsConfig = (p) => p.includes('main.cf')) {
+    const unavailable = (warning, commit = ref) => ({ status: 'unavailable', commit, warning: `base not compared: ${warning}` });
+    const top = git(configDir, ['rev-parse', '--show-toplevel']);
+    if (!top.ok)
+        return unavailable(`${configDir} is not in a git repository (${top.err.split('\n')[0] || 'git failed'})`);
+    const root = base_text(top);
+    // Where the directory sits in the repository, as git names it (symlinks and `..` resolved).
+    const prefix = base_text(git(configDir, ['rev-parse', '--show-prefix'])).replace(/\/+$/, '');
+    const commit = resolveOrFetch(root, ref, log);
+    if (commit === undefined)
+        return unavailable(`commit ${ref} not available; use actions/checkout with fetch-depth: 0`);
+    const tree = `${commit}:${prefix}`;
+    if (base_text(git(root, ['cat-file', '-t', tree])) !== 'tree')
+        return { status: 'new', commit };
+    const ls = git(root, ['ls-tree', '-r', '-z', tree]);
+    if (!ls.ok)
+        return unavailable(`git ls-tree ${tree} failed: ${ls.err.split('\n')[0]}`, commit);
+    const files = parseLsTree(ls.out.toString('utf8')).filter((f) => !base_skipped(f.path));
+    if (!holdsConfig(files.map((f) => f.path)))
+        return { status: 'new', commit };
+    if (files.length > MAX_FILES)
+        return unavailable(`${prefix || '.'} at ${commit.slice(0, 12)} holds more than ${MAX_FILES} files`, commit);
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-base-'));
+    const remove = () => {
+        process.off('exit', remove);
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    };
+    // The instance has its exit hooks; these files need one too (SIGTERM ends in process.exit).
+    process.on('exit', remove);
+    try {
+        for (const f of files) {
+            // By object name, which is what `git show <commit>:<path>` prints, without parsing the path as a revision.
+            const blob = git(root, ['cat-file', 'blob', f.oid]);
+            if (!blob.ok)
+                throw new Error(`git cat-file ${f.path} failed: ${blob.err.split('\n')[0]}`);
+            const to = external_node_path_default().join(dir, f.path);
+            // git never stores `..` or absolute paths, but the files land outside the repository: check anyway.
+            if (!to.startsWith(dir + (external_node_path_default()).sep))
+                throw new Error(`${f.path} leaves the directory`);
+            external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
+            external_node_fs_default().writeFileSync(to, blob.out);
+        }
+    }
+    catch (e) {
+        remove();
+        return unavailable(e.message, commit);
+    }
+    log(`base ${commit.slice(0, 12)}: ${files.length} file(s) of ${prefix || '.'} from git`);
+    return { status: 'files', commit, dir, remove };
+}
+// --- the comparison (pure) ---
+/** Worst first: a vector that relayed on any transport of a service relayed on that service. */
+const RANK = { relayed: 3, inconclusive: 2, denied: 1, skipped: 0 };
+/** Each master.cf service's outcome per vector, merged over its transports, in the order the report has them. */
+function outcomesByService(r) {
+    const nameOf = new Map((r.gate?.services ?? []).map((s) => [s.port, s.name]));
+    const out = new Map();
+    for (const t of r.targets) {
+        const service = nameOf.get(t.port) ?? String(t.port);
+        const m = out.get(service) ?? new Map();
+        out.set(service, m);
+        for (const a of t.attempts) {
+            const prev = m.get(a.vector);
+            if (prev === undefined || RANK[a.outcome] > RANK[prev])
+                m.set(a.vector, a.outcome);
+        }
+    }
+    return out;
+}
+/** Head against base for one vector; null where it did not run (a service only one side has). */
+function changeOf(head, base) {
+    const h = head === 'relayed';
+    const b = base === 'relayed';
+    return h && b ? 'unchanged-open' : h ? 'opened' : b ? 'closed' : 'unchanged';
+}
+/** One row per service and vector of either side: head's services first, then those only the base has. */
+function compareOutcomes(head, base) {
+    const rows = [];
+    const services = [...new Set([...head.keys(), ...base.keys()])];
+    for (const service of services) {
+        const h = head.get(service) ?? new Map();
+        const b = base.get(service) ?? new Map();
+        for (const vector of new Set([...h.keys(), ...b.keys()])) {
+            const ho = h.get(vector) ?? null;
+            const bo = b.get(vector) ?? null;
+            rows.push({ service, vector, head: ho, base: bo, change: changeOf(ho, bo) });
+        }
+    }
+    return rows;
+}
+/** The report's `gate.base` for two runs. */
+function compareRuns(commit, configDir, head, base) {
+    return baseReport(commit, configDir, 'compared', compareOutcomes(outcomesByService(head), outcomesByService(base)));
+}
+function baseReport(commit, configDir, status, changes = [], warning) {
+    const n = (c) => changes.filter((x) => x.change === c).length;
+    return { commit, configDir, status, ...(warning !== undefined ? { warning } : {}), changes, opened: n('opened'), closed: n('closed'), predates: n('unchanged-open') };
+}
+/**
+ * The same directory at the base commit, tested by `runBase` after the head's instance
+ * is gone (one instance at a time: no port collisions, the runner's two cores not shared).
+ * The base never decides the step: what fails is what the head does. A base that does not
+ * start (a configuration the MTA refused then) leaves nothing to compare; the head's result stands.
+ */
+async function againstBase(head, configDir, ref, o) {
+    const at = checkoutBase(configDir, ref, o.log, o.holdsConfig);
+    if (at.status === 'new')
+        return baseReport(at.commit, configDir, 'new');
+    if (at.status === 'unavailable')
+        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
+    try {
+        o.log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) ${o.how}`);
+        return compareRuns(at.commit, configDir, head, await o.runBase(at.dir));
+    }
+    catch (e) {
+        if (!(e instanceof GateError))
+            throw e;
+        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
+    }
+    finally {
+        at.remove();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/gate/effective.ts
@@ -6611,443 +7074,6 @@ function withCauses(d, causes, relaying) {
     }
     const unexplained = relaying.some((s) => !causes.some((c) => c.service === s));
     return { ...d, findings: [...findings, ...(unexplained ? d.findings : [])], unmatched: null };
-}
-
-;// CONCATENATED MODULE: ./src/gate/instance.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * A private Postfix built from a configuration directory of the repository:
- * its own config, queue, data and log in a temporary directory, every smtpd
- * service on a free 127.0.0.1 port, every transport a discard. It never reads
- * or writes /etc/postfix and never touches a Postfix already running here.
- */
-/** A gate that cannot start: one line that names the input, with the file and line when there is one. */
-class GateError extends Error {
-    input;
-    problems;
-    constructor(input, detail, 
-    /** The configuration problems behind it, each with its file and line (annotations). */
-    problems = []) {
-        super(`Input '${input}': ${detail}`);
-        this.input = input;
-        this.problems = problems;
-        this.name = 'GateError';
-    }
-}
-const POSTFIX_BIN = process.env.RELAY_CHECK_POSTFIX || '/usr/sbin/postfix';
-const CMD_TIMEOUT_MS = 60_000;
-const READY_TIMEOUT_MS = 30_000;
-/** A command as root, without blocking the event loop (see run.ts). */
-function exec(r, cmd, args, input) {
-    const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    return run_run(bin, rest, { timeout: CMD_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
-}
-/** The same, blocking: only for exit hooks, which cannot wait. */
-function execNow(r, cmd, args) {
-    const [bin, ...rest] = [...r.prefix, cmd, ...args];
-    (0,external_node_child_process_namespaceObject.spawnSync)(bin, rest, { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
-}
-/** Root, or a working `sudo -n`: the Postfix master must start as root. */
-function runner(uid = process.getuid?.(), sudoWorks = () => (0,external_node_child_process_namespaceObject.spawnSync)('sudo', ['-n', 'true'], { encoding: 'utf8', timeout: 10_000 }).status === 0) {
-    if (uid === 0)
-        return { prefix: [] };
-    if (sudoWorks())
-        return { prefix: ['sudo', '-n'] };
-    throw new GateError('postfix-config', 'the Postfix master must start as root: run as root or where `sudo -n` works');
-}
-/** What to do about Postfix on this machine: use it, install it, or say what to install. */
-function postfixPlan(m, bin = POSTFIX_BIN) {
-    if (m.postfix)
-        return 'present';
-    if (m.debian && m.aptGet)
-        return 'install';
-    return new GateError('postfix-config', `${bin} not found: install Postfix (on Debian or Ubuntu, the package "postfix")`);
-}
-/** Postfix, installed from Debian's package when missing on a Debian or Ubuntu machine. */
-async function ensurePostfix(r, log) {
-    const plan = postfixPlan({ postfix: external_node_fs_default().existsSync(POSTFIX_BIN), debian: external_node_fs_default().existsSync('/etc/debian_version'), aptGet: external_node_fs_default().existsSync('/usr/bin/apt-get') });
-    if (plan === 'present')
-        return;
-    if (plan instanceof GateError)
-        throw plan;
-    const preset = await exec(r, 'debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n');
-    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
-    const update = preset.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'update', '-qq']) : preset;
-    const install = update.status === 0 ? await exec(r, env[0], [...env.slice(1), 'apt-get', 'install', '-y', '-qq', 'postfix']) : update;
-    log('Installing Postfix (Debian package "postfix", debconf "No configuration")', [preset, update, install].flatMap((s) => `${s.stdout}${s.stderr}`.split('\n')).filter((l) => l.trim() !== ''));
-    if (install.status !== 0 || !external_node_fs_default().existsSync(POSTFIX_BIN)) {
-        throw new GateError('postfix-config', `installing Postfix failed: ${(install.stderr || install.error?.message || 'no output').trim().split('\n').pop()}`);
-    }
-}
-/** A configuration directory is small; more than this is a directory that is not one (the repository root, say). */
-const MAX_CONFIG_FILES = 2_000;
-/** Files of the configuration directory, relative paths, without the directory's own VCS noise. */
-function listFiles(dir) {
-    const out = [];
-    const walk = (rel) => {
-        for (const e of external_node_fs_default().readdirSync(external_node_path_default().join(dir, rel), { withFileTypes: true })) {
-            if (e.name.startsWith('.git') || e.name === 'node_modules')
-                continue;
-            const r = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory())
-                walk(r);
-            else if (e.isFile())
-                out.push(r);
-            if (out.length > MAX_CONFIG_FILES) {
-                throw new GateError('postfix-config', `${dir} holds more than ${MAX_CONFIG_FILES} files: name the directory that holds main.cf, not a larger tree`);
-            }
-        }
-    };
-    walk('');
-    return out;
-}
-function readParams(file, input) {
-    try {
-        return parseMainCf(external_node_fs_default().readFileSync(file, 'utf8'));
-    }
-    catch (e) {
-        throw new GateError(input, `cannot read ${file}: ${e.message}`);
-    }
-}
-/** Checks what can be checked before anything starts: the directory, main.cf, the overrides file. */
-function checkGateInputs(o) {
-    let st;
-    try {
-        st = external_node_fs_default().statSync(o.configDir);
-    }
-    catch {
-        throw new GateError('postfix-config', `${o.configDir} does not exist`);
-    }
-    if (!st.isDirectory())
-        throw new GateError('postfix-config', `${o.configDir} is not a directory`);
-    if (!external_node_fs_default().existsSync(external_node_path_default().join(o.configDir, 'main.cf')))
-        throw new GateError('postfix-config', `${o.configDir} has no main.cf`);
-    if (o.overridesFile !== undefined && !external_node_fs_default().existsSync(o.overridesFile))
-        throw new GateError('postfix-config', `${o.overridesFile} does not exist`);
-}
-/** Builds, checks and starts the private instance; stops it again on any failure. */
-async function startGate(o) {
-    const log = o.log ?? (() => undefined);
-    checkGateInputs(o);
-    const r = runner();
-    await ensurePostfix(r, log);
-    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'relay-check-gate-'));
-    const inst = { dir, stopped: false, r };
-    live.add(inst);
-    installHooks();
-    o.onDir?.(dir);
-    log(`private Postfix instance in ${dir}`);
-    try {
-        const at = await instancePlaces(r, dir);
-        const config = copyConfiguration(o, at.conf);
-        const sb = await sandboxFor(r, o, config, at);
-        const lines = writeInstance(sb, at.conf);
-        const host = await postconf(r, at.conf, ['myhostname', 'mydomain']);
-        const [myhostname, mydomain] = host.split('\n');
-        await makePair(r, at.cert, at.key, myhostname || 'localhost');
-        await buildMaps(r, sb.build, at.conf);
-        await postfixCheck(r, at.conf, o.configDir, lines, sb.master);
-        await startPostfix(r, at, o.configDir, sb.services);
-        return {
-            dir,
-            postfixVersion: await postconf(r, at.conf, ['mail_version']),
-            services: sb.services,
-            changes: sb.changes,
-            mydomain: mydomain ?? '',
-            myhostname: myhostname ?? '',
-            classTag: config.classTag,
-            maillog: () => readOr(at.log),
-            stop: () => stopInstance(inst),
-        };
-    }
-    catch (e) {
-        await stopInstance(inst);
-        throw e;
-    }
-}
-async function instancePlaces(r, dir) {
-    external_node_fs_default().chmodSync(dir, 0o755);
-    const at = { conf: external_node_path_default().join(dir, 'conf'), queue: external_node_path_default().join(dir, 'queue'), data: external_node_path_default().join(dir, 'data'), log: external_node_path_default().join(dir, 'maillog'), cert: external_node_path_default().join(dir, 'tls-cert.pem'), key: external_node_path_default().join(dir, 'tls-key.pem') };
-    for (const d of [at.conf, at.queue, at.data])
-        external_node_fs_default().mkdirSync(d, { mode: 0o755 });
-    const chown = await exec(r, 'chown', ['postfix:postfix', at.data]);
-    if (chown.status !== 0)
-        throw new GateError('postfix-config', `cannot prepare the instance (chown postfix ${at.data}): ${chown.stderr.trim()}`);
-    return at;
-}
-/** The repository's files into the instance, as they are (main.cf and master.cf are written later), and parsed. */
-function copyConfiguration(o, conf) {
-    const files = listFiles(o.configDir);
-    for (const f of files) {
-        const to = external_node_path_default().join(conf, f);
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(to), { recursive: true });
-        external_node_fs_default().copyFileSync(external_node_path_default().join(o.configDir, f), to);
-    }
-    const main = readParams(external_node_path_default().join(o.configDir, 'main.cf'), 'postfix-config');
-    const masterFile = external_node_path_default().join(o.configDir, 'master.cf');
-    const master = external_node_fs_default().existsSync(masterFile) ? parseMasterCf(external_node_fs_default().readFileSync(masterFile, 'utf8')) : null;
-    const overrides = o.overridesFile ? readParams(o.overridesFile, 'postfix-overrides') : [];
-    // A stand-in map named by a relative path may live beside the overrides file or in the
-    // checkout rather than in the configuration directory: copy it into the instance.
-    for (const ref of overrides.flatMap((p) => mapRefs(p.value))) {
-        if (/^[/$]/.test(ref.name) || ref.name.split('/').includes('..') || files.includes(ref.name))
-            continue;
-        const from = [external_node_path_default().resolve(external_node_path_default().dirname(o.overridesFile ?? '.'), ref.name), external_node_path_default().resolve(ref.name)].find((f) => external_node_fs_default().existsSync(f) && external_node_fs_default().statSync(f).isFile());
-        if (!from)
-            continue;
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, ref.name)), { recursive: true });
-        external_node_fs_default().copyFileSync(from, external_node_path_default().join(conf, ref.name));
-        files.push(ref.name);
-    }
-    return { files, main, master, overrides, classTag: external_node_crypto_default().randomBytes(6).toString('hex') };
-}
-/** The sandbox for this machine's map types and free ports; a configuration it refuses stops the gate. */
-async function sandboxFor(r, o, c, at) {
-    // postconf -m needs some main.cf in the directory it is pointed at.
-    external_node_fs_default().writeFileSync(external_node_path_default().join(at.conf, 'main.cf'), '');
-    const mapTypes = new Set((await exec(r, 'postconf', ['-c', at.conf, '-m'])).stdout.split('\n').map((x) => x.trim()).filter(Boolean));
-    const ports = [];
-    for (let i = 0; i < listenerCount(c.master); i++)
-        ports.push(await freePort(ports));
-    const sb = buildSandbox({
-        main: c.main,
-        master: c.master,
-        overrides: c.overrides,
-        overridesFile: o.overridesFile ? external_node_path_default().basename(o.overridesFile) : 'postfix-overrides',
-        files: new Set(c.files),
-        mapTypes,
-        instance: at,
-        ports,
-        classTag: c.classTag,
-    });
-    if (sb.refusals.length > 0) {
-        throw new GateError('postfix-config', sb.refusals.map((x) => `${x.file}${x.line ? `:${x.line}` : ''}: ${x.change}`).join('; '), sb.refusals);
-    }
-    return sb;
-}
-/** main.cf, master.cf and the stand-in files into the instance; returns where each written line came from. */
-function writeInstance(sb, conf) {
-    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'main.cf'), formatMainCf(sb.main));
-    const masterText = sb.master.map(formatMasterService);
-    external_node_fs_default().writeFileSync(external_node_path_default().join(conf, 'master.cf'), masterText.join('\n') + '\n');
-    const lines = { 'main.cf': [...sb.main.keys()].map((k) => sb.origins.get(k) ?? { file: 'main.cf', line: null }), 'master.cf': [] };
-    sb.master.forEach((s, i) => {
-        for (let n = 0; n < masterText[i].split('\n').length; n++)
-            lines['master.cf'].push({ file: 'master.cf', line: s.line || null });
-    });
-    for (const c of sb.create) {
-        external_node_fs_default().mkdirSync(external_node_path_default().dirname(external_node_path_default().join(conf, c.file)), { recursive: true });
-        external_node_fs_default().writeFileSync(external_node_path_default().join(conf, c.file), c.content);
-    }
-    // Postfix waits for a configuration file written in the last second to settle before
-    // reading it; the files are complete, so date them back and start at once.
-    const past = new Date(Date.now() - 60_000);
-    for (const f of ['main.cf', 'master.cf'])
-        external_node_fs_default().utimesSync(external_node_path_default().join(conf, f), past, past);
-    return lines;
-}
-/** Values as this Postfix computes them for the instance, one a line. */
-async function postconf(r, conf, names) {
-    return (await exec(r, 'postconf', ['-c', conf, '-h', ...names])).stdout.trim();
-}
-async function buildMaps(r, build, conf) {
-    for (const b of build) {
-        const made = await exec(r, b.command === 'postalias' ? 'postalias' : 'postmap', ['-c', conf, b.map]);
-        if (made.status !== 0)
-            throw new GateError('postfix-config', `${b.command} ${b.map.replace(conf + '/', '')} failed: ${firstLine(made.stderr)}`);
-    }
-}
-/** `postfix check`: a complaint stops the gate, pointed at the repository's file and line. */
-async function postfixCheck(r, conf, configDir, lines, master) {
-    const check = await exec(r, POSTFIX_BIN, ['-c', conf, 'check']);
-    const complaints = `${check.stderr}${check.stdout}`.split('\n').filter((l) => /fatal|error/i.test(l));
-    if (check.status === 0 && complaints.length === 0)
-        return;
-    const problems = problemsOf(complaints, conf, lines, master);
-    const at = problems.find((p) => p.line !== null);
-    throw new GateError('postfix-config', `postfix check refuses the configuration${at ? ` (${at.file} line ${at.line})` : ''}: ${postfixWords(complaints.join(' | ') || check.stderr, conf, configDir)}`, problems);
-}
-/** `postfix start`, then every listener's greeting, then proof that the ports are this master's. */
-async function startPostfix(r, at, configDir, services) {
-    const started = await exec(r, POSTFIX_BIN, ['-c', at.conf, 'start']);
-    if (started.status !== 0)
-        throw new GateError('postfix-config', `postfix start failed: ${postfixWords(`${started.stderr} ${tailOf(at.log)}`, at.conf, configDir)}`);
-    for (const s of services)
-        await waitForGreeting(s, at.log, at.conf, configDir);
-    // A greeting proves that a server listens on the port, not that it is ours: had another
-    // process taken a port between freePort and Postfix's bind, our master would have died
-    // on it and the battery would test that other server.
-    const pid = masterPid(external_node_path_default().dirname(at.conf));
-    const bind = readOr(at.log).split('\n').find((l) => /fatal: bind\b|fatal:.*Address already in use/i.test(l));
-    if (bind || pid === undefined || !alive(pid)) {
-        throw new GateError('postfix-config', `the private Postfix did not keep its ports (${bind ? postfixWords(bind.replace(/^.*?fatal:\s*/, ''), at.conf, configDir) : 'its master is not running'}); another process took one of them: run the check again`);
-    }
-}
-function firstLine(s) {
-    return (s.trim().split('\n')[0] ?? '').trim();
-}
-/** Postfix's own words, with instance paths written as the repository's. */
-function postfixWords(text, conf, configDir) {
-    return text.replaceAll(conf, configDir).replace(/\s+/g, ' ').trim().slice(0, 600) || 'no reason given';
-}
-/**
- * `postfix check` names the instance's files and lines ("/tmp/…/conf/master.cf: line 12: …");
- * the written line maps back to the repository's file and line.
- */
-function problemsOf(complaints, conf, lines, master) {
-    const esc = conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return complaints.map((l) => {
-        const m = new RegExp(`${esc}/(main\\.cf|master\\.cf)[,:]? line (\\d+)`).exec(l);
-        // postconf quotes a bad master.cf entry without a line number: find it by its text.
-        const quoted = /in "([^"]+)"/.exec(l)?.[1]?.replace(/\s+/g, ' ');
-        const entry = quoted === undefined ? undefined : master.find((s) => quoted.startsWith(`${s.service} ${s.type} `));
-        const origin = m ? lines[m[1]]?.[Number(m[2]) - 1] : entry ? { file: 'master.cf', line: entry.line || null } : undefined;
-        return { file: origin?.file ?? m?.[1] ?? 'main.cf', line: origin?.line ?? null, subject: 'postfix check', change: l.replaceAll(conf + '/', '').replace(/^.*?(fatal|error):\s*/i, '').trim(), tested: false };
-    });
-}
-async function makePair(r, cert, key, cn) {
-    const made = await exec(r, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost'}`, '-days', '2', '-keyout', key, '-out', cert]);
-    if (made.status !== 0)
-        throw new GateError('postfix-config', `cannot make the throwaway TLS pair (openssl): ${firstLine(made.stderr || made.error?.message || '')}`);
-}
-function readOr(file) {
-    try {
-        return external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch {
-        return '';
-    }
-}
-function tailOf(file) {
-    return readOr(file)
-        .split('\n')
-        .filter((l) => /fatal|panic|error/i.test(l))
-        .slice(-3)
-        .join(' | ');
-}
-function freePort(taken) {
-    return new Promise((resolve, reject) => {
-        const srv = external_node_net_default().createServer();
-        srv.once('error', reject);
-        srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-            const port = srv.address().port;
-            srv.close(() => (taken.includes(port) ? freePort(taken).then(resolve, reject) : resolve(port)));
-        });
-    });
-}
-/** Until a complete 220 arrives (through TLS for wrapper mode); postscreen may hold it for its greet wait. */
-async function waitForGreeting(s, log, conf, configDir) {
-    const until = Date.now() + READY_TIMEOUT_MS;
-    let last = '';
-    while (Date.now() < until) {
-        last = await greet(s.port, s.wrapper, Math.min(10_000, until - Date.now()), s.proxy);
-        if (last === 'ok')
-            return;
-        if (/fatal:/.test(readOr(log)))
-            break;
-        await new Promise((res) => setTimeout(res, 200));
-    }
-    throw new GateError('postfix-config', `service ${s.name} (master.cf line ${s.line}) never greeted on 127.0.0.1:${s.port} (${last}): ${postfixWords(tailOf(log), conf, configDir)}`);
-}
-function greet(port, wrapper, timeoutMs, proxy) {
-    return new Promise((resolve) => {
-        const socket = wrapper ? external_node_tls_default().connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : external_node_net_default().connect({ host: '127.0.0.1', port });
-        // A PROXY-protocol service greets only after the header, as its proxy would send it.
-        if (proxy && !wrapper)
-            socket.write(proxyHeader(1, '127.0.0.1', '127.0.0.1', 40_000, port).bytes);
-        let buf = '';
-        const done = (why) => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(why);
-        };
-        const timer = setTimeout(() => done(`no greeting within ${timeoutMs} ms`), timeoutMs);
-        socket.on('error', (e) => done(e.code ?? e.message));
-        socket.on('data', (c) => {
-            buf += c.toString('latin1');
-            if (/(^|\r\n)220 [^\r\n]*\r\n/.test(buf)) {
-                socket.write('QUIT\r\n');
-                done('ok');
-            }
-            else if (/(^|\r\n)[45]\d\d [^\r\n]*\r\n/.test(buf))
-                done(`refused: ${buf.trim().slice(0, 200)}`);
-        });
-        socket.on('close', () => done(`closed (got ${JSON.stringify(buf.slice(0, 100))})`));
-    });
-}
-const live = new Set();
-let hooked = false;
-function installHooks() {
-    if (hooked)
-        return;
-    hooked = true;
-    process.once('exit', () => {
-        for (const i of live)
-            killNow(i.dir, i.r);
-    });
-    for (const sig of ['SIGTERM', 'SIGINT']) {
-        process.once(sig, () => {
-            for (const i of live)
-                killNow(i.dir, i.r);
-            process.exit(sig === 'SIGINT' ? 130 : 143);
-        });
-    }
-}
-/** The master's pid from data/master.lock or queue/pid/master.pid. */
-function masterPid(dir) {
-    for (const f of [external_node_path_default().join(dir, 'data', 'master.lock'), external_node_path_default().join(dir, 'queue', 'pid', 'master.pid')]) {
-        const n = Number.parseInt(readOr(f).trim(), 10);
-        if (Number.isInteger(n) && n > 1)
-            return n;
-    }
-    return undefined;
-}
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        // EPERM: it exists but is not ours to signal (sudo case).
-        return e.code === 'EPERM';
-    }
-}
-/** Synchronous last resort (exit hooks cannot wait): SIGKILL the master, remove the directory. */
-function killNow(dir, r = { prefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'] }) {
-    const pid = masterPid(dir);
-    if (pid !== undefined && alive(pid))
-        execNow(r, 'kill', ['-KILL', String(pid)]);
-    // Its children follow the master; give them a moment, then remove the instance.
-    execNow(r, 'rm', ['-rf', dir]);
-}
-async function stopInstance(i) {
-    if (i.stopped)
-        return;
-    i.stopped = true;
-    const conf = external_node_path_default().join(i.dir, 'conf');
-    const pid = masterPid(i.dir);
-    // abort, not stop: a throwaway instance has no mail to finish, and stop waits for its children.
-    if (external_node_fs_default().existsSync(external_node_path_default().join(conf, 'main.cf')) && pid !== undefined)
-        await exec(i.r, POSTFIX_BIN, ['-c', conf, 'abort']);
-    if (pid !== undefined) {
-        const until = Date.now() + 5_000;
-        while (alive(pid) && Date.now() < until)
-            await new Promise((res) => setTimeout(res, 100));
-        if (alive(pid))
-            await exec(i.r, 'kill', ['-KILL', String(pid)]);
-    }
-    await exec(i.r, 'rm', ['-rf', i.dir]);
-    live.delete(i);
 }
 
 ;// CONCATENATED MODULE: ./src/verdict/route-proof.ts
@@ -7912,7 +7938,11 @@ const FORBIDDEN = [
     { pattern: /^\s*driver\s*=\s*queryprogram\b/, what: 'a `queryprogram` router runs a command when an address is verified' },
     { pattern: /^\s*perl_(?:startup|at_start)\b/, what: '`perl_startup` runs Perl as Exim starts' },
     { pattern: /^\s*acl_[a-z_]+\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
-    { pattern: /^\s*!?acl\s*=\s*\//, what: 'an ACL read from a file at run time cannot be checked' },
+    { pattern: /(?:^|\s)!?acl\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
+    // Content scanning runs a scanner the configuration names (`av_scanner = cmdline:…` with `malware =`), no `${run` needed.
+    // exim4-daemon-light has no content scanning (it refuses the option itself); these guard a heavy build.
+    { pattern: /^\s*(?:av_scanner|spamd_address)\s*=/, what: '`av_scanner`/`spamd_address` names a scanner to run or reach' },
+    { pattern: /(?:^|\s)!?(?:malware|spam)\s*=/, what: 'a `malware`/`spam` ACL condition runs or reaches a content scanner' },
 ];
 /**
  * Refusals in the configuration as Exim reads it. `exim -bP config` prints it with
@@ -8209,7 +8239,6 @@ async function namesOf(inst) {
 
 
 
-
 /** The service name an Exim gate's one listener reports. */
 const EXIM_SERVICE = 'smtp';
 /**
@@ -8227,7 +8256,12 @@ async function runEximGate(settings, services = {}, log, hooks = {}) {
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
-    const base = await againstBase(report, settings, services, log, hooks);
+    const base = await againstBase(report, settings.eximConfig, settings.baseRef, {
+        how: 'through Exim host checking',
+        log,
+        holdsConfig: holdsEximConfig,
+        runBase: (dir) => runEximInstance({ ...settings, eximConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }),
+    });
     return { ...report, gate: { ...report.gate, base } };
 }
 /** Each cause's edit on a copy of the directory, through a second -bh listener, judged as the Postfix gate judges a fix. */
@@ -8248,29 +8282,6 @@ async function proveEximFixes(settings, report, causes, services, log, hooks) {
         }
     }
     return out;
-}
-/** The same directory at the base commit, through its own -bh listener after the head's is gone. The base never decides the step. */
-async function againstBase(head, settings, services, log, hooks) {
-    const configDir = settings.eximConfig;
-    const ref = settings.baseRef;
-    const at = checkoutBase(configDir, ref, log ?? (() => undefined), holdsEximConfig);
-    if (at.status === 'new')
-        return baseReport(at.commit, configDir, 'new');
-    if (at.status === 'unavailable')
-        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-    try {
-        log?.(`testing the base configuration (commit ${at.commit.slice(0, 12)}) through Exim host checking`);
-        const base = await runEximInstance({ ...settings, eximConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir });
-        return compareRuns(at.commit, configDir, head, base);
-    }
-    catch (e) {
-        if (!(e instanceof GateError))
-            throw e;
-        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-    }
-    finally {
-        at.remove();
-    }
 }
 /** One configuration directory through one private Exim. */
 async function runEximInstance(settings, services, log, hooks) {
@@ -8607,43 +8618,16 @@ async function runGate(settings, services = {}, log, hooks = {}) {
     }
     if (settings.baseRef === undefined || report.gate === undefined)
         return report;
-    const base = await gate_againstBase(report, settings, services, log, hooks);
+    const base = await againstBase(report, settings.postfixConfig, settings.baseRef, {
+        how: 'on a second private Postfix',
+        log,
+        runBase: (dir) => runInstance({ ...settings, postfixConfig: dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base'),
+    });
     return { ...report, gate: { ...report.gate, base } };
 }
 /** A fixed copy of the configuration (the fix in postfix-overrides) on its own instance. */
 function runFixedCopy(settings, services, log, hooks = {}) {
     return runInstance(settings, services, log, hooks, 'fixed');
-}
-/**
- * The same directory at the base commit, on a second private instance. It runs
- * after the head's instance is stopped: one instance at a time cannot collide
- * on ports or share the runner's two cores, and the action's post step (which
- * removes the instance it was last told of) covers each in turn. The base never
- * decides the step: what fails is what the head does.
- */
-async function gate_againstBase(head, settings, services, log, hooks) {
-    const configDir = settings.postfixConfig;
-    const ref = settings.baseRef;
-    const say = log ?? (() => undefined);
-    const at = checkoutBase(configDir, ref, say);
-    if (at.status === 'new')
-        return baseReport(at.commit, configDir, 'new');
-    if (at.status === 'unavailable')
-        return baseReport(at.commit, configDir, 'unavailable', [], at.warning);
-    try {
-        say(`testing the base configuration (commit ${at.commit.slice(0, 12)}) on a second private Postfix`);
-        const base = await runInstance({ ...settings, postfixConfig: at.dir, baseRef: undefined }, services, log, { onDir: hooks.onDir }, 'base');
-        return compareRuns(at.commit, configDir, head, base);
-    }
-    catch (e) {
-        // A base that does not start (a configuration Postfix refused then) leaves nothing to compare; the head's result stands.
-        if (!(e instanceof GateError))
-            throw e;
-        return baseReport(at.commit, configDir, 'unavailable', [], `base not compared: the configuration at commit ${at.commit.slice(0, 12)} does not start: ${e.message.replaceAll(at.dir, `${configDir}@${at.commit.slice(0, 12)}`)}`);
-    }
-    finally {
-        at.remove();
-    }
 }
 /** One configuration directory on one private instance; for the head, when something relayed, also why (the effective configuration). */
 async function runInstance(settings, services, log, hooks, role) {

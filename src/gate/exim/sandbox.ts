@@ -190,7 +190,11 @@ const FORBIDDEN: readonly Forbidden[] = [
   { pattern: /^\s*driver\s*=\s*queryprogram\b/, what: 'a `queryprogram` router runs a command when an address is verified' },
   { pattern: /^\s*perl_(?:startup|at_start)\b/, what: '`perl_startup` runs Perl as Exim starts' },
   { pattern: /^\s*acl_[a-z_]+\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
-  { pattern: /^\s*!?acl\s*=\s*\//, what: 'an ACL read from a file at run time cannot be checked' },
+  { pattern: /(?:^|\s)!?acl\s*=\s*(?:\/|.*\$)/, what: 'an ACL read from a file at run time (or chosen by an expansion) cannot be checked' },
+  // Content scanning runs a scanner the configuration names (`av_scanner = cmdline:…` with `malware =`), no `${run` needed.
+  // exim4-daemon-light has no content scanning (it refuses the option itself); these guard a heavy build.
+  { pattern: /^\s*(?:av_scanner|spamd_address)\s*=/, what: '`av_scanner`/`spamd_address` names a scanner to run or reach' },
+  { pattern: /(?:^|\s)!?(?:malware|spam)\s*=/, what: 'a `malware`/`spam` ACL condition runs or reaches a content scanner' },
 ];
 
 export interface Refusal {

@@ -44357,7 +44357,6 @@ async function postComment(report, token, ctx = commentContext()) {
 
 
 
-
 /**
  * The scheduled watch (input `issue`): one GitHub issue per host and port while
  * that target fails the step, updated by every failing run (with a comment when
@@ -44397,18 +44396,10 @@ function issueTitle(w) {
 }
 /** The report as if only this target had been named: verdict, failure and warnings by the same rules as the whole run's. */
 function targetReport(r, targets) {
-    const tallies = targets.map(tallyOf);
-    const xclient = [...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))];
-    const failReasons = [...failureReasons(tallies, r.settings.strictness), ...xclient];
     return {
         ...r,
+        ...judged(targets, r.settings.strictness, null),
         settings: { ...r.settings, ports: [targets[0].port] },
-        verdict: runVerdict(tallies),
-        failed: failReasons.length > 0,
-        failReasons,
-        warnings: untested(tallies).map(untestedNote),
-        counts: sumCounts(targets.map((t) => t.counts)),
-        targets,
         diagnosis: (r.diagnosis ?? []).filter((d) => d.host === targets[0].host),
     };
 }

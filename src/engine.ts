@@ -180,7 +180,7 @@ function assembleReport(settings: Settings, started: number, targets: TargetRepo
 }
 
 /** Everything the report decides from its targets: verdict, failure, warnings, counts, diagnosis. */
-function judged(targets: TargetReport[], strictness: Settings['strictness'], discoveryError: string | null): Pick<Report, 'verdict' | 'failed' | 'failReasons' | 'warnings' | 'counts' | 'targets' | 'diagnosis'> {
+export function judged(targets: TargetReport[], strictness: Settings['strictness'], discoveryError: string | null): Pick<Report, 'verdict' | 'failed' | 'failReasons' | 'warnings' | 'counts' | 'targets' | 'diagnosis'> {
   const tallies = targets.map(tallyOf);
   // Asked to test as another client and could not: the whole premise of the run is gone.
   const failReasons = [

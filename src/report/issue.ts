@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { sumCounts, type AttemptOutcome, type Report, type TargetReport } from '../model/report.js';
+import { judged } from '../engine.js';
+import type { AttemptOutcome, Report, TargetReport } from '../model/report.js';
 import type { RunVerdict } from '../model/verdict.js';
-import { failureReasons, runVerdict, tallyOf, untested, untestedNote } from '../verdict/run.js';
 import { API_TIMEOUT_MS, commentContext, errorText, fitSummary, httpStatus, type CommentContext } from './comment.js';
 import { code, mdText } from './escape.js';
 import { headline } from './summary.js';
@@ -70,18 +70,10 @@ function issueTitle(w: Pick<Watched, 'key' | 'state'>): string {
 
 /** The report as if only this target had been named: verdict, failure and warnings by the same rules as the whole run's. */
 function targetReport(r: Report, targets: TargetReport[]): Report {
-  const tallies = targets.map(tallyOf);
-  const xclient = [...new Set(targets.filter((t) => t.errorKind === 'xclient').map((t) => t.error ?? 'XCLIENT failed'))];
-  const failReasons = [...failureReasons(tallies, r.settings.strictness), ...xclient];
   return {
     ...r,
+    ...judged(targets, r.settings.strictness, null),
     settings: { ...r.settings, ports: [targets[0].port] },
-    verdict: runVerdict(tallies),
-    failed: failReasons.length > 0,
-    failReasons,
-    warnings: untested(tallies).map(untestedNote),
-    counts: sumCounts(targets.map((t) => t.counts)),
-    targets,
     diagnosis: (r.diagnosis ?? []).filter((d) => d.host === targets[0].host),
   };
 }

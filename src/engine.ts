@@ -36,7 +36,7 @@ export interface EngineServices {
 }
 
 /** relay-check's own HELO name: a name under a reserved domain (RFC 2606), never a real host. */
-const DEFAULT_HELO = 'relay-check.example.net';
+export const DEFAULT_HELO = 'relay-check.example.net';
 const PROBE_USER = 'relay-check';
 
 /**

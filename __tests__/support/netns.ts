@@ -105,5 +105,11 @@ export function makeNamespaces(label: string): Namespaces {
 
 /** The routes of a namespace, for the test that none leads out. */
 export function routesOf(ns: Namespaces, name: string): string {
-  return ns.runIn(name, [IP, 'route', 'show'], CMD_TIMEOUT_MS).stdout + ns.runIn(name, [IP, '-6', 'route', 'show'], CMD_TIMEOUT_MS).stdout;
+  // A failed `ip route show` prints nothing, which would read as "no route out": it throws instead.
+  const show = (args: string[]): string => {
+    const r = ns.runIn(name, [IP, ...args], CMD_TIMEOUT_MS);
+    if (r.status !== 0) throw new Error(`${IP} ${args.join(' ')} in ${name}: exit ${r.status}: ${r.stderr.trim()}`);
+    return r.stdout;
+  };
+  return show(['route', 'show']) + show(['-6', 'route', 'show']);
 }

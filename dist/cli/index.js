@@ -2623,6 +2623,14 @@ function routingDecision(rcpt, mta, rules = ROUTING_RULES) {
 
 ;// CONCATENATED MODULE: ./src/verdict/controls.ts
 
+/**
+ * Final word on an attempt once the controls and the MTA are known. An
+ * accepted local mailbox is local delivery: skipped. An accepted trick
+ * addressed to a server name that accepts any mailbox cannot be told from
+ * local delivery by its reply: the routing table (./routing.ts) decides by
+ * what the MTA does with the form; where it cannot, the attempt counts as
+ * inconclusive (not dropped from the counts: `strict` must see it).
+ */
 function settle(a, controls, mta, twin) {
     if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
         return { ...a, outcome: 'skipped', reason: `not a relay test here: ${a.reason}` };
@@ -2788,8 +2796,10 @@ async function settleTarget(run, pausesBefore) {
             replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
         });
     }
+    // Plain attempts by sender and recipient, for a routed form's plain twin (src/verdict/controls.ts).
     const bare = (m) => (m ?? '').replace(/^\s*<|>\s*$/g, '').toLowerCase();
-    const twin = (mailFrom, address) => [...results.values()].find((x) => x.rcptTo.length === 1 && x.routedVia === null && bare(x.mailFrom) === bare(mailFrom) && bare(x.rcptTo[0]) === address);
+    const plain = new Map([...results.values()].filter((x) => x.rcptTo.length === 1 && x.routedVia === null).map((x) => [`${bare(x.mailFrom)} ${bare(x.rcptTo[0])}`, x]));
+    const twin = (mailFrom, address) => plain.get(`${bare(mailFrom)} ${address}`);
     report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta, twin));
 }
 /**
@@ -4178,7 +4188,7 @@ function applicable(report, opts) {
     const offered = report.extensions.includes('AUTH') && opts.authTriedInPlaintext !== true ? authMechanisms(lastEhloLines(report)) : [];
     const mechs = offered.includes('PLAIN') ? offered.filter((m) => m !== 'LOGIN') : offered;
     // With client-address the session is XCLIENT's outsider: XCLIENT still offered means that outsider may claim anything too.
-    const xclient = report.extensions.includes('XCLIENT') && (opts.clientAddress === undefined || opts.clientAddress !== CLAIMED_ADDRESS);
+    const xclient = report.extensions.includes('XCLIENT') && opts.clientAddress !== CLAIMED_ADDRESS;
     return IDENTITY_TRICKS.filter((t) => {
         if (t.door === 'proxy')
             return false;
@@ -6988,18 +6998,18 @@ function moved(value, match, table) {
 /** A `$name` standing for a whole element (a list kept in another parameter): the text at this line is not the list. */
 const hasListReference = (value) => elementGroups(value).some((g) => g.startsWith('$'));
 /**
- * The smallest change at the line that causes it: `mynetworks` narrowed to the
- * entries that do not cover the outside client (loopback when none is left),
- * the access check moved after the relay check, `permit` taken out, a relay
- * check added. null when the line cannot be changed as text (a table, a `$name`).
- */
-/**
  * Mail-in-a-Box #1586: a box behind LXC port forwarding saw every client as 127.0.0.1. Taking
  * loopback out of mynetworks there would cut off the box's own programs and still leave the
  * forwarder lying about every client: the fix belongs in front of Postfix, so none is proposed here.
  */
 const loopbackClient = (client) => networkKind(client) === 'loopback';
 const LOOPBACK_FIX = 'Keep the client\'s real address in front of Postfix: a port forward or proxy that re-originates connections from loopback (LXC proxy devices without `nat=true`, Docker\'s userland proxy, a TCP forwarder) makes every outside client look local; forward with the address kept (NAT, or the PROXY protocol with `smtpd_upstream_proxy_protocol`/`postscreen_upstream_proxy_protocol`). No main.cf change is proposed: loopback belongs in `mynetworks`.';
+/**
+ * The smallest change at the line that causes it: `mynetworks` narrowed to the
+ * entries that do not cover the outside client (loopback when none is left),
+ * the access check moved after the relay check, `permit` taken out, a relay
+ * check added. null when the line cannot be changed as text (a table, a `$name`).
+ */
 function fixForCause(c, files) {
     if (c.kind === 'mynetworks' && loopbackClient(c.client))
         return null;
@@ -8528,7 +8538,7 @@ async function sendLane(lane, o) {
     await session?.s.quit({ wait: false });
 }
 async function route_open(j, o) {
-    const helo = j.attempt.helo ?? 'relay-check.example.net';
+    const helo = j.attempt.helo ?? DEFAULT_HELO;
     const { session } = await openSession({
         address: j.target.address,
         port: j.target.port,

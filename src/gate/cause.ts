@@ -129,12 +129,6 @@ function moved(value: string, match: (g: string) => boolean, table: string | und
 const hasListReference = (value: string): boolean => elementGroups(value).some((g) => g.startsWith('$'));
 
 /**
- * The smallest change at the line that causes it: `mynetworks` narrowed to the
- * entries that do not cover the outside client (loopback when none is left),
- * the access check moved after the relay check, `permit` taken out, a relay
- * check added. null when the line cannot be changed as text (a table, a `$name`).
- */
-/**
  * Mail-in-a-Box #1586: a box behind LXC port forwarding saw every client as 127.0.0.1. Taking
  * loopback out of mynetworks there would cut off the box's own programs and still leave the
  * forwarder lying about every client: the fix belongs in front of Postfix, so none is proposed here.
@@ -143,6 +137,12 @@ const loopbackClient = (client: string): boolean => networkKind(client) === 'loo
 const LOOPBACK_FIX =
   'Keep the client\'s real address in front of Postfix: a port forward or proxy that re-originates connections from loopback (LXC proxy devices without `nat=true`, Docker\'s userland proxy, a TCP forwarder) makes every outside client look local; forward with the address kept (NAT, or the PROXY protocol with `smtpd_upstream_proxy_protocol`/`postscreen_upstream_proxy_protocol`). No main.cf change is proposed: loopback belongs in `mynetworks`.';
 
+/**
+ * The smallest change at the line that causes it: `mynetworks` narrowed to the
+ * entries that do not cover the outside client (loopback when none is left),
+ * the access check moved after the relay check, `permit` taken out, a relay
+ * check added. null when the line cannot be changed as text (a table, a `$name`).
+ */
 export function fixForCause(c: GateCause, files: ConfigFiles): ProposedFix | null {
   if (c.kind === 'mynetworks' && loopbackClient(c.client)) return null;
   const name = c.kind === 'mynetworks' ? 'mynetworks' : c.kind === 'relay-domains' ? null : c.list;

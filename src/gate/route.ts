@@ -1,4 +1,4 @@
-import { rejudge } from '../engine.js';
+import { DEFAULT_HELO, rejudge } from '../engine.js';
 import type { AttemptReport, Report, RouteProof, TargetReport } from '../model/report.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
 import { SessionError, type SmtpSession } from '../smtp/session.js';
@@ -120,7 +120,7 @@ async function sendLane(lane: readonly Job[], o: RouteOptions): Promise<void> {
 }
 
 async function open(j: Job, o: RouteOptions): Promise<{ s: SmtpSession; helo: string }> {
-  const helo = j.attempt.helo ?? 'relay-check.example.net';
+  const helo = j.attempt.helo ?? DEFAULT_HELO;
   const { session } = await openSession({
     address: j.target.address,
     port: j.target.port,

@@ -76,9 +76,10 @@ export async function settleTarget(run: TargetRun, pausesBefore: number): Promis
       replies: [...[...results.values()].map((a) => a.reply), ...report.controls.map((c) => c.reply)],
     });
   }
+  // Plain attempts by sender and recipient, for a routed form's plain twin (src/verdict/controls.ts).
   const bare = (m: string | null): string => (m ?? '').replace(/^\s*<|>\s*$/g, '').toLowerCase();
-  const twin = (mailFrom: string | null, address: string): AttemptReport | undefined =>
-    [...results.values()].find((x) => x.rcptTo.length === 1 && x.routedVia === null && bare(x.mailFrom) === bare(mailFrom) && bare(x.rcptTo[0]) === address);
+  const plain = new Map([...results.values()].filter((x) => x.rcptTo.length === 1 && x.routedVia === null).map((x) => [`${bare(x.mailFrom)} ${bare(x.rcptTo[0])}`, x]));
+  const twin = (mailFrom: string | null, address: string): AttemptReport | undefined => plain.get(`${bare(mailFrom)} ${address}`);
   report.attempts = opts.vectors.map((v) => settle(results.get(v.id) ?? notRun(v, 'not run'), controls, report.mta, twin));
 }
 

@@ -94,7 +94,7 @@ function applicable(report: TargetReport, opts: TargetOptions): IdentityTrick[] 
   const offered = report.extensions.includes('AUTH') && opts.authTriedInPlaintext !== true ? authMechanisms(lastEhloLines(report)) : [];
   const mechs = offered.includes('PLAIN') ? offered.filter((m) => m !== 'LOGIN') : offered;
   // With client-address the session is XCLIENT's outsider: XCLIENT still offered means that outsider may claim anything too.
-  const xclient = report.extensions.includes('XCLIENT') && (opts.clientAddress === undefined || opts.clientAddress !== CLAIMED_ADDRESS);
+  const xclient = report.extensions.includes('XCLIENT') && opts.clientAddress !== CLAIMED_ADDRESS;
   return IDENTITY_TRICKS.filter((t) => {
     if (t.door === 'proxy') return false;
     if (t.door === 'xclient') return xclient;

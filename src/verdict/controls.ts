@@ -11,6 +11,9 @@ export interface ControlResult {
   reply: string | null;
 }
 
+/** The run's plain attempt from this sender to this one outside address (no routing form), if one ran. */
+export type PlainTwin = (mailFrom: string | null, address: string) => AttemptReport | undefined;
+
 /**
  * Final word on an attempt once the controls and the MTA are known. An
  * accepted local mailbox is local delivery: skipped. An accepted trick
@@ -19,8 +22,6 @@ export interface ControlResult {
  * what the MTA does with the form; where it cannot, the attempt counts as
  * inconclusive (not dropped from the counts: `strict` must see it).
  */
-/** The run's plain attempt from this sender to this one outside address (no routing form), if one ran. */
-export type PlainTwin = (mailFrom: string | null, address: string) => AttemptReport | undefined;
 
 export function settle(a: AttemptReport, controls: ReadonlyMap<string, ControlResult>, mta?: MtaIdentity, twin?: PlainTwin): AttemptReport {
   if (a.outcome === 'inconclusive' && a.rule === 'accepted-local') {
